@@ -1,0 +1,115 @@
+using System.Net;
+using AgentCorex.Tests.Infrastructure;
+
+namespace AgentCorex.Tests.Execution;
+
+/// <summary>Bad arguments are INVALID_ARGUMENTS naming the first bad one, with the validator's message.</summary>
+public sealed class ArgumentValidationTests
+{
+    private AgentCorexApp app = null!;
+    private HttpClient admin = null!;
+
+    [OneTimeSetUp]
+    public void StartServer()
+    {
+        app = new AgentCorexApp();
+        admin = app.CreateAdminClient();
+    }
+
+    [OneTimeTearDown]
+    public void StopServer()
+    {
+        admin.Dispose();
+        app.Dispose();
+    }
+
+    private static IEnumerable<TestCaseData> BadArguments()
+    {
+        yield return new TestCaseData("echo", "{}", "message", "Missing required argument: message").SetName("missing required argument");
+        yield return new TestCaseData("echo", """{"message":""}""", "message", "'message' must not be empty.").SetName("empty string");
+        yield return new TestCaseData("echo", $$"""{"message":"{{new string('x', 10_001)}}"}""", "message",
+            "The length of 'message' must be 10000 characters or fewer. You entered 10001 characters.").SetName("too long");
+        yield return new TestCaseData("echo", """{"message":42}""", "message", "'message' is not a valid string").SetName("number for string");
+        yield return new TestCaseData("echo", """{"message":null}""", "message", "'message' is not a valid string").SetName("null for string");
+        yield return new TestCaseData("echo", """{"message":"hi","extra":1}""", "extra", "Unknown argument: extra").SetName("unknown argument");
+        yield return new TestCaseData("wait", """{"duration_ms":"10"}""", "duration_ms", "'duration_ms' is not a valid integer").SetName("string for integer");
+        yield return new TestCaseData("wait", """{"duration_ms":1.5}""", "duration_ms", "'duration_ms' is not a valid integer").SetName("fraction for integer");
+        yield return new TestCaseData("wait", """{"duration_ms":86400001}""", "duration_ms", "'duration_ms' must be between 0 and 86400000. You entered 86400001.").SetName("above maximum");
+        yield return new TestCaseData("wait", """{"duration_ms":10,"steps":0}""", "steps", "'steps' must be between 1 and 1000. You entered 0.").SetName("below minimum");
+        yield return new TestCaseData("fail", """{"message":"m","code":"lower"}""", "code", "'code' must be UPPER_SNAKE_CASE.").SetName("custom message");
+        yield return new TestCaseData("test_nested", """{"target":{"host":"","port":80},"tags":[]}""", "target.host", "'host' must not be empty.").SetName("nested property");
+        yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":"80"},"tags":[]}""", "target.port", "'target.port' is not a valid value").SetName("nested wrong type");
+        yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":80},"tags":["ok",""]}""", "tags[1]", "'tags' must not be empty.").SetName("list element");
+        yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":80},"tags":"a"}""", "tags", "'tags' is not a valid array").SetName("string for array");
+        yield return new TestCaseData("test_nested", """{"target":"h:80","tags":[]}""", "target", "'target' is not a valid object").SetName("string for object");
+    }
+
+    [TestCaseSource(nameof(BadArguments))]
+    public async Task Execute_NamesTheBadArgument(string tool, string arguments, string argument, string message)
+    {
+        var response = await admin.PostRawAsync("/execute_tool", $$"""{"tool":"{{tool}}","arguments":{{arguments}}}""");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var body = await response.ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(body.Str("tool"), Is.EqualTo(tool));
+            Assert.That(body.Str("status"), Is.EqualTo("error"));
+            Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+            Assert.That(body.Str("error.argument"), Is.EqualTo(argument));
+            Assert.That(body.Str("error.message"), Is.EqualTo(message));
+        });
+    }
+
+    [TestCase("[]")]
+    [TestCase("\"text\"")]
+    [TestCase("null")]
+    [TestCase("3")]
+    public async Task Execute_RejectsArguments_ThatAreNotAnObject(string arguments)
+    {
+        var response = await admin.PostRawAsync("/execute_tool", $$"""{"tool":"echo","arguments":{{arguments}}}""");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+        Assert.That(body.Str("error.argument"), Is.EqualTo("arguments"));
+    }
+
+    [Test]
+    public async Task Execute_RejectsMissingArguments()
+    {
+        var response = await admin.PostRawAsync("/execute_tool", """{"tool":"echo"}""");
+
+        var body = await response.ReadObjectAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(body.Str("error.argument"), Is.EqualTo("arguments"));
+    }
+
+    [Test]
+    public async Task Execute_RejectsMissingTool()
+    {
+        var response = await admin.PostRawAsync("/execute_tool", """{"arguments":{}}""");
+
+        var body = await response.ReadObjectAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.Multiple(() =>
+        {
+            Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+            Assert.That(body.Str("error.argument"), Is.EqualTo("tool"));
+            Assert.That(body.Str("error.message"), Is.EqualTo("Missing required argument: tool"));
+        });
+    }
+
+    [TestCase("""{"tool":7,"arguments":{}}""", "tool")]
+    [TestCase("""{"tool":"echo","arguments":{"message":"x"},"timeout_ms":"soon"}""", "timeout_ms")]
+    [TestCase("""{"tool":"echo","arguments":{"message":"x"},"mode":true}""", "mode")]
+    public async Task Execute_NamesTheRequestField_OfTheWrongJsonType(string request, string field)
+    {
+        var response = await admin.PostRawAsync("/execute_tool", request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+        Assert.That(body.Str("error.argument"), Is.EqualTo(field));
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace AgentCorex.Tests.Infrastructure;
+
+/// <summary>
+/// The real server in-process. It swaps only infrastructure: the database is a real SQLite file in a
+/// temporary folder, the admin key is a known one, and this test assembly is loaded as a tool plugin
+/// (its tools misbehave on purpose).
+/// </summary>
+public sealed class AgentCorexApp : WebApplicationFactory<Program>
+{
+    public const string AdminKey = "test-admin-key-0123456789";
+
+    private readonly Dictionary<string, string?> settings;
+
+    public AgentCorexApp(IDictionary<string, string?>? overrides = null, string? dataDirectory = null)
+    {
+        DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("agentcorex-test-").FullName;
+        settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:AgentCorex"] = $"Data Source={Path.Combine(DataDirectory, "agentcorex.db")}",
+            ["Auth:AdminKey"] = AdminKey,
+            ["Tools:PluginPaths:0"] = typeof(AgentCorexApp).Assembly.Location,
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+    }
+
+    public string DataDirectory { get; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    public HttpClient CreateClient(string? apiKey)
+    {
+        var client = CreateClient();
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+        return client;
+    }
+
+    public HttpClient CreateAdminClient() => CreateClient(AdminKey);
+
+    /// <summary>Creates a key of the test's own through the API, as a client would.</summary>
+    public async Task<CreatedKey> CreateKeyAsync(string plan = "free", bool admin = false, string? name = null)
+    {
+        using var client = CreateAdminClient();
+        var response = await client.PostAsJsonAsync("/api_keys", new { name = name ?? "test-" + Guid.NewGuid().ToString("N")[..8], plan, admin });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<CreatedKey>(Json.Options))!;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // a file still held open is left to the OS's temp cleanup
+            }
+        }
+    }
+}
+
+public sealed record CreatedKey(string KeyId, string ApiKey, string Name, string Plan, bool Admin, long CreatedAt);

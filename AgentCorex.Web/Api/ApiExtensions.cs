@@ -1,0 +1,52 @@
+using AgentCorex.Web.Api;
+using AgentCorex.Web.Errors;
+using FluentValidation;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Formatters;
+
+namespace AgentCorex.Web.Api;
+
+public static class ApiExtensions
+{
+    public const long MaxRequestBodyBytes = 1024 * 1024;
+
+    /// <summary>Controllers speaking the contract's JSON, with its error shape for everything that goes wrong.</summary>
+    public static WebApplicationBuilder AddApi(this WebApplicationBuilder builder)
+    {
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services
+            .AddControllers(mvc =>
+            {
+                mvc.InputFormatters.RemoveType<SystemTextJsonInputFormatter>();
+                mvc.InputFormatters.Insert(0, new JsonBodyInputFormatter());
+            })
+            .AddJsonOptions(json => ApiJson.Configure(json.JsonSerializerOptions));
+        builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
+        builder.Services.AddExceptionHandler<ApiExceptionHandler>();
+        builder.Services.AddProblemDetails();
+        builder.Services.Configure<ApiBehaviorOptions>(options =>
+        {
+            options.InvalidModelStateResponseFactory = context => throw ModelStateErrors.ToApiException(context.ModelState);
+            options.SuppressMapClientErrors = true; // bare status codes get the contract's shape from UseStatusCodePages
+        });
+        return builder;
+    }
+
+    /// <summary>The error shape for exceptions and for bare status codes (unknown routes, wrong methods or media types).</summary>
+    public static WebApplication UseApi(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions { SuppressDiagnosticsCallback = _ => true /* ApiExceptionHandler logs what was unexpected */ });
+        app.UseStatusCodePages(context =>
+            ApiExceptionHandler.WriteAsync(context.HttpContext, ApiErrors.ForStatusCode(context.HttpContext.Response.StatusCode), context.HttpContext.RequestAborted));
+        app.UseMiddleware<RequestBodyLimit>(MaxRequestBodyBytes);
+        return app;
+    }
+
+    /// <summary>Every controller needs an API key; unknown routes stay plain 404s, key or not.</summary>
+    public static WebApplication MapApi(this WebApplication app)
+    {
+        app.MapControllers().RequireAuthorization();
+        return app;
+    }
+}

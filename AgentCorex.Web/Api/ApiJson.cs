@@ -1,0 +1,31 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AgentCorex.Web.Api;
+
+/// <summary>The API's JSON conventions: snake_case names, absent rather than null fields.</summary>
+public static class ApiJson
+{
+    public static JsonSerializerOptions Options { get; } = CreateReadOnly();
+
+    private static JsonSerializerOptions CreateReadOnly()
+    {
+        var options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
+
+    public static JsonSerializerOptions Configure(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DictionaryKeyPolicy = null;
+        options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        options.RespectNullableAnnotations = true;
+        options.NumberHandling = JsonNumberHandling.Strict;
+        options.MaxDepth = 64;
+        // Responses are application/json, never HTML: quotes and '<' need no escaping there.
+        options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+        return options;
+    }
+}

@@ -1,0 +1,38 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AgentCorex.Web.Auth;
+
+/// <summary>A stored API key. Only a hash of its secret is kept; the key itself is shown once, at creation.</summary>
+public sealed class ApiKey
+{
+    public required string Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string Plan { get; init; }
+
+    public required bool IsAdmin { get; init; }
+
+    public required byte[] SecretHash { get; init; }
+
+    public required DateTime CreatedAt { get; init; }
+
+    public DateTime? RevokedAt { get; set; }
+}
+
+internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
+{
+    public void Configure(EntityTypeBuilder<ApiKey> key)
+    {
+        key.ToTable("api_keys");
+        key.HasKey(k => k.Id);
+        key.Property(k => k.Id).HasColumnName("key_id").HasMaxLength(32);
+        key.Property(k => k.Name).HasColumnName("name").HasMaxLength(ApiKeyRules.MaxNameLength);
+        key.Property(k => k.Plan).HasColumnName("plan").HasMaxLength(32);
+        key.Property(k => k.IsAdmin).HasColumnName("is_admin");
+        key.Property(k => k.SecretHash).HasColumnName("secret_hash").HasMaxLength(32);
+        key.Property(k => k.CreatedAt).HasColumnName("created_at");
+        key.Property(k => k.RevokedAt).HasColumnName("revoked_at");
+    }
+}

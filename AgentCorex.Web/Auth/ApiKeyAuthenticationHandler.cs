@@ -1,0 +1,45 @@
+using System.Text.Encodings.Web;
+using AgentCorex.Web.Errors;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Auth;
+
+/// <summary><c>Authorization: Bearer &lt;api key&gt;</c>; refusals are answered in the contract's error shape.</summary>
+internal sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ApiKeyAuthenticator authenticator)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? header = Request.Headers.Authorization;
+        if (string.IsNullOrEmpty(header))
+        {
+            return AuthenticateResult.NoResult();
+        }
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return AuthenticateResult.Fail("The Authorization header must be 'Bearer <api key>'");
+        }
+        var identity = await authenticator.AuthenticateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        return identity is null
+            ? AuthenticateResult.Fail("The API key is not valid or has been revoked")
+            : AuthenticateResult.Success(new AuthenticationTicket(identity.ToPrincipal(SchemeName), SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var result = await HandleAuthenticateOnceSafeAsync();
+        var message = result.Failure?.Message ?? "An API key is required: send 'Authorization: Bearer <api key>'";
+        Response.Headers.WWWAuthenticate = "Bearer";
+        await ApiExceptionHandler.WriteAsync(Context, ApiErrors.Unauthorized(message), Context.RequestAborted);
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        ApiExceptionHandler.WriteAsync(Context, ApiErrors.Forbidden(), Context.RequestAborted);
+}

@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Auth;
+
+/// <summary>
+/// Checks presented API keys. What it reads of a stored key is kept for <see cref="AuthOptions.KeyCacheTtl"/>,
+/// so the hot path costs a hash and no query; <see cref="Forget"/> makes a revocation take effect at once.
+/// </summary>
+public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<AuthOptions> options, TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, CachedKey> cache = new(StringComparer.Ordinal);
+    private readonly byte[]? configuredAdminHash = string.IsNullOrEmpty(options.Value.AdminKey) ? null : ApiKeySecrets.Hash(options.Value.AdminKey);
+
+    public bool HasConfiguredAdminKey => configuredAdminHash is not null;
+
+    public async ValueTask<ApiKeyIdentity?> AuthenticateAsync(string presented, CancellationToken cancellationToken)
+    {
+        if (configuredAdminHash is not null && ApiKeySecrets.Matches(presented, configuredAdminHash))
+        {
+            return new ApiKeyIdentity(ApiKeyIdentity.ConfiguredAdminKeyId, "configured admin key", "enterprise", IsAdmin: true);
+        }
+        if (!ApiKeySecrets.TryParse(presented, out var keyId, out var secret))
+        {
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        if (!cache.TryGetValue(keyId, out var cached) || cached.ExpiresAt <= now)
+        {
+            cached = await LoadAsync(keyId, now, cancellationToken);
+            if (cached is null)
+            {
+                return null;
+            }
+            cache[keyId] = cached;
+        }
+        return !cached.Revoked && ApiKeySecrets.Matches(secret, cached.SecretHash) ? cached.Identity : null;
+    }
+
+    public void Forget(string keyId) => cache.TryRemove(keyId, out _);
+
+    private async Task<CachedKey?> LoadAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken);
+        return key is null ? null : new CachedKey(
+            new ApiKeyIdentity(key.Id, key.Name, key.Plan, key.IsAdmin),
+            key.SecretHash,
+            key.RevokedAt is not null,
+            now + options.Value.KeyCacheTtl);
+    }
+
+    private sealed record CachedKey(ApiKeyIdentity Identity, byte[] SecretHash, bool Revoked, DateTimeOffset ExpiresAt);
+}

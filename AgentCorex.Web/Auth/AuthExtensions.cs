@@ -1,0 +1,21 @@
+using Microsoft.AspNetCore.Authentication;
+
+namespace AgentCorex.Web.Auth;
+
+public static class AuthExtensions
+{
+    /// <summary>API keys: every controller needs one (see MapApi); admin endpoints need an admin key.</summary>
+    public static WebApplicationBuilder AddApiKeys(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section)
+            .Validate(o => o.KeyCacheTtl >= TimeSpan.Zero && o.KeyCacheTtl <= TimeSpan.FromMinutes(10), "Auth:KeyCacheTtl must be between 00:00:00 and 00:10:00.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<ApiKeyAuthenticator>();
+        builder.Services.AddHostedService<AdminKeyBootstrap>();
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(ApiKeyPolicies.Admin, policy => policy.RequireAuthenticatedUser().RequireRole("admin"));
+        return builder;
+    }
+}

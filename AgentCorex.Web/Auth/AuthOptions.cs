@@ -1,0 +1,15 @@
+namespace AgentCorex.Web.Auth;
+
+public sealed class AuthOptions
+{
+    public const string Section = "Auth";
+
+    /// <summary>An admin key given by configuration (env Auth__AdminKey). Never logged, never stored.</summary>
+    public string? AdminKey { get; set; }
+
+    /// <summary>
+    /// How long a node trusts what it read about a key. A revocation on this node takes effect at once;
+    /// on other nodes sharing the database, within this time.
+    /// </summary>
+    public TimeSpan KeyCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
+}

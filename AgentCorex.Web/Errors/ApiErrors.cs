@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Http;
+
+namespace AgentCorex.Web.Errors;
+
+/// <summary>Every error code the API returns, with its HTTP status.</summary>
+public static class ApiErrors
+{
+    public static ApiException InvalidArguments(string message, string argument) =>
+        new(StatusCodes.Status400BadRequest, new ApiError("INVALID_ARGUMENTS", message, argument));
+
+    public static ApiException InvalidRequest(string message) =>
+        new(StatusCodes.Status400BadRequest, new ApiError("INVALID_REQUEST", message));
+
+    public static ApiException ToolNotFound(string tool) =>
+        new(StatusCodes.Status404NotFound, new ApiError("TOOL_NOT_FOUND", $"Tool {tool} does not exist"));
+
+    public static ApiException ExecutionError(string message, IReadOnlyDictionary<string, object?>? details = null) =>
+        new(StatusCodes.Status500InternalServerError, new ApiError("EXECUTION_ERROR", message, Details: details));
+
+    public static ApiException ExecutionTimeout(long timeoutMs) =>
+        new(StatusCodes.Status504GatewayTimeout, new ApiError("EXECUTION_TIMEOUT", $"Tool execution exceeded {timeoutMs}ms timeout"));
+
+    public static ApiException Unauthorized(string message) =>
+        new(StatusCodes.Status401Unauthorized, new ApiError("UNAUTHORIZED", message));
+
+    public static ApiException Forbidden() =>
+        new(StatusCodes.Status403Forbidden, new ApiError("FORBIDDEN", "This endpoint needs an admin key"));
+
+    public static ApiException NotFound(string message) =>
+        new(StatusCodes.Status404NotFound, new ApiError("NOT_FOUND", message));
+
+    public static ApiException ApiKeyNotFound(string keyId) =>
+        new(StatusCodes.Status404NotFound, new ApiError("API_KEY_NOT_FOUND", $"API key {keyId} does not exist"));
+
+    /// <summary>The error for a bare status code that carried no body (unknown route, wrong method, media type).</summary>
+    public static ApiException ForStatusCode(int statusCode) => statusCode switch
+    {
+        StatusCodes.Status404NotFound => NotFound("No such route"),
+        StatusCodes.Status405MethodNotAllowed => new(statusCode, new ApiError("METHOD_NOT_ALLOWED", "This route does not accept that method")),
+        StatusCodes.Status413PayloadTooLarge => new(statusCode, new ApiError("PAYLOAD_TOO_LARGE", "The request body is larger than allowed")),
+        StatusCodes.Status415UnsupportedMediaType => new(statusCode, new ApiError("UNSUPPORTED_MEDIA_TYPE", "The request body must be application/json")),
+        StatusCodes.Status401Unauthorized => Unauthorized("A valid API key is required"),
+        StatusCodes.Status403Forbidden => Forbidden(),
+        _ => new(statusCode, new ApiError("HTTP_" + statusCode, "The request could not be served")),
+    };
+}

@@ -1,0 +1,21 @@
+namespace AgentCorex.Web.Errors;
+
+/// <summary>An error the client is meant to see; the one exception handler turns it into the contract's shape.</summary>
+public sealed class ApiException(int statusCode, ApiError error) : Exception(error.Message)
+{
+    public int StatusCode { get; } = statusCode;
+
+    public ApiError Error { get; } = error;
+
+    /// <summary>The tool an execution endpoint was asked to run, echoed in the envelope.</summary>
+    public string? Tool { get; init; }
+
+    /// <summary>The execution status reported beside the error (<c>error</c> or <c>timeout</c>).</summary>
+    public string? ExecutionStatus { get; init; }
+
+    /// <summary>The same error, answered for an execution of <paramref name="tool"/>.</summary>
+    public ApiException ForTool(string tool, string executionStatus = "error") =>
+        new(StatusCode, Error) { Tool = tool, ExecutionStatus = executionStatus };
+
+    public ErrorEnvelope ToEnvelope() => new(Error, Tool, ExecutionStatus);
+}

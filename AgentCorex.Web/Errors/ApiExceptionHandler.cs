@@ -1,0 +1,41 @@
+using AgentCorex.Web.Api;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace AgentCorex.Web.Errors;
+
+/// <summary>The one place that turns an exception into the contract's error shape; nothing else writes errors.</summary>
+internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        {
+            return true; // the client went away: nobody to answer
+        }
+
+        var error = exception switch
+        {
+            ApiException api => api,
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => ApiErrors.ForStatusCode(StatusCodes.Status413PayloadTooLarge),
+            BadHttpRequestException => ApiErrors.InvalidRequest("The request could not be read"),
+            _ => null,
+        };
+        if (error is null)
+        {
+            LogUnhandled(logger, exception, context.Request.Method, context.Request.Path);
+            error = new ApiException(StatusCodes.Status500InternalServerError, new ApiError("INTERNAL_ERROR", "The server failed to handle the request"));
+        }
+
+        await WriteAsync(context, error, cancellationToken);
+        return true;
+    }
+
+    public static Task WriteAsync(HttpContext context, ApiException error, CancellationToken cancellationToken)
+    {
+        context.Response.StatusCode = error.StatusCode;
+        return context.Response.WriteAsJsonAsync(error.ToEnvelope(), ApiJson.Options, "application/json", cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception on {Method} {Path}")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+}

@@ -1,0 +1,27 @@
+namespace AgentCorex.Web.Execution;
+
+public enum ToolOutcomeKind
+{
+    Succeeded,
+    Failed,
+    TimedOut,
+}
+
+/// <summary>How one run of a tool ended.</summary>
+public sealed record ToolOutcome(
+    ToolOutcomeKind Kind,
+    object? Result,
+    string? ToolCode,
+    string? ErrorMessage,
+    IReadOnlyDictionary<string, object?>? ErrorDetails,
+    long ExecutionTimeMs)
+{
+    public static ToolOutcome Succeeded(object? result, long executionTimeMs) =>
+        new(ToolOutcomeKind.Succeeded, result, null, null, null, executionTimeMs);
+
+    public static ToolOutcome Failed(string? code, string message, IReadOnlyDictionary<string, object?>? details, long executionTimeMs) =>
+        new(ToolOutcomeKind.Failed, null, code, message, details, executionTimeMs);
+
+    public static ToolOutcome TimedOut(long executionTimeMs) =>
+        new(ToolOutcomeKind.TimedOut, null, null, null, null, executionTimeMs);
+}

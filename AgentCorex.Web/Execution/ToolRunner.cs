@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using AgentCorex.Tools;
+using AgentCorex.Web.Tools;
+
+namespace AgentCorex.Web.Execution;
+
+/// <summary>
+/// Runs one tool with a deadline. The tool's token fires at the deadline, and the caller is answered by
+/// then even when the tool ignores its token (the tool's task is left to finish on its own).
+/// </summary>
+public sealed partial class ToolRunner(TimeProvider time, ILogger<ToolRunner> logger)
+{
+    public async Task<ToolOutcome> RunAsync(
+        ToolDescriptor tool, object arguments, ToolExecutionContext context, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = new CancellationTokenSource(timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        using var scope = context.Logger.BeginScope(new Dictionary<string, object> { ["execution_id"] = context.ExecutionId, ["tool"] = tool.Name });
+        var started = Stopwatch.GetTimestamp();
+
+        // Task.Run: a tool that blocks before its first await must not hold up the deadline.
+        var execution = Task.Run(() => tool.Tool.ExecuteAsync(arguments, context, linked.Token), CancellationToken.None);
+        try
+        {
+            var result = await execution.WaitAsync(timeout, time, cancellationToken);
+            return ToolOutcome.Succeeded(result, Elapsed(started));
+        }
+        catch (TimeoutException)
+        {
+            ObserveAbandoned(execution, tool.Name);
+            return ToolOutcome.TimedOut(Elapsed(started));
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return ToolOutcome.TimedOut(Elapsed(started));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            ObserveAbandoned(execution, tool.Name);
+            throw;
+        }
+        catch (ToolFailedException failure)
+        {
+            return ToolOutcome.Failed(failure.Code, failure.Message, failure.Details, Elapsed(started));
+        }
+        catch (Exception failure)
+        {
+            LogToolException(logger, failure, tool.Name, context.ExecutionId);
+            return ToolOutcome.Failed(code: null, failure.Message, details: null, Elapsed(started));
+        }
+    }
+
+    private static long Elapsed(long started) => (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+
+    /// <summary>A tool that outlives its deadline still ends some day; its fault must not go unobserved.</summary>
+    private void ObserveAbandoned(Task execution, string toolName)
+    {
+        if (!execution.IsCompleted)
+        {
+            LogAbandoned(logger, toolName);
+        }
+        execution.ContinueWith(
+            static t => _ = t.Exception,
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} threw in execution {ExecutionId}")]
+    private static partial void LogToolException(ILogger logger, Exception exception, string tool, string executionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} ignored its cancellation token and is still running past its deadline")]
+    private static partial void LogAbandoned(ILogger logger, string tool);
+}

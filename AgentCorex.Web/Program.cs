@@ -1,0 +1,28 @@
+using AgentCorex.Web.Api;
+using AgentCorex.Web.Auth;
+using AgentCorex.Web.Execution;
+using AgentCorex.Web.Health;
+using AgentCorex.Web.Storage;
+using AgentCorex.Web.Tools;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddApi();
+builder.AddStorage();
+builder.AddApiKeys();
+builder.AddTools();
+builder.AddExecution();
+builder.AddHealth();
+
+var app = builder.Build();
+
+app.UseApi();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapApi();
+app.MapHealth();
+
+app.Run();
+
+/// <summary>The entry point, public so the tests' WebApplicationFactory can start the server.</summary>
+public partial class Program;

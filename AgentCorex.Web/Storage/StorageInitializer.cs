@@ -1,0 +1,29 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentCorex.Web.Storage;
+
+/// <summary>Applies pending migrations before the server takes requests.</summary>
+internal sealed partial class StorageInitializer(IServiceScopeFactory scopes, ILogger<StorageInitializer> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        if (db.Database.IsSqlite())
+        {
+            // WAL lets readers go on while one writer commits: the embedded default serves many requests at once.
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+        }
+        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+        if (pending.Count > 0)
+        {
+            LogMigrating(logger, pending.Count, string.Join(", ", pending));
+            await db.Database.MigrateAsync(cancellationToken);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Applying {Count} database migration(s): {Migrations}")]
+    private static partial void LogMigrating(ILogger logger, int count, string migrations);
+}

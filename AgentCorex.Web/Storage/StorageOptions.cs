@@ -1,0 +1,16 @@
+namespace AgentCorex.Web.Storage;
+
+public enum StorageProvider
+{
+    /// <summary>A SQLite file next to the server: nothing to install.</summary>
+    Embedded,
+}
+
+public sealed class StorageOptions
+{
+    public const string Section = "Storage";
+
+    public const string DefaultConnectionString = "Data Source=data/agentcorex.db";
+
+    public StorageProvider Provider { get; set; } = StorageProvider.Embedded;
+}

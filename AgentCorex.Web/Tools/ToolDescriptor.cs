@@ -1,0 +1,19 @@
+using System.Text.Json.Nodes;
+using AgentCorex.Tools;
+using FluentValidation;
+
+namespace AgentCorex.Web.Tools;
+
+/// <summary>A discovered tool with what the host derives from it once, at start.</summary>
+public sealed class ToolDescriptor(ITool tool, IValidator validator, JsonObject inputSchema, JsonObject outputSchema)
+{
+    public string Name => Tool.Name;
+
+    public ITool Tool { get; } = tool;
+
+    public IValidator Validator { get; } = validator;
+
+    public JsonObject InputSchema { get; } = inputSchema;
+
+    public JsonObject OutputSchema { get; } = outputSchema;
+}

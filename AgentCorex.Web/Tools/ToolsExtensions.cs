@@ -1,0 +1,48 @@
+using System.Reflection;
+using System.Runtime.Loader;
+using System.Text.Json;
+using AgentCorex.Tools;
+using FluentValidation;
+
+namespace AgentCorex.Web.Tools;
+
+public static class ToolsExtensions
+{
+    /// <summary>Discovers the tools of the built-in assembly and of every configured plugin assembly.</summary>
+    public static WebApplicationBuilder AddTools(this WebApplicationBuilder builder)
+    {
+        // Validation messages and argument paths speak the API's snake_case, not C# member names.
+        ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : JsonNamingPolicy.SnakeCaseLower.ConvertName(member.Name);
+        ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : JsonNamingPolicy.SnakeCaseLower.ConvertName(member.Name);
+
+        var options = builder.Configuration.GetSection(ToolsOptions.Section).Get<ToolsOptions>() ?? new ToolsOptions();
+        foreach (var assembly in PluginAssemblies(options, builder.Environment.ContentRootPath).Prepend(typeof(ITool).Assembly).Distinct())
+        {
+            builder.Services.AddValidatorsFromAssembly(assembly, ServiceLifetime.Singleton);
+            foreach (var type in assembly.GetExportedTypes().Where(IsTool))
+            {
+                builder.Services.AddSingleton(typeof(ITool), type);
+            }
+        }
+        builder.Services.AddSingleton<ToolCatalog>();
+        return builder;
+    }
+
+    private static bool IsTool(Type type) =>
+        type is { IsClass: true, IsAbstract: false, ContainsGenericParameters: false } && typeof(ITool).IsAssignableFrom(type);
+
+    private static IEnumerable<Assembly> PluginAssemblies(ToolsOptions options, string contentRoot)
+    {
+        foreach (var configured in options.PluginPaths)
+        {
+            var path = Path.GetFullPath(configured, contentRoot);
+            var files = Directory.Exists(path) ? Directory.GetFiles(path, "*.dll")
+                : File.Exists(path) ? [path]
+                : throw new InvalidOperationException($"Tools:PluginPaths names '{configured}', which is neither a .dll file nor a folder.");
+            foreach (var file in files)
+            {
+                yield return AssemblyLoadContext.Default.LoadFromAssemblyPath(file);
+            }
+        }
+    }
+}
