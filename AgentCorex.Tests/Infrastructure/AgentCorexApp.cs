@@ -15,9 +15,12 @@ public sealed class AgentCorexApp : WebApplicationFactory<Program>
     public const string AdminKey = "test-admin-key-0123456789";
 
     private readonly Dictionary<string, string?> settings;
+    private readonly bool ownsDataDirectory;
 
+    /// <param name="dataDirectory">A folder to keep the database in, to start a second server on the same data; the caller deletes it.</param>
     public AgentCorexApp(IDictionary<string, string?>? overrides = null, string? dataDirectory = null)
     {
+        ownsDataDirectory = dataDirectory is null;
         DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("agentcorex-test-").FullName;
         settings = new Dictionary<string, string?>
         {
@@ -65,9 +68,9 @@ public sealed class AgentCorexApp : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing)
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (disposing && ownsDataDirectory)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try
             {
                 Directory.Delete(DataDirectory, recursive: true);

@@ -25,6 +25,7 @@ public static class ToolsExtensions
             }
         }
         builder.Services.AddSingleton<ToolCatalog>();
+        builder.Services.AddHostedService<ToolCatalogStartupCheck>();
         return builder;
     }
 

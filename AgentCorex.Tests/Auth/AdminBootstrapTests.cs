@@ -1,0 +1,71 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using AgentCorex.Tests.Infrastructure;
+
+namespace AgentCorex.Tests.Auth;
+
+[NonParallelizable] // captures the process's console
+public sealed partial class AdminBootstrapTests
+{
+    [Test]
+    public async Task FirstStart_CreatesAdminKey_AndPrintsItOnce_WhenNoneIsConfigured()
+    {
+        var data = Directory.CreateTempSubdirectory("agentcorex-bootstrap-").FullName;
+        var noConfiguredKey = new Dictionary<string, string?> { ["Auth:AdminKey"] = "" };
+
+        var firstOutput = await CaptureConsoleAsync(async () =>
+        {
+            using var first = new AgentCorexApp(noConfiguredKey, data);
+            using var probe = first.CreateClient();
+            await probe.GetAsync("/health/live");
+        });
+        var printed = ApiKeyPattern().Matches(firstOutput).Select(m => m.Value).Distinct().ToList();
+        Assert.That(printed, Has.Count.EqualTo(1), firstOutput);
+
+        var secondOutput = await CaptureConsoleAsync(async () =>
+        {
+            using var second = new AgentCorexApp(noConfiguredKey, data);
+            using var client = second.CreateClient(printed[0]);
+            var response = await client.GetAsync("/api_keys");
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the printed key is an admin key, and survives a restart");
+            var keys = (await response.ReadObjectAsync())["api_keys"]!.AsArray();
+            Assert.That(keys.Select(k => k.Str("name")), Has.Exactly(1).EqualTo("bootstrap admin"));
+        });
+        Assert.That(ApiKeyPattern().IsMatch(secondOutput), Is.False, "a second start prints no key");
+
+        Directory.Delete(data, recursive: true);
+    }
+
+    [Test]
+    public async Task ConfiguredAdminKey_IsNeverPrinted()
+    {
+        var output = await CaptureConsoleAsync(async () =>
+        {
+            using var app = new AgentCorexApp();
+            using var client = app.CreateAdminClient();
+            Assert.That((await client.GetAsync("/api_keys")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        });
+
+        Assert.That(output, Does.Not.Contain(AgentCorexApp.AdminKey));
+        Assert.That(ApiKeyPattern().IsMatch(output), Is.False);
+    }
+
+    private static async Task<string> CaptureConsoleAsync(Func<Task> action)
+    {
+        var original = Console.Out;
+        using var writer = new StringWriter();
+        Console.SetOut(TextWriter.Synchronized(writer));
+        try
+        {
+            await action();
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+        return writer.ToString();
+    }
+
+    [GeneratedRegex("acx_[a-z0-9]{12}_[a-z0-9]{40}")]
+    private static partial Regex ApiKeyPattern();
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using AgentCorex.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+
+namespace AgentCorex.Tests.Auth;
+
+public sealed class ApiKeysTests
+{
+    private AgentCorexApp app = null!;
+    private HttpClient admin = null!;
+
+    [OneTimeSetUp]
+    public void StartServer()
+    {
+        app = new AgentCorexApp();
+        admin = app.CreateAdminClient();
+    }
+
+    [OneTimeTearDown]
+    public void StopServer()
+    {
+        admin.Dispose();
+        app.Dispose();
+    }
+
+    [Test]
+    public async Task Create_ReturnsKeyOnce_WithItsProperties()
+    {
+        var response = await admin.PostJsonAsync("/api_keys", new { name = "ci bot", plan = "pro" });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        var body = await response.ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(body.Str("key_id"), Does.Match("^key_[a-z0-9]{12}$"));
+            Assert.That(body.Str("api_key"), Does.Match("^acx_[a-z0-9]{12}_[a-z0-9]{40}$"));
+            Assert.That(body.Str("name"), Is.EqualTo("ci bot"));
+            Assert.That(body.Str("plan"), Is.EqualTo("pro"));
+            Assert.That(body["admin"]!.GetValue<bool>(), Is.False);
+            Assert.That(body["created_at"]!.GetValue<long>(), Is.EqualTo(DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Within(60));
+        });
+    }
+
+    [TestCase("""{"plan":"free"}""", "name")]
+    [TestCase("""{"name":"","plan":"free"}""", "name")]
+    [TestCase("""{"name":"x"}""", "plan")]
+    [TestCase("""{"name":"x","plan":"gold"}""", "plan")]
+    [TestCase("""{"name":"x","plan":"free","admin":"yes"}""", "admin")]
+    public async Task Create_NamesTheBadField(string request, string field)
+    {
+        var response = await admin.PostRawAsync("/api_keys", request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+        Assert.That(body.Str("error.argument"), Is.EqualTo(field));
+    }
+
+    [Test]
+    public async Task Create_RejectsOverlongName()
+    {
+        var response = await admin.PostJsonAsync("/api_keys", new { name = new string('n', 101), plan = "free" });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That((await response.ReadObjectAsync()).Str("error.argument"), Is.EqualTo("name"));
+    }
+
+    [Test]
+    public async Task List_ShowsKeys_ButNeverTheKeyOrItsHash()
+    {
+        var created = await app.CreateKeyAsync(plan: "enterprise");
+
+        var response = await admin.GetAsync("/api_keys");
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var listed = (await response.ReadObjectAsync())["api_keys"]!.AsArray().Single(k => k.Str("key_id") == created.KeyId);
+        Assert.Multiple(() =>
+        {
+            Assert.That(listed.Str("plan"), Is.EqualTo("enterprise"));
+            Assert.That(listed.Str("name"), Is.EqualTo(created.Name));
+            Assert.That(text, Does.Not.Contain(created.ApiKey));
+            Assert.That(text, Does.Not.Contain(created.ApiKey.Split('_')[2]));
+            Assert.That(text, Does.Not.Contain("hash"));
+        });
+    }
+
+    [Test]
+    public async Task Keys_AreStoredHashed_NeverInClear()
+    {
+        var created = await app.CreateKeyAsync();
+        var secret = created.ApiKey.Split('_')[2];
+
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(app.DataDirectory, "agentcorex.db")}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT * FROM api_keys WHERE key_id = $id";
+        command.Parameters.AddWithValue("$id", created.KeyId);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.That(await reader.ReadAsync(), Is.True);
+        for (var i = 0; i < reader.FieldCount; i++)
+        {
+            var value = reader.GetValue(i);
+            var asText = value is byte[] bytes ? System.Text.Encoding.UTF8.GetString(bytes) : value.ToString();
+            Assert.That(asText, Does.Not.Contain(secret), $"column {reader.GetName(i)}");
+        }
+    }
+
+    [Test]
+    public async Task Revoke_MarksKeyRevoked_AndIsIdempotent()
+    {
+        var created = await app.CreateKeyAsync();
+
+        var first = await admin.DeleteAsync($"/api_keys/{created.KeyId}");
+        var second = await admin.DeleteAsync($"/api_keys/{created.KeyId}");
+
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var firstBody = await first.ReadObjectAsync();
+        var secondBody = await second.ReadObjectAsync();
+        Assert.That(firstBody["revoked_at"]!.GetValue<long>(), Is.EqualTo(secondBody["revoked_at"]!.GetValue<long>()));
+    }
+
+    [Test]
+    public async Task Revoke_ReturnsNotFound_ForUnknownKey()
+    {
+        var response = await admin.DeleteAsync("/api_keys/key_doesnotexist");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("API_KEY_NOT_FOUND"));
+    }
+}

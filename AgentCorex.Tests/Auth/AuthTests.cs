@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Http.Headers;
+using AgentCorex.Tests.Infrastructure;
+
+namespace AgentCorex.Tests.Auth;
+
+/// <summary>Who may call what: no key, a bad key, a revoked key, a user key on admin endpoints.</summary>
+public sealed class AuthTests
+{
+    private AgentCorexApp app = null!;
+
+    [OneTimeSetUp]
+    public void StartServer() => app = new AgentCorexApp();
+
+    [OneTimeTearDown]
+    public void StopServer() => app.Dispose();
+
+    private static IEnumerable<TestCaseData> KeyedEndpoints()
+    {
+        yield return new TestCaseData(HttpMethod.Post, "/execute_tool");
+        yield return new TestCaseData(HttpMethod.Get, "/tools");
+        yield return new TestCaseData(HttpMethod.Get, "/tools/echo");
+        yield return new TestCaseData(HttpMethod.Get, "/api_keys");
+        yield return new TestCaseData(HttpMethod.Post, "/api_keys");
+        yield return new TestCaseData(HttpMethod.Delete, "/api_keys/key_aaaaaaaaaaaa");
+    }
+
+    private static HttpRequestMessage Request(HttpMethod method, string url, string? authorization)
+    {
+        var request = new HttpRequestMessage(method, url);
+        if (method != HttpMethod.Get && method != HttpMethod.Delete)
+        {
+            request.Content = new StringContent("""{"tool":"echo","arguments":{"message":"x"}}""", System.Text.Encoding.UTF8, "application/json");
+        }
+        if (authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
+        return request;
+    }
+
+    [TestCaseSource(nameof(KeyedEndpoints))]
+    public async Task Endpoint_ReturnsUnauthorized_WithoutKey(HttpMethod method, string url)
+    {
+        using var client = app.CreateClient();
+        var response = await client.SendAsync(Request(method, url, authorization: null));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("UNAUTHORIZED"));
+        Assert.That(body.Str("error.message"), Is.Not.Empty);
+    }
+
+    [TestCase("Bearer acx_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")]
+    [TestCase("Bearer not-a-key")]
+    [TestCase("Basic dXNlcjpwYXNz")]
+    [TestCase("Bearer ")]
+    public async Task Endpoint_ReturnsUnauthorized_ForBadKey(string authorization)
+    {
+        using var client = app.CreateClient();
+        var response = await client.SendAsync(Request(HttpMethod.Get, "/tools", authorization));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("UNAUTHORIZED"));
+    }
+
+    [Test]
+    public async Task Endpoint_ReturnsUnauthorized_ForKeyWithWrongSecret()
+    {
+        var key = await app.CreateKeyAsync();
+        var forged = key.ApiKey[..^4] + (key.ApiKey.EndsWith("aaaa", StringComparison.Ordinal) ? "bbbb" : "aaaa");
+        using var client = app.CreateClient(forged);
+
+        var response = await client.GetAsync("/tools");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+    }
+
+    [Test]
+    public async Task RevokedKey_IsRefused_AtOnce()
+    {
+        var key = await app.CreateKeyAsync();
+        using var user = app.CreateClient(key.ApiKey);
+        Assert.That((await user.GetAsync("/tools")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "the key works before it is revoked");
+
+        using var admin = app.CreateAdminClient();
+        var revoke = await admin.DeleteAsync($"/api_keys/{key.KeyId}");
+        Assert.That(revoke.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        var after = await user.GetAsync("/tools");
+        Assert.That(after.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That((await after.ReadObjectAsync()).Str("error.code"), Is.EqualTo("UNAUTHORIZED"));
+    }
+
+    [TestCase("POST", "/execute_tool")]
+    [TestCase("GET", "/api_keys")]
+    [TestCase("POST", "/api_keys")]
+    [TestCase("DELETE", "/api_keys/key_aaaaaaaaaaaa")]
+    public async Task AdminEndpoint_ReturnsForbidden_ForUserKey(string method, string url)
+    {
+        var key = await app.CreateKeyAsync(plan: "pro");
+        using var client = app.CreateClient();
+
+        var response = await client.SendAsync(Request(new HttpMethod(method), url, "Bearer " + key.ApiKey));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("FORBIDDEN"));
+    }
+
+    [Test]
+    public async Task UserKey_MayListTools()
+    {
+        var key = await app.CreateKeyAsync();
+        using var client = app.CreateClient(key.ApiKey);
+
+        Assert.That((await client.GetAsync("/tools")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await client.GetAsync("/tools/echo")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task CreatedAdminKey_MayExecuteTools()
+    {
+        var key = await app.CreateKeyAsync(admin: true);
+        using var client = app.CreateClient(key.ApiKey);
+
+        var response = await client.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" } });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task Health_NeedsNoKey()
+    {
+        using var client = app.CreateClient();
+
+        var live = await client.GetAsync("/health/live");
+        var ready = await client.GetAsync("/health/ready");
+
+        Assert.That(live.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await ready.ReadObjectAsync()).Str("checks.database"), Is.EqualTo("healthy"));
+    }
+
+    [Test]
+    public async Task Unauthorized_AnnouncesBearerScheme()
+    {
+        using var client = app.CreateClient();
+
+        var response = await client.GetAsync("/tools");
+
+        Assert.That(response.Headers.WwwAuthenticate, Does.Contain(new AuthenticationHeaderValue("Bearer")));
+    }
+}

@@ -1,0 +1,59 @@
+using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Tools;
+using AgentCorex.Tools.BuiltIn.Echo;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentCorex.Tests.Tools;
+
+public sealed class PluginStartupTests
+{
+    [Test]
+    public void Start_Fails_WithClearMessage_WhenTwoToolsShareAName()
+    {
+        using var app = new AgentCorexApp();
+        using var withDuplicate = app.WithWebHostBuilder(host =>
+            host.ConfigureTestServices(services => services.AddSingleton<ITool, SecondEcho>()));
+
+        var error = Assert.Catch<Exception>(() => withDuplicate.CreateClient());
+
+        var messages = string.Join(" | ", Flatten(error!).Select(e => e.Message));
+        Assert.That(messages, Does.Contain("Two tools are named 'echo'").And.Contain(nameof(SecondEcho)));
+    }
+
+    [Test]
+    public void Start_Fails_WhenPluginPathDoesNotExist()
+    {
+        using var app = new AgentCorexApp(new Dictionary<string, string?> { ["Tools:PluginPaths:0"] = "/nonexistent/plugins.dll" });
+
+        var error = Assert.Catch<Exception>(() => app.CreateClient());
+
+        Assert.That(string.Join(" | ", Flatten(error!).Select(e => e.Message)), Does.Contain("/nonexistent/plugins.dll"));
+    }
+
+    private static IEnumerable<Exception> Flatten(Exception e)
+    {
+        for (Exception? current = e; current is not null; current = current.InnerException)
+        {
+            yield return current;
+            if (current is AggregateException aggregate)
+            {
+                foreach (var inner in aggregate.InnerExceptions.SelectMany(Flatten))
+                {
+                    yield return inner;
+                }
+            }
+        }
+    }
+
+    // Not public, so the plugin scan of this assembly never finds it; the test adds it by hand.
+    internal sealed class SecondEcho : Tool<EchoArguments, EchoResult>
+    {
+        public override string Name => "echo";
+
+        public override string Description => "A second echo.";
+
+        public override Task<EchoResult> ExecuteAsync(EchoArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
+            Task.FromResult(new EchoResult(arguments.Message));
+    }
+}

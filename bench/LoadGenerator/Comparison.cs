@@ -1,0 +1,71 @@
+using System.Globalization;
+using System.Text;
+
+namespace AgentCorex.Bench.LoadGenerator;
+
+/// <summary>
+/// The side-by-side table of a results file: one row per round (target and baseline measured back to back)
+/// and a row of medians, then the verdict against the issue's goal.
+/// </summary>
+internal static class Comparison
+{
+    public static string Render(IReadOnlyList<LoadResult> results, string target, string baseline, double minRatio, double maxP99Ms)
+    {
+        var targets = results.Where(r => r.Label == target).ToList();
+        var baselines = results.Where(r => r.Label == baseline).ToList();
+        if (targets.Count == 0 || baselines.Count == 0)
+        {
+            throw new ArgumentException($"The results need runs labelled '{target}' and '{baseline}'.");
+        }
+
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"| round | {target} req/s | {baseline} req/s | ratio | {target} p50 / p90 / p99 ms | {baseline} p50 / p90 / p99 ms | server CPU µs/req {target} / {baseline} | errors |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        for (var i = 0; i < Math.Min(targets.Count, baselines.Count); i++)
+        {
+            text.AppendLine(Row((i + 1).ToString(CultureInfo.InvariantCulture), targets[i], baselines[i]));
+        }
+        var t = Median(targets, target);
+        var b = Median(baselines, baseline);
+        text.AppendLine(Row("median", t, b));
+        text.AppendLine();
+
+        var ratio = t.RequestsPerSecond / b.RequestsPerSecond;
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"Goal 1: {target} at >= {minRatio:P0} of {baseline}'s requests/s: {ratio:P1} -> {(ratio >= minRatio ? "MET" : "NOT MET")}");
+        text.AppendLine(CultureInfo.InvariantCulture,
+            $"Goal 2: {target} p99 < {maxP99Ms} ms at {t.Connections} connections: {t.P99Ms:F2} ms -> {(t.P99Ms < maxP99Ms ? "MET" : "NOT MET")}");
+        return text.ToString();
+    }
+
+    private static string Row(string name, LoadResult target, LoadResult baseline) => string.Create(CultureInfo.InvariantCulture,
+        $"| {name} | {target.RequestsPerSecond:F0} | {baseline.RequestsPerSecond:F0} | {target.RequestsPerSecond / baseline.RequestsPerSecond:P1} "
+        + $"| {target.P50Ms:F2} / {target.P90Ms:F2} / {target.P99Ms:F2} | {baseline.P50Ms:F2} / {baseline.P90Ms:F2} / {baseline.P99Ms:F2} "
+        + $"| {Cpu(target)} / {Cpu(baseline)} | {target.Errors} / {baseline.Errors} |");
+
+    private static string Cpu(LoadResult result) =>
+        result.ServerCpuUsPerRequest is { } us ? us.ToString("F0", CultureInfo.InvariantCulture) : "n/a";
+
+    /// <summary>Each figure's median over the rounds (so the row need not be one round's).</summary>
+    private static LoadResult Median(List<LoadResult> runs, string label) => new(
+        label,
+        runs[0].Connections,
+        Median(runs, r => r.Seconds),
+        (long)Median(runs, r => r.Requests),
+        runs.Sum(r => r.Errors),
+        Median(runs, r => r.RequestsPerSecond),
+        Median(runs, r => r.P50Ms),
+        Median(runs, r => r.P90Ms),
+        Median(runs, r => r.P99Ms),
+        Median(runs, r => r.MaxMs),
+        runs.All(r => r.ServerCpuUsPerRequest is not null) ? Median(runs, r => r.ServerCpuUsPerRequest!.Value) : null,
+        Median(runs, r => r.ClientCpuUsPerRequest));
+
+    private static double Median(List<LoadResult> runs, Func<LoadResult, double> figure)
+    {
+        var sorted = runs.Select(figure).Order().ToArray();
+        var middle = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# POST /execute_tool with `echo` on AgentCorex against a bare ASP.NET Core endpoint returning the same JSON,
+# side by side in one run. Both servers are Release builds started the same way on a free loopback port;
+# the load generator (bench/LoadGenerator) drives each in a closed loop. See docs/benchmarks.md.
+#
+#   bash bench/run.sh
+#
+# Settings (environment): CONNECTIONS=32 WARMUP=5 DURATION=15 (seconds) ROUNDS=3
+#   PIN=1  puts each server on CPU 0 and the generator on CPU 1 (default: the scheduler shares both cores)
+# Output: the table on stdout and in bench/results/<timestamp>/ with each run's figures and server logs.
+set -euo pipefail
+
+CONNECTIONS=${CONNECTIONS:-32}
+WARMUP=${WARMUP:-5}
+DURATION=${DURATION:-15}
+ROUNDS=${ROUNDS:-3}
+PIN=${PIN:-0}
+START_TIMEOUT=${START_TIMEOUT:-60}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT="$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
+SCRATCH=$(mktemp -d)
+SERVER_PID=""
+
+stop_server() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        # Kestrel drains in well under a second; a server that hangs is not left behind.
+        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=""
+}
+trap 'stop_server; rm -rf "$SCRATCH"' EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "bench: $*" >&2; exit 1; }
+
+for setting in CONNECTIONS WARMUP DURATION ROUNDS; do
+    [[ "${!setting}" =~ ^[1-9][0-9]*$ ]] || fail "$setting must be a positive whole number, not '${!setting}'"
+done
+(( ROUNDS <= 10 && DURATION <= 300 && WARMUP <= 300 )) || fail "at most 10 rounds of 300 s warm-up and 300 s measured"
+command -v curl >/dev/null || fail "curl is needed to wait for the servers' readiness"
+
+mkdir -p "$OUT"
+echo "bench: building Release (AgentCorex.Web, bench/BareEndpoint, bench/LoadGenerator)"
+for project in AgentCorex.Web bench/BareEndpoint bench/LoadGenerator; do
+    dotnet build "$ROOT/$project" -c Release -nologo -v q >>"$OUT/build.log" 2>&1 || { cat "$OUT/build.log" >&2; fail "building $project failed"; }
+done
+AGENTCOREX_DLL="$ROOT/AgentCorex.Web/bin/Release/net10.0/AgentCorex.Web.dll"
+BARE_DLL="$ROOT/bench/BareEndpoint/bin/Release/net10.0/BareEndpoint.dll"
+LOADGEN_DLL="$ROOT/bench/LoadGenerator/bin/Release/net10.0/LoadGenerator.dll"
+
+# A throwaway admin key for this run only, handed over in the environment so it shows in no process list.
+BENCH_BEARER="bench-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+export BENCH_BEARER
+
+server_pin=(); loadgen_pin=()
+if [[ "$PIN" == 1 ]]; then
+    command -v taskset >/dev/null || fail "PIN=1 needs taskset"
+    server_pin=(taskset -c 0); loadgen_pin=(taskset -c 1)
+fi
+
+# start_server NAME DLL [ENV=VALUE...]: starts it on port 0 and sets SERVER_PID and PORT once /health/ready answers 200.
+start_server() {
+    local name=$1 dll=$2; shift 2
+    local log="$OUT/$name.server.log"
+    # Identical for both: Production, Kestrel on loopback, nothing logged per request (Warning), except the
+    # lifetime line that tells which port the kernel gave.
+    ( cd "$ROOT" && exec env ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production "$@" \
+        "${server_pin[@]}" dotnet "$dll" --urls http://127.0.0.1:0 \
+        --Logging:LogLevel:Default=Warning --Logging:LogLevel:Microsoft.AspNetCore=Warning \
+        --Logging:LogLevel:Microsoft.Hosting.Lifetime=Information ) >"$log" 2>&1 &
+    SERVER_PID=$!
+    PORT=""
+    local deadline=$((SECONDS + START_TIMEOUT))
+    while [[ -z "$PORT" ]]; do
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; fail "$name exited before listening (log: $log)"; }
+        (( SECONDS < deadline )) || { cat "$log" >&2; fail "$name did not listen within ${START_TIMEOUT}s (log: $log)"; }
+        PORT=$(sed -n 's|.*Now listening on: http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$log" | head -n1)
+        [[ -n "$PORT" ]] || sleep 0.2
+    done
+    until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$PORT/health/ready")" == 200 ]]; do
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; fail "$name exited before it was ready (log: $log)"; }
+        (( SECONDS < deadline )) || { cat "$log" >&2; fail "$name was not ready within ${START_TIMEOUT}s (log: $log)"; }
+        sleep 0.2
+    done
+}
+
+measure() {
+    local name=$1 dll=$2; shift 2
+    start_server "$name" "$dll" "$@"
+    echo "bench: $name listening on 127.0.0.1:$PORT (pid $SERVER_PID)"
+    local status=0
+    "${loadgen_pin[@]}" dotnet "$LOADGEN_DLL" --url "http://127.0.0.1:$PORT/execute_tool" --label "$name" \
+        --connections "$CONNECTIONS" --warmup "$WARMUP" --duration "$DURATION" \
+        --server-pid "$SERVER_PID" --tsv "$OUT/runs.tsv" || status=$?
+    stop_server
+    case $status in
+        0) ;;
+        2) echo "bench: $name answered some requests with errors; see the table" >&2; ERRORS=1 ;;
+        *) fail "the load generator failed against $name (exit $status; server log: $OUT/$name.server.log)" ;;
+    esac
+}
+
+run_agentcorex() {
+    mkdir -p "$SCRATCH/db"
+    rm -f "$SCRATCH"/db/agentcorex.db*
+    measure agentcorex "$AGENTCOREX_DLL" "Auth__AdminKey=$BENCH_BEARER" \
+        "ConnectionStrings__AgentCorex=Data Source=$SCRATCH/db/agentcorex.db"
+}
+# The baseline needs no key; it ignores the header the generator sends to both.
+run_bare() { measure bare "$BARE_DLL"; }
+
+ERRORS=0
+for round in $(seq "$ROUNDS"); do
+    echo "bench: round $round of $ROUNDS"
+    # Alternate the order so that neither server always runs first on a machine that warms or throttles.
+    if (( round % 2 == 1 )); then run_agentcorex; run_bare; else run_bare; run_agentcorex; fi
+done
+
+{
+    echo "# POST /execute_tool (echo): AgentCorex vs a bare ASP.NET Core endpoint"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD -- AgentCorex.Web AgentCorex.Tools 2>/dev/null || echo ' (with uncommitted changes in AgentCorex.Web or AgentCorex.Tools)')"
+    echo "- machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), $(free -g | awk '/^Mem:/ {print $2}') GiB; .NET $(dotnet --version)"
+    echo "- load: $CONNECTIONS connections, closed loop, ${WARMUP} s warm-up + ${DURATION} s measured per run, $ROUNDS rounds; server and generator $([[ "$PIN" == 1 ]] && echo 'pinned to CPU 0 and CPU 1' || echo 'share both cores')"
+    echo
+    dotnet "$LOADGEN_DLL" compare --tsv "$OUT/runs.tsv" --target agentcorex --baseline bare
+} | tee "$OUT/summary.md"
+echo "bench: results in $OUT"
+exit "$ERRORS"
