@@ -1,7 +1,9 @@
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Dashboard;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Health;
+using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Tools;
 
@@ -12,6 +14,7 @@ builder.AddStorage();
 builder.AddApiKeys();
 builder.AddTools();
 builder.AddExecution();
+builder.AddJobs();
 builder.AddHealth();
 
 var app = builder.Build();
@@ -21,6 +24,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapApi();
 app.MapHealth();
+app.MapDashboard();
 
 app.Run();
 

@@ -1,3 +1,4 @@
+using AgentCorex.Web.Api;
 using FluentValidation;
 
 namespace AgentCorex.Web.Auth;
@@ -25,10 +26,8 @@ public sealed record ApiKeyListResponse(IReadOnlyList<ApiKeyResponse> ApiKeys);
 internal static class ApiKeyMapping
 {
     public static ApiKeyResponse ToResponse(this ApiKey key) =>
-        new(key.Id, key.Name, key.Plan, key.IsAdmin, UnixSeconds(key.CreatedAt), key.RevokedAt is { } revoked ? UnixSeconds(revoked) : null);
+        new(key.Id, key.Name, key.Plan, key.IsAdmin, key.CreatedAt.ToUnixSeconds(), key.RevokedAt.ToUnixSeconds());
 
     public static CreatedApiKeyResponse ToCreatedResponse(this ApiKey key, string apiKey) =>
-        new(key.Id, apiKey, key.Name, key.Plan, key.IsAdmin, UnixSeconds(key.CreatedAt));
-
-    private static long UnixSeconds(DateTime utc) => new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)).ToUnixTimeSeconds();
+        new(key.Id, apiKey, key.Name, key.Plan, key.IsAdmin, key.CreatedAt.ToUnixSeconds());
 }

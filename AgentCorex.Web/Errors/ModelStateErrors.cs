@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Mvc.ModelBinding;
 
 namespace AgentCorex.Web.Errors;
@@ -13,12 +14,13 @@ internal static class ModelStateErrors
             {
                 continue;
             }
-            var argument = key.StartsWith("$.", StringComparison.Ordinal) ? key[2..] : key;
-            if (argument is "" or "$" or "request")
+            if (key is "" or "$" or "request")
             {
                 return ApiErrors.InvalidRequest("A JSON object body is required");
             }
-            return ApiErrors.InvalidArguments($"Invalid value for '{argument}'", argument);
+            // Body fields arrive as JSON paths ("$.timeout_ms"); query and route values by C# name ("Limit").
+            var argument = key.StartsWith('$') ? JsonPaths.ToArgument(key) : JsonNamingPolicy.SnakeCaseLower.ConvertName(key);
+            return ApiErrors.InvalidArguments($"'{argument}' has an invalid value", argument);
         }
         return ApiErrors.InvalidRequest("The request is not valid");
     }

@@ -1,5 +1,6 @@
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
+using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Tools;
 using FluentValidation;
 using Microsoft.AspNetCore.Authorization;
@@ -18,12 +19,20 @@ public sealed class ExecuteToolController(
     IOptions<ExecutionOptions> options,
     ILoggerFactory loggers) : ControllerBase
 {
+    /// <summary>Runs the tool now; with mode "async", submits it as a job instead, as POST /jobs/submit does.</summary>
     [HttpPost]
-    public async Task<ExecuteToolResponse> Execute(ExecuteToolRequest request, CancellationToken cancellationToken)
+    public async Task<IActionResult> Execute(
+        ExecuteToolRequest request, [FromServices] JobSubmitter jobs, [FromServices] IOptions<JobsOptions> jobOptions, CancellationToken cancellationToken)
     {
         try
         {
             await validator.ValidateOrThrowAsync(request, cancellationToken);
+            if (request.Mode == ExecuteToolRequestValidator.Async)
+            {
+                var submitted = await jobs.SubmitAsync(
+                    ApiKeyIdentity.From(User), request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? jobOptions.Value.DefaultTimeoutMs, cancellationToken);
+                return Accepted($"/jobs/{submitted.JobId}", submitted);
+            }
             var tool = catalog.Find(request.Tool!) ?? throw ApiErrors.ToolNotFound(request.Tool!);
             var arguments = ArgumentBinder.Bind(tool, request.Arguments!.Value);
             var timeoutMs = request.TimeoutMs ?? options.Value.DefaultTimeoutMs;
@@ -32,24 +41,14 @@ public sealed class ExecuteToolController(
             var outcome = await runner.RunAsync(tool, arguments, context, TimeSpan.FromMilliseconds(timeoutMs), cancellationToken);
             return outcome.Kind switch
             {
-                ToolOutcomeKind.Succeeded => new ExecuteToolResponse(tool.Name, "success", outcome.Result, outcome.ExecutionTimeMs, context.Tokens),
+                ToolOutcomeKind.Succeeded => Ok(new ExecuteToolResponse(tool.Name, "success", outcome.Result, outcome.ExecutionTimeMs, context.Tokens)),
                 ToolOutcomeKind.TimedOut => throw ApiErrors.ExecutionTimeout(timeoutMs).ForTool(tool.Name, "timeout"),
-                _ => throw ApiErrors.ExecutionError(outcome.ErrorMessage!, ToolCodeDetails(outcome)).ForTool(tool.Name),
+                _ => throw ApiErrors.ExecutionError(outcome.ErrorMessage!, outcome.ErrorDetailsWithToolCode()).ForTool(tool.Name),
             };
         }
         catch (ApiException e) when (e.Tool is null && request.Tool is not null)
         {
             throw e.ForTool(request.Tool);
         }
-    }
-
-    private static Dictionary<string, object?> ToolCodeDetails(ToolOutcome outcome)
-    {
-        var details = new Dictionary<string, object?>(outcome.ErrorDetails ?? new Dictionary<string, object?>());
-        if (outcome.ToolCode is not null)
-        {
-            details["tool_code"] = outcome.ToolCode;
-        }
-        return details;
     }
 }

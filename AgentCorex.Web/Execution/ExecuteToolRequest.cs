@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentCorex.Web.Jobs;
 using FluentValidation;
 using Microsoft.Extensions.Options;
 
@@ -8,18 +9,27 @@ public sealed record ExecuteToolRequest(string? Tool, JsonElement? Arguments, st
 
 public sealed class ExecuteToolRequestValidator : AbstractValidator<ExecuteToolRequest>
 {
-    public ExecuteToolRequestValidator(IOptions<ExecutionOptions> options)
+    public const string Sync = "sync";
+    public const string Async = "async";
+
+    public ExecuteToolRequestValidator(IOptions<ExecutionOptions> execution, IOptions<JobsOptions> jobs)
     {
-        var max = options.Value.MaxTimeoutMs;
+        var syncMax = execution.Value.MaxTimeoutMs;
+        var asyncMax = jobs.Value.MaxTimeoutMs;
         RuleFor(r => r.Tool).NotEmpty().WithMessage("Missing required argument: tool");
         RuleFor(r => r.Arguments)
             .Must(a => a is { ValueKind: JsonValueKind.Object })
             .WithMessage("'arguments' must be a JSON object");
         RuleFor(r => r.Mode)
-            .Must(m => m is null or "sync")
-            .WithMessage("'mode' must be \"sync\"");
+            .Must(m => m is null or Sync or Async)
+            .WithMessage("'mode' must be \"sync\" or \"async\"");
         RuleFor(r => r.TimeoutMs)
-            .InclusiveBetween(1, max)
-            .WithMessage($"'timeout_ms' must be between 1 and {max}");
+            .InclusiveBetween(1, syncMax)
+            .When(r => r.Mode != Async)
+            .WithMessage($"'timeout_ms' must be between 1 and {syncMax}");
+        RuleFor(r => r.TimeoutMs)
+            .InclusiveBetween(1, asyncMax)
+            .When(r => r.Mode == Async)
+            .WithMessage($"'timeout_ms' must be between 1 and {asyncMax} for a job");
     }
 }

@@ -24,4 +24,15 @@ public sealed record ToolOutcome(
 
     public static ToolOutcome TimedOut(long executionTimeMs) =>
         new(ToolOutcomeKind.TimedOut, null, null, null, null, executionTimeMs);
+
+    /// <summary>The error's details as clients see them: the tool's own, and its code as tool_code.</summary>
+    public Dictionary<string, object?> ErrorDetailsWithToolCode()
+    {
+        var details = new Dictionary<string, object?>(ErrorDetails ?? new Dictionary<string, object?>());
+        if (ToolCode is not null)
+        {
+            details["tool_code"] = ToolCode;
+        }
+        return details;
+    }
 }

@@ -10,6 +10,8 @@ namespace AgentCorex.Web.Execution;
 /// </summary>
 public sealed partial class ToolRunner(TimeProvider time, ILogger<ToolRunner> logger)
 {
+    private static readonly TimeSpan AbandonGrace = TimeSpan.FromSeconds(1);
+
     public async Task<ToolOutcome> RunAsync(
         ToolDescriptor tool, object arguments, ToolExecutionContext context, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -52,23 +54,32 @@ public sealed partial class ToolRunner(TimeProvider time, ILogger<ToolRunner> lo
 
     private static long Elapsed(long started) => (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
-    /// <summary>A tool that outlives its deadline still ends some day; its fault must not go unobserved.</summary>
-    private void ObserveAbandoned(Task execution, string toolName)
+    /// <summary>
+    /// The caller has been answered; the tool's task is watched for a while longer, so that a tool that
+    /// ignores its token is reported, and a late fault never goes unobserved.
+    /// </summary>
+    private void ObserveAbandoned(Task execution, string toolName) => _ = ObserveAsync(execution, toolName);
+
+    private async Task ObserveAsync(Task execution, string toolName)
     {
-        if (!execution.IsCompleted)
+        try
         {
-            LogAbandoned(logger, toolName);
+            await execution.WaitAsync(AbandonGrace, time);
         }
-        execution.ContinueWith(
-            static t => _ = t.Exception,
-            CancellationToken.None,
-            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+        catch (TimeoutException)
+        {
+            LogAbandoned(logger, toolName, AbandonGrace.TotalMilliseconds);
+            await execution.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+        catch (Exception)
+        {
+            // canceled or failed after the deadline, as expected: observed
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} threw in execution {ExecutionId}")]
     private static partial void LogToolException(ILogger logger, Exception exception, string tool, string executionId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} ignored its cancellation token and is still running past its deadline")]
-    private static partial void LogAbandoned(ILogger logger, string tool);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} ignored its cancellation token: still running {GraceMs} ms after its deadline")]
+    private static partial void LogAbandoned(ILogger logger, string tool, double graceMs);
 }

@@ -1,4 +1,5 @@
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Jobs;
 using Microsoft.EntityFrameworkCore;
 
 namespace AgentCorex.Web.Storage;
@@ -7,6 +8,8 @@ namespace AgentCorex.Web.Storage;
 public sealed class AgentCorexDb(DbContextOptions<AgentCorexDb> options) : DbContext(options)
 {
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+
+    public DbSet<JobEntry> Jobs => Set<JobEntry>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(AgentCorexDb).Assembly);

@@ -8,7 +8,7 @@ public static class StorageExtensions
     /// <summary>The app's database, chosen by Storage:Provider; its schema is brought up to date at start.</summary>
     public static WebApplicationBuilder AddStorage(this WebApplicationBuilder builder)
     {
-        var options = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
+        var options = StorageOptions.From(builder.Configuration);
         var connectionString = builder.Configuration.GetConnectionString("AgentCorex") ?? StorageOptions.DefaultConnectionString;
 
         switch (options.Provider)

@@ -13,4 +13,7 @@ public sealed class StorageOptions
     public const string DefaultConnectionString = "Data Source=data/agentcorex.db";
 
     public StorageProvider Provider { get; set; } = StorageProvider.Embedded;
+
+    public static StorageOptions From(IConfiguration configuration) =>
+        configuration.GetSection(Section).Get<StorageOptions>() ?? new StorageOptions();
 }

@@ -58,6 +58,107 @@ namespace AgentCorex.Web.Storage.Migrations
 
                     b.ToTable("api_keys", (string)null);
                 });
+
+            modelBuilder.Entity("AgentCorex.Web.Jobs.JobEntry", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("job_id");
+
+                    b.Property<string>("Arguments")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("arguments");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("attempt");
+
+                    b.Property<DateTime?>("CompletedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("completed_at");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("ErrorCode")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error_code");
+
+                    b.Property<string>("ErrorDetails")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error_details");
+
+                    b.Property<string>("ErrorMessage")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error_message");
+
+                    b.Property<long?>("ExecutionTimeMs")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("execution_time_ms");
+
+                    b.Property<string>("HangfireId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("hangfire_id");
+
+                    b.Property<string>("OwnerKeyId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("owner_key_id");
+
+                    b.Property<string>("Result")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("result");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("status");
+
+                    b.Property<int>("TimeoutMs")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("timeout_ms");
+
+                    b.Property<long>("TokensInput")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tokens_input");
+
+                    b.Property<long>("TokensOutput")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("tokens_output");
+
+                    b.Property<string>("Tool")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("tool");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("OwnerKeyId", "CreatedAt")
+                        .HasDatabaseName("ix_jobs_owner_created");
+
+                    b.HasIndex("Status", "CreatedAt")
+                        .HasDatabaseName("ix_jobs_status_created");
+
+                    b.HasIndex("OwnerKeyId", "Status", "CreatedAt")
+                        .HasDatabaseName("ix_jobs_owner_status_created");
+
+                    b.HasIndex("Tool", "Status", "CompletedAt")
+                        .HasDatabaseName("ix_jobs_tool_status_completed");
+
+                    b.ToTable("jobs", (string)null);
+                });
 #pragma warning restore 612, 618
         }
     }

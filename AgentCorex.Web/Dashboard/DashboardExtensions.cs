@@ -1,0 +1,34 @@
+using Hangfire;
+
+namespace AgentCorex.Web.Dashboard;
+
+public static class DashboardExtensions
+{
+    public const string Path = "/hangfire";
+
+    private static readonly Lock RendererGate = new();
+    private static bool rendererAdded;
+
+    /// <summary>Hangfire's dashboard for operators, at /hangfire, behind an admin key.</summary>
+    public static WebApplication MapDashboard(this WebApplication app)
+    {
+        lock (RendererGate)
+        {
+            if (!rendererAdded)
+            {
+                // Hangfire keeps job page renderers process-wide.
+                GlobalConfiguration.Configuration.UseJobDetailsRenderer(10, JobDetailsPanel.Render);
+                rendererAdded = true;
+            }
+        }
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(Path), branch => branch.UseMiddleware<DashboardGate>());
+        app.UseHangfireDashboard(Path, new DashboardOptions
+        {
+            Authorization = [], // DashboardGate has let only admin keys through
+            DashboardTitle = "AgentCorex jobs",
+            DisplayStorageConnectionString = false,
+            AppPath = null,
+        });
+        return app;
+    }
+}

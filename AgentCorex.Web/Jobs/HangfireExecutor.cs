@@ -1,0 +1,5 @@
+namespace AgentCorex.Web.Jobs;
+
+/// <summary>What the job engine's storage is like; the ledger's recovery depends on it.</summary>
+/// <param name="ForgetsOnRestart">True for the embedded executor (Hangfire.InMemory): the ledger is then the only durable record.</param>
+public sealed record HangfireExecutor(bool ForgetsOnRestart);

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using AgentCorex.Web.Api;
+using AgentCorex.Web.Errors;
+using AgentCorex.Web.Execution;
+using FluentValidation;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Jobs;
+
+public sealed record SubmitJobRequest(string? Tool, JsonElement? Arguments, int? TimeoutMs);
+
+public sealed class SubmitJobRequestValidator : AbstractValidator<SubmitJobRequest>
+{
+    public SubmitJobRequestValidator(IOptions<JobsOptions> options)
+    {
+        var max = options.Value.MaxTimeoutMs;
+        RuleFor(r => r.Tool).NotEmpty().WithMessage("Missing required argument: tool");
+        RuleFor(r => r.Arguments)
+            .Must(a => a is { ValueKind: JsonValueKind.Object })
+            .WithMessage("'arguments' must be a JSON object");
+        RuleFor(r => r.TimeoutMs)
+            .InclusiveBetween(1, max)
+            .WithMessage($"'timeout_ms' must be between 1 and {max}");
+    }
+}
+
+public sealed record SubmittedJobResponse(string JobId, string Status, string Tool, long CreatedAt, long EstimatedDurationMs);
+
+public sealed record JobError(string Code, string Message, JsonElement? Details);
+
+public sealed record JobResponse(
+    string JobId,
+    string Status,
+    string Tool,
+    long CreatedAt,
+    int? PositionInQueue = null,
+    long? StartedAt = null,
+    long? CompletedAt = null,
+    ToolProgress? Progress = null,
+    JsonElement? Result = null,
+    long? ExecutionTimeMs = null,
+    TokensUsed? TokensUsed = null,
+    JobError? Error = null);
+
+public sealed record CanceledJobResponse(string JobId, string Status, string Message);
+
+public sealed record JobSummaryResponse(string JobId, string Tool, string Status, long CreatedAt, long? StartedAt, long? CompletedAt);
+
+public sealed record Pagination(int Limit, int Offset, int Total);
+
+public sealed record JobListResponse(IReadOnlyList<JobSummaryResponse> Jobs, Pagination Pagination);
+
+public sealed record JobListQuery(int Limit = 20, int Offset = 0, string? Status = null, string? Tool = null);
+
+public sealed class JobListQueryValidator : AbstractValidator<JobListQuery>
+{
+    public JobListQueryValidator()
+    {
+        RuleFor(q => q.Limit).InclusiveBetween(1, 100);
+        RuleFor(q => q.Offset).GreaterThanOrEqualTo(0);
+        RuleFor(q => q.Status)
+            .Must(s => s is null || JobStatus.All.Contains(s))
+            .WithMessage($"'status' must be one of: {string.Join(", ", JobStatus.All)}");
+        RuleFor(q => q.Tool).MaximumLength(64);
+    }
+}
+
+internal static class JobMapping
+{
+    public static JobResponse ToResponse(this JobEntry job, int? positionInQueue, ToolProgress? progress) => job.Status switch
+    {
+        JobStatus.Queued => new(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(), PositionInQueue: positionInQueue),
+        JobStatus.Running => new(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(),
+            StartedAt: job.StartedAt.ToUnixSeconds(),
+            Progress: progress ?? new ToolProgress("starting", 1, 0)),
+        JobStatus.Completed => new(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(),
+            StartedAt: job.StartedAt.ToUnixSeconds(),
+            CompletedAt: job.CompletedAt.ToUnixSeconds(),
+            Result: ParseJson(job.Result),
+            ExecutionTimeMs: job.ExecutionTimeMs,
+            TokensUsed: new TokensUsed(job.TokensInput, job.TokensOutput)),
+        JobStatus.Canceled => new(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(),
+            StartedAt: job.StartedAt.ToUnixSeconds(),
+            CompletedAt: job.CompletedAt.ToUnixSeconds()),
+        _ => new(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(),
+            StartedAt: job.StartedAt.ToUnixSeconds(),
+            CompletedAt: job.CompletedAt.ToUnixSeconds(),
+            ExecutionTimeMs: job.ExecutionTimeMs,
+            Error: new JobError(job.ErrorCode ?? "EXECUTION_ERROR", job.ErrorMessage ?? "", ParseJson(job.ErrorDetails) ?? EmptyObject)),
+    };
+
+    public static JobSummaryResponse ToSummary(this JobEntry job) =>
+        new(job.Id, job.Tool, job.Status, job.CreatedAt.ToUnixSeconds(), job.StartedAt.ToUnixSeconds(), job.CompletedAt.ToUnixSeconds());
+
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
+
+    private static JsonElement? ParseJson(string? json) => json is null ? null : JsonDocument.Parse(json).RootElement;
+}

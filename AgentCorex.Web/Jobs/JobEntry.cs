@@ -1,0 +1,84 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AgentCorex.Web.Jobs;
+
+/// <summary>
+/// A job as the ledger keeps it: the durable record the API reads, listing and reporting use, and that
+/// outlives Hangfire's own expiry of the job.
+/// </summary>
+public sealed class JobEntry
+{
+    public required string Id { get; init; }
+
+    /// <summary>The Hangfire job now carrying it; set when a worker starts it (a re-enqueue makes a new one).</summary>
+    public string? HangfireId { get; set; }
+
+    public required string OwnerKeyId { get; init; }
+
+    public required string Tool { get; init; }
+
+    /// <summary>The arguments as the client sent them, JSON.</summary>
+    public required string Arguments { get; init; }
+
+    public required string Status { get; set; }
+
+    public required int TimeoutMs { get; init; }
+
+    public int Attempt { get; set; }
+
+    public required DateTime CreatedAt { get; init; }
+
+    public DateTime? StartedAt { get; set; }
+
+    public DateTime? CompletedAt { get; set; }
+
+    public long? ExecutionTimeMs { get; set; }
+
+    /// <summary>The tool's result, JSON.</summary>
+    public string? Result { get; set; }
+
+    public string? ErrorCode { get; set; }
+
+    public string? ErrorMessage { get; set; }
+
+    /// <summary>The error's details, a JSON object.</summary>
+    public string? ErrorDetails { get; set; }
+
+    public long TokensInput { get; set; }
+
+    public long TokensOutput { get; set; }
+}
+
+internal sealed class JobEntryConfiguration : IEntityTypeConfiguration<JobEntry>
+{
+    public void Configure(EntityTypeBuilder<JobEntry> job)
+    {
+        job.ToTable("jobs");
+        job.HasKey(j => j.Id);
+        job.Property(j => j.Id).HasColumnName("job_id").HasMaxLength(32);
+        job.Property(j => j.HangfireId).HasColumnName("hangfire_id").HasMaxLength(64);
+        job.Property(j => j.OwnerKeyId).HasColumnName("owner_key_id").HasMaxLength(32);
+        job.Property(j => j.Tool).HasColumnName("tool").HasMaxLength(64);
+        job.Property(j => j.Arguments).HasColumnName("arguments");
+        job.Property(j => j.Status).HasColumnName("status").HasMaxLength(16);
+        job.Property(j => j.TimeoutMs).HasColumnName("timeout_ms");
+        job.Property(j => j.Attempt).HasColumnName("attempt");
+        job.Property(j => j.CreatedAt).HasColumnName("created_at");
+        job.Property(j => j.StartedAt).HasColumnName("started_at");
+        job.Property(j => j.CompletedAt).HasColumnName("completed_at");
+        job.Property(j => j.ExecutionTimeMs).HasColumnName("execution_time_ms");
+        job.Property(j => j.Result).HasColumnName("result");
+        job.Property(j => j.ErrorCode).HasColumnName("error_code").HasMaxLength(64);
+        job.Property(j => j.ErrorMessage).HasColumnName("error_message");
+        job.Property(j => j.ErrorDetails).HasColumnName("error_details");
+        job.Property(j => j.TokensInput).HasColumnName("tokens_input");
+        job.Property(j => j.TokensOutput).HasColumnName("tokens_output");
+
+        // Listing (owner, newest first, optionally by status) and the queue (position, recovery) stay index scans.
+        job.HasIndex(j => new { j.OwnerKeyId, j.CreatedAt }).HasDatabaseName("ix_jobs_owner_created");
+        job.HasIndex(j => new { j.OwnerKeyId, j.Status, j.CreatedAt }).HasDatabaseName("ix_jobs_owner_status_created");
+        job.HasIndex(j => new { j.Status, j.CreatedAt }).HasDatabaseName("ix_jobs_status_created");
+        job.HasIndex(j => new { j.Tool, j.Status, j.CompletedAt }).HasDatabaseName("ix_jobs_tool_status_completed");
+    }
+}

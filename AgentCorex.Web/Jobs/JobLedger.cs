@@ -1,0 +1,97 @@
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentCorex.Web.Jobs;
+
+/// <summary>
+/// The ledger's state changes. Each is one conditional UPDATE, so when a cancel races a start, or a forced
+/// cancel races the end of a run, exactly one of them takes effect.
+/// </summary>
+public sealed class JobLedger(AgentCorexDb db, TimeProvider time)
+{
+    private DateTime Now => time.GetUtcNow().UtcDateTime;
+
+    public Task<JobEntry?> FindAsync(string jobId, CancellationToken cancellationToken) =>
+        db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+
+    public async Task AddAsync(JobEntry job, CancellationToken cancellationToken)
+    {
+        db.Jobs.Add(job);
+        await db.SaveChangesAsync(cancellationToken);
+        db.Entry(job).State = EntityState.Detached;
+    }
+
+    public Task RemoveAsync(string jobId, CancellationToken cancellationToken) =>
+        db.Jobs.Where(j => j.Id == jobId).ExecuteDeleteAsync(cancellationToken);
+
+    /// <summary>queued → running, for the given attempt; false when the job was no longer queued.</summary>
+    public async Task<bool> TryStartAsync(string jobId, string hangfireId, int attempt, CancellationToken cancellationToken) =>
+        await db.Jobs
+            .Where(j => j.Id == jobId && j.Status == JobStatus.Queued)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.Status, JobStatus.Running)
+                .SetProperty(j => j.HangfireId, hangfireId)
+                .SetProperty(j => j.Attempt, attempt)
+                .SetProperty(j => j.StartedAt, Now), cancellationToken) == 1;
+
+    /// <summary>running (this attempt) → a final state; false when something else ended it first (a forced cancel).</summary>
+    public async Task<bool> TryFinishAsync(string jobId, int attempt, JobEnding ending, CancellationToken cancellationToken) =>
+        await db.Jobs
+            .Where(j => j.Id == jobId && j.Status == JobStatus.Running && j.Attempt == attempt)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.Status, ending.Status)
+                .SetProperty(j => j.CompletedAt, Now)
+                .SetProperty(j => j.ExecutionTimeMs, ending.ExecutionTimeMs)
+                .SetProperty(j => j.Result, ending.Result)
+                .SetProperty(j => j.ErrorCode, ending.ErrorCode)
+                .SetProperty(j => j.ErrorMessage, ending.ErrorMessage)
+                .SetProperty(j => j.ErrorDetails, ending.ErrorDetails)
+                .SetProperty(j => j.TokensInput, ending.TokensInput)
+                .SetProperty(j => j.TokensOutput, ending.TokensOutput), cancellationToken) == 1;
+
+    /// <summary>Ends a job that is in <paramref name="from"/> as canceled; false when it was not.</summary>
+    public async Task<bool> TryCancelAsync(string jobId, string from, CancellationToken cancellationToken) =>
+        await db.Jobs
+            .Where(j => j.Id == jobId && j.Status == from)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.Status, JobStatus.Canceled)
+                .SetProperty(j => j.CompletedAt, Now), cancellationToken) == 1;
+
+    /// <summary>
+    /// A run that was cut off (its server stopped or died): a tool safe to retry goes back to the queue,
+    /// any other ends failed with SERVER_RESTARTED. Only a job still running in that attempt is touched.
+    /// </summary>
+    public async Task<bool> TryInterruptAsync(string jobId, int attempt, bool requeue, CancellationToken cancellationToken)
+    {
+        var running = db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Running && j.Attempt == attempt);
+        var changed = requeue
+            ? await running.ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.Status, JobStatus.Queued)
+                .SetProperty(j => j.StartedAt, (DateTime?)null), cancellationToken)
+            : await running.ExecuteUpdateAsync(s => s
+                .SetProperty(j => j.Status, JobStatus.Failed)
+                .SetProperty(j => j.CompletedAt, Now)
+                .SetProperty(j => j.ErrorCode, JobErrors.ServerRestarted)
+                .SetProperty(j => j.ErrorMessage, "The server running this job stopped before it finished, and its tool is not safe to run twice"),
+                cancellationToken);
+        return changed == 1;
+    }
+
+    /// <summary>1-based: the queued jobs that will run before this one, plus one.</summary>
+    public async Task<int> PositionInQueueAsync(JobEntry job, CancellationToken cancellationToken) =>
+        1 + await db.Jobs.CountAsync(
+            j => j.Status == JobStatus.Queued
+                && (j.CreatedAt < job.CreatedAt || (j.CreatedAt == job.CreatedAt && string.Compare(j.Id, job.Id) < 0)),
+            cancellationToken);
+}
+
+/// <summary>How a run ended, as the ledger stores it.</summary>
+public sealed record JobEnding(
+    string Status,
+    long ExecutionTimeMs,
+    string? Result = null,
+    string? ErrorCode = null,
+    string? ErrorMessage = null,
+    string? ErrorDetails = null,
+    long TokensInput = 0,
+    long TokensOutput = 0);

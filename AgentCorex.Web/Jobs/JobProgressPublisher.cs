@@ -1,0 +1,85 @@
+using System.Text.Json;
+using AgentCorex.Web.Api;
+using AgentCorex.Web.Execution;
+using Hangfire;
+
+namespace AgentCorex.Web.Jobs;
+
+/// <summary>
+/// Stores a running job's progress as a Hangfire job parameter, where any node can read it. Reports are
+/// coalesced: at most one write per <see cref="JobsOptions.ProgressInterval"/>, always ending with the latest.
+/// </summary>
+internal sealed partial class JobProgressPublisher(JobStorage storage, string hangfireId, TimeSpan interval, TimeProvider time, ILogger logger) : IAsyncDisposable
+{
+    public const string ParameterName = "progress";
+
+    private readonly Lock gate = new();
+    private ToolProgress? pending;
+    private Task writer = Task.CompletedTask;
+    private long lastWrite = long.MinValue;
+
+    public void Report(ToolProgress progress)
+    {
+        lock (gate)
+        {
+            var idle = pending is null;
+            pending = progress;
+            if (idle && writer.IsCompleted)
+            {
+                writer = WriteLoopAsync();
+            }
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        while (true)
+        {
+            var wait = lastWrite == long.MinValue ? TimeSpan.Zero : interval - time.GetElapsedTime(lastWrite);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, time);
+            }
+            ToolProgress? next;
+            lock (gate)
+            {
+                next = pending;
+                pending = null;
+                if (next is null)
+                {
+                    return;
+                }
+            }
+            lastWrite = time.GetTimestamp();
+            try
+            {
+                using var connection = storage.GetConnection();
+                connection.SetJobParameter(hangfireId, ParameterName, JsonSerializer.Serialize(next, ApiJson.Options));
+            }
+            catch (Exception e)
+            {
+                LogWriteFailed(logger, e, hangfireId);
+            }
+        }
+    }
+
+    public static ToolProgress? Read(JobStorage storage, string hangfireId)
+    {
+        using var connection = storage.GetConnection();
+        var stored = connection.GetJobParameter(hangfireId, ParameterName);
+        return stored is null ? null : JsonSerializer.Deserialize<ToolProgress>(stored, ApiJson.Options);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Task last;
+        lock (gate)
+        {
+            last = writer;
+        }
+        await last;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store the progress of Hangfire job {HangfireId}")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, string hangfireId);
+}

@@ -1,0 +1,125 @@
+using AgentCorex.Web.Storage;
+using AgentCorex.Web.Tools;
+using Hangfire;
+using Hangfire.States;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentCorex.Web.Jobs;
+
+/// <summary>
+/// Keeps the ledger and Hangfire in agreement. At start, when Hangfire's storage forgets on restart (the
+/// embedded executor), jobs the ledger holds as queued are enqueued again and jobs cut off while running
+/// are re-run (safe to retry) or failed SERVER_RESTARTED. Then, every <see cref="Interval"/>, a running
+/// job whose Hangfire job has ended or vanished without the ledger hearing of it is treated the same way.
+/// </summary>
+internal sealed partial class JobRecovery(
+    IServiceScopeFactory scopes,
+    JobStorage storage,
+    ToolCatalog catalog,
+    HangfireExecutor executor,
+    TimeProvider time,
+    ILogger<JobRecovery> logger) : BackgroundService
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
+    private const int Batch = 500;
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (executor.ForgetsOnRestart)
+        {
+            await RecoverAfterRestartAsync(cancellationToken);
+        }
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(Interval, time, stoppingToken);
+                await RepairOrphansAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogRepairFailed(logger, e);
+            }
+        }
+    }
+
+    private async Task RecoverAfterRestartAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        var ledger = scope.ServiceProvider.GetRequiredService<JobLedger>();
+        var hangfire = scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>();
+
+        var interrupted = await db.Jobs.AsNoTracking().Where(j => j.Status == JobStatus.Running).ToListAsync(cancellationToken);
+        foreach (var job in interrupted)
+        {
+            await ledger.TryInterruptAsync(job.Id, job.Attempt, SafeToRetry(job), cancellationToken);
+        }
+
+        var requeued = 0;
+        var queued = db.Jobs.AsNoTracking()
+            .Where(j => j.Status == JobStatus.Queued)
+            .OrderBy(j => j.CreatedAt).ThenBy(j => j.Id)
+            .AsAsyncEnumerable();
+        await foreach (var job in queued.WithCancellation(cancellationToken))
+        {
+            JobSubmitter.Enqueue(hangfire, job);
+            requeued++;
+        }
+        if (interrupted.Count + requeued > 0)
+        {
+            LogRecovered(logger, interrupted.Count, requeued);
+        }
+    }
+
+    private async Task RepairOrphansAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        var ledger = scope.ServiceProvider.GetRequiredService<JobLedger>();
+        var hangfire = scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>();
+
+        var startedBefore = time.GetUtcNow().UtcDateTime - Grace;
+        var running = await db.Jobs.AsNoTracking()
+            .Where(j => j.Status == JobStatus.Running && j.StartedAt < startedBefore)
+            .OrderBy(j => j.StartedAt)
+            .Take(Batch)
+            .ToListAsync(cancellationToken);
+        using var connection = storage.GetConnection();
+        foreach (var job in running)
+        {
+            var state = job.HangfireId is null ? null : connection.GetStateData(job.HangfireId)?.Name;
+            if (state == ProcessingState.StateName || state == EnqueuedState.StateName || state == ScheduledState.StateName)
+            {
+                continue; // still running, or Hangfire will run it again and the job itself sees the cut-off run
+            }
+            var requeue = SafeToRetry(job);
+            if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, cancellationToken) && requeue)
+            {
+                JobSubmitter.Enqueue(hangfire, job);
+            }
+            LogOrphan(logger, job.Id, state ?? "missing");
+        }
+    }
+
+    private bool SafeToRetry(JobEntry job) => catalog.Find(job.Tool)?.Tool.SafeToRetry == true;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovered after restart: {Interrupted} job(s) had been cut off while running, {Requeued} queued job(s) enqueued again")]
+    private static partial void LogRecovered(ILogger logger, int interrupted, int requeued);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was running in the ledger, but its Hangfire job is {State}: repaired")]
+    private static partial void LogOrphan(ILogger logger, string jobId, string state);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The ledger repair pass failed; it will run again")]
+    private static partial void LogRepairFailed(ILogger logger, Exception exception);
+}

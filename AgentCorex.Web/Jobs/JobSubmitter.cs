@@ -1,0 +1,54 @@
+using System.Text.Json;
+using AgentCorex.Web.Api;
+using AgentCorex.Web.Auth;
+using AgentCorex.Web.Errors;
+using AgentCorex.Web.Execution;
+using AgentCorex.Web.Tools;
+using Hangfire;
+
+namespace AgentCorex.Web.Jobs;
+
+/// <summary>
+/// Accepts a job: the tool and its arguments are validated before anything is stored, the ledger row is
+/// committed before Hangfire sees the job (so a 202 is never lost), then it is enqueued.
+/// </summary>
+public sealed class JobSubmitter(
+    ToolCatalog catalog,
+    JobLedger ledger,
+    JobEstimates estimates,
+    IBackgroundJobClient hangfire,
+    TimeProvider time)
+{
+    public async Task<SubmittedJobResponse> SubmitAsync(
+        ApiKeyIdentity owner, string toolName, JsonElement arguments, int timeoutMs, CancellationToken cancellationToken)
+    {
+        var tool = catalog.Find(toolName) ?? throw ApiErrors.ToolNotFound(toolName);
+        ArgumentBinder.Bind(tool, arguments);
+
+        var job = new JobEntry
+        {
+            Id = ExecutionIds.New("job_"),
+            OwnerKeyId = owner.KeyId,
+            Tool = tool.Name,
+            Arguments = arguments.GetRawText(),
+            Status = JobStatus.Queued,
+            TimeoutMs = timeoutMs,
+            CreatedAt = time.GetUtcNow().UtcDateTime,
+        };
+        await ledger.AddAsync(job, cancellationToken);
+        try
+        {
+            Enqueue(hangfire, job);
+        }
+        catch
+        {
+            // The client is told it failed: the job must not linger in the ledger as queued.
+            await ledger.RemoveAsync(job.Id, CancellationToken.None);
+            throw;
+        }
+        return new SubmittedJobResponse(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(), await estimates.EstimateMsAsync(tool, cancellationToken));
+    }
+
+    public static string Enqueue(IBackgroundJobClient hangfire, JobEntry job) =>
+        hangfire.Enqueue<ToolJob>(run => run.RunAsync(job.Id, job.Tool, null, CancellationToken.None));
+}

@@ -1,0 +1,107 @@
+using AgentCorex.Web.Auth;
+using AgentCorex.Web.Errors;
+using AgentCorex.Web.Storage;
+using FluentValidation;
+using Hangfire;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Jobs;
+
+[ApiController]
+[Route("jobs")]
+public sealed class JobsController(JobLedger ledger, AgentCorexDb db, JobStorage storage, IOptions<JobsOptions> options) : ControllerBase
+{
+    private ApiKeyIdentity Caller => ApiKeyIdentity.From(User);
+
+    [HttpPost("submit")]
+    public async Task<IActionResult> Submit(
+        SubmitJobRequest request,
+        [FromServices] IValidator<SubmitJobRequest> validator,
+        [FromServices] JobSubmitter submitter,
+        CancellationToken cancellationToken)
+    {
+        await validator.ValidateOrThrowAsync(request, cancellationToken);
+        var submitted = await submitter.SubmitAsync(
+            Caller, request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? options.Value.DefaultTimeoutMs, cancellationToken);
+        return Accepted($"/jobs/{submitted.JobId}", submitted);
+    }
+
+    [HttpGet("{jobId}")]
+    public async Task<JobResponse> Get(string jobId, CancellationToken cancellationToken)
+    {
+        var job = await FindOwnAsync(jobId, cancellationToken);
+        return job.Status switch
+        {
+            JobStatus.Queued => job.ToResponse(await ledger.PositionInQueueAsync(job, cancellationToken), progress: null),
+            JobStatus.Running when job.HangfireId is not null => job.ToResponse(null, JobProgressPublisher.Read(storage, job.HangfireId)),
+            _ => job.ToResponse(null, null),
+        };
+    }
+
+    [HttpDelete("{jobId}")]
+    public async Task<CanceledJobResponse> Cancel(
+        string jobId, [FromQuery] bool force, [FromServices] RunningJobs running, [FromServices] IBackgroundJobClient hangfire, CancellationToken cancellationToken)
+    {
+        var job = await FindOwnAsync(jobId, cancellationToken);
+        // At most twice: a job seen queued may start before the cancel lands, and is then handled as running.
+        for (var tries = 0; tries < 2; tries++)
+        {
+            switch (job.Status)
+            {
+                case JobStatus.Queued when await ledger.TryCancelAsync(jobId, JobStatus.Queued, cancellationToken):
+                    return Canceled(jobId);
+                case JobStatus.Running when !force:
+                    throw JobErrors.CannotCancelRunning();
+                case JobStatus.Running when await ledger.TryCancelAsync(jobId, JobStatus.Running, cancellationToken):
+                    running.Cancel(jobId);
+                    if (job.HangfireId is not null)
+                    {
+                        // Reaches the node running it, wherever that is: its worker's token fires when the state changes.
+                        hangfire.ChangeState(job.HangfireId, new CanceledState("Canceled by its owner while running"), Hangfire.States.ProcessingState.StateName);
+                    }
+                    return Canceled(jobId);
+                case var status when JobStatus.IsFinal(status):
+                    throw JobErrors.AlreadyFinished(jobId, status);
+            }
+            job = await FindOwnAsync(jobId, cancellationToken);
+        }
+        throw JobStatus.IsFinal(job.Status) ? JobErrors.AlreadyFinished(jobId, job.Status) : JobErrors.CannotCancelRunning();
+    }
+
+    [HttpGet]
+    public async Task<JobListResponse> List([FromQuery] JobListQuery query, [FromServices] IValidator<JobListQuery> validator, CancellationToken cancellationToken)
+    {
+        await validator.ValidateOrThrowAsync(query, cancellationToken);
+        var caller = Caller;
+        var jobs = db.Jobs.AsNoTracking();
+        if (!caller.IsAdmin)
+        {
+            jobs = jobs.Where(j => j.OwnerKeyId == caller.KeyId);
+        }
+        if (query.Status is not null)
+        {
+            jobs = jobs.Where(j => j.Status == query.Status);
+        }
+        if (query.Tool is not null)
+        {
+            jobs = jobs.Where(j => j.Tool == query.Tool);
+        }
+        var total = await jobs.CountAsync(cancellationToken);
+        var page = await jobs.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id)
+            .Skip(query.Offset).Take(query.Limit)
+            .ToListAsync(cancellationToken);
+        return new JobListResponse([.. page.Select(j => j.ToSummary())], new Pagination(query.Limit, query.Offset, total));
+    }
+
+    /// <summary>A job of another key is reported as not existing: its existence is not the caller's to know.</summary>
+    private async Task<JobEntry> FindOwnAsync(string jobId, CancellationToken cancellationToken)
+    {
+        var job = await ledger.FindAsync(jobId, cancellationToken);
+        var caller = Caller;
+        return job is not null && (caller.IsAdmin || job.OwnerKeyId == caller.KeyId) ? job : throw JobErrors.NotFound(jobId);
+    }
+
+    private static CanceledJobResponse Canceled(string jobId) => new(jobId, JobStatus.Canceled, "Job canceled successfully");
+}

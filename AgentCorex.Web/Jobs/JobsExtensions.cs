@@ -1,0 +1,73 @@
+using AgentCorex.Web.Storage;
+using Hangfire;
+using Hangfire.InMemory;
+
+namespace AgentCorex.Web.Jobs;
+
+public static class JobsExtensions
+{
+    private static readonly Lock GlobalFiltersGate = new();
+    private static bool globalFiltersAdded;
+
+    /// <summary>
+    /// Background jobs on Hangfire. On the embedded default Hangfire runs on its in-memory storage, fast, and
+    /// the ledger (a SQLite table) is the durable record from which jobs are recovered after a restart.
+    /// </summary>
+    public static WebApplicationBuilder AddJobs(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<JobsOptions>().BindConfiguration(JobsOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => o.DefaultTimeoutMs <= o.MaxTimeoutMs, "Jobs:DefaultTimeoutMs must not exceed Jobs:MaxTimeoutMs.")
+            .Validate(o => o.CancellationCheckInterval > TimeSpan.Zero && o.CancellationCheckInterval <= TimeSpan.FromMinutes(1), "Jobs:CancellationCheckInterval must be between 0 and 00:01:00.")
+            .Validate(o => o.ProgressInterval >= TimeSpan.Zero && o.ProgressInterval <= TimeSpan.FromMinutes(1), "Jobs:ProgressInterval must be between 0 and 00:01:00.")
+            .ValidateOnStart();
+        var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
+
+        builder.Services.AddSingleton(new HangfireExecutor(ForgetsOnRestart: StorageOptions.From(builder.Configuration).Provider == StorageProvider.Embedded));
+        builder.Services.AddHangfire(hangfire =>
+        {
+            hangfire
+                .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseSimpleAssemblyNameTypeSerializer()
+                .UseRecommendedSerializerSettings()
+                .UseInMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromHours(3) });
+            AddGlobalFiltersOnce(hangfire);
+        });
+        if (options.WorkerCount is not 0)
+        {
+            builder.Services.AddHangfireServer(server =>
+            {
+                server.WorkerCount = options.WorkerCount ?? server.WorkerCount;
+                server.CancellationCheckInterval = options.CancellationCheckInterval;
+            });
+        }
+
+        builder.Services.AddScoped<JobLedger>();
+        builder.Services.AddScoped<JobSubmitter>();
+        builder.Services.AddScoped<ToolJob>();
+        builder.Services.AddSingleton<JobEstimates>();
+        builder.Services.AddSingleton<RunningJobs>();
+        builder.Services.AddHostedService<JobRecovery>();
+        return builder;
+    }
+
+    /// <summary>Hangfire's filters are process-wide; several servers in one process (the tests) must not stack them.</summary>
+    private static void AddGlobalFiltersOnce(IGlobalConfiguration hangfire)
+    {
+        lock (GlobalFiltersGate)
+        {
+            if (globalFiltersAdded)
+            {
+                return;
+            }
+            // A tool with side effects must never run twice on its own; a failed tool is a final answer.
+            foreach (var retry in GlobalJobFilters.Filters.Where(f => f.Instance is AutomaticRetryAttribute).ToList())
+            {
+                GlobalJobFilters.Filters.Remove(retry.Instance);
+            }
+            hangfire.UseFilter(new AutomaticRetryAttribute { Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Fail, LogEvents = false });
+            hangfire.UseFilter(new JobOutcomeStateFilter());
+            globalFiltersAdded = true;
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace AgentCorex.Web.Jobs;
+
+public sealed class JobsOptions
+{
+    public const string Section = "Jobs";
+
+    /// <summary>Hangfire workers on this node; unset takes Hangfire's default (5 per core, at most 20). 0 makes an API-only node.</summary>
+    [Range(0, 1000)]
+    public int? WorkerCount { get; set; }
+
+    [Range(1, int.MaxValue)]
+    public int DefaultTimeoutMs { get; set; } = 30_000;
+
+    /// <summary>The largest timeout_ms a job may ask for (a day by default).</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxTimeoutMs { get; set; } = 86_400_000;
+
+    /// <summary>How often a node checks whether a job it runs was canceled elsewhere (a forced cancel sent to another node).</summary>
+    public TimeSpan CancellationCheckInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The least time between two stored progress reports of one job: a chatty tool cannot flood the storage.</summary>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+}

@@ -1,0 +1,132 @@
+using System.ComponentModel;
+using System.Text.Json;
+using AgentCorex.Web.Api;
+using AgentCorex.Web.Errors;
+using AgentCorex.Web.Execution;
+using AgentCorex.Web.Tools;
+using Hangfire;
+using Hangfire.Server;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Jobs;
+
+/// <summary>
+/// The Hangfire job that runs one ledger job. Its argument is the job id; everything else is read from the
+/// ledger, which it keeps up to date. What it returns becomes the Hangfire state (see <see cref="JobOutcomeStateFilter"/>).
+/// </summary>
+public sealed partial class ToolJob(
+    JobLedger ledger,
+    ToolCatalog catalog,
+    ToolRunner runner,
+    RunningJobs running,
+    JobStorage storage,
+    IOptions<JobsOptions> options,
+    TimeProvider time,
+    ILoggerFactory loggers)
+{
+    private readonly ILogger logger = loggers.CreateLogger<ToolJob>();
+
+    [DisplayName("{1} {0}")]
+    public async Task<JobRunSummary> RunAsync(string jobId, string tool, PerformContext? perform, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(perform);
+        var job = await ledger.FindAsync(jobId, cancellationToken);
+        if (job is null)
+        {
+            LogMissing(logger, jobId);
+            return new JobRunSummary(JobStatus.Failed, "The job is not in the ledger");
+        }
+        if (job.Status == JobStatus.Running)
+        {
+            // Hangfire runs it again after its node died: the run before this one was cut off.
+            var descriptor = catalog.Find(job.Tool);
+            await ledger.TryInterruptAsync(jobId, job.Attempt, requeue: descriptor?.Tool.SafeToRetry == true, cancellationToken);
+            job = await ledger.FindAsync(jobId, cancellationToken) ?? job;
+        }
+        if (job.Status != JobStatus.Queued)
+        {
+            return new JobRunSummary(job.Status, job.ErrorMessage);
+        }
+
+        var attempt = job.Attempt + 1;
+        if (!await ledger.TryStartAsync(jobId, perform.BackgroundJob.Id, attempt, cancellationToken))
+        {
+            var now = await ledger.FindAsync(jobId, cancellationToken);
+            return new JobRunSummary(now?.Status ?? JobStatus.Canceled, now?.ErrorMessage);
+        }
+
+        var cancellation = running.Register(jobId, cancellationToken);
+        try
+        {
+            var ending = await RunToolAsync(job, perform.BackgroundJob.Id, cancellation.Token);
+            if (!await ledger.TryFinishAsync(jobId, attempt, ending, CancellationToken.None))
+            {
+                return new JobRunSummary(JobStatus.Canceled, "Canceled by its owner while running");
+            }
+            return new JobRunSummary(ending.Status, ending.ErrorMessage, job.TimeoutMs);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || cancellation.IsCancellationRequested)
+        {
+            var now = await ledger.FindAsync(jobId, CancellationToken.None);
+            if (now?.Status == JobStatus.Canceled)
+            {
+                return new JobRunSummary(JobStatus.Canceled, "Canceled by its owner while running");
+            }
+            // The server is stopping: leave the job as the restart rules say, and let Hangfire see the shutdown.
+            await ledger.TryInterruptAsync(jobId, attempt, requeue: catalog.Find(job.Tool)?.Tool.SafeToRetry == true, CancellationToken.None);
+            throw;
+        }
+        finally
+        {
+            running.Unregister(jobId, cancellation);
+            cancellation.Dispose();
+        }
+    }
+
+    private async Task<JobEnding> RunToolAsync(JobEntry job, string hangfireId, CancellationToken cancellationToken)
+    {
+        var tool = catalog.Find(job.Tool);
+        if (tool is null)
+        {
+            return new JobEnding(JobStatus.Failed, 0, ErrorCode: "TOOL_NOT_FOUND", ErrorMessage: $"Tool {job.Tool} does not exist");
+        }
+        object arguments;
+        try
+        {
+            using var document = JsonDocument.Parse(job.Arguments);
+            arguments = ArgumentBinder.Bind(tool, document.RootElement);
+        }
+        catch (ApiException invalid)
+        {
+            // Only when the tool changed between submit and run: its arguments were valid then.
+            return new JobEnding(JobStatus.Failed, 0, ErrorCode: invalid.Error.Code, ErrorMessage: invalid.Error.Message);
+        }
+
+        await using var progress = new JobProgressPublisher(storage, hangfireId, options.Value.ProgressInterval, time, logger);
+        var context = new ToolExecutionContext(job.Id, loggers.CreateLogger("AgentCorex.Tools." + tool.Name)) { ProgressReported = progress.Report };
+        var outcome = await runner.RunAsync(tool, arguments, context, TimeSpan.FromMilliseconds(job.TimeoutMs), cancellationToken);
+        var tokens = context.Tokens;
+        return outcome.Kind switch
+        {
+            ToolOutcomeKind.Succeeded => new JobEnding(
+                JobStatus.Completed, outcome.ExecutionTimeMs,
+                Result: JsonSerializer.Serialize(outcome.Result, ApiJson.Options),
+                TokensInput: tokens.Input, TokensOutput: tokens.Output),
+            ToolOutcomeKind.TimedOut => new JobEnding(
+                JobStatus.Timeout, outcome.ExecutionTimeMs,
+                ErrorCode: "EXECUTION_TIMEOUT", ErrorMessage: $"Tool execution exceeded {job.TimeoutMs}ms timeout",
+                TokensInput: tokens.Input, TokensOutput: tokens.Output),
+            _ => new JobEnding(
+                JobStatus.Failed, outcome.ExecutionTimeMs,
+                ErrorCode: "EXECUTION_ERROR", ErrorMessage: outcome.ErrorMessage,
+                ErrorDetails: JsonSerializer.Serialize(outcome.ErrorDetailsWithToolCode(), ApiJson.Options),
+                TokensInput: tokens.Input, TokensOutput: tokens.Output),
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Hangfire started job {JobId}, which the ledger does not have")]
+    private static partial void LogMissing(ILogger logger, string jobId);
+}
+
+/// <summary>What a run of <see cref="ToolJob"/> returns to Hangfire: the ledger status it ended in.</summary>
+public sealed record JobRunSummary(string Status, string? Message, long TimeoutMs = 0);
