@@ -88,3 +88,54 @@ public sealed class NestedTool : Tool<NestedArguments, NestedResult>
         return Task.FromResult(new NestedResult($"{arguments.Target.Host}:{arguments.Target.Port}", arguments.Tags.Count));
     }
 }
+
+public sealed record RecordArguments(string Label);
+
+public sealed record RecordResult(string Label);
+
+public sealed class RecordArgumentsValidator : AbstractValidator<RecordArguments>
+{
+    public RecordArgumentsValidator() => RuleFor(a => a.Label).NotEmpty();
+}
+
+/// <summary>Remembers every run, so a test can tell whether a job ever ran.</summary>
+public sealed class RecordTool : Tool<RecordArguments, RecordResult>
+{
+    public static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> Runs = new();
+
+    public override string Name => "test_record";
+
+    public override string Description => "Counts its runs by execution id.";
+
+    public override Task<RecordResult> ExecuteAsync(RecordArguments arguments, IToolContext context, CancellationToken cancellationToken)
+    {
+        Runs.AddOrUpdate(context.ExecutionId, 1, (_, n) => n + 1);
+        return Task.FromResult(new RecordResult(arguments.Label));
+    }
+}
+
+public sealed record SideEffectArguments(int DurationMs);
+
+public sealed record SideEffectResult(int DurationMs);
+
+public sealed class SideEffectArgumentsValidator : AbstractValidator<SideEffectArguments>
+{
+    public SideEffectArgumentsValidator() => RuleFor(a => a.DurationMs).InclusiveBetween(0, 600_000);
+}
+
+/// <summary>Waits like `wait`, but declares side effects: it must never be run twice.</summary>
+public sealed class SideEffectTool : Tool<SideEffectArguments, SideEffectResult>
+{
+    public override string Name => "test_side_effect";
+
+    public override string Description => "Waits, honouring cancellation; not safe to retry.";
+
+    public override bool SafeToRetry => false;
+
+    public override async Task<SideEffectResult> ExecuteAsync(SideEffectArguments arguments, IToolContext context, CancellationToken cancellationToken)
+    {
+        context.ReportProgress("working", 1);
+        await Task.Delay(arguments.DurationMs, cancellationToken);
+        return new SideEffectResult(arguments.DurationMs);
+    }
+}

@@ -18,8 +18,10 @@ public static class ToolsExtensions
         var options = builder.Configuration.GetSection(ToolsOptions.Section).Get<ToolsOptions>() ?? new ToolsOptions();
         foreach (var assembly in PluginAssemblies(options, builder.Environment.ContentRootPath).Prepend(typeof(ITool).Assembly).Distinct())
         {
-            builder.Services.AddValidatorsFromAssembly(assembly, ServiceLifetime.Singleton);
-            foreach (var type in assembly.GetExportedTypes().Where(IsTool))
+            var types = LoadableExportedTypes(assembly);
+            new AssemblyScanner(types).ForEach(validator =>
+                builder.Services.AddSingleton(validator.InterfaceType, validator.ValidatorType));
+            foreach (var type in types.Where(IsTool))
             {
                 builder.Services.AddSingleton(typeof(ITool), type);
             }
@@ -27,6 +29,24 @@ public static class ToolsExtensions
         builder.Services.AddSingleton<ToolCatalog>();
         builder.Services.AddHostedService<ToolCatalogStartupCheck>();
         return builder;
+    }
+
+    /// <summary>
+    /// A plugin may also hold types whose dependencies the server does not ship (a test assembly does);
+    /// those are passed over, the rest are scanned.
+    /// </summary>
+    private static Type[] LoadableExportedTypes(Assembly assembly)
+    {
+        Type?[] types;
+        try
+        {
+            types = assembly.GetTypes();
+        }
+        catch (ReflectionTypeLoadException partial)
+        {
+            types = partial.Types;
+        }
+        return [.. types.OfType<Type>().Where(t => t.IsVisible)];
     }
 
     private static bool IsTool(Type type) =>

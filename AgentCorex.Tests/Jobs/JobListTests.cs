@@ -1,0 +1,108 @@
+using System.Net;
+using AgentCorex.Tests.Infrastructure;
+
+namespace AgentCorex.Tests.Jobs;
+
+public sealed class JobListTests
+{
+    private AgentCorexApp app = null!;
+
+    [OneTimeSetUp]
+    public void StartServer() => app = new AgentCorexApp();
+
+    [OneTimeTearDown]
+    public void StopServer() => app.Dispose();
+
+    private async Task<(HttpClient Client, List<string> Jobs)> KeyWithFinishedJobsAsync()
+    {
+        var client = app.CreateClient((await app.CreateKeyAsync(plan: "pro")).ApiKey);
+        var jobs = new List<string>();
+        foreach (var (tool, arguments) in new (string, object)[]
+        {
+            ("echo", new { message = "1" }),
+            ("fail", new { message = "2" }),
+            ("echo", new { message = "3" }),
+            ("echo", new { message = "4" }),
+            ("fail", new { message = "5" }),
+        })
+        {
+            var id = await client.SubmitAsync(tool, arguments);
+            await client.WaitForFinalAsync(id);
+            jobs.Add(id);
+        }
+        return (client, jobs);
+    }
+
+    [Test]
+    public async Task List_ReturnsTheCallersJobs_NewestFirst()
+    {
+        var (client, jobs) = await KeyWithFinishedJobsAsync();
+        using var _ = client;
+        using var other = app.CreateClient((await app.CreateKeyAsync()).ApiKey);
+        await other.SubmitAsync("echo", new { message = "not yours" });
+
+        var body = await (await client.GetAsync("/jobs")).ReadObjectAsync();
+
+        var listed = body["jobs"]!.AsArray();
+        Assert.That(listed.Select(j => j.Str("job_id")), Is.EqualTo(Enumerable.Reverse(jobs)));
+        Assert.That(body.At("pagination.limit")!.GetValue<int>(), Is.EqualTo(20));
+        Assert.That(body.At("pagination.offset")!.GetValue<int>(), Is.Zero);
+        Assert.That(body.At("pagination.total")!.GetValue<int>(), Is.EqualTo(5));
+        var first = listed[0]!;
+        Assert.That(first.Str("tool"), Is.EqualTo("fail"));
+        Assert.That(first.Str("status"), Is.EqualTo("failed"));
+        Assert.That(first["created_at"], Is.Not.Null);
+        Assert.That(first["started_at"], Is.Not.Null);
+        Assert.That(first["completed_at"], Is.Not.Null);
+    }
+
+    [Test]
+    public async Task List_FiltersByStatusAndTool_AndPages()
+    {
+        var (client, jobs) = await KeyWithFinishedJobsAsync();
+        using var _ = client;
+
+        var failed = await (await client.GetAsync("/jobs?status=failed")).ReadObjectAsync();
+        var echoes = await (await client.GetAsync("/jobs?tool=echo&limit=2&offset=1")).ReadObjectAsync();
+        var none = await (await client.GetAsync("/jobs?status=running")).ReadObjectAsync();
+
+        Assert.That(failed["jobs"]!.AsArray().Select(j => j.Str("job_id")), Is.EqualTo(new[] { jobs[4], jobs[1] }));
+        Assert.That(failed.At("pagination.total")!.GetValue<int>(), Is.EqualTo(2));
+        Assert.That(echoes["jobs"]!.AsArray().Select(j => j.Str("job_id")), Is.EqualTo(new[] { jobs[2], jobs[0] }));
+        Assert.That(echoes.At("pagination.total")!.GetValue<int>(), Is.EqualTo(3));
+        Assert.That(echoes.At("pagination.limit")!.GetValue<int>(), Is.EqualTo(2));
+        Assert.That(echoes.At("pagination.offset")!.GetValue<int>(), Is.EqualTo(1));
+        Assert.That(none["jobs"]!.AsArray(), Is.Empty);
+    }
+
+    [TestCase("limit=0", "limit")]
+    [TestCase("limit=101", "limit")]
+    [TestCase("limit=ten", "limit")]
+    [TestCase("offset=-1", "offset")]
+    [TestCase("offset=x", "offset")]
+    [TestCase("status=done", "status")]
+    public async Task List_RejectsBadParameters_NamingThem(string query, string parameter)
+    {
+        using var client = app.CreateClient((await app.CreateKeyAsync()).ApiKey);
+
+        var response = await client.GetAsync($"/jobs?{query}");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+        Assert.That(body.Str("error.argument"), Is.EqualTo(parameter));
+    }
+
+    [TestCase("limit=1")]
+    [TestCase("limit=100")]
+    [TestCase("status=timeout")]
+    [TestCase("status=canceled&tool=wait&offset=5")]
+    public async Task List_AcceptsParametersInRange(string query)
+    {
+        using var client = app.CreateClient((await app.CreateKeyAsync()).ApiKey);
+
+        var response = await client.GetAsync($"/jobs?{query}");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+}
