@@ -51,7 +51,7 @@ public sealed class ThrowTool : Tool<ThrowArguments, ThrowResult>
 
 public sealed record Target(string Host, int Port);
 
-public sealed record NestedArguments(Target Target, IReadOnlyList<string> Tags, string? Note = null);
+public sealed record NestedArguments(Target Target, IReadOnlyList<string> Tags, string? Note = null, string? ApiToken = null);
 
 public sealed record NestedResult(string Address, int TagCount);
 

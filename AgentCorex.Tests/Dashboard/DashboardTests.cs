@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentCorex.Tests.Dashboard;
+
+public sealed class DashboardTests
+{
+    private AgentCorexApp app = null!;
+
+    [OneTimeSetUp]
+    public void StartServer() => app = new AgentCorexApp();
+
+    [OneTimeTearDown]
+    public void StopServer() => app.Dispose();
+
+    private HttpClient Client(string? scheme, string? parameter)
+    {
+        var client = app.CreateClient();
+        if (scheme is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(scheme, parameter);
+        }
+        return client;
+    }
+
+    private static string Basic(string user, string password) => Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}"));
+
+    [Test]
+    public async Task AdminKey_OpensTheDashboard_AsBasicAuthPasswordOrBearer()
+    {
+        using var basic = Client("Basic", Basic("anyone", AgentCorexApp.AdminKey));
+        using var bearer = Client("Bearer", AgentCorexApp.AdminKey);
+        var created = await app.CreateKeyAsync(admin: true);
+        using var createdAdmin = Client("Basic", Basic("ops", created.ApiKey));
+
+        foreach (var client in new[] { basic, bearer, createdAdmin })
+        {
+            var response = await client.GetAsync("/hangfire");
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("AgentCorex jobs"));
+        }
+    }
+
+    [Test]
+    public async Task EveryoneElse_GetsUnauthorized_WithABasicChallenge()
+    {
+        var user = await app.CreateKeyAsync(plan: "enterprise");
+        var revoked = await app.CreateKeyAsync(admin: true);
+        using (var admin = app.CreateAdminClient())
+        {
+            await admin.DeleteAsync($"/api_keys/{revoked.KeyId}");
+        }
+        var clients = new[]
+        {
+            Client(null, null),
+            Client("Basic", Basic("admin", "wrong")),
+            Client("Basic", Basic("admin", user.ApiKey)),
+            Client("Bearer", user.ApiKey),
+            Client("Basic", Basic("admin", revoked.ApiKey)),
+            Client("Basic", "not base64!"),
+        };
+
+        foreach (var client in clients)
+        {
+            foreach (var path in new[] { "/hangfire", "/hangfire/jobs/succeeded", "/hangfire/stats" })
+            {
+                var response = await client.GetAsync(path);
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), path);
+                Assert.That(response.Headers.WwwAuthenticate.ToString(), Does.StartWith("Basic realm="));
+            }
+            client.Dispose();
+        }
+    }
+
+    [Test]
+    public async Task JobPage_ShowsToolOwnerRedactedArgumentsAndResult()
+    {
+        var key = await app.CreateKeyAsync(name: "reporting bot");
+        using var user = app.CreateClient(key.ApiKey);
+        var jobId = await user.SubmitAsync("test_nested", new
+        {
+            target = new { host = "db.internal", port = 5432 },
+            tags = new[] { "x" },
+            note = "api_token inside a value is fine",
+            api_token = "sk-live-do-not-show",
+        });
+        await user.WaitForStatusAsync(jobId, "completed");
+        string hangfireId;
+        using (var scope = app.Services.CreateScope())
+        {
+            hangfireId = scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Single(j => j.Id == jobId).HangfireId!;
+        }
+        using var admin = Client("Basic", Basic("ops", AgentCorexApp.AdminKey));
+
+        var list = await (await admin.GetAsync("/hangfire/jobs/succeeded")).Content.ReadAsStringAsync();
+        var page = WebUtility.HtmlDecode(await (await admin.GetAsync($"/hangfire/jobs/details/{hangfireId}")).Content.ReadAsStringAsync());
+
+        Assert.That(list, Does.Contain($"test_nested {jobId}"), "jobs are listed by tool and job id");
+        Assert.Multiple(() =>
+        {
+            Assert.That(page, Does.Contain(jobId));
+            Assert.That(page, Does.Contain("reporting bot"));
+            Assert.That(page, Does.Contain("db.internal"));
+            Assert.That(page, Does.Contain("db.internal:5432"), "the result");
+            Assert.That(page, Does.Contain("api_token inside a value is fine"));
+            Assert.That(page, Does.Not.Contain("sk-live-do-not-show"));
+            Assert.That(page, Does.Contain("[REDACTED]"));
+        });
+    }
+
+    [TestCase("""{"password":"hunter2","user":"bob"}""", """{"password":"[REDACTED]","user":"bob"}""")]
+    [TestCase("""{"auth":{"api_key":"k1","ApiKey":"k2","region":"eu"}}""", """{"auth":{"api_key":"[REDACTED]","ApiKey":"[REDACTED]","region":"eu"}}""")]
+    [TestCase("""{"items":[{"client_secret":"s","id":1}],"refresh_token":"t"}""", """{"items":[{"client_secret":"[REDACTED]","id":1}],"refresh_token":"[REDACTED]"}""")]
+    [TestCase("""{"message":"my password is hunter2"}""", """{"message":"my password is hunter2"}""")]
+    public void Redaction_HidesValuesOfSecretNamedKeys(string arguments, string expected)
+    {
+        Assert.That(AgentCorex.Web.Dashboard.ArgumentRedaction.Redact(arguments), Is.EqualTo(expected));
+    }
+}

@@ -1,0 +1,66 @@
+using AgentCorex.Tests.Infrastructure;
+
+namespace AgentCorex.Tests.Jobs;
+
+/// <summary>
+/// A job accepted with 202 is never lost: the server is stopped with jobs running and queued, started again on
+/// the same data, and every job reaches a final state by the rules (re-run if safe to retry, else SERVER_RESTARTED).
+/// </summary>
+[NonParallelizable]
+public sealed class RestartTests
+{
+    private string data = null!;
+
+    [SetUp]
+    public void MakeDataFolder() => data = Directory.CreateTempSubdirectory("agentcorex-restart-").FullName;
+
+    [TearDown]
+    public void RemoveDataFolder() => Directory.Delete(data, recursive: true);
+
+    [TestCase(true, TestName = "Restart_AfterKill9_FinishesEveryJob")]
+    [TestCase(false, TestName = "Restart_AfterSigterm_FinishesEveryJob")]
+    public async Task Restart_FinishesEveryJob(bool kill)
+    {
+        var workers = new Dictionary<string, string> { ["Jobs:WorkerCount"] = "2" };
+        string unsafeJob, safeJob;
+        List<string> queued = [];
+        await using (var first = await ServerProcess.StartAsync(data, workers))
+        {
+            using var client = first.CreateClient();
+            unsafeJob = await client.SubmitAsync("test_side_effect", new { duration_ms = 120_000 });
+            safeJob = await client.SubmitAsync("wait", new { duration_ms = 1500, steps = 3 });
+            await client.WaitForStatusAsync(unsafeJob, "running");
+            await client.WaitForStatusAsync(safeJob, "running");
+            for (var i = 0; i < 5; i++)
+            {
+                queued.Add(await client.SubmitAsync("echo", new { message = $"queued {i}" }));
+            }
+            Assert.That((await client.GetJobAsync(queued[^1])).Str("status"), Is.EqualTo("queued"), "both workers are busy");
+
+            if (kill)
+            {
+                await first.KillAsync();
+            }
+            else
+            {
+                await first.StopAsync();
+            }
+        }
+        await using var second = await ServerProcess.StartAsync(data, workers);
+        using var again = second.CreateClient();
+        var unsafeEnd = await again.WaitForFinalAsync(unsafeJob, within: TimeSpan.FromSeconds(20));
+        var safeEnd = await again.WaitForFinalAsync(safeJob, within: TimeSpan.FromSeconds(20));
+        Assert.Multiple(() =>
+        {
+            Assert.That(unsafeEnd.Str("status"), Is.EqualTo("failed"), second.Output);
+            Assert.That(unsafeEnd.Str("error.code"), Is.EqualTo("SERVER_RESTARTED"));
+            Assert.That(safeEnd.Str("status"), Is.EqualTo("completed"), "a tool safe to retry runs again");
+            Assert.That(safeEnd.At("result.waited_ms")!.GetValue<long>(), Is.EqualTo(1500));
+        });
+        foreach (var id in queued)
+        {
+            var end = await again.WaitForFinalAsync(id, within: TimeSpan.FromSeconds(20));
+            Assert.That(end.Str("status"), Is.EqualTo("completed"), id);
+        }
+    }
+}
