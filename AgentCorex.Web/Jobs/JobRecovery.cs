@@ -3,13 +3,14 @@ using AgentCorex.Web.Tools;
 using Hangfire;
 using Hangfire.States;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Web.Jobs;
 
 /// <summary>
 /// Keeps the ledger and Hangfire in agreement. At start, when Hangfire's storage forgets on restart (the
 /// embedded executor), jobs the ledger holds as queued are enqueued again and jobs cut off while running
-/// are re-run (safe to retry) or failed SERVER_RESTARTED. Then, every <see cref="Interval"/>, a running
+/// are re-run (safe to retry) or failed SERVER_RESTARTED. Then, every Jobs:ReconcileInterval, a running
 /// job whose Hangfire job has ended or vanished without the ledger hearing of it is treated the same way.
 /// </summary>
 internal sealed partial class JobRecovery(
@@ -17,11 +18,10 @@ internal sealed partial class JobRecovery(
     JobStorage storage,
     ToolCatalog catalog,
     HangfireExecutor executor,
+    IOptions<JobsOptions> options,
     TimeProvider time,
     ILogger<JobRecovery> logger) : BackgroundService
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
     private const int Batch = 500;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -39,7 +39,7 @@ internal sealed partial class JobRecovery(
         {
             try
             {
-                await Task.Delay(Interval, time, stoppingToken);
+                await Task.Delay(options.Value.ReconcileInterval, time, stoppingToken);
                 await RepairOrphansAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -89,7 +89,7 @@ internal sealed partial class JobRecovery(
         var ledger = scope.ServiceProvider.GetRequiredService<JobLedger>();
         var hangfire = scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>();
 
-        var startedBefore = time.GetUtcNow().UtcDateTime - Grace;
+        var startedBefore = time.GetUtcNow().UtcDateTime - options.Value.ReconcileGrace;
         var running = await db.Jobs.AsNoTracking()
             .Where(j => j.Status == JobStatus.Running && j.StartedAt < startedBefore)
             .OrderBy(j => j.StartedAt)

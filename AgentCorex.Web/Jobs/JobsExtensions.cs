@@ -19,6 +19,7 @@ public static class JobsExtensions
             .ValidateDataAnnotations()
             .Validate(o => o.DefaultTimeoutMs <= o.MaxTimeoutMs, "Jobs:DefaultTimeoutMs must not exceed Jobs:MaxTimeoutMs.")
             .Validate(o => o.CancellationCheckInterval > TimeSpan.Zero && o.CancellationCheckInterval <= TimeSpan.FromMinutes(1), "Jobs:CancellationCheckInterval must be between 0 and 00:01:00.")
+            .Validate(o => o.ReconcileInterval > TimeSpan.Zero && o.ReconcileGrace >= TimeSpan.Zero, "Jobs:ReconcileInterval must be positive and Jobs:ReconcileGrace not negative.")
             .Validate(o => o.ProgressInterval >= TimeSpan.Zero && o.ProgressInterval <= TimeSpan.FromMinutes(1), "Jobs:ProgressInterval must be between 0 and 00:01:00.")
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();

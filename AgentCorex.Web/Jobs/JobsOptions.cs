@@ -20,6 +20,12 @@ public sealed class JobsOptions
     /// <summary>How often a node checks whether a job it runs was canceled elsewhere (a forced cancel sent to another node).</summary>
     public TimeSpan CancellationCheckInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How often the ledger is compared with Hangfire, to repair jobs a crash left running.</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a job must have been running before the repair pass looks at it.</summary>
+    public TimeSpan ReconcileGrace { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The least time between two stored progress reports of one job: a chatty tool cannot flood the storage.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 }

@@ -20,8 +20,8 @@ internal static class Comparison
 
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture,
-            $"| round | {target} req/s | {baseline} req/s | ratio | {target} p50 / p90 / p99 ms | {baseline} p50 / p90 / p99 ms | server CPU µs/req {target} / {baseline} | errors |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+            $"| round | {target} req/s | {baseline} req/s | ratio | {target} p50 / p90 / p99 ms | {baseline} p50 / p90 / p99 ms | server CPU µs/req {target} / {baseline} | other CPU % {target} / {baseline} | errors |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (var i = 0; i < Math.Min(targets.Count, baselines.Count); i++)
         {
             text.AppendLine(Row((i + 1).ToString(CultureInfo.InvariantCulture), targets[i], baselines[i]));
@@ -42,10 +42,10 @@ internal static class Comparison
     private static string Row(string name, LoadResult target, LoadResult baseline) => string.Create(CultureInfo.InvariantCulture,
         $"| {name} | {target.RequestsPerSecond:F0} | {baseline.RequestsPerSecond:F0} | {target.RequestsPerSecond / baseline.RequestsPerSecond:P1} "
         + $"| {target.P50Ms:F2} / {target.P90Ms:F2} / {target.P99Ms:F2} | {baseline.P50Ms:F2} / {baseline.P90Ms:F2} / {baseline.P99Ms:F2} "
-        + $"| {Cpu(target)} / {Cpu(baseline)} | {target.Errors} / {baseline.Errors} |");
+        + $"| {F0(target.ServerCpuUsPerRequest)} / {F0(baseline.ServerCpuUsPerRequest)} | {F0(target.OtherCpuPercent)} / {F0(baseline.OtherCpuPercent)} "
+        + $"| {target.Errors} / {baseline.Errors} |");
 
-    private static string Cpu(LoadResult result) =>
-        result.ServerCpuUsPerRequest is { } us ? us.ToString("F0", CultureInfo.InvariantCulture) : "n/a";
+    private static string F0(double? figure) => figure is { } f ? f.ToString("F0", CultureInfo.InvariantCulture) : "n/a";
 
     /// <summary>Each figure's median over the rounds (so the row need not be one round's).</summary>
     private static LoadResult Median(List<LoadResult> runs, string label) => new(
@@ -60,7 +60,8 @@ internal static class Comparison
         Median(runs, r => r.P99Ms),
         Median(runs, r => r.MaxMs),
         runs.All(r => r.ServerCpuUsPerRequest is not null) ? Median(runs, r => r.ServerCpuUsPerRequest!.Value) : null,
-        Median(runs, r => r.ClientCpuUsPerRequest));
+        Median(runs, r => r.ClientCpuUsPerRequest),
+        runs.All(r => r.OtherCpuPercent is not null) ? Median(runs, r => r.OtherCpuPercent!.Value) : null);
 
     private static double Median(List<LoadResult> runs, Func<LoadResult, double> figure)
     {

@@ -16,10 +16,11 @@ internal sealed record LoadResult(
     double P99Ms,
     double MaxMs,
     double? ServerCpuUsPerRequest,
-    double ClientCpuUsPerRequest)
+    double ClientCpuUsPerRequest,
+    double? OtherCpuPercent)
 {
     public const string TsvHeader =
-        "label\tconnections\tseconds\trequests\terrors\treq_per_s\tp50_ms\tp90_ms\tp99_ms\tmax_ms\tserver_cpu_us_per_req\tclient_cpu_us_per_req";
+        "label\tconnections\tseconds\trequests\terrors\treq_per_s\tp50_ms\tp90_ms\tp99_ms\tmax_ms\tserver_cpu_us_per_req\tclient_cpu_us_per_req\tother_cpu_percent";
 
     public static LoadResult From(LoadOptions options, TimeSpan elapsed, long[] sortedTicks, long errors, CpuSample before, CpuSample after)
     {
@@ -37,7 +38,8 @@ internal sealed record LoadResult(
             Percentile(sortedTicks, 0.99),
             requests == 0 ? 0 : ToMs(sortedTicks[^1]),
             after.Server - before.Server is { } server ? server.TotalMicroseconds / perRequest : null,
-            (after.Client - before.Client).TotalMicroseconds / perRequest);
+            (after.Client - before.Client).TotalMicroseconds / perRequest,
+            CpuSample.OtherPercent(before, after, elapsed));
     }
 
     /// <summary>Nearest rank: the smallest latency that at least this share of requests did not exceed.</summary>
@@ -55,7 +57,7 @@ internal sealed record LoadResult(
 
     public string ToTsv() => string.Join('\t',
         Label, Connections, F(Seconds), Requests, Errors, F(RequestsPerSecond), F(P50Ms), F(P90Ms), F(P99Ms), F(MaxMs),
-        ServerCpuUsPerRequest is { } s ? F(s) : "", F(ClientCpuUsPerRequest));
+        ServerCpuUsPerRequest is { } s ? F(s) : "", F(ClientCpuUsPerRequest), OtherCpuPercent is { } o ? F(o) : "");
 
     public static LoadResult FromTsv(string line)
     {
@@ -63,13 +65,14 @@ internal sealed record LoadResult(
         return new LoadResult(
             f[0], int.Parse(f[1], CultureInfo.InvariantCulture), D(f[2]), long.Parse(f[3], CultureInfo.InvariantCulture),
             long.Parse(f[4], CultureInfo.InvariantCulture), D(f[5]), D(f[6]), D(f[7]), D(f[8]), D(f[9]),
-            f[10].Length == 0 ? null : D(f[10]), D(f[11]));
+            f[10].Length == 0 ? null : D(f[10]), D(f[11]), f.Length < 13 || f[12].Length == 0 ? null : D(f[12]));
     }
 
     public override string ToString() =>
         $"{Label}: {Requests} requests in {Seconds:F1} s over {Connections} connections = {RequestsPerSecond:F0} req/s; "
         + $"latency p50 {P50Ms:F2} ms, p90 {P90Ms:F2} ms, p99 {P99Ms:F2} ms, max {MaxMs:F2} ms; errors {Errors}; "
-        + $"CPU per request: server {(ServerCpuUsPerRequest is { } s ? $"{s:F0} µs" : "n/a")}, generator {ClientCpuUsPerRequest:F0} µs";
+        + $"CPU per request: server {(ServerCpuUsPerRequest is { } s ? $"{s:F0} µs" : "n/a")}, generator {ClientCpuUsPerRequest:F0} µs; "
+        + $"other processes used {(OtherCpuPercent is { } o ? $"{o:F0} %" : "n/a")} of the machine";
 
     private static string F(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
 
