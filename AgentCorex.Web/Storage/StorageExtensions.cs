@@ -15,7 +15,10 @@ public static class StorageExtensions
         {
             case StorageProvider.Embedded:
                 var sqlite = EmbeddedConnectionString(connectionString, builder.Environment.ContentRootPath);
-                builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite));
+                var synchronous = options.SqliteSynchronous.ToUpperInvariant() is "NORMAL" or "FULL" or "EXTRA"
+                    ? options.SqliteSynchronous.ToUpperInvariant()
+                    : throw new InvalidOperationException($"Storage:SqliteSynchronous must be NORMAL, FULL or EXTRA, not '{options.SqliteSynchronous}'.");
+                builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous)));
                 break;
             default:
                 throw new InvalidOperationException($"Storage:Provider '{options.Provider}' is not supported.");

@@ -14,6 +14,9 @@ public sealed class StorageOptions
 
     public StorageProvider Provider { get; set; } = StorageProvider.Embedded;
 
+    /// <summary>The embedded database's PRAGMA synchronous: NORMAL (durable across process crashes) or FULL (also across power loss).</summary>
+    public string SqliteSynchronous { get; set; } = "NORMAL";
+
     public static StorageOptions From(IConfiguration configuration) =>
         configuration.GetSection(Section).Get<StorageOptions>() ?? new StorageOptions();
 }

@@ -1,0 +1,28 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace AgentCorex.Web.Storage;
+
+/// <summary>
+/// Per-connection SQLite settings. With the WAL journal, synchronous=NORMAL keeps every commit across a
+/// process crash (kill -9) and skips an fsync per commit; only an OS crash or power loss can lose the last
+/// commits. Storage:SqliteSynchronous=FULL trades throughput for that too.
+/// </summary>
+internal sealed class SqlitePragmas(string synchronous) : DbConnectionInterceptor
+{
+    private readonly string pragmas = $"PRAGMA synchronous={synchronous}; PRAGMA foreign_keys=ON;";
+
+    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = pragmas;
+        command.ExecuteNonQuery();
+    }
+
+    public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = pragmas;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
