@@ -27,6 +27,8 @@ public static class DashboardExtensions
             Authorization = [], // DashboardGate has let only admin keys through
             DashboardTitle = "AgentCorex jobs",
             DisplayStorageConnectionString = false,
+            // Jobs are changed through the API, which keeps the ledger in step; the dashboard is for watching.
+            IsReadOnlyFunc = _ => true,
             AppPath = null,
         });
         return app;

@@ -21,6 +21,7 @@ public sealed partial class ToolJob(
     RunningJobs running,
     JobStorage storage,
     IOptions<JobsOptions> options,
+    IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILoggerFactory loggers)
 {
@@ -67,10 +68,11 @@ public sealed partial class ToolJob(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || cancellation.IsCancellationRequested)
         {
-            var now = await ledger.FindAsync(jobId, CancellationToken.None);
-            if (now?.Status == JobStatus.Canceled)
+            if (!lifetime.ApplicationStopping.IsCancellationRequested)
             {
-                return new JobRunSummary(JobStatus.Canceled, "Canceled by its owner while running");
+                // Not a shutdown: the job was canceled (a forced DELETE here, or its Hangfire state changed elsewhere).
+                await ledger.TryCancelAsync(jobId, JobStatus.Running, CancellationToken.None);
+                return new JobRunSummary(JobStatus.Canceled, "Canceled while running");
             }
             // The server is stopping: leave the job as the restart rules say, and let Hangfire see the shutdown.
             await ledger.TryInterruptAsync(jobId, attempt, requeue: catalog.Find(job.Tool)?.Tool.SafeToRetry == true, CancellationToken.None);
