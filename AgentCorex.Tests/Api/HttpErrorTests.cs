@@ -4,24 +4,8 @@ using AgentCorex.Tests.Infrastructure;
 namespace AgentCorex.Tests.Api;
 
 /// <summary>Whatever goes wrong at the HTTP level is answered in the contract's error shape: no 500, no HTML, no stack trace.</summary>
-public sealed class HttpErrorTests
+public sealed class HttpErrorTests : ServerTest
 {
-    private AgentCorexApp app = null!;
-    private HttpClient admin = null!;
-
-    [OneTimeSetUp]
-    public void StartServer()
-    {
-        app = new AgentCorexApp();
-        admin = app.CreateAdminClient();
-    }
-
-    [OneTimeTearDown]
-    public void StopServer()
-    {
-        admin.Dispose();
-        app.Dispose();
-    }
 
     [TestCase("{\"tool\":\"echo\",")]
     [TestCase("not json at all")]
@@ -30,7 +14,7 @@ public sealed class HttpErrorTests
     [TestCase("null")]
     public async Task MalformedBody_IsInvalidRequest(string body)
     {
-        var response = await admin.PostRawAsync("/execute_tool", body);
+        var response = await Admin.PostRawAsync("/execute_tool", body);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("INVALID_REQUEST"));
@@ -41,7 +25,7 @@ public sealed class HttpErrorTests
     [TestCase("application/x-www-form-urlencoded")]
     public async Task NonJsonContentType_IsUnsupportedMediaType(string contentType)
     {
-        var response = await admin.PostRawAsync("/execute_tool", """{"tool":"echo","arguments":{"message":"x"}}""", contentType);
+        var response = await Admin.PostRawAsync("/execute_tool", """{"tool":"echo","arguments":{"message":"x"}}""", contentType);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.UnsupportedMediaType));
         Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("UNSUPPORTED_MEDIA_TYPE"));
@@ -51,7 +35,7 @@ public sealed class HttpErrorTests
     public async Task BodyOverOneMebibyte_IsPayloadTooLarge()
     {
         var message = new string('x', 1024 * 1024);
-        var response = await admin.PostRawAsync("/execute_tool", $$$"""{"tool":"echo","arguments":{"message":"{{{message}}}"}}""");
+        var response = await Admin.PostRawAsync("/execute_tool", $$$"""{"tool":"echo","arguments":{"message":"{{{message}}}"}}""");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
         Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("PAYLOAD_TOO_LARGE"));
@@ -62,7 +46,7 @@ public sealed class HttpErrorTests
     {
         // Over the echo tool's own 10,000-character bound, but under the body limit: the tool's validator answers.
         var message = new string('x', 1024 * 1024 - 100);
-        var response = await admin.PostRawAsync("/execute_tool", $$$"""{"tool":"echo","arguments":{"message":"{{{message}}}"}}""");
+        var response = await Admin.PostRawAsync("/execute_tool", $$$"""{"tool":"echo","arguments":{"message":"{{{message}}}"}}""");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That((await response.ReadObjectAsync()).Str("error.argument"), Is.EqualTo("message"));
@@ -72,7 +56,7 @@ public sealed class HttpErrorTests
     public async Task DeeplyNestedBody_IsInvalidRequest()
     {
         var nested = string.Concat(Enumerable.Repeat("{\"a\":", 200)) + "1" + new string('}', 200);
-        var response = await admin.PostRawAsync("/execute_tool", $$"""{"tool":"echo","arguments":{{nested}}}""");
+        var response = await Admin.PostRawAsync("/execute_tool", $$"""{"tool":"echo","arguments":{{nested}}}""");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("INVALID_REQUEST"));
@@ -82,9 +66,9 @@ public sealed class HttpErrorTests
     [TestCase("/jobs/nothing/here/at/all")]
     public async Task UnknownRoute_IsNotFound_WithOrWithoutKey(string url)
     {
-        using var anonymous = app.CreateClient();
+        using var anonymous = App.CreateClient();
 
-        foreach (var client in new[] { admin, anonymous })
+        foreach (var client in new[] { Admin, anonymous })
         {
             var response = await client.GetAsync(url);
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
@@ -95,7 +79,7 @@ public sealed class HttpErrorTests
     [Test]
     public async Task WrongMethod_IsMethodNotAllowed()
     {
-        var response = await admin.GetAsync("/execute_tool");
+        var response = await Admin.GetAsync("/execute_tool");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed));
         Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("METHOD_NOT_ALLOWED"));

@@ -4,29 +4,13 @@ using Microsoft.Data.Sqlite;
 
 namespace AgentCorex.Tests.Auth;
 
-public sealed class ApiKeysTests
+public sealed class ApiKeysTests : ServerTest
 {
-    private AgentCorexApp app = null!;
-    private HttpClient admin = null!;
-
-    [OneTimeSetUp]
-    public void StartServer()
-    {
-        app = new AgentCorexApp();
-        admin = app.CreateAdminClient();
-    }
-
-    [OneTimeTearDown]
-    public void StopServer()
-    {
-        admin.Dispose();
-        app.Dispose();
-    }
 
     [Test]
     public async Task Create_ReturnsKeyOnce_WithItsProperties()
     {
-        var response = await admin.PostJsonAsync("/api_keys", new { name = "ci bot", plan = "pro" });
+        var response = await Admin.PostJsonAsync("/api_keys", new { name = "ci bot", plan = "pro" });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         var body = await response.ReadObjectAsync();
@@ -48,7 +32,7 @@ public sealed class ApiKeysTests
     [TestCase("""{"name":"x","plan":"free","admin":"yes"}""", "admin")]
     public async Task Create_NamesTheBadField(string request, string field)
     {
-        var response = await admin.PostRawAsync("/api_keys", request);
+        var response = await Admin.PostRawAsync("/api_keys", request);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         var body = await response.ReadObjectAsync();
@@ -59,7 +43,7 @@ public sealed class ApiKeysTests
     [Test]
     public async Task Create_RejectsOverlongName()
     {
-        var response = await admin.PostJsonAsync("/api_keys", new { name = new string('n', 101), plan = "free" });
+        var response = await Admin.PostJsonAsync("/api_keys", new { name = new string('n', 101), plan = "free" });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That((await response.ReadObjectAsync()).Str("error.argument"), Is.EqualTo("name"));
@@ -68,9 +52,9 @@ public sealed class ApiKeysTests
     [Test]
     public async Task List_ShowsKeys_ButNeverTheKeyOrItsHash()
     {
-        var created = await app.CreateKeyAsync(plan: "enterprise");
+        var created = await App.CreateKeyAsync(plan: "enterprise");
 
-        var response = await admin.GetAsync("/api_keys");
+        var response = await Admin.GetAsync("/api_keys");
         var text = await response.Content.ReadAsStringAsync();
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
@@ -88,10 +72,10 @@ public sealed class ApiKeysTests
     [Test]
     public async Task Keys_AreStoredHashed_NeverInClear()
     {
-        var created = await app.CreateKeyAsync();
+        var created = await App.CreateKeyAsync();
         var secret = created.ApiKey.Split('_')[2];
 
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(app.DataDirectory, "agentcorex.db")}");
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(App.DataDirectory, "agentcorex.db")}");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT * FROM api_keys WHERE key_id = $id";
@@ -109,10 +93,10 @@ public sealed class ApiKeysTests
     [Test]
     public async Task Revoke_MarksKeyRevoked_AndIsIdempotent()
     {
-        var created = await app.CreateKeyAsync();
+        var created = await App.CreateKeyAsync();
 
-        var first = await admin.DeleteAsync($"/api_keys/{created.KeyId}");
-        var second = await admin.DeleteAsync($"/api_keys/{created.KeyId}");
+        var first = await Admin.DeleteAsync($"/api_keys/{created.KeyId}");
+        var second = await Admin.DeleteAsync($"/api_keys/{created.KeyId}");
 
         Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.OK));
@@ -124,7 +108,7 @@ public sealed class ApiKeysTests
     [Test]
     public async Task Revoke_ReturnsNotFound_ForUnknownKey()
     {
-        var response = await admin.DeleteAsync("/api_keys/key_doesnotexist");
+        var response = await Admin.DeleteAsync("/api_keys/key_doesnotexist");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("API_KEY_NOT_FOUND"));

@@ -5,15 +5,8 @@ using AgentCorex.Tests.Infrastructure;
 namespace AgentCorex.Tests.Auth;
 
 /// <summary>Who may call what: no key, a bad key, a revoked key, a user key on admin endpoints.</summary>
-public sealed class AuthTests
+public sealed class AuthTests : ServerTest
 {
-    private AgentCorexApp app = null!;
-
-    [OneTimeSetUp]
-    public void StartServer() => app = new AgentCorexApp();
-
-    [OneTimeTearDown]
-    public void StopServer() => app.Dispose();
 
     private static IEnumerable<TestCaseData> KeyedEndpoints()
     {
@@ -42,7 +35,7 @@ public sealed class AuthTests
     [TestCaseSource(nameof(KeyedEndpoints))]
     public async Task Endpoint_ReturnsUnauthorized_WithoutKey(HttpMethod method, string url)
     {
-        using var client = app.CreateClient();
+        using var client = App.CreateClient();
         var response = await client.SendAsync(Request(method, url, authorization: null));
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
@@ -57,7 +50,7 @@ public sealed class AuthTests
     [TestCase("Bearer ")]
     public async Task Endpoint_ReturnsUnauthorized_ForBadKey(string authorization)
     {
-        using var client = app.CreateClient();
+        using var client = App.CreateClient();
         var response = await client.SendAsync(Request(HttpMethod.Get, "/tools", authorization));
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
@@ -68,9 +61,9 @@ public sealed class AuthTests
     [Test]
     public async Task Endpoint_ReturnsUnauthorized_ForKeyWithWrongSecret()
     {
-        var key = await app.CreateKeyAsync();
+        var key = await App.CreateKeyAsync();
         var forged = key.ApiKey[..^4] + (key.ApiKey.EndsWith("aaaa", StringComparison.Ordinal) ? "bbbb" : "aaaa");
-        using var client = app.CreateClient(forged);
+        using var client = App.CreateClient(forged);
 
         var response = await client.GetAsync("/tools");
 
@@ -80,12 +73,10 @@ public sealed class AuthTests
     [Test]
     public async Task RevokedKey_IsRefused_AtOnce()
     {
-        var key = await app.CreateKeyAsync();
-        using var user = app.CreateClient(key.ApiKey);
+        var key = await App.CreateKeyAsync();
+        using var user = App.CreateClient(key.ApiKey);
         Assert.That((await user.GetAsync("/tools")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "the key works before it is revoked");
-
-        using var admin = app.CreateAdminClient();
-        var revoke = await admin.DeleteAsync($"/api_keys/{key.KeyId}");
+        var revoke = await Admin.DeleteAsync($"/api_keys/{key.KeyId}");
         Assert.That(revoke.StatusCode, Is.EqualTo(HttpStatusCode.OK));
 
         var after = await user.GetAsync("/tools");
@@ -99,8 +90,8 @@ public sealed class AuthTests
     [TestCase("DELETE", "/api_keys/key_aaaaaaaaaaaa")]
     public async Task AdminEndpoint_ReturnsForbidden_ForUserKey(string method, string url)
     {
-        var key = await app.CreateKeyAsync(plan: "pro");
-        using var client = app.CreateClient();
+        var key = await App.CreateKeyAsync(plan: "pro");
+        using var client = App.CreateClient();
 
         var response = await client.SendAsync(Request(new HttpMethod(method), url, "Bearer " + key.ApiKey));
 
@@ -111,8 +102,8 @@ public sealed class AuthTests
     [Test]
     public async Task UserKey_MayListTools()
     {
-        var key = await app.CreateKeyAsync();
-        using var client = app.CreateClient(key.ApiKey);
+        var key = await App.CreateKeyAsync();
+        using var client = App.CreateClient(key.ApiKey);
 
         Assert.That((await client.GetAsync("/tools")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That((await client.GetAsync("/tools/echo")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
@@ -121,8 +112,8 @@ public sealed class AuthTests
     [Test]
     public async Task CreatedAdminKey_MayExecuteTools()
     {
-        var key = await app.CreateKeyAsync(admin: true);
-        using var client = app.CreateClient(key.ApiKey);
+        var key = await App.CreateKeyAsync(admin: true);
+        using var client = App.CreateClient(key.ApiKey);
 
         var response = await client.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" } });
 
@@ -132,7 +123,7 @@ public sealed class AuthTests
     [Test]
     public async Task Health_NeedsNoKey()
     {
-        using var client = app.CreateClient();
+        using var client = App.CreateClient();
 
         var live = await client.GetAsync("/health/live");
         var ready = await client.GetAsync("/health/ready");
@@ -145,7 +136,7 @@ public sealed class AuthTests
     [Test]
     public async Task Unauthorized_AnnouncesBearerScheme()
     {
-        using var client = app.CreateClient();
+        using var client = App.CreateClient();
 
         var response = await client.GetAsync("/tools");
 

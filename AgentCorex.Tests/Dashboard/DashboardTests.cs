@@ -7,19 +7,12 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Dashboard;
 
-public sealed class DashboardTests
+public sealed class DashboardTests : ServerTest
 {
-    private AgentCorexApp app = null!;
-
-    [OneTimeSetUp]
-    public void StartServer() => app = new AgentCorexApp();
-
-    [OneTimeTearDown]
-    public void StopServer() => app.Dispose();
 
     private HttpClient Client(string? scheme, string? parameter)
     {
-        var client = app.CreateClient();
+        var client = App.CreateClient();
         if (scheme is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(scheme, parameter);
@@ -34,7 +27,7 @@ public sealed class DashboardTests
     {
         using var basic = Client("Basic", Basic("anyone", AgentCorexApp.AdminKey));
         using var bearer = Client("Bearer", AgentCorexApp.AdminKey);
-        var created = await app.CreateKeyAsync(admin: true);
+        var created = await App.CreateKeyAsync(admin: true);
         using var createdAdmin = Client("Basic", Basic("ops", created.ApiKey));
 
         foreach (var client in new[] { basic, bearer, createdAdmin })
@@ -48,12 +41,9 @@ public sealed class DashboardTests
     [Test]
     public async Task EveryoneElse_GetsUnauthorized_WithABasicChallenge()
     {
-        var user = await app.CreateKeyAsync(plan: "enterprise");
-        var revoked = await app.CreateKeyAsync(admin: true);
-        using (var admin = app.CreateAdminClient())
-        {
-            await admin.DeleteAsync($"/api_keys/{revoked.KeyId}");
-        }
+        var user = await App.CreateKeyAsync(plan: "enterprise");
+        var revoked = await App.CreateKeyAsync(admin: true);
+        await Admin.DeleteAsync($"/api_keys/{revoked.KeyId}");
         var clients = new[]
         {
             Client(null, null),
@@ -79,8 +69,8 @@ public sealed class DashboardTests
     [Test]
     public async Task JobPage_ShowsToolOwnerRedactedArgumentsAndResult()
     {
-        var key = await app.CreateKeyAsync(name: "reporting bot");
-        using var user = app.CreateClient(key.ApiKey);
+        var key = await App.CreateKeyAsync(name: "reporting bot");
+        using var user = App.CreateClient(key.ApiKey);
         var jobId = await user.SubmitAsync("test_nested", new
         {
             target = new { host = "db.internal", port = 5432 },
@@ -90,14 +80,14 @@ public sealed class DashboardTests
         });
         await user.WaitForStatusAsync(jobId, "completed");
         string hangfireId;
-        using (var scope = app.Services.CreateScope())
+        using (var scope = App.Services.CreateScope())
         {
             hangfireId = scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Single(j => j.Id == jobId).HangfireId!;
         }
         using var admin = Client("Basic", Basic("ops", AgentCorexApp.AdminKey));
 
-        var list = await (await admin.GetAsync("/hangfire/jobs/succeeded")).Content.ReadAsStringAsync();
-        var page = WebUtility.HtmlDecode(await (await admin.GetAsync($"/hangfire/jobs/details/{hangfireId}")).Content.ReadAsStringAsync());
+        var list = await (await Admin.GetAsync("/hangfire/jobs/succeeded")).Content.ReadAsStringAsync();
+        var page = WebUtility.HtmlDecode(await (await Admin.GetAsync($"/hangfire/jobs/details/{hangfireId}")).Content.ReadAsStringAsync());
 
         Assert.That(list, Does.Contain($"test_nested {jobId}"), "jobs are listed by tool and job id");
         Assert.Multiple(() =>

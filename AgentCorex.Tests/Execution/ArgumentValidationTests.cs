@@ -4,24 +4,8 @@ using AgentCorex.Tests.Infrastructure;
 namespace AgentCorex.Tests.Execution;
 
 /// <summary>Bad arguments are INVALID_ARGUMENTS naming the first bad one, with the validator's message.</summary>
-public sealed class ArgumentValidationTests
+public sealed class ArgumentValidationTests : ServerTest
 {
-    private AgentCorexApp app = null!;
-    private HttpClient admin = null!;
-
-    [OneTimeSetUp]
-    public void StartServer()
-    {
-        app = new AgentCorexApp();
-        admin = app.CreateAdminClient();
-    }
-
-    [OneTimeTearDown]
-    public void StopServer()
-    {
-        admin.Dispose();
-        app.Dispose();
-    }
 
     private static IEnumerable<TestCaseData> BadArguments()
     {
@@ -47,7 +31,7 @@ public sealed class ArgumentValidationTests
     [TestCaseSource(nameof(BadArguments))]
     public async Task Execute_NamesTheBadArgument(string tool, string arguments, string argument, string message)
     {
-        var response = await admin.PostRawAsync("/execute_tool", $$"""{"tool":"{{tool}}","arguments":{{arguments}}}""");
+        var response = await Admin.PostRawAsync("/execute_tool", $$"""{"tool":"{{tool}}","arguments":{{arguments}}}""");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         var body = await response.ReadObjectAsync();
@@ -67,7 +51,7 @@ public sealed class ArgumentValidationTests
     [TestCase("3")]
     public async Task Execute_RejectsArguments_ThatAreNotAnObject(string arguments)
     {
-        var response = await admin.PostRawAsync("/execute_tool", $$"""{"tool":"echo","arguments":{{arguments}}}""");
+        var response = await Admin.PostRawAsync("/execute_tool", $$"""{"tool":"echo","arguments":{{arguments}}}""");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         var body = await response.ReadObjectAsync();
@@ -78,7 +62,7 @@ public sealed class ArgumentValidationTests
     [Test]
     public async Task Execute_RejectsMissingArguments()
     {
-        var response = await admin.PostRawAsync("/execute_tool", """{"tool":"echo"}""");
+        var response = await Admin.PostRawAsync("/execute_tool", """{"tool":"echo"}""");
 
         var body = await response.ReadObjectAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
@@ -88,7 +72,7 @@ public sealed class ArgumentValidationTests
     [Test]
     public async Task Execute_RejectsMissingTool()
     {
-        var response = await admin.PostRawAsync("/execute_tool", """{"arguments":{}}""");
+        var response = await Admin.PostRawAsync("/execute_tool", """{"arguments":{}}""");
 
         var body = await response.ReadObjectAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
@@ -105,7 +89,7 @@ public sealed class ArgumentValidationTests
     [TestCase("""{"tool":"echo","arguments":{"message":"x"},"mode":true}""", "mode")]
     public async Task Execute_NamesTheRequestField_OfTheWrongJsonType(string request, string field)
     {
-        var response = await admin.PostRawAsync("/execute_tool", request);
+        var response = await Admin.PostRawAsync("/execute_tool", request);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         var body = await response.ReadObjectAsync();

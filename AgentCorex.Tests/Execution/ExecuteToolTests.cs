@@ -4,29 +4,15 @@ using AgentCorex.Tests.Infrastructure;
 
 namespace AgentCorex.Tests.Execution;
 
-public sealed class ExecuteToolTests
+public sealed class ExecuteToolTests : ServerTest
 {
-    private AgentCorexApp app = null!;
-    private HttpClient admin = null!;
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Execution:MaxTimeoutMs"] = "120000" };
 
-    [OneTimeSetUp]
-    public void StartServer()
-    {
-        app = new AgentCorexApp(new Dictionary<string, string?> { ["Execution:MaxTimeoutMs"] = "120000" });
-        admin = app.CreateAdminClient();
-    }
-
-    [OneTimeTearDown]
-    public void StopServer()
-    {
-        admin.Dispose();
-        app.Dispose();
-    }
 
     [Test]
     public async Task Execute_ReturnsResult_ForEcho()
     {
-        var response = await admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "hello there" } });
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "hello there" } });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         var body = await response.ReadObjectAsync();
@@ -44,7 +30,7 @@ public sealed class ExecuteToolTests
     [Test]
     public async Task Execute_ReportsTokensTheToolUsed()
     {
-        var response = await admin.PostJsonAsync("/execute_tool", new
+        var response = await Admin.PostJsonAsync("/execute_tool", new
         {
             tool = "test_nested",
             arguments = new { target = new { host = "db", port = 5432 }, tags = new[] { "a", "b", "c" } },
@@ -63,7 +49,7 @@ public sealed class ExecuteToolTests
     [Test]
     public async Task Execute_WaitsAndReportsWaitedTime()
     {
-        var response = await admin.PostJsonAsync("/execute_tool", new { tool = "wait", arguments = new { duration_ms = 120, steps = 3 } });
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "wait", arguments = new { duration_ms = 120, steps = 3 } });
 
         var body = await response.ReadObjectAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToJsonString());
@@ -74,7 +60,7 @@ public sealed class ExecuteToolTests
     [Test]
     public async Task Execute_ReturnsExecutionError_WithToolCode_WhenToolFails()
     {
-        var response = await admin.PostJsonAsync("/execute_tool", new { tool = "fail", arguments = new { message = "disk on fire", code = "DISK_FIRE" } });
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "fail", arguments = new { message = "disk on fire", code = "DISK_FIRE" } });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
         var body = await response.ReadObjectAsync();
@@ -91,7 +77,7 @@ public sealed class ExecuteToolTests
     [Test]
     public async Task Execute_UsesDefaultToolCode_WhenFailGivesNone()
     {
-        var response = await admin.PostJsonAsync("/execute_tool", new { tool = "fail", arguments = new { message = "nope" } });
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "fail", arguments = new { message = "nope" } });
 
         var body = await response.ReadObjectAsync();
         Assert.That(body.Str("error.details.tool_code"), Is.EqualTo("TOOL_FAILED"));
@@ -100,7 +86,7 @@ public sealed class ExecuteToolTests
     [Test]
     public async Task Execute_ReturnsMessageWithoutStackTrace_WhenToolThrows()
     {
-        var response = await admin.PostJsonAsync("/execute_tool", new { tool = "test_throw", arguments = new { message = "kaput" } });
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "test_throw", arguments = new { message = "kaput" } });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
         var text = await response.Content.ReadAsStringAsync();
@@ -117,7 +103,7 @@ public sealed class ExecuteToolTests
     public async Task Execute_TimesOutOnTime_EvenWhenToolIgnoresItsToken()
     {
         var watch = Stopwatch.StartNew();
-        var response = await admin.PostJsonAsync("/execute_tool", new { tool = "test_ignore_token", arguments = new { duration_ms = 5000 }, timeout_ms = 300 });
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "test_ignore_token", arguments = new { duration_ms = 5000 }, timeout_ms = 300 });
         watch.Stop();
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.GatewayTimeout));
@@ -136,7 +122,7 @@ public sealed class ExecuteToolTests
     [Test]
     public async Task Execute_CancelsCooperativeTool_AtTheTimeout()
     {
-        var response = await admin.PostJsonAsync("/execute_tool", new { tool = "wait", arguments = new { duration_ms = 60_000 }, timeout_ms = 200 });
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "wait", arguments = new { duration_ms = 60_000 }, timeout_ms = 200 });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.GatewayTimeout));
         var body = await response.ReadObjectAsync();
@@ -148,7 +134,7 @@ public sealed class ExecuteToolTests
     [TestCase(120_001)]
     public async Task Execute_RejectsTimeout_OutsideItsRange(int timeoutMs)
     {
-        var response = await admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" }, timeout_ms = timeoutMs });
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" }, timeout_ms = timeoutMs });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         var body = await response.ReadObjectAsync();
@@ -163,7 +149,7 @@ public sealed class ExecuteToolTests
     [Test]
     public async Task Execute_AcceptsTimeout_AtTheConfiguredMaximum()
     {
-        var response = await admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" }, timeout_ms = 120_000 });
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" }, timeout_ms = 120_000 });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
@@ -173,7 +159,7 @@ public sealed class ExecuteToolTests
     [TestCase("", HttpStatusCode.BadRequest)]
     public async Task Execute_AcceptsOnlyKnownModes(string mode, HttpStatusCode expected)
     {
-        var response = await admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" }, mode });
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" }, mode });
 
         Assert.That(response.StatusCode, Is.EqualTo(expected));
         if (expected == HttpStatusCode.BadRequest)
@@ -186,7 +172,7 @@ public sealed class ExecuteToolTests
     [Test]
     public async Task Execute_ReturnsToolNotFound_ForUnknownTool()
     {
-        var response = await admin.PostJsonAsync("/execute_tool", new { tool = "create_pull_request", arguments = new { } });
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "create_pull_request", arguments = new { } });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         var body = await response.ReadObjectAsync();

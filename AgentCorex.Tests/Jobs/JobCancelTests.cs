@@ -5,34 +5,26 @@ using AgentCorex.Tests.TestTools;
 namespace AgentCorex.Tests.Jobs;
 
 /// <summary>DELETE /jobs/{id} on one worker, so that queued jobs really wait behind a running one.</summary>
-public sealed class JobCancelTests
+public sealed class JobCancelTests : ServerTest
 {
-    private AgentCorexApp app = null!;
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Jobs:WorkerCount"] = "1" };
+
     private HttpClient user = null!;
 
     [OneTimeSetUp]
-    public async Task StartServer()
-    {
-        app = new AgentCorexApp(new Dictionary<string, string?> { ["Jobs:WorkerCount"] = "1" });
-        user = app.CreateClient((await app.CreateKeyAsync(plan: "pro")).ApiKey);
-    }
+    public async Task CreateUser() => user = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
 
     [OneTimeTearDown]
-    public void StopServer()
-    {
-        user.Dispose();
-        app.Dispose();
-    }
+    public void DisposeUser() => user.Dispose();
 
     [TearDown]
     public async Task FreeTheWorker()
     {
         // Each test leaves the single worker idle for the next: anything still running is force-canceled.
-        using var admin = app.CreateAdminClient();
-        var running = await (await admin.GetAsync("/jobs?status=running&limit=100")).ReadObjectAsync();
+        var running = await (await Admin.GetAsync("/jobs?status=running&limit=100")).ReadObjectAsync();
         foreach (var job in running["jobs"]!.AsArray())
         {
-            await admin.DeleteAsync($"/jobs/{job.Str("job_id")}?force=true");
+            await Admin.DeleteAsync($"/jobs/{job.Str("job_id")}?force=true");
         }
     }
 

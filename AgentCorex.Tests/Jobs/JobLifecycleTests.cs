@@ -8,24 +8,15 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AgentCorex.Tests.Jobs;
 
 /// <summary>Submit, run and read jobs: each status of the contract, as GET /jobs/{id} shows it.</summary>
-public sealed class JobLifecycleTests
+public sealed class JobLifecycleTests : ServerTest
 {
-    private AgentCorexApp app = null!;
     private HttpClient user = null!;
 
     [OneTimeSetUp]
-    public async Task StartServer()
-    {
-        app = new AgentCorexApp();
-        user = app.CreateClient((await app.CreateKeyAsync(plan: "pro")).ApiKey);
-    }
+    public async Task CreateUser() => user = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
 
     [OneTimeTearDown]
-    public void StopServer()
-    {
-        user.Dispose();
-        app.Dispose();
-    }
+    public void DisposeUser() => user.Dispose();
 
     [Test]
     public async Task Submit_ReturnsAccepted_WithLocationAndQueuedJob()
@@ -48,8 +39,8 @@ public sealed class JobLifecycleTests
     [Test]
     public async Task Submit_ValidatesToolAndArguments_BeforeStoringAnything()
     {
-        var key = await app.CreateKeyAsync();
-        using var client = app.CreateClient(key.ApiKey);
+        var key = await App.CreateKeyAsync();
+        using var client = App.CreateClient(key.ApiKey);
 
         var unknown = await client.PostJsonAsync("/jobs/submit", new { tool = "deploy_to_aws", arguments = new { } });
         var invalid = await client.PostJsonAsync("/jobs/submit", new { tool = "wait", arguments = new { duration_ms = -1 } });
@@ -68,13 +59,12 @@ public sealed class JobLifecycleTests
     [Test]
     public async Task ExecuteTool_InAsyncMode_SubmitsAJob()
     {
-        using var admin = app.CreateAdminClient();
 
-        var response = await admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "later" }, mode = "async" });
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "later" }, mode = "async" });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
         var jobId = (await response.ReadObjectAsync()).Str("job_id")!;
-        var done = await admin.WaitForStatusAsync(jobId, "completed");
+        var done = await Admin.WaitForStatusAsync(jobId, "completed");
         Assert.That(done.Str("result.message"), Is.EqualTo("later"));
     }
 
@@ -158,8 +148,7 @@ public sealed class JobLifecycleTests
     public async Task Job_OfAnotherKey_IsNotFound_ButAdminSeesIt()
     {
         var jobId = await user.SubmitAsync("echo", new { message = "mine" });
-        using var stranger = app.CreateClient((await app.CreateKeyAsync()).ApiKey);
-        using var admin = app.CreateAdminClient();
+        using var stranger = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
 
         var get = await stranger.GetAsync($"/jobs/{jobId}");
         var delete = await stranger.DeleteAsync($"/jobs/{jobId}");
@@ -170,13 +159,12 @@ public sealed class JobLifecycleTests
         Assert.That(delete.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That((await missing.ReadObjectAsync()).ToJsonString(),
             Is.EqualTo((await get.ReadObjectAsync()).ToJsonString().Replace(jobId, "job_doesnotexist")), "another key's job looks exactly like a missing one");
-        Assert.That((await admin.GetAsync($"/jobs/{jobId}")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await Admin.GetAsync($"/jobs/{jobId}")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
     [Test]
     public async Task EstimatedDuration_IsTheMeanOfRecentCompletedRuns()
     {
-        using var admin = app.CreateAdminClient();
         var first = await user.SubmitAsync("test_side_effect", new { duration_ms = 100 });
         var second = await user.SubmitAsync("test_side_effect", new { duration_ms = 300 });
         var times = new List<long>();
@@ -206,7 +194,7 @@ public sealed class JobLifecycleTests
             await user.WaitForFinalAsync(id);
         }
 
-        var storage = app.Services.GetRequiredService<JobStorage>();
+        var storage = App.Services.GetRequiredService<JobStorage>();
         var monitoring = storage.GetMonitoringApi();
         var states = new Dictionary<string, string>();
         await WaitUntilAsync(() =>
@@ -232,7 +220,7 @@ public sealed class JobLifecycleTests
     /// <summary>The Hangfire job that ran each job, as the ledger recorded it at start.</summary>
     private List<KeyValuePair<string, string>> HangfireIds(params string[] jobIds)
     {
-        using var scope = app.Services.CreateScope();
+        using var scope = App.Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         return [.. jobIds.Select(id => new KeyValuePair<string, string>(id, db.Jobs.Single(j => j.Id == id).HangfireId!))];
     }

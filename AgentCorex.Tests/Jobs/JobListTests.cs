@@ -3,19 +3,12 @@ using AgentCorex.Tests.Infrastructure;
 
 namespace AgentCorex.Tests.Jobs;
 
-public sealed class JobListTests
+public sealed class JobListTests : ServerTest
 {
-    private AgentCorexApp app = null!;
-
-    [OneTimeSetUp]
-    public void StartServer() => app = new AgentCorexApp();
-
-    [OneTimeTearDown]
-    public void StopServer() => app.Dispose();
 
     private async Task<(HttpClient Client, List<string> Jobs)> KeyWithFinishedJobsAsync()
     {
-        var client = app.CreateClient((await app.CreateKeyAsync(plan: "pro")).ApiKey);
+        var client = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
         var jobs = new List<string>();
         foreach (var (tool, arguments) in new (string, object)[]
         {
@@ -38,7 +31,7 @@ public sealed class JobListTests
     {
         var (client, jobs) = await KeyWithFinishedJobsAsync();
         using var _ = client;
-        using var other = app.CreateClient((await app.CreateKeyAsync()).ApiKey);
+        using var other = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
         await other.SubmitAsync("echo", new { message = "not yours" });
 
         var body = await (await client.GetAsync("/jobs")).ReadObjectAsync();
@@ -83,7 +76,7 @@ public sealed class JobListTests
     [TestCase("status=done", "status")]
     public async Task List_RejectsBadParameters_NamingThem(string query, string parameter)
     {
-        using var client = app.CreateClient((await app.CreateKeyAsync()).ApiKey);
+        using var client = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
 
         var response = await client.GetAsync($"/jobs?{query}");
 
@@ -99,7 +92,7 @@ public sealed class JobListTests
     [TestCase("status=canceled&tool=wait&offset=5")]
     public async Task List_AcceptsParametersInRange(string query)
     {
-        using var client = app.CreateClient((await app.CreateKeyAsync()).ApiKey);
+        using var client = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
 
         var response = await client.GetAsync($"/jobs?{query}");
 

@@ -4,24 +4,15 @@ using AgentCorex.Tests.Infrastructure;
 
 namespace AgentCorex.Tests.Tools;
 
-public sealed class ToolsEndpointTests
+public sealed class ToolsEndpointTests : ServerTest
 {
-    private AgentCorexApp app = null!;
     private HttpClient user = null!;
 
     [OneTimeSetUp]
-    public async Task StartServer()
-    {
-        app = new AgentCorexApp();
-        user = app.CreateClient((await app.CreateKeyAsync()).ApiKey);
-    }
+    public async Task CreateUser() => user = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
 
     [OneTimeTearDown]
-    public void StopServer()
-    {
-        user.Dispose();
-        app.Dispose();
-    }
+    public void DisposeUser() => user.Dispose();
 
     [Test]
     public async Task List_ShowsBuiltInAndPluginTools_ByName()
