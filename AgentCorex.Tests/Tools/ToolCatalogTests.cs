@@ -3,6 +3,7 @@ using AgentCorex.Tools.BuiltIn.Echo;
 using AgentCorex.Web.Tools;
 using FluentValidation;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgentCorex.Tests.Tools;
 
@@ -17,7 +18,7 @@ public sealed class ToolCatalogTests
     {
         using var services = Validators();
 
-        var error = Assert.Throws<InvalidOperationException>(() => new ToolCatalog([new EchoTool(), new AnotherEcho()], services));
+        var error = Assert.Throws<InvalidOperationException>(() => new ToolCatalog([new EchoTool(), new AnotherEcho()], services, NullLoggerFactory.Instance));
 
         Assert.That(error!.Message, Does.Contain("'echo'").And.Contain(nameof(EchoTool)).And.Contain(nameof(AnotherEcho)));
     }
@@ -27,7 +28,7 @@ public sealed class ToolCatalogTests
     {
         using var services = Validators();
 
-        var error = Assert.Throws<InvalidOperationException>(() => new ToolCatalog([new BadlyNamed()], services));
+        var error = Assert.Throws<InvalidOperationException>(() => new ToolCatalog([new BadlyNamed()], services, NullLoggerFactory.Instance));
 
         Assert.That(error!.Message, Does.Contain("'Echo-Tool'").And.Contain("snake_case"));
     }
@@ -37,7 +38,7 @@ public sealed class ToolCatalogTests
     {
         using var services = new ServiceCollection().BuildServiceProvider();
 
-        var error = Assert.Throws<InvalidOperationException>(() => new ToolCatalog([new EchoTool()], services));
+        var error = Assert.Throws<InvalidOperationException>(() => new ToolCatalog([new EchoTool()], services, NullLoggerFactory.Instance));
 
         Assert.That(error!.Message, Does.Contain("no validator").And.Contain(nameof(EchoArguments)));
     }

@@ -16,7 +16,7 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
     public async Task<ActionResult<CreatedApiKeyResponse>> Create(
         CreateApiKeyRequest request, [FromServices] IValidator<CreateApiKeyRequest> validator, CancellationToken cancellationToken)
     {
-        await validator.ValidateOrThrowAsync(request, cancellationToken);
+        validator.ValidateOrThrow(request);
         var (keyId, apiKey, hash) = ApiKeySecrets.Generate();
         var key = new ApiKey
         {

@@ -16,19 +16,20 @@ public sealed class ExecuteToolController(
     ToolCatalog catalog,
     ToolRunner runner,
     IValidator<ExecuteToolRequest> validator,
-    IOptions<ExecutionOptions> options,
-    ILoggerFactory loggers) : ControllerBase
+    IOptions<ExecutionOptions> options) : ControllerBase
 {
     /// <summary>Runs the tool now; with mode "async", submits it as a job instead, as POST /jobs/submit does.</summary>
     [HttpPost]
-    public async Task<IActionResult> Execute(
-        ExecuteToolRequest request, [FromServices] JobSubmitter jobs, [FromServices] IOptions<JobsOptions> jobOptions, CancellationToken cancellationToken)
+    public async Task<IActionResult> Execute(ExecuteToolRequest request, CancellationToken cancellationToken)
     {
         try
         {
-            await validator.ValidateOrThrowAsync(request, cancellationToken);
+            validator.ValidateOrThrow(request);
             if (request.Mode == ExecuteToolRequestValidator.Async)
             {
+                // Resolved here, not injected: a direct execution must not pay for the job machinery (a pooled DbContext).
+                var jobs = HttpContext.RequestServices.GetRequiredService<JobSubmitter>();
+                var jobOptions = HttpContext.RequestServices.GetRequiredService<IOptions<JobsOptions>>();
                 var submitted = await jobs.SubmitAsync(
                     ApiKeyIdentity.From(User), request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? jobOptions.Value.DefaultTimeoutMs, cancellationToken);
                 return Accepted($"/jobs/{submitted.JobId}", submitted);
@@ -37,7 +38,7 @@ public sealed class ExecuteToolController(
             var arguments = ArgumentBinder.Bind(tool, request.Arguments!.Value);
             var timeoutMs = request.TimeoutMs ?? options.Value.DefaultTimeoutMs;
 
-            var context = new ToolExecutionContext(ExecutionIds.New(), loggers.CreateLogger("AgentCorex.Tools." + tool.Name));
+            var context = new ToolExecutionContext(ExecutionIds.New(), tool.Logger);
             var outcome = await runner.RunAsync(tool, arguments, context, TimeSpan.FromMilliseconds(timeoutMs), cancellationToken);
             return outcome.Kind switch
             {

@@ -12,28 +12,28 @@ public sealed partial class ToolRunner(TimeProvider time, ILogger<ToolRunner> lo
 {
     private static readonly TimeSpan AbandonGrace = TimeSpan.FromSeconds(1);
 
+    private static readonly Func<ILogger, string, string, IDisposable?> ExecutionScope =
+        LoggerMessage.DefineScope<string, string>("execution {ExecutionId} of {Tool}");
+
     public async Task<ToolOutcome> RunAsync(
         ToolDescriptor tool, object arguments, ToolExecutionContext context, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = new CancellationTokenSource(timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        using var scope = context.Logger.BeginScope(new Dictionary<string, object> { ["execution_id"] = context.ExecutionId, ["tool"] = tool.Name });
+        using var scope = ExecutionScope(context.Logger, context.ExecutionId, tool.Name);
         var started = Stopwatch.GetTimestamp();
 
         // Task.Run: a tool that blocks before its first await must not hold up the deadline.
         var execution = Task.Run(() => tool.Tool.ExecuteAsync(arguments, context, linked.Token), CancellationToken.None);
         try
         {
-            var result = await execution.WaitAsync(timeout, time, cancellationToken);
+            // Waiting on the token (not the task alone) answers at the deadline even if the tool ignores it.
+            var result = await execution.WaitAsync(linked.Token);
             return ToolOutcome.Succeeded(result, Elapsed(started));
-        }
-        catch (TimeoutException)
-        {
-            ObserveAbandoned(execution, tool.Name);
-            return ToolOutcome.TimedOut(Elapsed(started));
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
+            ObserveAbandoned(execution, tool.Name);
             return ToolOutcome.TimedOut(Elapsed(started));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -22,7 +22,7 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, JobStorage
         [FromServices] JobSubmitter submitter,
         CancellationToken cancellationToken)
     {
-        await validator.ValidateOrThrowAsync(request, cancellationToken);
+        validator.ValidateOrThrow(request);
         var submitted = await submitter.SubmitAsync(
             Caller, request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? options.Value.DefaultTimeoutMs, cancellationToken);
         return Accepted($"/jobs/{submitted.JobId}", submitted);
@@ -73,7 +73,7 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, JobStorage
     [HttpGet]
     public async Task<JobListResponse> List([FromQuery] JobListQuery query, [FromServices] IValidator<JobListQuery> validator, CancellationToken cancellationToken)
     {
-        await validator.ValidateOrThrowAsync(query, cancellationToken);
+        validator.ValidateOrThrow(query);
         var caller = Caller;
         var jobs = db.Jobs.AsNoTracking();
         if (!caller.IsAdmin)

@@ -10,7 +10,7 @@ public sealed partial class ToolCatalog
 {
     private readonly FrozenDictionary<string, ToolDescriptor> tools;
 
-    public ToolCatalog(IEnumerable<ITool> tools, IServiceProvider services)
+    public ToolCatalog(IEnumerable<ITool> tools, IServiceProvider services, ILoggerFactory loggers)
     {
         var byName = new Dictionary<string, ToolDescriptor>(StringComparer.Ordinal);
         foreach (var tool in tools)
@@ -33,7 +33,8 @@ public sealed partial class ToolCatalog
                 tool,
                 validator,
                 ToolSchemas.ForArguments(tool.ArgumentsType, validator),
-                ToolSchemas.ForResult(tool.ResultType)));
+                ToolSchemas.ForResult(tool.ResultType),
+                loggers.CreateLogger("AgentCorex.Tools." + tool.Name)));
         }
         this.tools = byName.ToFrozenDictionary(StringComparer.Ordinal);
         All = [.. this.tools.Values.OrderBy(t => t.Name, StringComparer.Ordinal)];

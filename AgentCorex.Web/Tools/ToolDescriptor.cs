@@ -5,8 +5,11 @@ using FluentValidation;
 namespace AgentCorex.Web.Tools;
 
 /// <summary>A discovered tool with what the host derives from it once, at start.</summary>
-public sealed class ToolDescriptor(ITool tool, IValidator validator, JsonObject inputSchema, JsonObject outputSchema)
+public sealed class ToolDescriptor(ITool tool, IValidator validator, JsonObject inputSchema, JsonObject outputSchema, ILogger logger)
 {
+    /// <summary>The logger the tool's executions get (category AgentCorex.Tools.&lt;name&gt;).</summary>
+    public ILogger Logger { get; } = logger;
+
     public string Name => Tool.Name;
 
     public ITool Tool { get; } = tool;
