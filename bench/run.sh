@@ -5,13 +5,14 @@
 #
 #   bash bench/run.sh
 #
-# Settings (environment): CONNECTIONS=32 WARMUP=5 DURATION=15 (seconds) ROUNDS=3
+# Settings (environment): CONNECTIONS=32 WARMUP=30 DURATION=15 (seconds) ROUNDS=3
+#   The warm-up is long because on 2 busy cores AgentCorex's tiered JIT needs about 20 s of load to settle.
 #   PIN=1  puts each server on CPU 0 and the generator on CPU 1 (default: the scheduler shares both cores)
 # Output: the table on stdout and in bench/results/<timestamp>/ with each run's figures and server logs.
 set -euo pipefail
 
 CONNECTIONS=${CONNECTIONS:-32}
-WARMUP=${WARMUP:-5}
+WARMUP=${WARMUP:-30}
 DURATION=${DURATION:-15}
 ROUNDS=${ROUNDS:-3}
 PIN=${PIN:-0}
@@ -126,7 +127,7 @@ done
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD -- AgentCorex.Web AgentCorex.Tools 2>/dev/null || echo ' (with uncommitted changes in AgentCorex.Web or AgentCorex.Tools)')"
     echo "- machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), $(free -g | awk '/^Mem:/ {print $2}') GiB; .NET $(dotnet --version)"
-    echo "- load: $CONNECTIONS connections, closed loop, ${WARMUP} s warm-up + ${DURATION} s measured per run, $ROUNDS rounds; server and generator $([[ "$PIN" == 1 ]] && echo 'pinned to CPU 0 and CPU 1' || echo 'share both cores')"
+    echo "- load: $CONNECTIONS connections, closed loop, ${WARMUP} s warm-up + ${DURATION} s measured per run, $ROUNDS round(s); server and generator $([[ "$PIN" == 1 ]] && echo 'pinned to CPU 0 and CPU 1' || echo 'share both cores')"
     echo
     dotnet "$LOADGEN_DLL" compare --tsv "$OUT/runs.tsv" --target agentcorex --baseline bare
 } | tee "$OUT/summary.md"

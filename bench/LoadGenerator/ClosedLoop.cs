@@ -103,7 +103,7 @@ internal sealed class ClosedLoop(LoadOptions options)
                 using var response = await client.SendAsync(loop.CreateRequest(), HttpCompletionOption.ResponseContentRead, cancellationToken);
                 return response.IsSuccessStatusCode;
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is (HttpRequestException or TaskCanceledException) && !cancellationToken.IsCancellationRequested)
             {
                 return false;
             }

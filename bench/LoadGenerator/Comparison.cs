@@ -9,6 +9,9 @@ namespace AgentCorex.Bench.LoadGenerator;
 /// </summary>
 internal static class Comparison
 {
+    /// <summary>Above this share of the machine used by neither server nor generator, a run was disturbed.</summary>
+    private const double BusyMachinePercent = 10;
+
     public static string Render(IReadOnlyList<LoadResult> results, string target, string baseline, double minRatio, double maxP99Ms)
     {
         var targets = results.Where(r => r.Label == target).ToList();
@@ -36,6 +39,12 @@ internal static class Comparison
             $"Goal 1: {target} at >= {minRatio:P0} of {baseline}'s requests/s: {ratio:P1} -> {(ratio >= minRatio ? "MET" : "NOT MET")}");
         text.AppendLine(CultureInfo.InvariantCulture,
             $"Goal 2: {target} p99 < {maxP99Ms} ms at {t.Connections} connections: {t.P99Ms:F2} ms -> {(t.P99Ms < maxP99Ms ? "MET" : "NOT MET")}");
+        var busy = results.Where(r => r.OtherCpuPercent > BusyMachinePercent).ToList();
+        if (busy.Count > 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"Warning: in {busy.Count} of {results.Count} runs other processes used more than {BusyMachinePercent} % of the machine; those figures understate both servers.");
+        }
         return text.ToString();
     }
 

@@ -8,7 +8,7 @@ internal sealed record LoadOptions
     public required Uri Url { get; init; }
     public string Label { get; init; } = "target";
     public int Connections { get; init; } = 32;
-    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(15);
     public string Body { get; init; } = DefaultBody;
     public string? Bearer { get; init; }
@@ -41,7 +41,7 @@ internal sealed record LoadOptions
             Url = url,
             Label = Take(values, "label") ?? "target",
             Connections = Take(values, "connections") is { } c ? Positive(int.Parse(c), "connections") : 32,
-            Warmup = TimeSpan.FromSeconds(Take(values, "warmup") is { } w ? double.Parse(w) : 5),
+            Warmup = TimeSpan.FromSeconds(Take(values, "warmup") is { } w ? double.Parse(w) : 30),
             Duration = TimeSpan.FromSeconds(Take(values, "duration") is { } d ? Positive(double.Parse(d), "duration") : 15),
             Body = Take(values, "body") ?? DefaultBody,
             Bearer = Take(values, "bearer") ?? NonEmpty(Environment.GetEnvironmentVariable("BENCH_BEARER")),

@@ -2,7 +2,7 @@ using System.Globalization;
 using AgentCorex.Bench.LoadGenerator;
 
 // Two commands:
-//   LoadGenerator --url http://127.0.0.1:PORT/execute_tool [--label NAME] [--connections 32] [--warmup 5]
+//   LoadGenerator --url http://127.0.0.1:PORT/execute_tool [--label NAME] [--connections 32] [--warmup 30]
 //                 [--duration 15] [--body JSON] [--server-pid PID] [--tsv FILE]   (bearer key from BENCH_BEARER)
 //   LoadGenerator compare --tsv FILE --target NAME --baseline NAME [--min-ratio 0.7] [--max-p99-ms 10]
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
@@ -14,6 +14,11 @@ catch (ArgumentException e)
 {
     await Console.Error.WriteLineAsync(e.Message);
     return 64;
+}
+catch (OperationCanceledException)
+{
+    await Console.Error.WriteLineAsync("Interrupted: no figures.");
+    return 130;
 }
 
 static async Task<int> RunAsync(string[] args)
