@@ -7,7 +7,7 @@ namespace AgentCorex.Web.Jobs;
 /// The ledger's state changes. Each is one conditional UPDATE, so when a cancel races a start, or a forced
 /// cancel races the end of a run, exactly one of them takes effect.
 /// </summary>
-public sealed class JobLedger(AgentCorexDb db, TimeProvider time)
+public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider time)
 {
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
@@ -16,27 +16,36 @@ public sealed class JobLedger(AgentCorexDb db, TimeProvider time)
 
     public async Task AddAsync(JobEntry job, CancellationToken cancellationToken)
     {
+        using var _ = await writes.EnterAsync(cancellationToken);
         db.Jobs.Add(job);
         await db.SaveChangesAsync(cancellationToken);
         db.Entry(job).State = EntityState.Detached;
     }
 
-    public Task RemoveAsync(string jobId, CancellationToken cancellationToken) =>
-        db.Jobs.Where(j => j.Id == jobId).ExecuteDeleteAsync(cancellationToken);
+    public async Task RemoveAsync(string jobId, CancellationToken cancellationToken)
+    {
+        using var _ = await writes.EnterAsync(cancellationToken);
+        await db.Jobs.Where(j => j.Id == jobId).ExecuteDeleteAsync(cancellationToken);
+    }
 
     /// <summary>queued → running, for the given attempt; false when the job was no longer queued.</summary>
-    public async Task<bool> TryStartAsync(string jobId, string hangfireId, int attempt, CancellationToken cancellationToken) =>
-        await db.Jobs
+    public async Task<bool> TryStartAsync(string jobId, string hangfireId, int attempt, CancellationToken cancellationToken)
+    {
+        using var _ = await writes.EnterAsync(cancellationToken);
+        return await db.Jobs
             .Where(j => j.Id == jobId && j.Status == JobStatus.Queued)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(j => j.Status, JobStatus.Running)
                 .SetProperty(j => j.HangfireId, hangfireId)
                 .SetProperty(j => j.Attempt, attempt)
                 .SetProperty(j => j.StartedAt, Now), cancellationToken) == 1;
+    }
 
     /// <summary>running (this attempt) → a final state; false when something else ended it first (a forced cancel).</summary>
-    public async Task<bool> TryFinishAsync(string jobId, int attempt, JobEnding ending, CancellationToken cancellationToken) =>
-        await db.Jobs
+    public async Task<bool> TryFinishAsync(string jobId, int attempt, JobEnding ending, CancellationToken cancellationToken)
+    {
+        using var _ = await writes.EnterAsync(cancellationToken);
+        return await db.Jobs
             .Where(j => j.Id == jobId && j.Status == JobStatus.Running && j.Attempt == attempt)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(j => j.Status, ending.Status)
@@ -48,14 +57,18 @@ public sealed class JobLedger(AgentCorexDb db, TimeProvider time)
                 .SetProperty(j => j.ErrorDetails, ending.ErrorDetails)
                 .SetProperty(j => j.TokensInput, ending.TokensInput)
                 .SetProperty(j => j.TokensOutput, ending.TokensOutput), cancellationToken) == 1;
+    }
 
     /// <summary>Ends a job that is in <paramref name="from"/> as canceled; false when it was not.</summary>
-    public async Task<bool> TryCancelAsync(string jobId, string from, CancellationToken cancellationToken) =>
-        await db.Jobs
+    public async Task<bool> TryCancelAsync(string jobId, string from, CancellationToken cancellationToken)
+    {
+        using var _ = await writes.EnterAsync(cancellationToken);
+        return await db.Jobs
             .Where(j => j.Id == jobId && j.Status == from)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(j => j.Status, JobStatus.Canceled)
                 .SetProperty(j => j.CompletedAt, Now), cancellationToken) == 1;
+    }
 
     /// <summary>
     /// A run that was cut off (its server stopped or died): a tool safe to retry goes back to the queue,
@@ -63,6 +76,7 @@ public sealed class JobLedger(AgentCorexDb db, TimeProvider time)
     /// </summary>
     public async Task<bool> TryInterruptAsync(string jobId, int attempt, bool requeue, CancellationToken cancellationToken)
     {
+        using var _ = await writes.EnterAsync(cancellationToken);
         var running = db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Running && j.Attempt == attempt);
         var changed = requeue
             ? await running.ExecuteUpdateAsync(s => s

@@ -10,7 +10,9 @@ namespace AgentCorex.Web.Storage;
 /// </summary>
 internal sealed class SqlitePragmas(string synchronous) : DbConnectionInterceptor
 {
-    private readonly string pragmas = $"PRAGMA synchronous={synchronous}; PRAGMA foreign_keys=ON;";
+    // busy_timeout: should a write still meet a lock (another process, a migration), SQLite retries it in
+    // small steps instead of failing at once into Microsoft.Data.Sqlite's 150 ms sleep.
+    private readonly string pragmas = $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;";
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {

@@ -19,6 +19,7 @@ public static class StorageExtensions
                     ? options.SqliteSynchronous.ToUpperInvariant()
                     : throw new InvalidOperationException($"Storage:SqliteSynchronous must be NORMAL, FULL or EXTRA, not '{options.SqliteSynchronous}'.");
                 builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous)));
+                builder.Services.AddSingleton(new WriteGate(serialize: true));
                 break;
             default:
                 throw new InvalidOperationException($"Storage:Provider '{options.Provider}' is not supported.");
