@@ -94,5 +94,14 @@ internal static class JobMapping
 
     private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
 
-    private static JsonElement? ParseJson(string? json) => json is null ? null : JsonDocument.Parse(json).RootElement;
+    private static JsonElement? ParseJson(string? json)
+    {
+        if (json is null)
+        {
+            return null;
+        }
+        // Clone, then dispose: the document's pooled buffers go back at once.
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
 }

@@ -1,0 +1,98 @@
+using System.Globalization;
+
+namespace AgentCorex.Bench.Jobs;
+
+/// <summary>The bench's flags; every count and duration is bounded, so a typo cannot run for hours.</summary>
+internal sealed record BenchOptions
+{
+    public int Jobs { get; init; } = 20_000;
+    public int Rounds { get; init; } = 2;
+    public int Connections { get; init; } = 32;
+    public int RawProducers { get; init; } = 2;
+    public int WarmupJobs { get; init; } = 2_000;
+    public int IdleJobs { get; init; } = 200;
+    public int LedgerRows { get; init; } = 100_000;
+    public int QueuedRows { get; init; } = 1_000;
+    public TimeSpan GetWarmup { get; init; } = TimeSpan.FromSeconds(3);
+    public TimeSpan GetDuration { get; init; } = TimeSpan.FromSeconds(10);
+    public int? Workers { get; init; }
+    public int AblationJobs { get; init; } = 2_000;
+
+    /// <summary>What-if, not the shipped configuration: sets PRAGMA busy_timeout on the server's SQLite connections (after its own).</summary>
+    public int? SqliteBusyTimeoutMs { get; init; }
+
+    /// <summary>What-if, not the shipped configuration: the server's ledger writes are not queued behind its WriteGate.</summary>
+    public bool NoWriteGate { get; init; }
+
+    /// <summary>What-if, not the shipped configuration: ThreadPool.SetMinThreads for this process.</summary>
+    public int? MinThreads { get; init; }
+
+    /// <summary>Diagnosis: counts the server's SQL statements per job (an EF Core interceptor; slightly slows the server).</summary>
+    public bool ObserveLedger { get; init; }
+
+    /// <summary>Which phases run: idle, throughput, ablations, get.</summary>
+    public IReadOnlySet<string> Phases { get; init; } = AllPhases;
+
+    public static readonly IReadOnlySet<string> AllPhases = new HashSet<string>(["idle", "throughput", "ablations", "get"]);
+
+    public bool IsWhatIf => SqliteBusyTimeoutMs is not null || MinThreads is not null || NoWriteGate;
+    public string? Out { get; init; }
+
+    public const string Usage = """
+        JobsBenchmark [--jobs 20000] [--rounds 2] [--connections 32] [--raw-producers 2] [--warmup-jobs 2000]
+                      [--idle-jobs 200] [--ledger-rows 100000] [--queued-rows 1000] [--get-warmup 3] [--get-seconds 10]
+                      [--workers N] [--ablation-jobs 2000] [--phases idle,throughput,ablations,get]
+                      [--observe-ledger] [--out DIR]
+                      what-if (not the shipped configuration): [--sqlite-busy-timeout MS] [--no-write-gate] [--min-threads N]
+        """;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name is "--observe-ledger" or "--no-write-gate")
+            {
+                options = name == "--observe-ledger" ? options with { ObserveLedger = true } : options with { NoWriteGate = true };
+                continue;
+            }
+            var value = i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value.\n{Usage}");
+            options = name switch
+            {
+                "--jobs" => options with { Jobs = Int(name, value, 1, 200_000) },
+                "--rounds" => options with { Rounds = Int(name, value, 1, 10) },
+                "--connections" => options with { Connections = Int(name, value, 1, 256) },
+                "--raw-producers" => options with { RawProducers = Int(name, value, 1, 64) },
+                "--warmup-jobs" => options with { WarmupJobs = Int(name, value, 0, 50_000) },
+                "--idle-jobs" => options with { IdleJobs = Int(name, value, 1, 5_000) },
+                "--ledger-rows" => options with { LedgerRows = Int(name, value, 1, 2_000_000) },
+                "--queued-rows" => options with { QueuedRows = Int(name, value, 0, 100_000) },
+                "--get-warmup" => options with { GetWarmup = TimeSpan.FromSeconds(Int(name, value, 0, 300)) },
+                "--get-seconds" => options with { GetDuration = TimeSpan.FromSeconds(Int(name, value, 1, 300)) },
+                "--workers" => options with { Workers = Int(name, value, 1, 1000) },
+                "--ablation-jobs" => options with { AblationJobs = Int(name, value, 1, 50_000) },
+                "--sqlite-busy-timeout" => options with { SqliteBusyTimeoutMs = Int(name, value, 0, 60_000) },
+                "--min-threads" => options with { MinThreads = Int(name, value, 1, 1000) },
+                "--phases" => options with { Phases = PhaseSet(value) },
+                "--out" => options with { Out = value },
+                _ => throw new ArgumentException($"Unknown flag {name}.\n{Usage}"),
+            };
+        }
+        return options;
+    }
+
+    private static HashSet<string> PhaseSet(string value)
+    {
+        var phases = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        var unknown = phases.Except(AllPhases).ToList();
+        return unknown.Count == 0 && phases.Count > 0
+            ? phases
+            : throw new ArgumentException($"--phases takes some of {string.Join(",", AllPhases)}, not '{value}'.");
+    }
+
+    private static int Int(string name, string value, int min, int max) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+            ? n
+            : throw new ArgumentException($"{name} must be a whole number from {min} to {max}, not '{value}'.");
+}

@@ -1,0 +1,165 @@
+using System.Globalization;
+using System.Text;
+
+namespace AgentCorex.Bench.Jobs;
+
+/// <summary>Everything one run measured, rendered as the markdown that run.sh prints and keeps.</summary>
+internal sealed class BenchReport(BenchOptions options)
+{
+    public int HangfireWorkers { get; set; }
+    public int WarmupBatches { get; set; }
+    public string ServerBusyTimeout { get; set; } = "?";
+    public List<(int Round, ThroughputRun Api, ThroughputRun Raw)> Throughput { get; } = [];
+    public List<LedgerTraffic> LedgerTraffic { get; } = [];
+    public IdleLatencyRun? IdleApi { get; set; }
+    public IdleLatencyRun? IdleRaw { get; set; }
+    public List<AblationRun> Ablations { get; } = [];
+    public SeededJobs? Seed { get; set; }
+    public List<JobStatusRun> Gets { get; } = [];
+
+    private readonly StringBuilder md = new();
+
+    public string Render()
+    {
+        md.Clear();
+        if (options.IsWhatIf)
+        {
+            Line($"**What-if run, not the shipped configuration:** {(options.NoWriteGate ? "the server's ledger writes not queued behind its WriteGate. " : "")}{(options.SqliteBusyTimeoutMs is { } b ? $"PRAGMA busy_timeout={b} set on the server's SQLite connections after its own pragmas. " : "")}{(options.MinThreads is { } m ? $"ThreadPool.SetMinThreads({m}). " : "")}");
+            Line($"");
+        }
+        Line($"Hangfire workers: {HangfireWorkers}; the server's SQLite busy_timeout: {ServerBusyTimeout} ms; load: {options.Connections} HTTP connections (API), {options.RawProducers} enqueuing threads (raw).");
+        Line($"Warm-up: {WarmupBatches} batch(es) of {options.WarmupJobs} API + {options.WarmupJobs} raw jobs, until one made the JIT compile fewer than 100 methods.");
+        RenderThroughput();
+        RenderIdle();
+        RenderAblations();
+        RenderGets();
+        RenderGoals();
+        return md.ToString();
+    }
+
+    private void RenderThroughput()
+    {
+        if (Throughput.Count == 0)
+        {
+            return;
+        }
+        Header($"Throughput: {options.Jobs} jobs per side per round, first submit (or enqueue) to the last job ended");
+        Line($"| round | side | jobs/s | end to end s | all submitted after s | submits/s | POST /jobs/submit p50 / p99 ms | CPU µs/job | busy cores: bench / others | pool threads / queue max | JIT methods / ms |");
+        Line($"| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var (round, api, raw) in Throughput)
+        {
+            foreach (var run in new[] { api, raw })
+            {
+                var post = run.SubmitLatency is { } l ? $"{l.P50:0.0} / {l.P99:0.0}" : "";
+                var v = run.Vitals;
+                Line($"| {round} | {run.Side} | {run.JobsPerSecond:0} | {run.EndToEnd.TotalSeconds:0.00} | {run.SubmitPhase.TotalSeconds:0.00} | {run.SubmitsPerSecond:0} | {post} | {v.MicrosecondsPer(run.Jobs):0} | {v.Cores:0.00} / {v.OtherCores:0.00} | {v.MaxPoolThreads} / {v.MaxPoolQueue} | {v.JitMethods} / {v.JitTime.TotalMilliseconds:0} |");
+            }
+        }
+        Line($"");
+        foreach (var (round, api, raw) in Throughput)
+        {
+            Line($"- round {round}: API / raw = {api.JobsPerSecond / raw.JobsPerSecond:P1}; {api.Failed} API and {raw.Failed} raw jobs did not complete");
+        }
+        if (LedgerTraffic.Count > 0)
+        {
+            Line($"");
+            Line($"SQL the server sent per API job (--observe-ledger; a statement ≥ 140 ms met a locked database and slept 150 ms in Microsoft.Data.Sqlite):");
+            Line($"");
+            foreach (var traffic in LedgerTraffic)
+            {
+                Line($"- {traffic}");
+            }
+        }
+    }
+
+    private void RenderIdle()
+    {
+        if (IdleApi is null && IdleRaw is null)
+        {
+            return;
+        }
+        Header($"Submit to running on an idle server ({options.IdleJobs} jobs, one at a time)");
+        Line($"| side | to running p50 / p90 / p99 ms | picked up by a worker p50 / p99 ms | to end p50 / p99 ms | 202 answered p50 / p99 ms |");
+        Line($"| --- | ---: | ---: | ---: | ---: |");
+        foreach (var idle in new[] { IdleApi, IdleRaw }.OfType<IdleLatencyRun>())
+        {
+            var accepted = idle.Accepted is { } a ? $"{a.P50:0.00} / {a.P99:0.00}" : "";
+            Line($"| {idle.Side} | {idle.ToRunning.P50:0.00} / {idle.ToRunning.P90:0.00} / {idle.ToRunning.P99:0.00} | {idle.PickedUp.P50:0.00} / {idle.PickedUp.P99:0.00} | {idle.ToEnd.P50:0.00} / {idle.ToEnd.P99:0.00} | {accepted} |");
+        }
+        Line($"");
+        Line($"API \"to running\" is the ledger's started_at - created_at; raw is from the enqueue to the job's method running. The other columns are timed from the POST being sent (or the enqueue).");
+    }
+
+    private void RenderAblations()
+    {
+        if (Ablations.Count == 0)
+        {
+            return;
+        }
+        Header($"Where an API job's cost goes: ablations in the same process, {options.AblationJobs} jobs or requests each");
+        Line($"| what | per s | CPU µs each | write (or request) p50 / p99 ms | writes ≥ 140 ms | busy cores: bench / others | pool threads / queue max |");
+        Line($"| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var a in Ablations)
+        {
+            var v = a.Vitals;
+            Line($"| {a.Name} | {a.JobsPerSecond:0} | {v.MicrosecondsPer(a.Jobs):0} | {a.WriteLatency.P50:0.00} / {a.WriteLatency.P99:0.00} | {a.SlowWrites} | {v.Cores:0.00} / {v.OtherCores:0.00} | {v.MaxPoolThreads} / {v.MaxPoolQueue} |");
+        }
+    }
+
+    private void RenderGets()
+    {
+        if (Seed is not { } seed)
+        {
+            return;
+        }
+        Header($"GET /jobs/{{id}} with {seed.LedgerRows} jobs in the ledger ({options.GetDuration.TotalSeconds:0} s measured after {options.GetWarmup.TotalSeconds:0} s warm-up, closed loop)");
+        Line($"| jobs asked for | connections | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | CPU µs/req | busy cores: bench / others | pool threads / queue max |");
+        Line($"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var get in Gets)
+        {
+            var v = get.Vitals;
+            Line($"| {get.Label} | {get.Connections} | {get.RequestsPerSecond:0} | {get.Latency.P50:0.00} | {get.Latency.P90:0.00} | {get.Latency.P99:0.00} | {get.Latency.Max:0.00} | {get.Errors} | {v.MicrosecondsPer(get.Requests):0} | {v.Cores:0.00} / {v.OtherCores:0.00} | {v.MaxPoolThreads} / {v.MaxPoolQueue} |");
+        }
+        Line($"");
+        Line($"Seeded in {seed.Took.TotalSeconds:0.0} s: {options.LedgerRows} finished jobs over 30 days and {options.QueuedRows} queued ones, over 4 keys; the bench key owns {seed.Completed.Count} and {seed.Queued.Count} of them, asked for at random.");
+    }
+
+    private void RenderGoals()
+    {
+        Header(options.IsWhatIf ? "Goals (what-if run: not figures of the shipped configuration)" : "Goals (the embedded default)");
+        Line($"| goal | measured | met |");
+        Line($"| --- | --- | --- |");
+        if (Throughput.Count > 0)
+        {
+            var ratios = Throughput.Select(t => t.Api.JobsPerSecond / t.Raw.JobsPerSecond).Order().ToList();
+            var rates = Throughput.Select(t => t.Api.JobsPerSecond).Order().ToList();
+            Line($"| API end to end ≥ 50 % of raw Hangfire | median {Median(ratios):P1} (rounds: {string.Join(", ", ratios.Select(r => r.ToString("P1", CultureInfo.InvariantCulture)))}) | {Met(Median(ratios) >= 0.5)} |");
+            Line($"| API end to end ≥ 1,000 jobs/s | median {Median(rates):0} jobs/s (rounds: {string.Join(", ", rates.Select(r => r.ToString("0", CultureInfo.InvariantCulture)))}) | {Met(Median(rates) >= 1000)} |");
+        }
+        if (IdleApi is { } idle)
+        {
+            Line($"| submit-to-running p50 < 20 ms, idle | {idle.ToRunning.P50:0.00} ms (p99 {idle.ToRunning.P99:0.00} ms) | {Met(idle.ToRunning.P50 < 20)} |");
+        }
+        if (Seed is { } seed)
+        {
+            foreach (var get in Gets.Where(g => g.Label == "completed"))
+            {
+                Line($"| GET /jobs/{{id}} p99 < 10 ms, {seed.LedgerRows} jobs in the ledger, {get.Connections} connection(s) | {get.Latency.P99:0.00} ms at {get.RequestsPerSecond:0} req/s | {Met(get.Latency.P99 < 10)} |");
+            }
+        }
+    }
+
+    private void Header(string title)
+    {
+        Line($"");
+        md.Append("## ").AppendLine(title);
+        Line($"");
+    }
+
+    private void Line(FormattableString text) => md.AppendLine(text.ToString(CultureInfo.InvariantCulture));
+
+    private static string Met(bool met) => met ? "yes" : "**no**";
+
+    private static double Median(List<double> sorted) =>
+        sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+}

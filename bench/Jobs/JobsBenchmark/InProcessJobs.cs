@@ -1,0 +1,42 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using AgentCorex.Web.Auth;
+using AgentCorex.Web.Jobs;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentCorex.Bench.Jobs;
+
+/// <summary>
+/// Ablation: the API's jobs without HTTP. Echo jobs go through the server's own JobSubmitter (ledger INSERT,
+/// Hangfire enqueue) from N concurrent callers, each in a scope as a request has; done when the N-th has
+/// completed. Against the API run, the difference is what HTTP, auth and MVC add to a submit.
+/// </summary>
+internal sealed class InProcessJobs(IServiceProvider services, CompletionCounter counter)
+{
+    public async Task<AblationRun> RunAsync(string name, int jobs, int concurrency, CancellationToken cancellationToken)
+    {
+        var owner = new ApiKeyIdentity(LedgerAblation.OwnerKeyId, "jobs-bench ablation", "pro", IsAdmin: false);
+        using var arguments = JsonDocument.Parse("""{"message":"x"}""");
+        var target = counter.Tools.Ended + jobs;
+        var vitals = Vitals.Start();
+        var started = Stopwatch.GetTimestamp();
+        var next = 0;
+        var latencies = new ConcurrentBag<long>();
+        // Task.Run: a submit completes synchronously (SQLite has no real async I/O), so without it the first
+        // caller would submit every job before the second started.
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            while (Interlocked.Increment(ref next) <= jobs)
+            {
+                await using var scope = services.CreateAsyncScope();
+                var submitter = scope.ServiceProvider.GetRequiredService<JobSubmitter>();
+                var t0 = Stopwatch.GetTimestamp();
+                await submitter.SubmitAsync(owner, "echo", arguments.RootElement, 30_000, cancellationToken);
+                latencies.Add(Stopwatch.GetTimestamp() - t0);
+            }
+        }, cancellationToken)));
+        var ended = await counter.Tools.WaitForAsync(target, ApiThroughput.Deadline(jobs));
+        return new AblationRun(name, jobs, Stopwatch.GetElapsedTime(started, ended), Latencies.FromTicks(latencies), SlowWrites: 0, vitals());
+    }
+}
