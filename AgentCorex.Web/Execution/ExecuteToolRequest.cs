@@ -16,20 +16,12 @@ public sealed class ExecuteToolRequestValidator : AbstractValidator<ExecuteToolR
     {
         var syncMax = execution.Value.MaxTimeoutMs;
         var asyncMax = jobs.Value.MaxTimeoutMs;
-        RuleFor(r => r.Tool).NotEmpty().WithMessage("Missing required argument: tool");
-        RuleFor(r => r.Arguments)
-            .Must(a => a is { ValueKind: JsonValueKind.Object })
-            .WithMessage("'arguments' must be a JSON object");
+        RuleFor(r => r.Tool).IsToolName();
+        RuleFor(r => r.Arguments).IsArgumentsObject();
         RuleFor(r => r.Mode)
             .Must(m => m is null or Sync or Async)
             .WithMessage("'mode' must be \"sync\" or \"async\"");
-        RuleFor(r => r.TimeoutMs)
-            .InclusiveBetween(1, syncMax)
-            .When(r => r.Mode != Async)
-            .WithMessage($"'timeout_ms' must be between 1 and {syncMax}");
-        RuleFor(r => r.TimeoutMs)
-            .InclusiveBetween(1, asyncMax)
-            .When(r => r.Mode == Async)
-            .WithMessage($"'timeout_ms' must be between 1 and {asyncMax} for a job");
+        RuleFor(r => r.TimeoutMs).IsTimeoutUpTo(syncMax).When(r => r.Mode != Async);
+        RuleFor(r => r.TimeoutMs).IsTimeoutUpTo(asyncMax, " for a job").When(r => r.Mode == Async);
     }
 }

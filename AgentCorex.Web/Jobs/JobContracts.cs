@@ -14,13 +14,9 @@ public sealed class SubmitJobRequestValidator : AbstractValidator<SubmitJobReque
     public SubmitJobRequestValidator(IOptions<JobsOptions> options)
     {
         var max = options.Value.MaxTimeoutMs;
-        RuleFor(r => r.Tool).NotEmpty().WithMessage("Missing required argument: tool");
-        RuleFor(r => r.Arguments)
-            .Must(a => a is { ValueKind: JsonValueKind.Object })
-            .WithMessage("'arguments' must be a JSON object");
-        RuleFor(r => r.TimeoutMs)
-            .InclusiveBetween(1, max)
-            .WithMessage($"'timeout_ms' must be between 1 and {max}");
+        RuleFor(r => r.Tool).IsToolName();
+        RuleFor(r => r.Arguments).IsArgumentsObject();
+        RuleFor(r => r.TimeoutMs).IsTimeoutUpTo(max);
     }
 }
 
