@@ -17,9 +17,13 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     public async Task AddAsync(JobEntry job, CancellationToken cancellationToken)
     {
         using var _ = await writes.EnterAsync(cancellationToken);
-        db.Jobs.Add(job);
-        await db.SaveChangesAsync(cancellationToken);
-        db.Entry(job).State = EntityState.Detached;
+        // Plain SQL on the hot path: EF's change tracking and SaveChanges transaction cost more than the insert.
+        await db.Database.ExecuteSqlAsync(
+            $"""
+            INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, timeout_ms, attempt, created_at, tokens_input, tokens_output)
+            VALUES ({job.Id}, {job.OwnerKeyId}, {job.Tool}, {job.Arguments}, {job.Status}, {job.TimeoutMs}, {job.Attempt}, {job.CreatedAt}, 0, 0)
+            """,
+            cancellationToken);
     }
 
     public async Task RemoveAsync(string jobId, CancellationToken cancellationToken)
@@ -32,31 +36,26 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     public async Task<bool> TryStartAsync(string jobId, string hangfireId, int attempt, CancellationToken cancellationToken)
     {
         using var _ = await writes.EnterAsync(cancellationToken);
-        return await db.Jobs
-            .Where(j => j.Id == jobId && j.Status == JobStatus.Queued)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(j => j.Status, JobStatus.Running)
-                .SetProperty(j => j.HangfireId, hangfireId)
-                .SetProperty(j => j.Attempt, attempt)
-                .SetProperty(j => j.StartedAt, Now), cancellationToken) == 1;
+        return await db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE jobs SET status = {JobStatus.Running}, hangfire_id = {hangfireId}, attempt = {attempt}, started_at = {Now}
+            WHERE job_id = {jobId} AND status = {JobStatus.Queued}
+            """,
+            cancellationToken) == 1;
     }
 
     /// <summary>running (this attempt) → a final state; false when something else ended it first (a forced cancel).</summary>
     public async Task<bool> TryFinishAsync(string jobId, int attempt, JobEnding ending, CancellationToken cancellationToken)
     {
         using var _ = await writes.EnterAsync(cancellationToken);
-        return await db.Jobs
-            .Where(j => j.Id == jobId && j.Status == JobStatus.Running && j.Attempt == attempt)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(j => j.Status, ending.Status)
-                .SetProperty(j => j.CompletedAt, Now)
-                .SetProperty(j => j.ExecutionTimeMs, ending.ExecutionTimeMs)
-                .SetProperty(j => j.Result, ending.Result)
-                .SetProperty(j => j.ErrorCode, ending.ErrorCode)
-                .SetProperty(j => j.ErrorMessage, ending.ErrorMessage)
-                .SetProperty(j => j.ErrorDetails, ending.ErrorDetails)
-                .SetProperty(j => j.TokensInput, ending.TokensInput)
-                .SetProperty(j => j.TokensOutput, ending.TokensOutput), cancellationToken) == 1;
+        return await db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE jobs SET status = {ending.Status}, completed_at = {Now}, execution_time_ms = {ending.ExecutionTimeMs},
+                result = {ending.Result}, error_code = {ending.ErrorCode}, error_message = {ending.ErrorMessage},
+                error_details = {ending.ErrorDetails}, tokens_input = {ending.TokensInput}, tokens_output = {ending.TokensOutput}
+            WHERE job_id = {jobId} AND status = {JobStatus.Running} AND attempt = {attempt}
+            """,
+            cancellationToken) == 1;
     }
 
     /// <summary>Ends a job that is in <paramref name="from"/> as canceled; false when it was not.</summary>
