@@ -63,7 +63,7 @@ internal sealed partial class JobRecovery(
         var interrupted = await db.Jobs.AsNoTracking().Where(j => j.Status == JobStatus.Running).ToListAsync(cancellationToken);
         foreach (var job in interrupted)
         {
-            await ledger.TryInterruptAsync(job.Id, job.Attempt, SafeToRetry(job), cancellationToken);
+            await ledger.TryInterruptAsync(job.Id, job.Attempt, catalog.IsSafeToRetry(job.Tool), cancellationToken);
         }
 
         var requeued = 0;
@@ -103,7 +103,7 @@ internal sealed partial class JobRecovery(
             {
                 continue; // still running, or Hangfire will run it again and the job itself sees the cut-off run
             }
-            var requeue = SafeToRetry(job);
+            var requeue = catalog.IsSafeToRetry(job.Tool);
             if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, cancellationToken) && requeue)
             {
                 JobSubmitter.Enqueue(hangfire, job);
@@ -111,8 +111,6 @@ internal sealed partial class JobRecovery(
             LogOrphan(logger, job.Id, state ?? "missing");
         }
     }
-
-    private bool SafeToRetry(JobEntry job) => catalog.Find(job.Tool)?.Tool.SafeToRetry == true;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recovered after restart: {Interrupted} job(s) had been cut off while running, {Requeued} queued job(s) enqueued again")]
     private static partial void LogRecovered(ILogger logger, int interrupted, int requeued);

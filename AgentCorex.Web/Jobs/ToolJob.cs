@@ -40,8 +40,7 @@ public sealed partial class ToolJob(
         if (job.Status == JobStatus.Running)
         {
             // Hangfire runs it again after its node died: the run before this one was cut off.
-            var descriptor = catalog.Find(job.Tool);
-            await ledger.TryInterruptAsync(jobId, job.Attempt, requeue: descriptor?.Tool.SafeToRetry == true, cancellationToken);
+            await ledger.TryInterruptAsync(jobId, job.Attempt, requeue: catalog.IsSafeToRetry(job.Tool), cancellationToken);
             job = await ledger.FindAsync(jobId, cancellationToken) ?? job;
         }
         if (job.Status != JobStatus.Queued)
@@ -75,7 +74,7 @@ public sealed partial class ToolJob(
                 return new JobRunSummary(JobStatus.Canceled, "Canceled while running");
             }
             // The server is stopping: leave the job as the restart rules say, and let Hangfire see the shutdown.
-            await ledger.TryInterruptAsync(jobId, attempt, requeue: catalog.Find(job.Tool)?.Tool.SafeToRetry == true, CancellationToken.None);
+            await ledger.TryInterruptAsync(jobId, attempt, requeue: catalog.IsSafeToRetry(job.Tool), CancellationToken.None);
             throw;
         }
         finally

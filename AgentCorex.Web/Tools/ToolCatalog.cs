@@ -44,6 +44,9 @@ public sealed partial class ToolCatalog
 
     public ToolDescriptor? Find(string name) => tools.GetValueOrDefault(name);
 
+    /// <summary>Whether a cut-off run of this tool may run again; a tool no longer installed may not.</summary>
+    public bool IsSafeToRetry(string name) => Find(name)?.Tool.SafeToRetry == true;
+
     [GeneratedRegex("^[a-z][a-z0-9_]{0,63}$")]
     private static partial Regex SnakeCase();
 }
