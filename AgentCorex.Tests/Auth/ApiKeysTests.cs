@@ -1,10 +1,14 @@
 using System.Net;
 using AgentCorex.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Auth;
 
-public sealed class ApiKeysTests : ServerTest
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
 {
 
     [Test]
@@ -75,11 +79,16 @@ public sealed class ApiKeysTests : ServerTest
         var created = await App.CreateKeyAsync();
         var secret = created.ApiKey.Split('_')[2];
 
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(App.DataDirectory, "agentcorex.db")}");
+        // Read the row as the database holds it, whichever database the server runs on.
+        await using var scope = App.Services.CreateAsyncScope();
+        var connection = scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Database.GetDbConnection();
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT * FROM api_keys WHERE key_id = $id";
-        command.Parameters.AddWithValue("$id", created.KeyId);
+        command.CommandText = "SELECT * FROM api_keys WHERE key_id = @id";
+        var id = command.CreateParameter();
+        id.ParameterName = "@id";
+        id.Value = created.KeyId;
+        command.Parameters.Add(id);
         await using var reader = await command.ExecuteReaderAsync();
         Assert.That(await reader.ReadAsync(), Is.True);
         for (var i = 0; i < reader.FieldCount; i++)

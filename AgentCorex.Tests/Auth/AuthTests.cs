@@ -5,7 +5,9 @@ using AgentCorex.Tests.Infrastructure;
 namespace AgentCorex.Tests.Auth;
 
 /// <summary>Who may call what: no key, a bad key, a revoked key, a user key on admin endpoints.</summary>
-public sealed class AuthTests : ServerTest
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class AuthTests(TestStorage storage) : ServerTest(storage)
 {
 
     private static IEnumerable<TestCaseData> KeyedEndpoints()

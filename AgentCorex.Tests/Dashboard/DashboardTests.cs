@@ -7,7 +7,9 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Dashboard;
 
-public sealed class DashboardTests : ServerTest
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
 {
 
     private HttpClient Client(string? scheme, string? parameter)

@@ -4,7 +4,9 @@ using AgentCorex.Tests.Infrastructure;
 
 namespace AgentCorex.Tests.Execution;
 
-public sealed class ExecuteToolTests : ServerTest
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class ExecuteToolTests(TestStorage storage) : ServerTest(storage)
 {
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Execution:MaxTimeoutMs"] = "120000" };
 

@@ -69,6 +69,7 @@ public sealed class AgentCorexApp : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Npgsql.NpgsqlConnection.ClearAllPools();
         if (disposing && ownsDataDirectory)
         {
             try

@@ -1,8 +1,21 @@
 namespace AgentCorex.Tests.Infrastructure;
 
-/// <summary>A fixture with one server for all its tests; each test still makes its own keys and jobs.</summary>
-public abstract class ServerTest
+/// <summary>The database a fixture's server runs on: the embedded default, or the throwaway PostgreSQL cluster.</summary>
+public enum TestStorage
 {
+    Embedded,
+    PostgreSql,
+}
+
+/// <summary>
+/// A fixture with one server for all its tests; each test still makes its own keys and jobs. Fixtures that
+/// take a <see cref="TestStorage"/> run once per database ([TestFixture(TestStorage.Embedded)] and
+/// [TestFixture(TestStorage.PostgreSql)]); the PostgreSQL run is skipped where PostgreSQL is absent.
+/// </summary>
+public abstract class ServerTest(TestStorage storage = TestStorage.Embedded)
+{
+    protected TestStorage Storage => storage;
+
     protected AgentCorexApp App { get; private set; } = null!;
 
     /// <summary>A client with the configured admin key.</summary>
@@ -12,16 +25,35 @@ public abstract class ServerTest
     protected virtual IDictionary<string, string?>? Settings => null;
 
     [OneTimeSetUp]
-    public void StartServer()
+    public async Task StartServer()
     {
-        App = new AgentCorexApp(Settings);
+        var settings = new Dictionary<string, string?>(Settings ?? new Dictionary<string, string?>());
+        if (storage == TestStorage.PostgreSql)
+        {
+            foreach (var (key, value) in await PostgreSqlSettingsAsync())
+            {
+                settings[key] = value;
+            }
+        }
+        App = new AgentCorexApp(settings);
         Admin = App.CreateAdminClient();
+    }
+
+    /// <summary>Settings that put a server on a new database of the test cluster.</summary>
+    public static async Task<Dictionary<string, string?>> PostgreSqlSettingsAsync()
+    {
+        var cluster = await PostgresCluster.RequireAsync();
+        return new Dictionary<string, string?>
+        {
+            ["Storage:Provider"] = "PostgreSql",
+            ["ConnectionStrings:AgentCorex"] = await cluster.CreateDatabaseAsync(),
+        };
     }
 
     [OneTimeTearDown]
     public void StopServer()
     {
-        Admin.Dispose();
-        App.Dispose();
+        Admin?.Dispose();
+        App?.Dispose();
     }
 }

@@ -5,7 +5,9 @@ using AgentCorex.Tests.TestTools;
 namespace AgentCorex.Tests.Jobs;
 
 /// <summary>DELETE /jobs/{id} on one worker, so that queued jobs really wait behind a running one.</summary>
-public sealed class JobCancelTests : ServerTest
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class JobCancelTests(TestStorage storage) : ServerTest(storage)
 {
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Jobs:WorkerCount"] = "1" };
 

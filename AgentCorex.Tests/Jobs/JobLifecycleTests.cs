@@ -8,7 +8,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AgentCorex.Tests.Jobs;
 
 /// <summary>Submit, run and read jobs: each status of the contract, as GET /jobs/{id} shows it.</summary>
-public sealed class JobLifecycleTests : ServerTest
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class JobLifecycleTests(TestStorage storage) : ServerTest(storage)
 {
     private HttpClient user = null!;
 

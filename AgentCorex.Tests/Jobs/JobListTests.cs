@@ -3,7 +3,9 @@ using AgentCorex.Tests.Infrastructure;
 
 namespace AgentCorex.Tests.Jobs;
 
-public sealed class JobListTests : ServerTest
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class JobListTests(TestStorage storage) : ServerTest(storage)
 {
 
     private async Task<(HttpClient Client, List<string> Jobs)> KeyWithFinishedJobsAsync()

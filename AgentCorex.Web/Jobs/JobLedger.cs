@@ -1,4 +1,6 @@
+using System.Data;
 using AgentCorex.Web.Storage;
+using Microsoft.Data.SqlClient;
 using Microsoft.EntityFrameworkCore;
 
 namespace AgentCorex.Web.Jobs;
@@ -11,6 +13,13 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
 {
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
+    /// <summary>
+    /// A timestamp for the plain-SQL statements. SqlClient would send a bare DateTime as the old datetime type
+    /// (3 ms steps), rounding it against the datetime2 column; Npgsql and SQLite map a UTC DateTime exactly.
+    /// </summary>
+    private object Timestamp(DateTime utc) =>
+        db.Database.IsSqlServer() ? new SqlParameter { SqlDbType = SqlDbType.DateTime2, Value = utc } : utc;
+
     public Task<JobEntry?> FindAsync(string jobId, CancellationToken cancellationToken) =>
         db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
 
@@ -21,7 +30,7 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         await db.Database.ExecuteSqlAsync(
             $"""
             INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, timeout_ms, attempt, created_at, tokens_input, tokens_output)
-            VALUES ({job.Id}, {job.OwnerKeyId}, {job.Tool}, {job.Arguments}, {job.Status}, {job.TimeoutMs}, {job.Attempt}, {job.CreatedAt}, 0, 0)
+            VALUES ({job.Id}, {job.OwnerKeyId}, {job.Tool}, {job.Arguments}, {job.Status}, {job.TimeoutMs}, {job.Attempt}, {Timestamp(job.CreatedAt)}, 0, 0)
             """,
             cancellationToken);
     }
@@ -38,7 +47,7 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         using var _ = await writes.EnterAsync(cancellationToken);
         return await db.Database.ExecuteSqlAsync(
             $"""
-            UPDATE jobs SET status = {JobStatus.Running}, hangfire_id = {hangfireId}, attempt = {attempt}, started_at = {Now}
+            UPDATE jobs SET status = {JobStatus.Running}, hangfire_id = {hangfireId}, attempt = {attempt}, started_at = {Timestamp(Now)}
             WHERE job_id = {jobId} AND status = {JobStatus.Queued}
             """,
             cancellationToken) == 1;
@@ -50,7 +59,7 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         using var _ = await writes.EnterAsync(cancellationToken);
         return await db.Database.ExecuteSqlAsync(
             $"""
-            UPDATE jobs SET status = {ending.Status}, completed_at = {Now}, execution_time_ms = {ending.ExecutionTimeMs},
+            UPDATE jobs SET status = {ending.Status}, completed_at = {Timestamp(Now)}, execution_time_ms = {ending.ExecutionTimeMs},
                 result = {ending.Result}, error_code = {ending.ErrorCode}, error_message = {ending.ErrorMessage},
                 error_details = {ending.ErrorDetails}, tokens_input = {ending.TokensInput}, tokens_output = {ending.TokensOutput}
             WHERE job_id = {jobId} AND status = {JobStatus.Running} AND attempt = {attempt}

@@ -1,6 +1,5 @@
 using AgentCorex.Web.Storage;
 using Hangfire;
-using Hangfire.InMemory;
 
 namespace AgentCorex.Web.Jobs;
 
@@ -11,7 +10,8 @@ public static class JobsExtensions
 
     /// <summary>
     /// Background jobs on Hangfire. On the embedded default Hangfire runs on its in-memory storage, fast, and
-    /// the ledger (a SQLite table) is the durable record from which jobs are recovered after a restart.
+    /// the ledger (a SQLite table) is the durable record from which jobs are recovered after a restart; on
+    /// PostgreSQL or SQL Server, Hangfire's tables sit beside the ledger and every node shares them.
     /// </summary>
     public static WebApplicationBuilder AddJobs(this WebApplicationBuilder builder)
     {
@@ -21,17 +21,19 @@ public static class JobsExtensions
             .Validate(o => o.CancellationCheckInterval > TimeSpan.Zero && o.CancellationCheckInterval <= TimeSpan.FromMinutes(1), "Jobs:CancellationCheckInterval must be between 0 and 00:01:00.")
             .Validate(o => o.ReconcileInterval > TimeSpan.Zero && o.ReconcileGrace >= TimeSpan.Zero, "Jobs:ReconcileInterval must be positive and Jobs:ReconcileGrace not negative.")
             .Validate(o => o.ProgressInterval >= TimeSpan.Zero && o.ProgressInterval <= TimeSpan.FromMinutes(1), "Jobs:ProgressInterval must be between 0 and 00:01:00.")
+            .Validate(o => o.InvisibilityTimeout >= TimeSpan.FromSeconds(1), "Jobs:InvisibilityTimeout must be at least 00:00:01.")
+            .Validate(o => o.QueuePollInterval >= TimeSpan.FromMilliseconds(50), "Jobs:QueuePollInterval must be at least 00:00:00.05.")
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
 
         builder.Services.AddSingleton(new HangfireExecutor(ForgetsOnRestart: StorageOptions.From(builder.Configuration).Provider == StorageProvider.Embedded));
-        builder.Services.AddHangfire(hangfire =>
+        builder.Services.AddHangfire((services, hangfire) =>
         {
             hangfire
                 .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
                 .UseSimpleAssemblyNameTypeSerializer()
                 .UseRecommendedSerializerSettings()
-                .UseInMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromHours(3) });
+                .UseAgentCorexStorage(services.GetRequiredService<StorageConnection>(), options);
             AddGlobalFiltersOnce(hangfire);
         });
         if (options.WorkerCount is not 0)

@@ -20,6 +20,15 @@ public sealed class JobsOptions
     /// <summary>How often a node checks whether a job it runs was canceled elsewhere (a forced cancel sent to another node).</summary>
     public TimeSpan CancellationCheckInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// On a shared database: how long a job fetched by a node that stopped heart-beating (killed, cut off) stays
+    /// hidden before another node takes it over. A live node keeps its jobs hidden however long they run.
+    /// </summary>
+    public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>On PostgreSQL: how often idle workers look for jobs when no notification woke them (a safety net).</summary>
+    public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How often the ledger is compared with Hangfire, to repair jobs a crash left running.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -4,9 +4,21 @@ using Microsoft.EntityFrameworkCore;
 
 namespace AgentCorex.Web.Storage;
 
-/// <summary>The app's own tables (Hangfire keeps its own beside them). Names are snake_case for SQL reporting.</summary>
-public sealed class AgentCorexDb(DbContextOptions<AgentCorexDb> options) : DbContext(options)
+/// <summary>
+/// The app's own tables (Hangfire keeps its own beside them). Names are snake_case for SQL reporting.
+/// This type carries the embedded (SQLite) migrations; each server database has a subclass of its own,
+/// because EF Core keeps one migration history per context type and the SQL differs per database.
+/// </summary>
+public class AgentCorexDb : DbContext
 {
+    public AgentCorexDb(DbContextOptions<AgentCorexDb> options) : base(options)
+    {
+    }
+
+    protected AgentCorexDb(DbContextOptions options) : base(options)
+    {
+    }
+
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
     public DbSet<JobEntry> Jobs => Set<JobEntry>();
@@ -14,3 +26,9 @@ public sealed class AgentCorexDb(DbContextOptions<AgentCorexDb> options) : DbCon
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(AgentCorexDb).Assembly);
 }
+
+/// <summary>The app's tables on PostgreSQL, with their own migrations (Storage/Migrations/PostgreSql).</summary>
+public sealed class PostgreSqlAgentCorexDb(DbContextOptions<PostgreSqlAgentCorexDb> options) : AgentCorexDb(options);
+
+/// <summary>The app's tables on SQL Server, with their own migrations (Storage/Migrations/SqlServer).</summary>
+public sealed class SqlServerAgentCorexDb(DbContextOptions<SqlServerAgentCorexDb> options) : AgentCorexDb(options);

@@ -5,11 +5,14 @@ namespace AgentCorex.Web.Storage;
 
 public static class StorageExtensions
 {
-    /// <summary>The app's database, chosen by Storage:Provider; its schema is brought up to date at start.</summary>
+    /// <summary>
+    /// The app's database, chosen by Storage:Provider in this one place (Hangfire's storage follows it, see
+    /// JobsExtensions); its schema is brought up to date at start.
+    /// </summary>
     public static WebApplicationBuilder AddStorage(this WebApplicationBuilder builder)
     {
         var options = StorageOptions.From(builder.Configuration);
-        var connectionString = builder.Configuration.GetConnectionString("AgentCorex") ?? StorageOptions.DefaultConnectionString;
+        var connectionString = StorageOptions.ConnectionString(builder.Configuration, options.Provider);
 
         switch (options.Provider)
         {
@@ -21,10 +24,19 @@ public static class StorageExtensions
                 builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous)));
                 builder.Services.AddSingleton(new WriteGate(serialize: true));
                 break;
+            case StorageProvider.PostgreSql:
+                builder.Services.AddDbContextPool<AgentCorexDb, PostgreSqlAgentCorexDb>(db => db.UseNpgsql(connectionString));
+                builder.Services.AddSingleton(new WriteGate(serialize: false));
+                break;
+            case StorageProvider.SqlServer:
+                builder.Services.AddDbContextPool<AgentCorexDb, SqlServerAgentCorexDb>(db => db.UseSqlServer(connectionString));
+                builder.Services.AddSingleton(new WriteGate(serialize: false));
+                break;
             default:
-                throw new InvalidOperationException($"Storage:Provider '{options.Provider}' is not supported.");
+                throw new InvalidOperationException($"Storage:Provider '{options.Provider}' is not supported: use Embedded, PostgreSql or SqlServer.");
         }
 
+        builder.Services.AddSingleton(new StorageConnection(options.Provider, connectionString));
         builder.Services.AddHostedService<StorageInitializer>();
         return builder;
     }
@@ -41,3 +53,6 @@ public static class StorageExtensions
         return csb.ToString();
     }
 }
+
+/// <summary>The database this node uses, for the parts that share it with the app's tables (Hangfire's storage).</summary>
+public sealed record StorageConnection(StorageProvider Provider, string ConnectionString);

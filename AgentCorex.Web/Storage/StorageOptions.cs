@@ -2,8 +2,14 @@ namespace AgentCorex.Web.Storage;
 
 public enum StorageProvider
 {
-    /// <summary>A SQLite file next to the server: nothing to install.</summary>
+    /// <summary>A SQLite file next to the server: nothing to install; one node.</summary>
     Embedded,
+
+    /// <summary>A shared PostgreSQL database: any number of nodes.</summary>
+    PostgreSql,
+
+    /// <summary>A shared SQL Server database: any number of nodes.</summary>
+    SqlServer,
 }
 
 public sealed class StorageOptions
@@ -19,4 +25,14 @@ public sealed class StorageOptions
 
     public static StorageOptions From(IConfiguration configuration) =>
         configuration.GetSection(Section).Get<StorageOptions>() ?? new StorageOptions();
+
+    /// <summary>ConnectionStrings:AgentCorex; the embedded default needs none, a server database does.</summary>
+    public static string ConnectionString(IConfiguration configuration, StorageProvider provider) =>
+        configuration.GetConnectionString("AgentCorex") switch
+        {
+            { Length: > 0 } configured => configured,
+            _ when provider == StorageProvider.Embedded => DefaultConnectionString,
+            _ => throw new InvalidOperationException(
+                $"Storage:Provider is {provider}: set ConnectionStrings:AgentCorex (env ConnectionStrings__AgentCorex) to its database."),
+        };
 }

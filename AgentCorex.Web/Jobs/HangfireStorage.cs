@@ -1,0 +1,54 @@
+using AgentCorex.Web.Storage;
+using Hangfire;
+using Hangfire.InMemory;
+using Hangfire.PostgreSql;
+using Hangfire.SqlServer;
+
+namespace AgentCorex.Web.Jobs;
+
+/// <summary>
+/// Hangfire's storage follows Storage:Provider: its tables live in the app's database (schema "hangfire"),
+/// except on the embedded default, where it runs in memory and the ledger is the durable record.
+/// </summary>
+internal static class HangfireStorage
+{
+    public const string SchemaName = "hangfire";
+
+    public static IGlobalConfiguration UseAgentCorexStorage(this IGlobalConfiguration hangfire, StorageConnection storage, JobsOptions options) =>
+        storage.Provider switch
+        {
+            StorageProvider.Embedded => hangfire.UseInMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromHours(3) }),
+            StorageProvider.PostgreSql => hangfire.UsePostgreSqlStorage(pg => pg.UseNpgsqlConnection(storage.ConnectionString), PostgreSqlOptions(options)),
+            StorageProvider.SqlServer => hangfire.UseSqlServerStorage(storage.ConnectionString, SqlServerOptions(options)),
+            _ => throw new InvalidOperationException($"Storage:Provider '{storage.Provider}' has no Hangfire storage."),
+        };
+
+    /// <summary>
+    /// Hangfire.PostgreSql's defaults poll every 15 s and hide a fetched job for a fixed 30 min, so a long job
+    /// runs twice and a new one waits (its issues #130, #352, #381). Here a worker's heartbeat keeps its job
+    /// hidden only while it lives (sliding), a job left by a dead node is taken over after
+    /// Jobs:InvisibilityTimeout, and LISTEN/NOTIFY wakes idle workers on every node as a job is enqueued.
+    /// </summary>
+    public static PostgreSqlStorageOptions PostgreSqlOptions(JobsOptions options) => new()
+    {
+        SchemaName = SchemaName,
+        PrepareSchemaIfNecessary = true,
+        UseSlidingInvisibilityTimeout = true,
+        InvisibilityTimeout = options.InvisibilityTimeout,
+        EnableLongPolling = true,
+        QueuePollInterval = options.QueuePollInterval,
+    };
+
+    /// <summary>Hangfire.SqlServer's recommended options for 1.8 (its documentation's "configuration" page), on Microsoft.Data.SqlClient.</summary>
+    public static SqlServerStorageOptions SqlServerOptions(JobsOptions options) => new()
+    {
+        SchemaName = SchemaName,
+        PrepareSchemaIfNecessary = true,
+        SqlClientFactory = Microsoft.Data.SqlClient.SqlClientFactory.Instance,
+        CommandBatchMaxTimeout = TimeSpan.FromMinutes(5),
+        SlidingInvisibilityTimeout = options.InvisibilityTimeout,
+        QueuePollInterval = TimeSpan.Zero,
+        UseRecommendedIsolationLevel = true,
+        DisableGlobalLocks = true,
+    };
+}

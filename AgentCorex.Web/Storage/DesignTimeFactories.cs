@@ -1,0 +1,19 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+
+namespace AgentCorex.Web.Storage;
+
+// Used only by `dotnet ef migrations add --context ...`: migrations are generated from the model without a
+// database, so the connection strings here are placeholders that are never opened.
+
+internal sealed class PostgreSqlDesignTimeFactory : IDesignTimeDbContextFactory<PostgreSqlAgentCorexDb>
+{
+    public PostgreSqlAgentCorexDb CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<PostgreSqlAgentCorexDb>().UseNpgsql("Host=localhost;Database=agentcorex").Options);
+}
+
+internal sealed class SqlServerDesignTimeFactory : IDesignTimeDbContextFactory<SqlServerAgentCorexDb>
+{
+    public SqlServerAgentCorexDb CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<SqlServerAgentCorexDb>().UseSqlServer("Server=localhost;Database=agentcorex").Options);
+}
