@@ -1,0 +1,176 @@
+using System.Net;
+using AgentCorex.Tests.Infrastructure;
+using Npgsql;
+
+namespace AgentCorex.Tests.Cluster;
+
+/// <summary>
+/// Several real server processes on one PostgreSQL database form one cluster: any node answers for any job,
+/// workers on every node share the queue, and a node killed with kill -9 loses none of its jobs.
+/// </summary>
+[NonParallelizable]
+public sealed class ClusterTests
+{
+    private string data = null!;
+    private string connectionString = null!;
+
+    [SetUp]
+    public async Task MakeDatabase()
+    {
+        data = Directory.CreateTempSubdirectory("agentcorex-cluster-").FullName;
+        connectionString = (await ServerTest.PostgreSqlSettingsAsync())["ConnectionStrings:AgentCorex"]!;
+    }
+
+    [TearDown]
+    public void RemoveDataFolder() => Directory.Delete(data, recursive: true);
+
+    private Task<ServerProcess> StartNodeAsync(int workers, string name) =>
+        ServerProcess.StartAsync(Directory.CreateDirectory(Path.Combine(data, name)).FullName, new Dictionary<string, string>
+        {
+            ["Storage:Provider"] = "PostgreSql",
+            ["ConnectionStrings:AgentCorex"] = connectionString,
+            ["Jobs:WorkerCount"] = workers.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Jobs:InvisibilityTimeout"] = "00:00:05",
+            ["Jobs:CancellationCheckInterval"] = "00:00:00.200",
+        });
+
+    [Test]
+    public async Task Jobs_SubmittedToEitherNode_AreProcessedByBoth_AndReadableFromBoth()
+    {
+        await using var a = await StartNodeAsync(workers: 2, "a");
+        await using var b = await StartNodeAsync(workers: 2, "b");
+        using var clientA = a.CreateClient();
+        using var clientB = b.CreateClient();
+
+        var jobs = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            // Jobs long enough that one node's two workers cannot take them all before the other's look.
+            jobs.Add(await (i % 2 == 0 ? clientA : clientB).SubmitAsync("wait", new { duration_ms = 300 }));
+        }
+        foreach (var id in jobs)
+        {
+            var fromOther = await clientB.WaitForFinalAsync(id, within: TimeSpan.FromSeconds(30));
+            Assert.That(fromOther.Str("status"), Is.EqualTo("completed"), fromOther.ToJsonString());
+            Assert.That((await clientA.GetJobAsync(id)).Str("status"), Is.EqualTo("completed"));
+        }
+
+        var servers = await ProcessingServersAsync(jobs);
+        Assert.That(servers, Has.Count.EqualTo(2), "both nodes' workers ran jobs");
+        var listed = await (await clientA.GetAsync("/jobs?limit=100")).ReadObjectAsync();
+        Assert.That(listed["jobs"]!.AsArray().Select(j => j.Str("job_id")), Is.SupersetOf(jobs), "a node lists the jobs the other one took");
+    }
+
+    [Test]
+    public async Task ApiOnlyNode_ReadsProgress_CancelsAndTimesOut_JobsRunningOnAnotherNode()
+    {
+        await using var api = await StartNodeAsync(workers: 0, "api");
+        await using var worker = await StartNodeAsync(workers: 1, "worker");
+        using var client = api.CreateClient();
+
+        var progressing = await client.SubmitAsync("wait", new { duration_ms = 3000, steps = 30 });
+        var seen = await client.WaitForJobAsync(progressing, j => j.Str("progress.current_step")?.StartsWith("step-", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(15));
+        Assert.That(seen.At("progress.total_steps")!.GetValue<int>(), Is.EqualTo(30), "progress written on the worker node, read on the API node");
+        Assert.That((await client.WaitForFinalAsync(progressing, TimeSpan.FromSeconds(15))).Str("status"), Is.EqualTo("completed"));
+
+        var longJob = await client.SubmitAsync("wait", new { duration_ms = 60_000 });
+        await client.WaitForStatusAsync(longJob, "running", TimeSpan.FromSeconds(15));
+        var canceledAt = DateTime.UtcNow;
+        var cancel = await client.DeleteAsync($"/jobs/{longJob}?force=true");
+        Assert.That(cancel.StatusCode, Is.EqualTo(HttpStatusCode.OK), await cancel.Content.ReadAsStringAsync());
+        Assert.That((await client.GetJobAsync(longJob)).Str("status"), Is.EqualTo("canceled"));
+
+        // The worker's only worker is free again within 1 s plus the cancellation check interval: the tool stopped.
+        var next = await client.SubmitAsync("echo", new { message = "after the cancel" });
+        var after = await client.WaitForFinalAsync(next, TimeSpan.FromSeconds(10));
+        Assert.That(after.Str("status"), Is.EqualTo("completed"));
+        Assert.That(DateTime.UtcNow - canceledAt, Is.LessThan(TimeSpan.FromSeconds(3)), "the canceled job's worker was released");
+
+        var timingOut = await client.SubmitAsync("test_ignore_token", new { duration_ms = 5000 }, timeoutMs: 300);
+        var ended = await client.WaitForFinalAsync(timingOut, TimeSpan.FromSeconds(10));
+        Assert.That(ended.Str("status"), Is.EqualTo("timeout"), ended.ToJsonString());
+        Assert.That(ended.Str("error.code"), Is.EqualTo("EXECUTION_TIMEOUT"));
+    }
+
+    [Test]
+    public async Task NodeKilledMidJob_LosesNoJob_AnotherNodeTakesItsJobsOver()
+    {
+        await using var doomed = await StartNodeAsync(workers: 2, "doomed");
+        using var toDoomed = doomed.CreateClient();
+        var unsafeJob = await toDoomed.SubmitAsync("test_side_effect", new { duration_ms = 120_000 });
+        var safeJob = await toDoomed.SubmitAsync("wait", new { duration_ms = 2000, steps = 2 });
+        await toDoomed.WaitForStatusAsync(unsafeJob, "running");
+        await toDoomed.WaitForStatusAsync(safeJob, "running");
+        List<string> queued = [];
+        for (var i = 0; i < 4; i++)
+        {
+            queued.Add(await toDoomed.SubmitAsync("echo", new { message = $"queued {i}" }));
+        }
+
+        await using var survivor = await StartNodeAsync(workers: 2, "survivor");
+        await doomed.KillAsync();
+        using var client = survivor.CreateClient();
+
+        foreach (var id in queued)
+        {
+            Assert.That((await client.WaitForFinalAsync(id, TimeSpan.FromSeconds(20))).Str("status"), Is.EqualTo("completed"), "queued jobs run on the other node");
+        }
+        // Taken over once the killed node's jobs become visible again (Jobs:InvisibilityTimeout, 5 s here).
+        var unsafeEnd = await client.WaitForFinalAsync(unsafeJob, TimeSpan.FromSeconds(30));
+        var safeEnd = await client.WaitForFinalAsync(safeJob, TimeSpan.FromSeconds(30));
+        Assert.Multiple(() =>
+        {
+            Assert.That(unsafeEnd.Str("status"), Is.EqualTo("failed"), survivor.Output);
+            Assert.That(unsafeEnd.Str("error.code"), Is.EqualTo("SERVER_RESTARTED"));
+            Assert.That(safeEnd.Str("status"), Is.EqualTo("completed"), "a tool safe to retry runs again");
+            Assert.That(safeEnd.At("result.waited_ms")!.GetValue<long>(), Is.EqualTo(2000));
+        });
+        var running = await (await client.GetAsync("/jobs?status=running")).ReadObjectAsync();
+        Assert.That(running.At("pagination.total")!.GetValue<int>(), Is.Zero, "no job is left running");
+    }
+
+    [Test]
+    public async Task LongJob_OnALiveNode_IsNotTakenOver_AfterTheInvisibilityTimeout()
+    {
+        await using var a = await StartNodeAsync(workers: 1, "a");
+        await using var b = await StartNodeAsync(workers: 1, "b");
+        using var client = a.CreateClient();
+
+        // Twice the invisibility timeout: without the sliding heartbeat the other node would run it a second time.
+        var job = await client.SubmitAsync("wait", new { duration_ms = 11_000 });
+        var ended = await client.WaitForFinalAsync(job, TimeSpan.FromSeconds(30));
+
+        Assert.That(ended.Str("status"), Is.EqualTo("completed"), ended.ToJsonString());
+        Assert.That(await AttemptAsync(job), Is.EqualTo(1), "the job ran once");
+    }
+
+    /// <summary>The Hangfire servers whose workers processed these jobs, from Hangfire's own state history.</summary>
+    private async Task<HashSet<string>> ProcessingServersAsync(IEnumerable<string> jobIds)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT DISTINCT s.data::json->>'ServerId'
+            FROM jobs j JOIN hangfire.state s ON s.jobid = CAST(j.hangfire_id AS bigint)
+            WHERE j.job_id = ANY(@ids) AND s.name = 'Processing'
+            """, connection);
+        command.Parameters.AddWithValue("ids", jobIds.ToArray());
+        var servers = new HashSet<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            servers.Add(reader.GetString(0));
+        }
+        return servers;
+    }
+
+    private async Task<int> AttemptAsync(string jobId)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT attempt FROM jobs WHERE job_id = @id", connection);
+        command.Parameters.AddWithValue("id", jobId);
+        return Convert.ToInt32(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
