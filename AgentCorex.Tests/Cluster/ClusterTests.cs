@@ -37,8 +37,11 @@ public sealed class ClusterTests
     [Test]
     public async Task Jobs_SubmittedToEitherNode_AreProcessedByBoth_AndReadableFromBoth()
     {
-        await using var a = await StartNodeAsync(workers: 2, "a");
-        await using var b = await StartNodeAsync(workers: 2, "b");
+        // Both first starts at once on an empty database: each creates or migrates the schema without tripping the other.
+        var starting = new[] { StartNodeAsync(workers: 2, "a"), StartNodeAsync(workers: 2, "b") };
+        await Task.WhenAll(starting);
+        await using var a = await starting[0];
+        await using var b = await starting[1];
         using var clientA = a.CreateClient();
         using var clientB = b.CreateClient();
 
