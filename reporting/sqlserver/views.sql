@@ -1,7 +1,7 @@
 -- AgentCorex reporting views for SQL Server (2016 SP1 or later: CREATE OR ALTER, DATEDIFF_BIG).
 --
 -- Apply (again after every upgrade; safe to run twice), in the database the app uses:
---   sqlcmd -S server -d agentcorex -b -i reporting/sqlserver/views.sql
+--   sqlcmd -S "$SERVER" -d "$DATABASE" -b -i reporting/sqlserver/views.sql
 --
 -- The same views, with the same columns, exist for SQLite and PostgreSQL beside this folder.
 -- Definitions shared by all three:
