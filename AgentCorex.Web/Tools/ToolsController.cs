@@ -1,3 +1,4 @@
+using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
 using Microsoft.AspNetCore.Mvc;
 
@@ -13,4 +14,12 @@ public sealed class ToolsController(ToolCatalog catalog) : ControllerBase
     [HttpGet("{name}")]
     public ToolResponse Get(string name) =>
         (catalog.Find(name) ?? throw ApiErrors.ToolNotFound(name)).ToResponse();
+
+    /// <summary>The tool's outcomes over the caller's jobs; an admin key's cover every job.</summary>
+    [HttpGet("{name}/metrics")]
+    public async Task<ToolMetricsResponse> Metrics(string name, [FromServices] ToolMetrics metrics, CancellationToken cancellationToken)
+    {
+        var tool = catalog.Find(name) ?? throw ApiErrors.ToolNotFound(name);
+        return await metrics.ForAsync(tool.Name, ApiKeyIdentity.From(User), cancellationToken);
+    }
 }

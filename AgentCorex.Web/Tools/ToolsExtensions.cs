@@ -27,6 +27,7 @@ public static class ToolsExtensions
             }
         }
         builder.Services.AddSingleton<ToolCatalog>();
+        builder.Services.AddScoped<ToolMetrics>();
         builder.Services.AddHostedService<ToolCatalogStartupCheck>();
         return builder;
     }
