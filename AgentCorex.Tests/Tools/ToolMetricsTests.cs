@@ -12,7 +12,9 @@ namespace AgentCorex.Tests.Tools;
 /// Each test's own keys keep its counts apart; only the admin test reads across keys, on a tool
 /// (test_record) that no other test here runs.
 /// </summary>
-public sealed class ToolMetricsTests : ServerTest
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class ToolMetricsTests(TestStorage storage) : ServerTest(storage)
 {
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Jobs:WorkerCount"] = "1" };
 
