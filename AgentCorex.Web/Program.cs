@@ -5,6 +5,7 @@ using AgentCorex.Web.Execution;
 using AgentCorex.Web.Health;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
+using AgentCorex.Web.Streaming;
 using AgentCorex.Web.Tools;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -15,6 +16,7 @@ builder.AddApiKeys();
 builder.AddTools();
 builder.AddExecution();
 builder.AddJobs();
+builder.AddStreaming();
 builder.AddHealth();
 
 var app = builder.Build();

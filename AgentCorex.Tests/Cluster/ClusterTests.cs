@@ -74,7 +74,14 @@ public sealed class ClusterTests
         var progressing = await client.SubmitAsync("wait", new { duration_ms = 3000, steps = 30 });
         var seen = await client.WaitForJobAsync(progressing, j => j.Str("progress.current_step")?.StartsWith("step-", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(15));
         Assert.That(seen.At("progress.total_steps")!.GetValue<int>(), Is.EqualTo(30), "progress written on the worker node, read on the API node");
-        Assert.That((await client.WaitForFinalAsync(progressing, TimeSpan.FromSeconds(15))).Str("status"), Is.EqualTo("completed"));
+        var (response, stream) = await ServerSentEventReader.OpenAsync(client, $"/jobs/{progressing}/stream");
+        using (response)
+        using (stream)
+        {
+            var events = await stream.ReadToEndAsync(TimeSpan.FromSeconds(15));
+            Assert.That(events.Count(e => e.Data.Str("progress.current_step")?.StartsWith("step-", StringComparison.Ordinal) == true), Is.GreaterThan(1), "streamed from the API node");
+            Assert.That(events[^1].Data.Str("status"), Is.EqualTo("completed"));
+        }
 
         var longJob = await client.SubmitAsync("wait", new { duration_ms = 60_000 });
         await client.WaitForStatusAsync(longJob, "running", TimeSpan.FromSeconds(15));

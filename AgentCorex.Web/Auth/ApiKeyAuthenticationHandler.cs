@@ -5,7 +5,10 @@ using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Web.Auth;
 
-/// <summary><c>Authorization: Bearer &lt;api key&gt;</c>; refusals are answered in the contract's error shape.</summary>
+/// <summary>
+/// <c>Authorization: Bearer &lt;api key&gt;</c>, or <c>?access_token=</c> where an endpoint allows it; refusals are
+/// answered in the contract's error shape.
+/// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
@@ -20,13 +23,25 @@ internal sealed class ApiKeyAuthenticationHandler(
         string? header = Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header))
         {
-            return AuthenticateResult.NoResult();
+            return QueryToken() is { Length: > 0 } token
+                ? await AuthenticateAsync(token)
+                : AuthenticateResult.NoResult();
         }
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             return AuthenticateResult.Fail("The Authorization header must be 'Bearer <api key>'");
         }
-        var identity = await authenticator.AuthenticateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        return await AuthenticateAsync(header["Bearer ".Length..].Trim());
+    }
+
+    private string? QueryToken() =>
+        Context.GetEndpoint()?.Metadata.GetMetadata<AccessTokenQueryAttribute>() is not null
+            ? Request.Query[AccessTokenQueryAttribute.Parameter].ToString()
+            : null;
+
+    private async Task<AuthenticateResult> AuthenticateAsync(string apiKey)
+    {
+        var identity = await authenticator.AuthenticateAsync(apiKey, Context.RequestAborted);
         return identity is null
             ? AuthenticateResult.Fail("The API key is not valid or has been revoked")
             : AuthenticateResult.Success(new AuthenticationTicket(identity.ToPrincipal(SchemeName), SchemeName));

@@ -23,6 +23,13 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     public Task<JobEntry?> FindAsync(string jobId, CancellationToken cancellationToken) =>
         db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
 
+    /// <summary>A job of another key is reported as not existing: its existence is not the caller's to know.</summary>
+    public async Task<JobEntry> FindOwnAsync(string jobId, Auth.ApiKeyIdentity caller, CancellationToken cancellationToken)
+    {
+        var job = await FindAsync(jobId, cancellationToken);
+        return job is not null && (caller.IsAdmin || job.OwnerKeyId == caller.KeyId) ? job : throw JobErrors.NotFound(jobId);
+    }
+
     public async Task AddAsync(JobEntry job, CancellationToken cancellationToken)
     {
         using var _ = await writes.EnterAsync(cancellationToken);

@@ -11,7 +11,7 @@ namespace AgentCorex.Web.Jobs;
 
 [ApiController]
 [Route("jobs")]
-public sealed class JobsController(JobLedger ledger, AgentCorexDb db, JobStorage storage, IOptions<JobsOptions> options) : ControllerBase
+public sealed class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<JobsOptions> options) : ControllerBase
 {
     private ApiKeyIdentity Caller => ApiKeyIdentity.From(User);
 
@@ -29,16 +29,8 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, JobStorage
     }
 
     [HttpGet("{jobId}")]
-    public async Task<JobResponse> Get(string jobId, CancellationToken cancellationToken)
-    {
-        var job = await FindOwnAsync(jobId, cancellationToken);
-        return job.Status switch
-        {
-            JobStatus.Queued => job.ToResponse(await ledger.PositionInQueueAsync(job, cancellationToken), progress: null),
-            JobStatus.Running when job.HangfireId is not null => job.ToResponse(null, JobProgressPublisher.Read(storage, job.HangfireId)),
-            _ => job.ToResponse(null, null),
-        };
-    }
+    public async Task<JobResponse> Get(string jobId, [FromServices] JobView view, CancellationToken cancellationToken) =>
+        await view.ReadAsync(await FindOwnAsync(jobId, cancellationToken), cancellationToken);
 
     [HttpDelete("{jobId}")]
     public async Task<CanceledJobResponse> Cancel(
@@ -95,13 +87,8 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, JobStorage
         return new JobListResponse([.. page.Select(j => j.ToSummary())], new Pagination(query.Limit, query.Offset, total));
     }
 
-    /// <summary>A job of another key is reported as not existing: its existence is not the caller's to know.</summary>
-    private async Task<JobEntry> FindOwnAsync(string jobId, CancellationToken cancellationToken)
-    {
-        var job = await ledger.FindAsync(jobId, cancellationToken);
-        var caller = Caller;
-        return job is not null && (caller.IsAdmin || job.OwnerKeyId == caller.KeyId) ? job : throw JobErrors.NotFound(jobId);
-    }
+    private Task<JobEntry> FindOwnAsync(string jobId, CancellationToken cancellationToken) =>
+        ledger.FindOwnAsync(jobId, Caller, cancellationToken);
 
     private static CanceledJobResponse Canceled(string jobId) => new(jobId, JobStatus.Canceled, "Job canceled successfully");
 }

@@ -46,6 +46,7 @@ public static class JobsExtensions
         }
 
         builder.Services.AddScoped<JobLedger>();
+        builder.Services.AddScoped<JobView>();
         builder.Services.AddScoped<JobSubmitter>();
         builder.Services.AddScoped<ToolJob>();
         builder.Services.AddSingleton<JobEstimates>();

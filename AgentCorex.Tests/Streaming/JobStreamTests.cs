@@ -1,0 +1,199 @@
+using System.Net;
+using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Streaming;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AgentCorex.Tests.Streaming;
+
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class JobStreamTests(TestStorage storage) : ServerTest(storage)
+{
+    private static readonly string[] StatusOrder = ["queued", "running", "completed", "failed", "canceled", "timeout"];
+
+    private HttpClient user = null!;
+    private string userKey = null!;
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Streaming:KeepAliveInterval"] = "00:00:01" };
+
+    [SetUp]
+    public async Task CreateUser()
+    {
+        userKey = (await App.CreateKeyAsync(plan: "pro")).ApiKey;
+        user = App.CreateClient(userKey);
+    }
+
+    [TearDown]
+    public void DisposeUser() => user.Dispose();
+
+    [Test]
+    public async Task Stream_SendsTheJobAtOnce_ThenEveryProgressStep_AndClosesOnTheFinalState()
+    {
+        var jobId = await user.SubmitAsync("wait", new { duration_ms = 2000, steps = 4 });
+
+        var (response, stream) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream");
+        using var _ = response;
+        using var __ = stream;
+        var events = await stream.ReadToEndAsync(TimeSpan.FromSeconds(20));
+
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/event-stream"));
+        Assert.That(events, Is.Not.Empty);
+        Assert.Multiple(() =>
+        {
+            Assert.That(events.Select(e => e.Data.Str("job_id")), Is.All.EqualTo(jobId));
+            Assert.That(events.Select(e => e.Id), Is.All.Not.Null);
+            Assert.That(events.Select(e => e.Id), Is.Unique);
+            var statuses = events.Select(e => Array.IndexOf(StatusOrder, e.Data.Str("status"))).ToList();
+            Assert.That(statuses, Is.Ordered, "statuses move forward only");
+            Assert.That(events[^1].Data.Str("status"), Is.EqualTo("completed"));
+            Assert.That(events[^1].Data.At("result.waited_ms")!.GetValue<long>(), Is.EqualTo(2000), "the final event is GET's completed shape");
+            var steps = events.Select(e => e.Data.Str("progress.current_step")).OfType<string>().Where(s => s.StartsWith("step-", StringComparison.Ordinal)).ToList();
+            Assert.That(steps, Is.SupersetOf(new[] { "step-1", "step-2", "step-3" }), "each progress step is an event");
+            Assert.That(steps, Is.Ordered);
+        });
+    }
+
+    [Test]
+    public async Task Stream_SendsAKeepAliveComment_WhileNothingChanges()
+    {
+        var jobId = await user.SubmitAsync("wait", new { duration_ms = 2500 });
+
+        var (response, stream) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream");
+        using var _ = response;
+        using var __ = stream;
+        var events = await stream.ReadToEndAsync(TimeSpan.FromSeconds(20));
+
+        Assert.That(events[^1].Data.Str("status"), Is.EqualTo("completed"));
+        Assert.That(stream.Comments, Is.GreaterThan(0), "Streaming:KeepAliveInterval is 1 s here");
+    }
+
+    [Test]
+    public async Task Stream_OfAFinishedJob_SendsItsFinalStateAndCloses()
+    {
+        var jobId = await user.SubmitAsync("fail", new { message = "no", code = "NOPE" });
+        await user.WaitForFinalAsync(jobId);
+
+        var (response, stream) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream");
+        using var _ = response;
+        using var __ = stream;
+        var events = await stream.ReadToEndAsync(TimeSpan.FromSeconds(10));
+
+        Assert.That(events, Has.Count.EqualTo(1));
+        Assert.That(events[0].Data.ToJsonString(), Is.EqualTo((await user.GetJobAsync(jobId)).ToJsonString()), "the same JSON as GET /jobs/{id}");
+    }
+
+    [Test]
+    public async Task Stream_ResumedWithLastEventId_DoesNotRepeatWhatTheClientHas()
+    {
+        var jobId = await user.SubmitAsync("wait", new { duration_ms = 1500, steps = 3 });
+        string firstId;
+        var (first, firstStream) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream");
+        using (first)
+        using (firstStream)
+        {
+            firstId = (await firstStream.NextAsync(CancellationToken.None))!.Id!;
+        }
+
+        var (resumed, resumedStream) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream", lastEventId: firstId);
+        using var _ = resumed;
+        using var __ = resumedStream;
+        var events = await resumedStream.ReadToEndAsync(TimeSpan.FromSeconds(20));
+
+        Assert.That(events.Select(e => e.Id), Has.None.EqualTo(firstId));
+        Assert.That(events[^1].Data.Str("status"), Is.EqualTo("completed"));
+
+        var (again, againStream) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream", lastEventId: events[^1].Id);
+        using var ___ = again;
+        using var ____ = againStream;
+        Assert.That(await againStream.ReadToEndAsync(TimeSpan.FromSeconds(10)), Is.Empty, "the client already has the final state");
+    }
+
+    [Test]
+    public async Task Stream_TakesTheKeyAsAccessTokenQuery_OnlyThere()
+    {
+        var jobId = await user.SubmitAsync("echo", new { message = "hi" });
+        await user.WaitForFinalAsync(jobId);
+        using var anonymous = App.CreateClient(apiKey: null);
+
+        var (response, stream) = await ServerSentEventReader.OpenAsync(anonymous, $"/jobs/{jobId}/stream?access_token={Uri.EscapeDataString(userKey)}");
+        using var _ = response;
+        using var __ = stream;
+        var elsewhere = await anonymous.GetAsync($"/jobs/{jobId}?access_token={Uri.EscapeDataString(userKey)}");
+        var wrong = await anonymous.GetAsync($"/jobs/{jobId}/stream?access_token=acx_nope");
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That((await stream.ReadToEndAsync(TimeSpan.FromSeconds(10)))[0].Data.Str("status"), Is.EqualTo("completed"));
+            Assert.That(elsewhere.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "other endpoints take the header only");
+            Assert.That(wrong.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+            Assert.That((await wrong.ReadObjectAsync()).Str("error.code"), Is.EqualTo("UNAUTHORIZED"));
+        });
+    }
+
+    [Test]
+    public async Task Stream_OfAnotherKeysJob_IsJobNotFound()
+    {
+        var jobId = await user.SubmitAsync("echo", new { message = "mine" });
+        using var other = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
+
+        var response = await other.GetAsync($"/jobs/{jobId}/stream");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("JOB_NOT_FOUND"));
+    }
+
+    [Test]
+    public async Task Stream_EndsWhenTheClientGoesAway()
+    {
+        var watcher = App.Services.GetRequiredService<JobWatcher>();
+        var jobId = await user.SubmitAsync("wait", new { duration_ms = 30_000 });
+        var (response, stream) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream");
+        await stream.NextAsync(CancellationToken.None);
+        Assert.That(watcher.OpenStreams, Is.EqualTo(1));
+
+        stream.Dispose();
+        response.Dispose();
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (watcher.OpenStreams > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.That(watcher.OpenStreams, Is.Zero);
+        await user.DeleteAsync($"/jobs/{jobId}?force=true");
+    }
+}
+
+/// <summary>EventSource clients put their key in the URL; it must not reach the log through it.</summary>
+public sealed class JobStreamLoggingTests
+{
+    [Test]
+    public async Task AccessToken_NeverAppearsInTheLog_EvenWithRequestLoggingAskedFor()
+    {
+        var logs = new CapturedLogs();
+        // A server of its own: a second host over the fixture's would share Hangfire's process-wide state with it.
+        using var app = new AgentCorexApp();
+        using var logged = app.WithWebHostBuilder(host => host
+            .UseSetting("Logging:LogLevel:Default", "Trace")
+            .UseSetting("Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics", "Information")
+            .ConfigureLogging(logging => logging.AddProvider(logs)));
+        using var anonymous = logged.CreateClient();
+        using var client = logged.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        var key = (await (await client.PostJsonAsync("/api_keys", new { name = "streamer", plan = "pro" })).ReadObjectAsync()).Str("api_key")!;
+        client.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        var jobId = await client.SubmitAsync("echo", new { message = "hi" });
+        await client.WaitForFinalAsync(jobId);
+
+        var (response, stream) = await ServerSentEventReader.OpenAsync(anonymous, $"/jobs/{jobId}/stream?access_token={Uri.EscapeDataString(key)}");
+        using var _ = response;
+        using var __ = stream;
+        await stream.ReadToEndAsync(TimeSpan.FromSeconds(10));
+
+        Assert.That(logs.Lines, Is.Not.Empty, "the capture works");
+        Assert.That(logs.Lines, Has.None.Contain(key.Split('_')[2]));
+    }
+}

@@ -1,0 +1,74 @@
+using System.Text;
+using AgentCorex.Web.Auth;
+using AgentCorex.Web.Errors;
+using AgentCorex.Web.Jobs;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Streaming;
+
+[ApiController]
+[Route("jobs")]
+public sealed class JobStreamController(JobLedger ledger, JobView view, JobWatcher watcher, IOptions<StreamingOptions> options) : ControllerBase
+{
+    private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
+
+    /// <summary>
+    /// Server-sent events: the job at once, then on every change of its status or progress, until its final
+    /// state. A reconnect with Last-Event-ID is not sent the state it already has.
+    /// </summary>
+    [HttpGet("{jobId}/stream")]
+    [AccessTokenQuery]
+    public async Task Stream(string jobId, CancellationToken cancellationToken)
+    {
+        var job = await ledger.FindOwnAsync(jobId, ApiKeyIdentity.From(User), cancellationToken);
+        using var subscription = watcher.TrySubscribe(jobId) ?? throw StreamErrors.TooManyStreams();
+
+        Response.ContentType = "text/event-stream";
+        Response.Headers.CacheControl = "no-cache";
+        Response.Headers["X-Accel-Buffering"] = "no"; // nginx would otherwise hold events back
+        HttpContext.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        string? sent = Request.Headers["Last-Event-ID"];
+        try
+        {
+            var current = JobEvent.From(await view.ReadAsync(job, cancellationToken));
+            if (current.Id != sent)
+            {
+                await WriteAsync(current, cancellationToken);
+                sent = current.Id;
+            }
+            await Response.Body.FlushAsync(cancellationToken);
+            while (!current.IsFinal)
+            {
+                var next = await subscription.NextAsync(sent, options.Value.KeepAliveInterval, cancellationToken);
+                if (next is null)
+                {
+                    await Response.Body.WriteAsync(KeepAlive, cancellationToken);
+                    await Response.Body.FlushAsync(cancellationToken);
+                    continue;
+                }
+                await WriteAsync(next, cancellationToken);
+                sent = next.Id;
+                current = next;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the client went away
+        }
+    }
+
+    private async Task WriteAsync(JobEvent job, CancellationToken cancellationToken)
+    {
+        await Response.Body.WriteAsync(Encoding.UTF8.GetBytes($"id: {job.Id}\ndata: {job.Json}\n\n"), cancellationToken);
+        await Response.Body.FlushAsync(cancellationToken);
+    }
+}
+
+internal static class StreamErrors
+{
+    public static ApiException TooManyStreams() =>
+        new(StatusCodes.Status503ServiceUnavailable, new ApiError("TOO_MANY_STREAMS", "This server has as many open streams as it serves; try again shortly"));
+}

@@ -1,0 +1,201 @@
+using System.Collections.Concurrent;
+using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Streaming;
+
+/// <summary>
+/// Watches the jobs this node's streams follow: every Streaming:PollInterval, one ledger query for all of
+/// them (a change made on any node is in the ledger or, for progress, in Hangfire's job parameters), and an
+/// event for each job whose status or progress changed. A stream waits on a task, holding no thread.
+/// </summary>
+public sealed partial class JobWatcher(
+    IServiceScopeFactory scopes,
+    IOptions<StreamingOptions> options,
+    TimeProvider time,
+    ILogger<JobWatcher> logger) : BackgroundService
+{
+    private const int Batch = 500;
+
+    private readonly ConcurrentDictionary<string, JobWatch> watches = new(StringComparer.Ordinal);
+    private readonly TimeProvider clock = time;
+    private int streams;
+
+    /// <summary>Streams this node serves now.</summary>
+    internal int OpenStreams => Volatile.Read(ref streams);
+
+    /// <summary>Follows a job; null when this node already serves Streaming:MaxStreams streams.</summary>
+    public Subscription? TrySubscribe(string jobId)
+    {
+        if (Interlocked.Increment(ref streams) > options.Value.MaxStreams)
+        {
+            Interlocked.Decrement(ref streams);
+            return null;
+        }
+        while (true)
+        {
+            var watch = watches.GetOrAdd(jobId, _ => new JobWatch());
+            if (watch.TryAddSubscriber())
+            {
+                return new Subscription(this, jobId, watch);
+            }
+            // it was being removed as its last stream closed: take a fresh one
+        }
+    }
+
+    private void Unsubscribe(string jobId, JobWatch watch)
+    {
+        if (watch.RemoveSubscriber())
+        {
+            watches.TryRemove(new KeyValuePair<string, JobWatch>(jobId, watch));
+        }
+        Interlocked.Decrement(ref streams);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(options.Value.PollInterval, clock, stoppingToken);
+                if (!watches.IsEmpty)
+                {
+                    await PollAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogPollFailed(logger, e);
+            }
+        }
+    }
+
+    private async Task PollAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        var view = scope.ServiceProvider.GetRequiredService<JobView>();
+        foreach (var batch in watches.Keys.Chunk(Batch))
+        {
+            var jobs = await db.Jobs.AsNoTracking().Where(j => batch.Contains(j.Id)).ToListAsync(cancellationToken);
+            foreach (var job in jobs)
+            {
+                if (!watches.TryGetValue(job.Id, out var watch))
+                {
+                    continue;
+                }
+                var progress = view.ProgressOf(job);
+                var state = $"{job.Status}|{job.Attempt}|{progress}";
+                if (state != watch.State)
+                {
+                    // A queued job's place in the queue is read only as its state changes, not at every poll.
+                    var response = job.Status == JobStatus.Queued ? await view.ReadAsync(job, cancellationToken) : job.ToResponse(null, progress);
+                    watch.Publish(state, JobEvent.From(response));
+                }
+            }
+        }
+    }
+
+    /// <summary>A stream's hold on a watched job; disposing it lets the job go when no other stream follows it.</summary>
+    public sealed class Subscription(JobWatcher watcher, string jobId, JobWatch watch) : IDisposable
+    {
+        private int disposed;
+
+        /// <summary>The next event whose id differs from <paramref name="sentId"/>, or null when <paramref name="idle"/> passes first.</summary>
+        public async Task<JobEvent?> NextAsync(string? sentId, TimeSpan idle, CancellationToken cancellationToken)
+        {
+            var next = watch.Next; // taken before Latest is read, so a publish in between is not missed
+            if (watch.Latest is { } latest && latest.Id != sentId)
+            {
+                return latest;
+            }
+            try
+            {
+                var published = await next.WaitAsync(idle, watcher.clock, cancellationToken);
+                return published.Id != sentId ? published : await NextAsync(sentId, idle, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                return null;
+            }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) == 0)
+            {
+                watcher.Unsubscribe(jobId, watch);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Looking at the streamed jobs failed; the next poll tries again")]
+    private static partial void LogPollFailed(ILogger logger, Exception exception);
+}
+
+/// <summary>One watched job: its last seen state and the task its streams wait on for the next.</summary>
+public sealed class JobWatch
+{
+    private readonly Lock gate = new();
+    private TaskCompletionSource<JobEvent> next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int subscribers;
+    private bool removed;
+
+    public string? State { get; private set; }
+
+    public JobEvent? Latest { get; private set; }
+
+    public Task<JobEvent> Next
+    {
+        get
+        {
+            lock (gate)
+            {
+                return next.Task;
+            }
+        }
+    }
+
+    public bool TryAddSubscriber()
+    {
+        lock (gate)
+        {
+            if (removed)
+            {
+                return false;
+            }
+            subscribers++;
+            return true;
+        }
+    }
+
+    /// <summary>True when that was the last subscriber: the watch is then retired.</summary>
+    public bool RemoveSubscriber()
+    {
+        lock (gate)
+        {
+            removed = --subscribers == 0;
+            return removed;
+        }
+    }
+
+    public void Publish(string state, JobEvent job)
+    {
+        TaskCompletionSource<JobEvent> published;
+        lock (gate)
+        {
+            State = state;
+            Latest = job;
+            published = next;
+            next = new TaskCompletionSource<JobEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        published.SetResult(job);
+    }
+}
