@@ -1,6 +1,7 @@
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Dashboard;
+using AgentCorex.Web.Docs;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Health;
 using AgentCorex.Web.Jobs;
@@ -18,6 +19,7 @@ builder.AddExecution();
 builder.AddJobs();
 builder.AddStreaming();
 builder.AddHealth();
+builder.AddApiDocs();
 
 var app = builder.Build();
 
@@ -27,6 +29,7 @@ app.UseAuthorization();
 app.MapApi();
 app.MapHealth();
 app.MapDashboard();
+app.MapApiDocs();
 
 app.Run();
 

@@ -22,6 +22,8 @@ public static class ApiExtensions
                 mvc.InputFormatters.Insert(0, new JsonBodyInputFormatter());
             })
             .AddJsonOptions(json => ApiJson.Configure(json.JsonSerializerOptions));
+        // The same JSON for the OpenAPI document's schemas (and any minimal endpoint) as for the controllers.
+        builder.Services.ConfigureHttpJsonOptions(json => ApiJson.Configure(json.SerializerOptions));
         builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
         builder.Services.AddExceptionHandler<ApiExceptionHandler>();
         builder.Services.AddProblemDetails();

@@ -13,6 +13,7 @@ namespace AgentCorex.Web.Auth;
 public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authenticator, TimeProvider time) : ControllerBase
 {
     [HttpPost]
+    [ProducesResponseType<CreatedApiKeyResponse>(StatusCodes.Status201Created)]
     public async Task<ActionResult<CreatedApiKeyResponse>> Create(
         CreateApiKeyRequest request, [FromServices] IValidator<CreateApiKeyRequest> validator, CancellationToken cancellationToken)
     {

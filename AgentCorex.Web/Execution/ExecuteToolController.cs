@@ -20,6 +20,10 @@ public sealed class ExecuteToolController(
 {
     /// <summary>Runs the tool now; with mode "async", submits it as a job instead, as POST /jobs/submit does.</summary>
     [HttpPost]
+    [ProducesResponseType<ExecuteToolResponse>(StatusCodes.Status200OK)]
+    [ProducesResponseType<SubmittedJobResponse>(StatusCodes.Status202Accepted)]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status500InternalServerError, Description = "EXECUTION_ERROR: the tool failed")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status504GatewayTimeout, Description = "EXECUTION_TIMEOUT")]
     public async Task<IActionResult> Execute(ExecuteToolRequest request, CancellationToken cancellationToken)
     {
         try

@@ -20,6 +20,8 @@ public sealed class JobStreamController(JobLedger ledger, JobView view, JobWatch
     /// </summary>
     [HttpGet("{jobId}/stream")]
     [AccessTokenQuery]
+    [ProducesResponseType<JobResponse>(StatusCodes.Status200OK, "text/event-stream", Description = "Server-sent events; each event's data is the job as GET /jobs/{job_id} shows it")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, Description = "TOO_MANY_STREAMS")]
     public async Task Stream(string jobId, CancellationToken cancellationToken)
     {
         var job = await ledger.FindOwnAsync(jobId, ApiKeyIdentity.From(User), cancellationToken);

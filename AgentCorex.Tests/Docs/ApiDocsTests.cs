@@ -1,0 +1,97 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using AgentCorex.Tests.Infrastructure;
+
+namespace AgentCorex.Tests.Docs;
+
+public sealed class ApiDocsTests : ServerTest
+{
+    private JsonObject document = null!;
+
+    [OneTimeSetUp]
+    public async Task ReadTheDocument()
+    {
+        using var anonymous = App.CreateClient(apiKey: null);
+        var response = await anonymous.GetAsync("/openapi/v1.json");
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the document needs no key");
+        document = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+    }
+
+    private JsonObject Operation(string path, string method) =>
+        document["paths"]?[path]?[method]?.AsObject() ?? throw new AssertionException($"{method} {path} is not in the document");
+
+    private IEnumerable<string> Statuses(string path, string method) =>
+        Operation(path, method)["responses"]!.AsObject().Select(r => r.Key);
+
+    [TestCase("/execute_tool", "post")]
+    [TestCase("/jobs/submit", "post")]
+    [TestCase("/jobs/{jobId}", "get")]
+    [TestCase("/jobs/{jobId}", "delete")]
+    [TestCase("/jobs", "get")]
+    [TestCase("/jobs/{jobId}/stream", "get")]
+    [TestCase("/tools", "get")]
+    [TestCase("/tools/{name}", "get")]
+    [TestCase("/tools/{name}/metrics", "get")]
+    [TestCase("/api_keys", "post")]
+    [TestCase("/api_keys", "get")]
+    [TestCase("/api_keys/{keyId}", "delete")]
+    public void EveryRoute_IsDocumented_WithTheBearerScheme_AndTheErrorShape(string path, string method)
+    {
+        var operation = Operation(path, method);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(operation["security"]?.AsArray().Select(s => s!.AsObject().Select(p => p.Key).Single()), Is.EquivalentTo(new[] { "bearer" }));
+            Assert.That(Statuses(path, method), Does.Contain("401"));
+            var unauthorized = operation.At("responses.401")!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>();
+            Assert.That(unauthorized, Does.EndWith("/ErrorEnvelope"));
+        });
+    }
+
+    [Test]
+    public void ErrorStatuses_FollowWhatEachRouteCanAnswer()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Statuses("/execute_tool", "post"), Is.SupersetOf(new[] { "200", "202", "400", "401", "403", "413", "415", "500", "504" }));
+            Assert.That(Statuses("/jobs/submit", "post"), Is.SupersetOf(new[] { "202", "400", "401" }));
+            Assert.That(Statuses("/jobs/{jobId}", "get"), Is.SupersetOf(new[] { "200", "401", "404" }));
+            Assert.That(Statuses("/jobs/{jobId}", "delete"), Is.SupersetOf(new[] { "200", "400", "401", "404" }));
+            Assert.That(Statuses("/api_keys", "post"), Is.SupersetOf(new[] { "201", "400", "401", "403" }));
+            Assert.That(Statuses("/jobs", "get"), Does.Not.Contain("403"), "any key lists its jobs");
+        });
+    }
+
+    [Test]
+    public void Schemas_UseTheContractsFieldNames()
+    {
+        var schemas = document.At("components.schemas")!.AsObject();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(schemas["JobResponse"]!["properties"]!.AsObject().Select(p => p.Key), Is.SupersetOf(new[] { "job_id", "status", "position_in_queue", "progress", "tokens_used" }));
+            Assert.That(schemas["SubmitJobRequest"]!["properties"]!.AsObject().Select(p => p.Key), Is.SupersetOf(new[] { "tool", "arguments", "timeout_ms" }));
+            Assert.That(document.At("components.securitySchemes.bearer.scheme")!.GetValue<string>(), Is.EqualTo("bearer"));
+        });
+    }
+
+    [Test]
+    public async Task ReferencePage_IsServedFromThePackage_WithoutAKey_OrACdn()
+    {
+        using var anonymous = App.CreateClient(apiKey: null);
+
+        var page = await anonymous.GetAsync("/docs");
+        var html = await page.Content.ReadAsStringAsync();
+        var scripts = System.Text.RegularExpressions.Regex.Matches(html, "<script[^>]+src=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToList();
+
+        Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(html, Does.Contain("openapi/v1.json"));
+        Assert.That(scripts, Is.Not.Empty);
+        foreach (var script in scripts)
+        {
+            Assert.That(script, Does.Not.StartWith("http"), "no CDN");
+            var asset = await anonymous.GetAsync(new Uri(new Uri("http://localhost/docs/"), script));
+            Assert.That(asset.StatusCode, Is.EqualTo(HttpStatusCode.OK), script);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace AgentCorex.Web.Docs;
+
+/// <summary>The document's title and the Bearer API-key scheme every controller route requires.</summary>
+internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
+{
+    public const string BearerScheme = "bearer";
+
+    public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.Info = new OpenApiInfo
+        {
+            Title = "AgentCorex",
+            Version = "v1",
+            Description = "Run tools synchronously (POST /execute_tool) or as background jobs (POST /jobs/submit). " +
+                "Every error has the shape {\"error\":{\"code\",\"message\",...}}.",
+        };
+        document.Components ??= new OpenApiComponents();
+        document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+        document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http,
+            Scheme = "bearer",
+            BearerFormat = "acx_<key id>_<secret>",
+            Description = "An AgentCorex API key: Authorization: Bearer acx_…",
+        };
+        return Task.CompletedTask;
+    }
+}
