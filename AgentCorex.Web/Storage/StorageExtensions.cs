@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
@@ -37,6 +38,8 @@ public static class StorageExtensions
         }
 
         builder.Services.AddSingleton(new StorageConnection(options.Provider, connectionString));
+        // In the database, not in a node's folder: what one node protects (webhook secrets), every node reads.
+        builder.Services.AddDataProtection().SetApplicationName("AgentCorex").PersistKeysToDbContext<AgentCorexDb>();
         builder.Services.AddHostedService<StorageInitializer>();
         return builder;
     }
