@@ -6,6 +6,7 @@ using AgentCorex.Web.Health;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Tools;
+using AgentCorex.Web.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -15,6 +16,7 @@ builder.AddApiKeys();
 builder.AddTools();
 builder.AddExecution();
 builder.AddJobs();
+builder.AddWebhooks();
 builder.AddHealth();
 
 var app = builder.Build();
