@@ -38,9 +38,10 @@ public static class StorageExtensions
         }
 
         builder.Services.AddSingleton(new StorageConnection(options.Provider, connectionString));
-        // In the database, not in a node's folder: what one node protects (webhook secrets), every node reads.
-        builder.Services.AddDataProtection().SetApplicationName("AgentCorex").PersistKeysToDbContext<AgentCorexDb>();
         builder.Services.AddHostedService<StorageInitializer>();
+        // In the database, not in a node's folder: what one node protects (webhook secrets), every node reads.
+        // After the initializer, whose migrations make the table that Data Protection's start-up service reads.
+        builder.Services.AddDataProtection().SetApplicationName("AgentCorex").PersistKeysToDbContext<AgentCorexDb>();
         return builder;
     }
 
