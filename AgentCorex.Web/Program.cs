@@ -8,6 +8,7 @@ using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Streaming;
 using AgentCorex.Web.Tools;
+using AgentCorex.Web.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -18,6 +19,7 @@ builder.AddTools();
 builder.AddExecution();
 builder.AddJobs();
 builder.AddStreaming();
+builder.AddWebhooks();
 builder.AddHealth();
 builder.AddApiDocs();
 

@@ -1,5 +1,6 @@
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Tools;
+using AgentCorex.Web.Webhooks;
 using Hangfire;
 using Hangfire.States;
 using Microsoft.EntityFrameworkCore;
@@ -59,11 +60,16 @@ internal sealed partial class JobRecovery(
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         var ledger = scope.ServiceProvider.GetRequiredService<JobLedger>();
         var hangfire = scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>();
+        var webhooks = scope.ServiceProvider.GetRequiredService<WebhookEvents>();
 
         var interrupted = await db.Jobs.AsNoTracking().Where(j => j.Status == JobStatus.Running).ToListAsync(cancellationToken);
         foreach (var job in interrupted)
         {
-            await ledger.TryInterruptAsync(job.Id, job.Attempt, catalog.IsSafeToRetry(job.Tool), cancellationToken);
+            var requeue = catalog.IsSafeToRetry(job.Tool);
+            if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, cancellationToken) && !requeue)
+            {
+                await webhooks.RaiseAsync(job, JobEventNames.Failed, cancellationToken);
+            }
         }
 
         var requeued = 0;
@@ -88,6 +94,7 @@ internal sealed partial class JobRecovery(
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         var ledger = scope.ServiceProvider.GetRequiredService<JobLedger>();
         var hangfire = scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>();
+        var webhooks = scope.ServiceProvider.GetRequiredService<WebhookEvents>();
 
         var startedBefore = time.GetUtcNow().UtcDateTime - options.Value.ReconcileGrace;
         var running = await db.Jobs.AsNoTracking()
@@ -104,9 +111,16 @@ internal sealed partial class JobRecovery(
                 continue; // still running, or Hangfire will run it again and the job itself sees the cut-off run
             }
             var requeue = catalog.IsSafeToRetry(job.Tool);
-            if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, cancellationToken) && requeue)
+            if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, cancellationToken))
             {
-                JobSubmitter.Enqueue(hangfire, job);
+                if (requeue)
+                {
+                    JobSubmitter.Enqueue(hangfire, job);
+                }
+                else
+                {
+                    await webhooks.RaiseAsync(job, JobEventNames.Failed, cancellationToken);
+                }
             }
             LogOrphan(logger, job.Id, state ?? "missing");
         }

@@ -4,6 +4,7 @@ using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Tools;
+using AgentCorex.Web.Webhooks;
 using Hangfire;
 
 namespace AgentCorex.Web.Jobs;
@@ -17,6 +18,7 @@ public sealed class JobSubmitter(
     JobLedger ledger,
     JobEstimates estimates,
     IBackgroundJobClient hangfire,
+    WebhookEvents webhooks,
     TimeProvider time)
 {
     public async Task<SubmittedJobResponse> SubmitAsync(
@@ -46,6 +48,7 @@ public sealed class JobSubmitter(
             await ledger.RemoveAsync(job.Id, CancellationToken.None);
             throw;
         }
+        await webhooks.RaiseAsync(job, JobEventNames.Queued, cancellationToken);
         return new SubmittedJobResponse(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(), await estimates.EstimateMsAsync(tool, cancellationToken));
     }
 

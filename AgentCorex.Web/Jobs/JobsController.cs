@@ -1,6 +1,7 @@
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Storage;
+using AgentCorex.Web.Webhooks;
 using FluentValidation;
 using Hangfire;
 using Microsoft.AspNetCore.Mvc;
@@ -35,7 +36,12 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<J
 
     [HttpDelete("{jobId}")]
     public async Task<CanceledJobResponse> Cancel(
-        string jobId, [FromQuery] bool force, [FromServices] RunningJobs running, [FromServices] IBackgroundJobClient hangfire, CancellationToken cancellationToken)
+        string jobId,
+        [FromQuery] bool force,
+        [FromServices] RunningJobs running,
+        [FromServices] IBackgroundJobClient hangfire,
+        [FromServices] WebhookEvents webhooks,
+        CancellationToken cancellationToken)
     {
         var job = await FindOwnAsync(jobId, cancellationToken);
         // At most twice: a job seen queued may start before the cancel lands, and is then handled as running.
@@ -44,6 +50,7 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<J
             switch (job.Status)
             {
                 case JobStatus.Queued when await ledger.TryCancelAsync(jobId, JobStatus.Queued, cancellationToken):
+                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
                     return Canceled(jobId);
                 case JobStatus.Running when !force:
                     throw JobErrors.CannotCancelRunning();
@@ -54,6 +61,7 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<J
                         // Reaches the node running it, wherever that is: its worker's token fires when the state changes.
                         hangfire.ChangeState(job.HangfireId, new CanceledState("Canceled by its owner while running"), Hangfire.States.ProcessingState.StateName);
                     }
+                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
                     return Canceled(jobId);
                 case var status when JobStatus.IsFinal(status):
                     throw JobErrors.AlreadyFinished(jobId, status);

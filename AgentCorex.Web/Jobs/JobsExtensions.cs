@@ -1,5 +1,6 @@
 using AgentCorex.Web.Storage;
 using Hangfire;
+using Hangfire.States;
 
 namespace AgentCorex.Web.Jobs;
 
@@ -41,6 +42,8 @@ public static class JobsExtensions
             builder.Services.AddHangfireServer(server =>
             {
                 server.WorkerCount = options.WorkerCount ?? server.WorkerCount;
+                // Tool jobs only: webhook deliveries have workers of their own (see AddWebhooks).
+                server.Queues = [EnqueuedState.DefaultQueue];
                 server.CancellationCheckInterval = options.CancellationCheckInterval;
             });
         }

@@ -4,6 +4,7 @@ using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Tools;
+using AgentCorex.Web.Webhooks;
 using Hangfire;
 using Hangfire.Server;
 using Microsoft.Extensions.Options;
@@ -20,6 +21,7 @@ public sealed partial class ToolJob(
     ToolRunner runner,
     RunningJobs running,
     JobStorage storage,
+    WebhookEvents webhooks,
     IOptions<JobsOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -40,7 +42,7 @@ public sealed partial class ToolJob(
         if (job.Status == JobStatus.Running)
         {
             // Hangfire runs it again after its node died: the run before this one was cut off.
-            await ledger.TryInterruptAsync(jobId, job.Attempt, requeue: catalog.IsSafeToRetry(job.Tool), cancellationToken);
+            await InterruptAsync(job, job.Attempt, cancellationToken);
             job = await ledger.FindAsync(jobId, cancellationToken) ?? job;
         }
         if (job.Status != JobStatus.Queued)
@@ -54,6 +56,7 @@ public sealed partial class ToolJob(
             var now = await ledger.FindAsync(jobId, cancellationToken);
             return new JobRunSummary(now?.Status ?? JobStatus.Canceled, now?.ErrorMessage);
         }
+        await webhooks.RaiseAsync(job, JobEventNames.Started, cancellationToken);
 
         var cancellation = running.Register(jobId, cancellationToken);
         try
@@ -63,6 +66,7 @@ public sealed partial class ToolJob(
             {
                 return new JobRunSummary(JobStatus.Canceled, "Canceled by its owner while running");
             }
+            await webhooks.RaiseAsync(job, "job." + ending.Status, CancellationToken.None, ending);
             return new JobRunSummary(ending.Status, ending.ErrorMessage, job.TimeoutMs);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || cancellation.IsCancellationRequested)
@@ -70,17 +74,30 @@ public sealed partial class ToolJob(
             if (!lifetime.ApplicationStopping.IsCancellationRequested)
             {
                 // Not a shutdown: the job was canceled (a forced DELETE here, or its Hangfire state changed elsewhere).
-                await ledger.TryCancelAsync(jobId, JobStatus.Running, CancellationToken.None);
+                if (await ledger.TryCancelAsync(jobId, JobStatus.Running, CancellationToken.None))
+                {
+                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
+                }
                 return new JobRunSummary(JobStatus.Canceled, "Canceled while running");
             }
             // The server is stopping: leave the job as the restart rules say, and let Hangfire see the shutdown.
-            await ledger.TryInterruptAsync(jobId, attempt, requeue: catalog.IsSafeToRetry(job.Tool), CancellationToken.None);
+            await InterruptAsync(job, attempt, CancellationToken.None);
             throw;
         }
         finally
         {
             running.Unregister(jobId, cancellation);
             cancellation.Dispose();
+        }
+    }
+
+    /// <summary>A cut-off run: back to the queue when its tool is safe to retry, else failed (and that is an event).</summary>
+    private async Task InterruptAsync(JobEntry job, int attempt, CancellationToken cancellationToken)
+    {
+        var requeue = catalog.IsSafeToRetry(job.Tool);
+        if (await ledger.TryInterruptAsync(job.Id, attempt, requeue, cancellationToken) && !requeue)
+        {
+            await webhooks.RaiseAsync(job, JobEventNames.Failed, cancellationToken);
         }
     }
 

@@ -1,5 +1,7 @@
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Webhooks;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace AgentCorex.Web.Storage;
@@ -9,7 +11,7 @@ namespace AgentCorex.Web.Storage;
 /// This type carries the embedded (SQLite) migrations; each server database has a subclass of its own,
 /// because EF Core keeps one migration history per context type and the SQL differs per database.
 /// </summary>
-public class AgentCorexDb : DbContext
+public class AgentCorexDb : DbContext, IDataProtectionKeyContext
 {
     public AgentCorexDb(DbContextOptions<AgentCorexDb> options) : base(options)
     {
@@ -22,6 +24,15 @@ public class AgentCorexDb : DbContext
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
     public DbSet<JobEntry> Jobs => Set<JobEntry>();
+
+    public DbSet<Webhook> Webhooks => Set<Webhook>();
+
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+
+    public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();
+
+    /// <summary>The Data Protection key ring, shared by every node on this database (it protects webhook secrets).</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(AgentCorexDb).Assembly);

@@ -5,6 +5,8 @@ namespace AgentCorex.Web.Storage;
 
 // Used only by `dotnet ef migrations add --context ...`: migrations are generated from the model without a
 // database, so the connection strings here are placeholders that are never opened.
+// IDesignTimeDbContextFactory<out T> is covariant, so `--context AgentCorexDb` (the embedded SQLite migrations)
+// also finds these factories and generates PostgreSQL or SQL Server code: generate those with this file set aside.
 
 internal sealed class PostgreSqlDesignTimeFactory : IDesignTimeDbContextFactory<PostgreSqlAgentCorexDb>
 {

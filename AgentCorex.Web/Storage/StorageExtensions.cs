@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
@@ -38,6 +39,9 @@ public static class StorageExtensions
 
         builder.Services.AddSingleton(new StorageConnection(options.Provider, connectionString));
         builder.Services.AddHostedService<StorageInitializer>();
+        // In the database, not in a node's folder: what one node protects (webhook secrets), every node reads.
+        // After the initializer, whose migrations make the table that Data Protection's start-up service reads.
+        builder.Services.AddDataProtection().SetApplicationName("AgentCorex").PersistKeysToDbContext<AgentCorexDb>();
         return builder;
     }
 

@@ -1,0 +1,168 @@
+using System.Net;
+using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentCorex.Tests.Webhooks;
+
+/// <summary>Registering, listing and deleting webhooks, each key seeing only its own.</summary>
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
+{
+    // Private targets are allowed so that these example hosts need no DNS; WebhookTargetTests covers the refusals.
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Network:AllowPrivateTargets"] = "true",
+        ["Webhooks:MaxPerKey"] = "3",
+    };
+
+    private async Task<HttpClient> NewUserAsync() => App.CreateClient((await App.CreateKeyAsync()).ApiKey);
+
+    [Test]
+    public async Task Register_ReturnsTheWebhook_WithAGeneratedSecretShownOnlyThere()
+    {
+        using var user = await NewUserAsync();
+
+        var response = await user.PostJsonAsync("/webhooks", new { url = "https://hooks.example/jobs", events = new[] { "job.completed", "job.failed" } });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        var body = await response.ReadObjectAsync();
+        var secret = body.Str("secret")!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(body.Str("webhook_id"), Does.Match("^wh_[a-z0-9]{12}$"));
+            Assert.That(body.Str("url"), Is.EqualTo("https://hooks.example/jobs"));
+            Assert.That(body["events"]!.AsArray().Select(e => e!.GetValue<string>()), Is.EqualTo(new[] { "job.completed", "job.failed" }));
+            Assert.That(secret, Does.Match("^whsec_[A-Za-z0-9+/]+={0,2}$"));
+            Assert.That(Convert.FromBase64String(secret["whsec_".Length..]), Has.Length.EqualTo(32));
+            Assert.That(body["created_at"]!.GetValue<long>(), Is.EqualTo(DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Within(60));
+        });
+        var listed = await (await user.GetAsync("/webhooks")).Content.ReadAsStringAsync();
+        Assert.That(listed, Does.Contain(body.Str("webhook_id")).And.Not.Contain(secret).And.Not.Contain("secret"));
+    }
+
+    [Test]
+    public async Task Register_KeepsASecretGivenInTheStandardWebhooksForm()
+    {
+        using var user = await NewUserAsync();
+        var secret = "whsec_" + Convert.ToBase64String(Enumerable.Range(0, 24).Select(i => (byte)i).ToArray());
+
+        var body = await (await user.PostJsonAsync("/webhooks", new { url = "https://hooks.example/a", events = new[] { "job.queued" }, secret })).ReadObjectAsync();
+
+        Assert.That(body.Str("secret"), Is.EqualTo(secret));
+    }
+
+    [TestCase("""{"events":["job.completed"]}""", "url")]
+    [TestCase("""{"url":"","events":["job.completed"]}""", "url")]
+    [TestCase("""{"url":"ftp://hooks.example/a","events":["job.completed"]}""", "url")]
+    [TestCase("""{"url":"file:///etc/passwd","events":["job.completed"]}""", "url")]
+    [TestCase("""{"url":"/relative","events":["job.completed"]}""", "url")]
+    [TestCase("""{"url":"https://hooks.example/a"}""", "events")]
+    [TestCase("""{"url":"https://hooks.example/a","events":[]}""", "events")]
+    [TestCase("""{"url":"https://hooks.example/a","events":"job.completed"}""", "events")]
+    [TestCase("""{"url":"https://hooks.example/a","events":["job.completed","job.done"]}""", "events[1]")]
+    [TestCase("""{"url":"https://hooks.example/a","events":["job.failed","job.failed"]}""", "events")]
+    [TestCase("""{"url":"https://hooks.example/a","events":["job.failed"],"secret":"my-secret-of-forty-characters-or-so-xxxx"}""", "secret")]
+    [TestCase("""{"url":"https://hooks.example/a","events":["job.failed"],"secret":"whsec_c2hvcnQ="}""", "secret")]
+    public async Task Register_NamesTheBadField(string request, string field)
+    {
+        using var user = await NewUserAsync();
+
+        var response = await user.PostRawAsync("/webhooks", request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"), body.ToJsonString());
+        Assert.That(body.Str("error.argument"), Is.EqualTo(field), body.ToJsonString());
+    }
+
+    [Test]
+    public async Task Register_RefusesAnOverlongUrl()
+    {
+        using var user = await NewUserAsync();
+
+        var response = await user.PostJsonAsync("/webhooks", new { url = "https://hooks.example/" + new string('a', 2048), events = new[] { "job.failed" } });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That((await response.ReadObjectAsync()).Str("error.argument"), Is.EqualTo("url"));
+    }
+
+    [Test]
+    public async Task Register_ReturnsConflict_WhenTheKeyHasAsManyWebhooksAsAllowed()
+    {
+        using var user = await NewUserAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            await user.RegisterWebhookAsync($"https://hooks.example/{i}", "job.completed");
+        }
+
+        var response = await user.PostJsonAsync("/webhooks", new { url = "https://hooks.example/4", events = new[] { "job.completed" } });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("WEBHOOK_LIMIT_REACHED"));
+        Assert.That(body.At("error.details.limit")!.GetValue<int>(), Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task AnotherKeysWebhook_IsNotFound_AndNotListed()
+    {
+        using var owner = await NewUserAsync();
+        using var other = await NewUserAsync();
+        var webhookId = (await owner.RegisterWebhookAsync("https://hooks.example/mine")).Str("webhook_id")!;
+
+        var deliveries = await other.GetAsync($"/webhooks/{webhookId}/deliveries");
+        var delete = await other.DeleteAsync($"/webhooks/{webhookId}");
+        var deliveriesBody = await deliveries.ReadObjectAsync();
+        var deleteBody = await delete.ReadObjectAsync();
+        var list = await (await other.GetAsync("/webhooks")).ReadObjectAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(deliveries.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That(deliveriesBody.Str("error.code"), Is.EqualTo("WEBHOOK_NOT_FOUND"));
+            Assert.That(delete.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That(deleteBody.Str("error.code"), Is.EqualTo("WEBHOOK_NOT_FOUND"));
+            Assert.That(list["webhooks"]!.AsArray(), Is.Empty);
+        });
+        Assert.That((await owner.GetAsync($"/webhooks/{webhookId}/deliveries")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "still there for its owner");
+    }
+
+    [Test]
+    public async Task Delete_RemovesTheWebhook_ThenItIsNotFound()
+    {
+        using var user = await NewUserAsync();
+        var webhookId = (await user.RegisterWebhookAsync("https://hooks.example/gone")).Str("webhook_id")!;
+
+        var first = await user.DeleteAsync($"/webhooks/{webhookId}");
+        var second = await user.DeleteAsync($"/webhooks/{webhookId}");
+
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await first.ReadObjectAsync()).Str("webhook_id"), Is.EqualTo(webhookId));
+        Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That((await (await user.GetAsync("/webhooks")).ReadObjectAsync())["webhooks"]!.AsArray(), Is.Empty);
+    }
+
+    [Test]
+    public async Task Secrets_AreStoredProtected_NeverInClear()
+    {
+        using var user = await NewUserAsync();
+        var created = await user.RegisterWebhookAsync("https://hooks.example/protected");
+        var secret = created.Str("secret")!;
+
+        await using var scope = App.Services.CreateAsyncScope();
+        var connection = scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Database.GetDbConnection();
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT * FROM webhooks WHERE webhook_id = '{created.Str("webhook_id")}'";
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.That(await reader.ReadAsync(), Is.True);
+        for (var i = 0; i < reader.FieldCount; i++)
+        {
+            var value = reader.GetValue(i).ToString()!;
+            Assert.That(value, Does.Not.Contain(secret).And.Not.Contain(secret["whsec_".Length..]), $"column {reader.GetName(i)}");
+        }
+    }
+}

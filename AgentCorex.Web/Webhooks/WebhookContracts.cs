@@ -1,0 +1,71 @@
+using AgentCorex.Web.Api;
+using FluentValidation;
+
+namespace AgentCorex.Web.Webhooks;
+
+public sealed record CreateWebhookRequest(string? Url, IReadOnlyList<string>? Events, string? Secret);
+
+public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebhookRequest>
+{
+    public CreateWebhookRequestValidator()
+    {
+        RuleFor(r => r.Url).Cascade(CascadeMode.Stop)
+            .NotEmpty().WithMessage("Missing required argument: url")
+            .MaximumLength(WebhookRules.MaxUrlLength).WithMessage($"'url' must be at most {WebhookRules.MaxUrlLength} characters")
+            .Must(BeHttpUrl).WithMessage("'url' must be an absolute http or https URL");
+        RuleFor(r => r.Events).Cascade(CascadeMode.Stop)
+            .NotNull().WithMessage("Missing required argument: events")
+            .NotEmpty().WithMessage("'events' must name at least one event")
+            .Must(e => e!.Distinct(StringComparer.Ordinal).Count() == e!.Count).WithMessage("'events' must not name an event twice");
+        RuleForEach(r => r.Events)
+            .Must(e => JobEventNames.All.Contains(e))
+            .WithMessage($"each of 'events' must be one of: {string.Join(", ", JobEventNames.All)}");
+        RuleFor(r => r.Secret)
+            .Must(WebhookSecrets.IsWellFormed).When(r => r.Secret is not null)
+            .WithMessage($"'secret' must be {WebhookSecrets.Prefix} followed by the base64 of {WebhookSecrets.MinBytes} to {WebhookSecrets.MaxBytes} random bytes; leave it out to get one");
+    }
+
+    private static bool BeHttpUrl(string? url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri)
+        && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
+        && !string.IsNullOrEmpty(uri.Host);
+}
+
+public sealed record WebhookResponse(string WebhookId, string Url, IReadOnlyList<string> Events, long CreatedAt);
+
+/// <summary>The answer to a registration: the only time the secret is shown.</summary>
+public sealed record CreatedWebhookResponse(string WebhookId, string Url, IReadOnlyList<string> Events, string Secret, long CreatedAt);
+
+public sealed record WebhookListResponse(IReadOnlyList<WebhookResponse> Webhooks);
+
+public sealed record DeliveryListQuery(int Limit = 20, int Offset = 0);
+
+public sealed class DeliveryListQueryValidator : AbstractValidator<DeliveryListQuery>
+{
+    public DeliveryListQueryValidator()
+    {
+        RuleFor(q => q.Limit).InclusiveBetween(1, 100);
+        RuleFor(q => q.Offset).GreaterThanOrEqualTo(0);
+    }
+}
+
+public sealed record AttemptResponse(int Attempt, int? StatusCode, long DurationMs, string? Error, long AttemptedAt);
+
+public sealed record DeliveryResponse(
+    string DeliveryId, string Event, string JobId, string Status, long CreatedAt, long? NextAttemptAt, IReadOnlyList<AttemptResponse> Attempts);
+
+public sealed record DeliveryListResponse(IReadOnlyList<DeliveryResponse> Deliveries, Jobs.Pagination Pagination);
+
+internal static class WebhookMapping
+{
+    public static WebhookResponse ToResponse(this Webhook webhook) =>
+        new(webhook.Id, webhook.Url, webhook.EventNames, webhook.CreatedAt.ToUnixSeconds());
+
+    public static CreatedWebhookResponse ToCreatedResponse(this Webhook webhook, string secret) =>
+        new(webhook.Id, webhook.Url, webhook.EventNames, secret, webhook.CreatedAt.ToUnixSeconds());
+
+    public static DeliveryResponse ToResponse(this WebhookDelivery delivery, IEnumerable<WebhookAttempt> attempts) =>
+        new(delivery.Id, delivery.Event, delivery.JobId, delivery.Status, delivery.CreatedAt.ToUnixSeconds(),
+            delivery.Status == DeliveryStatus.Pending ? delivery.NextAttemptAt.ToUnixSeconds() : null,
+            [.. attempts.OrderBy(a => a.Attempt).Select(a => new AttemptResponse(a.Attempt, a.StatusCode, a.DurationMs, a.Error, a.AttemptedAt.ToUnixSeconds()))]);
+}

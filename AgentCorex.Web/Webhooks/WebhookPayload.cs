@@ -1,0 +1,43 @@
+using System.Globalization;
+using System.Text.Json;
+using AgentCorex.Web.Api;
+using AgentCorex.Web.Jobs;
+
+namespace AgentCorex.Web.Webhooks;
+
+/// <summary>The contract's payload: <c>{event, timestamp, job: {job_id, status, tool, result | error}}</c>.</summary>
+public sealed record WebhookPayload(string Event, string Timestamp, WebhookJob Job)
+{
+    public static string Serialize(string eventName, DateTimeOffset at, JobEntry job, JobEnding? ending)
+    {
+        var status = JobEventNames.StatusOf(eventName);
+        var result = ending?.Result ?? job.Result;
+        var errorCode = ending?.ErrorCode ?? job.ErrorCode;
+        var payload = new WebhookPayload(
+            eventName,
+            at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            new WebhookJob(
+                job.Id,
+                status,
+                job.Tool,
+                status == JobStatus.Completed ? Parse(result) : null,
+                status is JobStatus.Failed or JobStatus.Timeout
+                    ? new JobError(errorCode ?? "EXECUTION_ERROR", ending?.ErrorMessage ?? job.ErrorMessage ?? "", Parse(ending?.ErrorDetails ?? job.ErrorDetails) ?? EmptyObject)
+                    : null));
+        return JsonSerializer.Serialize(payload, ApiJson.Options);
+    }
+
+    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
+
+    private static JsonElement? Parse(string? json)
+    {
+        if (json is null)
+        {
+            return null;
+        }
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+}
+
+public sealed record WebhookJob(string JobId, string Status, string Tool, JsonElement? Result = null, JobError? Error = null);

@@ -1,0 +1,6 @@
+namespace AgentCorex.Web.Webhooks;
+
+public static class WebhookRules
+{
+    public const int MaxUrlLength = 2048;
+}

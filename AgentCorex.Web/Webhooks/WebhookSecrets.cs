@@ -1,0 +1,46 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace AgentCorex.Web.Webhooks;
+
+/// <summary>
+/// Signing secrets are Standard Webhooks secrets: <c>whsec_</c> and the base64 of 24 to 64 random bytes. The
+/// HMAC key of both signatures is those decoded bytes. A secret must be usable to sign, so it cannot be hashed:
+/// it is stored protected with Data Protection, whose key ring every node reads from the shared database.
+/// </summary>
+public sealed class WebhookSecrets(IDataProtectionProvider dataProtection)
+{
+    public const string Prefix = "whsec_";
+    public const int MinBytes = 24;
+    public const int MaxBytes = 64;
+
+    private readonly IDataProtector protector = dataProtection.CreateProtector("AgentCorex.Webhooks.Secret.v1");
+
+    public static string Generate() => Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    public static bool IsWellFormed(string? secret) => TryDecode(secret, out _);
+
+    /// <summary>The HMAC key: the bytes the base64 after <c>whsec_</c> stands for.</summary>
+    public static byte[] KeyOf(string secret) =>
+        TryDecode(secret, out var key) ? key : throw new ArgumentException("Not a whsec_ secret.", nameof(secret));
+
+    public string Protect(string secret) => protector.Protect(secret);
+
+    public byte[] UnprotectKey(string protectedSecret) => KeyOf(protector.Unprotect(protectedSecret));
+
+    private static bool TryDecode(string? secret, out byte[] key)
+    {
+        key = [];
+        if (secret is null || !secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > Prefix.Length + 100)
+        {
+            return false;
+        }
+        var buffer = new byte[MaxBytes + 3];
+        if (!Convert.TryFromBase64String(secret[Prefix.Length..], buffer, out var written) || written is < MinBytes or > MaxBytes)
+        {
+            return false;
+        }
+        key = buffer[..written];
+        return true;
+    }
+}

@@ -1,0 +1,101 @@
+using AgentCorex.Web.Auth;
+using AgentCorex.Web.Errors;
+using AgentCorex.Web.Execution;
+using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Network;
+using AgentCorex.Web.Storage;
+using FluentValidation;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Webhooks;
+
+[ApiController]
+[Route("webhooks")]
+public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions subscriptions, IOptions<WebhooksOptions> options, TimeProvider time) : ControllerBase
+{
+    private string CallerKeyId => ApiKeyIdentity.From(User).KeyId;
+
+    [HttpPost]
+    public async Task<ActionResult<CreatedWebhookResponse>> Create(
+        CreateWebhookRequest request,
+        [FromServices] IValidator<CreateWebhookRequest> validator,
+        [FromServices] TargetGuard guard,
+        [FromServices] WebhookSecrets secrets,
+        CancellationToken cancellationToken)
+    {
+        validator.ValidateOrThrow(request);
+        var url = new Uri(request.Url!);
+        if (await guard.CheckAsync(url, cancellationToken) is { } refused)
+        {
+            throw ApiErrors.InvalidArguments(refused, "url");
+        }
+        var owner = CallerKeyId;
+        var limit = options.Value.MaxPerKey;
+        if (await db.Webhooks.CountAsync(w => w.OwnerKeyId == owner, cancellationToken) >= limit)
+        {
+            throw WebhookErrors.LimitReached(limit);
+        }
+
+        var secret = request.Secret ?? WebhookSecrets.Generate();
+        var webhook = new Webhook
+        {
+            Id = ExecutionIds.New("wh_"),
+            OwnerKeyId = owner,
+            Url = request.Url!,
+            Events = string.Join(',', request.Events!),
+            ProtectedSecret = secrets.Protect(secret),
+            CreatedAt = time.GetUtcNow().UtcDateTime,
+        };
+        db.Webhooks.Add(webhook);
+        await db.SaveChangesAsync(cancellationToken);
+        subscriptions.Forget(owner);
+        return StatusCode(StatusCodes.Status201Created, webhook.ToCreatedResponse(secret));
+    }
+
+    [HttpGet]
+    public async Task<WebhookListResponse> List(CancellationToken cancellationToken)
+    {
+        var owner = CallerKeyId;
+        var webhooks = await db.Webhooks.AsNoTracking()
+            .Where(w => w.OwnerKeyId == owner)
+            .OrderBy(w => w.CreatedAt).ThenBy(w => w.Id)
+            .ToListAsync(cancellationToken);
+        return new WebhookListResponse([.. webhooks.Select(w => w.ToResponse())]);
+    }
+
+    [HttpDelete("{webhookId}")]
+    public async Task<WebhookResponse> Delete(string webhookId, CancellationToken cancellationToken)
+    {
+        var webhook = await FindOwnAsync(webhookId, cancellationToken);
+        await db.Webhooks.Where(w => w.Id == webhook.Id).ExecuteDeleteAsync(cancellationToken);
+        subscriptions.Forget(webhook.OwnerKeyId);
+        return webhook.ToResponse();
+    }
+
+    /// <summary>The newest deliveries first, each with its attempts.</summary>
+    [HttpGet("{webhookId}/deliveries")]
+    public async Task<DeliveryListResponse> Deliveries(
+        string webhookId, [FromQuery] DeliveryListQuery query, [FromServices] IValidator<DeliveryListQuery> validator, CancellationToken cancellationToken)
+    {
+        validator.ValidateOrThrow(query);
+        var webhook = await FindOwnAsync(webhookId, cancellationToken);
+        var deliveries = db.WebhookDeliveries.AsNoTracking().Where(d => d.WebhookId == webhook.Id);
+        var total = await deliveries.CountAsync(cancellationToken);
+        var page = await deliveries.OrderByDescending(d => d.CreatedAt).ThenByDescending(d => d.Id)
+            .Skip(query.Offset).Take(query.Limit)
+            .ToListAsync(cancellationToken);
+        var ids = page.Select(d => d.Id).ToList();
+        var attempts = (await db.WebhookAttempts.AsNoTracking().Where(a => ids.Contains(a.DeliveryId)).ToListAsync(cancellationToken))
+            .ToLookup(a => a.DeliveryId);
+        return new DeliveryListResponse([.. page.Select(d => d.ToResponse(attempts[d.Id]))], new Pagination(query.Limit, query.Offset, total));
+    }
+
+    private async Task<Webhook> FindOwnAsync(string webhookId, CancellationToken cancellationToken)
+    {
+        var owner = CallerKeyId;
+        return await db.Webhooks.AsNoTracking().SingleOrDefaultAsync(w => w.Id == webhookId && w.OwnerKeyId == owner, cancellationToken)
+            ?? throw WebhookErrors.NotFound(webhookId);
+    }
+}

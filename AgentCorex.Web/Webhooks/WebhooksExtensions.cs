@@ -1,0 +1,56 @@
+using AgentCorex.Web.Network;
+using Hangfire;
+
+namespace AgentCorex.Web.Webhooks;
+
+public static class WebhooksExtensions
+{
+    /// <summary>
+    /// Signed webhooks for job events, delivered by Hangfire workers of their own (queue "webhooks") over an
+    /// HttpClient that follows no redirect, keeps no cookie, uses no proxy and connects only to allowed addresses.
+    /// </summary>
+    public static WebApplicationBuilder AddWebhooks(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<NetworkOptions>().BindConfiguration(NetworkOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<WebhooksOptions>().BindConfiguration(WebhooksOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => o.RetryBaseDelay > TimeSpan.Zero && o.RetryBaseDelay <= TimeSpan.FromSeconds(10), "Webhooks:RetryBaseDelay must be above 0 and at most 00:00:10 (the first retry comes within 10 s).")
+            .Validate(o => o.MaxRetryDelay >= o.RetryBaseDelay && o.MaxRetryDelay <= TimeSpan.FromDays(1), "Webhooks:MaxRetryDelay must be between Webhooks:RetryBaseDelay and 1.00:00:00.")
+            .Validate(o => o.AttemptTimeout > TimeSpan.Zero && o.AttemptTimeout <= TimeSpan.FromMinutes(1), "Webhooks:AttemptTimeout must be above 0 and at most 00:01:00.")
+            .Validate(o => o.SubscriptionCacheTtl >= TimeSpan.Zero && o.SubscriptionCacheTtl <= TimeSpan.FromMinutes(10), "Webhooks:SubscriptionCacheTtl must be between 00:00:00 and 00:10:00.")
+            .ValidateOnStart();
+        var options = builder.Configuration.GetSection(WebhooksOptions.Section).Get<WebhooksOptions>() ?? new WebhooksOptions();
+
+        builder.Services.AddSingleton<TargetGuard>();
+        builder.Services.AddSingleton<WebhookSecrets>();
+        builder.Services.AddSingleton<WebhookSubscriptions>();
+        builder.Services.AddScoped<WebhookEvents>();
+        builder.Services.AddScoped<WebhookDispatcher>();
+        builder.Services.AddHostedService<WebhookRecovery>();
+        builder.Services.AddHttpClient(WebhookDispatcher.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan /* each attempt has its own */)
+            .ConfigurePrimaryHttpMessageHandler(services => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseCookies = false,
+                // A proxy would be what the guard checks instead of the receiver.
+                UseProxy = false,
+                ConnectCallback = services.GetRequiredService<TargetGuard>().ConnectAsync,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+            })
+            // The default handlers log every URL, and a webhook URL may carry a token of its receiver.
+            .RemoveAllLoggers();
+
+        if (options.WorkerCount > 0)
+        {
+            builder.Services.AddHangfireServer(server =>
+            {
+                server.ServerName = $"{Environment.MachineName}:webhooks";
+                server.Queues = [WebhookDispatcher.Queue];
+                server.WorkerCount = options.WorkerCount;
+                // Retries are scheduled jobs; Hangfire's 15 s default poll would delay a 5 s retry to up to 20 s.
+                server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+            });
+        }
+        return builder;
+    }
+}
