@@ -35,6 +35,10 @@ public sealed class ApiDocsTests : ServerTest
     [TestCase("/api_keys", "post")]
     [TestCase("/api_keys", "get")]
     [TestCase("/api_keys/{keyId}", "delete")]
+    [TestCase("/webhooks", "post")]
+    [TestCase("/webhooks", "get")]
+    [TestCase("/webhooks/{webhookId}", "delete")]
+    [TestCase("/webhooks/{webhookId}/deliveries", "get")]
     public void EveryRoute_IsDocumented_WithTheBearerScheme_AndTheErrorShape(string path, string method)
     {
         var operation = Operation(path, method);
