@@ -1,0 +1,95 @@
+// Opens N idle job streams (GET /jobs/{id}/stream) against a running AgentCorex and reports what they cost the
+// server process: threads and resident memory before and with them open, read from /proc/<pid>/status.
+// Usage: StreamsBenchmark <base url> <api key> <server pid> [streams=500]
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+var baseUrl = new Uri(args[0]);
+var apiKey = args[1];
+var pid = int.Parse(args[2], CultureInfo.InvariantCulture);
+var count = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 500;
+
+using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = count + 10, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
+using var client = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = Timeout.InfiniteTimeSpan };
+client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+
+// Jobs that stay queued or running for the whole measurement: their streams stay idle but for keep-alives.
+var jobs = new List<string>();
+for (var i = 0; i < count; i++)
+{
+    var response = await client.PostAsJsonAsync("/jobs/submit", new { tool = "wait", arguments = new { duration_ms = 600_000 }, timeout_ms = 600_000 });
+    response.EnsureSuccessStatusCode();
+    jobs.Add(JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("job_id").GetString()!);
+}
+await Task.Delay(TimeSpan.FromSeconds(3));
+GC.Collect();
+var before = Sample(pid);
+
+using var stop = new CancellationTokenSource();
+var firstEvents = 0;
+var readers = jobs.Select(async id =>
+{
+    using var request = new HttpRequestMessage(HttpMethod.Get, $"/jobs/{id}/stream");
+    using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stop.Token);
+    response.EnsureSuccessStatusCode();
+    using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(stop.Token));
+    var first = true;
+    try
+    {
+        while (await reader.ReadLineAsync(stop.Token) is { } line)
+        {
+            if (first && line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref firstEvents);
+                first = false;
+            }
+        }
+    }
+    catch (OperationCanceledException)
+    {
+    }
+}).ToList();
+
+var deadline = Stopwatch.StartNew();
+while (Volatile.Read(ref firstEvents) < count && deadline.Elapsed < TimeSpan.FromSeconds(60))
+{
+    await Task.Delay(100);
+}
+await Task.Delay(TimeSpan.FromSeconds(10)); // idle: nothing changes, the node's watcher polls
+var during = Sample(pid);
+
+stop.Cancel();
+await Task.WhenAll(readers.Select(r => r.ContinueWith(_ => { })));
+foreach (var id in jobs)
+{
+    await client.DeleteAsync($"/jobs/{id}?force=true");
+}
+
+Console.WriteLine($"| streams open | server threads | server RSS MiB |");
+Console.WriteLine($"| ---: | ---: | ---: |");
+Console.WriteLine($"| 0 | {before.Threads} | {before.RssKb / 1024.0:F1} |");
+Console.WriteLine($"| {firstEvents} | {during.Threads} | {during.RssKb / 1024.0:F1} |");
+Console.WriteLine();
+Console.WriteLine($"per stream: {(during.Threads - before.Threads) / (double)Math.Max(1, firstEvents):F3} threads, {(during.RssKb - before.RssKb) / (double)Math.Max(1, firstEvents):F1} KiB");
+
+static (int Threads, long RssKb) Sample(int pid)
+{
+    var status = File.ReadAllLines($"/proc/{pid}/status");
+    int threads = 0;
+    long rss = 0;
+    foreach (var line in status)
+    {
+        if (line.StartsWith("Threads:", StringComparison.Ordinal))
+        {
+            threads = int.Parse(line["Threads:".Length..].Trim(), CultureInfo.InvariantCulture);
+        }
+        else if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+        {
+            rss = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+    }
+    return (threads, rss);
+}
