@@ -154,6 +154,32 @@ public sealed class ClusterTests
         Assert.That(await AttemptAsync(job), Is.EqualTo(1), "the job ran once");
     }
 
+    [Test]
+    public async Task RequestLimits_HoldAcrossNodes_TwoNodesNeverDoubleAKeysAllowance()
+    {
+        await RateLimits.RateLimitTests.StartOfAFreshMinuteAsync(secondsNeeded: 30);
+        var starting = new[] { StartNodeAsync(workers: 1, "a"), StartNodeAsync(workers: 1, "b") };
+        await Task.WhenAll(starting);
+        await using var a = await starting[0];
+        await using var b = await starting[1];
+        using var admin = a.CreateClient();
+        var created = await (await admin.PostJsonAsync("/api_keys", new { name = "limited", plan = "pro", rate_limits = new { requests_per_minute = 4 } })).ReadObjectAsync();
+        using var toA = a.CreateClient(created.Str("api_key")!);
+        using var toB = b.CreateClient(created.Str("api_key")!);
+
+        var statuses = new List<HttpStatusCode>();
+        foreach (var client in new[] { toA, toB, toA, toB, toA, toB })
+        {
+            statuses.Add((await client.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "hi" } })).StatusCode);
+        }
+
+        Assert.That(statuses, Is.EqualTo(new[]
+        {
+            HttpStatusCode.Accepted, HttpStatusCode.Accepted, HttpStatusCode.Accepted, HttpStatusCode.Accepted,
+            HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests,
+        }));
+    }
+
     /// <summary>The Hangfire servers whose workers processed these jobs, from Hangfire's own state history.</summary>
     private async Task<HashSet<string>> ProcessingServersAsync(IEnumerable<string> jobIds)
     {

@@ -10,7 +10,7 @@ public sealed class ApiKey
 
     public required string Name { get; init; }
 
-    public required string Plan { get; init; }
+    public required string Plan { get; set; }
 
     public required bool IsAdmin { get; init; }
 
@@ -19,6 +19,12 @@ public sealed class ApiKey
     public required DateTime CreatedAt { get; init; }
 
     public DateTime? RevokedAt { get; set; }
+
+    /// <summary>This key's own limit of execution requests per minute, instead of its plan's.</summary>
+    public int? RequestsPerMinute { get; set; }
+
+    /// <summary>This key's own limit of tool executions running at once, instead of its plan's.</summary>
+    public int? MaxConcurrent { get; set; }
 }
 
 internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
@@ -34,5 +40,7 @@ internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
         key.Property(k => k.SecretHash).HasColumnName("secret_hash").HasMaxLength(32);
         key.Property(k => k.CreatedAt).HasColumnName("created_at");
         key.Property(k => k.RevokedAt).HasColumnName("revoked_at");
+        key.Property(k => k.RequestsPerMinute).HasColumnName("requests_per_minute");
+        key.Property(k => k.MaxConcurrent).HasColumnName("max_concurrent");
     }
 }

@@ -1,9 +1,39 @@
 using AgentCorex.Web.Api;
+using AgentCorex.Web.RateLimits;
 using FluentValidation;
 
 namespace AgentCorex.Web.Auth;
 
-public sealed record CreateApiKeyRequest(string? Name, string? Plan, bool? Admin);
+public sealed record CreateApiKeyRequest(string? Name, string? Plan, bool? Admin, KeyRateLimitsRequest? RateLimits);
+
+/// <summary>A key's own limits, instead of its plan's; a field left out keeps the plan's.</summary>
+public sealed record KeyRateLimitsRequest(int? RequestsPerMinute, int? MaxConcurrent);
+
+/// <summary>PATCH /api_keys/{key_id}: a new plan, own limits, or (reset_rate_limits) back to the plan's.</summary>
+public sealed record UpdateApiKeyRequest(string? Plan, KeyRateLimitsRequest? RateLimits, bool? ResetRateLimits);
+
+public sealed class KeyRateLimitsRequestValidator : AbstractValidator<KeyRateLimitsRequest>
+{
+    public KeyRateLimitsRequestValidator()
+    {
+        RuleFor(r => r.RequestsPerMinute).InclusiveBetween(1, 1_000_000);
+        RuleFor(r => r.MaxConcurrent).InclusiveBetween(1, 10_000);
+    }
+}
+
+public sealed class UpdateApiKeyRequestValidator : AbstractValidator<UpdateApiKeyRequest>
+{
+    public UpdateApiKeyRequestValidator()
+    {
+        RuleFor(r => r.Plan)
+            .Must(p => p is null || ApiKeyRules.Plans.Contains(p))
+            .WithMessage($"'plan' must be one of: {string.Join(", ", ApiKeyRules.Plans)}");
+        RuleFor(r => r.RateLimits!).SetValidator(new KeyRateLimitsRequestValidator()).When(r => r.RateLimits is not null);
+        RuleFor(r => r)
+            .Must(r => r.Plan is not null || r.RateLimits is not null || r.ResetRateLimits == true)
+            .OverridePropertyName("plan").WithMessage("Nothing to change: give plan, rate_limits or reset_rate_limits");
+    }
+}
 
 public sealed class CreateApiKeyRequestValidator : AbstractValidator<CreateApiKeyRequest>
 {
@@ -14,20 +44,33 @@ public sealed class CreateApiKeyRequestValidator : AbstractValidator<CreateApiKe
         RuleFor(r => r.Plan).NotEmpty().WithMessage("Missing required argument: plan")
             .Must(p => ApiKeyRules.Plans.Contains(p))
             .WithMessage($"'plan' must be one of: {string.Join(", ", ApiKeyRules.Plans)}");
+        RuleFor(r => r.RateLimits!).SetValidator(new KeyRateLimitsRequestValidator()).When(r => r.RateLimits is not null);
     }
 }
 
-public sealed record ApiKeyResponse(string KeyId, string Name, string Plan, bool Admin, long CreatedAt, long? RevokedAt);
+/// <summary>The limits in force for a key (its own, else its plan's); null means unlimited.</summary>
+public sealed record KeyRateLimitsResponse(int? RequestsPerMinute, int? MaxConcurrent);
 
-public sealed record CreatedApiKeyResponse(string KeyId, string ApiKey, string Name, string Plan, bool Admin, long CreatedAt);
+public sealed record ApiKeyResponse(string KeyId, string Name, string Plan, bool Admin, long CreatedAt, long? RevokedAt, KeyRateLimitsResponse RateLimits);
+
+public sealed record CreatedApiKeyResponse(string KeyId, string ApiKey, string Name, string Plan, bool Admin, long CreatedAt, KeyRateLimitsResponse RateLimits);
 
 public sealed record ApiKeyListResponse(IReadOnlyList<ApiKeyResponse> ApiKeys);
 
 internal static class ApiKeyMapping
 {
-    public static ApiKeyResponse ToResponse(this ApiKey key) =>
-        new(key.Id, key.Name, key.Plan, key.IsAdmin, key.CreatedAt.ToUnixSeconds(), key.RevokedAt.ToUnixSeconds());
+    public static ApiKeyResponse ToResponse(this ApiKey key, KeyLimits limits) =>
+        new(key.Id, key.Name, key.Plan, key.IsAdmin, key.CreatedAt.ToUnixSeconds(), key.RevokedAt.ToUnixSeconds(), key.Limits(limits));
 
-    public static CreatedApiKeyResponse ToCreatedResponse(this ApiKey key, string apiKey) =>
-        new(key.Id, apiKey, key.Name, key.Plan, key.IsAdmin, key.CreatedAt.ToUnixSeconds());
+    public static CreatedApiKeyResponse ToCreatedResponse(this ApiKey key, string apiKey, KeyLimits limits) =>
+        new(key.Id, apiKey, key.Name, key.Plan, key.IsAdmin, key.CreatedAt.ToUnixSeconds(), key.Limits(limits));
+
+    public static ApiKeyIdentity ToIdentity(this ApiKey key) =>
+        new(key.Id, key.Name, key.Plan, key.IsAdmin, key.RequestsPerMinute, key.MaxConcurrent);
+
+    private static KeyRateLimitsResponse Limits(this ApiKey key, KeyLimits limits)
+    {
+        var identity = key.ToIdentity();
+        return new KeyRateLimitsResponse(limits.RequestsPerMinute(identity), limits.MaxConcurrent(identity));
+    }
 }

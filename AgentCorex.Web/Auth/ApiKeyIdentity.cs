@@ -1,14 +1,17 @@
+using System.Globalization;
 using System.Security.Claims;
 
 namespace AgentCorex.Web.Auth;
 
-/// <summary>Who is calling: what a request's principal says about its key.</summary>
-public sealed record ApiKeyIdentity(string KeyId, string Name, string Plan, bool IsAdmin)
+/// <summary>Who is calling: what a request's principal says about its key, with the key's own limits if it has any.</summary>
+public sealed record ApiKeyIdentity(string KeyId, string Name, string Plan, bool IsAdmin, int? RequestsPerMinute = null, int? MaxConcurrent = null)
 {
     public const string ConfiguredAdminKeyId = "key_configured_admin";
 
     private const string PlanClaim = "plan";
     private const string AdminRole = "admin";
+    private const string RequestsPerMinuteClaim = "requests_per_minute";
+    private const string MaxConcurrentClaim = "max_concurrent";
 
     public ClaimsPrincipal ToPrincipal(string scheme)
     {
@@ -17,6 +20,14 @@ public sealed record ApiKeyIdentity(string KeyId, string Name, string Plan, bool
         {
             claims.Add(new Claim(ClaimTypes.Role, AdminRole));
         }
+        if (RequestsPerMinute is { } requests)
+        {
+            claims.Add(new Claim(RequestsPerMinuteClaim, requests.ToString(CultureInfo.InvariantCulture)));
+        }
+        if (MaxConcurrent is { } concurrent)
+        {
+            claims.Add(new Claim(MaxConcurrentClaim, concurrent.ToString(CultureInfo.InvariantCulture)));
+        }
         return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme));
     }
 
@@ -24,5 +35,10 @@ public sealed record ApiKeyIdentity(string KeyId, string Name, string Plan, bool
         principal.FindFirstValue(ClaimTypes.NameIdentifier) ?? throw new InvalidOperationException("The request is not authenticated."),
         principal.FindFirstValue(ClaimTypes.Name) ?? "",
         principal.FindFirstValue(PlanClaim) ?? "",
-        principal.IsInRole(AdminRole));
+        principal.IsInRole(AdminRole),
+        Number(principal, RequestsPerMinuteClaim),
+        Number(principal, MaxConcurrentClaim));
+
+    private static int? Number(ClaimsPrincipal principal, string claim) =>
+        principal.FindFirstValue(claim) is { } value ? int.Parse(value, CultureInfo.InvariantCulture) : null;
 }

@@ -1,4 +1,5 @@
 using AgentCorex.Web.Errors;
+using AgentCorex.Web.RateLimits;
 using AgentCorex.Web.Storage;
 using FluentValidation;
 using Microsoft.AspNetCore.Authorization;
@@ -10,7 +11,7 @@ namespace AgentCorex.Web.Auth;
 [ApiController]
 [Route("api_keys")]
 [Authorize(Policy = ApiKeyPolicies.Admin)]
-public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authenticator, TimeProvider time) : ControllerBase
+public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authenticator, KeyLimits limits, TimeProvider time) : ControllerBase
 {
     [HttpPost]
     [ProducesResponseType<CreatedApiKeyResponse>(StatusCodes.Status201Created)]
@@ -27,17 +28,19 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
             IsAdmin = request.Admin ?? false,
             SecretHash = hash,
             CreatedAt = time.GetUtcNow().UtcDateTime,
+            RequestsPerMinute = request.RateLimits?.RequestsPerMinute,
+            MaxConcurrent = request.RateLimits?.MaxConcurrent,
         };
         db.ApiKeys.Add(key);
         await db.SaveChangesAsync(cancellationToken);
-        return StatusCode(StatusCodes.Status201Created, key.ToCreatedResponse(apiKey));
+        return StatusCode(StatusCodes.Status201Created, key.ToCreatedResponse(apiKey, limits));
     }
 
     [HttpGet]
     public async Task<ApiKeyListResponse> List(CancellationToken cancellationToken)
     {
         var keys = await db.ApiKeys.AsNoTracking().OrderBy(k => k.CreatedAt).ThenBy(k => k.Id).ToListAsync(cancellationToken);
-        return new ApiKeyListResponse([.. keys.Select(k => k.ToResponse())]);
+        return new ApiKeyListResponse([.. keys.Select(k => k.ToResponse(limits))]);
     }
 
     [HttpDelete("{keyId}")]
@@ -50,6 +53,26 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
             await db.SaveChangesAsync(cancellationToken);
         }
         authenticator.Forget(keyId);
-        return key.ToResponse();
+        return key.ToResponse(limits);
+    }
+
+    /// <summary>Changes a key's plan or its own limits; other nodes see it within Auth:KeyCacheTtl.</summary>
+    [HttpPatch("{keyId}")]
+    public async Task<ApiKeyResponse> Update(
+        string keyId, UpdateApiKeyRequest request, [FromServices] IValidator<UpdateApiKeyRequest> validator, CancellationToken cancellationToken)
+    {
+        validator.ValidateOrThrow(request);
+        var key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken) ?? throw ApiErrors.ApiKeyNotFound(keyId);
+        if (request.ResetRateLimits == true)
+        {
+            key.RequestsPerMinute = null;
+            key.MaxConcurrent = null;
+        }
+        key.Plan = request.Plan ?? key.Plan;
+        key.RequestsPerMinute = request.RateLimits?.RequestsPerMinute ?? key.RequestsPerMinute;
+        key.MaxConcurrent = request.RateLimits?.MaxConcurrent ?? key.MaxConcurrent;
+        await db.SaveChangesAsync(cancellationToken);
+        authenticator.Forget(keyId);
+        return key.ToResponse(limits);
     }
 }

@@ -1,6 +1,7 @@
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Jobs;
+using AgentCorex.Web.RateLimits;
 using AgentCorex.Web.Tools;
 using FluentValidation;
 using Microsoft.AspNetCore.Authorization;
@@ -20,6 +21,7 @@ public sealed class ExecuteToolController(
 {
     /// <summary>Runs the tool now; with mode "async", submits it as a job instead, as POST /jobs/submit does.</summary>
     [HttpPost]
+    [ExecutionRateLimit]
     [ProducesResponseType<ExecuteToolResponse>(StatusCodes.Status200OK)]
     [ProducesResponseType<SubmittedJobResponse>(StatusCodes.Status202Accepted)]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status500InternalServerError, Description = "EXECUTION_ERROR: the tool failed")]

@@ -17,6 +17,7 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<J
     private ApiKeyIdentity Caller => ApiKeyIdentity.From(User);
 
     [HttpPost("submit")]
+    [RateLimits.ExecutionRateLimit]
     [ProducesResponseType<SubmittedJobResponse>(StatusCodes.Status202Accepted)]
     public async Task<IActionResult> Submit(
         SubmitJobRequest request,

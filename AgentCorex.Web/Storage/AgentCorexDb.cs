@@ -27,6 +27,8 @@ public class AgentCorexDb : DbContext, IDataProtectionKeyContext
 
     public DbSet<Webhook> Webhooks => Set<Webhook>();
 
+    public DbSet<RateLimits.RateLimitWindow> RateLimitWindows => Set<RateLimits.RateLimitWindow>();
+
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
 
     public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();

@@ -32,6 +32,10 @@ namespace AgentCorex.Web.Storage.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("is_admin");
 
+                    b.Property<int?>("MaxConcurrent")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("max_concurrent");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -43,6 +47,10 @@ namespace AgentCorex.Web.Storage.Migrations
                         .HasMaxLength(32)
                         .HasColumnType("TEXT")
                         .HasColumnName("plan");
+
+                    b.Property<int?>("RequestsPerMinute")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("requests_per_minute");
 
                     b.Property<DateTime?>("RevokedAt")
                         .HasColumnType("TEXT")
@@ -158,6 +166,34 @@ namespace AgentCorex.Web.Storage.Migrations
                         .HasDatabaseName("ix_jobs_tool_status_completed");
 
                     b.ToTable("jobs", (string)null);
+                });
+
+            modelBuilder.Entity("AgentCorex.Web.RateLimits.RateLimitWindow", b =>
+                {
+                    b.Property<string>("KeyId")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key_id");
+
+                    b.Property<string>("Bucket")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("bucket");
+
+                    b.Property<long>("Minute")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("minute");
+
+                    b.Property<int>("Requests")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("requests");
+
+                    b.HasKey("KeyId", "Bucket", "Minute");
+
+                    b.HasIndex("Minute")
+                        .HasDatabaseName("ix_rate_limit_windows_minute");
+
+                    b.ToTable("rate_limit_windows", (string)null);
                 });
 
             modelBuilder.Entity("AgentCorex.Web.Webhooks.Webhook", b =>

@@ -37,6 +37,10 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
                         .HasColumnType("boolean")
                         .HasColumnName("is_admin");
 
+                    b.Property<int?>("MaxConcurrent")
+                        .HasColumnType("integer")
+                        .HasColumnName("max_concurrent");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -48,6 +52,10 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
                         .HasMaxLength(32)
                         .HasColumnType("character varying(32)")
                         .HasColumnName("plan");
+
+                    b.Property<int?>("RequestsPerMinute")
+                        .HasColumnType("integer")
+                        .HasColumnName("requests_per_minute");
 
                     b.Property<DateTime?>("RevokedAt")
                         .HasColumnType("timestamp with time zone")
@@ -163,6 +171,34 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
                         .HasDatabaseName("ix_jobs_tool_status_completed");
 
                     b.ToTable("jobs", (string)null);
+                });
+
+            modelBuilder.Entity("AgentCorex.Web.RateLimits.RateLimitWindow", b =>
+                {
+                    b.Property<string>("KeyId")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("key_id");
+
+                    b.Property<string>("Bucket")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("bucket");
+
+                    b.Property<long>("Minute")
+                        .HasColumnType("bigint")
+                        .HasColumnName("minute");
+
+                    b.Property<int>("Requests")
+                        .HasColumnType("integer")
+                        .HasColumnName("requests");
+
+                    b.HasKey("KeyId", "Bucket", "Minute");
+
+                    b.HasIndex("Minute")
+                        .HasDatabaseName("ix_rate_limit_windows_minute");
+
+                    b.ToTable("rate_limit_windows", (string)null);
                 });
 
             modelBuilder.Entity("AgentCorex.Web.Webhooks.Webhook", b =>

@@ -37,6 +37,10 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                         .HasColumnType("bit")
                         .HasColumnName("is_admin");
 
+                    b.Property<int?>("MaxConcurrent")
+                        .HasColumnType("int")
+                        .HasColumnName("max_concurrent");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -48,6 +52,10 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                         .HasMaxLength(32)
                         .HasColumnType("nvarchar(32)")
                         .HasColumnName("plan");
+
+                    b.Property<int?>("RequestsPerMinute")
+                        .HasColumnType("int")
+                        .HasColumnName("requests_per_minute");
 
                     b.Property<DateTime?>("RevokedAt")
                         .HasColumnType("datetime2")
@@ -163,6 +171,34 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                         .HasDatabaseName("ix_jobs_tool_status_completed");
 
                     b.ToTable("jobs", (string)null);
+                });
+
+            modelBuilder.Entity("AgentCorex.Web.RateLimits.RateLimitWindow", b =>
+                {
+                    b.Property<string>("KeyId")
+                        .HasMaxLength(32)
+                        .HasColumnType("nvarchar(32)")
+                        .HasColumnName("key_id");
+
+                    b.Property<string>("Bucket")
+                        .HasMaxLength(16)
+                        .HasColumnType("nvarchar(16)")
+                        .HasColumnName("bucket");
+
+                    b.Property<long>("Minute")
+                        .HasColumnType("bigint")
+                        .HasColumnName("minute");
+
+                    b.Property<int>("Requests")
+                        .HasColumnType("int")
+                        .HasColumnName("requests");
+
+                    b.HasKey("KeyId", "Bucket", "Minute");
+
+                    b.HasIndex("Minute")
+                        .HasDatabaseName("ix_rate_limit_windows_minute");
+
+                    b.ToTable("rate_limit_windows", (string)null);
                 });
 
             modelBuilder.Entity("AgentCorex.Web.Webhooks.Webhook", b =>

@@ -1,0 +1,165 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using AgentCorex.Tests.Infrastructure;
+
+namespace AgentCorex.Tests.RateLimits;
+
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class RateLimitTests(TestStorage storage) : ServerTest(storage)
+{
+    /// <summary>Windows are whole UTC minutes: a test that counts through one starts early enough in it.</summary>
+    public static async Task StartOfAFreshMinuteAsync(int secondsNeeded = 15)
+    {
+        var left = 60 - DateTimeOffset.UtcNow.ToUnixTimeSeconds() % 60;
+        if (left < secondsNeeded)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(left + 0.2));
+        }
+    }
+
+    private static Task<HttpResponseMessage> SubmitRawAsync(HttpClient client, string tool = "echo") =>
+        client.PostJsonAsync("/jobs/submit", new { tool, arguments = new { message = "hi" } });
+
+    private static long Header(HttpResponseMessage response, string name) =>
+        long.Parse(response.Headers.GetValues(name).Single(), CultureInfo.InvariantCulture);
+
+    [Test]
+    public async Task FreeKey_CountsDownThroughTheWindow_ThenIsRefusedWith429()
+    {
+        await StartOfAFreshMinuteAsync();
+        using var free = App.CreateClient((await App.CreateKeyAsync(plan: "free")).ApiKey);
+        var nextMinute = (DateTimeOffset.UtcNow.ToUnixTimeSeconds() / 60 + 1) * 60;
+
+        var remaining = new List<long>();
+        for (var i = 0; i < 10; i++)
+        {
+            var response = await SubmitRawAsync(free);
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+            Assert.That(Header(response, "X-RateLimit-Limit"), Is.EqualTo(10));
+            Assert.That(Header(response, "X-RateLimit-Reset"), Is.EqualTo(nextMinute));
+            remaining.Add(Header(response, "X-RateLimit-Remaining"));
+        }
+        var refused = await SubmitRawAsync(free);
+        var body = await refused.ReadObjectAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(remaining, Is.EqualTo(new long[] { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0 }));
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(body.Str("error.code"), Is.EqualTo("RATE_LIMIT_EXCEEDED"));
+            Assert.That(refused.Headers.RetryAfter?.Delta?.TotalSeconds, Is.InRange(1, 60));
+            Assert.That(Header(refused, "X-RateLimit-Remaining"), Is.Zero);
+            Assert.That(Header(refused, "X-RateLimit-Limit"), Is.EqualTo(10));
+            Assert.That(Header(refused, "X-RateLimit-Reset"), Is.EqualTo(nextMinute));
+        });
+    }
+
+    [Test]
+    public async Task EveryAnswerOfAnExecutionEndpoint_CarriesTheHeaders_ErrorsToo()
+    {
+        await StartOfAFreshMinuteAsync();
+        using var pro = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+
+        var unknownTool = await SubmitRawAsync(pro, tool: "no_such_tool");
+        var badBody = await pro.PostRawAsync("/jobs/submit", "{not json");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(unknownTool.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That(Header(unknownTool, "X-RateLimit-Limit"), Is.EqualTo(100));
+            Assert.That(Header(unknownTool, "X-RateLimit-Remaining"), Is.EqualTo(99));
+            Assert.That(badBody.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That(Header(badBody, "X-RateLimit-Remaining"), Is.EqualTo(98));
+        });
+    }
+
+    [Test]
+    public async Task KeyOwnLimit_ReplacesItsPlans_AndCanBeChangedAndReset()
+    {
+        await StartOfAFreshMinuteAsync();
+        var created = await Admin.PostAsJsonAsync("/api_keys", new { name = "limited", plan = "pro", rate_limits = new { requests_per_minute = 2 } });
+        var key = await created.ReadObjectAsync();
+        using var client = App.CreateClient(key.Str("api_key"));
+
+        var first = await SubmitRawAsync(client);
+        await SubmitRawAsync(client);
+        var third = await SubmitRawAsync(client);
+        var raised = await (await Admin.PatchAsJsonAsync($"/api_keys/{key.Str("key_id")}", new { rate_limits = new { requests_per_minute = 5 } })).ReadObjectAsync();
+        var fourth = await SubmitRawAsync(client);
+        var reset = await (await Admin.PatchAsJsonAsync($"/api_keys/{key.Str("key_id")}", new { reset_rate_limits = true })).ReadObjectAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(key.At("rate_limits.requests_per_minute")!.GetValue<int>(), Is.EqualTo(2));
+            Assert.That(key.At("rate_limits.max_concurrent")!.GetValue<int>(), Is.EqualTo(5), "the plan's, where the key has none of its own");
+            Assert.That(Header(first, "X-RateLimit-Limit"), Is.EqualTo(2));
+            Assert.That(third.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(raised.At("rate_limits.requests_per_minute")!.GetValue<int>(), Is.EqualTo(5));
+            Assert.That(fourth.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the new limit holds at once on this node");
+            Assert.That(Header(fourth, "X-RateLimit-Remaining"), Is.EqualTo(1), "four counted in this minute, the refused one too");
+            Assert.That(reset.At("rate_limits.requests_per_minute")!.GetValue<int>(), Is.EqualTo(100), "back to the plan's");
+        });
+    }
+
+    [Test]
+    public async Task AdminKeys_AreUnlimited_AndCarryNoHeaders()
+    {
+        var response = await SubmitRawAsync(Admin);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(response.Headers.Contains("X-RateLimit-Limit"), Is.False);
+    }
+
+    [TestCase("""{"name":"k","plan":"pro","rate_limits":{"requests_per_minute":0}}""", "rate_limits.requests_per_minute")]
+    [TestCase("""{"name":"k","plan":"pro","rate_limits":{"max_concurrent":-1}}""", "rate_limits.max_concurrent")]
+    public async Task OwnLimits_OutOfRange_AreInvalidArguments(string body, string argument)
+    {
+        var response = await Admin.PostRawAsync("/api_keys", body);
+        var error = await response.ReadObjectAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(error.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+        Assert.That(error.Str("error.argument"), Is.EqualTo(argument));
+    }
+
+    [Test]
+    public async Task Patch_WithNothingToChange_OrAnUnknownKey_IsRefused()
+    {
+        var key = await App.CreateKeyAsync();
+
+        var empty = await Admin.PatchAsJsonAsync($"/api_keys/{key.KeyId}", new { });
+        var unknown = await Admin.PatchAsJsonAsync("/api_keys/key_doesnotexist", new { plan = "pro" });
+
+        Assert.That(empty.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That((await empty.ReadObjectAsync()).Str("error.argument"), Is.EqualTo("plan"));
+        Assert.That(unknown.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That((await unknown.ReadObjectAsync()).Str("error.code"), Is.EqualTo("API_KEY_NOT_FOUND"));
+    }
+}
+
+public sealed class ApiRateLimitTests : ServerTest
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["RateLimits:ApiRequestsPerMinute"] = "3" };
+
+    [Test]
+    public async Task OtherEndpoints_HaveTheirOwnLooserLimit_PerKey()
+    {
+        await RateLimitTests.StartOfAFreshMinuteAsync();
+        using var key = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+        using var other = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            statuses.Add((await key.GetAsync("/tools")).StatusCode);
+        }
+        var submit = await key.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "hi" } });
+
+        Assert.That(statuses, Is.EqualTo(new[] { HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests }));
+        Assert.That((await other.GetAsync("/tools")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "another key has its own count");
+        Assert.That(submit.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the execution endpoints count apart");
+        Assert.That((await Admin.GetAsync("/tools")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+}

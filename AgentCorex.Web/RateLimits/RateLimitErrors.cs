@@ -1,0 +1,12 @@
+using AgentCorex.Web.Errors;
+
+namespace AgentCorex.Web.RateLimits;
+
+public static class RateLimitErrors
+{
+    public static ApiException Exceeded(int perMinute, long retryAfterSeconds) =>
+        new(StatusCodes.Status429TooManyRequests, new ApiError(
+            "RATE_LIMIT_EXCEEDED",
+            $"Rate limit of {perMinute} requests per minute exceeded; retry in {retryAfterSeconds} s",
+            Details: new Dictionary<string, object?> { ["limit"] = perMinute, ["retry_after"] = retryAfterSeconds }));
+}

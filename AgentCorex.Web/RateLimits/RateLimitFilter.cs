@@ -1,0 +1,62 @@
+using System.Globalization;
+using AgentCorex.Web.Auth;
+using Microsoft.AspNetCore.Mvc.Filters;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.RateLimits;
+
+/// <summary>
+/// Fixed one-minute windows per key. The execution endpoints count against the key's plan (or its own limit)
+/// and every answer they give carries X-RateLimit-Limit, -Remaining and -Reset; other endpoints share a
+/// looser per-key limit. Over the limit: 429 RATE_LIMIT_EXCEEDED with Retry-After.
+/// </summary>
+internal sealed class RateLimitFilter(IRequestCounter counter, KeyLimits limits, IOptions<RateLimitOptions> options, TimeProvider time) : IAsyncResourceFilter
+{
+    public const string ExecutionBucket = "execution";
+    public const string ApiBucket = "api";
+
+    public async Task OnResourceExecutionAsync(ResourceExecutingContext context, ResourceExecutionDelegate next)
+    {
+        if (!options.Value.Enabled || context.HttpContext.User.Identity?.IsAuthenticated != true)
+        {
+            await next();
+            return;
+        }
+        var key = ApiKeyIdentity.From(context.HttpContext.User);
+        var execution = context.ActionDescriptor.EndpointMetadata.OfType<ExecutionRateLimitAttribute>().Any();
+        var limit = execution ? limits.RequestsPerMinute(key) : key.IsAdmin ? null : options.Value.ApiRequestsPerMinute;
+        if (limit is not { } perMinute)
+        {
+            await next();
+            return;
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        var minute = now / 60;
+        var reset = (minute + 1) * 60;
+        var count = await counter.CountAsync(key.KeyId, execution ? ExecutionBucket : ApiBucket, minute, context.HttpContext.RequestAborted);
+        if (execution)
+        {
+            // Set as the response starts, so that error answers (written after the response is cleared) carry them too.
+            var response = context.HttpContext.Response;
+            response.OnStarting(() =>
+            {
+                response.Headers["X-RateLimit-Limit"] = perMinute.ToString(CultureInfo.InvariantCulture);
+                response.Headers["X-RateLimit-Remaining"] = Math.Max(0, perMinute - count).ToString(CultureInfo.InvariantCulture);
+                response.Headers["X-RateLimit-Reset"] = reset.ToString(CultureInfo.InvariantCulture);
+                return Task.CompletedTask;
+            });
+        }
+        if (count > perMinute)
+        {
+            var retryAfter = Math.Max(1, reset - now);
+            context.HttpContext.Response.OnStarting(() =>
+            {
+                context.HttpContext.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+                return Task.CompletedTask;
+            });
+            throw RateLimitErrors.Exceeded(perMinute, retryAfter);
+        }
+        await next();
+    }
+}
