@@ -8,6 +8,8 @@
 # Settings (environment): CONNECTIONS=32 WARMUP=30 DURATION=15 (seconds) ROUNDS=3
 #   The warm-up is long because on 2 busy cores AgentCorex's tiered JIT needs about 20 s of load to settle.
 #   PIN=1  puts each server on CPU 0 and the generator on CPU 1 (default: the scheduler shares both cores)
+#   MODE=limits  instead compares AgentCorex with per-key rate limiting on (the admin key given a limit it
+#                never reaches, so every request is counted) against limiting off (RateLimits:Enabled=false)
 # Output: the table on stdout and in bench/results/<timestamp>/ with each run's figures and server logs.
 set -euo pipefail
 
@@ -16,6 +18,7 @@ WARMUP=${WARMUP:-30}
 DURATION=${DURATION:-15}
 ROUNDS=${ROUNDS:-3}
 PIN=${PIN:-0}
+MODE=${MODE:-bare}
 START_TIMEOUT=${START_TIMEOUT:-60}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,6 +46,7 @@ for setting in CONNECTIONS WARMUP DURATION ROUNDS; do
 done
 (( ROUNDS <= 10 && DURATION <= 300 && WARMUP <= 300 )) || fail "at most 10 rounds of 300 s warm-up and 300 s measured"
 command -v curl >/dev/null || fail "curl is needed to wait for the servers' readiness"
+[[ "$MODE" == bare || "$MODE" == limits ]] || fail "MODE must be bare or limits, not '$MODE'"
 
 mkdir -p "$OUT"
 echo "bench: building Release (AgentCorex.Web, bench/BareEndpoint, bench/LoadGenerator)"
@@ -105,12 +109,17 @@ measure() {
     esac
 }
 
+# run_agentcorex [NAME [ENV=VALUE...]]
 run_agentcorex() {
+    local name=${1:-agentcorex}
+    (( $# > 0 )) && shift
     mkdir -p "$SCRATCH/db"
     rm -f "$SCRATCH"/db/agentcorex.db*
-    measure agentcorex "$AGENTCOREX_DLL" "Auth__AdminKey=$BENCH_BEARER" \
-        "ConnectionStrings__AgentCorex=Data Source=$SCRATCH/db/agentcorex.db"
+    measure "$name" "$AGENTCOREX_DLL" "Auth__AdminKey=$BENCH_BEARER" \
+        "ConnectionStrings__AgentCorex=Data Source=$SCRATCH/db/agentcorex.db" "$@"
 }
+run_limits_on() { run_agentcorex limits-on RateLimits__Admin__RequestsPerMinute=2000000000; }
+run_limits_off() { run_agentcorex limits-off RateLimits__Enabled=false; }
 # The baseline needs no key; it ignores the header the generator sends to both.
 run_bare() { measure bare "$BARE_DLL"; }
 
@@ -118,18 +127,25 @@ ERRORS=0
 for round in $(seq "$ROUNDS"); do
     echo "bench: round $round of $ROUNDS"
     # Alternate the order so that neither server always runs first on a machine that warms or throttles.
-    if (( round % 2 == 1 )); then run_agentcorex; run_bare; else run_bare; run_agentcorex; fi
+    if [[ "$MODE" == limits ]]; then
+        if (( round % 2 == 1 )); then run_limits_on; run_limits_off; else run_limits_off; run_limits_on; fi
+    elif (( round % 2 == 1 )); then run_agentcorex; run_bare; else run_bare; run_agentcorex; fi
 done
+if [[ "$MODE" == limits ]]; then
+    title="POST /execute_tool (echo): AgentCorex with rate limiting on vs off"; target=limits-on; baseline=limits-off; goal=0.9
+else
+    title="POST /execute_tool (echo): AgentCorex vs a bare ASP.NET Core endpoint"; target=agentcorex; baseline=bare; goal=0.7
+fi
 
 {
-    echo "# POST /execute_tool (echo): AgentCorex vs a bare ASP.NET Core endpoint"
+    echo "# $title"
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD -- AgentCorex.Web AgentCorex.Tools 2>/dev/null || echo ' (with uncommitted changes in AgentCorex.Web or AgentCorex.Tools)')"
     echo "- machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)), $(free -g | awk '/^Mem:/ {print $2}') GiB; .NET $(dotnet --version)"
     echo "- load: $CONNECTIONS connections, closed loop, ${WARMUP} s warm-up + ${DURATION} s measured per run, $ROUNDS round(s); server and generator $([[ "$PIN" == 1 ]] && echo 'pinned to CPU 0 and CPU 1' || echo 'share both cores')"
     echo
-    dotnet "$LOADGEN_DLL" compare --tsv "$OUT/runs.tsv" --target agentcorex --baseline bare
+    dotnet "$LOADGEN_DLL" compare --tsv "$OUT/runs.tsv" --target "$target" --baseline "$baseline" --min-ratio "$goal"
 } | tee "$OUT/summary.md"
 echo "bench: results in $OUT"
 exit "$ERRORS"
