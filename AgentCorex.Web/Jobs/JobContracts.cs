@@ -88,9 +88,10 @@ internal static class JobMapping
     public static JobSummaryResponse ToSummary(this JobEntry job) =>
         new(job.Id, job.Tool, job.Status, job.CreatedAt.ToUnixSeconds(), job.StartedAt.ToUnixSeconds(), job.CompletedAt.ToUnixSeconds());
 
-    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
+    internal static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
 
-    private static JsonElement? ParseJson(string? json)
+    /// <summary>Stored JSON as an element of a response.</summary>
+    internal static JsonElement? ParseJson(string? json)
     {
         if (json is null)
         {

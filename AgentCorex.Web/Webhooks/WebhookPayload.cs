@@ -20,23 +20,11 @@ public sealed record WebhookPayload(string Event, string Timestamp, WebhookJob J
                 job.Id,
                 status,
                 job.Tool,
-                status == JobStatus.Completed ? Parse(result) : null,
+                status == JobStatus.Completed ? JobMapping.ParseJson(result) : null,
                 status is JobStatus.Failed or JobStatus.Timeout
-                    ? new JobError(errorCode ?? "EXECUTION_ERROR", ending?.ErrorMessage ?? job.ErrorMessage ?? "", Parse(ending?.ErrorDetails ?? job.ErrorDetails) ?? EmptyObject)
+                    ? new JobError(errorCode ?? "EXECUTION_ERROR", ending?.ErrorMessage ?? job.ErrorMessage ?? "", JobMapping.ParseJson(ending?.ErrorDetails ?? job.ErrorDetails) ?? JobMapping.EmptyObject)
                     : null));
         return JsonSerializer.Serialize(payload, ApiJson.Options);
-    }
-
-    private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
-
-    private static JsonElement? Parse(string? json)
-    {
-        if (json is null)
-        {
-            return null;
-        }
-        using var document = JsonDocument.Parse(json);
-        return document.RootElement.Clone();
     }
 }
 
