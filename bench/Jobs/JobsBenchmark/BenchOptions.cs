@@ -42,6 +42,9 @@ internal sealed record BenchOptions
     /// <summary>Internal, with --role node: this node takes API requests but runs no Hangfire workers.</summary>
     public bool ApiOnly { get; init; }
 
+    /// <summary>PostgreSQL, what-if: server settings (KEY=VALUE, e.g. Jobs:QueuePollInterval=00:00:01) given to every node.</summary>
+    public IReadOnlyList<string> NodeSettings { get; init; } = [];
+
     /// <summary>PostgreSQL: how many nodes each measured topology has (1 and 2 by default).</summary>
     public IReadOnlyList<int> Nodes { get; init; } = [1, 2];
 
@@ -50,7 +53,7 @@ internal sealed record BenchOptions
 
     public static readonly IReadOnlySet<string> AllPhases = new HashSet<string>(["idle", "throughput", "ablations", "get"]);
 
-    public bool IsWhatIf => SqliteBusyTimeoutMs is not null || MinThreads is not null || NoWriteGate;
+    public bool IsWhatIf => SqliteBusyTimeoutMs is not null || MinThreads is not null || NoWriteGate || NodeSettings.Count > 0;
     public string? Out { get; init; }
 
     public const string Usage = """
@@ -58,7 +61,7 @@ internal sealed record BenchOptions
                       [--idle-jobs 200] [--ledger-rows 100000] [--queued-rows 1000] [--get-warmup 3] [--get-seconds 10]
                       [--workers N] [--ablation-jobs 2000] [--phases idle,throughput,ablations,get]
                       [--observe-ledger] [--out DIR]
-                      [--storage embedded|postgresql] [--connection-string CS] [--nodes 1,2]  (postgresql: phases idle,throughput)
+                      [--storage embedded|postgresql] [--connection-string CS] [--nodes 1,2] [--setting KEY=VALUE]...  (postgresql: phases idle,throughput)
                       what-if (not the shipped configuration): [--sqlite-busy-timeout MS] [--no-write-gate] [--min-threads N]
         """;
 
@@ -100,6 +103,7 @@ internal sealed record BenchOptions
                 "--storage" when value is "embedded" or "postgresql" => options with { Storage = value },
                 "--connection-string" => options with { ConnectionString = value },
                 "--role" when value == "node" => options with { Role = value },
+                "--setting" when value.Contains('=', StringComparison.Ordinal) => options with { NodeSettings = [.. options.NodeSettings, value] },
                 "--nodes" => options with { Nodes = value.Split(',').Select(n => Int(name, n, 1, 2)).Distinct().Order().ToList() },
                 _ => throw new ArgumentException($"Unknown flag {name}.\n{Usage}"),
             };

@@ -40,6 +40,10 @@ internal sealed class BenchServer : WebApplicationFactory<Program>
             settings["Storage:Provider"] = "PostgreSql";
             settings["ConnectionStrings:AgentCorex"] = options.ConnectionString;
         }
+        foreach (var setting in options.NodeSettings)
+        {
+            settings[setting[..setting.IndexOf('=', StringComparison.Ordinal)]] = setting[(setting.IndexOf('=', StringComparison.Ordinal) + 1)..];
+        }
         if (options.ApiOnly)
         {
             settings["Jobs:WorkerCount"] = "0";

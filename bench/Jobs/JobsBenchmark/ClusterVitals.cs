@@ -23,46 +23,45 @@ internal sealed record ClusterVitals(TimeSpan Wall, TimeSpan Nodes, TimeSpan Pos
     public override string ToString() =>
         $"cores: nodes {NodeCores:0.00}, postgres {PostgresCores:0.00}, bench {BenchCores:0.00}, others {OtherCores:0.00} (machine {MachineBusyCores:0.00})";
 
-    public static Func<ClusterVitals> Start(Cluster cluster)
+    /// <summary>Starts watching; the returned function stops and reports. PostgreSQL's processes are those of this cluster (pg_stat_activity).</summary>
+    public static async Task<Func<Task<ClusterVitals>>> StartAsync(Cluster cluster, PgStats stats)
     {
+        var postgres = Ticks(await stats.BackendPidsAsync());
         var wall = Stopwatch.GetTimestamp();
         var nodes = cluster.Cpu;
-        var postgres = PostgresCpu();
         var bench = Process.GetCurrentProcess().TotalProcessorTime;
         var machine = Machine();
-        return () =>
+        return async () =>
         {
             var (busy, total) = Machine();
+            var elapsed = Stopwatch.GetElapsedTime(wall);
+            var nodesCpu = cluster.Cpu - nodes;
+            var benchCpu = Process.GetCurrentProcess().TotalProcessorTime - bench;
             var busyCores = total == machine.Total ? 0 : (double)(busy - machine.Busy) / (total - machine.Total) * Environment.ProcessorCount;
-            return new ClusterVitals(Stopwatch.GetElapsedTime(wall), cluster.Cpu - nodes, PostgresCpu() - postgres,
-                Process.GetCurrentProcess().TotalProcessorTime - bench, busyCores);
+            // Backends opened during the run started from zero; those closed during it are lost (pools keep theirs open).
+            var postgresTicks = Ticks(await stats.BackendPidsAsync()).Sum(p => p.Value - postgres.GetValueOrDefault(p.Key));
+            return new ClusterVitals(elapsed, nodesCpu, TimeSpan.FromMilliseconds(postgresTicks * 10), benchCpu, busyCores);
         };
     }
 
-    /// <summary>user + system time of every process named postgres (/proc/PID/stat, in clock ticks of 10 ms).</summary>
-    private static TimeSpan PostgresCpu()
+    /// <summary>user + system time of each process (/proc/PID/stat, in clock ticks of 10 ms).</summary>
+    private static Dictionary<int, long> Ticks(IEnumerable<int> pids)
     {
-        long ticks = 0;
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        var ticks = new Dictionary<int, long>();
+        foreach (var pid in pids)
         {
             try
             {
-                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
-                var open = stat.IndexOf('(');
-                var close = stat.LastIndexOf(')');
-                if (open < 0 || close < 0 || stat[(open + 1)..close] != "postgres")
-                {
-                    continue;
-                }
-                var fields = stat[(close + 2)..].Split(' ');
-                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                ticks[pid] = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
             {
-                // not a process, or it ended meanwhile
+                // it ended meanwhile
             }
         }
-        return TimeSpan.FromMilliseconds(ticks * 10);
+        return ticks;
     }
 
     private static (long Busy, long Total) Machine()

@@ -52,6 +52,11 @@ internal sealed class NodeProcess : IAsyncDisposable
             start.ArgumentList.Add("--workers");
             start.ArgumentList.Add(workers.ToString(CultureInfo.InvariantCulture));
         }
+        foreach (var setting in options.NodeSettings)
+        {
+            start.ArgumentList.Add("--setting");
+            start.ArgumentList.Add(setting);
+        }
         if (apiOnly)
         {
             start.ArgumentList.Add("--api-only");

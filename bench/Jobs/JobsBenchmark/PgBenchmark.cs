@@ -5,8 +5,9 @@ using System.Security.Cryptography;
 namespace AgentCorex.Bench.Jobs;
 
 /// <summary>One measured run of a topology: N jobs from the first submit (or enqueue) to the N-th ended.</summary>
+/// <param name="JitMethods">Methods the nodes' JIT compiled meanwhile (tier-up included): a run that compiles many is not warm.</param>
 internal sealed record PgRun(string Side, int Nodes, int Jobs, TimeSpan SubmitPhase, TimeSpan EndToEnd, long Failed, ClusterVitals Vitals,
-    Latencies? SubmitLatency, PgCounters Db, IReadOnlyList<PgStatement> Statements)
+    Latencies? SubmitLatency, PgCounters Db, IReadOnlyList<PgStatement> Statements, long JitMethods)
 {
     public double JobsPerSecond => Jobs / EndToEnd.TotalSeconds;
 
@@ -15,7 +16,7 @@ internal sealed record PgRun(string Side, int Nodes, int Jobs, TimeSpan SubmitPh
     public override string ToString() =>
         $"{Side} on {Nodes} node(s): {Jobs} jobs in {EndToEnd.TotalSeconds:0.00} s = {JobsPerSecond:0} jobs/s (submitted after {SubmitPhase.TotalSeconds:0.00} s), " +
         $"{Failed} not completed; per job {Per(Db.Commits):0.0} commits, {Per(Db.Rollbacks):0.0} rollbacks, {Per(Db.WalBytes):0} WAL bytes, {Per(Db.WalSyncs):0.00} WAL flushes, " +
-        $"{Per(Statements.Sum(s => s.Calls)):0.0} statements; CPU {Vitals.MicrosecondsPer(Jobs):0} µs/job (nodes + postgres); {Vitals}" +
+        $"{Per(Statements.Sum(s => s.Calls)):0.0} statements; nodes' JIT {JitMethods} methods; CPU {Vitals.MicrosecondsPer(Jobs):0} µs/job (nodes + postgres); {Vitals}" +
         (SubmitLatency is null ? "" : $"; POST /jobs/submit {SubmitLatency}");
 }
 
@@ -32,6 +33,7 @@ internal sealed record PgIdleRun(string Label, string Side, Latencies ToRunning,
 internal static class PgBenchmark
 {
     private static readonly TimeSpan IdlePause = TimeSpan.FromMilliseconds(50);
+    private const int WarmJitMethods = 200;
 
     public static async Task<PgReport> RunAsync(BenchOptions options, CancellationToken cancellationToken)
     {
@@ -76,10 +78,17 @@ internal static class PgBenchmark
                 Task<PgRun> Raw(int jobs, bool measured) =>
                     MeasureAsync(stats, cluster, "raw", jobs, measured, () => RawAsync(cluster, jobs, options.RawProducers), cancellationToken);
 
-                if (options.WarmupJobs > 0)
+                // Warm until the nodes' JIT is done tiering up (see the embedded bench): at most 6 batches.
+                for (var batch = 1; options.WarmupJobs > 0 && batch <= 6; batch++)
                 {
-                    Log("warm-up (not reported): " + await Api(options.WarmupJobs, measured: false));
-                    Log("warm-up (not reported): " + await Raw(options.WarmupJobs, measured: false));
+                    var api = await Api(options.WarmupJobs, measured: false);
+                    var raw = await Raw(options.WarmupJobs, measured: false);
+                    Log($"warm-up {batch} (not reported): {api}\n  {raw}");
+                    report.WarmupBatches[count] = batch;
+                    if (api.JitMethods + raw.JitMethods < WarmJitMethods * count)
+                    {
+                        break;
+                    }
                 }
                 if (options.Phases.Contains("throughput"))
                 {
@@ -143,13 +152,18 @@ internal static class PgBenchmark
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
         }
         stats.Touched();
-        var vitals = ClusterVitals.Start(cluster);
+        var jit = await JitMethodsAsync(cluster);
+        var vitals = await ClusterVitals.StartAsync(cluster, stats);
         var (submit, endToEnd, latency) = await run();
-        var v = vitals();
+        var v = await vitals();
+        jit = await JitMethodsAsync(cluster) - jit;
         var statements = measured ? await stats.StatementsAsync(cancellationToken) : [];
         var after = measured ? await stats.SettledAsync(cancellationToken) : before;
-        return new PgRun(side, cluster.Nodes.Count, jobs, submit, endToEnd, cluster.Failed(kind) - failed, v, latency, after - before, statements);
+        return new PgRun(side, cluster.Nodes.Count, jobs, submit, endToEnd, cluster.Failed(kind) - failed, v, latency, after - before, statements, jit);
     }
+
+    private static async Task<long> JitMethodsAsync(Cluster cluster) =>
+        (await Task.WhenAll(cluster.Nodes.Select(n => n.AskAsync("jit")))).Sum(a => long.Parse(a[1], CultureInfo.InvariantCulture));
 
     private static async Task<(TimeSpan, TimeSpan, Latencies?)> ApiAsync(Cluster cluster, string apiKey, int jobs, int connections, CancellationToken cancellationToken)
     {

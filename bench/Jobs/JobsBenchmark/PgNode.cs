@@ -11,7 +11,7 @@ namespace AgentCorex.Bench.Jobs;
 /// database, in a process of its own, driven by the bench over stdin and reporting over stdout. Lines of the
 /// protocol start with "@@"; anything else (the server's warnings) is passed through to the bench's log.
 /// <list type="bullet">
-/// <item>in: <c>enqueue N P</c> (N no-op jobs from P threads), <c>enqueue-timed</c>, <c>trace on|off</c>, <c>quit</c></item>
+/// <item>in: <c>enqueue N P</c> (N no-op jobs from P threads), <c>enqueue-timed</c>, <c>jit</c>, <c>trace on|off</c>, <c>quit</c></item>
 /// <item>out: <c>ready URL WORKERS</c>, <c>ended KIND COUNT FAILED AT</c>, <c>perform KIND ID AT</c>, <c>enqueued N FROM TO</c></item>
 /// </list>
 /// Times are Stopwatch timestamps: CLOCK_MONOTONIC on Linux, the same clock in every process of the machine.
@@ -49,6 +49,9 @@ internal static class PgNode
                         var t0 = Stopwatch.GetTimestamp();
                         hangfire.Enqueue<NoopJob>(job => job.RunTimed(t0));
                         Say($"enqueued 1 {t0} {Stopwatch.GetTimestamp()}");
+                        break;
+                    case "jit":
+                        Say($"jit {System.Runtime.JitInfo.GetCompiledMethodCount()} {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:0}");
                         break;
                     case "trace":
                         trace.On = words[1] == "on";

@@ -9,6 +9,7 @@ internal sealed class PgReport(BenchOptions options)
     private const int StatementsShown = 18;
 
     public Dictionary<int, int> Workers { get; } = [];
+    public Dictionary<int, int> WarmupBatches { get; } = [];
     public bool HasStatements { get; set; }
     public List<(int Round, PgRun Api, PgRun Raw)> Throughput { get; } = [];
     public List<PgIdleRun> Idle { get; } = [];
@@ -18,7 +19,12 @@ internal sealed class PgReport(BenchOptions options)
     public string Render()
     {
         md.Clear();
-        Line($"Nodes: separate processes on one PostgreSQL database; Hangfire workers in all: {string.Join(", ", Workers.Select(w => $"{w.Key} node(s) {w.Value}"))}. Load: {options.Connections} HTTP connections spread over the nodes (API), {options.RawProducers} enqueuing threads in each node (raw). Warm-up per topology: {options.WarmupJobs} API + {options.WarmupJobs} raw jobs, not reported.");
+        if (options.NodeSettings.Count > 0)
+        {
+            Line($"**What-if run, not the shipped configuration:** every node started with {string.Join(", ", options.NodeSettings)}.");
+            Line($"");
+        }
+        Line($"Nodes: separate processes on one PostgreSQL database; Hangfire workers in all: {string.Join(", ", Workers.Select(w => $"{w.Key} node(s) {w.Value}"))}. Load: {options.Connections} HTTP connections spread over the nodes (API), {options.RawProducers} enqueuing threads in each node (raw). Warm-up per topology, not reported: batches of {options.WarmupJobs} API + {options.WarmupJobs} raw jobs until the nodes' JIT compiled fewer than 200 methods per node in one ({string.Join(", ", WarmupBatches.Select(w => $"{w.Key} node(s): {w.Value} batch(es)"))}).");
         RenderThroughput();
         RenderIdle();
         RenderStatements();
@@ -33,8 +39,8 @@ internal sealed class PgReport(BenchOptions options)
             return;
         }
         Header($"Throughput: {options.Jobs} jobs per side per round, first submit (or enqueue) to the last job ended");
-        Line($"| nodes | round | side | jobs/s | end to end s | all submitted after s | POST p50 / p99 ms | commits / job | rollbacks / job | statements / job | WAL bytes / job | WAL flushes / job | CPU µs/job (nodes + pg) | cores: nodes / pg / bench / others |");
-        Line($"| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Line($"| nodes | round | side | jobs/s | end to end s | all submitted after s | POST p50 / p99 ms | commits / job | rollbacks / job | statements / job | WAL bytes / job | WAL flushes / job | CPU µs/job (nodes + pg) | cores: nodes / pg / bench / others | nodes' JIT methods |");
+        Line($"| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var (round, api, raw) in Throughput)
         {
             foreach (var run in new[] { api, raw })
@@ -42,7 +48,7 @@ internal sealed class PgReport(BenchOptions options)
                 var post = run.SubmitLatency is { } l ? $"{l.P50:0.0} / {l.P99:0.0}" : "";
                 var v = run.Vitals;
                 var statements = HasStatements ? $"{run.Per(run.Statements.Sum(s => s.Calls)):0.0}" : "";
-                Line($"| {run.Nodes} | {round} | {run.Side} | {run.JobsPerSecond:0} | {run.EndToEnd.TotalSeconds:0.00} | {run.SubmitPhase.TotalSeconds:0.00} | {post} | {run.Per(run.Db.Commits):0.0} | {run.Per(run.Db.Rollbacks):0.0} | {statements} | {run.Per(run.Db.WalBytes):0} | {run.Per(run.Db.WalSyncs):0.00} | {v.MicrosecondsPer(run.Jobs):0} | {v.NodeCores:0.00} / {v.PostgresCores:0.00} / {v.BenchCores:0.00} / {v.OtherCores:0.00} |");
+                Line($"| {run.Nodes} | {round} | {run.Side} | {run.JobsPerSecond:0} | {run.EndToEnd.TotalSeconds:0.00} | {run.SubmitPhase.TotalSeconds:0.00} | {post} | {run.Per(run.Db.Commits):0.0} | {run.Per(run.Db.Rollbacks):0.0} | {statements} | {run.Per(run.Db.WalBytes):0} | {run.Per(run.Db.WalSyncs):0.00} | {v.MicrosecondsPer(run.Jobs):0} | {v.NodeCores:0.00} / {v.PostgresCores:0.00} / {v.BenchCores:0.00} / {v.OtherCores:0.00} | {run.JitMethods} |");
             }
         }
         Line($"");

@@ -100,6 +100,21 @@ internal sealed class PgStats(string connectionString)
         return new PgCounters(reader.GetInt64(0), reader.GetInt64(1), (long)reader.GetDecimal(2), reader.GetInt64(3));
     }
 
+    /// <summary>The processes of this PostgreSQL cluster: backends and its background processes (not the postmaster).</summary>
+    public async Task<List<int>> BackendPidsAsync()
+    {
+        var pids = new List<int>();
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT pid FROM pg_stat_activity", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            pids.Add(reader.GetInt32(0));
+        }
+        return pids;
+    }
+
     public async Task<long> CountAsync(string sql, CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
