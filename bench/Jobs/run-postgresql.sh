@@ -16,7 +16,8 @@
 #   WORKERS=         Hangfire workers per node (unset: the server's default, 5 per core, at most 20)
 #   PG_BIN=/usr/lib/postgresql/15/bin
 #   QUIET_WAIT=300   seconds to wait, at most, for other work on the machine to stop before starting (0: no wait)
-#   BENCH_ARGS=      more flags for JobsBenchmark (see BenchOptions.cs)
+#   BENCH_ARGS=      more flags for JobsBenchmark (see BenchOptions.cs), e.g. "--setting Jobs:LongPolling=false"
+#   CONNECTION_OPTIONS=  what-if: appended to the connection string of nodes and bench, e.g. "Max Auto Prepare=0"
 # Output: the tables on stdout, and bench/results/jobs-pg-<timestamp>/ (summary.md, pg.md, pg.log, postgres.log).
 set -euo pipefail
 
@@ -30,6 +31,7 @@ WORKERS=${WORKERS:-}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 QUIET_WAIT=${QUIET_WAIT:-300}
 BENCH_ARGS=${BENCH_ARGS:-}
+CONNECTION_OPTIONS=${CONNECTION_OPTIONS:-}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT="$ROOT/bench/results/jobs-pg-$(date -u +%Y%m%dT%H%M%SZ)"
@@ -73,7 +75,7 @@ PG_SETTINGS="-p $PORT -k $PGDATA_DIR -c listen_addresses=127.0.0.1 -c max_connec
 SHOWN=$("${AS[@]}" "$PG_BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -qAt -c "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync','synchronous_commit','full_page_writes','wal_sync_method','max_connections','shared_buffers','commit_delay','wal_level')")
 VERSION=$("${AS[@]}" "$PG_BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -qAt -c "SHOW server_version")
 echo "bench: PostgreSQL $VERSION on 127.0.0.1:$PORT, data in $PGDATA_DIR: $SHOWN"
-CONNECTION="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=agentcorex_bench"
+CONNECTION="Host=127.0.0.1;Port=$PORT;Username=postgres;Database=agentcorex_bench${CONNECTION_OPTIONS:+;$CONNECTION_OPTIONS}"
 
 # Busy cores of the whole machine over 3 s, from /proc/stat.
 machine_busy() {
@@ -117,6 +119,7 @@ LOAD_AFTER=$(uptime)
     echo "- PostgreSQL $VERSION, throwaway cluster on loopback: $SHOWN"
     echo "- load before: $LOAD_BEFORE"
     echo "- load after: $LOAD_AFTER"
+    echo "- connection string of nodes and bench: $CONNECTION"
     echo "- nodes, PostgreSQL and the load generator share the $(nproc) cores"
     echo
     sed 's/^## /### /' "$OUT/pg.md"
