@@ -35,7 +35,7 @@ internal static class HangfireStorage
         PrepareSchemaIfNecessary = true,
         UseSlidingInvisibilityTimeout = true,
         InvisibilityTimeout = options.InvisibilityTimeout,
-        EnableLongPolling = true,
+        EnableLongPolling = options.LongPolling,
         QueuePollInterval = options.QueuePollInterval,
     };
 

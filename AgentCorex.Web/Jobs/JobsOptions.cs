@@ -29,6 +29,13 @@ public sealed class JobsOptions
     /// <summary>On PostgreSQL: how often idle workers look for jobs when no notification woke them (a safety net).</summary>
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// On PostgreSQL: idle workers LISTEN for a NOTIFY sent with every enqueue, so another node's job wakes them
+    /// at once. Off, a worker learns of another node's job only at its next poll (Jobs:QueuePollInterval);
+    /// jobs enqueued by this node still wake its own workers at once.
+    /// </summary>
+    public bool LongPolling { get; set; } = true;
+
     /// <summary>How often the ledger is compared with Hangfire, to repair jobs a crash left running.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -26,7 +26,8 @@ public static class StorageExtensions
                 builder.Services.AddSingleton(new WriteGate(serialize: true));
                 break;
             case StorageProvider.PostgreSql:
-                builder.Services.AddDbContextPool<AgentCorexDb, PostgreSqlAgentCorexDb>(db => db.UseNpgsql(connectionString));
+                var ledger = LedgerConnectionString(connectionString);
+                builder.Services.AddDbContextPool<AgentCorexDb, PostgreSqlAgentCorexDb>(db => db.UseNpgsql(ledger));
                 builder.Services.AddSingleton(new WriteGate(serialize: false));
                 break;
             case StorageProvider.SqlServer:
@@ -43,6 +44,28 @@ public static class StorageExtensions
         // After the initializer, whose migrations make the table that Data Protection's start-up service reads.
         builder.Services.AddDataProtection().SetApplicationName("AgentCorex").PersistKeysToDbContext<AgentCorexDb>();
         return builder;
+    }
+
+    /// <summary>
+    /// The ledger's own pool. Its connections leave no session state (no LISTEN, SET or temporary table), so
+    /// they skip the reset Npgsql sends as one goes back to its pool, and they keep the ledger's few statements
+    /// prepared instead of having PostgreSQL parse and plan them on every job. Hangfire's connections keep
+    /// Npgsql's defaults: a LISTEN of theirs must end with a worker's wait. A setting the connection string
+    /// gives itself wins.
+    /// </summary>
+    private static string LedgerConnectionString(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        var ledger = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (!given.ContainsKey("No Reset On Close"))
+        {
+            ledger.NoResetOnClose = true;
+        }
+        if (!given.ContainsKey("Max Auto Prepare"))
+        {
+            ledger.MaxAutoPrepare = 16;
+        }
+        return ledger.ConnectionString;
     }
 
     /// <summary>A relative SQLite path is taken from the content root, and its folder is made on first start.</summary>

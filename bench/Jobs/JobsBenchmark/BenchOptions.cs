@@ -30,12 +30,30 @@ internal sealed record BenchOptions
     /// <summary>Diagnosis: counts the server's SQL statements per job (an EF Core interceptor; slightly slows the server).</summary>
     public bool ObserveLedger { get; init; }
 
+    /// <summary>embedded (in this process, SQLite + Hangfire.InMemory) or postgresql (server processes on one database).</summary>
+    public string Storage { get; init; } = "embedded";
+
+    /// <summary>PostgreSQL: the database every node and the bench itself use.</summary>
+    public string? ConnectionString { get; init; }
+
+    /// <summary>Internal: "node" makes this process one server node driven over stdin/stdout by the PostgreSQL bench.</summary>
+    public string? Role { get; init; }
+
+    /// <summary>Internal, with --role node: this node takes API requests but runs no Hangfire workers.</summary>
+    public bool ApiOnly { get; init; }
+
+    /// <summary>PostgreSQL, what-if: server settings (KEY=VALUE, e.g. Jobs:QueuePollInterval=00:00:01) given to every node.</summary>
+    public IReadOnlyList<string> NodeSettings { get; init; } = [];
+
+    /// <summary>PostgreSQL: how many nodes each measured topology has (1 and 2 by default).</summary>
+    public IReadOnlyList<int> Nodes { get; init; } = [1, 2];
+
     /// <summary>Which phases run: idle, throughput, ablations, get.</summary>
     public IReadOnlySet<string> Phases { get; init; } = AllPhases;
 
     public static readonly IReadOnlySet<string> AllPhases = new HashSet<string>(["idle", "throughput", "ablations", "get"]);
 
-    public bool IsWhatIf => SqliteBusyTimeoutMs is not null || MinThreads is not null || NoWriteGate;
+    public bool IsWhatIf => SqliteBusyTimeoutMs is not null || MinThreads is not null || NoWriteGate || NodeSettings.Count > 0;
     public string? Out { get; init; }
 
     public const string Usage = """
@@ -43,6 +61,7 @@ internal sealed record BenchOptions
                       [--idle-jobs 200] [--ledger-rows 100000] [--queued-rows 1000] [--get-warmup 3] [--get-seconds 10]
                       [--workers N] [--ablation-jobs 2000] [--phases idle,throughput,ablations,get]
                       [--observe-ledger] [--out DIR]
+                      [--storage embedded|postgresql] [--connection-string CS] [--nodes 1,2] [--setting KEY=VALUE]...  (postgresql: phases idle,throughput)
                       what-if (not the shipped configuration): [--sqlite-busy-timeout MS] [--no-write-gate] [--min-threads N]
         """;
 
@@ -52,9 +71,14 @@ internal sealed record BenchOptions
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
-            if (name is "--observe-ledger" or "--no-write-gate")
+            if (name is "--observe-ledger" or "--no-write-gate" or "--api-only")
             {
-                options = name == "--observe-ledger" ? options with { ObserveLedger = true } : options with { NoWriteGate = true };
+                options = name switch
+                {
+                    "--observe-ledger" => options with { ObserveLedger = true },
+                    "--no-write-gate" => options with { NoWriteGate = true },
+                    _ => options with { ApiOnly = true },
+                };
                 continue;
             }
             var value = i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{name} needs a value.\n{Usage}");
@@ -76,10 +100,17 @@ internal sealed record BenchOptions
                 "--min-threads" => options with { MinThreads = Int(name, value, 1, 1000) },
                 "--phases" => options with { Phases = PhaseSet(value) },
                 "--out" => options with { Out = value },
+                "--storage" when value is "embedded" or "postgresql" => options with { Storage = value },
+                "--connection-string" => options with { ConnectionString = value },
+                "--role" when value == "node" => options with { Role = value },
+                "--setting" when value.Contains('=', StringComparison.Ordinal) => options with { NodeSettings = [.. options.NodeSettings, value] },
+                "--nodes" => options with { Nodes = value.Split(',').Select(n => Int(name, n, 1, 2)).Distinct().Order().ToList() },
                 _ => throw new ArgumentException($"Unknown flag {name}.\n{Usage}"),
             };
         }
-        return options;
+        return options.Storage == "postgresql" && string.IsNullOrEmpty(options.ConnectionString)
+            ? throw new ArgumentException("--storage postgresql needs --connection-string.")
+            : options;
     }
 
     private static HashSet<string> PhaseSet(string value)

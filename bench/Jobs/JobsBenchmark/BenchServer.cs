@@ -12,7 +12,7 @@ namespace AgentCorex.Bench.Jobs;
 
 /// <summary>
 /// The real AgentCorex server in this process, on real Kestrel on a loopback port, with the embedded default
-/// (SQLite ledger + Hangfire.InMemory). Only infrastructure is swapped: a fresh database file, a known admin
+/// (SQLite ledger + Hangfire.InMemory), or a node on a PostgreSQL database (--storage postgresql). Only infrastructure is swapped: a fresh database file, a known admin
 /// key, Production (Development would validate DI scopes on every resolve), and logs at Warning.
 /// </summary>
 internal sealed class BenchServer : WebApplicationFactory<Program>
@@ -34,7 +34,21 @@ internal sealed class BenchServer : WebApplicationFactory<Program>
             ["Auth:AdminKey"] = adminKey,
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        if (options.Workers is { } workers)
+        if (options.Storage == "postgresql")
+        {
+            // A node on the shared database: the server's own PostgreSQL settings, nothing tuned for the bench.
+            settings["Storage:Provider"] = "PostgreSql";
+            settings["ConnectionStrings:AgentCorex"] = options.ConnectionString;
+        }
+        foreach (var setting in options.NodeSettings)
+        {
+            settings[setting[..setting.IndexOf('=', StringComparison.Ordinal)]] = setting[(setting.IndexOf('=', StringComparison.Ordinal) + 1)..];
+        }
+        if (options.ApiOnly)
+        {
+            settings["Jobs:WorkerCount"] = "0";
+        }
+        else if (options.Workers is { } workers)
         {
             settings["Jobs:WorkerCount"] = workers.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
@@ -79,5 +93,6 @@ internal sealed class BenchServer : WebApplicationFactory<Program>
     {
         base.Dispose(disposing);
         SqliteConnection.ClearAllPools();
+        Npgsql.NpgsqlConnection.ClearAllPools();
     }
 }

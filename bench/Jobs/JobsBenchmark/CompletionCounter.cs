@@ -32,6 +32,7 @@ internal sealed class Completions
     private readonly Lock gate = new();
     private long ended;
     private long lastPerformingAt;
+    private long lastEndedAt;
     private long failed;
     private (long Target, TaskCompletionSource<long> Reached)? waiter;
 
@@ -42,10 +43,14 @@ internal sealed class Completions
     /// <summary>The Stopwatch timestamp at which a worker last began a run (picked the job up).</summary>
     public long LastPerformingAt => Volatile.Read(ref lastPerformingAt);
 
+    /// <summary>The Stopwatch timestamp at which a run last ended (read with <see cref="Ended"/>, it may lag by one run).</summary>
+    public long LastEndedAt => Volatile.Read(ref lastEndedAt);
+
     public void Performing() => Volatile.Write(ref lastPerformingAt, Stopwatch.GetTimestamp());
 
     public void Record(bool completed)
     {
+        Volatile.Write(ref lastEndedAt, Stopwatch.GetTimestamp());
         var count = Interlocked.Increment(ref ended);
         if (!completed)
         {

@@ -9,10 +9,15 @@ internal static class HttpBurst
     /// <param name="StartedAt">The Stopwatch timestamp of the first request, once the connections were open.</param>
     public sealed record Result(long StartedAt, TimeSpan Elapsed, Latencies Latency, Vitals Vitals);
 
+    public static Task<Result> RunAsync(
+        ApiClients clients, string apiKey, int requests, int connections, Func<HttpClient, CancellationToken, Task> send, CancellationToken cancellationToken) =>
+        RunAsync([clients], apiKey, requests, connections, send, cancellationToken);
+
+    /// <summary>Connection i goes to server i mod the number of servers: the load spread evenly over nodes.</summary>
     public static async Task<Result> RunAsync(
-        ApiClients clients, string apiKey, int requests, int connections, Func<HttpClient, CancellationToken, Task> send, CancellationToken cancellationToken)
+        IReadOnlyList<ApiClients> servers, string apiKey, int requests, int connections, Func<HttpClient, CancellationToken, Task> send, CancellationToken cancellationToken)
     {
-        var http = Enumerable.Range(0, connections).Select(_ => clients.Create(apiKey)).ToArray();
+        var http = Enumerable.Range(0, connections).Select(i => servers[i % servers.Count].Create(apiKey)).ToArray();
         try
         {
             // One request per connection first, so connection set-up is not timed.

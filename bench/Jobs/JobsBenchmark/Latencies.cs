@@ -3,17 +3,17 @@ using System.Diagnostics;
 namespace AgentCorex.Bench.Jobs;
 
 /// <summary>Latency figures in milliseconds, nearest-rank percentiles.</summary>
-internal sealed record Latencies(int Count, double P50, double P90, double P99, double Max)
+internal sealed record Latencies(int Count, double P50, double P90, double P99, double Max, double P95 = double.NaN)
 {
     public static Latencies FromMs(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         if (sorted.Length == 0)
         {
-            return new Latencies(0, double.NaN, double.NaN, double.NaN, double.NaN);
+            return new Latencies(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
         }
         double At(double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
-        return new Latencies(sorted.Length, At(0.50), At(0.90), At(0.99), sorted[^1]);
+        return new Latencies(sorted.Length, At(0.50), At(0.90), At(0.99), sorted[^1], At(0.95));
     }
 
     public static Latencies FromTicks(IEnumerable<long> stopwatchTicks) =>

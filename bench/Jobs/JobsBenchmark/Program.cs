@@ -29,6 +29,21 @@ internal static class Entry
         }
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        if (options.Role == "node")
+        {
+            return await PgNode.RunAsync(options);
+        }
+        if (options.Storage == "postgresql")
+        {
+            var pg = (await PgBenchmark.RunAsync(options, cancel.Token)).Render();
+            Console.WriteLine();
+            Console.Write(pg);
+            if (options.Out is { } pgFile)
+            {
+                await File.WriteAllTextAsync(pgFile, pg);
+            }
+            return 0;
+        }
         var data = Directory.CreateTempSubdirectory("agentcorex-jobs-bench-");
         try
         {
