@@ -42,6 +42,10 @@ internal sealed class ApiKeyAuthenticationHandler(
     private async Task<AuthenticateResult> AuthenticateAsync(string apiKey)
     {
         var identity = await authenticator.AuthenticateAsync(apiKey, Context.RequestAborted);
+        if (identity is not null)
+        {
+            Context.Features.Set(identity);
+        }
         return identity is null
             ? AuthenticateResult.Fail("The API key is not valid or has been revoked")
             : AuthenticateResult.Success(new AuthenticationTicket(identity.ToPrincipal(SchemeName), SchemeName));

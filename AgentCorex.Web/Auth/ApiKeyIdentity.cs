@@ -31,6 +31,9 @@ public sealed record ApiKeyIdentity(string KeyId, string Name, string Plan, bool
         return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme));
     }
 
+    /// <summary>The identity the authentication handler left on the request, without reading its claims again.</summary>
+    public static ApiKeyIdentity From(HttpContext context) => context.Features.Get<ApiKeyIdentity>() ?? From(context.User);
+
     public static ApiKeyIdentity From(ClaimsPrincipal principal) => new(
         principal.FindFirstValue(ClaimTypes.NameIdentifier) ?? throw new InvalidOperationException("The request is not authenticated."),
         principal.FindFirstValue(ClaimTypes.Name) ?? "",

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using AgentCorex.Web.Auth;
+using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.Extensions.Options;
 
@@ -15,6 +17,8 @@ internal sealed class RateLimitFilter(IRequestCounter counter, KeyLimits limits,
     public const string ExecutionBucket = "execution";
     public const string ApiBucket = "api";
 
+    private readonly ConcurrentDictionary<ActionDescriptor, bool> executionActions = new();
+
     public async Task OnResourceExecutionAsync(ResourceExecutingContext context, ResourceExecutionDelegate next)
     {
         if (!options.Value.Enabled || context.HttpContext.User.Identity?.IsAuthenticated != true)
@@ -22,8 +26,8 @@ internal sealed class RateLimitFilter(IRequestCounter counter, KeyLimits limits,
             await next();
             return;
         }
-        var key = ApiKeyIdentity.From(context.HttpContext.User);
-        var execution = context.ActionDescriptor.EndpointMetadata.OfType<ExecutionRateLimitAttribute>().Any();
+        var key = ApiKeyIdentity.From(context.HttpContext);
+        var execution = executionActions.GetOrAdd(context.ActionDescriptor, static action => action.EndpointMetadata.OfType<ExecutionRateLimitAttribute>().Any());
         var limit = execution ? limits.RequestsPerMinute(key) : key.IsAdmin ? null : options.Value.ApiRequestsPerMinute;
         if (limit is not { } perMinute)
         {
