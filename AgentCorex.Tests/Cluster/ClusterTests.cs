@@ -46,10 +46,10 @@ public sealed class ClusterTests
         using var clientB = b.CreateClient();
 
         var jobs = new List<string>();
-        for (var i = 0; i < 12; i++)
+        for (var i = 0; i < 16; i++)
         {
             // Jobs long enough that one node's two workers cannot take them all before the other's look.
-            jobs.Add(await (i % 2 == 0 ? clientA : clientB).SubmitAsync("wait", new { duration_ms = 300 }));
+            jobs.Add(await (i % 2 == 0 ? clientA : clientB).SubmitAsync("wait", new { duration_ms = 500 }));
         }
         foreach (var id in jobs)
         {

@@ -1,4 +1,6 @@
+using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Network;
+using AgentCorex.Web.Storage;
 using Hangfire;
 
 namespace AgentCorex.Web.Webhooks;
@@ -42,14 +44,26 @@ public static class WebhooksExtensions
 
         if (options.WorkerCount > 0)
         {
-            builder.Services.AddHangfireServer(server =>
+            void Configure(IServiceProvider _, BackgroundJobServerOptions server)
             {
                 server.ServerName = $"{Environment.MachineName}:webhooks";
                 server.Queues = [WebhookDispatcher.Queue];
                 server.WorkerCount = options.WorkerCount;
                 // Retries are scheduled jobs; Hangfire's 15 s default poll would delay a 5 s retry to up to 20 s.
                 server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
-            });
+            }
+            var storage = StorageOptions.From(builder.Configuration).Provider;
+            var jobs = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
+            var separate = HangfireStorage.SeparateWebhookStorage(
+                new StorageConnection(storage, StorageOptions.ConnectionString(builder.Configuration, storage)), jobs);
+            if (separate is null)
+            {
+                builder.Services.AddHangfireServer(Configure);
+            }
+            else
+            {
+                builder.Services.AddHangfireServer(Configure, separate);
+            }
         }
         return builder;
     }
