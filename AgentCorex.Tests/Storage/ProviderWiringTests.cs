@@ -83,15 +83,19 @@ public sealed class ProviderWiringTests
     }
 
     [Test]
-    public void HangfirePostgreSql_SlidesItsInvisibilityTimeout_AndLongPolls()
+    public void HangfirePostgreSql_SlidesItsInvisibilityTimeout_AndPollsOften_LongPollingOnlyWhenAsked()
     {
         var options = HangfireStorage.PostgreSqlOptions(new JobsOptions { InvisibilityTimeout = TimeSpan.FromSeconds(90), QueuePollInterval = TimeSpan.FromSeconds(2) });
+        var defaults = HangfireStorage.PostgreSqlOptions(new JobsOptions());
+        var longPolling = HangfireStorage.PostgreSqlOptions(new JobsOptions { LongPolling = true });
 
         Assert.Multiple(() =>
         {
             Assert.That(options.UseSlidingInvisibilityTimeout, Is.True);
             Assert.That(options.InvisibilityTimeout, Is.EqualTo(TimeSpan.FromSeconds(90)));
-            Assert.That(options.EnableLongPolling, Is.True);
+            Assert.That(defaults.EnableLongPolling, Is.False, "Jobs:LongPolling is off by default");
+            Assert.That(defaults.QueuePollInterval, Is.EqualTo(TimeSpan.FromMilliseconds(200)));
+            Assert.That(longPolling.EnableLongPolling, Is.True);
             Assert.That(options.QueuePollInterval, Is.EqualTo(TimeSpan.FromSeconds(2)));
             Assert.That(options.PrepareSchemaIfNecessary, Is.True);
             Assert.That(options.SchemaName, Is.EqualTo("hangfire"));

@@ -27,7 +27,8 @@ internal static class HangfireStorage
     /// Hangfire.PostgreSql's defaults poll every 15 s and hide a fetched job for a fixed 30 min, so a long job
     /// runs twice and a new one waits (its issues #130, #352, #381). Here a worker's heartbeat keeps its job
     /// hidden only while it lives (sliding), a job left by a dead node is taken over after
-    /// Jobs:InvisibilityTimeout, and LISTEN/NOTIFY wakes idle workers on every node as a job is enqueued.
+    /// Jobs:InvisibilityTimeout, and idle workers look for other nodes' jobs every Jobs:QueuePollInterval
+    /// (LISTEN/NOTIFY long polling only when Jobs:LongPolling is set: see there why it is off by default).
     /// </summary>
     public static PostgreSqlStorageOptions PostgreSqlOptions(JobsOptions options) => new()
     {
@@ -40,11 +41,10 @@ internal static class HangfireStorage
     };
 
     /// <summary>
-    /// The storage the webhook workers fetch from. On PostgreSQL a second storage over the same tables without
-    /// long polling: every enqueue NOTIFYs all listening workers whatever their queue, and idle webhook workers
-    /// woken by each tool job's enqueue cost a fetch query each (measured: about 10 more commits per job on 2
-    /// nodes). They poll instead, every Jobs:QueuePollInterval at most, and deliveries enqueued on this node
-    /// still wake them at once (Hangfire.PostgreSql signals its queues in-process). Elsewhere: the same storage.
+    /// The storage the webhook workers fetch from. On PostgreSQL a second storage over the same tables that
+    /// never long-polls (with Jobs:LongPolling on, every enqueue's NOTIFY would wake idle webhook workers too,
+    /// a fetch query each) and polls every second, not at the tool workers' pace; deliveries enqueued on this
+    /// node still wake them at once (Hangfire.PostgreSql signals its queues in-process). Elsewhere: the same storage.
     /// </summary>
     public static JobStorage? SeparateWebhookStorage(StorageConnection storage, JobsOptions options) =>
         storage.Provider == StorageProvider.PostgreSql
@@ -57,6 +57,7 @@ internal static class HangfireStorage
     {
         var webhooks = PostgreSqlOptions(options);
         webhooks.EnableLongPolling = false;
+        webhooks.QueuePollInterval = TimeSpan.FromSeconds(1);
         webhooks.PrepareSchemaIfNecessary = false; // the tool workers' storage, started first, made it
         return webhooks;
     }

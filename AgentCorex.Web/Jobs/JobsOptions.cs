@@ -26,15 +26,21 @@ public sealed class JobsOptions
     /// </summary>
     public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>On PostgreSQL: how often idle workers look for jobs when no notification woke them (a safety net).</summary>
-    public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// On PostgreSQL: how often each idle worker looks for jobs enqueued by another node. With 10 workers polling
+    /// out of step, another node's job waits about a tenth of it for the next look.
+    /// </summary>
+    public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
     /// On PostgreSQL: idle workers LISTEN for a NOTIFY sent with every enqueue, so another node's job wakes them
-    /// at once. Off, a worker learns of another node's job only at its next poll (Jobs:QueuePollInterval);
-    /// jobs enqueued by this node still wake its own workers at once.
+    /// at once. Off (the default), a worker learns of another node's job at its next poll (Jobs:QueuePollInterval);
+    /// jobs enqueued by this node still wake its own workers at once. Off by default because Hangfire.PostgreSql
+    /// 1.21.1 on Npgsql 10 can leave a worker blocked for good after it fetched a job: its Dequeue waits for its
+    /// LISTEN task, which does not end (seen in the benchmark, 2 of about 30,000 jobs; docs/benchmarks.md), and the
+    /// sliding heartbeat then keeps that job hidden from every other worker.
     /// </summary>
-    public bool LongPolling { get; set; } = true;
+    public bool LongPolling { get; set; }
 
     /// <summary>How often the ledger is compared with Hangfire, to repair jobs a crash left running.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
