@@ -34,14 +34,32 @@ public sealed class ClusterTests
             ["Jobs:CancellationCheckInterval"] = "00:00:00.200",
         });
 
+    /// <summary>Two nodes started together; when one fails to start, the other is not left running.</summary>
+    private async Task<(ServerProcess A, ServerProcess B)> StartTwoAtOnceAsync(int workers)
+    {
+        var starting = new[] { StartNodeAsync(workers, "a"), StartNodeAsync(workers, "b") };
+        try
+        {
+            await Task.WhenAll(starting);
+        }
+        catch
+        {
+            foreach (var started in starting.Where(t => t.IsCompletedSuccessfully))
+            {
+                await started.Result.DisposeAsync();
+            }
+            throw;
+        }
+        return (starting[0].Result, starting[1].Result);
+    }
+
     [Test]
     public async Task Jobs_SubmittedToEitherNode_AreProcessedByBoth_AndReadableFromBoth()
     {
         // Both first starts at once on an empty database: each creates or migrates the schema without tripping the other.
-        var starting = new[] { StartNodeAsync(workers: 2, "a"), StartNodeAsync(workers: 2, "b") };
-        await Task.WhenAll(starting);
-        await using var a = await starting[0];
-        await using var b = await starting[1];
+        var (a, b) = await StartTwoAtOnceAsync(workers: 2);
+        await using var _ = a;
+        await using var __ = b;
         using var clientA = a.CreateClient();
         using var clientB = b.CreateClient();
 
@@ -158,10 +176,9 @@ public sealed class ClusterTests
     public async Task RequestLimits_HoldAcrossNodes_TwoNodesNeverDoubleAKeysAllowance()
     {
         await RateLimits.RateLimitTests.StartOfAFreshMinuteAsync(secondsNeeded: 30);
-        var starting = new[] { StartNodeAsync(workers: 1, "a"), StartNodeAsync(workers: 1, "b") };
-        await Task.WhenAll(starting);
-        await using var a = await starting[0];
-        await using var b = await starting[1];
+        var (a, b) = await StartTwoAtOnceAsync(workers: 1);
+        await using var _ = a;
+        await using var __ = b;
         using var admin = a.CreateClient();
         var created = await (await admin.PostJsonAsync("/api_keys", new { name = "limited", plan = "pro", rate_limits = new { requests_per_minute = 4 } })).ReadObjectAsync();
         using var toA = a.CreateClient(created.Str("api_key")!);
