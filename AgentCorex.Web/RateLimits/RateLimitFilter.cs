@@ -10,7 +10,8 @@ namespace AgentCorex.Web.RateLimits;
 /// <summary>
 /// Fixed one-minute windows per key. The execution endpoints count against the key's plan (or its own limit)
 /// and every answer they give carries X-RateLimit-Limit, -Remaining and -Reset; other endpoints share a
-/// looser per-key limit. Over the limit: 429 RATE_LIMIT_EXCEEDED with Retry-After.
+/// looser per-key limit, counted by each node in memory: a guard against floods, not an allowance, so it
+/// costs a cluster no database write per read. Over the limit: 429 RATE_LIMIT_EXCEEDED with Retry-After.
 /// </summary>
 internal sealed class RateLimitFilter(IRequestCounter counter, KeyLimits limits, IOptions<RateLimitOptions> options, TimeProvider time) : IAsyncResourceFilter
 {
@@ -18,6 +19,7 @@ internal sealed class RateLimitFilter(IRequestCounter counter, KeyLimits limits,
     public const string ApiBucket = "api";
 
     private readonly ConcurrentDictionary<ActionDescriptor, bool> executionActions = new();
+    private readonly InMemoryRequestCounter nodeCounter = new();
 
     public async Task OnResourceExecutionAsync(ResourceExecutingContext context, ResourceExecutionDelegate next)
     {
@@ -38,7 +40,9 @@ internal sealed class RateLimitFilter(IRequestCounter counter, KeyLimits limits,
         var now = time.GetUtcNow().ToUnixTimeSeconds();
         var minute = now / 60;
         var reset = (minute + 1) * 60;
-        var count = await counter.CountAsync(key.KeyId, execution ? ExecutionBucket : ApiBucket, minute, context.HttpContext.RequestAborted);
+        var count = execution
+            ? await counter.CountAsync(key.KeyId, ExecutionBucket, minute, context.HttpContext.RequestAborted)
+            : await nodeCounter.CountAsync(key.KeyId, ApiBucket, minute, context.HttpContext.RequestAborted);
         if (execution)
         {
             // Set as the response starts, so that error answers (written after the response is cleared) carry them too.
