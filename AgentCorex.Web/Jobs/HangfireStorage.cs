@@ -46,12 +46,15 @@ internal static class HangfireStorage
     /// a fetch query each) and polls every second, not at the tool workers' pace; deliveries enqueued on this
     /// node still wake them at once (Hangfire.PostgreSql signals its queues in-process). Elsewhere: the same storage.
     /// </summary>
-    public static JobStorage? SeparateWebhookStorage(StorageConnection storage, JobsOptions options) =>
-        storage.Provider == StorageProvider.PostgreSql
-            ? new PostgreSqlStorage(
-                new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(storage.ConnectionString, WebhookOptions(options)),
-                WebhookOptions(options))
-            : null;
+    public static JobStorage? SeparateWebhookStorage(StorageConnection storage, JobsOptions options)
+    {
+        if (storage.Provider != StorageProvider.PostgreSql)
+        {
+            return null;
+        }
+        var webhooks = WebhookOptions(options);
+        return new PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(storage.ConnectionString, webhooks), webhooks);
+    }
 
     private static PostgreSqlStorageOptions WebhookOptions(JobsOptions options)
     {

@@ -43,26 +43,29 @@ internal sealed class RateLimitFilter(IRequestCounter counter, KeyLimits limits,
         var count = execution
             ? await counter.CountAsync(key.KeyId, ExecutionBucket, minute, context.HttpContext.RequestAborted)
             : await nodeCounter.CountAsync(key.KeyId, ApiBucket, minute, context.HttpContext.RequestAborted);
-        if (execution)
+        var exceeded = count > perMinute;
+        var retryAfter = Math.Max(1, reset - now);
+        if (execution || exceeded)
         {
             // Set as the response starts, so that error answers (written after the response is cleared) carry them too.
             var response = context.HttpContext.Response;
             response.OnStarting(() =>
             {
-                response.Headers["X-RateLimit-Limit"] = perMinute.ToString(CultureInfo.InvariantCulture);
-                response.Headers["X-RateLimit-Remaining"] = Math.Max(0, perMinute - count).ToString(CultureInfo.InvariantCulture);
-                response.Headers["X-RateLimit-Reset"] = reset.ToString(CultureInfo.InvariantCulture);
+                if (execution)
+                {
+                    response.Headers["X-RateLimit-Limit"] = perMinute.ToString(CultureInfo.InvariantCulture);
+                    response.Headers["X-RateLimit-Remaining"] = Math.Max(0, perMinute - count).ToString(CultureInfo.InvariantCulture);
+                    response.Headers["X-RateLimit-Reset"] = reset.ToString(CultureInfo.InvariantCulture);
+                }
+                if (exceeded)
+                {
+                    response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+                }
                 return Task.CompletedTask;
             });
         }
-        if (count > perMinute)
+        if (exceeded)
         {
-            var retryAfter = Math.Max(1, reset - now);
-            context.HttpContext.Response.OnStarting(() =>
-            {
-                context.HttpContext.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
-                return Task.CompletedTask;
-            });
             throw RateLimitErrors.Exceeded(perMinute, retryAfter);
         }
         await next();
