@@ -5,6 +5,7 @@ using AgentCorex.Web.Docs;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Health;
 using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.RateLimits;
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Streaming;
@@ -13,6 +14,7 @@ using AgentCorex.Web.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
 
+builder.AddLogFormat();
 builder.AddApi();
 builder.AddStorage();
 builder.AddApiKeys();
@@ -23,6 +25,7 @@ builder.AddJobs();
 builder.AddStreaming();
 builder.AddWebhooks();
 builder.AddHealth();
+builder.AddMonitoring();
 builder.AddApiDocs();
 
 var app = builder.Build();
@@ -32,6 +35,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapApi();
 app.MapHealth();
+app.MapMetrics();
 app.MapDashboard();
 app.MapApiDocs();
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AgentCorex.Tools;
+using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Tools;
 
 namespace AgentCorex.Web.Execution;
@@ -8,7 +9,7 @@ namespace AgentCorex.Web.Execution;
 /// Runs one tool with a deadline. The tool's token fires at the deadline, and the caller is answered by
 /// then even when the tool ignores its token (the tool's task is left to finish on its own).
 /// </summary>
-public sealed partial class ToolRunner(TimeProvider time, ILogger<ToolRunner> logger)
+public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metrics, ILogger<ToolRunner> logger)
 {
     private static readonly TimeSpan AbandonGrace = TimeSpan.FromSeconds(1);
 
@@ -16,6 +17,19 @@ public sealed partial class ToolRunner(TimeProvider time, ILogger<ToolRunner> lo
         LoggerMessage.DefineScope<string, string>("execution {ExecutionId} of {Tool}");
 
     public async Task<ToolOutcome> RunAsync(
+        ToolDescriptor tool, object arguments, ToolExecutionContext context, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var outcome = await RunWithDeadlineAsync(tool, arguments, context, timeout, cancellationToken);
+        metrics.ToolRan(tool.Name, outcome.Kind switch
+        {
+            ToolOutcomeKind.Succeeded => "success",
+            ToolOutcomeKind.TimedOut => "timeout",
+            _ => "failed",
+        }, outcome.ExecutionTimeMs);
+        return outcome;
+    }
+
+    private async Task<ToolOutcome> RunWithDeadlineAsync(
         ToolDescriptor tool, object arguments, ToolExecutionContext context, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = new CancellationTokenSource(timeout, time);

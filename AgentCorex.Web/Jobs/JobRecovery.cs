@@ -1,3 +1,4 @@
+using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Tools;
 using AgentCorex.Web.Webhooks;
@@ -19,6 +20,7 @@ internal sealed partial class JobRecovery(
     JobStorage storage,
     ToolCatalog catalog,
     HangfireExecutor executor,
+    AgentCorexMetrics metrics,
     IOptions<JobsOptions> options,
     TimeProvider time,
     ILogger<JobRecovery> logger) : BackgroundService
@@ -65,9 +67,11 @@ internal sealed partial class JobRecovery(
         var interrupted = await db.Jobs.AsNoTracking().Where(j => j.Status == JobStatus.Running).ToListAsync(cancellationToken);
         foreach (var job in interrupted)
         {
+            using var _ = JobLogScope.Begin(logger, job);
             var requeue = catalog.IsSafeToRetry(job.Tool);
             if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, cancellationToken) && !requeue)
             {
+                metrics.JobFinished(job.Tool, JobStatus.Failed);
                 await webhooks.RaiseAsync(job, JobEventNames.Failed, cancellationToken);
             }
         }
@@ -110,6 +114,7 @@ internal sealed partial class JobRecovery(
             {
                 continue; // still running, or Hangfire will run it again and the job itself sees the cut-off run
             }
+            using var _ = JobLogScope.Begin(logger, job);
             var requeue = catalog.IsSafeToRetry(job.Tool);
             if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, cancellationToken))
             {
@@ -119,6 +124,7 @@ internal sealed partial class JobRecovery(
                 }
                 else
                 {
+                    metrics.JobFinished(job.Tool, JobStatus.Failed);
                     await webhooks.RaiseAsync(job, JobEventNames.Failed, cancellationToken);
                 }
             }

@@ -3,6 +3,7 @@ using AgentCorex.Web.Api;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
+using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Tools;
 using AgentCorex.Web.Webhooks;
 using Hangfire;
@@ -13,13 +14,15 @@ namespace AgentCorex.Web.Jobs;
 /// Accepts a job: the tool and its arguments are validated before anything is stored, the ledger row is
 /// committed before Hangfire sees the job (so a 202 is never lost), then it is enqueued.
 /// </summary>
-public sealed class JobSubmitter(
+public sealed partial class JobSubmitter(
     ToolCatalog catalog,
     JobLedger ledger,
     JobEstimates estimates,
     IBackgroundJobClient hangfire,
     WebhookEvents webhooks,
-    TimeProvider time)
+    AgentCorexMetrics metrics,
+    TimeProvider time,
+    ILogger<JobSubmitter> logger)
 {
     public async Task<SubmittedJobResponse> SubmitAsync(
         ApiKeyIdentity owner, string toolName, JsonElement arguments, int timeoutMs, CancellationToken cancellationToken)
@@ -37,6 +40,7 @@ public sealed class JobSubmitter(
             TimeoutMs = timeoutMs,
             CreatedAt = time.GetUtcNow().UtcDateTime,
         };
+        using var scope = JobLogScope.Begin(logger, job);
         await ledger.AddAsync(job, cancellationToken);
         try
         {
@@ -48,10 +52,15 @@ public sealed class JobSubmitter(
             await ledger.RemoveAsync(job.Id, CancellationToken.None);
             throw;
         }
+        metrics.JobSubmitted(job.Tool);
+        LogSubmitted(logger, job.Id, job.TimeoutMs);
         await webhooks.RaiseAsync(job, JobEventNames.Queued, cancellationToken);
         return new SubmittedJobResponse(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(), await estimates.EstimateMsAsync(tool, cancellationToken));
     }
 
     public static string Enqueue(IBackgroundJobClient hangfire, JobEntry job) =>
         hangfire.Enqueue<ToolJob>(run => run.RunAsync(job.Id, job.Tool, null, CancellationToken.None));
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} submitted, timeout {TimeoutMs} ms")]
+    private static partial void LogSubmitted(ILogger logger, string jobId, int timeoutMs);
 }

@@ -1,5 +1,6 @@
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
+using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Webhooks;
 using FluentValidation;
@@ -12,7 +13,7 @@ namespace AgentCorex.Web.Jobs;
 
 [ApiController]
 [Route("jobs")]
-public sealed class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<JobsOptions> options) : ControllerBase
+public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<JobsOptions> options) : ControllerBase
 {
     private ApiKeyIdentity Caller => ApiKeyIdentity.From(User);
 
@@ -42,15 +43,20 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<J
         [FromServices] RunningJobs running,
         [FromServices] IBackgroundJobClient hangfire,
         [FromServices] WebhookEvents webhooks,
+        [FromServices] AgentCorexMetrics metrics,
+        [FromServices] ILogger<JobsController> logger,
         CancellationToken cancellationToken)
     {
         var job = await FindOwnAsync(jobId, cancellationToken);
+        using var scope = JobLogScope.Begin(logger, job);
         // At most twice: a job seen queued may start before the cancel lands, and is then handled as running.
         for (var tries = 0; tries < 2; tries++)
         {
             switch (job.Status)
             {
                 case JobStatus.Queued when await ledger.TryCancelAsync(jobId, JobStatus.Queued, cancellationToken):
+                    metrics.JobFinished(job.Tool, JobStatus.Canceled);
+                    LogCanceled(logger, jobId, JobStatus.Queued);
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
                     return Canceled(jobId);
                 case JobStatus.Running when !force:
@@ -62,6 +68,8 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<J
                         // Reaches the node running it, wherever that is: its worker's token fires when the state changes.
                         hangfire.ChangeState(job.HangfireId, new CanceledState("Canceled by its owner while running"), Hangfire.States.ProcessingState.StateName);
                     }
+                    metrics.JobFinished(job.Tool, JobStatus.Canceled);
+                    LogCanceled(logger, jobId, JobStatus.Running);
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
                     return Canceled(jobId);
                 case var status when JobStatus.IsFinal(status):
@@ -101,4 +109,7 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<J
         ledger.FindOwnAsync(jobId, Caller, cancellationToken);
 
     private static CanceledJobResponse Canceled(string jobId) => new(jobId, JobStatus.Canceled, "Job canceled successfully");
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} canceled by its owner while {Status}")]
+    private static partial void LogCanceled(ILogger logger, string jobId, string status);
 }

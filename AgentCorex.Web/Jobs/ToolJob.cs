@@ -3,6 +3,7 @@ using System.Text.Json;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
+using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Tools;
 using AgentCorex.Web.Webhooks;
 using Hangfire;
@@ -22,6 +23,7 @@ public sealed partial class ToolJob(
     RunningJobs running,
     JobStorage storage,
     WebhookEvents webhooks,
+    AgentCorexMetrics metrics,
     IOptions<JobsOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -39,6 +41,7 @@ public sealed partial class ToolJob(
             LogMissing(logger, jobId);
             return new JobRunSummary(JobStatus.Failed, "The job is not in the ledger");
         }
+        using var scope = JobLogScope.Begin(logger, job);
         if (job.Status == JobStatus.Running)
         {
             // Hangfire runs it again after its node died: the run before this one was cut off.
@@ -56,6 +59,8 @@ public sealed partial class ToolJob(
             var now = await ledger.FindAsync(jobId, cancellationToken);
             return new JobRunSummary(now?.Status ?? JobStatus.Canceled, now?.ErrorMessage);
         }
+        metrics.JobStarted(job.Tool, time.GetUtcNow().UtcDateTime - job.CreatedAt);
+        LogStarted(logger, jobId, attempt);
         await webhooks.RaiseAsync(job, JobEventNames.Started, cancellationToken);
 
         var cancellation = running.Register(jobId, cancellationToken);
@@ -66,6 +71,8 @@ public sealed partial class ToolJob(
             {
                 return new JobRunSummary(JobStatus.Canceled, "Canceled by its owner while running");
             }
+            metrics.JobFinished(job.Tool, ending.Status);
+            LogFinished(logger, jobId, ending.Status, ending.ExecutionTimeMs);
             await webhooks.RaiseAsync(job, "job." + ending.Status, CancellationToken.None, ending);
             return new JobRunSummary(ending.Status, ending.ErrorMessage, job.TimeoutMs);
         }
@@ -76,11 +83,13 @@ public sealed partial class ToolJob(
                 // Not a shutdown: the job was canceled (a forced DELETE here, or its Hangfire state changed elsewhere).
                 if (await ledger.TryCancelAsync(jobId, JobStatus.Running, CancellationToken.None))
                 {
+                    metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
                 }
                 return new JobRunSummary(JobStatus.Canceled, "Canceled while running");
             }
             // The server is stopping: leave the job as the restart rules say, and let Hangfire see the shutdown.
+            LogCutOff(logger, jobId);
             await InterruptAsync(job, attempt, CancellationToken.None);
             throw;
         }
@@ -97,6 +106,7 @@ public sealed partial class ToolJob(
         var requeue = catalog.IsSafeToRetry(job.Tool);
         if (await ledger.TryInterruptAsync(job.Id, attempt, requeue, cancellationToken) && !requeue)
         {
+            metrics.JobFinished(job.Tool, JobStatus.Failed);
             await webhooks.RaiseAsync(job, JobEventNames.Failed, cancellationToken);
         }
     }
@@ -144,6 +154,15 @@ public sealed partial class ToolJob(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Hangfire started job {JobId}, which the ledger does not have")]
     private static partial void LogMissing(ILogger logger, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} started, attempt {Attempt}")]
+    private static partial void LogStarted(ILogger logger, string jobId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} ended {Status} after {ExecutionTimeMs} ms")]
+    private static partial void LogFinished(ILogger logger, string jobId, string status, long executionTimeMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was still running when the server's shutdown timeout ran out: cut off")]
+    private static partial void LogCutOff(ILogger logger, string jobId);
 }
 
 /// <summary>What a run of <see cref="ToolJob"/> returns to Hangfire: the ledger status it ended in.</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Monitoring;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,8 @@ namespace AgentCorex.Web.RateLimits;
 /// looser per-key limit, counted by each node in memory: a guard against floods, not an allowance, so it
 /// costs a cluster no database write per read. Over the limit: 429 RATE_LIMIT_EXCEEDED with Retry-After.
 /// </summary>
-internal sealed class RateLimitFilter(IRequestCounter counter, KeyLimits limits, IOptions<RateLimitOptions> options, TimeProvider time) : IAsyncResourceFilter
+internal sealed class RateLimitFilter(
+    IRequestCounter counter, KeyLimits limits, AgentCorexMetrics metrics, IOptions<RateLimitOptions> options, TimeProvider time) : IAsyncResourceFilter
 {
     public const string ExecutionBucket = "execution";
     public const string ApiBucket = "api";
@@ -66,6 +68,7 @@ internal sealed class RateLimitFilter(IRequestCounter counter, KeyLimits limits,
         }
         if (exceeded)
         {
+            metrics.RateLimitRefused(execution ? ExecutionBucket : ApiBucket, key.IsAdmin ? "admin" : key.Plan);
             throw RateLimitErrors.Exceeded(perMinute, retryAfter);
         }
         await next();

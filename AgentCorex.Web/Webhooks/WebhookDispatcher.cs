@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Net.Http.Headers;
 using System.Text;
+using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Network;
 using AgentCorex.Web.Storage;
 using Hangfire;
@@ -21,6 +22,7 @@ public sealed partial class WebhookDispatcher(
     IHttpClientFactory http,
     WebhookSecrets secrets,
     IBackgroundJobClient hangfire,
+    AgentCorexMetrics metrics,
     IOptions<WebhooksOptions> options,
     TimeProvider time,
     ILogger<WebhookDispatcher> logger)
@@ -48,6 +50,7 @@ public sealed partial class WebhookDispatcher(
         {
             return;
         }
+        using var scope = JobLogScope.Begin(logger, delivery.JobId, WebhookPayload.ToolOf(delivery.Payload), webhook.OwnerKeyId);
 
         var attemptedAt = time.GetUtcNow();
         var sent = await SendAsync(webhook, delivery, cancellationToken);
@@ -83,6 +86,7 @@ public sealed partial class WebhookDispatcher(
             await db.SaveChangesAsync(CancellationToken.None);
             await transaction.CommitAsync(CancellationToken.None);
         }
+        metrics.WebhookAttempted(status == DeliveryStatus.Pending ? "retrying" : status);
         LogAttempt(logger, deliveryId, webhook.Id, attempt, sent.StatusCode, sent.Error ?? "", status);
         if (retry)
         {

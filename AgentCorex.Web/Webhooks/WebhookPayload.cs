@@ -26,6 +26,22 @@ public sealed record WebhookPayload(string Event, string Timestamp, WebhookJob J
                     : null));
         return JsonSerializer.Serialize(payload, ApiJson.Options);
     }
+
+    /// <summary>The tool named in a stored payload, for the delivery's log lines; "" if it cannot be read.</summary>
+    public static string ToolOf(string payload)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(payload);
+            return document.RootElement.TryGetProperty("job", out var job) && job.TryGetProperty("tool", out var tool) && tool.ValueKind == JsonValueKind.String
+                ? tool.GetString()!
+                : "";
+        }
+        catch (JsonException)
+        {
+            return "";
+        }
+    }
 }
 
 public sealed record WebhookJob(string JobId, string Status, string Tool, JsonElement? Result = null, JobError? Error = null);
