@@ -2,6 +2,7 @@ using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.RateLimits;
+using AgentCorex.Web.Shutdown;
 using AgentCorex.Web.Tools;
 using FluentValidation;
 using Microsoft.AspNetCore.Authorization;
@@ -17,6 +18,7 @@ public sealed class ExecuteToolController(
     ToolCatalog catalog,
     ToolRunner runner,
     IValidator<ExecuteToolRequest> validator,
+    ShutdownDeadline shutdown,
     IOptions<ExecutionOptions> options) : ControllerBase
 {
     /// <summary>Runs the tool now; with mode "async", submits it as a job instead, as POST /jobs/submit does.</summary>
@@ -45,7 +47,9 @@ public sealed class ExecuteToolController(
             var timeoutMs = request.TimeoutMs ?? options.Value.DefaultTimeoutMs;
 
             var context = new ToolExecutionContext(ExecutionIds.New(), tool.Logger);
-            var outcome = await runner.RunAsync(tool, arguments, context, TimeSpan.FromMilliseconds(timeoutMs), cancellationToken);
+            // A stopping server lets the tool run until its shutdown deadline, then answers 503.
+            using var untilShutdown = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Deadline);
+            var outcome = await runner.RunAsync(tool, arguments, context, TimeSpan.FromMilliseconds(timeoutMs), untilShutdown.Token);
             return outcome.Kind switch
             {
                 ToolOutcomeKind.Succeeded => Ok(new ExecuteToolResponse(tool.Name, "success", outcome.Result, outcome.ExecutionTimeMs, context.Tokens)),
@@ -56,6 +60,10 @@ public sealed class ExecuteToolController(
         catch (ApiException e) when (e.Tool is null && request.Tool is not null)
         {
             throw e.ForTool(request.Tool);
+        }
+        catch (OperationCanceledException) when (shutdown.Deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw ShutdownErrors.ShuttingDown().ForTool(request.Tool!);
         }
     }
 }

@@ -1,3 +1,4 @@
+using AgentCorex.Web.Shutdown;
 using AgentCorex.Web.Storage;
 using Hangfire;
 using Hangfire.States;
@@ -24,6 +25,7 @@ public static class JobsExtensions
             .Validate(o => o.ProgressInterval >= TimeSpan.Zero && o.ProgressInterval <= TimeSpan.FromMinutes(1), "Jobs:ProgressInterval must be between 0 and 00:01:00.")
             .Validate(o => o.InvisibilityTimeout >= TimeSpan.FromSeconds(1), "Jobs:InvisibilityTimeout must be at least 00:00:01.")
             .Validate(o => o.QueuePollInterval >= TimeSpan.FromMilliseconds(50), "Jobs:QueuePollInterval must be at least 00:00:00.05.")
+            .Validate(o => o.ShutdownTimeout >= TimeSpan.Zero && o.ShutdownTimeout <= TimeSpan.FromHours(1), "Jobs:ShutdownTimeout must be between 00:00:00 and 01:00:00.")
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
 
@@ -45,6 +47,7 @@ public static class JobsExtensions
                 // Tool jobs only: webhook deliveries have workers of their own (see AddWebhooks).
                 server.Queues = [EnqueuedState.DefaultQueue];
                 server.CancellationCheckInterval = options.CancellationCheckInterval;
+                ShutdownTimeouts.ApplyTo(server, options.ShutdownTimeout);
             });
         }
 

@@ -50,4 +50,10 @@ public sealed class JobsOptions
 
     /// <summary>The least time between two stored progress reports of one job: a chatty tool cannot flood the storage.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// On SIGTERM: how long running tools may go on to finish. A job still running then is cut off and left as the
+    /// restart rules say (queued again if its tool is safe to retry, else failed SERVER_RESTARTED).
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -10,20 +10,24 @@ namespace AgentCorex.Web.Streaming;
 
 [ApiController]
 [Route("jobs")]
-public sealed class JobStreamController(JobLedger ledger, JobView view, JobWatcher watcher, IOptions<StreamingOptions> options) : ControllerBase
+public sealed class JobStreamController(
+    JobLedger ledger, JobView view, JobWatcher watcher, IHostApplicationLifetime lifetime, IOptions<StreamingOptions> options) : ControllerBase
 {
     private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
 
     /// <summary>
     /// Server-sent events: the job at once, then on every change of its status or progress, until its final
-    /// state. A reconnect with Last-Event-ID is not sent the state it already has.
+    /// state. A reconnect with Last-Event-ID is not sent the state it already has. A stopping server ends its
+    /// streams at once, so they do not hold up its shutdown; EventSource reconnects (to another node) by itself.
     /// </summary>
     [HttpGet("{jobId}/stream")]
     [AccessTokenQuery]
     [ProducesResponseType<JobResponse>(StatusCodes.Status200OK, "text/event-stream", Description = "Server-sent events; each event's data is the job as GET /jobs/{job_id} shows it")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, Description = "TOO_MANY_STREAMS")]
-    public async Task Stream(string jobId, CancellationToken cancellationToken)
+    public async Task Stream(string jobId, CancellationToken requestAborted)
     {
+        using var streaming = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);
+        var cancellationToken = streaming.Token;
         var job = await ledger.FindOwnAsync(jobId, ApiKeyIdentity.From(User), cancellationToken);
         using var subscription = watcher.TrySubscribe(jobId) ?? throw StreamErrors.TooManyStreams();
 
@@ -58,7 +62,7 @@ public sealed class JobStreamController(JobLedger ledger, JobView view, JobWatch
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // the client went away
+            // the client went away, or the server is stopping
         }
     }
 

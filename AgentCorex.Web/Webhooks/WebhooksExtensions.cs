@@ -1,5 +1,6 @@
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Network;
+using AgentCorex.Web.Shutdown;
 using AgentCorex.Web.Storage;
 using Hangfire;
 
@@ -44,6 +45,7 @@ public static class WebhooksExtensions
 
         if (options.WorkerCount > 0)
         {
+            var jobs = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
             void Configure(IServiceProvider _, BackgroundJobServerOptions server)
             {
                 server.ServerName = $"{Environment.MachineName}:webhooks";
@@ -51,9 +53,10 @@ public static class WebhooksExtensions
                 server.WorkerCount = options.WorkerCount;
                 // Retries are scheduled jobs; Hangfire's 15 s default poll would delay a 5 s retry to up to 20 s.
                 server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+                // An attempt under way is let finish as the tools are (it takes at most Webhooks:AttemptTimeout).
+                ShutdownTimeouts.ApplyTo(server, jobs.ShutdownTimeout);
             }
             var storage = StorageOptions.From(builder.Configuration).Provider;
-            var jobs = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
             var separate = HangfireStorage.SeparateWebhookStorage(
                 new StorageConnection(storage, StorageOptions.ConnectionString(builder.Configuration, storage)), jobs);
             if (separate is null)

@@ -1,0 +1,36 @@
+using AgentCorex.Web.Jobs;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Shutdown;
+
+/// <summary>
+/// Where a stopping node stands: from SIGTERM on it is stopping (it takes no new work), and its deadline comes
+/// Jobs:ShutdownTimeout later, when work still running is cut off.
+/// </summary>
+public sealed class ShutdownDeadline : IDisposable
+{
+    private readonly CancellationTokenSource deadline;
+    private readonly CancellationTokenRegistration registration;
+
+    public ShutdownDeadline(IHostApplicationLifetime lifetime, IOptions<JobsOptions> options, TimeProvider time)
+    {
+        Stopping = lifetime.ApplicationStopping;
+        deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        var timeout = options.Value.ShutdownTimeout;
+        registration = Stopping.Register(() => deadline.CancelAfter(timeout));
+    }
+
+    /// <summary>Fires as the host begins to stop.</summary>
+    public CancellationToken Stopping { get; }
+
+    public bool IsStopping => Stopping.IsCancellationRequested;
+
+    /// <summary>Fires Jobs:ShutdownTimeout after <see cref="Stopping"/>.</summary>
+    public CancellationToken Deadline => deadline.Token;
+
+    public void Dispose()
+    {
+        registration.Dispose();
+        deadline.Dispose();
+    }
+}

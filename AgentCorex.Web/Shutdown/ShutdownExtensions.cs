@@ -1,0 +1,28 @@
+using AgentCorex.Web.Jobs;
+using Microsoft.AspNetCore.Mvc;
+
+namespace AgentCorex.Web.Shutdown;
+
+public static class ShutdownExtensions
+{
+    /// <summary>
+    /// Graceful shutdown on SIGTERM: no new executions (503), running tools may finish until Jobs:ShutdownTimeout,
+    /// and the host waits for them (see <see cref="ShutdownTimeouts"/>; the Hangfire servers apply it where they are added).
+    /// </summary>
+    public static WebApplicationBuilder AddGracefulShutdown(this WebApplicationBuilder builder)
+    {
+        var drain = (builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions()).ShutdownTimeout;
+        builder.Services.Configure<HostOptions>(host =>
+        {
+            var needed = ShutdownTimeouts.Host(drain);
+            if (host.ShutdownTimeout < needed)
+            {
+                host.ShutdownTimeout = needed;
+            }
+        });
+        builder.Services.AddSingleton<ShutdownDeadline>();
+        builder.Services.AddSingleton<ShutdownFilter>();
+        builder.Services.Configure<MvcOptions>(mvc => mvc.Filters.AddService<ShutdownFilter>(ShutdownFilter.Order));
+        return builder;
+    }
+}
