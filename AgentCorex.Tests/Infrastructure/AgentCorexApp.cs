@@ -27,6 +27,8 @@ public sealed class AgentCorexApp : WebApplicationFactory<Program>
             ["ConnectionStrings:AgentCorex"] = $"Data Source={Path.Combine(DataDirectory, "agentcorex.db")}",
             ["Auth:AdminKey"] = AdminKey,
             ["Tools:PluginPaths:0"] = typeof(AgentCorexApp).Assembly.Location,
+            // Fixtures are disposed with jobs still running: a production drain of 30 s each would only slow the suite.
+            ["Jobs:ShutdownTimeout"] = "00:00:00.5",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
         {

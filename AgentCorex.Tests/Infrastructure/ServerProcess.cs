@@ -54,6 +54,8 @@ public sealed class ServerProcess : IAsyncDisposable
             ["Auth:AdminKey"] = AgentCorexApp.AdminKey,
             ["Tools:PluginPaths:0"] = typeof(ServerProcess).Assembly.Location,
             ["Logging:LogLevel:Default"] = "Warning",
+            // A stop lets running tools finish for this long; the production 30 s would only slow the tests that stop a server.
+            ["Jobs:ShutdownTimeout"] = "00:00:02",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
