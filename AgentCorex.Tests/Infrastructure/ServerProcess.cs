@@ -93,10 +93,19 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>SIGTERM, as a service manager stops it, then waits for the process to end.</summary>
     public async Task StopAsync()
     {
-        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
+        await SendSigtermAsync();
+        await WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM only: the server begins its graceful shutdown.</summary>
+    public async Task SendSigtermAsync()
+    {
+        using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
+
+    public async Task WaitForExitAsync()
+    {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await process.WaitForExitAsync(timeout.Token);
     }

@@ -63,7 +63,7 @@ public sealed class ExecuteToolController(
         }
         catch (OperationCanceledException) when (shutdown.Deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw ShutdownErrors.ShuttingDown().ForTool(request.Tool!);
+            throw ShutdownErrors.CutOff().ForTool(request.Tool!);
         }
     }
 }

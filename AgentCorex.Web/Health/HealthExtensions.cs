@@ -10,7 +10,8 @@ namespace AgentCorex.Web.Health;
 
 public static class HealthExtensions
 {
-    private const string Ready = "ready";
+    /// <summary>The tag of the checks /health/ready runs.</summary>
+    public const string Ready = "ready";
 
     public static WebApplicationBuilder AddHealth(this WebApplicationBuilder builder)
     {

@@ -10,6 +10,9 @@ public sealed class RunningJobs
 {
     private readonly ConcurrentDictionary<string, CancellationTokenSource> running = new(StringComparer.Ordinal);
 
+    /// <summary>How many jobs this node is running now.</summary>
+    public int Count => running.Count;
+
     public CancellationTokenSource Register(string jobId, CancellationToken hangfireToken)
     {
         var cancellation = CancellationTokenSource.CreateLinkedTokenSource(hangfireToken);

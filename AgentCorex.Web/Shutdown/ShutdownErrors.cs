@@ -4,7 +4,15 @@ namespace AgentCorex.Web.Shutdown;
 
 public static class ShutdownErrors
 {
+    public const string Code = "SERVER_SHUTTING_DOWN";
+
+    /// <summary>A new execution asked of a stopping server.</summary>
     public static ApiException ShuttingDown() =>
         new(StatusCodes.Status503ServiceUnavailable, new ApiError(
-            "SERVER_SHUTTING_DOWN", "This server is shutting down and takes no new executions; send the request to another node or retry shortly"));
+            Code, "This server is shutting down and starts no new executions; send the request to another node or retry shortly"));
+
+    /// <summary>A direct execution still running at the stopping server's deadline (Jobs:ShutdownTimeout).</summary>
+    public static ApiException CutOff() =>
+        new(StatusCodes.Status503ServiceUnavailable, new ApiError(
+            Code, "This server shut down before the tool finished: it was stopped at the server's shutdown deadline; retry on another node"));
 }

@@ -1,3 +1,4 @@
+using AgentCorex.Web.Health;
 using AgentCorex.Web.Jobs;
 using Microsoft.AspNetCore.Mvc;
 
@@ -6,8 +7,9 @@ namespace AgentCorex.Web.Shutdown;
 public static class ShutdownExtensions
 {
     /// <summary>
-    /// Graceful shutdown on SIGTERM: no new executions (503), running tools may finish until Jobs:ShutdownTimeout,
-    /// and the host waits for them (see <see cref="ShutdownTimeouts"/>; the Hangfire servers apply it where they are added).
+    /// Graceful shutdown on SIGTERM: not ready and no new executions (503) while running tools may finish until
+    /// Jobs:ShutdownTimeout, the API answering meanwhile; the host waits for them (see <see cref="ShutdownTimeouts"/>;
+    /// the Hangfire servers apply it where they are added).
     /// </summary>
     public static WebApplicationBuilder AddGracefulShutdown(this WebApplicationBuilder builder)
     {
@@ -21,6 +23,8 @@ public static class ShutdownExtensions
             }
         });
         builder.Services.AddSingleton<ShutdownDeadline>();
+        builder.Services.AddHostedService<ShutdownDrain>();
+        builder.Services.AddHealthChecks().AddCheck<StoppingHealthCheck>("shutdown", tags: [HealthExtensions.Ready]);
         builder.Services.AddSingleton<ShutdownFilter>();
         builder.Services.Configure<MvcOptions>(mvc => mvc.Filters.AddService<ShutdownFilter>(ShutdownFilter.Order));
         return builder;

@@ -1,0 +1,44 @@
+using AgentCorex.Web.Jobs;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Shutdown;
+
+/// <summary>
+/// Keeps the web server answering while this node's running jobs finish. The host calls every lifecycle service's
+/// StoppingAsync before it stops any service, Kestrel included; so during the drain a client can still read its
+/// jobs, a new execution gets 503 and /health/ready says the node is not ready. Hangfire's own stop, after this,
+/// waits for what is left (webhook attempts, a job between fetch and start).
+/// </summary>
+internal sealed class ShutdownDrain(
+    IHostApplicationLifetime lifetime, RunningJobs running, IOptions<JobsOptions> options, TimeProvider time) : IHostedLifecycleService
+{
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        // A stop asked of the host directly (not by a signal) has not told anyone yet: Hangfire stops fetching on it.
+        lifetime.StopApplication();
+        var giveUpAt = time.GetUtcNow() + options.Value.ShutdownTimeout + ShutdownTimeouts.InterruptGrace;
+        try
+        {
+            while (running.Count > 0 && time.GetUtcNow() < giveUpAt)
+            {
+                await Task.Delay(Poll, time, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the host's own shutdown timeout ran out
+        }
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
