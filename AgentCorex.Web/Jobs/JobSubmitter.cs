@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Tools;
@@ -11,11 +12,13 @@ namespace AgentCorex.Web.Jobs;
 
 /// <summary>
 /// Accepts a job: the tool and its arguments are validated before anything is stored, the ledger row is
-/// committed before Hangfire sees the job (so a 202 is never lost), then it is enqueued.
+/// committed before Hangfire sees the job (so a 202 is never lost), then it is enqueued, unless its key is
+/// at its limit of executions at once: then it is parked until a slot frees (see <see cref="ExecutionSlots"/>).
 /// </summary>
 public sealed class JobSubmitter(
     ToolCatalog catalog,
     JobLedger ledger,
+    ExecutionSlots slots,
     JobEstimates estimates,
     IBackgroundJobClient hangfire,
     WebhookEvents webhooks,
@@ -37,16 +40,19 @@ public sealed class JobSubmitter(
             TimeoutMs = timeoutMs,
             CreatedAt = time.GetUtcNow().UtcDateTime,
         };
-        await ledger.AddAsync(job, cancellationToken);
-        try
+        if (await slots.AdmitAsync(job, owner, cancellationToken))
         {
-            Enqueue(hangfire, job);
-        }
-        catch
-        {
-            // The client is told it failed: the job must not linger in the ledger as queued.
-            await ledger.RemoveAsync(job.Id, CancellationToken.None);
-            throw;
+            try
+            {
+                Enqueue(hangfire, job);
+            }
+            catch
+            {
+                // The client is told it failed: the job must not linger in the ledger as queued.
+                await ledger.RemoveAsync(job.Id, CancellationToken.None);
+                await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
+                throw;
+            }
         }
         await webhooks.RaiseAsync(job, JobEventNames.Queued, cancellationToken);
         return new SubmittedJobResponse(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(), await estimates.EstimateMsAsync(tool, cancellationToken));

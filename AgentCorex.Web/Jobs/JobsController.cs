@@ -1,4 +1,5 @@
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Webhooks;
@@ -42,6 +43,7 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<J
         [FromServices] RunningJobs running,
         [FromServices] IBackgroundJobClient hangfire,
         [FromServices] WebhookEvents webhooks,
+        [FromServices] ExecutionSlots slots,
         CancellationToken cancellationToken)
     {
         var job = await FindOwnAsync(jobId, cancellationToken);
@@ -52,6 +54,7 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<J
             {
                 case JobStatus.Queued when await ledger.TryCancelAsync(jobId, JobStatus.Queued, cancellationToken):
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
+                    await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                     return Canceled(jobId);
                 case JobStatus.Running when !force:
                     throw JobErrors.CannotCancelRunning();
@@ -63,6 +66,7 @@ public sealed class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<J
                         hangfire.ChangeState(job.HangfireId, new CanceledState("Canceled by its owner while running"), Hangfire.States.ProcessingState.StateName);
                     }
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
+                    await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                     return Canceled(jobId);
                 case var status when JobStatus.IsFinal(status):
                     throw JobErrors.AlreadyFinished(jobId, status);

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json;
 using AgentCorex.Web.Api;
+using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Tools;
@@ -20,6 +21,7 @@ public sealed partial class ToolJob(
     ToolCatalog catalog,
     ToolRunner runner,
     RunningJobs running,
+    ExecutionSlots slots,
     JobStorage storage,
     WebhookEvents webhooks,
     IOptions<JobsOptions> options,
@@ -54,6 +56,13 @@ public sealed partial class ToolJob(
         if (!await ledger.TryStartAsync(jobId, perform.BackgroundJob.Id, attempt, cancellationToken))
         {
             var now = await ledger.FindAsync(jobId, cancellationToken);
+            if (now?.Status == JobStatus.Queued && await ledger.TryCancelAsync(jobId, JobStatus.Queued, cancellationToken))
+            {
+                // Still queued, so its key was revoked: a revoked key's jobs never start.
+                await webhooks.RaiseAsync(job, JobEventNames.Canceled, cancellationToken);
+                await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
+                return new JobRunSummary(JobStatus.Canceled, "Its API key was revoked before it started");
+            }
             return new JobRunSummary(now?.Status ?? JobStatus.Canceled, now?.ErrorMessage);
         }
         await webhooks.RaiseAsync(job, JobEventNames.Started, cancellationToken);
@@ -67,6 +76,7 @@ public sealed partial class ToolJob(
                 return new JobRunSummary(JobStatus.Canceled, "Canceled by its owner while running");
             }
             await webhooks.RaiseAsync(job, "job." + ending.Status, CancellationToken.None, ending);
+            await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
             return new JobRunSummary(ending.Status, ending.ErrorMessage, job.TimeoutMs);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || cancellation.IsCancellationRequested)
@@ -77,6 +87,7 @@ public sealed partial class ToolJob(
                 if (await ledger.TryCancelAsync(jobId, JobStatus.Running, CancellationToken.None))
                 {
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
+                    await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                 }
                 return new JobRunSummary(JobStatus.Canceled, "Canceled while running");
             }
@@ -98,6 +109,7 @@ public sealed partial class ToolJob(
         if (await ledger.TryInterruptAsync(job.Id, attempt, requeue, cancellationToken) && !requeue)
         {
             await webhooks.RaiseAsync(job, JobEventNames.Failed, cancellationToken);
+            await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
         }
     }
 
