@@ -7,27 +7,19 @@ namespace AgentCorex.Tests.Dashboard;
 /// <summary>AgentCorex's own Hangfire states, Timeout and Canceled: their lists in the Jobs sidebar, counts, colours and history.</summary>
 [TestFixture(TestStorage.Embedded)]
 [TestFixture(TestStorage.PostgreSql)]
-public sealed class CustomStateTests(TestStorage storage) : ServerTest(storage)
+public sealed class CustomStateTests(TestStorage storage) : DashboardTest(storage)
 {
-    private HttpClient dashboard = null!;
-
-    [OneTimeSetUp]
-    public void OpenDashboard() => dashboard = App.CreateDashboardClient();
-
-    [OneTimeTearDown]
-    public void CloseDashboard() => dashboard.Dispose();
-
     [Test]
     public async Task TimedOutJob_IsListedAndCounted_AndItsPageHasTheTimeoutColoursAndData()
     {
         using var client = App.CreateClient((await App.CreateKeyAsync(plan: "pro", name: "timeout owner")).ApiKey);
-        var countBefore = DashboardPages.Metric(await dashboard.GetPageAsync("/jobs/timeout"), "agentcorex:timeout:count");
+        var countBefore = DashboardPages.Metric(await Dashboard.GetPageAsync("/jobs/timeout"), "agentcorex:timeout:count");
 
         var jobId = await client.SubmitAsync("wait", new { duration_ms = 5_000 }, timeoutMs: 100);
         await client.WaitForStatusAsync(jobId, "timeout");
         var hangfireId = await App.HangfireIdAsync(jobId);
-        var jobPage = await dashboard.WaitForPageAsync($"/jobs/details/{hangfireId}", html => html.Contains("state-card-state-timeout", StringComparison.Ordinal), "the Timeout state");
-        var list = await dashboard.GetPageAsync("/jobs/timeout");
+        var jobPage = await Dashboard.WaitForPageAsync($"/jobs/details/{hangfireId}", html => html.Contains("state-card-state-timeout", StringComparison.Ordinal), "the Timeout state");
+        var list = await Dashboard.GetPageAsync("/jobs/timeout");
         var row = DashboardPages.ListedRow(list, jobId);
 
         Assert.Multiple(() =>
@@ -46,7 +38,7 @@ public sealed class CustomStateTests(TestStorage storage) : ServerTest(storage)
     public async Task CanceledJobs_AreListedAndCounted_AndARunningOnesPageHasTheCanceledColours()
     {
         using var client = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
-        var countBefore = DashboardPages.Metric(await dashboard.GetPageAsync("/jobs/canceled"), "agentcorex:canceled:count");
+        var countBefore = DashboardPages.Metric(await Dashboard.GetPageAsync("/jobs/canceled"), "agentcorex:canceled:count");
         var running = await client.SubmitAsync("wait", new { duration_ms = 60_000, steps = 60 });
         await client.WaitForStatusAsync(running, "running");
         var hangfireId = await App.HangfireIdAsync(running);
@@ -55,8 +47,8 @@ public sealed class CustomStateTests(TestStorage storage) : ServerTest(storage)
         await App.AddJobsAsync([neverStarted]);
 
         await client.DeleteAsync($"/jobs/{running}?force=true");
-        var jobPage = await dashboard.WaitForPageAsync($"/jobs/details/{hangfireId}", html => html.Contains("state-card-state-canceled", StringComparison.Ordinal), "the Canceled state");
-        var list = await dashboard.GetPageAsync("/jobs/canceled");
+        var jobPage = await Dashboard.WaitForPageAsync($"/jobs/details/{hangfireId}", html => html.Contains("state-card-state-canceled", StringComparison.Ordinal), "the Canceled state");
+        var list = await Dashboard.GetPageAsync("/jobs/canceled");
 
         Assert.Multiple(() =>
         {
@@ -77,8 +69,8 @@ public sealed class CustomStateTests(TestStorage storage) : ServerTest(storage)
         var second = Ledger.Job(key.KeyId, "wait", JobStatus.Timeout, 10, at: DateTime.UtcNow.AddDays(1));
         await App.AddJobsAsync([first, second]);
 
-        var pageOne = await dashboard.GetPageAsync("/jobs/timeout?from=0&count=1");
-        var pageTwo = await dashboard.GetPageAsync("/jobs/timeout?from=1&count=1");
+        var pageOne = await Dashboard.GetPageAsync("/jobs/timeout?from=0&count=1");
+        var pageTwo = await Dashboard.GetPageAsync("/jobs/timeout?from=1&count=1");
 
         Assert.Multiple(() =>
         {
@@ -94,6 +86,6 @@ public sealed class CustomStateTests(TestStorage storage) : ServerTest(storage)
     {
         var href = Regex.Match(page, "<link rel=\"stylesheet\" href=\"(/hangfire/css[0-9]+)\"").Groups[1].Value;
         Assert.That(href, Is.Not.Empty, "the page links its stylesheet");
-        return await dashboard.GetStringAsync(href);
+        return await Dashboard.GetStringAsync(href);
     }
 }

@@ -7,16 +7,8 @@ namespace AgentCorex.Tests.Dashboard;
 /// <summary>The AgentCorex panel on a Hangfire job's page: a progress bar while the job runs, then its result or error.</summary>
 [TestFixture(TestStorage.Embedded)]
 [TestFixture(TestStorage.PostgreSql)]
-public sealed class JobPanelTests(TestStorage storage) : ServerTest(storage)
+public sealed class JobPanelTests(TestStorage storage) : DashboardTest(storage)
 {
-    private HttpClient dashboard = null!;
-
-    [OneTimeSetUp]
-    public void OpenDashboard() => dashboard = App.CreateDashboardClient();
-
-    [OneTimeTearDown]
-    public void CloseDashboard() => dashboard.Dispose();
-
     [Test]
     public async Task RunningJob_ShowsAProgressBar_WithTheToolsLastReport()
     {
@@ -25,7 +17,7 @@ public sealed class JobPanelTests(TestStorage storage) : ServerTest(storage)
         var reported = await client.WaitForJobAsync(jobId, j => j.At("progress.percentage")?.GetValue<int>() >= 25);
         var hangfireId = await App.HangfireIdAsync(jobId);
 
-        var page = await dashboard.GetPageAsync($"/jobs/details/{hangfireId}");
+        var page = await Dashboard.GetPageAsync($"/jobs/details/{hangfireId}");
         await client.DeleteAsync($"/jobs/{jobId}?force=true");
 
         var bar = Regex.Match(page, "<div class=\"progress-bar[^\"]*\" role=\"progressbar\" aria-valuenow=\"([0-9]+)\" aria-valuemin=\"0\" aria-valuemax=\"100\" style=\"width: ([0-9]+)%;");
@@ -48,7 +40,7 @@ public sealed class JobPanelTests(TestStorage storage) : ServerTest(storage)
         var jobId = await client.SubmitAsync("echo", new { message = "<b>hello</b>" });
         await client.WaitForStatusAsync(jobId, "completed");
 
-        var page = await dashboard.GetPageAsync($"/jobs/details/{await App.HangfireIdAsync(jobId)}");
+        var page = await Dashboard.GetPageAsync($"/jobs/details/{await App.HangfireIdAsync(jobId)}");
 
         Assert.Multiple(() =>
         {
@@ -67,7 +59,7 @@ public sealed class JobPanelTests(TestStorage storage) : ServerTest(storage)
         var jobId = await client.SubmitAsync("fail", new { message = "<i>disk full</i>", code = "DISK_FULL" });
         await client.WaitForStatusAsync(jobId, "failed");
 
-        var page = await dashboard.GetPageAsync($"/jobs/details/{await App.HangfireIdAsync(jobId)}");
+        var page = await Dashboard.GetPageAsync($"/jobs/details/{await App.HangfireIdAsync(jobId)}");
 
         Assert.Multiple(() =>
         {

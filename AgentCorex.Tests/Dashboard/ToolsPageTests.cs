@@ -6,21 +6,13 @@ namespace AgentCorex.Tests.Dashboard;
 /// <summary>The dashboard's Tools page. Each test seeds or runs jobs of a tool no other test here uses.</summary>
 [TestFixture(TestStorage.Embedded)]
 [TestFixture(TestStorage.PostgreSql)]
-public sealed class ToolsPageTests(TestStorage storage) : ServerTest(storage)
+public sealed class ToolsPageTests(TestStorage storage) : DashboardTest(storage)
 {
-    private HttpClient dashboard = null!;
-
-    [OneTimeSetUp]
-    public void OpenDashboard() => dashboard = App.CreateDashboardClient();
-
-    [OneTimeTearDown]
-    public void CloseDashboard() => dashboard.Dispose();
-
     [Test]
     public async Task ToolsPage_IsInTheNavigationMenu_AndListsEveryTool()
     {
-        var home = await dashboard.GetPageAsync("/");
-        var tools = await dashboard.GetPageAsync("/tools");
+        var home = await Dashboard.GetPageAsync("/");
+        var tools = await Dashboard.GetPageAsync("/tools");
 
         Assert.That(home, Does.Contain("href=\"/hangfire/tools\""));
         foreach (var tool in new[] { "echo", "wait", "fail", "test_nested" })
@@ -47,7 +39,7 @@ public sealed class ToolsPageTests(TestStorage storage) : ServerTest(storage)
         jobs.Add(Ledger.Job(key.KeyId, tool, JobStatus.Queued, at: yesterday));
         await App.AddJobsAsync(jobs);
 
-        var page = await dashboard.GetPageAsync("/tools");
+        var page = await Dashboard.GetPageAsync("/tools");
 
         Assert.Multiple(() =>
         {
@@ -63,10 +55,10 @@ public sealed class ToolsPageTests(TestStorage storage) : ServerTest(storage)
     public async Task ToolsPage_CountsARealRun()
     {
         using var client = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
-        var before = int.Parse(DashboardPages.ToolCell(await dashboard.GetPageAsync("/tools"), "test_record", "jobs-today")!, System.Globalization.CultureInfo.InvariantCulture);
+        var before = int.Parse(DashboardPages.ToolCell(await Dashboard.GetPageAsync("/tools"), "test_record", "jobs-today")!, System.Globalization.CultureInfo.InvariantCulture);
 
         await client.WaitForStatusAsync(await client.SubmitAsync("test_record", new { label = "counted" }), "completed");
-        var page = await dashboard.GetPageAsync("/tools");
+        var page = await Dashboard.GetPageAsync("/tools");
 
         Assert.That(DashboardPages.ToolCell(page, "test_record", "jobs-today"), Is.EqualTo((before + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
         Assert.That(DashboardPages.ToolCell(page, "test_record", "success-rate"), Is.EqualTo("100 %"));
@@ -80,7 +72,7 @@ public sealed class ToolsPageTests(TestStorage storage) : ServerTest(storage)
         var key = await App.CreateKeyAsync();
         await App.AddJobsAsync([Ledger.Job(key.KeyId, tool, JobStatus.Completed, 10)]);
 
-        var page = await dashboard.GetPageAsync("/tools");
+        var page = await Dashboard.GetPageAsync("/tools");
 
         Assert.That(page, Does.Not.Contain("<img src=x"));
         Assert.That(DashboardPages.ToolCell(page, System.Text.Encodings.Web.HtmlEncoder.Default.Encode(tool), "jobs-today"), Is.EqualTo("1"));
