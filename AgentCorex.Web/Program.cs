@@ -1,5 +1,6 @@
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Dashboard;
 using AgentCorex.Web.Docs;
 using AgentCorex.Web.Execution;
@@ -20,6 +21,7 @@ builder.AddApi();
 builder.AddStorage();
 builder.AddApiKeys();
 builder.AddRateLimits();
+builder.AddConcurrencyLimits();
 builder.AddTools();
 builder.AddExecution();
 builder.AddJobs();

@@ -198,6 +198,74 @@ public sealed class ClusterTests
         }));
     }
 
+    [Test]
+    public async Task ExecutionsAtOnce_HoldAcrossNodes_TwoNodesNeverDoubleAKeysSlots()
+    {
+        var (a, b) = await StartTwoAtOnceAsync(workers: 2);
+        await using var _ = a;
+        await using var __ = b;
+        using var admin = a.CreateClient();
+        var created = await (await admin.PostJsonAsync("/api_keys", new
+        {
+            name = "two at once", plan = "pro", rate_limits = new { requests_per_minute = 1_000, max_concurrent = 2 },
+        })).ReadObjectAsync();
+        using var toA = a.CreateClient(created.Str("api_key")!);
+        using var toB = b.CreateClient(created.Str("api_key")!);
+
+        // Four workers between the two nodes, eight jobs submitted to both at once: never more than two running.
+        var jobs = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => (i % 2 == 0 ? toA : toB).SubmitAsync("wait", new { duration_ms = 600 })));
+        foreach (var id in jobs)
+        {
+            Assert.That((await toA.WaitForFinalAsync(id, within: TimeSpan.FromSeconds(30))).Str("status"), Is.EqualTo("completed"));
+        }
+        var servers = await ProcessingServersAsync(jobs);
+        var mostAtOnce = await MostRunningAtOnceAsync(jobs);
+
+        // A direct execution on one node counts against the slot a job holds on the other.
+        var adminKey = await (await admin.PostJsonAsync("/api_keys", new
+        {
+            name = "one at once", plan = "enterprise", admin = true, rate_limits = new { max_concurrent = 1 },
+        })).ReadObjectAsync();
+        using var adminToA = a.CreateClient(adminKey.Str("api_key")!);
+        using var adminToB = b.CreateClient(adminKey.Str("api_key")!);
+        var holding = await adminToA.SubmitAsync("wait", new { duration_ms = 2_000 });
+        await adminToA.WaitForStatusAsync(holding, "running", TimeSpan.FromSeconds(10));
+        var refused = await adminToB.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "now" } });
+        await adminToB.WaitForFinalAsync(holding);
+        var allowed = await adminToB.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "now" } });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(mostAtOnce, Is.EqualTo(2), "the key's two slots, shared by both nodes");
+            Assert.That(servers, Has.Count.EqualTo(2), "both nodes' workers ran the key's jobs");
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(allowed.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        });
+    }
+
+    /// <summary>The most of these jobs the ledger had running at one moment, from their start and end times.</summary>
+    private async Task<int> MostRunningAtOnceAsync(IEnumerable<string> jobIds)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT started_at, completed_at FROM jobs WHERE job_id = ANY(@ids)", connection);
+        command.Parameters.AddWithValue("ids", jobIds.ToArray());
+        var edges = new List<(DateTime At, int Change)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            edges.Add((reader.GetDateTime(0), +1));
+            edges.Add((reader.GetDateTime(1), -1));
+        }
+        var (running, most) = (0, 0);
+        foreach (var (_, change) in edges.OrderBy(e => e.At).ThenBy(e => e.Change))
+        {
+            running += change;
+            most = Math.Max(most, running);
+        }
+        return most;
+    }
+
     /// <summary>The Hangfire servers whose workers processed these jobs, from Hangfire's own state history.</summary>
     private async Task<HashSet<string>> ProcessingServersAsync(IEnumerable<string> jobIds)
     {

@@ -97,7 +97,7 @@ public sealed class ProviderWiringTests
             Assert.That(defaults.QueuePollInterval, Is.EqualTo(TimeSpan.FromMilliseconds(200)));
             Assert.That(longPolling.EnableLongPolling, Is.True);
             Assert.That(options.QueuePollInterval, Is.EqualTo(TimeSpan.FromSeconds(2)));
-            Assert.That(options.PrepareSchemaIfNecessary, Is.True);
+            Assert.That(options.PrepareSchemaIfNecessary, Is.False, "installed before, under a lock that nodes starting together wait on");
             Assert.That(options.SchemaName, Is.EqualTo("hangfire"));
         });
     }

@@ -2,8 +2,6 @@ using System.Net;
 using System.Text.Json.Nodes;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Jobs;
-using AgentCorex.Web.Storage;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Tools;
 
@@ -123,17 +121,12 @@ public sealed class ToolMetricsTests(TestStorage storage) : ServerTest(storage)
         // Straight into the ledger, as real runs' times cannot be chosen: twenty completed runs of 10, 20, ...,
         // 200 ms stored out of order; a failed and a timed-out run far longer; a canceled job; and a running
         // one, which is not finished (the teardown cancels it).
-        List<JobEntry> jobs = [.. Enumerable.Range(1, 20).Select(k => Ledgered(key.KeyId, JobStatus.Completed, (7 * k % 20 + 1) * 10))];
-        jobs.Add(Ledgered(key.KeyId, JobStatus.Failed, 5_000));
-        jobs.Add(Ledgered(key.KeyId, JobStatus.Timeout, 9_000));
-        jobs.Add(Ledgered(key.KeyId, JobStatus.Canceled, null));
-        jobs.Add(Ledgered(key.KeyId, JobStatus.Running, null));
-        await using (var scope = App.Services.CreateAsyncScope())
-        {
-            var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
-            db.Jobs.AddRange(jobs);
-            await db.SaveChangesAsync();
-        }
+        List<JobEntry> jobs = [.. Enumerable.Range(1, 20).Select(k => Ledger.Job(key.KeyId, "echo", JobStatus.Completed, (7 * k % 20 + 1) * 10))];
+        jobs.Add(Ledger.Job(key.KeyId, "echo", JobStatus.Failed, 5_000));
+        jobs.Add(Ledger.Job(key.KeyId, "echo", JobStatus.Timeout, 9_000));
+        jobs.Add(Ledger.Job(key.KeyId, "echo", JobStatus.Canceled));
+        jobs.Add(Ledger.Job(key.KeyId, "echo", JobStatus.Running));
+        await App.AddJobsAsync(jobs);
         using var client = App.CreateClient(key.ApiKey);
 
         var metrics = await GetMetricsAsync(client, "echo");
@@ -167,25 +160,6 @@ public sealed class ToolMetricsTests(TestStorage storage) : ServerTest(storage)
 
     private static async Task<JsonObject> RunAsync(HttpClient client, string tool, object arguments, int? timeoutMs = null) =>
         await client.WaitForFinalAsync(await client.SubmitAsync(tool, arguments, timeoutMs));
-
-    private static JobEntry Ledgered(string owner, string status, long? executionTimeMs)
-    {
-        var now = DateTime.UtcNow;
-        return new JobEntry
-        {
-            Id = "job_seed" + Guid.NewGuid().ToString("N")[..12],
-            OwnerKeyId = owner,
-            Tool = "echo",
-            Arguments = """{"message":"seeded"}""",
-            Status = status,
-            TimeoutMs = 30_000,
-            Attempt = 1,
-            CreatedAt = now,
-            StartedAt = status is JobStatus.Canceled ? null : now,
-            CompletedAt = status is JobStatus.Running ? null : now,
-            ExecutionTimeMs = executionTimeMs,
-        };
-    }
 
     private static async Task<JsonObject> GetMetricsAsync(HttpClient client, string tool)
     {

@@ -25,6 +25,8 @@ public sealed class ApiKey
 
     /// <summary>This key's own limit of tool executions running at once, instead of its plan's.</summary>
     public int? MaxConcurrent { get; set; }
+
+    public ApiKeyIdentity ToIdentity() => new(Id, Name, Plan, IsAdmin, RequestsPerMinute, MaxConcurrent);
 }
 
 internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>

@@ -20,7 +20,7 @@ public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<Au
     {
         if (configuredAdminHash is not null && ApiKeySecrets.Matches(presented, configuredAdminHash))
         {
-            return new ApiKeyIdentity(ApiKeyIdentity.ConfiguredAdminKeyId, "configured admin key", "enterprise", IsAdmin: true);
+            return ApiKeyIdentity.ConfiguredAdmin;
         }
         if (!ApiKeySecrets.TryParse(presented, out var keyId, out var secret))
         {
@@ -48,7 +48,7 @@ public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<Au
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken);
         return key is null ? null : new CachedKey(
-            new ApiKeyIdentity(key.Id, key.Name, key.Plan, key.IsAdmin, key.RequestsPerMinute, key.MaxConcurrent),
+            key.ToIdentity(),
             key.SecretHash,
             key.RevokedAt is not null,
             now + options.Value.KeyCacheTtl);

@@ -8,6 +8,9 @@ public sealed record ApiKeyIdentity(string KeyId, string Name, string Plan, bool
 {
     public const string ConfiguredAdminKeyId = "key_configured_admin";
 
+    /// <summary>The key given by Auth:AdminKey, which is configured, not stored.</summary>
+    public static readonly ApiKeyIdentity ConfiguredAdmin = new(ConfiguredAdminKeyId, "configured admin key", "enterprise", IsAdmin: true);
+
     private const string PlanClaim = "plan";
     private const string AdminRole = "admin";
     private const string RequestsPerMinuteClaim = "requests_per_minute";

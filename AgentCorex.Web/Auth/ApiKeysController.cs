@@ -1,4 +1,6 @@
+using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
+using AgentCorex.Web.Jobs;
 using AgentCorex.Web.RateLimits;
 using AgentCorex.Web.Storage;
 using FluentValidation;
@@ -44,7 +46,7 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
     }
 
     [HttpDelete("{keyId}")]
-    public async Task<ApiKeyResponse> Revoke(string keyId, CancellationToken cancellationToken)
+    public async Task<ApiKeyResponse> Revoke(string keyId, [FromServices] RevokedKeyJobs jobs, CancellationToken cancellationToken)
     {
         var key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken) ?? throw ApiErrors.ApiKeyNotFound(keyId);
         if (key.RevokedAt is null)
@@ -53,13 +55,18 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
             await db.SaveChangesAsync(cancellationToken);
         }
         authenticator.Forget(keyId);
+        await jobs.CancelQueuedAsync(keyId, cancellationToken);
         return key.ToResponse(limits);
     }
 
     /// <summary>Changes a key's plan or its own limits; other nodes see it within Auth:KeyCacheTtl.</summary>
     [HttpPatch("{keyId}")]
     public async Task<ApiKeyResponse> Update(
-        string keyId, UpdateApiKeyRequest request, [FromServices] IValidator<UpdateApiKeyRequest> validator, CancellationToken cancellationToken)
+        string keyId,
+        UpdateApiKeyRequest request,
+        [FromServices] IValidator<UpdateApiKeyRequest> validator,
+        [FromServices] ExecutionSlots slots,
+        CancellationToken cancellationToken)
     {
         validator.ValidateOrThrow(request);
         var key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken) ?? throw ApiErrors.ApiKeyNotFound(keyId);
@@ -73,6 +80,7 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
         key.MaxConcurrent = request.RateLimits?.MaxConcurrent ?? key.MaxConcurrent;
         await db.SaveChangesAsync(cancellationToken);
         authenticator.Forget(keyId);
+        await slots.OnSlotFreedAsync(keyId, cancellationToken); // a raised limit hands parked jobs over at once
         return key.ToResponse(limits);
     }
 }

@@ -6,21 +6,10 @@ public static class DashboardExtensions
 {
     public const string Path = "/hangfire";
 
-    private static readonly Lock RendererGate = new();
-    private static bool rendererAdded;
-
     /// <summary>Hangfire's dashboard for operators, at /hangfire, behind an admin key.</summary>
     public static WebApplication MapDashboard(this WebApplication app)
     {
-        lock (RendererGate)
-        {
-            if (!rendererAdded)
-            {
-                // Hangfire keeps job page renderers process-wide.
-                GlobalConfiguration.Configuration.UseJobDetailsRenderer(10, JobDetailsPanel.Render);
-                rendererAdded = true;
-            }
-        }
+        DashboardAdditions.AddOnce();
         app.UseWhen(context => context.Request.Path.StartsWithSegments(Path), branch => branch.UseMiddleware<DashboardGate>());
         app.UseHangfireDashboard(Path, new DashboardOptions
         {

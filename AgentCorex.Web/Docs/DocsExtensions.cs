@@ -25,6 +25,8 @@ public static class DocsExtensions
         app.MapOpenApi();
         app.MapScalarApiReference("/docs", scalar => scalar
             .WithTitle("AgentCorex API")
+            // Scalar's default fonts come from its CDN; the page uses the browser's own instead, so nothing is fetched from outside.
+            .DisableDefaultFonts()
             .WithOpenApiRoutePattern("/openapi/{documentName}.json"));
         return app;
     }

@@ -1,4 +1,5 @@
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.RateLimits;
@@ -18,6 +19,7 @@ public sealed class ExecuteToolController(
     ToolCatalog catalog,
     ToolRunner runner,
     IValidator<ExecuteToolRequest> validator,
+    KeyLimits limits,
     ShutdownDeadline shutdown,
     IOptions<ExecutionOptions> options) : ControllerBase
 {
@@ -47,6 +49,7 @@ public sealed class ExecuteToolController(
             var timeoutMs = request.TimeoutMs ?? options.Value.DefaultTimeoutMs;
 
             var context = new ToolExecutionContext(ExecutionIds.New(), tool.Logger);
+            await using var slot = await TakeSlotAsync(context.ExecutionId, timeoutMs, cancellationToken);
             // A stopping server lets the tool run until its shutdown deadline, then answers 503.
             using var untilShutdown = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Deadline);
             var outcome = await runner.RunAsync(tool, arguments, context, TimeSpan.FromMilliseconds(timeoutMs), untilShutdown.Token);
@@ -64,6 +67,30 @@ public sealed class ExecuteToolController(
         catch (OperationCanceledException) when (shutdown.Deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw ShutdownErrors.CutOff().ForTool(request.Tool!);
+        }
+    }
+
+    /// <summary>One of the caller's slots of executions at once, or 429; nothing to take (nor a database to ask) for a key without that limit.</summary>
+    private async Task<DirectSlot?> TakeSlotAsync(string executionId, int timeoutMs, CancellationToken cancellationToken)
+    {
+        var caller = ApiKeyIdentity.From(HttpContext);
+        if (limits.MaxConcurrent(caller) is null)
+        {
+            return null;
+        }
+        var slots = HttpContext.RequestServices.GetRequiredService<ExecutionSlots>();
+        try
+        {
+            return await slots.TakeDirectAsync(caller, executionId, TimeSpan.FromMilliseconds(timeoutMs), cancellationToken);
+        }
+        catch (ApiException e) when (e.StatusCode == StatusCodes.Status429TooManyRequests)
+        {
+            Response.OnStarting(() =>
+            {
+                Response.Headers.RetryAfter = "1";
+                return Task.CompletedTask;
+            });
+            throw;
         }
     }
 }

@@ -18,7 +18,7 @@ internal static class HangfireStorage
         storage.Provider switch
         {
             StorageProvider.Embedded => hangfire.UseInMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromHours(3) }),
-            StorageProvider.PostgreSql => hangfire.UsePostgreSqlStorage(pg => pg.UseNpgsqlConnection(storage.ConnectionString), PostgreSqlOptions(options)),
+            StorageProvider.PostgreSql => hangfire.UseAgentCorexPostgreSql(storage.ConnectionString, options),
             StorageProvider.SqlServer => hangfire.UseSqlServerStorage(storage.ConnectionString, SqlServerOptions(options)),
             _ => throw new InvalidOperationException($"Storage:Provider '{storage.Provider}' has no Hangfire storage."),
         };
@@ -33,12 +33,38 @@ internal static class HangfireStorage
     public static PostgreSqlStorageOptions PostgreSqlOptions(JobsOptions options) => new()
     {
         SchemaName = SchemaName,
-        PrepareSchemaIfNecessary = true,
+        PrepareSchemaIfNecessary = false, // see InstallPostgreSqlSchema
         UseSlidingInvisibilityTimeout = true,
         InvisibilityTimeout = options.InvisibilityTimeout,
         EnableLongPolling = options.LongPolling,
         QueuePollInterval = options.QueuePollInterval,
     };
+
+    /// <summary>
+    /// Creates or upgrades Hangfire's schema, one node at a time: Hangfire.PostgreSql's installer is not safe
+    /// against itself (two nodes starting at once on an empty database both ran CREATE SCHEMA and one died of
+    /// the duplicate), so it runs under a session advisory lock that the other nodes wait on.
+    /// </summary>
+    private static IGlobalConfiguration UseAgentCorexPostgreSql(this IGlobalConfiguration hangfire, string connectionString, JobsOptions options)
+    {
+        const string Key = "1094932552, 1"; // "ACXH", 1: the Hangfire schema of AgentCorex
+        using (var connection = new Npgsql.NpgsqlConnection(connectionString))
+        {
+            connection.Open();
+            using var take = new Npgsql.NpgsqlCommand($"SELECT pg_advisory_lock({Key})", connection);
+            take.ExecuteNonQuery();
+            try
+            {
+                PostgreSqlObjectsInstaller.Install(connection, SchemaName);
+            }
+            finally
+            {
+                using var release = new Npgsql.NpgsqlCommand($"SELECT pg_advisory_unlock({Key})", connection);
+                release.ExecuteNonQuery();
+            }
+        }
+        return hangfire.UsePostgreSqlStorage(pg => pg.UseNpgsqlConnection(connectionString), PostgreSqlOptions(options));
+    }
 
     /// <summary>
     /// The storage the webhook workers fetch from. On PostgreSQL a second storage over the same tables that
@@ -61,7 +87,6 @@ internal static class HangfireStorage
         var webhooks = PostgreSqlOptions(options);
         webhooks.EnableLongPolling = false;
         webhooks.QueuePollInterval = TimeSpan.FromSeconds(1);
-        webhooks.PrepareSchemaIfNecessary = false; // the tool workers' storage, started first, made it
         return webhooks;
     }
 

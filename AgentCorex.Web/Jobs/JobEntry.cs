@@ -23,6 +23,12 @@ public sealed class JobEntry
 
     public required string Status { get; set; }
 
+    /// <summary>
+    /// A queued job of a key that was at its limit of executions at once: not handed to Hangfire (so it holds
+    /// no worker) until a slot of its key frees. Queued jobs that are not parked hold one of their key's slots.
+    /// </summary>
+    public bool Parked { get; set; }
+
     public required int TimeoutMs { get; init; }
 
     public int Attempt { get; set; }
@@ -62,6 +68,7 @@ internal sealed class JobEntryConfiguration : IEntityTypeConfiguration<JobEntry>
         job.Property(j => j.Tool).HasColumnName("tool").HasMaxLength(64);
         job.Property(j => j.Arguments).HasColumnName("arguments");
         job.Property(j => j.Status).HasColumnName("status").HasMaxLength(16);
+        job.Property(j => j.Parked).HasColumnName("parked");
         job.Property(j => j.TimeoutMs).HasColumnName("timeout_ms");
         job.Property(j => j.Attempt).HasColumnName("attempt");
         job.Property(j => j.CreatedAt).HasColumnName("created_at");
@@ -80,5 +87,7 @@ internal sealed class JobEntryConfiguration : IEntityTypeConfiguration<JobEntry>
         job.HasIndex(j => new { j.OwnerKeyId, j.Status, j.CreatedAt }).HasDatabaseName("ix_jobs_owner_status_created");
         job.HasIndex(j => new { j.Status, j.CreatedAt }).HasDatabaseName("ix_jobs_status_created");
         job.HasIndex(j => new { j.Tool, j.Status, j.CompletedAt }).HasDatabaseName("ix_jobs_tool_status_completed");
+        // A key's slots in use (not parked, queued or running) and its oldest parked job.
+        job.HasIndex(j => new { j.OwnerKeyId, j.Parked, j.Status, j.CreatedAt }).HasDatabaseName("ix_jobs_owner_parked_status");
     }
 }

@@ -36,8 +36,8 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         // Plain SQL on the hot path: EF's change tracking and SaveChanges transaction cost more than the insert.
         await db.Database.ExecuteSqlAsync(
             $"""
-            INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, timeout_ms, attempt, created_at, tokens_input, tokens_output)
-            VALUES ({job.Id}, {job.OwnerKeyId}, {job.Tool}, {job.Arguments}, {job.Status}, {job.TimeoutMs}, {job.Attempt}, {Timestamp(job.CreatedAt)}, 0, 0)
+            INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output)
+            VALUES ({job.Id}, {job.OwnerKeyId}, {job.Tool}, {job.Arguments}, {job.Status}, {job.Parked}, {job.TimeoutMs}, {job.Attempt}, {Timestamp(job.CreatedAt)}, 0, 0)
             """,
             cancellationToken);
     }
@@ -48,7 +48,10 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         await db.Jobs.Where(j => j.Id == jobId).ExecuteDeleteAsync(cancellationToken);
     }
 
-    /// <summary>queued → running, for the given attempt; false when the job was no longer queued.</summary>
+    /// <summary>
+    /// queued → running, for the given attempt; false when the job was no longer queued, or its key has been
+    /// revoked (a revoked key's queued jobs never start).
+    /// </summary>
     public async Task<bool> TryStartAsync(string jobId, string hangfireId, int attempt, CancellationToken cancellationToken)
     {
         using var _ = await writes.EnterAsync(cancellationToken);
@@ -56,8 +59,18 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
             $"""
             UPDATE jobs SET status = {JobStatus.Running}, hangfire_id = {hangfireId}, attempt = {attempt}, started_at = {Timestamp(Now)}
             WHERE job_id = {jobId} AND status = {JobStatus.Queued}
+                AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.key_id = jobs.owner_key_id AND k.revoked_at IS NOT NULL)
             """,
             cancellationToken) == 1;
+    }
+
+    /// <summary>A parked job takes a freed slot of its key; false when it is no longer a parked queued job (canceled meanwhile).</summary>
+    public async Task<bool> TryUnparkAsync(string jobId, CancellationToken cancellationToken)
+    {
+        using var _ = await writes.EnterAsync(cancellationToken);
+        return await db.Jobs
+            .Where(j => j.Id == jobId && j.Parked && j.Status == JobStatus.Queued)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.Parked, false), cancellationToken) == 1;
     }
 
     /// <summary>running (this attempt) → a final state; false when something else ended it first (a forced cancel).</summary>
@@ -106,10 +119,14 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         return changed == 1;
     }
 
-    /// <summary>1-based: the queued jobs that will run before this one, plus one.</summary>
+    /// <summary>
+    /// 1-based: the queued jobs that will run before this one, plus one. Other keys' parked jobs do not run
+    /// before it: they wait for their own keys' slots.
+    /// </summary>
     public async Task<int> PositionInQueueAsync(JobEntry job, CancellationToken cancellationToken) =>
         1 + await db.Jobs.CountAsync(
             j => j.Status == JobStatus.Queued
+                && (!j.Parked || j.OwnerKeyId == job.OwnerKeyId)
                 && (j.CreatedAt < job.CreatedAt || (j.CreatedAt == job.CreatedAt && string.Compare(j.Id, job.Id) < 0)),
             cancellationToken);
 }

@@ -1,3 +1,4 @@
+using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Tools;
@@ -76,9 +77,10 @@ internal sealed partial class JobRecovery(
             }
         }
 
+        // Parked jobs stay parked: they are handed over as their keys' slots free (ParkedJobs sweeps at start).
         var requeued = 0;
         var queued = db.Jobs.AsNoTracking()
-            .Where(j => j.Status == JobStatus.Queued)
+            .Where(j => j.Status == JobStatus.Queued && !j.Parked)
             .OrderBy(j => j.CreatedAt).ThenBy(j => j.Id)
             .AsAsyncEnumerable();
         await foreach (var job in queued.WithCancellation(cancellationToken))
@@ -99,6 +101,7 @@ internal sealed partial class JobRecovery(
         var ledger = scope.ServiceProvider.GetRequiredService<JobLedger>();
         var hangfire = scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>();
         var webhooks = scope.ServiceProvider.GetRequiredService<WebhookEvents>();
+        var slots = scope.ServiceProvider.GetRequiredService<ExecutionSlots>();
 
         var startedBefore = time.GetUtcNow().UtcDateTime - options.Value.ReconcileGrace;
         var running = await db.Jobs.AsNoTracking()
@@ -126,6 +129,7 @@ internal sealed partial class JobRecovery(
                 {
                     metrics.JobFinished(job.Tool, JobStatus.Failed);
                     await webhooks.RaiseAsync(job, JobEventNames.Failed, cancellationToken);
+                    await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
                 }
             }
             LogOrphan(logger, job.Id, state ?? "missing");

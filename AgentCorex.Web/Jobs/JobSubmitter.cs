@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Monitoring;
@@ -12,11 +13,13 @@ namespace AgentCorex.Web.Jobs;
 
 /// <summary>
 /// Accepts a job: the tool and its arguments are validated before anything is stored, the ledger row is
-/// committed before Hangfire sees the job (so a 202 is never lost), then it is enqueued.
+/// committed before Hangfire sees the job (so a 202 is never lost), then it is enqueued, unless its key is
+/// at its limit of executions at once: then it is parked until a slot frees (see <see cref="ExecutionSlots"/>).
 /// </summary>
 public sealed partial class JobSubmitter(
     ToolCatalog catalog,
     JobLedger ledger,
+    ExecutionSlots slots,
     JobEstimates estimates,
     IBackgroundJobClient hangfire,
     WebhookEvents webhooks,
@@ -41,16 +44,19 @@ public sealed partial class JobSubmitter(
             CreatedAt = time.GetUtcNow().UtcDateTime,
         };
         using var scope = JobLogScope.Begin(logger, job);
-        await ledger.AddAsync(job, cancellationToken);
-        try
+        if (await slots.AdmitAsync(job, owner, cancellationToken))
         {
-            Enqueue(hangfire, job);
-        }
-        catch
-        {
-            // The client is told it failed: the job must not linger in the ledger as queued.
-            await ledger.RemoveAsync(job.Id, CancellationToken.None);
-            throw;
+            try
+            {
+                Enqueue(hangfire, job);
+            }
+            catch
+            {
+                // The client is told it failed: the job must not linger in the ledger as queued.
+                await ledger.RemoveAsync(job.Id, CancellationToken.None);
+                await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
+                throw;
+            }
         }
         metrics.JobSubmitted(job.Tool);
         LogSubmitted(logger, job.Id, job.TimeoutMs);

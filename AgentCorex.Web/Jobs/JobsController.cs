@@ -1,4 +1,5 @@
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Storage;
@@ -43,6 +44,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         [FromServices] RunningJobs running,
         [FromServices] IBackgroundJobClient hangfire,
         [FromServices] WebhookEvents webhooks,
+        [FromServices] ExecutionSlots slots,
         [FromServices] AgentCorexMetrics metrics,
         [FromServices] ILogger<JobsController> logger,
         CancellationToken cancellationToken)
@@ -58,6 +60,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     LogCanceled(logger, jobId, JobStatus.Queued);
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
+                    await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                     return Canceled(jobId);
                 case JobStatus.Running when !force:
                     throw JobErrors.CannotCancelRunning();
@@ -71,6 +74,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     LogCanceled(logger, jobId, JobStatus.Running);
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
+                    await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                     return Canceled(jobId);
                 case var status when JobStatus.IsFinal(status):
                     throw JobErrors.AlreadyFinished(jobId, status);

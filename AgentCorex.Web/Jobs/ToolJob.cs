@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json;
 using AgentCorex.Web.Api;
+using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Monitoring;
@@ -21,6 +22,7 @@ public sealed partial class ToolJob(
     ToolCatalog catalog,
     ToolRunner runner,
     RunningJobs running,
+    ExecutionSlots slots,
     JobStorage storage,
     WebhookEvents webhooks,
     AgentCorexMetrics metrics,
@@ -57,6 +59,13 @@ public sealed partial class ToolJob(
         if (!await ledger.TryStartAsync(jobId, perform.BackgroundJob.Id, attempt, cancellationToken))
         {
             var now = await ledger.FindAsync(jobId, cancellationToken);
+            if (now?.Status == JobStatus.Queued && await ledger.TryCancelAsync(jobId, JobStatus.Queued, cancellationToken))
+            {
+                // Still queued, so its key was revoked: a revoked key's jobs never start.
+                await webhooks.RaiseAsync(job, JobEventNames.Canceled, cancellationToken);
+                await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
+                return new JobRunSummary(JobStatus.Canceled, "Its API key was revoked before it started");
+            }
             return new JobRunSummary(now?.Status ?? JobStatus.Canceled, now?.ErrorMessage);
         }
         metrics.JobStarted(job.Tool, time.GetUtcNow().UtcDateTime - job.CreatedAt);
@@ -74,6 +83,7 @@ public sealed partial class ToolJob(
             metrics.JobFinished(job.Tool, ending.Status);
             LogFinished(logger, jobId, ending.Status, ending.ExecutionTimeMs);
             await webhooks.RaiseAsync(job, "job." + ending.Status, CancellationToken.None, ending);
+            await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
             return new JobRunSummary(ending.Status, ending.ErrorMessage, job.TimeoutMs);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || cancellation.IsCancellationRequested)
@@ -85,6 +95,7 @@ public sealed partial class ToolJob(
                 {
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
+                    await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                 }
                 return new JobRunSummary(JobStatus.Canceled, "Canceled while running");
             }
@@ -108,6 +119,7 @@ public sealed partial class ToolJob(
         {
             metrics.JobFinished(job.Tool, JobStatus.Failed);
             await webhooks.RaiseAsync(job, JobEventNames.Failed, cancellationToken);
+            await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
         }
     }
 

@@ -9,4 +9,10 @@ public static class RateLimitErrors
             "RATE_LIMIT_EXCEEDED",
             $"Rate limit of {perMinute} requests per minute exceeded; retry in {retryAfterSeconds} s",
             Details: new Dictionary<string, object?> { ["limit"] = perMinute, ["retry_after"] = retryAfterSeconds }));
+
+    public static ApiException ConcurrencyExceeded(int maxConcurrent) =>
+        new(StatusCodes.Status429TooManyRequests, new ApiError(
+            "RATE_LIMIT_EXCEEDED",
+            $"Limit of {maxConcurrent} tool executions at once reached; retry when one of this key's executions or jobs ends",
+            Details: new Dictionary<string, object?> { ["max_concurrent"] = maxConcurrent }));
 }

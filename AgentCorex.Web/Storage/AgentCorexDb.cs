@@ -29,6 +29,8 @@ public class AgentCorexDb : DbContext, IDataProtectionKeyContext
 
     public DbSet<RateLimits.RateLimitWindow> RateLimitWindows => Set<RateLimits.RateLimitWindow>();
 
+    public DbSet<Concurrency.DirectExecution> DirectExecutions => Set<Concurrency.DirectExecution>();
+
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
 
     public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();

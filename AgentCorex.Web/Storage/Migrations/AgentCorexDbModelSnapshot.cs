@@ -67,6 +67,31 @@ namespace AgentCorex.Web.Storage.Migrations
                     b.ToTable("api_keys", (string)null);
                 });
 
+            modelBuilder.Entity("AgentCorex.Web.Concurrency.DirectExecution", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("execution_id");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("KeyId", "ExpiresAt")
+                        .HasDatabaseName("ix_direct_executions_key_expires");
+
+                    b.ToTable("direct_executions", (string)null);
+                });
+
             modelBuilder.Entity("AgentCorex.Web.Jobs.JobEntry", b =>
                 {
                     b.Property<string>("Id")
@@ -119,6 +144,10 @@ namespace AgentCorex.Web.Storage.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("owner_key_id");
 
+                    b.Property<bool>("Parked")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("parked");
+
                     b.Property<string>("Result")
                         .HasColumnType("TEXT")
                         .HasColumnName("result");
@@ -164,6 +193,9 @@ namespace AgentCorex.Web.Storage.Migrations
 
                     b.HasIndex("Tool", "Status", "CompletedAt")
                         .HasDatabaseName("ix_jobs_tool_status_completed");
+
+                    b.HasIndex("OwnerKeyId", "Parked", "Status", "CreatedAt")
+                        .HasDatabaseName("ix_jobs_owner_parked_status");
 
                     b.ToTable("jobs", (string)null);
                 });

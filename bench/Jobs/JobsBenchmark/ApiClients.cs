@@ -23,13 +23,14 @@ internal sealed class ApiClients(Uri baseAddress)
     };
 
     /// <summary>
-    /// A non-admin key of the bench's own, made through the API as a client's would be; its own request limit is
-    /// one it never reaches, so every submit is counted (as on a real key) and none is refused.
+    /// A non-admin key of the bench's own, made through the API as a client's would be; its own limits are ones
+    /// it never reaches, so every submit is counted and takes an execution slot (as on a real key) and none is
+    /// refused or kept waiting.
     /// </summary>
     public static async Task<(string KeyId, string ApiKey)> CreateKeyAsync(HttpClient admin, CancellationToken cancellationToken)
     {
         using var response = await admin.PostAsJsonAsync(
-            "/api_keys", new { name = "jobs-bench", plan = "enterprise", rate_limits = new { requests_per_minute = 1_000_000 } }, cancellationToken);
+            "/api_keys", new { name = "jobs-bench", plan = "enterprise", rate_limits = new { requests_per_minute = 1_000_000, max_concurrent = 10_000 } }, cancellationToken);
         response.EnsureSuccessStatusCode();
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
         return (body.RootElement.GetProperty("key_id").GetString()!, body.RootElement.GetProperty("api_key").GetString()!);

@@ -72,6 +72,31 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
                     b.ToTable("api_keys", (string)null);
                 });
 
+            modelBuilder.Entity("AgentCorex.Web.Concurrency.DirectExecution", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("execution_id");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("key_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("KeyId", "ExpiresAt")
+                        .HasDatabaseName("ix_direct_executions_key_expires");
+
+                    b.ToTable("direct_executions", (string)null);
+                });
+
             modelBuilder.Entity("AgentCorex.Web.Jobs.JobEntry", b =>
                 {
                     b.Property<string>("Id")
@@ -124,6 +149,10 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
                         .HasColumnType("character varying(32)")
                         .HasColumnName("owner_key_id");
 
+                    b.Property<bool>("Parked")
+                        .HasColumnType("boolean")
+                        .HasColumnName("parked");
+
                     b.Property<string>("Result")
                         .HasColumnType("text")
                         .HasColumnName("result");
@@ -169,6 +198,9 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
 
                     b.HasIndex("Tool", "Status", "CompletedAt")
                         .HasDatabaseName("ix_jobs_tool_status_completed");
+
+                    b.HasIndex("OwnerKeyId", "Parked", "Status", "CreatedAt")
+                        .HasDatabaseName("ix_jobs_owner_parked_status");
 
                     b.ToTable("jobs", (string)null);
                 });

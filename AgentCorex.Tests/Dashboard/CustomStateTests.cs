@@ -1,0 +1,91 @@
+using System.Text.RegularExpressions;
+using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Jobs;
+
+namespace AgentCorex.Tests.Dashboard;
+
+/// <summary>AgentCorex's own Hangfire states, Timeout and Canceled: their lists in the Jobs sidebar, counts, colours and history.</summary>
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class CustomStateTests(TestStorage storage) : DashboardTest(storage)
+{
+    [Test]
+    public async Task TimedOutJob_IsListedAndCounted_AndItsPageHasTheTimeoutColoursAndData()
+    {
+        using var client = App.CreateClient((await App.CreateKeyAsync(plan: "pro", name: "timeout owner")).ApiKey);
+        var countBefore = DashboardPages.Metric(await Dashboard.GetPageAsync("/jobs/timeout"), "agentcorex:timeout:count");
+
+        var jobId = await client.SubmitAsync("wait", new { duration_ms = 5_000 }, timeoutMs: 100);
+        await client.WaitForStatusAsync(jobId, "timeout");
+        var hangfireId = await App.HangfireIdAsync(jobId);
+        var jobPage = await Dashboard.WaitForPageAsync($"/jobs/details/{hangfireId}", html => html.Contains("state-card-state-timeout", StringComparison.Ordinal), "the Timeout state");
+        var list = await Dashboard.GetPageAsync("/jobs/timeout");
+        var row = DashboardPages.ListedRow(list, jobId);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(list, Does.Contain("href=\"/hangfire/jobs/timeout\""), "in the Jobs sidebar");
+            Assert.That(DashboardPages.Metric(list, "agentcorex:timeout:count"), Is.EqualTo(countBefore + 1));
+            Assert.That(row, Is.Not.Null, "listed");
+            Assert.That(row, Does.Contain($"href=\"/hangfire/jobs/details/{hangfireId}\""), "linked to its Hangfire job");
+            Assert.That(row, Does.Contain("wait").And.Contain("timeout owner").And.Contain("Tool execution exceeded 100ms timeout"));
+            Assert.That(jobPage, Does.Contain("(100 ms)"), "the Timeout state's data, rendered");
+        });
+        Assert.That(await StylesheetOfAsync(jobPage), Does.Contain(".state-card-state-timeout {").And.Contain(".label-state-timeout {"));
+    }
+
+    [Test]
+    public async Task CanceledJobs_AreListedAndCounted_AndARunningOnesPageHasTheCanceledColours()
+    {
+        using var client = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+        var countBefore = DashboardPages.Metric(await Dashboard.GetPageAsync("/jobs/canceled"), "agentcorex:canceled:count");
+        var running = await client.SubmitAsync("wait", new { duration_ms = 60_000, steps = 60 });
+        await client.WaitForStatusAsync(running, "running");
+        var hangfireId = await App.HangfireIdAsync(running);
+        // One canceled before it started: it never had a Hangfire job of its own.
+        var neverStarted = Ledger.Job("key_none", "wait", JobStatus.Canceled);
+        await App.AddJobsAsync([neverStarted]);
+
+        await client.DeleteAsync($"/jobs/{running}?force=true");
+        var jobPage = await Dashboard.WaitForPageAsync($"/jobs/details/{hangfireId}", html => html.Contains("state-card-state-canceled", StringComparison.Ordinal), "the Canceled state");
+        var list = await Dashboard.GetPageAsync("/jobs/canceled");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(DashboardPages.Metric(list, "agentcorex:canceled:count"), Is.EqualTo(countBefore + 2));
+            Assert.That(DashboardPages.ListedRow(list, running), Does.Contain($"href=\"/hangfire/jobs/details/{hangfireId}\""));
+            Assert.That(DashboardPages.ListedRow(list, neverStarted.Id), Does.Contain("never started"));
+            Assert.That(jobPage, Does.Contain("Canceled at:"), "the Canceled state's data, rendered");
+        });
+        Assert.That(await StylesheetOfAsync(jobPage), Does.Contain(".state-card-state-canceled {"));
+    }
+
+    [Test]
+    public async Task Lists_EncodeWhatTheLedgerHolds_AndPage()
+    {
+        var key = await App.CreateKeyAsync(name: "<b>owner</b>");
+        // Created in the future, so that they are the newest whatever other tests here left.
+        var first = Ledger.Job(key.KeyId, "<script>alert(1)</script>", JobStatus.Timeout, 10, at: DateTime.UtcNow.AddDays(2), errorMessage: "<i>late</i>");
+        var second = Ledger.Job(key.KeyId, "wait", JobStatus.Timeout, 10, at: DateTime.UtcNow.AddDays(1));
+        await App.AddJobsAsync([first, second]);
+
+        var pageOne = await Dashboard.GetPageAsync("/jobs/timeout?from=0&count=1");
+        var pageTwo = await Dashboard.GetPageAsync("/jobs/timeout?from=1&count=1");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(pageOne, Does.Not.Contain("<script>alert(1)").And.Not.Contain("<b>owner").And.Not.Contain("<i>late"));
+            Assert.That(DashboardPages.ListedRow(pageOne, first.Id), Does.Contain("&lt;script&gt;").And.Contain("&lt;b&gt;owner").And.Contain("&lt;i&gt;late"));
+            Assert.That(DashboardPages.ListedRow(pageOne, second.Id), Is.Null, "one a page");
+            Assert.That(DashboardPages.ListedRow(pageTwo, second.Id), Is.Not.Null, "the next page");
+        });
+    }
+
+    /// <summary>The dashboard's combined stylesheet, as the page links it.</summary>
+    private async Task<string> StylesheetOfAsync(string page)
+    {
+        var href = Regex.Match(page, "<link rel=\"stylesheet\" href=\"(/hangfire/css[0-9]+)\"").Groups[1].Value;
+        Assert.That(href, Is.Not.Empty, "the page links its stylesheet");
+        return await Dashboard.GetStringAsync(href);
+    }
+}

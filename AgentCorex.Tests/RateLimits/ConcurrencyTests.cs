@@ -1,0 +1,243 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentCorex.Tests.RateLimits;
+
+/// <summary>Each key's limit of tool executions at once (max_concurrent): jobs and direct executions together.</summary>
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class ConcurrencyTests(TestStorage storage) : ServerTest(storage)
+{
+    // Two workers: enough to show that a parked job holds none, few enough that one held would show.
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Jobs:WorkerCount"] = "2" };
+
+    private static object Wait(int ms) => new { duration_ms = ms };
+
+    /// <summary>A key of the plan whose own request limit is lifted, so a test can submit as much as it needs.</summary>
+    private async Task<(string KeyId, HttpClient Client)> KeyAsync(string plan, bool admin = false, int? maxConcurrent = null)
+    {
+        var key = await App.CreateKeyAsync(plan, admin);
+        var limits = maxConcurrent is null
+            ? (object)new { requests_per_minute = 1_000_000 }
+            : new { requests_per_minute = 1_000_000, max_concurrent = maxConcurrent };
+        (await Admin.PatchAsJsonAsync($"/api_keys/{key.KeyId}", new { rate_limits = limits })).EnsureSuccessStatusCode();
+        return (key.KeyId, App.CreateClient(key.ApiKey));
+    }
+
+    private async Task<Dictionary<string, int>> LedgerStatusesAsync(string keyId)
+    {
+        using var scope = App.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        return await db.Jobs.Where(j => j.OwnerKeyId == keyId).GroupBy(j => j.Status).ToDictionaryAsync(g => g.Key, g => g.Count());
+    }
+
+    /// <summary>Both workers running another key's 1.5 s jobs, so what is submitted next waits in Hangfire's queue.</summary>
+    private async Task<(HttpClient Client, string[] Jobs)> OccupyBothWorkersAsync()
+    {
+        var (_, blocker) = await KeyAsync("pro");
+        var blocking = new[] { await blocker.SubmitAsync("wait", Wait(1_500)), await blocker.SubmitAsync("wait", Wait(1_500)) };
+        foreach (var job in blocking)
+        {
+            await blocker.WaitForStatusAsync(job, "running");
+        }
+        return (blocker, blocking);
+    }
+
+    private static long Seconds(JsonObject job, string field) => job.At(field)!.GetValue<long>();
+
+    [Test]
+    public async Task FreeKeysSecondJob_WaitsQueued_AndStartsWhenTheFirstEnds()
+    {
+        var (_, free) = await KeyAsync("free");
+
+        var first = await free.SubmitAsync("wait", Wait(1_500));
+        var second = await free.SubmitAsync("echo", new { message = "after" });
+        await free.WaitForStatusAsync(first, "running");
+        await Task.Delay(500);
+        var waiting = await free.GetJobAsync(second);
+        var firstDone = await free.WaitForFinalAsync(first);
+        var secondDone = await free.WaitForFinalAsync(second);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(waiting.Str("status"), Is.EqualTo("queued"), "over the free plan's one execution at once");
+            Assert.That(waiting.At("position_in_queue")!.GetValue<int>(), Is.GreaterThanOrEqualTo(1));
+            Assert.That(firstDone.Str("status"), Is.EqualTo("completed"));
+            Assert.That(secondDone.Str("status"), Is.EqualTo("completed"), "started once the first ended");
+            Assert.That(Seconds(secondDone, "started_at"), Is.GreaterThanOrEqualTo(Seconds(firstDone, "completed_at")));
+        });
+    }
+
+    [Test]
+    public async Task AFreeKeysBacklogOfAThousand_HoldsNoWorker_AndDoesNotDelayAProKey_ThenRevokingCancelsIt()
+    {
+        var (freeId, free) = await KeyAsync("free");
+        var running = await free.SubmitAsync("wait", Wait(60_000), timeoutMs: 120_000);
+        try
+        {
+            await BacklogAsync(freeId, free, running);
+        }
+        finally
+        {
+            await Admin.DeleteAsync($"/jobs/{running}?force=true"); // frees its worker for the fixture's other tests
+        }
+    }
+
+    private async Task BacklogAsync(string freeId, HttpClient free, string running)
+    {
+        var (_, pro) = await KeyAsync("pro");
+        await free.WaitForStatusAsync(running, "running");
+        var backlog = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(0, 1_000), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (_, _) =>
+        {
+            await free.SubmitAsync("echo", new { message = "backlog" });
+            Interlocked.Increment(ref backlog);
+        });
+
+        // One worker runs the free key's job; the thousand hold none, so the other takes the pro key's at once.
+        var submitted = DateTime.UtcNow;
+        var proJob = await pro.SubmitAsync("echo", new { message = "pro" });
+        var proDone = await pro.WaitForStatusAsync(proJob, "completed", within: TimeSpan.FromSeconds(5));
+        var proLatency = DateTime.UtcNow - submitted;
+        var whileWaiting = await LedgerStatusesAsync(freeId);
+
+        var revoked = await Admin.DeleteAsync($"/api_keys/{freeId}");
+        var afterRevoke = await LedgerStatusesAsync(freeId);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(backlog, Is.EqualTo(1_000));
+            Assert.That(proDone.Str("status"), Is.EqualTo("completed"));
+            Assert.That(proLatency, Is.LessThan(TimeSpan.FromSeconds(2)), "one pickup, not a thousand jobs");
+            Assert.That(whileWaiting.GetValueOrDefault("queued"), Is.EqualTo(1_000), "none of the backlog ran beside the running job");
+            Assert.That(whileWaiting.GetValueOrDefault("running"), Is.EqualTo(1));
+            Assert.That(revoked.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(afterRevoke.GetValueOrDefault("queued"), Is.Zero, "a revoked key's queued jobs never start");
+            Assert.That(afterRevoke.GetValueOrDefault("canceled"), Is.EqualTo(1_000));
+            Assert.That(afterRevoke.GetValueOrDefault("running"), Is.EqualTo(1), "its running job runs on");
+        });
+    }
+
+    [Test]
+    public async Task RevokingAKey_StopsItsJobsAlreadyHandedToHangfire_FromStarting()
+    {
+        // Both workers busy with another key's jobs: the pro keys' jobs wait in Hangfire's queue, holding slots.
+        var (blocker, blocking) = await OccupyBothWorkersAsync();
+        var (revokedId, revoked) = await KeyAsync("pro");
+        var (racedId, raced) = await KeyAsync("pro");
+        var queued = new[]
+        {
+            await revoked.SubmitAsync("echo", new { message = "a" }),
+            await revoked.SubmitAsync("echo", new { message = "b" }),
+            await raced.SubmitAsync("echo", new { message = "c" }),
+        };
+
+        (await Admin.DeleteAsync($"/api_keys/{revokedId}")).EnsureSuccessStatusCode();
+        // As another node's revocation that a submit on this node raced: the key is revoked, its job still queued.
+        using (var scope = App.Services.CreateScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+            await db.ApiKeys.Where(k => k.Id == racedId).ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, DateTime.UtcNow));
+        }
+        Assert.That((await Admin.GetJobAsync(queued[2])).Str("status"), Is.EqualTo("queued"));
+        foreach (var job in blocking)
+        {
+            await blocker.WaitForFinalAsync(job);
+        }
+
+        foreach (var job in queued)
+        {
+            var seen = await Admin.WaitForFinalAsync(job);
+            Assert.That(seen.Str("status"), Is.EqualTo("canceled"), seen.ToJsonString());
+            Assert.That(seen["started_at"], Is.Null, "never started");
+        }
+    }
+
+    [Test]
+    public async Task DirectExecutions_ShareTheKeysSlots_WithItsJobs()
+    {
+        var (_, admin) = await KeyAsync("enterprise", admin: true, maxConcurrent: 1);
+
+        var job = await admin.SubmitAsync("wait", Wait(1_500));
+        await admin.WaitForStatusAsync(job, "running");
+        var refused = await admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "now" } });
+        var refusal = await refused.ReadObjectAsync();
+        await admin.WaitForFinalAsync(job);
+        var allowed = await admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "now" } });
+
+        // And the other way round: a job submitted while a direct execution runs waits for it.
+        var direct = admin.PostJsonAsync("/execute_tool", new { tool = "wait", arguments = Wait(1_500) });
+        await Task.Delay(300);
+        var parked = await admin.SubmitAsync("echo", new { message = "after the direct one" });
+        await Task.Delay(300);
+        var whileDirect = await admin.GetJobAsync(parked);
+        var directAnswer = await direct;
+        var parkedDone = await admin.WaitForFinalAsync(parked);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(refusal.Str("error.code"), Is.EqualTo("RATE_LIMIT_EXCEEDED"));
+            Assert.That(refusal.At("error.details.max_concurrent")!.GetValue<int>(), Is.EqualTo(1));
+            Assert.That(refused.Headers.RetryAfter?.Delta, Is.Not.Null);
+            Assert.That(allowed.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the slot came back when the job ended");
+            Assert.That(whileDirect.Str("status"), Is.EqualTo("queued"));
+            Assert.That(directAnswer.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(parkedDone.Str("status"), Is.EqualTo("completed"), "started when the direct execution gave its slot back");
+        });
+    }
+
+    [Test]
+    public async Task RaisingAKeysLimit_StartsItsWaitingJobs_AtOnce()
+    {
+        var (keyId, free) = await KeyAsync("free");
+        var first = await free.SubmitAsync("wait", Wait(3_000));
+        await free.WaitForStatusAsync(first, "running");
+        var second = await free.SubmitAsync("echo", new { message = "waiting" });
+        await Task.Delay(300);
+        var before = await free.GetJobAsync(second);
+
+        (await Admin.PatchAsJsonAsync($"/api_keys/{keyId}", new { rate_limits = new { max_concurrent = 2 } })).EnsureSuccessStatusCode();
+        var after = await free.WaitForStatusAsync(second, "completed", within: TimeSpan.FromSeconds(2));
+        var firstNow = await free.GetJobAsync(first);
+
+        Assert.That(before.Str("status"), Is.EqualTo("queued"));
+        Assert.That(after.Str("status"), Is.EqualTo("completed"));
+        Assert.That(firstNow.Str("status"), Is.EqualTo("running"), "the second ran beside the first");
+    }
+
+    [Test]
+    public async Task PositionInQueue_DoesNotCountOtherKeysWaitingJobs()
+    {
+        // Both workers busy; a free key's three jobs wait for its slot; then a pro key's job.
+        var (blocker, blocking) = await OccupyBothWorkersAsync();
+        var (_, free) = await KeyAsync("free");
+        var freeJobs = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            freeJobs.Add(await free.SubmitAsync("echo", new { message = "free" }));
+        }
+        var (_, pro) = await KeyAsync("pro");
+        var proJob = await pro.SubmitAsync("echo", new { message = "pro" });
+
+        var positions = new List<int>();
+        foreach (var job in freeJobs)
+        {
+            positions.Add((await free.GetJobAsync(job)).At("position_in_queue")!.GetValue<int>());
+        }
+        var proPosition = (await pro.GetJobAsync(proJob)).At("position_in_queue")!.GetValue<int>();
+
+        Assert.That(positions, Is.Ordered.Ascending);
+        Assert.That(positions[1] - positions[0], Is.EqualTo(1));
+        Assert.That(proPosition, Is.EqualTo(positions[0] + 1), "behind the free key's job that holds its slot, not behind the two waiting for it");
+        foreach (var job in blocking)
+        {
+            await blocker.WaitForFinalAsync(job);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using AgentCorex.Web.Auth;
+using AgentCorex.Web.Execution;
+using AgentCorex.Web.Jobs;
+using AgentCorex.Web.RateLimits;
+using AgentCorex.Web.Storage;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Concurrency;
+
+/// <summary>
+/// A key's limit of tool executions at once (its max_concurrent), jobs and direct executions together, on
+/// every node. A slot is held by a direct execution while it runs, and by a job from the moment it is handed
+/// to Hangfire until it ends. A job that finds no free slot is parked: stored as queued but not handed to
+/// Hangfire, so it holds no worker and never stands in another key's way; when one of its key's slots frees,
+/// the key's oldest parked job is handed over. Counting and taking happen under <see cref="KeySlotLock"/>,
+/// from the ledger itself (no counter that a crash could leave wrong).
+/// </summary>
+public sealed class ExecutionSlots(
+    AgentCorexDb db,
+    JobLedger ledger,
+    KeySlotLock locks,
+    IDirectExecutions directs,
+    KeyLimits limits,
+    IBackgroundJobClient hangfire,
+    IOptions<RateLimitOptions> options,
+    TimeProvider time)
+{
+    /// <summary>How long past its deadline a direct execution's slot is counted should its node die without releasing it.</summary>
+    private static readonly TimeSpan DirectGrace = TimeSpan.FromMinutes(1);
+
+    /// <summary>The most parked jobs handed to Hangfire in one pass, when a limit was raised or lifted.</summary>
+    private const int PromoteBatch = 100;
+
+    /// <summary>
+    /// Stores a new job, holding a slot of its key when one is free. True: the caller hands it to Hangfire.
+    /// False: it was parked, and is handed over when a slot frees.
+    /// </summary>
+    public async Task<bool> AdmitAsync(JobEntry job, ApiKeyIdentity owner, CancellationToken cancellationToken)
+    {
+        if (!options.Value.Enabled || limits.MaxConcurrent(owner) is not { } limit)
+        {
+            await ledger.AddAsync(job, cancellationToken);
+            return true;
+        }
+        var parked = await locks.RunAsync(db, job.OwnerKeyId, async token =>
+        {
+            job.Parked = await InUseAsync(job.OwnerKeyId, token) >= limit;
+            await ledger.AddAsync(job, token);
+            return job.Parked;
+        }, cancellationToken);
+        if (parked)
+        {
+            // A slot that freed while this job was being parked found nothing to hand over; hand it over now.
+            await PromoteAsync(job.OwnerKeyId, cancellationToken);
+        }
+        return !parked;
+    }
+
+    /// <summary>A slot for a direct execution, or 429 RATE_LIMIT_EXCEEDED; null when the key has no limit.</summary>
+    public async Task<DirectSlot?> TakeDirectAsync(ApiKeyIdentity caller, string executionId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (!options.Value.Enabled || limits.MaxConcurrent(caller) is not { } limit)
+        {
+            return null;
+        }
+        var execution = new DirectExecution { Id = executionId, KeyId = caller.KeyId, ExpiresAt = time.GetUtcNow().UtcDateTime + timeout + DirectGrace };
+        var taken = await locks.RunAsync(db, caller.KeyId, async token =>
+        {
+            if (await InUseAsync(caller.KeyId, token) >= limit)
+            {
+                return false;
+            }
+            await directs.AddAsync(db, execution, token);
+            return true;
+        }, cancellationToken);
+        return taken ? new DirectSlot(this, execution) : throw RateLimitErrors.ConcurrencyExceeded(limit);
+    }
+
+    internal async Task ReleaseDirectAsync(DirectExecution execution)
+    {
+        await directs.RemoveAsync(db, execution, CancellationToken.None);
+        await OnSlotFreedAsync(execution.KeyId, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// After one of a key's jobs or executions ended (its final state already stored): hands the key's oldest
+    /// parked job to Hangfire. The check for parked jobs takes no lock: a job parked after it looked sees this
+    /// slot free when it is parked (see <see cref="AdmitAsync"/>).
+    /// </summary>
+    public async Task OnSlotFreedAsync(string keyId, CancellationToken cancellationToken)
+    {
+        if (await db.Jobs.AnyAsync(j => j.OwnerKeyId == keyId && j.Parked && j.Status == JobStatus.Queued, cancellationToken))
+        {
+            await PromoteAsync(keyId, cancellationToken);
+        }
+    }
+
+    /// <summary>Hands as many of the key's parked jobs to Hangfire as it has free slots, oldest first.</summary>
+    public async Task PromoteAsync(string keyId, CancellationToken cancellationToken)
+    {
+        var key = await OwnerAsync(keyId, cancellationToken);
+        if (key is null)
+        {
+            return; // revoked: its queued jobs do not start (see the revocation)
+        }
+        var limit = options.Value.Enabled ? limits.MaxConcurrent(key) : null;
+        var promoted = await locks.RunAsync(db, keyId, async token =>
+        {
+            var free = limit is { } max ? Math.Min(max - await InUseAsync(keyId, token), PromoteBatch) : PromoteBatch;
+            if (free <= 0)
+            {
+                return [];
+            }
+            var next = await db.Jobs.AsNoTracking()
+                .Where(j => j.OwnerKeyId == keyId && j.Parked && j.Status == JobStatus.Queued)
+                .OrderBy(j => j.CreatedAt).ThenBy(j => j.Id)
+                .Take(free)
+                .ToListAsync(token);
+            List<JobEntry> unparked = [];
+            foreach (var job in next)
+            {
+                if (await ledger.TryUnparkAsync(job.Id, token))
+                {
+                    unparked.Add(job);
+                }
+            }
+            return unparked;
+        }, cancellationToken);
+        foreach (var job in promoted)
+        {
+            JobSubmitter.Enqueue(hangfire, job);
+        }
+    }
+
+    /// <summary>The key's slots in use: its jobs handed to Hangfire and not ended, and its direct executions.</summary>
+    private async Task<int> InUseAsync(string keyId, CancellationToken cancellationToken) =>
+        await db.Jobs.CountAsync(
+            j => j.OwnerKeyId == keyId && !j.Parked && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running),
+            cancellationToken)
+        + await directs.CountAsync(db, keyId, cancellationToken);
+
+    /// <summary>The key as its limits are now (not as a node's key cache last saw them); null when revoked.</summary>
+    private async Task<ApiKeyIdentity?> OwnerAsync(string keyId, CancellationToken cancellationToken)
+    {
+        if (keyId == ApiKeyIdentity.ConfiguredAdminKeyId)
+        {
+            return ApiKeyIdentity.ConfiguredAdmin;
+        }
+        var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken);
+        return key is { RevokedAt: null } ? key.ToIdentity() : null;
+    }
+}
+
+/// <summary>A direct execution's slot, given back when disposed.</summary>
+public sealed class DirectSlot(ExecutionSlots slots, DirectExecution execution) : IAsyncDisposable
+{
+    public ValueTask DisposeAsync() => new(slots.ReleaseDirectAsync(execution));
+}

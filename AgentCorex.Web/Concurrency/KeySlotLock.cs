@@ -1,0 +1,48 @@
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentCorex.Web.Concurrency;
+
+/// <summary>
+/// One key's slots are counted and taken by one caller at a time, on every node: a stripe of this process's
+/// locks, and on a server database a transaction-scoped lock that other nodes wait on (PostgreSQL's advisory
+/// lock, SQL Server's application lock). The embedded database has only this process to wait for.
+/// </summary>
+public sealed class KeySlotLock(StorageConnection storage)
+{
+    /// <summary>The first half of PostgreSQL's two-part advisory lock key: "ACXS", so that no other user of advisory locks meets ours.</summary>
+    private const int PostgreSqlLockClass = 0x41435853;
+
+    private readonly SemaphoreSlim[] stripes = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+
+    public async Task<T> RunAsync<T>(AgentCorexDb db, string keyId, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        var stripe = stripes[(StringComparer.Ordinal.GetHashCode(keyId) & int.MaxValue) % stripes.Length];
+        await stripe.WaitAsync(cancellationToken);
+        try
+        {
+            if (storage.Provider == StorageProvider.Embedded)
+            {
+                return await work(cancellationToken);
+            }
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            if (storage.Provider == StorageProvider.PostgreSql)
+            {
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({PostgreSqlLockClass}, hashtext({keyId}))", cancellationToken);
+            }
+            else
+            {
+                var resource = "agentcorex_slots_" + keyId;
+                await db.Database.ExecuteSqlAsync(
+                    $"EXEC sp_getapplock @Resource = {resource}, @LockMode = 'Exclusive', @LockOwner = 'Transaction'", cancellationToken);
+            }
+            var result = await work(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return result;
+        }
+        finally
+        {
+            stripe.Release();
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Concurrency;
+
+/// <summary>
+/// The safety net under <see cref="ExecutionSlots"/>: at start and every Jobs:ReconcileInterval, each key with
+/// parked jobs is offered its free slots. That hands over what a crash left parked (a node that died between
+/// ending a job and handing over the next, or mid direct execution, whose slot counts until it expires), and
+/// what waits under a limit that was raised or under limits that were switched off.
+/// </summary>
+internal sealed partial class ParkedJobsSweeper(
+    IServiceScopeFactory scopes,
+    IDirectExecutions directs,
+    IOptions<JobsOptions> options,
+    TimeProvider time,
+    ILogger<ParkedJobsSweeper> logger) : BackgroundService
+{
+    private const int Batch = 500;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await SweepAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogSweepFailed(logger, e);
+            }
+            try
+            {
+                await Task.Delay(options.Value.ReconcileInterval, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        var slots = scope.ServiceProvider.GetRequiredService<ExecutionSlots>();
+
+        await directs.PruneAsync(db, time.GetUtcNow().UtcDateTime, cancellationToken);
+        var keys = await db.Jobs.AsNoTracking()
+            .Where(j => j.Parked && j.Status == JobStatus.Queued)
+            .Select(j => j.OwnerKeyId)
+            .Distinct()
+            .Take(Batch)
+            .ToListAsync(cancellationToken);
+        foreach (var key in keys)
+        {
+            await slots.PromoteAsync(key, cancellationToken);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The sweep of parked jobs failed; it will run again")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
+}

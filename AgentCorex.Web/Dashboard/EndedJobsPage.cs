@@ -1,0 +1,39 @@
+using System.Text;
+
+namespace AgentCorex.Web.Dashboard;
+
+/// <summary>A list of the jobs in one custom state (Timed out, Canceled), beside Hangfire's own lists in the Jobs sidebar.</summary>
+internal sealed class EndedJobsPage(EndedJobsModel model) : AgentCorexPage(model.State.Title)
+{
+    protected override void Render(StringBuilder html)
+    {
+        var state = model.State;
+        var pager = model.Pager;
+        pager.BasePageUrl = Url.To(state.Path);
+        html.Append("<div class=\"row\"><div class=\"col-md-3\">").Append(Html.JobsSidebar()).Append("</div><div class=\"col-md-9\">")
+            .Append("<h1 id=\"page-title\" class=\"page-header\">").Append(Encode(state.Title)).Append("</h1>")
+            .Append("<p class=\"text-muted\">From the AgentCorex job ledger, newest first. A job canceled before it started never had a Hangfire job of its own to show; a Hangfire job also expires a day after it ends, while the ledger keeps it.</p>");
+        if (pager.TotalRecordCount == 0)
+        {
+            html.Append("<div class=\"alert alert-info\">No jobs.</div></div></div>");
+            return;
+        }
+        html.Append("<div class=\"js-jobs-list\"><div class=\"btn-toolbar btn-toolbar-top\">").Append(Html.PerPageSelector(pager)).Append("</div>")
+            .Append("<div class=\"table-responsive\"><table class=\"table agentcorex-ended-jobs\" aria-describedby=\"page-title\"><thead><tr>")
+            .Append("<th class=\"min-width\">Hangfire job</th><th>Job</th><th>Tool</th><th>Owner key</th><th>Reason</th><th class=\"align-right\">Ended</th>")
+            .Append("</tr></thead><tbody>");
+        foreach (var row in model.Rows)
+        {
+            html.Append("<tr data-job=\"").Append(Encode(row.JobId)).Append("\"><td class=\"min-width\">")
+                .Append(row.HangfireId is null ? "<em>never started</em>" : Html.JobIdLink(row.HangfireId).ToString())
+                .Append("</td><td><code>").Append(Encode(row.JobId)).Append("</code></td>")
+                .Append("<td><code>").Append(Encode(row.Tool)).Append("</code></td>")
+                .Append("<td class=\"word-break\">").Append(Encode(row.Owner)).Append("</td>")
+                .Append("<td class=\"word-break\">").Append(Encode(row.Reason)).Append("</td>")
+                .Append("<td class=\"min-width align-right\">")
+                .Append(row.EndedAt is { } ended ? Html.RelativeTime(DateTime.SpecifyKind(ended, DateTimeKind.Utc)).ToString() : "")
+                .Append("</td></tr>");
+        }
+        html.Append("</tbody></table></div>").Append(Html.Paginator(pager)).Append("</div></div></div>");
+    }
+}

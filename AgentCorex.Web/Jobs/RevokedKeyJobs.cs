@@ -1,0 +1,41 @@
+using AgentCorex.Web.Storage;
+using AgentCorex.Web.Webhooks;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentCorex.Web.Jobs;
+
+/// <summary>
+/// A revoked key's queued jobs never start: they are canceled as it is revoked. One submitted by a node that
+/// had not yet heard of the revocation is canceled by the worker that picks it up (see <see cref="JobLedger.TryStartAsync"/>).
+/// Its running jobs run to their end.
+/// </summary>
+public sealed class RevokedKeyJobs(AgentCorexDb db, JobLedger ledger, WebhookEvents webhooks)
+{
+    private const int Batch = 500;
+
+    public async Task<int> CancelQueuedAsync(string keyId, CancellationToken cancellationToken)
+    {
+        var canceled = 0;
+        while (true)
+        {
+            var queued = await db.Jobs.AsNoTracking()
+                .Where(j => j.OwnerKeyId == keyId && j.Status == JobStatus.Queued)
+                .OrderBy(j => j.CreatedAt).ThenBy(j => j.Id)
+                .Take(Batch)
+                .ToListAsync(cancellationToken);
+            if (queued.Count == 0)
+            {
+                return canceled;
+            }
+            foreach (var job in queued)
+            {
+                // A job that started meanwhile is left to run.
+                if (await ledger.TryCancelAsync(job.Id, JobStatus.Queued, cancellationToken))
+                {
+                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, cancellationToken);
+                    canceled++;
+                }
+            }
+        }
+    }
+}
