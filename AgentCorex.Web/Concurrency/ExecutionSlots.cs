@@ -1,6 +1,7 @@
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.RateLimits;
 using AgentCorex.Web.Storage;
 using Hangfire;
@@ -24,9 +25,13 @@ public sealed class ExecutionSlots(
     IDirectExecutions directs,
     KeyLimits limits,
     IBackgroundJobClient hangfire,
+    AgentCorexMetrics metrics,
     IOptions<RateLimitOptions> options,
     TimeProvider time)
 {
+    /// <summary>The limit a refused direct execution ran into, as /metrics names it beside the per-minute ones.</summary>
+    public const string ConcurrentLimit = "concurrent";
+
     /// <summary>How long past its deadline a direct execution's slot is counted should its node die without releasing it.</summary>
     private static readonly TimeSpan DirectGrace = TimeSpan.FromMinutes(1);
 
@@ -75,7 +80,12 @@ public sealed class ExecutionSlots(
             await directs.AddAsync(db, execution, token);
             return true;
         }, cancellationToken);
-        return taken ? new DirectSlot(this, execution) : throw RateLimitErrors.ConcurrencyExceeded(limit);
+        if (!taken)
+        {
+            metrics.RateLimitRefused(ConcurrentLimit, caller.IsAdmin ? "admin" : caller.Plan);
+            throw RateLimitErrors.ConcurrencyExceeded(limit);
+        }
+        return new DirectSlot(this, execution);
     }
 
     internal async Task ReleaseDirectAsync(DirectExecution execution)

@@ -1,3 +1,4 @@
+using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Webhooks;
 using Microsoft.EntityFrameworkCore;
@@ -9,7 +10,8 @@ namespace AgentCorex.Web.Jobs;
 /// had not yet heard of the revocation is canceled by the worker that picks it up (see <see cref="JobLedger.TryStartAsync"/>).
 /// Its running jobs run to their end.
 /// </summary>
-public sealed class RevokedKeyJobs(AgentCorexDb db, JobLedger ledger, WebhookEvents webhooks)
+public sealed class RevokedKeyJobs(
+    AgentCorexDb db, JobLedger ledger, WebhookEvents webhooks, AgentCorexMetrics metrics, ILogger<RevokedKeyJobs> logger)
 {
     private const int Batch = 500;
 
@@ -29,9 +31,11 @@ public sealed class RevokedKeyJobs(AgentCorexDb db, JobLedger ledger, WebhookEve
             }
             foreach (var job in queued)
             {
+                using var scope = JobLogScope.Begin(logger, job);
                 // A job that started meanwhile is left to run.
                 if (await ledger.TryCancelAsync(job.Id, JobStatus.Queued, cancellationToken))
                 {
+                    metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, cancellationToken);
                     canceled++;
                 }

@@ -62,6 +62,7 @@ public sealed partial class ToolJob(
             if (now?.Status == JobStatus.Queued && await ledger.TryCancelAsync(jobId, JobStatus.Queued, cancellationToken))
             {
                 // Still queued, so its key was revoked: a revoked key's jobs never start.
+                metrics.JobFinished(job.Tool, JobStatus.Canceled);
                 await webhooks.RaiseAsync(job, JobEventNames.Canceled, cancellationToken);
                 await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
                 return new JobRunSummary(JobStatus.Canceled, "Its API key was revoked before it started");

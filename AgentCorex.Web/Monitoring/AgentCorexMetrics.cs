@@ -37,7 +37,7 @@ public sealed class AgentCorexMetrics
         webhookDeliveries = meter.CreateCounter<long>("agentcorex.webhooks.deliveries", "{attempt}",
             "Webhook delivery attempts by outcome: delivered, retrying (another attempt is scheduled) or failed (given up)");
         rateLimitRefusals = meter.CreateCounter<long>("agentcorex.rate_limit.refusals", "{request}",
-            "Requests refused with 429, by limit (execution or api) and the key's plan (admin for admin keys)");
+            "Requests refused with 429, by limit (execution or api per minute, concurrent executions) and the key's plan (admin for admin keys)");
     }
 
     public void JobSubmitted(string tool) => submitted.Add(1, Tag("tool", tool));
