@@ -172,6 +172,23 @@ public sealed class MetricsTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task DirectExecutionsOverTheKeysExecutionsAtOnce_AreCountedAsRefusals()
+    {
+        var created = await (await Admin.PostAsJsonAsync("/api_keys", new { name = "one at a time", plan = "enterprise", admin = true, rate_limits = new { max_concurrent = 1 } })).ReadObjectAsync();
+        using var admin = App.CreateClient(created.Str("api_key"));
+        var job = await admin.SubmitAsync("test_side_effect", new { duration_ms = 60_000 });
+        await admin.WaitForStatusAsync(job, "running");
+        var before = await PrometheusText.ScrapeAsync(Admin);
+
+        var refused = await admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "one too many" } });
+        await admin.DeleteAsync($"/jobs/{job}?force=true");
+
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests), await refused.Content.ReadAsStringAsync());
+        var after = await PrometheusText.WaitForAsync(Admin, m => Grew(before, m, "agentcorex_rate_limit_refusals_total") >= 1);
+        Assert.That(Grew(before, after, "agentcorex_rate_limit_refusals_total", ("limit", "concurrent"), ("plan", "admin")), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task WebhookAttempts_AreCountedByOutcome()
     {
         using var user = App.CreateClient((await App.CreateKeyAsync("enterprise")).ApiKey);
