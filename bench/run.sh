@@ -8,8 +8,9 @@
 # Settings (environment): CONNECTIONS=32 WARMUP=30 DURATION=15 (seconds) ROUNDS=3
 #   The warm-up is long because on 2 busy cores AgentCorex's tiered JIT needs about 20 s of load to settle.
 #   PIN=1  puts each server on CPU 0 and the generator on CPU 1 (default: the scheduler shares both cores)
-#   MODE=limits  instead compares AgentCorex with per-key rate limiting on (the admin key given a limit it
-#                never reaches, so every request is counted) against limiting off (RateLimits:Enabled=false)
+#   MODE=limits  instead compares AgentCorex with per-key limiting on (the admin key given a request limit and
+#                a limit of executions at once it never reaches, so every request is counted and takes a
+#                slot) against limiting off (RateLimits:Enabled=false)
 # Output: the table on stdout and in bench/results/<timestamp>/ with each run's figures and server logs.
 set -euo pipefail
 
@@ -118,7 +119,7 @@ run_agentcorex() {
     measure "$name" "$AGENTCOREX_DLL" "Auth__AdminKey=$BENCH_BEARER" \
         "ConnectionStrings__AgentCorex=Data Source=$SCRATCH/db/agentcorex.db" "$@"
 }
-run_limits_on() { run_agentcorex limits-on RateLimits__Admin__RequestsPerMinute=2000000000; }
+run_limits_on() { run_agentcorex limits-on RateLimits__Admin__RequestsPerMinute=2000000000 RateLimits__Admin__MaxConcurrent=1000000; }
 run_limits_off() { run_agentcorex limits-off RateLimits__Enabled=false; }
 # The baseline needs no key; it ignores the header the generator sends to both.
 run_bare() { measure bare "$BARE_DLL"; }
