@@ -11,10 +11,12 @@ public static class ConcurrencyExtensions
         if (StorageOptions.From(builder.Configuration).Provider == StorageProvider.Embedded)
         {
             builder.Services.AddSingleton<IDirectExecutions, InMemoryDirectExecutions>();
+            builder.Services.AddSingleton<ISlotQueries, SqliteSlotQueries>();
         }
         else
         {
             builder.Services.AddSingleton<IDirectExecutions, DatabaseDirectExecutions>();
+            builder.Services.AddSingleton<ISlotQueries, CompiledSlotQueries>();
         }
         builder.Services.AddScoped<ExecutionSlots>();
         builder.Services.AddHostedService<ParkedJobsSweeper>();

@@ -23,6 +23,7 @@ public sealed class ExecutionSlots(
     JobLedger ledger,
     KeySlotLock locks,
     IDirectExecutions directs,
+    ISlotQueries queries,
     KeyLimits limits,
     IBackgroundJobClient hangfire,
     AgentCorexMetrics metrics,
@@ -101,7 +102,7 @@ public sealed class ExecutionSlots(
     /// </summary>
     public async Task OnSlotFreedAsync(string keyId, CancellationToken cancellationToken)
     {
-        if (await db.Jobs.AnyAsync(j => j.OwnerKeyId == keyId && j.Parked && j.Status == JobStatus.Queued, cancellationToken))
+        if (await queries.HasParkedAsync(db, keyId, cancellationToken))
         {
             await PromoteAsync(keyId, cancellationToken);
         }
@@ -146,10 +147,7 @@ public sealed class ExecutionSlots(
 
     /// <summary>The key's slots in use: its jobs handed to Hangfire and not ended, and its direct executions.</summary>
     private async Task<int> InUseAsync(string keyId, CancellationToken cancellationToken) =>
-        await db.Jobs.CountAsync(
-            j => j.OwnerKeyId == keyId && !j.Parked && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running),
-            cancellationToken)
-        + await directs.CountAsync(db, keyId, cancellationToken);
+        await queries.HeldByJobsAsync(db, keyId, cancellationToken) + await directs.CountAsync(db, keyId, cancellationToken);
 
     /// <summary>The key as its limits are now (not as a node's key cache last saw them); null when revoked.</summary>
     private async Task<ApiKeyIdentity?> OwnerAsync(string keyId, CancellationToken cancellationToken)
