@@ -80,6 +80,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
         {
             context.Response.Headers.Location = answer.Location;
         }
+        if (answer.RetryAfter is not null)
+        {
+            context.Response.Headers.RetryAfter = answer.RetryAfter;
+        }
         context.Response.StatusCode = answer.Status;
     }
 
@@ -88,8 +92,8 @@ public sealed class WebhookReceiver : IAsyncDisposable
     public async ValueTask DisposeAsync() => await app.DisposeAsync();
 }
 
-/// <summary>What an endpoint answers to one request: a status, after a delay, with a Location.</summary>
-public sealed record Answer(int Status, TimeSpan Delay = default, string? Location = null)
+/// <summary>What an endpoint answers to one request: a status, after a delay, with a Location or a Retry-After.</summary>
+public sealed record Answer(int Status, TimeSpan Delay = default, string? Location = null, string? RetryAfter = null)
 {
     public static readonly Answer Ok = new(200);
 }

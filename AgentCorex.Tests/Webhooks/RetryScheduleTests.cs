@@ -32,4 +32,17 @@ public sealed class RetryScheduleTests
 
         Assert.That(total, Is.InRange(TimeSpan.FromHours(20), TimeSpan.FromHours(28)));
     }
+
+    [Test]
+    public void RetryAfter_CountsOnlyWhenLongerThanTheBackoff_AndForAnHourAtMost()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(RetrySchedule.Delay(1, Defaults, TimeSpan.FromSeconds(30)), Is.EqualTo(TimeSpan.FromSeconds(30)));
+            Assert.That(RetrySchedule.Delay(1, Defaults, TimeSpan.FromSeconds(1)), Is.InRange(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5.5)));
+            Assert.That(RetrySchedule.Delay(1, Defaults, TimeSpan.FromSeconds(-30)), Is.InRange(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5.5)), "a date in the past");
+            Assert.That(RetrySchedule.Delay(1, Defaults, TimeSpan.FromDays(2)), Is.EqualTo(RetrySchedule.MaxRetryAfter));
+            Assert.That(RetrySchedule.Delay(8, Defaults, TimeSpan.FromMinutes(30)), Is.GreaterThanOrEqualTo(TimeSpan.FromHours(8)), "the backoff is longer already");
+        });
+    }
 }

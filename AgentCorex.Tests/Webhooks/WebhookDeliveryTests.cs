@@ -10,23 +10,14 @@ namespace AgentCorex.Tests.Webhooks;
 /// </summary>
 [TestFixture(TestStorage.Embedded)]
 [TestFixture(TestStorage.PostgreSql)]
-public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(storage)
+public sealed class WebhookDeliveryTests(TestStorage storage) : WebhookServerTest(storage)
 {
-    private WebhookReceiver receiver = null!;
-
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    protected override IDictionary<string, string?> WebhookSettings => new Dictionary<string, string?>
     {
-        ["Network:AllowPrivateTargets"] = "true",
         ["Webhooks:RetryBaseDelay"] = "00:00:00.2",
         ["Webhooks:AttemptTimeout"] = "00:00:01",
         ["Webhooks:MaxAttempts"] = "3",
     };
-
-    [OneTimeSetUp]
-    public async Task StartReceiver() => receiver = await WebhookReceiver.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopReceiver() => await receiver.DisposeAsync();
 
     private async Task<HttpClient> NewUserAsync() => App.CreateClient((await App.CreateKeyAsync()).ApiKey);
 
@@ -34,12 +25,12 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
     public async Task Delivery_CarriesBothSignatures_ThatVerifyWithTheSecret()
     {
         using var user = await NewUserAsync();
-        var endpoint = receiver.NewEndpoint();
+        var endpoint = Receiver.NewEndpoint();
         var webhook = await user.RegisterWebhookAsync(endpoint, "job.completed");
         var key = Convert.FromBase64String(webhook.Str("secret")!["whsec_".Length..]);
 
         await user.SubmitAsync("echo", new { message = "signed" });
-        var request = (await receiver.WaitForAsync(endpoint, 1)).Single();
+        var request = (await Receiver.WaitForAsync(endpoint, 1)).Single();
 
         var id = request.Headers["webhook-id"];
         var timestamp = request.Headers["webhook-timestamp"];
@@ -60,11 +51,11 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
     public async Task Payload_IsExactlyTheContractsShape()
     {
         using var user = await NewUserAsync();
-        var endpoint = receiver.NewEndpoint();
+        var endpoint = Receiver.NewEndpoint();
         await user.RegisterWebhookAsync(endpoint, "job.completed");
 
         var jobId = await user.SubmitAsync("echo", new { message = "hello" });
-        var payload = (await receiver.WaitForAsync(endpoint, 1)).Single().Json;
+        var payload = (await Receiver.WaitForAsync(endpoint, 1)).Single().Json;
 
         Assert.Multiple(() =>
         {
@@ -84,11 +75,11 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
     public async Task FailedJob_SendsJobFailed_WithTheErrorInsteadOfAResult()
     {
         using var user = await NewUserAsync();
-        var endpoint = receiver.NewEndpoint();
+        var endpoint = Receiver.NewEndpoint();
         await user.RegisterWebhookAsync(endpoint, "job.failed");
 
         var jobId = await user.SubmitAsync("fail", new { message = "it broke", code = "BROKEN" });
-        var payload = (await receiver.WaitForAsync(endpoint, 1)).Single().Json;
+        var payload = (await Receiver.WaitForAsync(endpoint, 1)).Single().Json;
 
         Assert.Multiple(() =>
         {
@@ -106,7 +97,7 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
     public async Task TimedOutAndCanceledJobs_SendTheirEvents()
     {
         using var user = await NewUserAsync();
-        var endpoint = receiver.NewEndpoint();
+        var endpoint = Receiver.NewEndpoint();
         await user.RegisterWebhookAsync(endpoint, "job.timeout", "job.canceled");
 
         var timedOut = await user.SubmitAsync("wait", new { duration_ms = 5_000 }, timeoutMs: 100);
@@ -114,7 +105,7 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
         await user.WaitForStatusAsync(canceled, "running");
         Assert.That((await user.DeleteAsync($"/jobs/{canceled}?force=true")).IsSuccessStatusCode, Is.True);
 
-        var received = await receiver.WaitForAsync(endpoint, 2);
+        var received = await Receiver.WaitForAsync(endpoint, 2);
         var byJob = received.ToDictionary(r => r.Json.Str("job.job_id")!, r => r.Json);
         Assert.Multiple(() =>
         {
@@ -131,7 +122,7 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
     public async Task OnlySubscribedEvents_AreSent()
     {
         using var user = await NewUserAsync();
-        var endpoint = receiver.NewEndpoint();
+        var endpoint = Receiver.NewEndpoint();
         var webhookId = (await user.RegisterWebhookAsync(endpoint, "job.started", "job.completed")).Str("webhook_id")!;
 
         var jobId = await user.SubmitAsync("echo", new { message = "x" });
@@ -140,7 +131,7 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
 
         Assert.That(deliveries.Select(d => d.Str("event")), Is.EquivalentTo(new[] { "job.started", "job.completed" }));
         Assert.That(deliveries.Select(d => d.Str("job_id")), Is.All.EqualTo(jobId));
-        Assert.That(receiver.Received(endpoint).Select(r => r.Event), Is.EquivalentTo(new[] { "job.started", "job.completed" }));
+        Assert.That(Receiver.Received(endpoint).Select(r => r.Event), Is.EquivalentTo(new[] { "job.started", "job.completed" }));
     }
 
     [Test]
@@ -148,17 +139,17 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
     {
         using var watcher = await NewUserAsync();
         using var submitter = await NewUserAsync();
-        var watcherEndpoint = receiver.NewEndpoint();
-        var submitterEndpoint = receiver.NewEndpoint();
+        var watcherEndpoint = Receiver.NewEndpoint();
+        var submitterEndpoint = Receiver.NewEndpoint();
         var watcherHook = (await watcher.RegisterWebhookAsync(watcherEndpoint)).Str("webhook_id")!;
         await submitter.RegisterWebhookAsync(submitterEndpoint);
 
         var jobId = await submitter.SubmitAsync("echo", new { message = "mine" });
-        var seen = await receiver.WaitForAsync(submitterEndpoint, 3);
+        var seen = await Receiver.WaitForAsync(submitterEndpoint, 3);
 
         Assert.That(seen.Select(r => r.Event), Is.EquivalentTo(new[] { "job.queued", "job.started", "job.completed" }));
         Assert.That(seen.Select(r => r.Json.Str("job.job_id")), Is.All.EqualTo(jobId));
-        Assert.That(receiver.Received(watcherEndpoint), Is.Empty);
+        Assert.That(Receiver.Received(watcherEndpoint), Is.Empty);
         var log = await (await watcher.GetAsync($"/webhooks/{watcherHook}/deliveries")).ReadObjectAsync();
         Assert.That(log["deliveries"]!.AsArray(), Is.Empty);
     }
@@ -167,27 +158,27 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
     public async Task DeletedWebhook_GetsNoMoreEvents()
     {
         using var user = await NewUserAsync();
-        var kept = receiver.NewEndpoint();
-        var deleted = receiver.NewEndpoint();
+        var kept = Receiver.NewEndpoint();
+        var deleted = Receiver.NewEndpoint();
         await user.RegisterWebhookAsync(kept, "job.completed");
         var deletedId = (await user.RegisterWebhookAsync(deleted, "job.completed")).Str("webhook_id")!;
         await user.DeleteAsync($"/webhooks/{deletedId}");
 
         await user.SubmitAsync("echo", new { message = "after" });
-        await receiver.WaitForAsync(kept, 1);
+        await Receiver.WaitForAsync(kept, 1);
 
-        Assert.That(receiver.Received(deleted), Is.Empty);
+        Assert.That(Receiver.Received(deleted), Is.Empty);
     }
 
     [Test]
     public async Task ServerError_IsRetried_ThenDelivered_WithTheSameIdAndBody()
     {
         using var user = await NewUserAsync();
-        var endpoint = receiver.NewEndpoint(new Answer(500));
+        var endpoint = Receiver.NewEndpoint(new Answer(500));
         var webhookId = (await user.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
 
         await user.SubmitAsync("echo", new { message = "again" });
-        var requests = await receiver.WaitForAsync(endpoint, 2);
+        var requests = await Receiver.WaitForAsync(endpoint, 2);
         var delivery = await user.WaitForEndedDeliveryAsync(webhookId, "job.completed");
 
         var attempts = delivery["attempts"]!.AsArray();
@@ -211,7 +202,7 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
     public async Task TooManyRequests_IsRetried()
     {
         using var user = await NewUserAsync();
-        var endpoint = receiver.NewEndpoint(new Answer(429));
+        var endpoint = Receiver.NewEndpoint(new Answer(429));
         var webhookId = (await user.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
 
         await user.SubmitAsync("echo", new { message = "slow down" });
@@ -225,7 +216,7 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
     public async Task Timeout_IsRetried()
     {
         using var user = await NewUserAsync();
-        var endpoint = receiver.NewEndpoint(new Answer(200, Delay: TimeSpan.FromSeconds(5)));
+        var endpoint = Receiver.NewEndpoint(new Answer(200, Delay: TimeSpan.FromSeconds(5)));
         var webhookId = (await user.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
 
         await user.SubmitAsync("echo", new { message = "late" });
@@ -243,13 +234,74 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
         });
     }
 
+    [TestCase(429)]
+    [TestCase(503)]
+    public async Task RetryAfter_LongerThanTheBackoff_IsWaitedFor(int status)
+    {
+        using var user = await NewUserAsync();
+        var endpoint = Receiver.NewEndpoint(new Answer(status, RetryAfter: "5"));
+        var webhookId = (await user.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
+
+        await user.SubmitAsync("echo", new { message = "later, please" });
+        var requests = await Receiver.WaitForAsync(endpoint, 2);
+        var delivery = await user.WaitForEndedDeliveryAsync(webhookId, "job.completed");
+
+        Assert.That(delivery.Str("status"), Is.EqualTo("delivered"));
+        // Hangfire schedules to the whole second: up to a second early, or late. The backoff alone is 200 ms here.
+        Assert.That(requests[1].At - requests[0].At, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(3.5)));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task RetryAfter_IsHonouredForAnHourAtMost(bool asDate)
+    {
+        using var user = await NewUserAsync();
+        var retryAfter = asDate ? DateTime.UtcNow.AddDays(1).ToString("R") : "86400";
+        var endpoint = Receiver.NewEndpoint(new Answer(503, RetryAfter: retryAfter));
+        var webhookId = (await user.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
+
+        await user.SubmitAsync("echo", new { message = "tomorrow, please" });
+        var delivery = (await user.WaitForDeliveriesAsync(webhookId, d => d.Count == 1 && d[0]!["attempts"]!.AsArray().Count == 1))[0]!;
+
+        var attemptedAt = delivery["attempts"]![0]!["attempted_at"]!.GetValue<long>();
+        Assert.That(delivery.Str("status"), Is.EqualTo("pending"));
+        Assert.That(delivery["next_attempt_at"]!.GetValue<long>() - attemptedAt, Is.InRange(3590, 3610));
+    }
+
+    [Test]
+    public async Task Gone_DisablesTheWebhook()
+    {
+        using var user = await NewUserAsync();
+        var gone = Receiver.NewEndpoint(new Answer(410));
+        var kept = Receiver.NewEndpoint();
+        var goneId = (await user.RegisterWebhookAsync(gone, "job.completed")).Str("webhook_id")!;
+        await user.RegisterWebhookAsync(kept, "job.completed");
+
+        await user.SubmitAsync("echo", new { message = "first" });
+        await user.WaitForEndedDeliveryAsync(goneId, "job.completed");
+        await Receiver.WaitForAsync(kept, 1);
+        var second = await user.SubmitAsync("echo", new { message = "second" });
+        await Receiver.WaitForAsync(kept, 2);
+
+        var listed = (await (await user.GetAsync("/webhooks")).ReadObjectAsync())["webhooks"]!.AsArray()
+            .ToDictionary(w => w.Str("webhook_id")!, w => w!["disabled_at"]);
+        var log = await (await user.GetAsync($"/webhooks/{goneId}/deliveries")).ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(listed[goneId]!.GetValue<long>(), Is.EqualTo(DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Within(60));
+            Assert.That(listed.Where(w => w.Key != goneId).Select(w => w.Value), Is.All.Null, "the other webhook stays enabled");
+            Assert.That(Receiver.Received(gone), Has.Count.EqualTo(1));
+            Assert.That(log["deliveries"]!.AsArray().Select(d => d.Str("job_id")), Has.None.EqualTo(second));
+        });
+    }
+
     [TestCase(410)]
     [TestCase(400)]
     [TestCase(401)]
     public async Task OtherClientErrors_AreNotRetried(int status)
     {
         using var user = await NewUserAsync();
-        var endpoint = receiver.NewEndpoint(new Answer(status));
+        var endpoint = Receiver.NewEndpoint(new Answer(status));
         var webhookId = (await user.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
 
         await user.SubmitAsync("echo", new { message = "gone" });
@@ -258,15 +310,15 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
         Assert.That(delivery.Str("status"), Is.EqualTo("failed"));
         Assert.That(delivery["attempts"]!.AsArray().Select(a => a!["status_code"]!.GetValue<int>()), Is.EqualTo(new[] { status }));
         Assert.That(delivery["next_attempt_at"], Is.Null);
-        Assert.That(receiver.Received(endpoint), Has.Count.EqualTo(1));
+        Assert.That(Receiver.Received(endpoint), Has.Count.EqualTo(1));
     }
 
     [Test]
     public async Task Redirect_IsNotFollowed()
     {
         using var user = await NewUserAsync();
-        var elsewhere = receiver.NewEndpoint();
-        var endpoint = receiver.NewEndpoint(new Answer(307, Location: elsewhere));
+        var elsewhere = Receiver.NewEndpoint();
+        var endpoint = Receiver.NewEndpoint(new Answer(307, Location: elsewhere));
         var webhookId = (await user.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
 
         await user.SubmitAsync("echo", new { message = "moved" });
@@ -274,14 +326,14 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
 
         Assert.That(delivery.Str("status"), Is.EqualTo("failed"));
         Assert.That(delivery["attempts"]!.AsArray().Single()!["status_code"]!.GetValue<int>(), Is.EqualTo(307));
-        Assert.That(receiver.Received(elsewhere), Is.Empty);
+        Assert.That(Receiver.Received(elsewhere), Is.Empty);
     }
 
     [Test]
     public async Task Delivery_GivesUp_AfterMaxAttempts()
     {
         using var user = await NewUserAsync();
-        var endpoint = receiver.NewEndpoint(new Answer(503), new Answer(502), new Answer(500), new Answer(500));
+        var endpoint = Receiver.NewEndpoint(new Answer(503), new Answer(502), new Answer(500), new Answer(500));
         var webhookId = (await user.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
 
         await user.SubmitAsync("echo", new { message = "down" });
@@ -289,6 +341,6 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : ServerTest(stora
 
         Assert.That(delivery.Str("status"), Is.EqualTo("failed"));
         Assert.That(delivery["attempts"]!.AsArray().Select(a => a!["status_code"]!.GetValue<int>()), Is.EqualTo(new[] { 503, 502, 500 }));
-        Assert.That(receiver.Received(endpoint), Has.Count.EqualTo(3), "Webhooks:MaxAttempts is 3 here");
+        Assert.That(Receiver.Received(endpoint), Has.Count.EqualTo(3), "Webhooks:MaxAttempts is 3 here");
     }
 }

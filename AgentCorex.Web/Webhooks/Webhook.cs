@@ -20,6 +20,9 @@ public sealed class Webhook
 
     public required DateTime CreatedAt { get; init; }
 
+    /// <summary>When a receiver answered 410 Gone; a disabled webhook gets no more deliveries.</summary>
+    public DateTime? DisabledAt { get; init; }
+
     public IReadOnlyList<string> EventNames => Events.Split(',');
 }
 
@@ -35,6 +38,7 @@ internal sealed class WebhookConfiguration : IEntityTypeConfiguration<Webhook>
         webhook.Property(w => w.Events).HasColumnName("events").HasMaxLength(200);
         webhook.Property(w => w.ProtectedSecret).HasColumnName("secret_protected");
         webhook.Property(w => w.CreatedAt).HasColumnName("created_at");
+        webhook.Property(w => w.DisabledAt).HasColumnName("disabled_at");
         webhook.Ignore(w => w.EventNames);
         webhook.HasIndex(w => new { w.OwnerKeyId, w.CreatedAt }).HasDatabaseName("ix_webhooks_owner_created");
     }

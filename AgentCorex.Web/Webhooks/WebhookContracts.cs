@@ -31,7 +31,8 @@ public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebh
         && !string.IsNullOrEmpty(uri.Host);
 }
 
-public sealed record WebhookResponse(string WebhookId, string Url, IReadOnlyList<string> Events, long CreatedAt);
+/// <param name="DisabledAt">Set when the receiver answered 410 Gone: the webhook gets no more deliveries.</param>
+public sealed record WebhookResponse(string WebhookId, string Url, IReadOnlyList<string> Events, long CreatedAt, long? DisabledAt);
 
 /// <summary>The answer to a registration: the only time the secret is shown.</summary>
 public sealed record CreatedWebhookResponse(string WebhookId, string Url, IReadOnlyList<string> Events, string Secret, long CreatedAt);
@@ -59,7 +60,7 @@ public sealed record DeliveryListResponse(IReadOnlyList<DeliveryResponse> Delive
 internal static class WebhookMapping
 {
     public static WebhookResponse ToResponse(this Webhook webhook) =>
-        new(webhook.Id, webhook.Url, webhook.EventNames, webhook.CreatedAt.ToUnixSeconds());
+        new(webhook.Id, webhook.Url, webhook.EventNames, webhook.CreatedAt.ToUnixSeconds(), webhook.DisabledAt.ToUnixSeconds());
 
     public static CreatedWebhookResponse ToCreatedResponse(this Webhook webhook, string secret) =>
         new(webhook.Id, webhook.Url, webhook.EventNames, secret, webhook.CreatedAt.ToUnixSeconds());

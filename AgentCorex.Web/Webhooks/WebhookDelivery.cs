@@ -29,6 +29,9 @@ public sealed class WebhookDelivery
 
     /// <summary>When the next attempt is due, while the delivery is pending.</summary>
     public DateTime? NextAttemptAt { get; set; }
+
+    /// <summary>Set while an attempt is being made: until then no other run of a delivery job may send it.</summary>
+    public DateTime? InFlightUntil { get; set; }
 }
 
 /// <summary>A delivery's state: pending until it is delivered (a 2xx answer) or has failed for good.</summary>
@@ -54,10 +57,12 @@ internal sealed class WebhookDeliveryConfiguration : IEntityTypeConfiguration<We
         delivery.Property(d => d.Attempts).HasColumnName("attempts");
         delivery.Property(d => d.CreatedAt).HasColumnName("created_at");
         delivery.Property(d => d.NextAttemptAt).HasColumnName("next_attempt_at");
+        delivery.Property(d => d.InFlightUntil).HasColumnName("in_flight_until");
 
         // Deleting a webhook deletes its log; a delivery job that finds its row gone stops.
         delivery.HasOne<Webhook>().WithMany().HasForeignKey(d => d.WebhookId).OnDelete(DeleteBehavior.Cascade);
         delivery.HasIndex(d => new { d.WebhookId, d.CreatedAt }).HasDatabaseName("ix_webhook_deliveries_webhook_created");
         delivery.HasIndex(d => new { d.Status, d.NextAttemptAt }).HasDatabaseName("ix_webhook_deliveries_status_next");
+        delivery.HasIndex(d => d.CreatedAt).HasDatabaseName("ix_webhook_deliveries_created");
     }
 }

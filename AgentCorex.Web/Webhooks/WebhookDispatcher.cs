@@ -1,8 +1,5 @@
 using System.ComponentModel;
-using System.Net.Http.Headers;
-using System.Text;
 using AgentCorex.Web.Monitoring;
-using AgentCorex.Web.Network;
 using AgentCorex.Web.Storage;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
@@ -12,15 +9,17 @@ namespace AgentCorex.Web.Webhooks;
 
 /// <summary>
 /// The Hangfire job that makes one attempt of one delivery, on the "webhooks" queue that only the webhook workers
-/// serve, so a slow or dead receiver never holds a tool worker. It schedules the next attempt itself (Hangfire's
-/// automatic retry is off for every job): after a timeout, a connection error, 429 or 5xx, until
-/// Webhooks:MaxAttempts. Any other answer is final: 2xx delivered, 3xx (redirects are not followed) and 4xx failed.
+/// serve, so a slow or dead receiver never holds a tool worker; <see cref="ReceiverGate"/> keeps it from holding
+/// the other receivers' workers. It schedules the next attempt itself (Hangfire's automatic retry is off for
+/// every job): after a timeout, a connection error, 429 or 5xx, until Webhooks:MaxAttempts. Any other answer is
+/// final: 2xx delivered, 3xx (redirects are not followed) and 4xx failed; 410 Gone also disables the webhook.
 /// </summary>
 public sealed partial class WebhookDispatcher(
     AgentCorexDb db,
     WriteGate writes,
-    IHttpClientFactory http,
-    WebhookSecrets secrets,
+    WebhookSender sender,
+    ReceiverGate gate,
+    WebhookSubscriptions subscriptions,
     IBackgroundJobClient hangfire,
     AgentCorexMetrics metrics,
     IOptions<WebhooksOptions> options,
@@ -28,10 +27,12 @@ public sealed partial class WebhookDispatcher(
     ILogger<WebhookDispatcher> logger)
 {
     public const string Queue = "webhooks";
-    public const string HttpClientName = "webhooks";
 
-    public static string Enqueue(IBackgroundJobClient hangfire, string deliveryId) =>
-        hangfire.Enqueue<WebhookDispatcher>(d => d.DeliverAsync(deliveryId, 1, CancellationToken.None));
+    /// <summary>How much longer than an attempt's timeout its claim lasts: time to record it.</summary>
+    private static readonly TimeSpan ClaimMargin = TimeSpan.FromMinutes(1);
+
+    public static string Enqueue(IBackgroundJobClient hangfire, string deliveryId, int attempt = 1) =>
+        hangfire.Enqueue<WebhookDispatcher>(d => d.DeliverAsync(deliveryId, attempt, CancellationToken.None));
 
     public static string Schedule(IBackgroundJobClient hangfire, string deliveryId, int attempt, TimeSpan delay) =>
         hangfire.Schedule<WebhookDispatcher>(d => d.DeliverAsync(deliveryId, attempt, CancellationToken.None), delay);
@@ -51,25 +52,111 @@ public sealed partial class WebhookDispatcher(
             return;
         }
         using var scope = JobLogScope.Begin(logger, delivery.JobId, WebhookPayload.ToolOf(delivery.Payload), webhook.OwnerKeyId);
+        if (webhook.DisabledAt is not null)
+        {
+            await RecordAsync(webhook, deliveryId, attempt, Sent.NotSent("the webhook is disabled (its receiver answered 410 Gone)", retryable: false), claimed: false);
+            return;
+        }
 
-        var attemptedAt = time.GetUtcNow();
-        var sent = await SendAsync(webhook, delivery, cancellationToken);
+        var admission = gate.TryEnter(webhook.Id);
+        if (admission.Kind == AdmissionKind.Later)
+        {
+            await PutOffAsync(deliveryId, attempt, admission.At, cancellationToken);
+            return;
+        }
+        if (admission.Kind == AdmissionKind.CircuitOpen)
+        {
+            // Retried on its schedule, but not before the circuit closes.
+            var notSent = Sent.NotSent("the receiver did not answer a moment ago (circuit open)", retryable: true) with { RetryAfter = admission.At - time.GetUtcNow() };
+            await RecordAsync(webhook, deliveryId, attempt, notSent, claimed: false);
+            return;
+        }
+
+        Sent? sent = null;
+        var claimed = false;
+        try
+        {
+            claimed = await ClaimAsync(deliveryId, attempt, cancellationToken);
+            if (!claimed)
+            {
+                return; // another run of this attempt is making it
+            }
+            sent = await sender.SendAsync(webhook, delivery, cancellationToken);
+        }
+        finally
+        {
+            if (sent is not null)
+            {
+                gate.Exit(webhook.Id, !sent.Unanswered, sent.Duration);
+            }
+            else
+            {
+                gate.Withdraw(webhook.Id);
+                if (claimed)
+                {
+                    await ReleaseAsync(deliveryId); // stopped mid-attempt (shutting down): Hangfire's next run may make it
+                }
+            }
+        }
+        await RecordAsync(webhook, deliveryId, attempt, sent, claimed: true);
+    }
+
+    /// <summary>Marks the attempt in flight, so that a second run of it (a repair, a duplicate) does not send it too.</summary>
+    private async Task<bool> ClaimAsync(string deliveryId, int attempt, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        using var _ = await writes.EnterAsync(cancellationToken);
+        return await db.WebhookDeliveries
+            .Where(d => d.Id == deliveryId && d.Status == DeliveryStatus.Pending && d.Attempts < attempt
+                && (d.InFlightUntil == null || d.InFlightUntil < now))
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.InFlightUntil, now + options.Value.AttemptTimeout + ClaimMargin), cancellationToken) == 1;
+    }
+
+    private async Task ReleaseAsync(string deliveryId)
+    {
+        using var _ = await writes.EnterAsync(CancellationToken.None);
+        await db.WebhookDeliveries.Where(d => d.Id == deliveryId)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.InFlightUntil, (DateTime?)null), CancellationToken.None);
+    }
+
+    /// <summary>No room for the attempt on this node now: the same attempt later, none spent.</summary>
+    private async Task PutOffAsync(string deliveryId, int attempt, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        int moved;
+        using (await writes.EnterAsync(cancellationToken))
+        {
+            moved = await db.WebhookDeliveries
+                .Where(d => d.Id == deliveryId && d.Status == DeliveryStatus.Pending && d.Attempts < attempt)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, at.UtcDateTime), cancellationToken);
+        }
+        if (moved == 1)
+        {
+            Schedule(hangfire, deliveryId, attempt, at - time.GetUtcNow());
+        }
+    }
+
+    private async Task RecordAsync(Webhook webhook, string deliveryId, int attempt, Sent sent, bool claimed)
+    {
+        var attemptedAt = time.GetUtcNow() - sent.Duration;
         var retry = sent.Retryable && attempt < options.Value.MaxAttempts;
-        var status = sent.StatusCode is >= 200 and < 300 ? DeliveryStatus.Delivered : retry ? DeliveryStatus.Pending : DeliveryStatus.Failed;
-        var delay = RetrySchedule.Delay(attempt, options.Value);
-        DateTime? next = retry ? (attemptedAt + delay).UtcDateTime : null;
+        var status = sent.Delivered ? DeliveryStatus.Delivered : retry ? DeliveryStatus.Pending : DeliveryStatus.Failed;
+        var delay = RetrySchedule.Delay(attempt, options.Value, sent.RetryAfter);
+        DateTime? next = retry ? (time.GetUtcNow() + delay).UtcDateTime : null;
+        var now = time.GetUtcNow().UtcDateTime;
 
         using (await writes.EnterAsync(CancellationToken.None))
         {
             // The log row and the new state together; one conditional UPDATE decides, should Hangfire run this
-            // attempt twice, which run records it and goes on.
+            // attempt twice, which run records it and goes on. A run that sent nothing yields to one sending.
             await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
             var won = await db.WebhookDeliveries
-                .Where(d => d.Id == deliveryId && d.Status == DeliveryStatus.Pending && d.Attempts < attempt)
+                .Where(d => d.Id == deliveryId && d.Status == DeliveryStatus.Pending && d.Attempts < attempt
+                    && (claimed || d.InFlightUntil == null || d.InFlightUntil < now))
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(d => d.Attempts, attempt)
                     .SetProperty(d => d.Status, status)
-                    .SetProperty(d => d.NextAttemptAt, next), CancellationToken.None) == 1;
+                    .SetProperty(d => d.NextAttemptAt, next)
+                    .SetProperty(d => d.InFlightUntil, (DateTime?)null), CancellationToken.None) == 1;
             if (!won)
             {
                 return;
@@ -92,48 +179,27 @@ public sealed partial class WebhookDispatcher(
         {
             Schedule(hangfire, deliveryId, attempt + 1, delay);
         }
+        if (sent.StatusCode == StatusCodes.Status410Gone)
+        {
+            await DisableAsync(webhook);
+        }
     }
 
-    private async Task<Sent> SendAsync(Webhook webhook, WebhookDelivery delivery, CancellationToken cancellationToken)
+    private async Task DisableAsync(Webhook webhook)
     {
-        var body = Encoding.UTF8.GetBytes(delivery.Payload);
-        var key = secrets.UnprotectKey(webhook.ProtectedSecret);
-        var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
-        using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        request.Headers.Add(WebhookSignatures.IdHeader, delivery.Id);
-        request.Headers.Add(WebhookSignatures.TimestampHeader, timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        request.Headers.Add(WebhookSignatures.SignatureHeader, WebhookSignatures.StandardWebhooks(key, delivery.Id, timestamp, body));
-        request.Headers.Add(WebhookSignatures.AgentCorexHeader, WebhookSignatures.AgentCorex(key, body));
-
-        var client = http.CreateClient(HttpClientName);
-        var started = time.GetTimestamp();
-        using var timeout = new CancellationTokenSource(options.Value.AttemptTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        try
+        var now = time.GetUtcNow().UtcDateTime;
+        using (await writes.EnterAsync(CancellationToken.None))
         {
-            // Only the status matters: the body is never read, so a receiver cannot hold the worker with it.
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
-            var code = (int)response.StatusCode;
-            var retryable = code is 429 or >= 500;
-            return new Sent(code, time.GetElapsedTime(started), code is >= 200 and < 300 ? null : $"HTTP {code}", retryable);
+            await db.Webhooks.Where(w => w.Id == webhook.Id && w.DisabledAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(w => w.DisabledAt, now), CancellationToken.None);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return new Sent(null, time.GetElapsedTime(started), $"no response within {options.Value.AttemptTimeout.TotalMilliseconds:0} ms", Retryable: true);
-        }
-        catch (HttpRequestException e) when (e.InnerException is ForbiddenTargetException refused)
-        {
-            return new Sent(null, time.GetElapsedTime(started), refused.Message, Retryable: false);
-        }
-        catch (HttpRequestException e)
-        {
-            return new Sent(null, time.GetElapsedTime(started), $"{e.HttpRequestError}: {e.Message}", Retryable: true);
-        }
+        subscriptions.Forget(webhook.OwnerKeyId);
+        LogDisabled(logger, webhook.Id);
     }
-
-    private sealed record Sent(int? StatusCode, TimeSpan Duration, string? Error, bool Retryable);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: status {StatusCode} {Error}, now {Status}")]
     private static partial void LogAttempt(ILogger logger, string deliveryId, string webhookId, int attempt, int? statusCode, string error, string status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {WebhookId} disabled: its receiver answered 410 Gone")]
+    private static partial void LogDisabled(ILogger logger, string webhookId);
 }

@@ -39,7 +39,7 @@ public sealed partial class WebhookEvents(
     private async Task StoreAndEnqueueAsync(JobEntry job, string eventName, JobEnding? ending, CancellationToken cancellationToken)
     {
         var owner = job.OwnerKeyId;
-        var webhooks = (await db.Webhooks.AsNoTracking().Where(w => w.OwnerKeyId == owner).ToListAsync(cancellationToken))
+        var webhooks = (await db.Webhooks.AsNoTracking().Where(w => w.OwnerKeyId == owner && w.DisabledAt == null).ToListAsync(cancellationToken))
             .Where(w => w.EventNames.Contains(eventName))
             .ToList();
         if (webhooks.Count == 0)

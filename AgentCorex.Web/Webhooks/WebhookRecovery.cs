@@ -22,6 +22,9 @@ internal sealed partial class WebhookRecovery(IServiceScopeFactory scopes, Hangf
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         var hangfire = scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>();
         var now = time.GetUtcNow().UtcDateTime;
+        // An attempt in flight when this process stopped is not in flight any more.
+        await db.WebhookDeliveries.Where(d => d.Status == DeliveryStatus.Pending && d.InFlightUntil != null)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.InFlightUntil, (DateTime?)null), cancellationToken);
         var pending = db.WebhookDeliveries.AsNoTracking()
             .Where(d => d.Status == DeliveryStatus.Pending)
             .OrderBy(d => d.NextAttemptAt)

@@ -14,7 +14,7 @@ public sealed class WebhookSubscriptions(IServiceScopeFactory scopes, IOptions<W
 {
     private readonly ConcurrentDictionary<string, Cached> cache = new(StringComparer.Ordinal);
 
-    /// <summary>The bits (<see cref="JobEventNames.Bit"/>) of the events any of the key's webhooks subscribes to.</summary>
+    /// <summary>The bits (<see cref="JobEventNames.Bit"/>) of the events any of the key's enabled webhooks subscribes to.</summary>
     public ValueTask<int> EventBitsAsync(string ownerKeyId, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -29,7 +29,7 @@ public sealed class WebhookSubscriptions(IServiceScopeFactory scopes, IOptions<W
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
-        var events = await db.Webhooks.AsNoTracking().Where(w => w.OwnerKeyId == ownerKeyId).Select(w => w.Events).ToListAsync(cancellationToken);
+        var events = await db.Webhooks.AsNoTracking().Where(w => w.OwnerKeyId == ownerKeyId && w.DisabledAt == null).Select(w => w.Events).ToListAsync(cancellationToken);
         var bits = events.Aggregate(0, (all, stored) => all | JobEventNames.Bits(stored));
         cache[ownerKeyId] = new Cached(bits, now + options.Value.SubscriptionCacheTtl);
         return bits;

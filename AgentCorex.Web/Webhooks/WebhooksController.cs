@@ -66,11 +66,12 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
     }
 
     [HttpDelete("{webhookId}")]
-    public async Task<WebhookResponse> Delete(string webhookId, CancellationToken cancellationToken)
+    public async Task<WebhookResponse> Delete(string webhookId, [FromServices] ReceiverGate gate, CancellationToken cancellationToken)
     {
         var webhook = await FindOwnAsync(webhookId, cancellationToken);
         await db.Webhooks.Where(w => w.Id == webhook.Id).ExecuteDeleteAsync(cancellationToken);
         subscriptions.Forget(webhook.OwnerKeyId);
+        gate.Forget(webhook.Id);
         return webhook.ToResponse();
     }
 

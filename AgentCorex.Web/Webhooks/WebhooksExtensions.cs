@@ -21,6 +21,9 @@ public static class WebhooksExtensions
             .Validate(o => o.MaxRetryDelay >= o.RetryBaseDelay && o.MaxRetryDelay <= TimeSpan.FromDays(1), "Webhooks:MaxRetryDelay must be between Webhooks:RetryBaseDelay and 1.00:00:00.")
             .Validate(o => o.AttemptTimeout > TimeSpan.Zero && o.AttemptTimeout <= TimeSpan.FromMinutes(1), "Webhooks:AttemptTimeout must be above 0 and at most 00:01:00.")
             .Validate(o => o.SubscriptionCacheTtl >= TimeSpan.Zero && o.SubscriptionCacheTtl <= TimeSpan.FromMinutes(10), "Webhooks:SubscriptionCacheTtl must be between 00:00:00 and 00:10:00.")
+            .Validate(o => o.SweepInterval >= TimeSpan.FromMilliseconds(100) && o.SweepInterval <= TimeSpan.FromHours(1), "Webhooks:SweepInterval must be between 00:00:00.1 and 01:00:00.")
+            .Validate(o => o.RepairGrace >= TimeSpan.FromSeconds(1) && o.RepairGrace <= TimeSpan.FromDays(1), "Webhooks:RepairGrace must be between 00:00:01 and 1.00:00:00.")
+            .Validate(o => o.DeliveryRetention >= TimeSpan.FromHours(1) && o.DeliveryRetention <= TimeSpan.FromDays(3650), "Webhooks:DeliveryRetention must be between 01:00:00 and 3650.00:00:00.")
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(WebhooksOptions.Section).Get<WebhooksOptions>() ?? new WebhooksOptions();
 
@@ -28,9 +31,12 @@ public static class WebhooksExtensions
         builder.Services.AddSingleton<WebhookSecrets>();
         builder.Services.AddSingleton<WebhookSubscriptions>();
         builder.Services.AddScoped<WebhookEvents>();
+        builder.Services.AddSingleton<ReceiverGate>();
+        builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddScoped<WebhookDispatcher>();
         builder.Services.AddHostedService<WebhookRecovery>();
-        builder.Services.AddHttpClient(WebhookDispatcher.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan /* each attempt has its own */)
+        builder.Services.AddHostedService<WebhookSweeper>();
+        builder.Services.AddHttpClient(WebhookSender.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan /* each attempt has its own */)
             .ConfigurePrimaryHttpMessageHandler(services => new SocketsHttpHandler
             {
                 AllowAutoRedirect = false,

@@ -239,6 +239,10 @@ namespace AgentCorex.Web.Storage.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTime?>("DisabledAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("disabled_at");
+
                     b.Property<string>("Events")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -324,6 +328,10 @@ namespace AgentCorex.Web.Storage.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("event");
 
+                    b.Property<DateTime?>("InFlightUntil")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("in_flight_until");
+
                     b.Property<string>("JobId")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -352,6 +360,9 @@ namespace AgentCorex.Web.Storage.Migrations
                         .HasColumnName("webhook_id");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_webhook_deliveries_created");
 
                     b.HasIndex("Status", "NextAttemptAt")
                         .HasDatabaseName("ix_webhook_deliveries_status_next");

@@ -244,6 +244,10 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTime?>("DisabledAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("disabled_at");
+
                     b.Property<string>("Events")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -329,6 +333,10 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
                         .HasColumnType("character varying(32)")
                         .HasColumnName("event");
 
+                    b.Property<DateTime?>("InFlightUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("in_flight_until");
+
                     b.Property<string>("JobId")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -357,6 +365,9 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
                         .HasColumnName("webhook_id");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_webhook_deliveries_created");
 
                     b.HasIndex("Status", "NextAttemptAt")
                         .HasDatabaseName("ix_webhook_deliveries_status_next");

@@ -244,6 +244,10 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                         .HasColumnType("datetime2")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTime?>("DisabledAt")
+                        .HasColumnType("datetime2")
+                        .HasColumnName("disabled_at");
+
                     b.Property<string>("Events")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -329,6 +333,10 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                         .HasColumnType("nvarchar(32)")
                         .HasColumnName("event");
 
+                    b.Property<DateTime?>("InFlightUntil")
+                        .HasColumnType("datetime2")
+                        .HasColumnName("in_flight_until");
+
                     b.Property<string>("JobId")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -357,6 +365,9 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                         .HasColumnName("webhook_id");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_webhook_deliveries_created");
 
                     b.HasIndex("Status", "NextAttemptAt")
                         .HasDatabaseName("ix_webhook_deliveries_status_next");

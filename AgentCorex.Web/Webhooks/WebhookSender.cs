@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using AgentCorex.Web.Network;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Webhooks;
+
+/// <summary>One signed POST of a delivery to its webhook, within Webhooks:AttemptTimeout.</summary>
+public sealed class WebhookSender(IHttpClientFactory http, WebhookSecrets secrets, IOptions<WebhooksOptions> options, TimeProvider time)
+{
+    public const string HttpClientName = "webhooks";
+
+    public async Task<Sent> SendAsync(Webhook webhook, WebhookDelivery delivery, CancellationToken cancellationToken)
+    {
+        var body = Encoding.UTF8.GetBytes(delivery.Payload);
+        var key = secrets.UnprotectKey(webhook.ProtectedSecret);
+        var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
+        using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        request.Headers.Add(WebhookSignatures.IdHeader, delivery.Id);
+        request.Headers.Add(WebhookSignatures.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
+        request.Headers.Add(WebhookSignatures.SignatureHeader, WebhookSignatures.StandardWebhooks(key, delivery.Id, timestamp, body));
+        request.Headers.Add(WebhookSignatures.AgentCorexHeader, WebhookSignatures.AgentCorex(key, body));
+
+        var client = http.CreateClient(HttpClientName);
+        var started = time.GetTimestamp();
+        using var timeout = new CancellationTokenSource(options.Value.AttemptTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            // Only the status matters: the body is never read, so a receiver cannot hold the worker with it.
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+            var code = (int)response.StatusCode;
+            return new Sent(code, time.GetElapsedTime(started), code is >= 200 and < 300 ? null : $"HTTP {code}",
+                Retryable: code is 429 or >= 500, RetryAfter: code is 429 or 503 ? RetryAfter(response.Headers.RetryAfter) : null);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Unanswered(started, $"no response within {options.Value.AttemptTimeout.TotalMilliseconds:0} ms");
+        }
+        catch (HttpRequestException e) when (e.InnerException is ForbiddenTargetException refused)
+        {
+            return new Sent(null, time.GetElapsedTime(started), refused.Message, Retryable: false);
+        }
+        catch (HttpRequestException e)
+        {
+            return Unanswered(started, $"{e.HttpRequestError}: {e.Message}");
+        }
+    }
+
+    private Sent Unanswered(long started, string error) => new(null, time.GetElapsedTime(started), error, Retryable: true, Unanswered: true);
+
+    /// <summary>How long the receiver asked to wait, in seconds or until a date; null when it did not say.</summary>
+    private TimeSpan? RetryAfter(RetryConditionHeaderValue? header) =>
+        header?.Delta ?? (header?.Date is { } date ? date - time.GetUtcNow() : null);
+}
+
+/// <summary>What came of an attempt: the status code, or the error when no answer came or nothing was sent.</summary>
+/// <param name="Unanswered">A timeout or a connection error: the receiver may be down.</param>
+/// <param name="RetryAfter">The Retry-After of a 429 or 503 answer.</param>
+public sealed record Sent(int? StatusCode, TimeSpan Duration, string? Error, bool Retryable, bool Unanswered = false, TimeSpan? RetryAfter = null)
+{
+    public bool Delivered => StatusCode is >= 200 and < 300;
+
+    public static Sent NotSent(string why, bool retryable) => new(null, TimeSpan.Zero, "not sent: " + why, retryable);
+}

@@ -1,0 +1,107 @@
+using AgentCorex.Web.Storage;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AgentCorex.Web.Webhooks;
+
+/// <summary>
+/// Every Webhooks:SweepInterval, on every node and every database: a pending delivery past due by
+/// Webhooks:RepairGrace with no attempt in flight is enqueued again (the delivery rows are the outbox: a crash
+/// between storing a row and enqueueing its job, or between an attempt and scheduling the next, loses only the
+/// job), and ended deliveries older than Webhooks:DeliveryRetention are deleted with their attempts, in
+/// bounded batches.
+/// </summary>
+internal sealed partial class WebhookSweeper(
+    IServiceScopeFactory scopes,
+    IOptions<WebhooksOptions> options,
+    TimeProvider time,
+    ILogger<WebhookSweeper> logger) : BackgroundService
+{
+    private const int Batch = 500;
+    private const int MaxBatchesPerSweep = 20;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(options.Value.SweepInterval, time, stoppingToken);
+                await using var scope = scopes.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+                var writes = scope.ServiceProvider.GetRequiredService<WriteGate>();
+                await RepairAsync(db, writes, scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>(), stoppingToken);
+                await PruneAsync(db, writes, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogSweepFailed(logger, e);
+            }
+        }
+    }
+
+    private async Task RepairAsync(AgentCorexDb db, WriteGate writes, IBackgroundJobClient hangfire, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var overdue = now - options.Value.RepairGrace;
+        var lost = await db.WebhookDeliveries.AsNoTracking()
+            .Where(d => d.Status == DeliveryStatus.Pending && d.NextAttemptAt < overdue && (d.InFlightUntil == null || d.InFlightUntil < now))
+            .OrderBy(d => d.NextAttemptAt)
+            .Take(Batch)
+            .Select(d => new { d.Id, d.Attempts })
+            .ToListAsync(cancellationToken);
+        var repaired = 0;
+        foreach (var delivery in lost)
+        {
+            // The claim: the node that moves the due time enqueues it; another sweeping at once finds it no longer overdue.
+            int claimed;
+            using (await writes.EnterAsync(cancellationToken))
+            {
+                claimed = await db.WebhookDeliveries
+                    .Where(d => d.Id == delivery.Id && d.Status == DeliveryStatus.Pending && d.Attempts == delivery.Attempts && d.NextAttemptAt < overdue)
+                    .ExecuteUpdateAsync(s => s.SetProperty(d => d.NextAttemptAt, now), cancellationToken);
+            }
+            if (claimed == 1)
+            {
+                WebhookDispatcher.Enqueue(hangfire, delivery.Id, delivery.Attempts + 1);
+                repaired++;
+            }
+        }
+        if (repaired > 0)
+        {
+            LogRepaired(logger, repaired);
+        }
+    }
+
+    private async Task PruneAsync(AgentCorexDb db, WriteGate writes, CancellationToken cancellationToken)
+    {
+        var before = time.GetUtcNow().UtcDateTime - options.Value.DeliveryRetention;
+        for (var batch = 0; batch < MaxBatchesPerSweep; batch++)
+        {
+            int deleted;
+            using (await writes.EnterAsync(cancellationToken))
+            {
+                // Their attempts go with them (ON DELETE CASCADE).
+                deleted = await db.WebhookDeliveries
+                    .Where(d => d.Status != DeliveryStatus.Pending && d.CreatedAt < before)
+                    .Take(Batch)
+                    .ExecuteDeleteAsync(cancellationToken);
+            }
+            if (deleted < Batch)
+            {
+                return;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} pending webhook deliveries were overdue with no attempt in flight: enqueued again")]
+    private static partial void LogRepaired(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The webhook delivery sweep failed; it will run again")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
+}
