@@ -19,8 +19,7 @@ namespace AgentCorex.Web.Concurrency;
 /// from the ledger itself (no counter that a crash could leave wrong).
 /// </summary>
 public sealed class ExecutionSlots(
-    AgentCorexDb db,
-    JobLedger ledger,
+    IServiceProvider services,
     KeySlotLock locks,
     IDirectExecutions directs,
     ISlotQueries queries,
@@ -39,6 +38,14 @@ public sealed class ExecutionSlots(
     /// <summary>The most parked jobs handed to Hangfire in one pass, when a limit was raised or lifted.</summary>
     private const int PromoteBatch = 100;
 
+    // Taken from the scope when first needed: on the embedded default a direct execution needs neither.
+    private AgentCorexDb? db;
+    private JobLedger? ledger;
+
+    private AgentCorexDb Db => db ??= services.GetRequiredService<AgentCorexDb>();
+
+    private JobLedger Ledger => ledger ??= services.GetRequiredService<JobLedger>();
+
     /// <summary>
     /// Stores a new job, holding a slot of its key when one is free. True: the caller hands it to Hangfire.
     /// False: it was parked, and is handed over when a slot frees.
@@ -47,13 +54,14 @@ public sealed class ExecutionSlots(
     {
         if (!options.Value.Enabled || limits.MaxConcurrent(owner) is not { } limit)
         {
-            await ledger.AddAsync(job, cancellationToken);
+            await Ledger.AddAsync(job, cancellationToken);
             return true;
         }
-        var parked = await locks.RunAsync(db, job.OwnerKeyId, async token =>
+        var parked = await locks.RunAsync(() => Db, job.OwnerKeyId, async token =>
         {
             job.Parked = await InUseAsync(job.OwnerKeyId, token) >= limit;
-            await ledger.AddAsync(job, token);
+            queries.Stored(job.OwnerKeyId, job.Parked);
+            await Ledger.AddAsync(job, token);
             return job.Parked;
         }, cancellationToken);
         if (parked)
@@ -72,13 +80,13 @@ public sealed class ExecutionSlots(
             return null;
         }
         var execution = new DirectExecution { Id = executionId, KeyId = caller.KeyId, ExpiresAt = time.GetUtcNow().UtcDateTime + timeout + DirectGrace };
-        var taken = await locks.RunAsync(db, caller.KeyId, async token =>
+        var taken = await locks.RunAsync(() => Db, caller.KeyId, async token =>
         {
             if (await InUseAsync(caller.KeyId, token) >= limit)
             {
                 return false;
             }
-            await directs.AddAsync(db, execution, token);
+            await directs.AddAsync(Db, execution, token);
             return true;
         }, cancellationToken);
         if (!taken)
@@ -91,18 +99,26 @@ public sealed class ExecutionSlots(
 
     internal async Task ReleaseDirectAsync(DirectExecution execution)
     {
-        await directs.RemoveAsync(db, execution, CancellationToken.None);
+        await directs.RemoveAsync(Db, execution, CancellationToken.None);
         await OnSlotFreedAsync(execution.KeyId, CancellationToken.None);
     }
 
     /// <summary>
     /// After one of a key's jobs or executions ended (its final state already stored): hands the key's oldest
-    /// parked job to Hangfire. The check for parked jobs takes no lock: a job parked after it looked sees this
-    /// slot free when it is parked (see <see cref="AdmitAsync"/>).
+    /// parked job to Hangfire. A job parked after the check looked sees this slot free as it is parked (see
+    /// <see cref="AdmitAsync"/>), so on a server database the check takes no lock.
     /// </summary>
     public async Task OnSlotFreedAsync(string keyId, CancellationToken cancellationToken)
     {
-        if (await queries.HasParkedAsync(db, keyId, cancellationToken))
+        if (queries.SurelyNoneParked(keyId))
+        {
+            return;
+        }
+        // Where answers are remembered, asked under the key's lock, so that what is remembered agrees with a job parked meanwhile.
+        var anyParked = queries.Remembers
+            ? await locks.RunAsync(() => Db, keyId, token => queries.HasParkedAsync(Db, keyId, token), cancellationToken)
+            : await queries.HasParkedAsync(Db, keyId, cancellationToken);
+        if (anyParked)
         {
             await PromoteAsync(keyId, cancellationToken);
         }
@@ -117,14 +133,14 @@ public sealed class ExecutionSlots(
             return; // revoked: its queued jobs do not start (see the revocation)
         }
         var limit = options.Value.Enabled ? limits.MaxConcurrent(key) : null;
-        var promoted = await locks.RunAsync(db, keyId, async token =>
+        var promoted = await locks.RunAsync(() => Db, keyId, async token =>
         {
             var free = limit is { } max ? Math.Min(max - await InUseAsync(keyId, token), PromoteBatch) : PromoteBatch;
             if (free <= 0)
             {
                 return [];
             }
-            var next = await db.Jobs.AsNoTracking()
+            var next = await Db.Jobs.AsNoTracking()
                 .Where(j => j.OwnerKeyId == keyId && j.Parked && j.Status == JobStatus.Queued)
                 .OrderBy(j => j.CreatedAt).ThenBy(j => j.Id)
                 .Take(free)
@@ -132,10 +148,15 @@ public sealed class ExecutionSlots(
             List<JobEntry> unparked = [];
             foreach (var job in next)
             {
-                if (await ledger.TryUnparkAsync(job.Id, token))
+                queries.Stored(keyId, parked: false);
+                if (await Ledger.TryUnparkAsync(job.Id, token))
                 {
                     unparked.Add(job);
                 }
+            }
+            if (next.Count < free)
+            {
+                queries.NoneParked(keyId); // all handed over
             }
             return unparked;
         }, cancellationToken);
@@ -147,7 +168,7 @@ public sealed class ExecutionSlots(
 
     /// <summary>The key's slots in use: its jobs handed to Hangfire and not ended, and its direct executions.</summary>
     private async Task<int> InUseAsync(string keyId, CancellationToken cancellationToken) =>
-        await queries.HeldByJobsAsync(db, keyId, cancellationToken) + await directs.CountAsync(db, keyId, cancellationToken);
+        await queries.HeldByJobsAsync(Db, keyId, cancellationToken) + await directs.CountAsync(Db, keyId, cancellationToken);
 
     /// <summary>The key as its limits are now (not as a node's key cache last saw them); null when revoked.</summary>
     private async Task<ApiKeyIdentity?> OwnerAsync(string keyId, CancellationToken cancellationToken)
@@ -156,7 +177,7 @@ public sealed class ExecutionSlots(
         {
             return ApiKeyIdentity.ConfiguredAdmin;
         }
-        var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken);
+        var key = await Db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken);
         return key is { RevokedAt: null } ? key.ToIdentity() : null;
     }
 }

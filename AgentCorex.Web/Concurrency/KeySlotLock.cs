@@ -15,7 +15,8 @@ public sealed class KeySlotLock(StorageConnection storage)
 
     private readonly SemaphoreSlim[] stripes = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
 
-    public async Task<T> RunAsync<T>(AgentCorexDb db, string keyId, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    /// <param name="context">The scope's database context, asked for only on a server database (the lock's transaction is its).</param>
+    public async Task<T> RunAsync<T>(Func<AgentCorexDb> context, string keyId, Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
         var stripe = stripes[(StringComparer.Ordinal.GetHashCode(keyId) & int.MaxValue) % stripes.Length];
         await stripe.WaitAsync(cancellationToken);
@@ -25,6 +26,7 @@ public sealed class KeySlotLock(StorageConnection storage)
             {
                 return await work(cancellationToken);
             }
+            var db = context();
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             if (storage.Provider == StorageProvider.PostgreSql)
             {
