@@ -218,7 +218,6 @@ public sealed class ClusterTests
         {
             Assert.That((await toA.WaitForFinalAsync(id, within: TimeSpan.FromSeconds(30))).Str("status"), Is.EqualTo("completed"));
         }
-        var servers = await ProcessingServersAsync(jobs);
         var mostAtOnce = await MostRunningAtOnceAsync(jobs);
 
         // A direct execution on one node counts against the slot a job holds on the other.
@@ -236,8 +235,8 @@ public sealed class ClusterTests
 
         Assert.Multiple(() =>
         {
+            // Which node runs them is Hangfire's choice (the node that hands a waiting job over wakes its own idle worker first).
             Assert.That(mostAtOnce, Is.EqualTo(2), "the key's two slots, shared by both nodes");
-            Assert.That(servers, Has.Count.EqualTo(2), "both nodes' workers ran the key's jobs");
             Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
             Assert.That(allowed.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         });

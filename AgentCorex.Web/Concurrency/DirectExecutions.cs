@@ -66,7 +66,7 @@ internal sealed class DatabaseDirectExecutions(WriteGate writes, TimeProvider ti
 
     public async Task<IReadOnlyList<string>> PruneAsync(AgentCorexDb db, DateTime now, CancellationToken cancellationToken)
     {
-        var keys = await db.DirectExecutions.Where(e => e.ExpiresAt <= now).Select(e => e.KeyId).Distinct().Take(500).ToListAsync(cancellationToken);
+        var keys = await db.DirectExecutions.Where(e => e.ExpiresAt <= now).Select(e => e.KeyId).Distinct().OrderBy(key => key).Take(500).ToListAsync(cancellationToken);
         using var _ = await writes.EnterAsync(cancellationToken);
         await db.DirectExecutions.Where(e => e.ExpiresAt <= now).ExecuteDeleteAsync(cancellationToken);
         return keys;

@@ -57,13 +57,21 @@ public sealed class ExecutionSlots(
             await Ledger.AddAsync(job, cancellationToken);
             return true;
         }
-        var parked = await locks.RunAsync(() => Db, job.OwnerKeyId, async token =>
+        bool parked;
+        if (locks.OneStatementAdmission)
         {
-            job.Parked = await InUseAsync(job.OwnerKeyId, token) >= limit;
-            queries.Stored(job.OwnerKeyId, job.Parked);
-            await Ledger.AddAsync(job, token);
-            return job.Parked;
-        }, cancellationToken);
+            parked = job.Parked = await Ledger.AddWithinLimitAsync(job, limit, cancellationToken);
+        }
+        else
+        {
+            parked = await locks.RunAsync(() => Db, job.OwnerKeyId, async token =>
+            {
+                job.Parked = await InUseAsync(job.OwnerKeyId, token) >= limit;
+                queries.Stored(job.OwnerKeyId, job.Parked);
+                await Ledger.AddAsync(job, token);
+                return job.Parked;
+            }, cancellationToken);
+        }
         if (parked)
         {
             // A slot that freed while this job was being parked found nothing to hand over; hand it over now.

@@ -11,7 +11,10 @@ namespace AgentCorex.Web.Concurrency;
 public sealed class KeySlotLock(StorageConnection storage)
 {
     /// <summary>The first half of PostgreSQL's two-part advisory lock key: "ACXS", so that no other user of advisory locks meets ours.</summary>
-    private const int PostgreSqlLockClass = 0x41435853;
+    public const int PostgreSqlLockClass = 0x41435853;
+
+    /// <summary>PostgreSQL admits a job in one round trip instead (see <see cref="Jobs.JobLedger.AddWithinLimitAsync"/>).</summary>
+    public bool OneStatementAdmission => storage.Provider == StorageProvider.PostgreSql;
 
     private readonly SemaphoreSlim[] stripes = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
 

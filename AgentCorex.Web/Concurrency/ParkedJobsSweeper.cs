@@ -58,6 +58,7 @@ internal sealed partial class ParkedJobsSweeper(
             .Where(j => j.Parked && j.Status == JobStatus.Queued)
             .Select(j => j.OwnerKeyId)
             .Distinct()
+            .OrderBy(key => key)
             .Take(Batch)
             .ToListAsync(cancellationToken);
         foreach (var key in keys)

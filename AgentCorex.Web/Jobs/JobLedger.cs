@@ -42,6 +42,56 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
             cancellationToken);
     }
 
+    /// <summary>
+    /// PostgreSQL: stores a new job parked when its key already holds <paramref name="limit"/> slots, in one
+    /// round trip: the key's advisory lock (that of <see cref="Concurrency.KeySlotLock"/>) and the insert that
+    /// counts the slots run as one implicit transaction, the count seeing everything committed before the lock
+    /// was granted. The lock is held for the insert alone, not for round trips, so one key's submits queue
+    /// for microseconds, not milliseconds. Returns whether the job was parked.
+    /// </summary>
+    public async Task<bool> AddWithinLimitAsync(JobEntry job, int limit, CancellationToken cancellationToken)
+    {
+        var connection = (Npgsql.NpgsqlConnection)db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var batch = new Npgsql.NpgsqlBatch(connection)
+            {
+                BatchCommands =
+                {
+                    new Npgsql.NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                    {
+                        Parameters = { new() { Value = Concurrency.KeySlotLock.PostgreSqlLockClass }, new() { Value = job.OwnerKeyId } },
+                    },
+                    new Npgsql.NpgsqlBatchCommand(
+                        $"""
+                        INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output)
+                        SELECT $1, $2, $3, $4, '{JobStatus.Queued}',
+                            (SELECT count(*) FROM jobs WHERE owner_key_id = $2 AND NOT parked AND status IN ('{JobStatus.Queued}', '{JobStatus.Running}'))
+                            + (SELECT count(*) FROM direct_executions WHERE key_id = $2 AND expires_at > $7) >= $8,
+                            $5, 0, $6, 0, 0
+                        RETURNING parked
+                        """)
+                    {
+                        Parameters =
+                        {
+                            new() { Value = job.Id }, new() { Value = job.OwnerKeyId }, new() { Value = job.Tool }, new() { Value = job.Arguments },
+                            new() { Value = job.TimeoutMs }, new() { Value = job.CreatedAt }, new() { Value = Now }, new() { Value = limit },
+                        },
+                    },
+                },
+            };
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+            await reader.NextResultAsync(cancellationToken); // past the lock's empty answer
+            await reader.ReadAsync(cancellationToken);
+            return reader.GetBoolean(0);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
     public async Task RemoveAsync(string jobId, CancellationToken cancellationToken)
     {
         using var _ = await writes.EnterAsync(cancellationToken);

@@ -89,6 +89,7 @@ internal sealed partial class WebhookSweeper(
                 // Their attempts go with them (ON DELETE CASCADE).
                 deleted = await db.WebhookDeliveries
                     .Where(d => d.Status != DeliveryStatus.Pending && d.CreatedAt < before)
+                    .OrderBy(d => d.CreatedAt)
                     .Take(Batch)
                     .ExecuteDeleteAsync(cancellationToken);
             }
