@@ -3,6 +3,7 @@
 # default, fresh data folder) with STREAMS streams open on jobs that stay queued or running, against none.
 #
 #   bash bench/Streams/run.sh            # STREAMS=500
+# Then it cancels the jobs one at a time and reports how long each change took to reach its stream.
 set -euo pipefail
 STREAMS=${STREAMS:-500}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -1,5 +1,7 @@
 // Opens N idle job streams (GET /jobs/{id}/stream) against a running AgentCorex and reports what they cost the
-// server process: threads and resident memory before and with them open, read from /proc/<pid>/status.
+// server process: threads and resident memory before and with them open, read from /proc/<pid>/status. Then it
+// cancels the jobs one at a time and reports how long after each change its stream carried it: from the
+// DELETE's 200 (the change committed) to the stream's "canceled" event.
 // Usage: StreamsBenchmark <base url> <api key> <server pid> [streams=500]
 using System.Diagnostics;
 using System.Globalization;
@@ -30,6 +32,7 @@ var before = Sample(pid);
 
 using var stop = new CancellationTokenSource();
 var firstEvents = 0;
+var canceledSeen = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
 var readers = jobs.Select(async id =>
 {
     using var request = new HttpRequestMessage(HttpMethod.Get, $"/jobs/{id}/stream");
@@ -46,6 +49,10 @@ var readers = jobs.Select(async id =>
                 Interlocked.Increment(ref firstEvents);
                 first = false;
             }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal) && line.Contains("\"status\":\"canceled\"", StringComparison.Ordinal))
+            {
+                canceledSeen[id] = Stopwatch.GetTimestamp();
+            }
         }
     }
     catch (OperationCanceledException)
@@ -61,12 +68,25 @@ while (Volatile.Read(ref firstEvents) < count && deadline.Elapsed < TimeSpan.Fro
 await Task.Delay(TimeSpan.FromSeconds(10)); // idle: nothing changes, the node's watcher polls
 var during = Sample(pid);
 
-stop.Cancel();
-await Task.WhenAll(readers.Select(r => r.ContinueWith(_ => { })));
+// One change at a time, 20 ms apart, so that each stream's latency is its own and not a queue's.
+var committed = new Dictionary<string, long>();
 foreach (var id in jobs)
 {
-    await client.DeleteAsync($"/jobs/{id}?force=true");
+    (await client.DeleteAsync($"/jobs/{id}?force=true")).EnsureSuccessStatusCode();
+    committed[id] = Stopwatch.GetTimestamp();
+    await Task.Delay(20);
 }
+var waitForLast = Stopwatch.StartNew();
+while (canceledSeen.Count < committed.Count && waitForLast.Elapsed < TimeSpan.FromSeconds(10))
+{
+    await Task.Delay(50);
+}
+stop.Cancel();
+await Task.WhenAll(readers.Select(r => r.ContinueWith(_ => { })));
+var latencies = committed.Where(c => canceledSeen.ContainsKey(c.Key))
+    .Select(c => Stopwatch.GetElapsedTime(c.Value, canceledSeen[c.Key]).TotalMilliseconds)
+    .Order()
+    .ToList();
 
 Console.WriteLine($"| streams open | server threads | server RSS MiB |");
 Console.WriteLine($"| ---: | ---: | ---: |");
@@ -74,6 +94,11 @@ Console.WriteLine($"| 0 | {before.Threads} | {before.RssKb / 1024.0:F1} |");
 Console.WriteLine($"| {firstEvents} | {during.Threads} | {during.RssKb / 1024.0:F1} |");
 Console.WriteLine();
 Console.WriteLine($"per stream: {(during.Threads - before.Threads) / (double)Math.Max(1, firstEvents):F3} threads, {(during.RssKb - before.RssKb) / (double)Math.Max(1, firstEvents):F1} KiB");
+Console.WriteLine();
+Console.WriteLine($"change to event (DELETE's 200 to the stream's canceled event), {latencies.Count} of {committed.Count} seen: "
+    + $"p50 {Percentile(0.50):F1} ms, p95 {Percentile(0.95):F1} ms, p99 {Percentile(0.99):F1} ms, max {(latencies.Count > 0 ? latencies[^1] : double.NaN):F1} ms");
+
+double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
 
 static (int Threads, long RssKb) Sample(int pid)
 {
