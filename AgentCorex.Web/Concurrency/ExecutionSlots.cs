@@ -42,7 +42,12 @@ public sealed class ExecutionSlots(
     private AgentCorexDb? db;
     private JobLedger? ledger;
 
+    private Func<AgentCorexDb>? context;
+
     private AgentCorexDb Db => db ??= services.GetRequiredService<AgentCorexDb>();
+
+    /// <summary>The context on demand, for what may not need it.</summary>
+    private Func<AgentCorexDb> Context => context ??= () => Db;
 
     private JobLedger Ledger => ledger ??= services.GetRequiredService<JobLedger>();
 
@@ -64,7 +69,7 @@ public sealed class ExecutionSlots(
         }
         else
         {
-            parked = await locks.RunAsync(() => Db, job.OwnerKeyId, async token =>
+            parked = await locks.RunAsync(Context, job.OwnerKeyId, async token =>
             {
                 job.Parked = await InUseAsync(job.OwnerKeyId, token) >= limit;
                 queries.Stored(job.OwnerKeyId, job.Parked);
@@ -88,13 +93,13 @@ public sealed class ExecutionSlots(
             return null;
         }
         var execution = new DirectExecution { Id = executionId, KeyId = caller.KeyId, ExpiresAt = time.GetUtcNow().UtcDateTime + timeout + DirectGrace };
-        var taken = await locks.RunAsync(() => Db, caller.KeyId, async token =>
+        var taken = await locks.RunAsync(Context, caller.KeyId, async token =>
         {
             if (await InUseAsync(caller.KeyId, token) >= limit)
             {
                 return false;
             }
-            await directs.AddAsync(Db, execution, token);
+            await directs.AddAsync(Context, execution, token);
             return true;
         }, cancellationToken);
         if (!taken)
@@ -107,7 +112,7 @@ public sealed class ExecutionSlots(
 
     internal async Task ReleaseDirectAsync(DirectExecution execution)
     {
-        await directs.RemoveAsync(Db, execution, CancellationToken.None);
+        await directs.RemoveAsync(Context, execution, CancellationToken.None);
         await OnSlotFreedAsync(execution.KeyId, CancellationToken.None);
     }
 
@@ -124,8 +129,8 @@ public sealed class ExecutionSlots(
         }
         // Where answers are remembered, asked under the key's lock, so that what is remembered agrees with a job parked meanwhile.
         var anyParked = queries.Remembers
-            ? await locks.RunAsync(() => Db, keyId, token => queries.HasParkedAsync(Db, keyId, token), cancellationToken)
-            : await queries.HasParkedAsync(Db, keyId, cancellationToken);
+            ? await locks.RunAsync(Context, keyId, token => queries.HasParkedAsync(Context, keyId, token), cancellationToken)
+            : await queries.HasParkedAsync(Context, keyId, cancellationToken);
         if (anyParked)
         {
             await PromoteAsync(keyId, cancellationToken);
@@ -141,7 +146,7 @@ public sealed class ExecutionSlots(
             return; // revoked: its queued jobs do not start (see the revocation)
         }
         var limit = options.Value.Enabled ? limits.MaxConcurrent(key) : null;
-        var promoted = await locks.RunAsync(() => Db, keyId, async token =>
+        var promoted = await locks.RunAsync(Context, keyId, async token =>
         {
             var free = limit is { } max ? Math.Min(max - await InUseAsync(keyId, token), PromoteBatch) : PromoteBatch;
             if (free <= 0)
@@ -176,7 +181,7 @@ public sealed class ExecutionSlots(
 
     /// <summary>The key's slots in use: its jobs handed to Hangfire and not ended, and its direct executions.</summary>
     private async Task<int> InUseAsync(string keyId, CancellationToken cancellationToken) =>
-        await queries.HeldByJobsAsync(Db, keyId, cancellationToken) + await directs.CountAsync(Db, keyId, cancellationToken);
+        await queries.HeldByJobsAsync(Context, keyId, cancellationToken) + await directs.CountAsync(Context, keyId, cancellationToken);
 
     /// <summary>The key as its limits are now (not as a node's key cache last saw them); null when revoked.</summary>
     private async Task<ApiKeyIdentity?> OwnerAsync(string keyId, CancellationToken cancellationToken)

@@ -17,9 +17,9 @@ public interface ISlotQueries
     bool Remembers { get; }
 
     /// <summary>The key's jobs holding slots: handed to Hangfire (not parked), queued or running.</summary>
-    Task<int> HeldByJobsAsync(AgentCorexDb db, string keyId, CancellationToken cancellationToken);
+    Task<int> HeldByJobsAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken);
 
-    Task<bool> HasParkedAsync(AgentCorexDb db, string keyId, CancellationToken cancellationToken);
+    Task<bool> HasParkedAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken);
 
     /// <summary>Known without asking: the key has no parked job.</summary>
     bool SurelyNoneParked(string keyId);
@@ -45,9 +45,9 @@ internal sealed class CompiledSlotQueries : ISlotQueries
         (AgentCorexDb db, string keyId, CancellationToken _) =>
             db.Jobs.Any(j => j.OwnerKeyId == keyId && j.Parked && j.Status == JobStatus.Queued));
 
-    public Task<int> HeldByJobsAsync(AgentCorexDb db, string keyId, CancellationToken cancellationToken) => HeldByJobs(db, keyId, cancellationToken);
+    public Task<int> HeldByJobsAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken) => HeldByJobs(db(), keyId, cancellationToken);
 
-    public Task<bool> HasParkedAsync(AgentCorexDb db, string keyId, CancellationToken cancellationToken) => HasParked(db, keyId, cancellationToken);
+    public Task<bool> HasParkedAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken) => HasParked(db(), keyId, cancellationToken);
 
     public bool SurelyNoneParked(string keyId) => false;
 
@@ -78,7 +78,7 @@ internal sealed class SqliteSlotQueries : ISlotQueries, IDisposable
 
     public bool Remembers => true;
 
-    public Task<int> HeldByJobsAsync(AgentCorexDb db, string keyId, CancellationToken cancellationToken)
+    public Task<int> HeldByJobsAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (holdsNoJobs.GetValueOrDefault(keyId))
@@ -88,7 +88,7 @@ internal sealed class SqliteSlotQueries : ISlotQueries, IDisposable
         int held;
         lock (gate)
         {
-            Prepare(db);
+            Prepare(db());
             heldByJobs!.Parameters[0].Value = keyId;
             held = Convert.ToInt32(heldByJobs.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         }
@@ -96,7 +96,7 @@ internal sealed class SqliteSlotQueries : ISlotQueries, IDisposable
         return Task.FromResult(held);
     }
 
-    public Task<bool> HasParkedAsync(AgentCorexDb db, string keyId, CancellationToken cancellationToken)
+    public Task<bool> HasParkedAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (parksNone.GetValueOrDefault(keyId))
@@ -106,7 +106,7 @@ internal sealed class SqliteSlotQueries : ISlotQueries, IDisposable
         bool any;
         lock (gate)
         {
-            Prepare(db);
+            Prepare(db());
             hasParked!.Parameters[0].Value = keyId;
             any = Convert.ToInt64(hasParked.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 0;
         }
