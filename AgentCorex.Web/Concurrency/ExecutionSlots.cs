@@ -38,18 +38,18 @@ public sealed class ExecutionSlots(
     /// <summary>The most parked jobs handed to Hangfire in one pass, when a limit was raised or lifted.</summary>
     private const int PromoteBatch = 100;
 
-    // Taken from the scope when first needed: on the embedded default a direct execution needs neither.
+    // Taken from the scope when first needed: on the embedded default a direct execution needs neither (a
+    // leased context cost it more than all the rest of its bookkeeping).
     private AgentCorexDb? db;
     private JobLedger? ledger;
-
     private Func<AgentCorexDb>? context;
 
     private AgentCorexDb Db => db ??= services.GetRequiredService<AgentCorexDb>();
 
+    private JobLedger Ledger => ledger ??= services.GetRequiredService<JobLedger>();
+
     /// <summary>The context on demand, for what may not need it.</summary>
     private Func<AgentCorexDb> Context => context ??= () => Db;
-
-    private JobLedger Ledger => ledger ??= services.GetRequiredService<JobLedger>();
 
     /// <summary>
     /// Stores a new job, holding a slot of its key when one is free. True: the caller hands it to Hangfire.
