@@ -1,3 +1,4 @@
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -20,32 +21,8 @@ internal sealed partial class ParkedJobsSweeper(
 {
     private const int Batch = 500;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await SweepAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                LogSweepFailed(logger, e);
-            }
-            try
-            {
-                await Task.Delay(options.Value.ReconcileInterval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicWork.RunAsync(() => options.Value.ReconcileInterval, time, atOnce: true, SweepAsync, e => LogSweepFailed(logger, e), stoppingToken);
 
     private async Task SweepAsync(CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Storage;
@@ -37,25 +38,8 @@ internal sealed partial class JobRecovery(
         await base.StartAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(options.Value.ReconcileInterval, time, stoppingToken);
-                await RepairOrphansAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                LogRepairFailed(logger, e);
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicWork.RunAsync(() => options.Value.ReconcileInterval, time, atOnce: false, RepairOrphansAsync, e => LogRepairFailed(logger, e), stoppingToken);
 
     private async Task RecoverAfterRestartAsync(CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Storage;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
@@ -21,28 +22,16 @@ internal sealed partial class WebhookSweeper(
     private const int Batch = 500;
     private const int MaxBatchesPerSweep = 20;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicWork.RunAsync(() => options.Value.SweepInterval, time, atOnce: false, SweepAsync, e => LogSweepFailed(logger, e), stoppingToken);
+
+    private async Task SweepAsync(CancellationToken cancellationToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(options.Value.SweepInterval, time, stoppingToken);
-                await using var scope = scopes.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
-                var writes = scope.ServiceProvider.GetRequiredService<WriteGate>();
-                await RepairAsync(db, writes, scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>(), stoppingToken);
-                await PruneAsync(db, writes, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                LogSweepFailed(logger, e);
-            }
-        }
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        var writes = scope.ServiceProvider.GetRequiredService<WriteGate>();
+        await RepairAsync(db, writes, scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>(), cancellationToken);
+        await PruneAsync(db, writes, cancellationToken);
     }
 
     private async Task RepairAsync(AgentCorexDb db, WriteGate writes, IBackgroundJobClient hangfire, CancellationToken cancellationToken)
