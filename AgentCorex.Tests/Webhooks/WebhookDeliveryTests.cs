@@ -265,7 +265,7 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : WebhookServerTes
 
         var attemptedAt = delivery["attempts"]![0]!["attempted_at"]!.GetValue<long>();
         Assert.That(delivery.Str("status"), Is.EqualTo("pending"));
-        Assert.That(delivery["next_attempt_at"]!.GetValue<long>() - attemptedAt, Is.InRange(3590, 3610));
+        Assert.That(delivery["next_attempt_at"]!.GetValue<long>() - attemptedAt, Is.InRange(3590, 3610), delivery.ToJsonString());
     }
 
     [Test]

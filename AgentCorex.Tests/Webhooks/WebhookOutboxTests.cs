@@ -1,13 +1,17 @@
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Storage;
 using AgentCorex.Web.Webhooks;
 using Hangfire;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Webhooks;
 
 /// <summary>
-/// The delivery rows are the outbox: what a crash leaves of them (a row without its Hangfire job, an attempt
-/// run twice) still ends in one delivery, and the log is pruned. The sweep runs every 200 ms here and repairs
+/// The delivery rows are the outbox: what a crash leaves of them (an event raised in the ledger whose
+/// deliveries were never stored, a row without its Hangfire job, an attempt run twice) still ends in one
+/// delivery, and the log is pruned. The sweep runs every 200 ms here and repairs
 /// what is 1 s past due.
 /// </summary>
 [TestFixture(TestStorage.Embedded)]
@@ -25,6 +29,100 @@ public sealed class WebhookOutboxTests(TestStorage storage) : WebhookServerTest(
         var user = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
         var endpoint = Receiver.NewEndpoint(answers);
         return (user, endpoint, (await user.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!);
+    }
+
+    [Test]
+    public async Task EventRaised_WhoseDeliveriesWereNotStored_IsRaisedAgainByTheSweep_Once()
+    {
+        var (user, endpoint, _) = await NewWebhookAsync();
+        using var _ = user;
+        // What a crash between the ledger's change and the storing of its deliveries leaves: the job completed,
+        // its event marked, no delivery. A failing insert leaves the same, without killing the test's server.
+        await FailDeliveriesOfAsync(JobEventNames.Completed, fail: true);
+        string jobId;
+        try
+        {
+            jobId = await user.SubmitAsync("echo", new { message = "not lost" });
+            await user.WaitForJobAsync(jobId, j => j.Str("status") == "completed");
+            Assert.That(await EventsPendingAsync(jobId), Is.EqualTo(JobEventNames.Bit(JobEventNames.Completed)), "the event stays marked while its deliveries cannot be stored");
+            Assert.That(Receiver.Received(endpoint), Is.Empty);
+        }
+        finally
+        {
+            await FailDeliveriesOfAsync(JobEventNames.Completed, fail: false);
+        }
+
+        var received = (await Receiver.WaitForAsync(endpoint, 1)).Single().Json;
+        Assert.That(received.Str("event"), Is.EqualTo("job.completed"));
+        Assert.That(received["job"]!["job_id"]!.GetValue<string>(), Is.EqualTo(jobId));
+        Assert.That(received["job"]!["result"]!["message"]!.GetValue<string>(), Is.EqualTo("not lost"));
+        Assert.That(await EventsPendingAsync(jobId), Is.Zero);
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // several sweeps
+        Assert.That(Receiver.Received(endpoint), Has.Count.EqualTo(1), "raised again once, not once per sweep");
+    }
+
+    [Test]
+    public async Task OneEvent_RaisedByTwoAtOnce_IsStoredOnce()
+    {
+        var (user, endpoint, webhookId) = await NewWebhookAsync();
+        using var _ = user;
+        var owner = await OwnerOfAsync(webhookId);
+        var job = Ledger.Job(owner, "echo", JobStatus.Completed, executionTimeMs: 3);
+        job.Result = """{"message":"once"}""";
+        var bit = JobEventNames.Bit(JobEventNames.Completed);
+        job.EventsPending = bit;
+        await App.AddJobsAsync([job]);
+
+        // The raise after the change and the sweep's raise after a (wrongly presumed) crash, on two nodes.
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(async _ =>
+        {
+            await using var scope = App.Services.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<WebhookEvents>().RaiseAsync(job, JobEventNames.Completed, bit, CancellationToken.None);
+        }));
+
+        await Receiver.WaitForAsync(endpoint, 1);
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // past the repair grace: the sweep finds nothing left to raise
+        Assert.That(Receiver.Received(endpoint), Has.Count.EqualTo(1));
+        await using var check = App.Services.CreateAsyncScope();
+        Assert.That(await check.ServiceProvider.GetRequiredService<AgentCorexDb>().WebhookDeliveries.CountAsync(d => d.JobId == job.Id), Is.EqualTo(1));
+        Assert.That(await EventsPendingAsync(job.Id), Is.Zero);
+    }
+
+    private async Task<int> EventsPendingAsync(string jobId)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Where(j => j.Id == jobId).Select(j => j.EventsPending).SingleAsync();
+    }
+
+    private async Task<string> OwnerOfAsync(string webhookId)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Webhooks.Where(w => w.Id == webhookId).Select(w => w.OwnerKeyId).SingleAsync();
+    }
+
+    /// <summary>A trigger that makes storing the deliveries of one event fail, as a database fault would.</summary>
+    private async Task FailDeliveriesOfAsync(string eventName, bool fail)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        var database = scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Database;
+        var sql = (Storage, fail) switch
+        {
+            (TestStorage.PostgreSql, true) => $"""
+                CREATE FUNCTION injected_delivery_failure() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+                CREATE TRIGGER injected_delivery_failure BEFORE INSERT ON webhook_deliveries FOR EACH ROW
+                    WHEN (NEW.event = '{eventName}') EXECUTE FUNCTION injected_delivery_failure();
+                """,
+            (TestStorage.PostgreSql, false) => """
+                DROP TRIGGER injected_delivery_failure ON webhook_deliveries;
+                DROP FUNCTION injected_delivery_failure();
+                """,
+            (_, true) => $"""
+                CREATE TRIGGER injected_delivery_failure BEFORE INSERT ON webhook_deliveries
+                WHEN NEW.event = '{eventName}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;
+                """,
+            (_, false) => "DROP TRIGGER injected_delivery_failure;",
+        };
+        await database.ExecuteSqlRawAsync(sql);
     }
 
     [Test]

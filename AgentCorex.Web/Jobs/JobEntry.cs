@@ -54,6 +54,14 @@ public sealed class JobEntry
     public long TokensInput { get; set; }
 
     public long TokensOutput { get; set; }
+
+    /// <summary>
+    /// The bits (<see cref="Webhooks.JobEventNames.Bit"/>) of events this job has raised whose webhook deliveries
+    /// are not stored yet. The transition that raises an event sets its bit, in the same statement, when the
+    /// owner has a webhook for it; storing the deliveries clears it, in one transaction. A bit left set (a crash
+    /// between the two) is raised again by the webhook sweep, so no event is lost and none is stored twice.
+    /// </summary>
+    public int EventsPending { get; set; }
 }
 
 internal sealed class JobEntryConfiguration : IEntityTypeConfiguration<JobEntry>
@@ -81,6 +89,7 @@ internal sealed class JobEntryConfiguration : IEntityTypeConfiguration<JobEntry>
         job.Property(j => j.ErrorDetails).HasColumnName("error_details");
         job.Property(j => j.TokensInput).HasColumnName("tokens_input");
         job.Property(j => j.TokensOutput).HasColumnName("tokens_output");
+        job.Property(j => j.EventsPending).HasColumnName("events_pending");
 
         // Listing (owner, newest first, optionally by status) and the queue (position, recovery) stay index scans.
         job.HasIndex(j => new { j.OwnerKeyId, j.CreatedAt }).HasDatabaseName("ix_jobs_owner_created");
@@ -89,5 +98,7 @@ internal sealed class JobEntryConfiguration : IEntityTypeConfiguration<JobEntry>
         job.HasIndex(j => new { j.Tool, j.Status, j.CompletedAt }).HasDatabaseName("ix_jobs_tool_status_completed");
         // A key's slots in use (not parked, queued or running) and its oldest parked job.
         job.HasIndex(j => new { j.OwnerKeyId, j.Parked, j.Status, j.CreatedAt }).HasDatabaseName("ix_jobs_owner_parked_status");
+        // The few jobs whose events' deliveries are not stored yet, for the sweep that stores them after a crash.
+        job.HasIndex(j => j.CreatedAt).HasDatabaseName("ix_jobs_events_pending").HasFilter("events_pending <> 0");
     }
 }

@@ -36,8 +36,8 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         // Plain SQL on the hot path: EF's change tracking and SaveChanges transaction cost more than the insert.
         await db.Database.ExecuteSqlAsync(
             $"""
-            INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output)
-            VALUES ({job.Id}, {job.OwnerKeyId}, {job.Tool}, {job.Arguments}, {job.Status}, {job.Parked}, {job.TimeoutMs}, {job.Attempt}, {Timestamp(job.CreatedAt)}, 0, 0)
+            INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output, events_pending)
+            VALUES ({job.Id}, {job.OwnerKeyId}, {job.Tool}, {job.Arguments}, {job.Status}, {job.Parked}, {job.TimeoutMs}, {job.Attempt}, {Timestamp(job.CreatedAt)}, 0, 0, {job.EventsPending})
             """,
             cancellationToken);
     }
@@ -65,11 +65,11 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
                     },
                     new Npgsql.NpgsqlBatchCommand(
                         $"""
-                        INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output)
+                        INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output, events_pending)
                         SELECT $1, $2, $3, $4, '{JobStatus.Queued}',
                             (SELECT count(*) FROM jobs WHERE owner_key_id = $2 AND NOT parked AND status IN ('{JobStatus.Queued}', '{JobStatus.Running}'))
                             + (SELECT count(*) FROM direct_executions WHERE key_id = $2 AND expires_at > $7) >= $8,
-                            $5, 0, $6, 0, 0
+                            $5, 0, $6, 0, 0, $9
                         RETURNING parked
                         """)
                     {
@@ -77,6 +77,7 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
                         {
                             new() { Value = job.Id }, new() { Value = job.OwnerKeyId }, new() { Value = job.Tool }, new() { Value = job.Arguments },
                             new() { Value = job.TimeoutMs }, new() { Value = job.CreatedAt }, new() { Value = Now }, new() { Value = limit },
+                            new() { Value = job.EventsPending },
                         },
                     },
                 },
@@ -102,12 +103,17 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     /// queued → running, for the given attempt; false when the job was no longer queued, or its key has been
     /// revoked (a revoked key's queued jobs never start).
     /// </summary>
-    public async Task<bool> TryStartAsync(string jobId, string hangfireId, int attempt, CancellationToken cancellationToken)
+    /// <param name="raises">
+    /// Here and below: the bits of the events to mark pending with the change (see <see cref="JobEntry.EventsPending"/>),
+    /// 0 when no webhook wants them.
+    /// </param>
+    public async Task<bool> TryStartAsync(string jobId, string hangfireId, int attempt, int raises, CancellationToken cancellationToken)
     {
         using var _ = await writes.EnterAsync(cancellationToken);
         return await db.Database.ExecuteSqlAsync(
             $"""
-            UPDATE jobs SET status = {JobStatus.Running}, hangfire_id = {hangfireId}, attempt = {attempt}, started_at = {Timestamp(Now)}
+            UPDATE jobs SET status = {JobStatus.Running}, hangfire_id = {hangfireId}, attempt = {attempt}, started_at = {Timestamp(Now)},
+                events_pending = events_pending | {raises}
             WHERE job_id = {jobId} AND status = {JobStatus.Queued}
                 AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.key_id = jobs.owner_key_id AND k.revoked_at IS NOT NULL)
             """,
@@ -124,35 +130,38 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     }
 
     /// <summary>running (this attempt) → a final state; false when something else ended it first (a forced cancel).</summary>
-    public async Task<bool> TryFinishAsync(string jobId, int attempt, JobEnding ending, CancellationToken cancellationToken)
+    public async Task<bool> TryFinishAsync(string jobId, int attempt, JobEnding ending, int raises, CancellationToken cancellationToken)
     {
         using var _ = await writes.EnterAsync(cancellationToken);
         return await db.Database.ExecuteSqlAsync(
             $"""
             UPDATE jobs SET status = {ending.Status}, completed_at = {Timestamp(Now)}, execution_time_ms = {ending.ExecutionTimeMs},
                 result = {ending.Result}, error_code = {ending.ErrorCode}, error_message = {ending.ErrorMessage},
-                error_details = {ending.ErrorDetails}, tokens_input = {ending.TokensInput}, tokens_output = {ending.TokensOutput}
+                error_details = {ending.ErrorDetails}, tokens_input = {ending.TokensInput}, tokens_output = {ending.TokensOutput},
+                events_pending = events_pending | {raises}
             WHERE job_id = {jobId} AND status = {JobStatus.Running} AND attempt = {attempt}
             """,
             cancellationToken) == 1;
     }
 
     /// <summary>Ends a job that is in <paramref name="from"/> as canceled; false when it was not.</summary>
-    public async Task<bool> TryCancelAsync(string jobId, string from, CancellationToken cancellationToken)
+    public async Task<bool> TryCancelAsync(string jobId, string from, int raises, CancellationToken cancellationToken)
     {
         using var _ = await writes.EnterAsync(cancellationToken);
         return await db.Jobs
             .Where(j => j.Id == jobId && j.Status == from)
             .ExecuteUpdateAsync(s => s
                 .SetProperty(j => j.Status, JobStatus.Canceled)
-                .SetProperty(j => j.CompletedAt, Now), cancellationToken) == 1;
+                .SetProperty(j => j.CompletedAt, Now)
+                .SetProperty(j => j.EventsPending, j => j.EventsPending | raises), cancellationToken) == 1;
     }
 
     /// <summary>
     /// A run that was cut off (its server stopped or died): a tool safe to retry goes back to the queue,
-    /// any other ends failed with SERVER_RESTARTED. Only a job still running in that attempt is touched.
+    /// any other ends failed with SERVER_RESTARTED (raising <paramref name="raisesWhenFailed"/>). Only a job still
+    /// running in that attempt is touched.
     /// </summary>
-    public async Task<bool> TryInterruptAsync(string jobId, int attempt, bool requeue, CancellationToken cancellationToken)
+    public async Task<bool> TryInterruptAsync(string jobId, int attempt, bool requeue, int raisesWhenFailed, CancellationToken cancellationToken)
     {
         using var _ = await writes.EnterAsync(cancellationToken);
         var running = db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Running && j.Attempt == attempt);
@@ -164,7 +173,8 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
                 .SetProperty(j => j.Status, JobStatus.Failed)
                 .SetProperty(j => j.CompletedAt, Now)
                 .SetProperty(j => j.ErrorCode, JobErrors.ServerRestarted)
-                .SetProperty(j => j.ErrorMessage, "The server running this job stopped before it finished, and its tool is not safe to run twice"),
+                .SetProperty(j => j.ErrorMessage, "The server running this job stopped before it finished, and its tool is not safe to run twice")
+                .SetProperty(j => j.EventsPending, j => j.EventsPending | raisesWhenFailed),
                 cancellationToken);
         return changed == 1;
     }

@@ -54,10 +54,11 @@ internal sealed partial class JobRecovery(
         {
             using var _ = JobLogScope.Begin(logger, job);
             var requeue = catalog.IsSafeToRetry(job.Tool);
-            if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, cancellationToken) && !requeue)
+            var failed = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Failed, cancellationToken);
+            if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, failed, cancellationToken) && !requeue)
             {
                 metrics.JobFinished(job.Tool, JobStatus.Failed);
-                await webhooks.RaiseAsync(job, JobEventNames.Failed, cancellationToken);
+                await webhooks.RaiseAsync(job, JobEventNames.Failed, failed, cancellationToken);
             }
         }
 
@@ -103,7 +104,8 @@ internal sealed partial class JobRecovery(
             }
             using var _ = JobLogScope.Begin(logger, job);
             var requeue = catalog.IsSafeToRetry(job.Tool);
-            if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, cancellationToken))
+            var failed = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Failed, cancellationToken);
+            if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, failed, cancellationToken))
             {
                 if (requeue)
                 {
@@ -112,7 +114,7 @@ internal sealed partial class JobRecovery(
                 else
                 {
                     metrics.JobFinished(job.Tool, JobStatus.Failed);
-                    await webhooks.RaiseAsync(job, JobEventNames.Failed, cancellationToken);
+                    await webhooks.RaiseAsync(job, JobEventNames.Failed, failed, cancellationToken);
                     await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
                 }
             }

@@ -44,6 +44,7 @@ public sealed partial class JobSubmitter(
             CreatedAt = time.GetUtcNow().UtcDateTime,
         };
         using var scope = JobLogScope.Begin(logger, job);
+        job.EventsPending = await webhooks.PendingAsync(owner.KeyId, JobEventNames.Queued, cancellationToken);
         if (await slots.AdmitAsync(job, owner, cancellationToken))
         {
             try
@@ -60,7 +61,7 @@ public sealed partial class JobSubmitter(
         }
         metrics.JobSubmitted(job.Tool);
         LogSubmitted(logger, job.Id, job.TimeoutMs);
-        await webhooks.RaiseAsync(job, JobEventNames.Queued, cancellationToken);
+        await webhooks.RaiseAsync(job, JobEventNames.Queued, job.EventsPending, cancellationToken);
         return new SubmittedJobResponse(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(), await estimates.EstimateMsAsync(tool, cancellationToken));
     }
 

@@ -51,20 +51,21 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
     {
         var job = await FindOwnAsync(jobId, cancellationToken);
         using var scope = JobLogScope.Begin(logger, job);
+        var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, cancellationToken);
         // At most twice: a job seen queued may start before the cancel lands, and is then handled as running.
         for (var tries = 0; tries < 2; tries++)
         {
             switch (job.Status)
             {
-                case JobStatus.Queued when await ledger.TryCancelAsync(jobId, JobStatus.Queued, cancellationToken):
+                case JobStatus.Queued when await ledger.TryCancelAsync(jobId, JobStatus.Queued, canceled, cancellationToken):
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     LogCanceled(logger, jobId, JobStatus.Queued);
-                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
+                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
                     await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                     return Canceled(jobId);
                 case JobStatus.Running when !force:
                     throw JobErrors.CannotCancelRunning();
-                case JobStatus.Running when await ledger.TryCancelAsync(jobId, JobStatus.Running, cancellationToken):
+                case JobStatus.Running when await ledger.TryCancelAsync(jobId, JobStatus.Running, canceled, cancellationToken):
                     running.Cancel(jobId);
                     if (job.HangfireId is not null)
                     {
@@ -73,7 +74,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
                     }
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     LogCanceled(logger, jobId, JobStatus.Running);
-                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
+                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
                     await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                     return Canceled(jobId);
                 case var status when JobStatus.IsFinal(status):

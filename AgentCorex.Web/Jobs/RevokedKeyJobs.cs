@@ -18,6 +18,7 @@ public sealed class RevokedKeyJobs(
     public async Task<int> CancelQueuedAsync(string keyId, CancellationToken cancellationToken)
     {
         var canceled = 0;
+        var raises = await webhooks.PendingAsync(keyId, JobEventNames.Canceled, cancellationToken);
         while (true)
         {
             var queued = await db.Jobs.AsNoTracking()
@@ -33,10 +34,10 @@ public sealed class RevokedKeyJobs(
             {
                 using var scope = JobLogScope.Begin(logger, job);
                 // A job that started meanwhile is left to run.
-                if (await ledger.TryCancelAsync(job.Id, JobStatus.Queued, cancellationToken))
+                if (await ledger.TryCancelAsync(job.Id, JobStatus.Queued, raises, cancellationToken))
                 {
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
-                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, cancellationToken);
+                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, raises, cancellationToken);
                     canceled++;
                 }
             }

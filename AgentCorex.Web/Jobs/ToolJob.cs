@@ -56,14 +56,16 @@ public sealed partial class ToolJob(
         }
 
         var attempt = job.Attempt + 1;
-        if (!await ledger.TryStartAsync(jobId, perform.BackgroundJob.Id, attempt, cancellationToken))
+        var started = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Started, cancellationToken);
+        if (!await ledger.TryStartAsync(jobId, perform.BackgroundJob.Id, attempt, started, cancellationToken))
         {
             var now = await ledger.FindAsync(jobId, cancellationToken);
-            if (now?.Status == JobStatus.Queued && await ledger.TryCancelAsync(jobId, JobStatus.Queued, cancellationToken))
+            var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, cancellationToken);
+            if (now?.Status == JobStatus.Queued && await ledger.TryCancelAsync(jobId, JobStatus.Queued, canceled, cancellationToken))
             {
                 // Still queued, so its key was revoked: a revoked key's jobs never start.
                 metrics.JobFinished(job.Tool, JobStatus.Canceled);
-                await webhooks.RaiseAsync(job, JobEventNames.Canceled, cancellationToken);
+                await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, cancellationToken);
                 await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
                 return new JobRunSummary(JobStatus.Canceled, "Its API key was revoked before it started");
             }
@@ -71,19 +73,21 @@ public sealed partial class ToolJob(
         }
         metrics.JobStarted(job.Tool, time.GetUtcNow().UtcDateTime - job.CreatedAt);
         LogStarted(logger, jobId, attempt);
-        await webhooks.RaiseAsync(job, JobEventNames.Started, cancellationToken);
+        await webhooks.RaiseAsync(job, JobEventNames.Started, started, cancellationToken);
 
         var cancellation = running.Register(jobId, cancellationToken);
         try
         {
             var ending = await RunToolAsync(job, perform.BackgroundJob.Id, cancellation.Token);
-            if (!await ledger.TryFinishAsync(jobId, attempt, ending, CancellationToken.None))
+            var ended = "job." + ending.Status;
+            var raises = await webhooks.PendingAsync(job.OwnerKeyId, ended, CancellationToken.None);
+            if (!await ledger.TryFinishAsync(jobId, attempt, ending, raises, CancellationToken.None))
             {
                 return new JobRunSummary(JobStatus.Canceled, "Canceled by its owner while running");
             }
             metrics.JobFinished(job.Tool, ending.Status);
             LogFinished(logger, jobId, ending.Status, ending.ExecutionTimeMs);
-            await webhooks.RaiseAsync(job, "job." + ending.Status, CancellationToken.None, ending);
+            await webhooks.RaiseAsync(job, ended, raises, CancellationToken.None, ending);
             await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
             return new JobRunSummary(ending.Status, ending.ErrorMessage, job.TimeoutMs);
         }
@@ -92,10 +96,11 @@ public sealed partial class ToolJob(
             if (!lifetime.ApplicationStopping.IsCancellationRequested)
             {
                 // Not a shutdown: the job was canceled (a forced DELETE here, or its Hangfire state changed elsewhere).
-                if (await ledger.TryCancelAsync(jobId, JobStatus.Running, CancellationToken.None))
+                var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, CancellationToken.None);
+                if (await ledger.TryCancelAsync(jobId, JobStatus.Running, canceled, CancellationToken.None))
                 {
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
-                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, CancellationToken.None);
+                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
                     await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                 }
                 return new JobRunSummary(JobStatus.Canceled, "Canceled while running");
@@ -116,10 +121,11 @@ public sealed partial class ToolJob(
     private async Task InterruptAsync(JobEntry job, int attempt, CancellationToken cancellationToken)
     {
         var requeue = catalog.IsSafeToRetry(job.Tool);
-        if (await ledger.TryInterruptAsync(job.Id, attempt, requeue, cancellationToken) && !requeue)
+        var failed = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Failed, cancellationToken);
+        if (await ledger.TryInterruptAsync(job.Id, attempt, requeue, failed, cancellationToken) && !requeue)
         {
             metrics.JobFinished(job.Tool, JobStatus.Failed);
-            await webhooks.RaiseAsync(job, JobEventNames.Failed, cancellationToken);
+            await webhooks.RaiseAsync(job, JobEventNames.Failed, failed, cancellationToken);
             await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
         }
     }

@@ -7,9 +7,13 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentCorex.Web.Webhooks;
 
 /// <summary>
-/// Raised where a ledger transition has won. When the job's owner has a webhook for the event, a delivery row is
-/// stored per webhook (the payload as it will be sent) and a delivery job is enqueued for each; otherwise this
-/// costs a cache look-up. A failure here is logged and never fails the job.
+/// The webhook side of a job's events, an outbox in two steps. Before a ledger transition, <see cref="PendingAsync"/>
+/// says whether the owner's webhooks want its event (a cache look-up); the transition marks it pending in the
+/// same statement (<see cref="JobEntry.EventsPending"/>). After it, <see cref="RaiseAsync"/> clears the mark and
+/// stores a delivery row per webhook (the payload as it will be sent) in one transaction, then enqueues a
+/// delivery job for each. A crash between the steps leaves the mark, which the webhook sweep raises again; the
+/// conditional clearing makes sure only one of them stores the deliveries. A failure here is logged and never
+/// fails the job.
 /// </summary>
 public sealed partial class WebhookEvents(
     AgentCorexDb db,
@@ -19,16 +23,21 @@ public sealed partial class WebhookEvents(
     TimeProvider time,
     ILogger<WebhookEvents> logger)
 {
+    /// <summary>The event's bit when a webhook of the owner subscribes to it, to be marked pending by the transition; otherwise 0.</summary>
+    public async ValueTask<int> PendingAsync(string ownerKeyId, string eventName, CancellationToken cancellationToken) =>
+        await subscriptions.EventBitsAsync(ownerKeyId, cancellationToken) & JobEventNames.Bit(eventName);
+
+    /// <param name="pending">What <see cref="PendingAsync"/> gave for this event: nothing is done when it is 0.</param>
     /// <param name="ending">How the run ended, when the caller has it; otherwise the job's stored result or error is read.</param>
-    public async ValueTask RaiseAsync(JobEntry job, string eventName, CancellationToken cancellationToken, JobEnding? ending = null)
+    public async ValueTask RaiseAsync(JobEntry job, string eventName, int pending, CancellationToken cancellationToken, JobEnding? ending = null)
     {
+        if (pending == 0)
+        {
+            return;
+        }
         try
         {
-            if ((await subscriptions.EventBitsAsync(job.OwnerKeyId, cancellationToken) & JobEventNames.Bit(eventName)) == 0)
-            {
-                return;
-            }
-            await StoreAndEnqueueAsync(job, eventName, ending, cancellationToken);
+            await StoreAndEnqueueAsync(job, eventName, pending, ending, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -36,22 +45,18 @@ public sealed partial class WebhookEvents(
         }
     }
 
-    private async Task StoreAndEnqueueAsync(JobEntry job, string eventName, JobEnding? ending, CancellationToken cancellationToken)
+    private async Task StoreAndEnqueueAsync(JobEntry job, string eventName, int bit, JobEnding? ending, CancellationToken cancellationToken)
     {
         var owner = job.OwnerKeyId;
         var webhooks = (await db.Webhooks.AsNoTracking().Where(w => w.OwnerKeyId == owner && w.DisabledAt == null).ToListAsync(cancellationToken))
             .Where(w => w.EventNames.Contains(eventName))
             .ToList();
-        if (webhooks.Count == 0)
-        {
-            return;
-        }
-        if (ending is null && JobStatus.IsFinal(JobEventNames.StatusOf(eventName)))
+        if (webhooks.Count > 0 && ending is null && JobStatus.IsFinal(JobEventNames.StatusOf(eventName)))
         {
             job = await db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == job.Id, cancellationToken) ?? job;
         }
         var now = time.GetUtcNow();
-        var payload = WebhookPayload.Serialize(eventName, now, job, ending);
+        var payload = webhooks.Count > 0 ? WebhookPayload.Serialize(eventName, now, job, ending) : "";
         var deliveries = webhooks.Select(w => new WebhookDelivery
         {
             Id = ExecutionIds.New("msg_"),
@@ -65,9 +70,26 @@ public sealed partial class WebhookEvents(
         }).ToList();
         using (await writes.EnterAsync(cancellationToken))
         {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var jobId = job.Id;
+            // Whoever clears the mark stores the deliveries: this raise, or the sweep's after a crash, never both.
+            var cleared = await db.Jobs
+                .Where(j => j.Id == jobId && (j.EventsPending & bit) != 0)
+                .ExecuteUpdateAsync(s => s.SetProperty(j => j.EventsPending, j => j.EventsPending & ~bit), cancellationToken);
+            if (cleared == 0)
+            {
+                return;
+            }
             db.WebhookDeliveries.AddRange(deliveries);
-            await db.SaveChangesAsync(cancellationToken);
-            db.ChangeTracker.Clear();
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+            }
+            finally
+            {
+                db.ChangeTracker.Clear(); // stored or not, they must not ride along with a later SaveChanges of this scope
+            }
         }
         foreach (var delivery in deliveries)
         {
@@ -75,6 +97,6 @@ public sealed partial class WebhookEvents(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Could not queue the webhook deliveries of {Event} for job {JobId}")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not store the webhook deliveries of {Event} for job {JobId}; the webhook sweep will try again")]
     private static partial void LogRaiseFailed(ILogger logger, Exception exception, string @event, string jobId);
 }

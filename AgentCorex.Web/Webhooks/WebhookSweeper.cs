@@ -7,11 +7,16 @@ using Microsoft.Extensions.Options;
 namespace AgentCorex.Web.Webhooks;
 
 /// <summary>
-/// Every Webhooks:SweepInterval, on every node and every database: a pending delivery past due by
-/// Webhooks:RepairGrace with no attempt in flight is enqueued again (the delivery rows are the outbox: a crash
-/// between storing a row and enqueueing its job, or between an attempt and scheduling the next, loses only the
-/// job), and ended deliveries older than Webhooks:DeliveryRetention are deleted with their attempts, in
-/// bounded batches.
+/// Every Webhooks:SweepInterval, on every node and every database, three repairs and a clean-up:
+/// <list type="bullet">
+/// <item>an event a job raised more than Webhooks:RepairGrace ago whose deliveries were never stored (a crash
+/// between the ledger's change and <see cref="WebhookEvents.RaiseAsync"/>; see <see cref="Jobs.JobEntry.EventsPending"/>)
+/// is raised again;</item>
+/// <item>a pending delivery past due by Webhooks:RepairGrace with no attempt in flight is enqueued again (the
+/// delivery rows are the outbox: a crash between storing a row and enqueueing its job, or between an attempt
+/// and scheduling the next, loses only the job);</item>
+/// <item>ended deliveries older than Webhooks:DeliveryRetention are deleted with their attempts, in bounded batches.</item>
+/// </list>
 /// </summary>
 internal sealed partial class WebhookSweeper(
     IServiceScopeFactory scopes,
@@ -30,8 +35,35 @@ internal sealed partial class WebhookSweeper(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         var writes = scope.ServiceProvider.GetRequiredService<WriteGate>();
+        await RaiseLostEventsAsync(db, scope.ServiceProvider.GetRequiredService<WebhookEvents>(), cancellationToken);
         await RepairAsync(db, writes, scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>(), cancellationToken);
         await PruneAsync(db, writes, cancellationToken);
+    }
+
+    private async Task RaiseLostEventsAsync(AgentCorexDb db, WebhookEvents events, CancellationToken cancellationToken)
+    {
+        // A job's latest change is its latest timestamp; the raise that follows a change takes milliseconds.
+        var overdue = time.GetUtcNow().UtcDateTime - options.Value.RepairGrace;
+        var jobs = await db.Jobs.AsNoTracking()
+            .Where(j => j.EventsPending != 0 && (j.CompletedAt ?? j.StartedAt ?? j.CreatedAt) < overdue)
+            .OrderBy(j => j.CreatedAt)
+            .Take(Batch)
+            .ToListAsync(cancellationToken);
+        foreach (var job in jobs)
+        {
+            foreach (var eventName in JobEventNames.All)
+            {
+                var bit = job.EventsPending & JobEventNames.Bit(eventName);
+                if (bit != 0)
+                {
+                    await events.RaiseAsync(job, eventName, bit, cancellationToken);
+                }
+            }
+        }
+        if (jobs.Count > 0)
+        {
+            LogEventsRaisedAgain(logger, jobs.Count);
+        }
     }
 
     private async Task RepairAsync(AgentCorexDb db, WriteGate writes, IBackgroundJobClient hangfire, CancellationToken cancellationToken)
@@ -88,6 +120,9 @@ internal sealed partial class WebhookSweeper(
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} job(s) had raised events whose webhook deliveries were never stored: raised again")]
+    private static partial void LogEventsRaisedAgain(ILogger logger, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} pending webhook deliveries were overdue with no attempt in flight: enqueued again")]
     private static partial void LogRepaired(ILogger logger, int count);

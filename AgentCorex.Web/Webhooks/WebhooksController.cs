@@ -84,13 +84,13 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
         var webhook = await FindOwnAsync(webhookId, cancellationToken);
         var deliveries = db.WebhookDeliveries.AsNoTracking().Where(d => d.WebhookId == webhook.Id);
         var total = await deliveries.CountAsync(cancellationToken);
+        // One statement, so a delivery and its attempts are read as of one moment: two reads could show an
+        // attempt recorded after its delivery row was read, with the delivery's state from before it.
         var page = await deliveries.OrderByDescending(d => d.CreatedAt).ThenByDescending(d => d.Id)
             .Skip(query.Offset).Take(query.Limit)
+            .Select(d => new { Delivery = d, Attempts = db.WebhookAttempts.Where(a => a.DeliveryId == d.Id).ToList() })
             .ToListAsync(cancellationToken);
-        var ids = page.Select(d => d.Id).ToList();
-        var attempts = (await db.WebhookAttempts.AsNoTracking().Where(a => ids.Contains(a.DeliveryId)).ToListAsync(cancellationToken))
-            .ToLookup(a => a.DeliveryId);
-        return new DeliveryListResponse([.. page.Select(d => d.ToResponse(attempts[d.Id]))], new Pagination(query.Limit, query.Offset, total));
+        return new DeliveryListResponse([.. page.Select(p => p.Delivery.ToResponse(p.Attempts))], new Pagination(query.Limit, query.Offset, total));
     }
 
     private async Task<Webhook> FindOwnAsync(string webhookId, CancellationToken cancellationToken)

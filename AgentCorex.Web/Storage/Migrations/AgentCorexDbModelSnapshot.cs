@@ -129,6 +129,10 @@ namespace AgentCorex.Web.Storage.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("error_message");
 
+                    b.Property<int>("EventsPending")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("events_pending");
+
                     b.Property<long?>("ExecutionTimeMs")
                         .HasColumnType("INTEGER")
                         .HasColumnName("execution_time_ms");
@@ -181,6 +185,10 @@ namespace AgentCorex.Web.Storage.Migrations
                         .HasColumnName("tool");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_jobs_events_pending")
+                        .HasFilter("events_pending <> 0");
 
                     b.HasIndex("OwnerKeyId", "CreatedAt")
                         .HasDatabaseName("ix_jobs_owner_created");

@@ -134,6 +134,10 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                         .HasColumnType("nvarchar(max)")
                         .HasColumnName("error_message");
 
+                    b.Property<int>("EventsPending")
+                        .HasColumnType("int")
+                        .HasColumnName("events_pending");
+
                     b.Property<long?>("ExecutionTimeMs")
                         .HasColumnType("bigint")
                         .HasColumnName("execution_time_ms");
@@ -186,6 +190,10 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                         .HasColumnName("tool");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_jobs_events_pending")
+                        .HasFilter("events_pending <> 0");
 
                     b.HasIndex("OwnerKeyId", "CreatedAt")
                         .HasDatabaseName("ix_jobs_owner_created");
