@@ -1,8 +1,9 @@
 // Opens N idle job streams (GET /jobs/{id}/stream) against a running AgentCorex and reports what they cost the
 // server process: threads and resident memory before and with them open, read from /proc/<pid>/status. Then it
 // cancels the jobs one at a time and reports how long after each change its stream carried it: from the
-// DELETE's 200 (the change committed) to the stream's "canceled" event.
-// Usage: StreamsBenchmark <base url> <api key> <server pid> [streams=500]
+// DELETE's 200 (the change committed) to the stream's "canceled" event. The DELETEs go to <changes url>, when
+// given: another node of the same cluster, so the change reaches the streams' node through the database.
+// Usage: StreamsBenchmark <base url> <api key> <server pid> [streams=500] [changes url=base url]
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
@@ -13,10 +14,13 @@ var baseUrl = new Uri(args[0]);
 var apiKey = args[1];
 var pid = int.Parse(args[2], CultureInfo.InvariantCulture);
 var count = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 500;
+var changesUrl = args.Length > 4 ? new Uri(args[4]) : baseUrl;
 
 using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = count + 10, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
 using var client = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = Timeout.InfiniteTimeSpan };
 client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+using var changes = new HttpClient { BaseAddress = changesUrl };
+changes.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
 
 // Jobs that stay queued or running for the whole measurement: their streams stay idle but for keep-alives.
 var jobs = new List<string>();
@@ -72,7 +76,7 @@ var during = Sample(pid);
 var committed = new Dictionary<string, long>();
 foreach (var id in jobs)
 {
-    (await client.DeleteAsync($"/jobs/{id}?force=true")).EnsureSuccessStatusCode();
+    (await changes.DeleteAsync($"/jobs/{id}?force=true")).EnsureSuccessStatusCode();
     committed[id] = Stopwatch.GetTimestamp();
     await Task.Delay(20);
 }
@@ -95,7 +99,7 @@ Console.WriteLine($"| {firstEvents} | {during.Threads} | {during.RssKb / 1024.0:
 Console.WriteLine();
 Console.WriteLine($"per stream: {(during.Threads - before.Threads) / (double)Math.Max(1, firstEvents):F3} threads, {(during.RssKb - before.RssKb) / (double)Math.Max(1, firstEvents):F1} KiB");
 Console.WriteLine();
-Console.WriteLine($"change to event (DELETE's 200 to the stream's canceled event), {latencies.Count} of {committed.Count} seen: "
+Console.WriteLine($"change to event (DELETE's 200{(changesUrl == baseUrl ? "" : " on another node")} to the stream's canceled event), {latencies.Count} of {committed.Count} seen: "
     + $"p50 {Percentile(0.50):F1} ms, p95 {Percentile(0.95):F1} ms, p99 {Percentile(0.99):F1} ms, max {(latencies.Count > 0 ? latencies[^1] : double.NaN):F1} ms");
 
 double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
