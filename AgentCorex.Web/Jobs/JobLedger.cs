@@ -7,10 +7,31 @@ namespace AgentCorex.Web.Jobs;
 
 /// <summary>
 /// The ledger's state changes. Each is one conditional UPDATE, so when a cancel races a start, or a forced
-/// cancel races the end of a run, exactly one of them takes effect.
+/// cancel races the end of a run, exactly one of them takes effect. The hot ones (a job's insert, start and
+/// finish) are plain SQL, and on the embedded database go through <see cref="SqliteStatements"/>.
 /// </summary>
-public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider time)
+public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider time, SqliteStatements? sqlite = null)
 {
+    private const string InsertSql =
+        """
+        INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output, events_pending)
+        VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, 0, 0, {9})
+        """;
+
+    private const string StartSql =
+        $$"""
+        UPDATE jobs SET status = '{{JobStatus.Running}}', hangfire_id = {0}, attempt = {1}, started_at = {2}, events_pending = events_pending | {3}
+        WHERE job_id = {4} AND status = '{{JobStatus.Queued}}'
+            AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.key_id = jobs.owner_key_id AND k.revoked_at IS NOT NULL)
+        """;
+
+    private const string FinishSql =
+        $$"""
+        UPDATE jobs SET status = {0}, completed_at = {1}, execution_time_ms = {2}, result = {3}, error_code = {4}, error_message = {5},
+            error_details = {6}, tokens_input = {7}, tokens_output = {8}, events_pending = events_pending | {9}
+        WHERE job_id = {10} AND status = '{{JobStatus.Running}}' AND attempt = {11}
+        """;
+
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
     /// <summary>
@@ -33,14 +54,15 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     public async Task AddAsync(JobEntry job, CancellationToken cancellationToken)
     {
         using var _ = await writes.EnterAsync(cancellationToken);
-        // Plain SQL on the hot path: EF's change tracking and SaveChanges transaction cost more than the insert.
-        await db.Database.ExecuteSqlAsync(
-            $"""
-            INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output, events_pending)
-            VALUES ({job.Id}, {job.OwnerKeyId}, {job.Tool}, {job.Arguments}, {job.Status}, {job.Parked}, {job.TimeoutMs}, {job.Attempt}, {Timestamp(job.CreatedAt)}, 0, 0, {job.EventsPending})
-            """,
-            cancellationToken);
+        await WriteAsync(InsertSql, cancellationToken,
+            job.Id, job.OwnerKeyId, job.Tool, job.Arguments, job.Status, job.Parked, job.TimeoutMs, job.Attempt, Timestamp(job.CreatedAt), job.EventsPending);
     }
+
+    /// <summary>Plain SQL on the hot path: EF's change tracking and SaveChanges transaction cost more than the statement.</summary>
+    private Task<int> WriteAsync(string template, CancellationToken cancellationToken, params object?[] values) =>
+        sqlite is not null
+            ? Task.FromResult(sqlite.Execute(template, values))
+            : db.Database.ExecuteSqlRawAsync(template, values!, cancellationToken);
 
     /// <summary>
     /// PostgreSQL: stores a new job parked when its key already holds <paramref name="limit"/> slots, in one
@@ -110,14 +132,19 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     public async Task<bool> TryStartAsync(string jobId, string hangfireId, int attempt, int raises, CancellationToken cancellationToken)
     {
         using var _ = await writes.EnterAsync(cancellationToken);
-        return await db.Database.ExecuteSqlAsync(
-            $"""
-            UPDATE jobs SET status = {JobStatus.Running}, hangfire_id = {hangfireId}, attempt = {attempt}, started_at = {Timestamp(Now)},
-                events_pending = events_pending | {raises}
-            WHERE job_id = {jobId} AND status = {JobStatus.Queued}
-                AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.key_id = jobs.owner_key_id AND k.revoked_at IS NOT NULL)
-            """,
-            cancellationToken) == 1;
+        return await WriteAsync(StartSql, cancellationToken, hangfireId, attempt, Timestamp(Now), raises, jobId) == 1;
+    }
+
+    /// <summary>
+    /// Records the Hangfire job the repair pass made for a queued job, unless the job moved on meanwhile or
+    /// another node repaired it first (its Hangfire id is no longer <paramref name="previous"/>).
+    /// </summary>
+    public async Task<bool> TryRecordRequeueAsync(string jobId, string? previous, string hangfireId, CancellationToken cancellationToken)
+    {
+        using var _ = await writes.EnterAsync(cancellationToken);
+        return await db.Jobs
+            .Where(j => j.Id == jobId && j.Status == JobStatus.Queued && !j.Parked && j.HangfireId == previous)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.HangfireId, hangfireId), cancellationToken) == 1;
     }
 
     /// <summary>A parked job takes a freed slot of its key; false when it is no longer a parked queued job (canceled meanwhile).</summary>
@@ -133,15 +160,9 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     public async Task<bool> TryFinishAsync(string jobId, int attempt, JobEnding ending, int raises, CancellationToken cancellationToken)
     {
         using var _ = await writes.EnterAsync(cancellationToken);
-        return await db.Database.ExecuteSqlAsync(
-            $"""
-            UPDATE jobs SET status = {ending.Status}, completed_at = {Timestamp(Now)}, execution_time_ms = {ending.ExecutionTimeMs},
-                result = {ending.Result}, error_code = {ending.ErrorCode}, error_message = {ending.ErrorMessage},
-                error_details = {ending.ErrorDetails}, tokens_input = {ending.TokensInput}, tokens_output = {ending.TokensOutput},
-                events_pending = events_pending | {raises}
-            WHERE job_id = {jobId} AND status = {JobStatus.Running} AND attempt = {attempt}
-            """,
-            cancellationToken) == 1;
+        return await WriteAsync(FinishSql, cancellationToken,
+            ending.Status, Timestamp(Now), ending.ExecutionTimeMs, ending.Result, ending.ErrorCode, ending.ErrorMessage,
+            ending.ErrorDetails, ending.TokensInput, ending.TokensOutput, raises, jobId, attempt) == 1;
     }
 
     /// <summary>Ends a job that is in <paramref name="from"/> as canceled; false when it was not.</summary>

@@ -15,7 +15,9 @@ namespace AgentCorex.Web.Jobs;
 /// Keeps the ledger and Hangfire in agreement. At start, when Hangfire's storage forgets on restart (the
 /// embedded executor), jobs the ledger holds as queued are enqueued again and jobs cut off while running
 /// are re-run (safe to retry) or failed SERVER_RESTARTED. Then, every Jobs:ReconcileInterval, a running
-/// job whose Hangfire job has ended or vanished without the ledger hearing of it is treated the same way.
+/// job whose Hangfire job has ended or vanished without the ledger hearing of it is treated the same way,
+/// and a job queued for longer than Jobs:QueuedRepairGrace with no live Hangfire job known to carry it (its
+/// node died between storing it and enqueueing it) is enqueued again.
 /// </summary>
 internal sealed partial class JobRecovery(
     IServiceScopeFactory scopes,
@@ -98,7 +100,7 @@ internal sealed partial class JobRecovery(
         foreach (var job in running)
         {
             var state = job.HangfireId is null ? null : connection.GetStateData(job.HangfireId)?.Name;
-            if (state == ProcessingState.StateName || state == EnqueuedState.StateName || state == ScheduledState.StateName)
+            if (WillRun(state))
             {
                 continue; // still running, or Hangfire will run it again and the job itself sees the cut-off run
             }
@@ -120,7 +122,54 @@ internal sealed partial class JobRecovery(
             }
             LogOrphan(logger, job.Id, state ?? "missing");
         }
+        await RepairLostEnqueuesAsync(db, ledger, hangfire, cancellationToken);
     }
+
+    /// <summary>
+    /// A queued job's Hangfire id is unknown until a worker starts it, so a job past the grace with none gets a
+    /// new Hangfire job, recorded in the ledger: the next pass then checks that one instead of enqueueing again.
+    /// Should the first Hangfire job exist after all, whichever runs first starts the job and the other finds
+    /// it started (see <see cref="ToolJob"/>).
+    /// </summary>
+    private async Task RepairLostEnqueuesAsync(AgentCorexDb db, JobLedger ledger, IBackgroundJobClient hangfire, CancellationToken cancellationToken)
+    {
+        var queuedBefore = time.GetUtcNow().UtcDateTime - options.Value.QueuedRepairGrace;
+        var waiting = await db.Jobs.AsNoTracking()
+            .Where(j => j.Status == JobStatus.Queued && !j.Parked && j.CreatedAt < queuedBefore)
+            .OrderBy(j => j.CreatedAt).ThenBy(j => j.Id)
+            .Take(Batch)
+            .ToListAsync(cancellationToken);
+        if (waiting.Count == 0)
+        {
+            return;
+        }
+        using var connection = storage.GetConnection();
+        foreach (var job in waiting)
+        {
+            var state = job.HangfireId is null ? null : connection.GetStateData(job.HangfireId)?.Name;
+            if (WillRun(state))
+            {
+                continue;
+            }
+            using var _ = JobLogScope.Begin(logger, job);
+            var hangfireId = JobSubmitter.Enqueue(hangfire, job);
+            if (await ledger.TryRecordRequeueAsync(job.Id, job.HangfireId, hangfireId, cancellationToken))
+            {
+                LogLostEnqueue(logger, job.Id, state ?? "none known");
+            }
+            else
+            {
+                hangfire.Delete(hangfireId); // it started, ended or was repaired by another node meanwhile
+            }
+        }
+    }
+
+    /// <summary>A Hangfire job in this state is running, or will run.</summary>
+    private static bool WillRun(string? state) =>
+        state == ProcessingState.StateName || state == EnqueuedState.StateName || state == ScheduledState.StateName || state == AwaitingState.StateName;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was queued with no live Hangfire job (Hangfire job: {State}): enqueued again")]
+    private static partial void LogLostEnqueue(ILogger logger, string jobId, string state);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recovered after restart: {Interrupted} job(s) had been cut off while running, {Requeued} queued job(s) enqueued again")]
     private static partial void LogRecovered(ILogger logger, int interrupted, int requeued);

@@ -22,6 +22,7 @@ public static class JobsExtensions
             .Validate(o => o.DefaultTimeoutMs <= o.MaxTimeoutMs, "Jobs:DefaultTimeoutMs must not exceed Jobs:MaxTimeoutMs.")
             .Validate(o => o.CancellationCheckInterval > TimeSpan.Zero && o.CancellationCheckInterval <= TimeSpan.FromMinutes(1), "Jobs:CancellationCheckInterval must be between 0 and 00:01:00.")
             .Validate(o => o.ReconcileInterval > TimeSpan.Zero && o.ReconcileGrace >= TimeSpan.Zero, "Jobs:ReconcileInterval must be positive and Jobs:ReconcileGrace not negative.")
+            .Validate(o => o.QueuedRepairGrace >= TimeSpan.FromSeconds(1), "Jobs:QueuedRepairGrace must be at least 00:00:01.")
             .Validate(o => o.ProgressInterval >= TimeSpan.Zero && o.ProgressInterval <= TimeSpan.FromMinutes(1), "Jobs:ProgressInterval must be between 0 and 00:01:00.")
             .Validate(o => o.InvisibilityTimeout >= TimeSpan.FromSeconds(1), "Jobs:InvisibilityTimeout must be at least 00:00:01.")
             .Validate(o => o.QueuePollInterval >= TimeSpan.FromMilliseconds(50), "Jobs:QueuePollInterval must be at least 00:00:00.05.")

@@ -48,6 +48,13 @@ public sealed class JobsOptions
     /// <summary>How long a job must have been running before the repair pass looks at it.</summary>
     public TimeSpan ReconcileGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a job may wait queued (not parked) with no live Hangfire job known to carry it before the repair
+    /// pass hands it to Hangfire again: a process that died between storing a job and enqueueing it leaves such
+    /// a job. A job still waiting in a long queue may get a second Hangfire job too; only one of them runs it.
+    /// </summary>
+    public TimeSpan QueuedRepairGrace { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The least time between two stored progress reports of one job: a chatty tool cannot flood the storage.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 

@@ -44,6 +44,11 @@ public sealed partial class ToolJob(
             return new JobRunSummary(JobStatus.Failed, "The job is not in the ledger");
         }
         using var scope = JobLogScope.Begin(logger, job);
+        if (job.Status == JobStatus.Running && job.HangfireId != perform.BackgroundJob.Id)
+        {
+            // A second Hangfire job for it (the repair of a lost enqueue) found the first one running it.
+            return new JobRunSummary(JobStatus.Running, $"Hangfire job {job.HangfireId} runs it");
+        }
         if (job.Status == JobStatus.Running)
         {
             // Hangfire runs it again after its node died: the run before this one was cut off.

@@ -12,7 +12,9 @@ internal sealed class SqlitePragmas(string synchronous) : DbConnectionIntercepto
 {
     // busy_timeout: should a write still meet a lock (another process, a migration), SQLite retries it in
     // small steps instead of failing at once into Microsoft.Data.Sqlite's 150 ms sleep.
-    private readonly string pragmas = $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;";
+    private readonly string pragmas = For(synchronous);
+
+    public static string For(string synchronous) => $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;";
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {

@@ -24,6 +24,7 @@ public static class StorageExtensions
                     : throw new InvalidOperationException($"Storage:SqliteSynchronous must be NORMAL, FULL or EXTRA, not '{options.SqliteSynchronous}'.");
                 builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous)));
                 builder.Services.AddSingleton(new WriteGate(serialize: true));
+                builder.Services.AddSingleton(new SqliteStatements(sqlite, synchronous));
                 break;
             case StorageProvider.PostgreSql:
                 var ledger = LedgerConnectionString(connectionString);

@@ -1,0 +1,78 @@
+using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Storage;
+using Hangfire;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentCorex.Tests.Jobs;
+
+/// <summary>
+/// A job stored but never handed to Hangfire (its node died between the two) is not lost and does not hold its
+/// key's slot for good: the repair pass enqueues it again, and a job with two Hangfire jobs runs once. The pass
+/// runs every 200 ms here and repairs jobs queued for more than 1 s.
+/// </summary>
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class LostEnqueueTests(TestStorage storage) : ServerTest(storage)
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Jobs:ReconcileInterval"] = "00:00:00.200",
+        ["Jobs:QueuedRepairGrace"] = "00:00:01",
+    };
+
+    [Test]
+    public async Task QueuedJob_WithNoHangfireJob_Runs_AndFreesItsKeysSlot()
+    {
+        var key = await App.CreateKeyAsync(plan: "free"); // one execution at once
+        using var client = App.CreateClient(key.ApiKey);
+        var lost = new JobEntry
+        {
+            Id = "job_lost" + Guid.NewGuid().ToString("N")[..8],
+            OwnerKeyId = key.KeyId,
+            Tool = "echo",
+            Arguments = """{"message":"found again"}""",
+            Status = JobStatus.Queued,
+            TimeoutMs = 30_000,
+            CreatedAt = DateTime.UtcNow.AddMinutes(-1),
+        };
+        await App.AddJobsAsync([lost]);
+
+        // It holds the key's one slot, so this one waits for it.
+        var next = await client.SubmitAsync("echo", new { message = "after it" });
+
+        var found = await client.WaitForFinalAsync(lost.Id);
+        Assert.That(found.Str("status"), Is.EqualTo("completed"));
+        Assert.That(found.Str("result.message"), Is.EqualTo("found again"));
+        Assert.That((await client.WaitForFinalAsync(next)).Str("status"), Is.EqualTo("completed"), "the slot it held was freed");
+        Assert.That(await AttemptOfAsync(lost.Id), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Job_WithTwoHangfireJobs_RunsOnce()
+    {
+        var key = await App.CreateKeyAsync(plan: "pro");
+        using var client = App.CreateClient(key.ApiKey);
+        var jobId = await client.SubmitAsync("wait", new { duration_ms = 1000 });
+        await client.WaitForJobAsync(jobId, j => j.Str("status") == "running");
+
+        // As the repair pass makes when the first Hangfire job was only late, not lost.
+        await using (var scope = App.Services.CreateAsyncScope())
+        {
+            var job = await scope.ServiceProvider.GetRequiredService<JobLedger>().FindAsync(jobId, CancellationToken.None);
+            var second = JobSubmitter.Enqueue(App.Services.GetRequiredService<IBackgroundJobClient>(), job!);
+            await App.WaitForHangfireJobsAsync([second], "Succeeded");
+        }
+
+        var ended = await client.WaitForFinalAsync(jobId);
+        Assert.That(ended.Str("status"), Is.EqualTo("completed"));
+        Assert.That(await AttemptOfAsync(jobId), Is.EqualTo(1), "the second Hangfire job left the first one's run alone");
+    }
+
+    private async Task<int> AttemptOfAsync(string jobId)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Where(j => j.Id == jobId).Select(j => j.Attempt).SingleAsync();
+    }
+}
