@@ -10,8 +10,6 @@ namespace AgentCorex.Web.Concurrency;
 /// </summary>
 public sealed class KeySlotLock(StorageConnection storage)
 {
-    /// <summary>The first half of PostgreSQL's two-part advisory lock key: "ACXS", so that no other user of advisory locks meets ours.</summary>
-    public const int PostgreSqlLockClass = 0x41435853;
 
     /// <summary>PostgreSQL admits a job in one round trip instead (see <see cref="Jobs.JobLedger.AddWithinLimitAsync"/>).</summary>
     public bool OneStatementAdmission => storage.Provider == StorageProvider.PostgreSql;
@@ -33,11 +31,11 @@ public sealed class KeySlotLock(StorageConnection storage)
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             if (storage.Provider == StorageProvider.PostgreSql)
             {
-                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({PostgreSqlLockClass}, hashtext({keyId}))", cancellationToken);
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({DatabaseLocks.SlotClass}, hashtext({keyId}))", cancellationToken);
             }
             else
             {
-                var resource = "agentcorex_slots_" + keyId;
+                var resource = DatabaseLocks.SqlServerSlotsPrefix + keyId;
                 await db.Database.ExecuteSqlAsync(
                     $"EXEC sp_getapplock @Resource = {resource}, @LockMode = 'Exclusive', @LockOwner = 'Transaction'", cancellationToken);
             }

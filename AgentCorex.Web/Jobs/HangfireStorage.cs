@@ -47,11 +47,11 @@ internal static class HangfireStorage
     /// </summary>
     private static IGlobalConfiguration UseAgentCorexPostgreSql(this IGlobalConfiguration hangfire, string connectionString, JobsOptions options)
     {
-        const string Key = "1094932552, 1"; // "ACXH", 1: the Hangfire schema of AgentCorex
+        var key = $"{DatabaseLocks.SchemaClass}, {DatabaseLocks.HangfireSchema}";
         using (var connection = new Npgsql.NpgsqlConnection(connectionString))
         {
             connection.Open();
-            using var take = new Npgsql.NpgsqlCommand($"SELECT pg_advisory_lock({Key})", connection);
+            using var take = new Npgsql.NpgsqlCommand($"SELECT pg_advisory_lock({key})", connection);
             take.ExecuteNonQuery();
             try
             {
@@ -59,7 +59,7 @@ internal static class HangfireStorage
             }
             finally
             {
-                using var release = new Npgsql.NpgsqlCommand($"SELECT pg_advisory_unlock({Key})", connection);
+                using var release = new Npgsql.NpgsqlCommand($"SELECT pg_advisory_unlock({key})", connection);
                 release.ExecuteNonQuery();
             }
         }

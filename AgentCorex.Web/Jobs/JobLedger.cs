@@ -83,7 +83,7 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
                 {
                     new Npgsql.NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))")
                     {
-                        Parameters = { new() { Value = Concurrency.KeySlotLock.PostgreSqlLockClass }, new() { Value = job.OwnerKeyId } },
+                        Parameters = { new() { Value = DatabaseLocks.SlotClass }, new() { Value = job.OwnerKeyId } },
                     },
                     new Npgsql.NpgsqlBatchCommand(
                         $"""

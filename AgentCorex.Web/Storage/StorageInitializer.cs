@@ -41,13 +41,13 @@ internal sealed partial class StorageInitializer(IServiceScopeFactory scopes, IL
         if (db.Database.IsNpgsql())
         {
             connection = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(db.Database.GetConnectionString()) { Pooling = false }.ConnectionString);
-            take = "SELECT pg_advisory_lock(1094932552, 2)"; // "ACXH", 2: AgentCorex's own schema
+            take = $"SELECT pg_advisory_lock({DatabaseLocks.SchemaClass}, {DatabaseLocks.AgentCorexSchema})";
         }
         else if (db.Database.IsSqlServer())
         {
             connection = new Microsoft.Data.SqlClient.SqlConnection(
                 new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(db.Database.GetConnectionString()) { Pooling = false }.ConnectionString);
-            take = "EXEC sp_getapplock @Resource = 'agentcorex_migrations', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = -1";
+            take = $"EXEC sp_getapplock @Resource = '{DatabaseLocks.SqlServerMigrations}', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = -1";
         }
         else
         {

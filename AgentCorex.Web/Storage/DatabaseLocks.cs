@@ -1,0 +1,28 @@
+namespace AgentCorex.Web.Storage;
+
+/// <summary>
+/// The locks AgentCorex takes in a server database to keep its nodes apart, in one table so that no two uses
+/// share a key by accident. PostgreSQL advisory locks take two-part keys; the first part marks the key as
+/// AgentCorex's ("ACXH", "ACXS" in ASCII), so no other user of advisory locks in the database meets ours.
+/// SQL Server application locks are named.
+/// </summary>
+public static class DatabaseLocks
+{
+    /// <summary>"ACXH": schema installs and migrations, one node at a time; the second part says which schema.</summary>
+    public const int SchemaClass = 0x41435848;
+
+    /// <summary>With <see cref="SchemaClass"/>: Hangfire.PostgreSql's schema.</summary>
+    public const int HangfireSchema = 1;
+
+    /// <summary>With <see cref="SchemaClass"/>: AgentCorex's own tables (EF Core migrations).</summary>
+    public const int AgentCorexSchema = 2;
+
+    /// <summary>"ACXS": one API key's execution slots; the second part is <c>hashtext(key_id)</c>.</summary>
+    public const int SlotClass = 0x41435853;
+
+    /// <summary>SQL Server: AgentCorex's own migrations.</summary>
+    public const string SqlServerMigrations = "agentcorex_migrations";
+
+    /// <summary>SQL Server: one API key's execution slots, followed by its key id.</summary>
+    public const string SqlServerSlotsPrefix = "agentcorex_slots_";
+}
