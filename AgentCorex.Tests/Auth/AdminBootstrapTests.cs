@@ -1,6 +1,10 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Auth;
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Auth;
 
@@ -34,6 +38,32 @@ public sealed partial class AdminBootstrapTests
         Assert.That(ApiKeyPattern().IsMatch(secondOutput), Is.False, "a second start prints no key");
 
         Directory.Delete(data, recursive: true);
+    }
+
+    [Test]
+    public async Task NodesStartingTogether_OnAFreshClusterDatabase_MakeOneAdminKey()
+    {
+        var settings = await ServerTest.PostgreSqlSettingsAsync();
+        settings["Auth:AdminKey"] = "";
+        using var app = new AgentCorexApp(settings);
+        using (app.CreateClient())
+        {
+        }
+        // This server made one at its start; without it the database is as fresh, and six nodes start on it at once.
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().ApiKeys.Where(k => k.IsAdmin).ExecuteDeleteAsync();
+        }
+
+        var output = await CaptureConsoleAsync(() => Task.WhenAll(Enumerable.Range(0, 6).Select(async _ =>
+        {
+            await using var scope = app.Services.CreateAsyncScope();
+            await ActivatorUtilities.CreateInstance<AdminKeyBootstrap>(scope.ServiceProvider).StartAsync(CancellationToken.None);
+        })));
+
+        Assert.That(ApiKeyPattern().Matches(output).Select(m => m.Value).Distinct().Count(), Is.EqualTo(1), output);
+        await using var check = app.Services.CreateAsyncScope();
+        Assert.That(await check.ServiceProvider.GetRequiredService<AgentCorexDb>().ApiKeys.CountAsync(k => k.IsAdmin), Is.EqualTo(1));
     }
 
     [Test]

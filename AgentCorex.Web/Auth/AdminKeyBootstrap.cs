@@ -5,7 +5,8 @@ namespace AgentCorex.Web.Auth;
 
 /// <summary>
 /// A fresh server must be usable: with no Auth:AdminKey and no admin key stored, the first start creates
-/// one and prints it once to the console (never to the log, which may be shipped elsewhere).
+/// one and prints it once to the console (never to the log, which may be shipped elsewhere). The nodes of a
+/// cluster starting together on a fresh database look and create one at a time, so only one key is made.
 /// </summary>
 internal sealed class AdminKeyBootstrap(IServiceScopeFactory scopes, ApiKeyAuthenticator authenticator, TimeProvider time) : IHostedService
 {
@@ -17,6 +18,7 @@ internal sealed class AdminKeyBootstrap(IServiceScopeFactory scopes, ApiKeyAuthe
         }
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        await using var alone = await ClusterLock.TakeAsync(db, DatabaseLocks.BootstrapAdminKey, DatabaseLocks.SqlServerBootstrapAdminKey, cancellationToken);
         if (await db.ApiKeys.AnyAsync(k => k.IsAdmin && k.RevokedAt == null, cancellationToken))
         {
             return;

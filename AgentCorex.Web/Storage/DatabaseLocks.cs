@@ -8,7 +8,7 @@ namespace AgentCorex.Web.Storage;
 /// </summary>
 public static class DatabaseLocks
 {
-    /// <summary>"ACXH": schema installs and migrations, one node at a time; the second part says which schema.</summary>
+    /// <summary>"ACXH": what nodes do at start one at a time (schema installs, migrations, the bootstrap admin key); the second part says which.</summary>
     public const int SchemaClass = 0x41435848;
 
     /// <summary>With <see cref="SchemaClass"/>: Hangfire.PostgreSql's schema.</summary>
@@ -17,11 +17,17 @@ public static class DatabaseLocks
     /// <summary>With <see cref="SchemaClass"/>: AgentCorex's own tables (EF Core migrations).</summary>
     public const int AgentCorexSchema = 2;
 
+    /// <summary>With <see cref="SchemaClass"/>: the bootstrap admin key, made by the first node to start.</summary>
+    public const int BootstrapAdminKey = 3;
+
     /// <summary>"ACXS": one API key's execution slots; the second part is <c>hashtext(key_id)</c>.</summary>
     public const int SlotClass = 0x41435853;
 
     /// <summary>SQL Server: AgentCorex's own migrations.</summary>
     public const string SqlServerMigrations = "agentcorex_migrations";
+
+    /// <summary>SQL Server: the bootstrap admin key.</summary>
+    public const string SqlServerBootstrapAdminKey = "agentcorex_bootstrap_admin_key";
 
     /// <summary>SQL Server: one API key's execution slots, followed by its key id.</summary>
     public const string SqlServerSlotsPrefix = "agentcorex_slots_";

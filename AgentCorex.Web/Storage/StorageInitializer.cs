@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 
 namespace AgentCorex.Web.Storage;
@@ -19,7 +18,7 @@ internal sealed partial class StorageInitializer(IServiceScopeFactory scopes, IL
             // WAL lets readers go on while one writer commits: the embedded default serves many requests at once.
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
         }
-        await using var migrating = await ClusterLockAsync(db, cancellationToken);
+        await using var migrating = await ClusterLock.TakeAsync(db, DatabaseLocks.AgentCorexSchema, DatabaseLocks.SqlServerMigrations, cancellationToken);
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
         if (pending.Count > 0)
         {
@@ -29,37 +28,6 @@ internal sealed partial class StorageInitializer(IServiceScopeFactory scopes, IL
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>
-    /// A session lock on an unpooled connection of its own, so that closing it ends the session and the lock
-    /// with it, on success, failure or crash alike; none for the embedded database (one process).
-    /// </summary>
-    private static async Task<DbConnection?> ClusterLockAsync(AgentCorexDb db, CancellationToken cancellationToken)
-    {
-        DbConnection connection;
-        string take;
-        if (db.Database.IsNpgsql())
-        {
-            connection = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(db.Database.GetConnectionString()) { Pooling = false }.ConnectionString);
-            take = $"SELECT pg_advisory_lock({DatabaseLocks.SchemaClass}, {DatabaseLocks.AgentCorexSchema})";
-        }
-        else if (db.Database.IsSqlServer())
-        {
-            connection = new Microsoft.Data.SqlClient.SqlConnection(
-                new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(db.Database.GetConnectionString()) { Pooling = false }.ConnectionString);
-            take = $"EXEC sp_getapplock @Resource = '{DatabaseLocks.SqlServerMigrations}', @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = -1";
-        }
-        else
-        {
-            return null;
-        }
-        await connection.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = take;
-        command.CommandTimeout = 0; // as long as the other node's migrations take
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        return connection;
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applying {Count} database migration(s): {Migrations}")]
     private static partial void LogMigrating(ILogger logger, int count, string migrations);
