@@ -153,13 +153,11 @@ internal sealed partial class JobRecovery(
             }
             using var _ = JobLogScope.Begin(logger, job);
             var hangfireId = JobSubmitter.Enqueue(hangfire, job);
+            // Not recorded when the job started, ended or was repaired by another node meanwhile: the new Hangfire
+            // job then finds it so and ends (deleting it here could cancel it, should it have started the job).
             if (await ledger.TryRecordRequeueAsync(job.Id, job.HangfireId, hangfireId, cancellationToken))
             {
                 LogLostEnqueue(logger, job.Id, state ?? "none known");
-            }
-            else
-            {
-                hangfire.Delete(hangfireId); // it started, ended or was repaired by another node meanwhile
             }
         }
     }

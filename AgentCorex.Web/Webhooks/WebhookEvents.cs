@@ -23,9 +23,24 @@ public sealed partial class WebhookEvents(
     TimeProvider time,
     ILogger<WebhookEvents> logger)
 {
-    /// <summary>The event's bit when a webhook of the owner subscribes to it, to be marked pending by the transition; otherwise 0.</summary>
-    public async ValueTask<int> PendingAsync(string ownerKeyId, string eventName, CancellationToken cancellationToken) =>
-        await subscriptions.EventBitsAsync(ownerKeyId, cancellationToken) & JobEventNames.Bit(eventName);
+    /// <summary>
+    /// The event's bit when a webhook of the owner subscribes to it, to be marked pending by the transition;
+    /// otherwise 0. When the subscriptions cannot be read, the bit: marked, the event is looked at again when it
+    /// is raised, and by the sweep.
+    /// </summary>
+    public async ValueTask<int> PendingAsync(string ownerKeyId, string eventName, CancellationToken cancellationToken)
+    {
+        var bit = JobEventNames.Bit(eventName);
+        try
+        {
+            return await subscriptions.EventBitsAsync(ownerKeyId, cancellationToken) & bit;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogSubscriptionsUnread(logger, e, eventName);
+            return bit;
+        }
+    }
 
     /// <param name="pending">What <see cref="PendingAsync"/> gave for this event: nothing is done when it is 0.</param>
     /// <param name="ending">How the run ended, when the caller has it; otherwise the job's stored result or error is read.</param>
@@ -96,6 +111,9 @@ public sealed partial class WebhookEvents(
             WebhookDispatcher.Enqueue(hangfire, delivery.Id);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read which webhooks want {Event}: it is marked pending, to be looked at again")]
+    private static partial void LogSubscriptionsUnread(ILogger logger, Exception exception, string @event);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not store the webhook deliveries of {Event} for job {JobId}; the webhook sweep will try again")]
     private static partial void LogRaiseFailed(ILogger logger, Exception exception, string @event, string jobId);
