@@ -76,3 +76,46 @@ public sealed class LostEnqueueTests(TestStorage storage) : ServerTest(storage)
         return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Where(j => j.Id == jobId).Select(j => j.Attempt).SingleAsync();
     }
 }
+
+/// <summary>
+/// A queue deeper than the grace is not a loss: with no worker to drain it, jobs waiting in Hangfire's queue get
+/// no second Hangfire job, and only as many jobs as Hangfire cannot account for are enqueued again.
+/// </summary>
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class LostEnqueueBacklogTests(TestStorage storage) : ServerTest(storage)
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Jobs:WorkerCount"] = "0",
+        ["Jobs:ReconcileInterval"] = "00:00:00.100",
+        ["Jobs:QueuedRepairGrace"] = "00:00:01",
+    };
+
+    [Test]
+    public async Task OnlyWhatHangfireCannotAccountFor_IsEnqueuedAgain()
+    {
+        var key = await App.CreateKeyAsync(plan: "pro");
+        var jobs = Enumerable.Range(0, 3).Select(i => new JobEntry
+        {
+            Id = $"job_backlog{i}" + Guid.NewGuid().ToString("N")[..6],
+            OwnerKeyId = key.KeyId,
+            Tool = "echo",
+            Arguments = """{"message":"waiting"}""",
+            Status = JobStatus.Queued,
+            TimeoutMs = 30_000,
+            CreatedAt = DateTime.UtcNow.AddMinutes(-5).AddSeconds(i),
+        }).ToList();
+        var monitoring = App.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        var before = monitoring.EnqueuedCount("default");
+        await App.AddJobsAsync(jobs);
+        // Two of them wait in Hangfire's queue; the third was lost before it got there.
+        var hangfire = App.Services.GetRequiredService<IBackgroundJobClient>();
+        JobSubmitter.Enqueue(hangfire, jobs[0]);
+        JobSubmitter.Enqueue(hangfire, jobs[1]);
+
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // many passes
+
+        Assert.That(monitoring.EnqueuedCount("default") - before, Is.EqualTo(3), "one job enqueued again, not one per waiting job nor per pass");
+    }
+}

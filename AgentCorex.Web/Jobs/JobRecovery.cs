@@ -126,10 +126,13 @@ internal sealed partial class JobRecovery(
     }
 
     /// <summary>
-    /// A queued job's Hangfire id is unknown until a worker starts it, so a job past the grace with none gets a
-    /// new Hangfire job, recorded in the ledger: the next pass then checks that one instead of enqueueing again.
-    /// Should the first Hangfire job exist after all, whichever runs first starts the job and the other finds
-    /// it started (see <see cref="ToolJob"/>).
+    /// A queued job's Hangfire id is unknown until a worker starts it, so which job is lost cannot be told from
+    /// the ledger alone. How many can: the ledger's queued jobs (not parked) that Hangfire's queue and its
+    /// running jobs cannot account for. Up to that many of the oldest jobs past the grace get a new Hangfire job,
+    /// recorded in the ledger (the next pass checks that one instead of enqueueing again), so a deep but sound
+    /// queue gets none. Should the first Hangfire job of one exist after all, whichever runs first starts the
+    /// job and the other finds it started (see <see cref="ToolJob"/>); a lost job behind such a one is found
+    /// once the queue has drained past it.
     /// </summary>
     private async Task RepairLostEnqueuesAsync(AgentCorexDb db, JobLedger ledger, IBackgroundJobClient hangfire, CancellationToken cancellationToken)
     {
@@ -143,9 +146,16 @@ internal sealed partial class JobRecovery(
         {
             return;
         }
+        var monitoring = storage.GetMonitoringApi();
+        var inLedger = await db.Jobs.CountAsync(j => j.Status == JobStatus.Queued && !j.Parked, cancellationToken);
+        var lost = inLedger - (monitoring.EnqueuedCount(EnqueuedState.DefaultQueue) + monitoring.ProcessingCount());
         using var connection = storage.GetConnection();
         foreach (var job in waiting)
         {
+            if (lost <= 0)
+            {
+                return;
+            }
             var state = job.HangfireId is null ? null : connection.GetStateData(job.HangfireId)?.Name;
             if (WillRun(state))
             {
@@ -153,6 +163,7 @@ internal sealed partial class JobRecovery(
             }
             using var _ = JobLogScope.Begin(logger, job);
             var hangfireId = JobSubmitter.Enqueue(hangfire, job);
+            lost--;
             // Not recorded when the job started, ended or was repaired by another node meanwhile: the new Hangfire
             // job then finds it so and ends (deleting it here could cancel it, should it have started the job).
             if (await ledger.TryRecordRequeueAsync(job.Id, job.HangfireId, hangfireId, cancellationToken))

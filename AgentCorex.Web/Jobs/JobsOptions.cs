@@ -51,7 +51,7 @@ public sealed class JobsOptions
     /// <summary>
     /// How long a job may wait queued (not parked) with no live Hangfire job known to carry it before the repair
     /// pass hands it to Hangfire again: a process that died between storing a job and enqueueing it leaves such
-    /// a job. A job still waiting in a long queue may get a second Hangfire job too; only one of them runs it.
+    /// a job. Only as many are enqueued again as Hangfire cannot account for (see JobRecovery).
     /// </summary>
     public TimeSpan QueuedRepairGrace { get; set; } = TimeSpan.FromMinutes(10);
 
