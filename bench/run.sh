@@ -11,6 +11,8 @@
 #   MODE=limits  instead compares AgentCorex with per-key limiting on (the admin key given a request limit and
 #                a limit of executions at once it never reaches, so every request is counted and takes a
 #                slot) against limiting off (RateLimits:Enabled=false)
+#   STORAGE=postgresql  runs AgentCorex on a throwaway PostgreSQL cluster (bench/throwaway-postgres.sh) instead of
+#                the embedded SQLite file: with MODE=limits, the database counter of requests per minute
 # Output: the table on stdout and in bench/results/<timestamp>/ with each run's figures and server logs.
 set -euo pipefail
 
@@ -20,6 +22,7 @@ DURATION=${DURATION:-15}
 ROUNDS=${ROUNDS:-3}
 PIN=${PIN:-0}
 MODE=${MODE:-bare}
+STORAGE=${STORAGE:-embedded}
 START_TIMEOUT=${START_TIMEOUT:-60}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,7 +40,8 @@ stop_server() {
     fi
     SERVER_PID=""
 }
-trap 'stop_server; rm -rf "$SCRATCH"' EXIT
+source "$ROOT/bench/throwaway-postgres.sh"
+trap 'stop_server; stop_throwaway_postgres "$SCRATCH/pg"; rm -rf "$SCRATCH"' EXIT
 trap 'exit 130' INT TERM
 
 fail() { echo "bench: $*" >&2; exit 1; }
@@ -48,6 +52,7 @@ done
 (( ROUNDS <= 10 && DURATION <= 300 && WARMUP <= 300 )) || fail "at most 10 rounds of 300 s warm-up and 300 s measured"
 command -v curl >/dev/null || fail "curl is needed to wait for the servers' readiness"
 [[ "$MODE" == bare || "$MODE" == limits ]] || fail "MODE must be bare or limits, not '$MODE'"
+[[ "$STORAGE" == embedded || "$STORAGE" == postgresql ]] || fail "STORAGE must be embedded or postgresql, not '$STORAGE'"
 
 mkdir -p "$OUT"
 echo "bench: building Release (AgentCorex.Web, bench/BareEndpoint, bench/LoadGenerator)"
@@ -110,14 +115,24 @@ measure() {
     esac
 }
 
+if [[ "$STORAGE" == postgresql ]]; then
+    start_throwaway_postgres "$SCRATCH/pg" || fail "could not start PostgreSQL"
+    echo "bench: AgentCorex on a throwaway PostgreSQL cluster ($PG_CONNECTION)"
+fi
+
 # run_agentcorex [NAME [ENV=VALUE...]]
 run_agentcorex() {
     local name=${1:-agentcorex}
     (( $# > 0 )) && shift
-    mkdir -p "$SCRATCH/db"
-    rm -f "$SCRATCH"/db/agentcorex.db*
-    measure "$name" "$AGENTCOREX_DLL" "Auth__AdminKey=$BENCH_BEARER" \
-        "ConnectionStrings__AgentCorex=Data Source=$SCRATCH/db/agentcorex.db" "$@"
+    local storage=()
+    if [[ "$STORAGE" == postgresql ]]; then
+        storage=("Storage__Provider=PostgreSql" "ConnectionStrings__AgentCorex=$PG_CONNECTION")
+    else
+        mkdir -p "$SCRATCH/db"
+        rm -f "$SCRATCH"/db/agentcorex.db*
+        storage=("ConnectionStrings__AgentCorex=Data Source=$SCRATCH/db/agentcorex.db")
+    fi
+    measure "$name" "$AGENTCOREX_DLL" "Auth__AdminKey=$BENCH_BEARER" "${storage[@]}" "$@"
 }
 run_limits_on() { run_agentcorex limits-on RateLimits__Admin__RequestsPerMinute=2000000000 RateLimits__Admin__MaxConcurrent=1000000; }
 run_limits_off() { run_agentcorex limits-off RateLimits__Enabled=false; }

@@ -13,7 +13,14 @@ public interface IDirectExecutions
 
     Task AddAsync(Func<AgentCorexDb> db, DirectExecution execution, CancellationToken cancellationToken);
 
-    Task RemoveAsync(Func<AgentCorexDb> db, DirectExecution execution, CancellationToken cancellationToken);
+    /// <summary>
+    /// PostgreSQL (see <see cref="KeySlotLock.OneStatementAdmission"/>): adds it when its key holds fewer than
+    /// <paramref name="limit"/> slots, in one round trip under the key's lock; false when the key is at its limit.
+    /// </summary>
+    Task<bool> TryAddWithinLimitAsync(DirectExecution execution, int limit, CancellationToken cancellationToken);
+
+    /// <returns>Whether its key has parked jobs, where the removal could tell in the same round trip; else null.</returns>
+    Task<bool?> RemoveAsync(Func<AgentCorexDb> db, DirectExecution execution, CancellationToken cancellationToken);
 
     /// <summary>Forgets what expired (a node that died mid-execution); returns the keys whose slots it freed.</summary>
     Task<IReadOnlyList<string>> PruneAsync(AgentCorexDb db, DateTime now, CancellationToken cancellationToken);
@@ -32,11 +39,14 @@ internal sealed class InMemoryDirectExecutions : IDirectExecutions
         return Task.CompletedTask;
     }
 
-    public Task RemoveAsync(Func<AgentCorexDb> db, DirectExecution execution, CancellationToken cancellationToken)
+    public Task<bool> TryAddWithinLimitAsync(DirectExecution execution, int limit, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("The embedded database admits under KeySlotLock's in-process lock.");
+
+    public Task<bool?> RemoveAsync(Func<AgentCorexDb> db, DirectExecution execution, CancellationToken cancellationToken)
     {
         running.AddOrUpdate(execution.KeyId, 0, (_, count) => Math.Max(0, count - 1));
         running.TryRemove(new KeyValuePair<string, int>(execution.KeyId, 0));
-        return Task.CompletedTask;
+        return Task.FromResult<bool?>(null);
     }
 
     /// <summary>Nothing expires: this process ends its executions, and forgets them all when it dies.</summary>
@@ -44,8 +54,22 @@ internal sealed class InMemoryDirectExecutions : IDirectExecutions
         Task.FromResult<IReadOnlyList<string>>([]);
 }
 
-internal sealed class DatabaseDirectExecutions(WriteGate writes, TimeProvider time) : IDirectExecutions
+/// <summary>On PostgreSQL its rows are added and removed with asynchronous commits (see <see cref="AsyncCommitDataSource"/>).</summary>
+internal sealed class DatabaseDirectExecutions(WriteGate writes, TimeProvider time, AsyncCommitDataSource? asyncCommits = null) : IDirectExecutions
 {
+    /// <summary>The key's lock (that of <see cref="KeySlotLock"/>), then the insert that counts its slots, as one implicit transaction.</summary>
+    private static readonly string[] AdmitOnPostgreSql =
+    [
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        $"""
+        INSERT INTO direct_executions (execution_id, key_id, expires_at)
+        SELECT $1, $2, $3
+        WHERE (SELECT count(*) FROM jobs WHERE owner_key_id = $2 AND NOT parked AND status IN ('{Jobs.JobStatus.Queued}', '{Jobs.JobStatus.Running}'))
+            + (SELECT count(*) FROM direct_executions WHERE key_id = $2 AND expires_at > $4) < $5
+        RETURNING true
+        """,
+    ];
+
     public Task<int> CountAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
@@ -60,10 +84,41 @@ internal sealed class DatabaseDirectExecutions(WriteGate writes, TimeProvider ti
             cancellationToken);
     }
 
-    public async Task RemoveAsync(Func<AgentCorexDb> db, DirectExecution execution, CancellationToken cancellationToken)
+    public async Task<bool> TryAddWithinLimitAsync(DirectExecution execution, int limit, CancellationToken cancellationToken)
     {
+        var source = (asyncCommits ?? throw new InvalidOperationException("Only PostgreSQL admits in one round trip.")).Source;
+        await using var batch = source.CreateBatch();
+        var lockCommand = batch.CreateBatchCommand();
+        lockCommand.CommandText = AdmitOnPostgreSql[0];
+        lockCommand.Parameters.Add(new() { Value = DatabaseLocks.SlotClass });
+        lockCommand.Parameters.Add(new() { Value = execution.KeyId });
+        batch.BatchCommands.Add(lockCommand);
+        var insert = batch.CreateBatchCommand();
+        insert.CommandText = AdmitOnPostgreSql[1];
+        insert.Parameters.Add(new() { Value = execution.Id });
+        insert.Parameters.Add(new() { Value = execution.KeyId });
+        insert.Parameters.Add(new() { Value = execution.ExpiresAt });
+        insert.Parameters.Add(new() { Value = time.GetUtcNow().UtcDateTime });
+        insert.Parameters.Add(new() { Value = limit });
+        batch.BatchCommands.Add(insert);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken); // past the lock's empty answer
+        return await reader.ReadAsync(cancellationToken);
+    }
+
+    public async Task<bool?> RemoveAsync(Func<AgentCorexDb> db, DirectExecution execution, CancellationToken cancellationToken)
+    {
+        if (asyncCommits is not null)
+        {
+            await using var delete = asyncCommits.Source.CreateCommand(
+                $"DELETE FROM direct_executions WHERE execution_id = $1 RETURNING EXISTS (SELECT 1 FROM jobs WHERE owner_key_id = $2 AND parked AND status = '{Jobs.JobStatus.Queued}')");
+            delete.Parameters.Add(new() { Value = execution.Id });
+            delete.Parameters.Add(new() { Value = execution.KeyId });
+            return await delete.ExecuteScalarAsync(cancellationToken) as bool?; // null when a prune took it first
+        }
         using var _ = await writes.EnterAsync(cancellationToken);
         await db().DirectExecutions.Where(e => e.Id == execution.Id).ExecuteDeleteAsync(cancellationToken);
+        return null;
     }
 
     public async Task<IReadOnlyList<string>> PruneAsync(AgentCorexDb db, DateTime now, CancellationToken cancellationToken)

@@ -93,15 +93,17 @@ public sealed class ExecutionSlots(
             return null;
         }
         var execution = new DirectExecution { Id = executionId, KeyId = caller.KeyId, ExpiresAt = time.GetUtcNow().UtcDateTime + timeout + DirectGrace };
-        var taken = await locks.RunAsync(Context, caller.KeyId, async token =>
-        {
-            if (await InUseAsync(caller.KeyId, token) >= limit)
+        var taken = locks.OneStatementAdmission
+            ? await directs.TryAddWithinLimitAsync(execution, limit, cancellationToken)
+            : await locks.RunAsync(Context, caller.KeyId, async token =>
             {
-                return false;
-            }
-            await directs.AddAsync(Context, execution, token);
-            return true;
-        }, cancellationToken);
+                if (await InUseAsync(caller.KeyId, token) >= limit)
+                {
+                    return false;
+                }
+                await directs.AddAsync(Context, execution, token);
+                return true;
+            }, cancellationToken);
         if (!taken)
         {
             metrics.RateLimitRefused(ConcurrentLimit, caller.IsAdmin ? "admin" : caller.Plan);
@@ -112,8 +114,15 @@ public sealed class ExecutionSlots(
 
     internal async Task ReleaseDirectAsync(DirectExecution execution)
     {
-        await directs.RemoveAsync(Context, execution, CancellationToken.None);
-        await OnSlotFreedAsync(execution.KeyId, CancellationToken.None);
+        switch (await directs.RemoveAsync(Context, execution, CancellationToken.None))
+        {
+            case true:
+                await PromoteAsync(execution.KeyId, CancellationToken.None);
+                break;
+            case null:
+                await OnSlotFreedAsync(execution.KeyId, CancellationToken.None);
+                break;
+        }
     }
 
     /// <summary>

@@ -5,17 +5,30 @@ namespace AgentCorex.Web.RateLimits;
 
 /// <summary>
 /// Counts in the shared database, so N nodes never multiply a key's allowance: one atomic upsert per request
-/// that returns the new count. Old minutes are deleted as a new minute begins.
+/// that returns the new count. Old minutes are deleted as a new minute begins. On PostgreSQL the counts commit
+/// asynchronously (see <see cref="AsyncCommitDataSource"/>).
 /// </summary>
-internal sealed class DatabaseRequestCounter(IServiceScopeFactory scopes) : IRequestCounter
+internal sealed class DatabaseRequestCounter(IServiceScopeFactory scopes, AsyncCommitDataSource? asyncCommits = null) : IRequestCounter
 {
+    private const string PostgreSqlCount =
+        """
+        INSERT INTO rate_limit_windows (key_id, bucket, minute, requests) VALUES ($1, $2, $3, 1)
+        ON CONFLICT (key_id, bucket, minute) DO UPDATE SET requests = rate_limit_windows.requests + 1
+        RETURNING requests
+        """;
+
     private long lastSweptMinute;
 
     public async ValueTask<int> CountAsync(string keyId, string bucket, long minute, CancellationToken cancellationToken)
     {
+        var sweep = Interlocked.Exchange(ref lastSweptMinute, minute) != minute;
+        if (asyncCommits is not null)
+        {
+            return await CountOnPostgreSqlAsync(asyncCommits.Source, keyId, bucket, minute, sweep, cancellationToken);
+        }
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
-        if (Interlocked.Exchange(ref lastSweptMinute, minute) != minute)
+        if (sweep)
         {
             await db.RateLimitWindows.Where(w => w.Minute < minute - 1).ExecuteDeleteAsync(cancellationToken);
         }
@@ -36,5 +49,21 @@ internal sealed class DatabaseRequestCounter(IServiceScopeFactory scopes) : IReq
                 RETURNING requests AS "Value"
                 """);
         return (await counted.ToListAsync(cancellationToken)).Single();
+    }
+
+    private static async Task<int> CountOnPostgreSqlAsync(
+        Npgsql.NpgsqlDataSource source, string keyId, string bucket, long minute, bool sweep, CancellationToken cancellationToken)
+    {
+        if (sweep)
+        {
+            await using var delete = source.CreateCommand("DELETE FROM rate_limit_windows WHERE minute < $1");
+            delete.Parameters.Add(new() { Value = minute - 1 });
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using var count = source.CreateCommand(PostgreSqlCount);
+        count.Parameters.Add(new() { Value = keyId });
+        count.Parameters.Add(new() { Value = bucket });
+        count.Parameters.Add(new() { Value = minute });
+        return (int)(await count.ExecuteScalarAsync(cancellationToken))!;
     }
 }

@@ -29,6 +29,7 @@ public static class StorageExtensions
             case StorageProvider.PostgreSql:
                 var ledger = LedgerConnectionString(connectionString);
                 builder.Services.AddDbContextPool<AgentCorexDb, PostgreSqlAgentCorexDb>(db => db.UseNpgsql(ledger));
+                builder.Services.AddSingleton(new AsyncCommitDataSource(connectionString));
                 builder.Services.AddSingleton(new WriteGate(serialize: false));
                 break;
             case StorageProvider.SqlServer:

@@ -10,7 +10,6 @@
 set -euo pipefail
 STREAMS=${STREAMS:-500}
 NODES=${NODES:-1}
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DATA=$(mktemp -d)
 KEY="bench-admin-key-0123456789"
@@ -19,28 +18,20 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 [[ "$STREAMS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: STREAMS must be a positive whole number" >&2; exit 1; }
 [[ "$NODES" == 1 || "$NODES" == 2 ]] || { echo "bench: NODES must be 1 or 2" >&2; exit 1; }
 
-AS=()
-[[ $(id -u) == 0 ]] && AS=(runuser -u postgres --)
+source "$ROOT/bench/throwaway-postgres.sh"
 cleanup() {
     for pid in "${SERVERS[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    [[ -d "$DATA/pg" ]] && "${AS[@]}" "$PG_BIN/pg_ctl" -D "$DATA/pg" -m fast -w stop >/dev/null 2>&1 || true
+    stop_throwaway_postgres "$DATA/pg"
     rm -rf "$DATA"
 }
 trap cleanup EXIT
 
 STORAGE=(--ConnectionStrings:AgentCorex "Data Source=$DATA/agentcorex.db")
 if [[ "$NODES" == 2 ]]; then
-    # Two nodes need a shared database: a throwaway PostgreSQL cluster with its durable defaults.
-    [[ -x "$PG_BIN/initdb" ]] || { echo "bench: no initdb in $PG_BIN (set PG_BIN)" >&2; exit 1; }
-    mkdir "$DATA/pg"
-    [[ ${#AS[@]} -gt 0 ]] && chown postgres "$DATA" "$DATA/pg"
-    PG_PORT=$(free_port)
-    "${AS[@]}" "$PG_BIN/initdb" -D "$DATA/pg" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
-    "${AS[@]}" "$PG_BIN/pg_ctl" -D "$DATA/pg" -l "$DATA/pg/server.log" -w -t 60 \
-        -o "-p $PG_PORT -k $DATA/pg -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
-    "${AS[@]}" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qAt -c "CREATE DATABASE agentcorex_bench" >/dev/null
-    STORAGE=(--Storage:Provider PostgreSql --ConnectionStrings:AgentCorex "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=agentcorex_bench")
+    # Two nodes need a shared database.
+    start_throwaway_postgres "$DATA/pg"
+    STORAGE=(--Storage:Provider PostgreSql --ConnectionStrings:AgentCorex "$PG_CONNECTION")
 fi
 
 dotnet build -c Release -v q "$ROOT/AgentCorex.Web" >/dev/null

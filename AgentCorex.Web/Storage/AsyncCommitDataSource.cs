@@ -1,0 +1,25 @@
+using Npgsql;
+
+namespace AgentCorex.Web.Storage;
+
+/// <summary>
+/// PostgreSQL connections whose commits do not wait for their WAL flush (synchronous_commit=off), for rows that
+/// count rather than record: the requests of a key's current minute and the direct executions holding its
+/// slots. Every request of a key changes the same rows under the same lock, and a commit that waited for the
+/// disk would hold that lock the while, so one key's requests on every node would queue behind each other's
+/// disk writes. A change is visible to every node as soon as it commits; only a crash of the database server
+/// itself can lose the last fraction of a second of them (a few more requests let through in that minute, a
+/// slot freed early). Jobs, keys and webhooks keep their synchronous commits.
+/// </summary>
+public sealed class AsyncCommitDataSource(string connectionString) : IAsyncDisposable
+{
+    public NpgsqlDataSource Source { get; } = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
+    {
+        Options = "-c synchronous_commit=off",
+        NoResetOnClose = true, // no session state is left on them
+        MaxAutoPrepare = 8,
+        AutoPrepareMinUsages = 2,
+    });
+
+    public ValueTask DisposeAsync() => Source.DisposeAsync();
+}
