@@ -108,11 +108,12 @@ public sealed class LostEnqueueBacklogTests(TestStorage storage) : ServerTest(st
         }).ToList();
         var monitoring = App.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
         var before = monitoring.EnqueuedCount("default");
-        await App.AddJobsAsync(jobs);
-        // Two of them wait in Hangfire's queue; the third was lost before it got there.
+        // Two of them wait in Hangfire's queue; the third was lost before it got there. (Enqueued first, so that
+        // no pass sees the ledger's three before Hangfire has its two.)
         var hangfire = App.Services.GetRequiredService<IBackgroundJobClient>();
         JobSubmitter.Enqueue(hangfire, jobs[0]);
         JobSubmitter.Enqueue(hangfire, jobs[1]);
+        await App.AddJobsAsync(jobs);
 
         await Task.Delay(TimeSpan.FromSeconds(1.5)); // many passes
 

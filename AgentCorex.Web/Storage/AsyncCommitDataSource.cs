@@ -13,13 +13,19 @@ namespace AgentCorex.Web.Storage;
 /// </summary>
 public sealed class AsyncCommitDataSource(string connectionString) : IAsyncDisposable
 {
-    public NpgsqlDataSource Source { get; } = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
+    public NpgsqlDataSource Source { get; } = Create(connectionString);
+
+    private static NpgsqlDataSource Create(string connectionString)
     {
-        Options = "-c synchronous_commit=off",
-        NoResetOnClose = true, // no session state is left on them
-        MaxAutoPrepare = 8,
-        AutoPrepareMinUsages = 2,
-    });
+        var builder = new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            NoResetOnClose = true, // no session state is left on them
+            MaxAutoPrepare = 8,
+            AutoPrepareMinUsages = 2,
+        };
+        builder.Options = $"{builder.Options} -c synchronous_commit=off".TrimStart(); // after the connection string's own options
+        return NpgsqlDataSource.Create(builder);
+    }
 
     public ValueTask DisposeAsync() => Source.DisposeAsync();
 }

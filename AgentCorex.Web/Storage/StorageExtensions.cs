@@ -24,12 +24,12 @@ public static class StorageExtensions
                     : throw new InvalidOperationException($"Storage:SqliteSynchronous must be NORMAL, FULL or EXTRA, not '{options.SqliteSynchronous}'.");
                 builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous)));
                 builder.Services.AddSingleton(new WriteGate(serialize: true));
-                builder.Services.AddSingleton(new SqliteStatements(sqlite, synchronous));
+                builder.Services.AddSingleton(_ => new SqliteStatements(sqlite, synchronous)); // made by the container, so disposed with it
                 break;
             case StorageProvider.PostgreSql:
                 var ledger = LedgerConnectionString(connectionString);
                 builder.Services.AddDbContextPool<AgentCorexDb, PostgreSqlAgentCorexDb>(db => db.UseNpgsql(ledger));
-                builder.Services.AddSingleton(new AsyncCommitDataSource(connectionString));
+                builder.Services.AddSingleton(_ => new AsyncCommitDataSource(connectionString));
                 builder.Services.AddSingleton(new WriteGate(serialize: false));
                 break;
             case StorageProvider.SqlServer:
