@@ -57,18 +57,12 @@ internal sealed class InMemoryDirectExecutions : IDirectExecutions
 /// <summary>On PostgreSQL its rows are added and removed with asynchronous commits (see <see cref="AsyncCommitDataSource"/>).</summary>
 internal sealed class DatabaseDirectExecutions(WriteGate writes, TimeProvider time, AsyncCommitDataSource? asyncCommits = null) : IDirectExecutions
 {
-    /// <summary>The key's lock (that of <see cref="KeySlotLock"/>), then the insert that counts its slots, as one implicit transaction.</summary>
-    private static readonly string[] AdmitOnPostgreSql =
-    [
-        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+    private static readonly string AddWithinLimitSql =
         $"""
         INSERT INTO direct_executions (execution_id, key_id, expires_at)
-        SELECT $1, $2, $3
-        WHERE (SELECT count(*) FROM jobs WHERE owner_key_id = $2 AND NOT parked AND status IN ('{Jobs.JobStatus.Queued}', '{Jobs.JobStatus.Running}'))
-            + (SELECT count(*) FROM direct_executions WHERE key_id = $2 AND expires_at > $4) < $5
+        SELECT $1, $2, $3 WHERE {KeySlotLock.PostgreSqlSlotsHeld("$2", "$4")} < $5
         RETURNING true
-        """,
-    ];
+        """;
 
     public Task<int> CountAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken)
     {
@@ -88,21 +82,15 @@ internal sealed class DatabaseDirectExecutions(WriteGate writes, TimeProvider ti
     {
         var source = (asyncCommits ?? throw new InvalidOperationException("Only PostgreSQL admits in one round trip.")).Source;
         await using var batch = source.CreateBatch();
-        var lockCommand = batch.CreateBatchCommand();
-        lockCommand.CommandText = AdmitOnPostgreSql[0];
-        lockCommand.Parameters.Add(new() { Value = DatabaseLocks.SlotClass });
-        lockCommand.Parameters.Add(new() { Value = execution.KeyId });
-        batch.BatchCommands.Add(lockCommand);
-        var insert = batch.CreateBatchCommand();
-        insert.CommandText = AdmitOnPostgreSql[1];
-        insert.Parameters.Add(new() { Value = execution.Id });
-        insert.Parameters.Add(new() { Value = execution.KeyId });
-        insert.Parameters.Add(new() { Value = execution.ExpiresAt });
-        insert.Parameters.Add(new() { Value = time.GetUtcNow().UtcDateTime });
-        insert.Parameters.Add(new() { Value = limit });
-        batch.BatchCommands.Add(insert);
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.NextResultAsync(cancellationToken); // past the lock's empty answer
+        var insert = new Npgsql.NpgsqlBatchCommand(AddWithinLimitSql)
+        {
+            Parameters =
+            {
+                new() { Value = execution.Id }, new() { Value = execution.KeyId }, new() { Value = execution.ExpiresAt },
+                new() { Value = time.GetUtcNow().UtcDateTime }, new() { Value = limit },
+            },
+        };
+        await using var reader = await KeySlotLock.AdmitOnPostgreSqlAsync(batch, execution.KeyId, insert, cancellationToken);
         return await reader.ReadAsync(cancellationToken);
     }
 

@@ -10,9 +10,38 @@ namespace AgentCorex.Web.Concurrency;
 /// </summary>
 public sealed class KeySlotLock(StorageConnection storage)
 {
-
-    /// <summary>PostgreSQL admits a job in one round trip instead (see <see cref="Jobs.JobLedger.AddWithinLimitAsync"/>).</summary>
+    /// <summary>
+    /// PostgreSQL admits a job or a direct execution in one round trip instead (see <see cref="AdmitOnPostgreSqlAsync"/>,
+    /// <see cref="Jobs.JobLedger.AddWithinLimitAsync"/>, <see cref="IDirectExecutions.TryAddWithinLimitAsync"/>).
+    /// </summary>
     public bool OneStatementAdmission => storage.Provider == StorageProvider.PostgreSql;
+
+    /// <summary>
+    /// PostgreSQL's admission in one round trip: the key's advisory lock, then <paramref name="admit"/>, a statement
+    /// that counts the key's slots (<see cref="PostgreSqlSlotsHeld"/>), as one implicit transaction, so the count
+    /// sees everything committed before the lock was granted. The lock is held for that statement alone, not for
+    /// round trips, so one key's admissions queue for microseconds. Returns the reader at the admitting
+    /// statement's answer.
+    /// </summary>
+    public static async Task<Npgsql.NpgsqlDataReader> AdmitOnPostgreSqlAsync(
+        Npgsql.NpgsqlBatch batch, string keyId, Npgsql.NpgsqlBatchCommand admit, CancellationToken cancellationToken)
+    {
+        batch.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        {
+            Parameters = { new() { Value = DatabaseLocks.SlotClass }, new() { Value = keyId } },
+        });
+        batch.BatchCommands.Add(admit);
+        var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken); // past the lock's empty answer
+        return reader;
+    }
+
+    /// <summary>PostgreSQL: the slots a key holds, its jobs handed to Hangfire and its live direct executions, as an SQL expression.</summary>
+    public static string PostgreSqlSlotsHeld(string keyParameter, string nowParameter) =>
+        $"""
+        ((SELECT count(*) FROM jobs WHERE owner_key_id = {keyParameter} AND NOT parked AND status IN ('{Jobs.JobStatus.Queued}', '{Jobs.JobStatus.Running}'))
+            + (SELECT count(*) FROM direct_executions WHERE key_id = {keyParameter} AND expires_at > {nowParameter}))
+        """;
 
     private readonly SemaphoreSlim[] stripes = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
 

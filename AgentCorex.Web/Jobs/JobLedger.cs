@@ -32,6 +32,13 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         WHERE job_id = {10} AND status = '{{JobStatus.Running}}' AND attempt = {11}
         """;
 
+    private static readonly string AddWithinLimitSql =
+        $"""
+        INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output, events_pending)
+        SELECT $1, $2, $3, $4, '{JobStatus.Queued}', {Concurrency.KeySlotLock.PostgreSqlSlotsHeld("$2", "$7")} >= $8, $5, 0, $6, 0, 0, $9
+        RETURNING parked
+        """;
+
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
     /// <summary>
@@ -66,10 +73,8 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
 
     /// <summary>
     /// PostgreSQL: stores a new job parked when its key already holds <paramref name="limit"/> slots, in one
-    /// round trip: the key's advisory lock (that of <see cref="Concurrency.KeySlotLock"/>) and the insert that
-    /// counts the slots run as one implicit transaction, the count seeing everything committed before the lock
-    /// was granted. The lock is held for the insert alone, not for round trips, so one key's submits queue
-    /// for microseconds, not milliseconds. Returns whether the job was parked.
+    /// round trip under the key's lock (<see cref="Concurrency.KeySlotLock.AdmitOnPostgreSqlAsync"/>). Returns
+    /// whether the job was parked.
     /// </summary>
     public async Task<bool> AddWithinLimitAsync(JobEntry job, int limit, CancellationToken cancellationToken)
     {
@@ -77,35 +82,17 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
-            await using var batch = new Npgsql.NpgsqlBatch(connection)
+            await using var batch = new Npgsql.NpgsqlBatch(connection);
+            var insert = new Npgsql.NpgsqlBatchCommand(AddWithinLimitSql)
             {
-                BatchCommands =
+                Parameters =
                 {
-                    new Npgsql.NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-                    {
-                        Parameters = { new() { Value = DatabaseLocks.SlotClass }, new() { Value = job.OwnerKeyId } },
-                    },
-                    new Npgsql.NpgsqlBatchCommand(
-                        $"""
-                        INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output, events_pending)
-                        SELECT $1, $2, $3, $4, '{JobStatus.Queued}',
-                            (SELECT count(*) FROM jobs WHERE owner_key_id = $2 AND NOT parked AND status IN ('{JobStatus.Queued}', '{JobStatus.Running}'))
-                            + (SELECT count(*) FROM direct_executions WHERE key_id = $2 AND expires_at > $7) >= $8,
-                            $5, 0, $6, 0, 0, $9
-                        RETURNING parked
-                        """)
-                    {
-                        Parameters =
-                        {
-                            new() { Value = job.Id }, new() { Value = job.OwnerKeyId }, new() { Value = job.Tool }, new() { Value = job.Arguments },
-                            new() { Value = job.TimeoutMs }, new() { Value = job.CreatedAt }, new() { Value = Now }, new() { Value = limit },
-                            new() { Value = job.EventsPending },
-                        },
-                    },
+                    new() { Value = job.Id }, new() { Value = job.OwnerKeyId }, new() { Value = job.Tool }, new() { Value = job.Arguments },
+                    new() { Value = job.TimeoutMs }, new() { Value = job.CreatedAt }, new() { Value = Now }, new() { Value = limit },
+                    new() { Value = job.EventsPending },
                 },
             };
-            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-            await reader.NextResultAsync(cancellationToken); // past the lock's empty answer
+            await using var reader = await Concurrency.KeySlotLock.AdmitOnPostgreSqlAsync(batch, job.OwnerKeyId, insert, cancellationToken);
             await reader.ReadAsync(cancellationToken);
             return reader.GetBoolean(0);
         }
