@@ -32,22 +32,16 @@ internal sealed class DatabaseRequestCounter(IServiceScopeFactory scopes, AsyncC
         {
             await db.RateLimitWindows.Where(w => w.Minute < minute - 1).ExecuteDeleteAsync(cancellationToken);
         }
-        var counted = db.Database.IsSqlServer()
-            ? db.Database.SqlQuery<int>(
-                $"""
-                MERGE rate_limit_windows WITH (HOLDLOCK) AS w
-                USING (SELECT {keyId} AS key_id, {bucket} AS bucket, {minute} AS minute) AS r
-                ON w.key_id = r.key_id AND w.bucket = r.bucket AND w.minute = r.minute
-                WHEN MATCHED THEN UPDATE SET requests = w.requests + 1
-                WHEN NOT MATCHED THEN INSERT (key_id, bucket, minute, requests) VALUES (r.key_id, r.bucket, r.minute, 1)
-                OUTPUT inserted.requests AS [Value];
-                """)
-            : db.Database.SqlQuery<int>(
-                $"""
-                INSERT INTO rate_limit_windows (key_id, bucket, minute, requests) VALUES ({keyId}, {bucket}, {minute}, 1)
-                ON CONFLICT (key_id, bucket, minute) DO UPDATE SET requests = rate_limit_windows.requests + 1
-                RETURNING requests AS "Value"
-                """);
+        // SQL Server: PostgreSQL counts on its own pool, above.
+        var counted = db.Database.SqlQuery<int>(
+            $"""
+            MERGE rate_limit_windows WITH (HOLDLOCK) AS w
+            USING (SELECT {keyId} AS key_id, {bucket} AS bucket, {minute} AS minute) AS r
+            ON w.key_id = r.key_id AND w.bucket = r.bucket AND w.minute = r.minute
+            WHEN MATCHED THEN UPDATE SET requests = w.requests + 1
+            WHEN NOT MATCHED THEN INSERT (key_id, bucket, minute, requests) VALUES (r.key_id, r.bucket, r.minute, 1)
+            OUTPUT inserted.requests AS [Value];
+            """);
         return (await counted.ToListAsync(cancellationToken)).Single();
     }
 
