@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Hangfire;
 using Microsoft.Extensions.DependencyInjection;
@@ -68,6 +69,30 @@ public sealed class JobLifecycleTests(TestStorage storage) : ServerTest(storage)
         var jobId = (await response.ReadObjectAsync()).Str("job_id")!;
         var done = await Admin.WaitForStatusAsync(jobId, "completed");
         Assert.That(done.Str("result.message"), Is.EqualTo("later"));
+    }
+
+    [Test]
+    public async Task HangfireJob_EnqueuedBeforeTheOwnerWasAnArgument_StillRuns()
+    {
+        var key = await App.CreateKeyAsync();
+        using var client = App.CreateClient(key.ApiKey);
+        var job = new JobEntry
+        {
+            Id = "job_earlier" + Guid.NewGuid().ToString("N")[..6],
+            OwnerKeyId = key.KeyId,
+            Tool = "echo",
+            Arguments = """{"message":"from before"}""",
+            Status = JobStatus.Queued,
+            TimeoutMs = 30_000,
+            CreatedAt = DateTime.UtcNow,
+        };
+        await App.AddJobsAsync([job]);
+
+        App.Services.GetRequiredService<IBackgroundJobClient>().Enqueue<ToolJob>(run => run.RunAsync(job.Id, job.Tool, null, CancellationToken.None));
+
+        var done = await client.WaitForFinalAsync(job.Id);
+        Assert.That(done.Str("status"), Is.EqualTo("completed"));
+        Assert.That(done.Str("result.message"), Is.EqualTo("from before"));
     }
 
     [Test]

@@ -1,4 +1,6 @@
 using System.Data;
+using System.Data.Common;
+using System.Globalization;
 using AgentCorex.Web.Storage;
 using Microsoft.Data.SqlClient;
 using Microsoft.EntityFrameworkCore;
@@ -23,6 +25,15 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         UPDATE jobs SET status = '{{JobStatus.Running}}', hangfire_id = {0}, attempt = {1}, started_at = {2}, events_pending = events_pending | {3}
         WHERE job_id = {4} AND status = '{{JobStatus.Queued}}'
             AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.key_id = jobs.owner_key_id AND k.revoked_at IS NOT NULL)
+        """;
+
+    /// <summary>The start in one statement: the next attempt, and the started row back.</summary>
+    private const string StartQueuedSql =
+        $$"""
+        UPDATE jobs SET status = '{{JobStatus.Running}}', hangfire_id = {0}, attempt = attempt + 1, started_at = {1}, events_pending = events_pending | {2}
+        WHERE job_id = {3} AND status = '{{JobStatus.Queued}}'
+            AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.key_id = jobs.owner_key_id AND k.revoked_at IS NOT NULL)
+        RETURNING job_id, owner_key_id, tool, arguments, timeout_ms, attempt, created_at, started_at, events_pending
         """;
 
     private const string FinishSql =
@@ -120,6 +131,65 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     {
         using var _ = await writes.EnterAsync(cancellationToken);
         return await WriteAsync(StartSql, cancellationToken, hangfireId, attempt, Timestamp(Now), raises, jobId) == 1;
+    }
+
+    /// <summary>
+    /// queued → running as the next attempt, in one statement that returns the started job (what a run needs of
+    /// it); null when the job was not queued or its key has been revoked. SQL Server always answers null: its
+    /// callers then read the job and start it with <see cref="TryStartAsync"/>.
+    /// </summary>
+    public async Task<JobEntry?> TryStartQueuedAsync(string jobId, string hangfireId, int raises, CancellationToken cancellationToken)
+    {
+        if (db.Database.IsSqlServer())
+        {
+            return null;
+        }
+        using var _ = await writes.EnterAsync(cancellationToken);
+        object?[] values = [hangfireId, Timestamp(Now), raises, jobId];
+        var started = sqlite is not null
+            ? sqlite.QueryFirst(StartQueuedSql, ReadStarted, values)
+            : await QueryFirstAsync(StartQueuedSql, ReadStarted, values, cancellationToken);
+        started?.HangfireId = hangfireId;
+        return started;
+    }
+
+    private static JobEntry ReadStarted(DbDataReader row) => new()
+    {
+        Id = row.GetString(0),
+        OwnerKeyId = row.GetString(1),
+        Tool = row.GetString(2),
+        Arguments = row.GetString(3),
+        Status = JobStatus.Running,
+        TimeoutMs = row.GetInt32(4),
+        Attempt = row.GetInt32(5),
+        CreatedAt = row.GetDateTime(6),
+        StartedAt = row.GetDateTime(7),
+        EventsPending = row.GetInt32(8),
+    };
+
+    /// <summary>Plain SQL that returns a row, on the context's own connection (PostgreSQL: prepared automatically, see StorageExtensions).</summary>
+    private async Task<T?> QueryFirstAsync<T>(string template, Func<DbDataReader, T> read, object?[] values, CancellationToken cancellationToken)
+    {
+        var connection = db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = string.Format(CultureInfo.InvariantCulture, template, [.. values.Select((_, i) => "@p" + i.ToString(CultureInfo.InvariantCulture))]);
+            for (var i = 0; i < values.Length; i++)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = "@p" + i.ToString(CultureInfo.InvariantCulture);
+                parameter.Value = values[i] ?? DBNull.Value;
+                command.Parameters.Add(parameter);
+            }
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? read(reader) : default;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
     /// <summary>

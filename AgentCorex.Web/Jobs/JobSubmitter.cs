@@ -66,7 +66,7 @@ public sealed partial class JobSubmitter(
     }
 
     public static string Enqueue(IBackgroundJobClient hangfire, JobEntry job) =>
-        hangfire.Enqueue<ToolJob>(run => run.RunAsync(job.Id, job.Tool, null, CancellationToken.None));
+        hangfire.Enqueue<ToolJob>(run => run.RunAsync(job.Id, job.Tool, job.OwnerKeyId, null, CancellationToken.None));
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} submitted, timeout {TimeoutMs} ms")]
     private static partial void LogSubmitted(ILogger logger, string jobId, int timeoutMs);

@@ -34,51 +34,19 @@ public sealed partial class ToolJob(
     private readonly ILogger logger = loggers.CreateLogger<ToolJob>();
 
     [DisplayName("{1} {0}")]
-    public async Task<JobRunSummary> RunAsync(string jobId, string tool, PerformContext? perform, CancellationToken cancellationToken)
+    public async Task<JobRunSummary> RunAsync(string jobId, string tool, string? ownerKeyId, PerformContext? perform, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(perform);
-        var job = await ledger.FindAsync(jobId, cancellationToken);
-        if (job is null)
+        var start = await StartAsync(jobId, ownerKeyId, perform.BackgroundJob.Id, cancellationToken);
+        if (start.Job is not { } job)
         {
-            LogMissing(logger, jobId);
-            return new JobRunSummary(JobStatus.Failed, "The job is not in the ledger");
+            return start.Summary!;
         }
         using var scope = JobLogScope.Begin(logger, job);
-        if (job.Status == JobStatus.Running && job.HangfireId != perform.BackgroundJob.Id)
-        {
-            // A second Hangfire job for it (the repair of a lost enqueue) found the first one running it.
-            return new JobRunSummary(JobStatus.Running, $"Hangfire job {job.HangfireId} runs it");
-        }
-        if (job.Status == JobStatus.Running)
-        {
-            // Hangfire runs it again after its node died: the run before this one was cut off.
-            await InterruptAsync(job, job.Attempt, cancellationToken);
-            job = await ledger.FindAsync(jobId, cancellationToken) ?? job;
-        }
-        if (job.Status != JobStatus.Queued)
-        {
-            return new JobRunSummary(job.Status, job.ErrorMessage);
-        }
-
-        var attempt = job.Attempt + 1;
-        var started = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Started, cancellationToken);
-        if (!await ledger.TryStartAsync(jobId, perform.BackgroundJob.Id, attempt, started, cancellationToken))
-        {
-            var now = await ledger.FindAsync(jobId, cancellationToken);
-            var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, cancellationToken);
-            if (now?.Status == JobStatus.Queued && await ledger.TryCancelAsync(jobId, JobStatus.Queued, canceled, cancellationToken))
-            {
-                // Still queued, so its key was revoked: a revoked key's jobs never start.
-                metrics.JobFinished(job.Tool, JobStatus.Canceled);
-                await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, cancellationToken);
-                await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
-                return new JobRunSummary(JobStatus.Canceled, "Its API key was revoked before it started");
-            }
-            return new JobRunSummary(now?.Status ?? JobStatus.Canceled, now?.ErrorMessage);
-        }
+        var attempt = job.Attempt;
         metrics.JobStarted(job.Tool, time.GetUtcNow().UtcDateTime - job.CreatedAt);
         LogStarted(logger, jobId, attempt);
-        await webhooks.RaiseAsync(job, JobEventNames.Started, started, cancellationToken);
+        await webhooks.RaiseAsync(job, JobEventNames.Started, start.Raises, cancellationToken);
 
         var cancellation = running.Register(jobId, cancellationToken);
         try
@@ -120,6 +88,80 @@ public sealed partial class ToolJob(
             running.Unregister(jobId, cancellation);
             cancellation.Dispose();
         }
+    }
+
+    /// <summary>As Hangfire jobs were enqueued before the owner was one of their arguments.</summary>
+    [DisplayName("{1} {0}")]
+    public Task<JobRunSummary> RunAsync(string jobId, string tool, PerformContext? perform, CancellationToken cancellationToken) =>
+        RunAsync(jobId, tool, ownerKeyId: null, perform, cancellationToken);
+
+    /// <summary>
+    /// Moves the job from queued to running under this Hangfire job. The common case is one statement: the job is
+    /// queued and starts. Anything else reads the job first: a run cut off by a dead node (interrupted, then
+    /// started again if its tool is safe to retry), a second Hangfire job for it, a job already ended or canceled,
+    /// a revoked key's job (canceled here).
+    /// </summary>
+    private async Task<JobStart> StartAsync(string jobId, string? ownerKeyId, string hangfireId, CancellationToken cancellationToken)
+    {
+        if (ownerKeyId is not null)
+        {
+            var raises = await webhooks.PendingAsync(ownerKeyId, JobEventNames.Started, cancellationToken);
+            if (await ledger.TryStartQueuedAsync(jobId, hangfireId, raises, cancellationToken) is { } started)
+            {
+                return JobStart.Started(started, raises);
+            }
+        }
+
+        var job = await ledger.FindAsync(jobId, cancellationToken);
+        if (job is null)
+        {
+            LogMissing(logger, jobId);
+            return JobStart.NotStarted(new JobRunSummary(JobStatus.Failed, "The job is not in the ledger"));
+        }
+        using var scope = JobLogScope.Begin(logger, job);
+        if (job.Status == JobStatus.Running && job.HangfireId != hangfireId)
+        {
+            // A second Hangfire job for it (the repair of a lost enqueue) found the first one running it.
+            return JobStart.NotStarted(new JobRunSummary(JobStatus.Running, $"Hangfire job {job.HangfireId} runs it"));
+        }
+        if (job.Status == JobStatus.Running)
+        {
+            // Hangfire runs it again after its node died: the run before this one was cut off.
+            await InterruptAsync(job, job.Attempt, cancellationToken);
+            job = await ledger.FindAsync(jobId, cancellationToken) ?? job;
+        }
+        if (job.Status != JobStatus.Queued)
+        {
+            return JobStart.NotStarted(new JobRunSummary(job.Status, job.ErrorMessage));
+        }
+
+        var attempt = job.Attempt + 1;
+        var startedRaises = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Started, cancellationToken);
+        if (await ledger.TryStartAsync(jobId, hangfireId, attempt, startedRaises, cancellationToken))
+        {
+            job.Status = JobStatus.Running;
+            job.Attempt = attempt;
+            return JobStart.Started(job, startedRaises);
+        }
+        var now = await ledger.FindAsync(jobId, cancellationToken);
+        var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, cancellationToken);
+        if (now?.Status == JobStatus.Queued && await ledger.TryCancelAsync(jobId, JobStatus.Queued, canceled, cancellationToken))
+        {
+            // Still queued, so its key was revoked: a revoked key's jobs never start.
+            metrics.JobFinished(job.Tool, JobStatus.Canceled);
+            await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, cancellationToken);
+            await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
+            return JobStart.NotStarted(new JobRunSummary(JobStatus.Canceled, "Its API key was revoked before it started"));
+        }
+        return JobStart.NotStarted(new JobRunSummary(now?.Status ?? JobStatus.Canceled, now?.ErrorMessage));
+    }
+
+    /// <summary>A started job and the events its start marked pending; or, when it did not start, what the run ends with.</summary>
+    private sealed record JobStart(JobEntry? Job, int Raises, JobRunSummary? Summary)
+    {
+        public static JobStart Started(JobEntry job, int raises) => new(job, raises, null);
+
+        public static JobStart NotStarted(JobRunSummary summary) => new(null, 0, summary);
     }
 
     /// <summary>A cut-off run: back to the queue when its tool is safe to retry, else failed (and that is an event).</summary>

@@ -23,13 +23,29 @@ public sealed class SqliteStatements(string connectionString, string synchronous
     {
         lock (gate)
         {
-            var command = Prepared(template, values.Length);
-            for (var i = 0; i < values.Length; i++)
-            {
-                command.Parameters[i].Value = values[i] ?? DBNull.Value;
-            }
-            return command.ExecuteNonQuery();
+            return Bound(template, values).ExecuteNonQuery();
         }
+    }
+
+    /// <summary>Runs <paramref name="template"/> as <see cref="Execute"/> does; returns its first row read by <paramref name="read"/>, or the default when it has none.</summary>
+    public T? QueryFirst<T>(string template, Func<SqliteDataReader, T> read, params object?[] values)
+    {
+        lock (gate)
+        {
+            // SQLite makes all of a statement's changes at its first step, RETURNING or not.
+            using var reader = Bound(template, values).ExecuteReader();
+            return reader.Read() ? read(reader) : default;
+        }
+    }
+
+    private SqliteCommand Bound(string template, object?[] values)
+    {
+        var command = Prepared(template, values.Length);
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+        return command;
     }
 
     private SqliteCommand Prepared(string template, int parameters)
