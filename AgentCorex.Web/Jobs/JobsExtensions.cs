@@ -1,6 +1,7 @@
 using AgentCorex.Web.Shutdown;
 using AgentCorex.Web.Storage;
 using Hangfire;
+using Hangfire.Common;
 using Hangfire.States;
 
 namespace AgentCorex.Web.Jobs;
@@ -30,6 +31,8 @@ public static class JobsExtensions
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
 
+        // Registered before AddHangfire, which then keeps it: the client and the servers take their filters from it.
+        builder.Services.AddSingleton<IJobFilterProvider>(new AgentCorexJobFilters(JobFilterProviders.Providers));
         builder.Services.AddSingleton(new HangfireExecutor(ForgetsOnRestart: StorageOptions.From(builder.Configuration).Provider == StorageProvider.Embedded));
         builder.Services.AddHangfire((services, hangfire) =>
         {
