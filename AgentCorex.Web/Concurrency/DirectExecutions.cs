@@ -60,7 +60,7 @@ internal sealed class DatabaseDirectExecutions(WriteGate writes, TimeProvider ti
     private static readonly string AddWithinLimitSql =
         $"""
         INSERT INTO direct_executions (execution_id, key_id, expires_at)
-        SELECT $1, $2, $3 WHERE {KeySlotLock.PostgreSqlSlotsHeld("$2", "$4")} < $5
+        SELECT $1, $2, $3 WHERE {KeySlotLock.PostgreSqlSlotsHeld("$2", "$4", "$5")} < $5
         RETURNING true
         """;
 

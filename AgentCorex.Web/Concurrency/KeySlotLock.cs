@@ -36,11 +36,16 @@ public sealed class KeySlotLock(StorageConnection storage)
         return reader;
     }
 
-    /// <summary>PostgreSQL: the slots a key holds, its jobs handed to Hangfire and its live direct executions, as an SQL expression.</summary>
-    public static string PostgreSqlSlotsHeld(string keyParameter, string nowParameter) =>
+    /// <summary>
+    /// PostgreSQL: the slots a key holds, its jobs handed to Hangfire and its live direct executions, as an SQL
+    /// expression; each part is counted up to <paramref name="limitParameter"/> only, which is all a comparison with
+    /// the limit needs, so a key with a deep queue costs no more to admit than its limit allows.
+    /// </summary>
+    public static string PostgreSqlSlotsHeld(string keyParameter, string nowParameter, string limitParameter) =>
         $"""
-        ((SELECT count(*) FROM jobs WHERE owner_key_id = {keyParameter} AND NOT parked AND status IN ('{Jobs.JobStatus.Queued}', '{Jobs.JobStatus.Running}'))
-            + (SELECT count(*) FROM direct_executions WHERE key_id = {keyParameter} AND expires_at > {nowParameter}))
+        ((SELECT count(*) FROM (SELECT 1 FROM jobs WHERE owner_key_id = {keyParameter} AND NOT parked
+                AND status IN ('{Jobs.JobStatus.Queued}', '{Jobs.JobStatus.Running}') LIMIT {limitParameter}) held)
+            + (SELECT count(*) FROM (SELECT 1 FROM direct_executions WHERE key_id = {keyParameter} AND expires_at > {nowParameter} LIMIT {limitParameter}) live))
         """;
 
     private readonly SemaphoreSlim[] stripes = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
