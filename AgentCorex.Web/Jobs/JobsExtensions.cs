@@ -31,6 +31,7 @@ public static class JobsExtensions
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
 
+        RaiseThreadPoolFloor(options.MinThreadPoolThreads);
         // Registered before AddHangfire, which then keeps it: the client and the servers take their filters from it.
         builder.Services.AddSingleton<IJobFilterProvider>(new AgentCorexJobFilters(JobFilterProviders.Providers));
         builder.Services.AddSingleton(new HangfireExecutor(ForgetsOnRestart: StorageOptions.From(builder.Configuration).Provider == StorageProvider.Embedded));
@@ -64,6 +65,16 @@ public static class JobsExtensions
         builder.Services.AddSingleton<RunningJobs>();
         builder.Services.AddHostedService<JobRecovery>();
         return builder;
+    }
+
+    /// <summary>The pool's floor is process-wide: only ever raised, so several servers in one process (the tests) keep the highest.</summary>
+    private static void RaiseThreadPoolFloor(int workerThreads)
+    {
+        ThreadPool.GetMinThreads(out var workers, out var completionPorts);
+        if (workerThreads > workers)
+        {
+            ThreadPool.SetMinThreads(workerThreads, completionPorts);
+        }
     }
 
     /// <summary>Hangfire's filters are process-wide; several servers in one process (the tests) must not stack them.</summary>
