@@ -76,23 +76,15 @@ public sealed class JobLifecycleTests(TestStorage storage) : ServerTest(storage)
     {
         var key = await App.CreateKeyAsync();
         using var client = App.CreateClient(key.ApiKey);
-        var job = new JobEntry
-        {
-            Id = "job_earlier" + Guid.NewGuid().ToString("N")[..6],
-            OwnerKeyId = key.KeyId,
-            Tool = "echo",
-            Arguments = """{"message":"from before"}""",
-            Status = JobStatus.Queued,
-            TimeoutMs = 30_000,
-            CreatedAt = DateTime.UtcNow,
-        };
+        var job = Ledger.Job(key.KeyId, "echo", JobStatus.Queued);
+        job.Attempt = 0;
         await App.AddJobsAsync([job]);
 
         App.Services.GetRequiredService<IBackgroundJobClient>().Enqueue<ToolJob>(run => run.RunAsync(job.Id, job.Tool, null, CancellationToken.None));
 
         var done = await client.WaitForFinalAsync(job.Id);
         Assert.That(done.Str("status"), Is.EqualTo("completed"));
-        Assert.That(done.Str("result.message"), Is.EqualTo("from before"));
+        Assert.That(done.Str("result.message"), Is.EqualTo("seeded"));
     }
 
     [Test]
