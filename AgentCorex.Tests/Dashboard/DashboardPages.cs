@@ -3,9 +3,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.RegularExpressions;
 using AgentCorex.Tests.Infrastructure;
-using AgentCorex.Web.Storage;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Dashboard;
 
@@ -45,16 +42,6 @@ public static partial class DashboardPages
             }
             await Task.Delay(50);
         }
-    }
-
-    /// <summary>The Hangfire job now carrying a ledger job, once a worker has started it.</summary>
-    public static async Task<string> HangfireIdAsync(this AgentCorexApp app, string jobId)
-    {
-        await using var scope = app.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
-        var id = await db.Jobs.AsNoTracking().Where(j => j.Id == jobId).Select(j => j.HangfireId).SingleAsync();
-        Assert.That(id, Is.Not.Null, $"{jobId} has not started");
-        return id!;
     }
 
     /// <summary>A cell of the Tools page: the text of column <paramref name="column"/> in the row of <paramref name="tool"/> (as encoded in the page).</summary>

@@ -2,8 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using AgentCorex.Tests.Infrastructure;
-using AgentCorex.Web.Storage;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Dashboard;
 
@@ -81,11 +79,7 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
             api_token = "sk-live-do-not-show",
         });
         await user.WaitForStatusAsync(jobId, "completed");
-        string hangfireId;
-        using (var scope = App.Services.CreateScope())
-        {
-            hangfireId = scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Single(j => j.Id == jobId).HangfireId!;
-        }
+        var hangfireId = await App.HangfireIdAsync(jobId);
         using var admin = Client("Basic", Basic("ops", AgentCorexApp.AdminKey));
 
         // The ledger says completed a moment before Hangfire moves the job to Succeeded.

@@ -1,5 +1,6 @@
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Infrastructure;
@@ -33,5 +34,15 @@ public static class Ledger
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         db.Jobs.AddRange(jobs);
         await db.SaveChangesAsync();
+    }
+
+    /// <summary>The Hangfire job now carrying a ledger job, once a worker has started it.</summary>
+    public static async Task<string> HangfireIdAsync(this AgentCorexApp app, string jobId)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        var id = await db.Jobs.AsNoTracking().Where(j => j.Id == jobId).Select(j => j.HangfireId).SingleAsync();
+        Assert.That(id, Is.Not.Null, $"{jobId} has not started");
+        return id!;
     }
 }

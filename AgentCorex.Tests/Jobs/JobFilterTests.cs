@@ -1,6 +1,5 @@
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Jobs;
-using AgentCorex.Web.Storage;
 using Hangfire;
 using Hangfire.Common;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,12 +16,13 @@ public sealed class JobFilterTests(TestStorage storage) : ServerTest(storage)
     {
         var jobId = await Admin.SubmitAsync("echo", new { message = "x" });
         await Admin.WaitForStatusAsync(jobId, "completed");
+        var hangfireId = await App.HangfireIdAsync(jobId);
         var foreign = App.Services.GetRequiredService<IBackgroundJobClient>().Enqueue(() => ForeignJob.Run());
 
         using var connection = App.Services.GetRequiredService<JobStorage>().GetConnection();
         Assert.Multiple(() =>
         {
-            Assert.That(connection.GetJobParameter(HangfireIdOf(jobId), "CurrentCulture"), Is.Null);
+            Assert.That(connection.GetJobParameter(hangfireId, "CurrentCulture"), Is.Null);
             Assert.That(connection.GetJobParameter(foreign, "CurrentCulture"), Is.Not.Null);
         });
     }
@@ -41,12 +41,6 @@ public sealed class JobFilterTests(TestStorage storage) : ServerTest(storage)
 
         Assert.That(ours, Is.EquivalentTo(new[] { typeof(AutomaticRetryAttribute) }));
         Assert.That(theirs, Is.EquivalentTo(new[] { typeof(CaptureCultureAttribute), typeof(ContinuationsSupportAttribute), typeof(AutomaticRetryAttribute) }));
-    }
-
-    private string HangfireIdOf(string jobId)
-    {
-        using var scope = App.Services.CreateScope();
-        return scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Single(j => j.Id == jobId).HangfireId!;
     }
 
     public static class ForeignJob
