@@ -21,6 +21,14 @@ public interface ITool
     /// </summary>
     bool SafeToRetry { get; }
 
+    /// <summary>
+    /// Whether the tool never blocks the thread that calls it: <c>ExecuteAsync</c> returns its task at once and
+    /// awaits whatever it waits for. The host then starts such a tool on the caller's thread instead of handing it
+    /// to the thread pool first. The default is no, so that a tool that blocks (a synchronous call before its
+    /// first await) still cannot hold up its deadline.
+    /// </summary>
+    bool NeverBlocks { get; }
+
     /// <summary>The tool's own guess of how long a run takes, used until there is history.</summary>
     TimeSpan EstimatedDuration { get; }
 

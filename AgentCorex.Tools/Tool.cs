@@ -17,6 +17,8 @@ public abstract class Tool<TArguments, TResult> : ITool
 
     public virtual bool SafeToRetry => false;
 
+    public virtual bool NeverBlocks => false;
+
     public virtual TimeSpan EstimatedDuration => TimeSpan.FromSeconds(1);
 
     /// <summary>Runs the tool on arguments that have already passed validation.</summary>

@@ -12,6 +12,8 @@ public sealed class HttpErrorTests : ServerTest
     [TestCase("")]
     [TestCase("[1,2]")]
     [TestCase("null")]
+    [TestCase("{\"tool\":\"echo\",\"arguments\":{\"message\":\"x\"}} trailing")]
+    [TestCase("{\"tool\":\"echo\",\"arguments\":{\"message\":\"x\"}}{}")]
     public async Task MalformedBody_IsInvalidRequest(string body)
     {
         var response = await Admin.PostRawAsync("/execute_tool", body);

@@ -50,6 +50,11 @@ public sealed class AuthTests(TestStorage storage) : ServerTest(storage)
     [TestCase("Bearer not-a-key")]
     [TestCase("Basic dXNlcjpwYXNz")]
     [TestCase("Bearer ")]
+    // Near misses of the configured admin key (test-admin-key-0123456789), which is compared without a hash.
+    [TestCase("Bearer test-admin-key-0123456788")]
+    [TestCase("Bearer test-admin-key-012345678")]
+    [TestCase("Bearer test-admin-key-01234567890")]
+    [TestCase("Bearer Test-admin-key-0123456789")]
     public async Task Endpoint_ReturnsUnauthorized_ForBadKey(string authorization)
     {
         using var client = App.CreateClient();

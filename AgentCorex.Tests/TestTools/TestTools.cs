@@ -139,3 +139,43 @@ public sealed class SideEffectTool : Tool<SideEffectArguments, SideEffectResult>
         return new SideEffectResult(arguments.DurationMs);
     }
 }
+
+public sealed record ThreadArguments(int DurationMs = 0);
+
+public sealed record ThreadResult(int StartedOnThread);
+
+public sealed class ThreadArgumentsValidator : AbstractValidator<ThreadArguments>
+{
+    public ThreadArgumentsValidator() => RuleFor(a => a.DurationMs).InclusiveBetween(0, 60_000);
+}
+
+/// <summary>Declares that it never blocks; tells which thread started it, then waits without looking at its token.</summary>
+public sealed class InlineTool : Tool<ThreadArguments, ThreadResult>
+{
+    public override string Name => "test_inline";
+
+    public override string Description => "Never blocks: reports the thread it started on, then awaits duration_ms, ignoring cancellation.";
+
+    public override bool NeverBlocks => true;
+
+    public override async Task<ThreadResult> ExecuteAsync(ThreadArguments arguments, IToolContext context, CancellationToken cancellationToken)
+    {
+        var thread = Environment.CurrentManagedThreadId;
+        if (arguments.DurationMs > 0)
+        {
+            await Task.Delay(arguments.DurationMs, CancellationToken.None);
+        }
+        return new ThreadResult(thread);
+    }
+}
+
+/// <summary>The same, without the declaration: the host must not start it on the caller's thread.</summary>
+public sealed class PooledTool : Tool<ThreadArguments, ThreadResult>
+{
+    public override string Name => "test_pooled";
+
+    public override string Description => "May block: reports the thread it started on.";
+
+    public override Task<ThreadResult> ExecuteAsync(ThreadArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
+        Task.FromResult(new ThreadResult(Environment.CurrentManagedThreadId));
+}

@@ -1,8 +1,11 @@
-using AgentCorex.Web.Api;
+using System.Text.Json;
 using AgentCorex.Web.Errors;
 using FluentValidation;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Formatters;
+using Microsoft.AspNetCore.Mvc.Infrastructure;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentCorex.Web.Api;
 
@@ -20,10 +23,13 @@ public static class ApiExtensions
             {
                 mvc.InputFormatters.RemoveType<SystemTextJsonInputFormatter>();
                 mvc.InputFormatters.Insert(0, new JsonBodyInputFormatter());
+                // Arguments are checked by the tools' validators; MVC's validation need not walk every JSON element.
+                mvc.ModelMetadataDetailsProviders.Add(new SuppressChildValidationMetadataProvider(typeof(JsonElement)));
             })
             .AddJsonOptions(json => ApiJson.Configure(json.JsonSerializerOptions));
         // The same JSON for the OpenAPI document's schemas (and any minimal endpoint) as for the controllers.
         builder.Services.ConfigureHttpJsonOptions(json => ApiJson.Configure(json.SerializerOptions));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IActionResultExecutor<ObjectResult>, JsonObjectResultExecutor>());
         builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
         builder.Services.AddExceptionHandler<ApiExceptionHandler>();
         builder.Services.AddProblemDetails();

@@ -12,13 +12,13 @@ namespace AgentCorex.Web.Auth;
 public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<AuthOptions> options, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, CachedKey> cache = new(StringComparer.Ordinal);
-    private readonly byte[]? configuredAdminHash = string.IsNullOrEmpty(options.Value.AdminKey) ? null : ApiKeySecrets.Hash(options.Value.AdminKey);
+    private readonly string? configuredAdminKey = string.IsNullOrEmpty(options.Value.AdminKey) ? null : options.Value.AdminKey;
 
-    public bool HasConfiguredAdminKey => configuredAdminHash is not null;
+    public bool HasConfiguredAdminKey => configuredAdminKey is not null;
 
     public async ValueTask<ApiKeyIdentity?> AuthenticateAsync(string presented, CancellationToken cancellationToken)
     {
-        if (configuredAdminHash is not null && ApiKeySecrets.Matches(presented, configuredAdminHash))
+        if (configuredAdminKey is not null && ApiKeySecrets.EqualsInConstantTime(presented, configuredAdminKey))
         {
             return ApiKeyIdentity.ConfiguredAdmin;
         }

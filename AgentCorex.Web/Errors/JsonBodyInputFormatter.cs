@@ -1,14 +1,17 @@
-using AgentCorex.Web.Api;
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
+using AgentCorex.Web.Api;
 using Microsoft.AspNetCore.Mvc.Formatters;
 
 namespace AgentCorex.Web.Errors;
 
 /// <summary>
-/// Reads JSON request bodies in two steps so the client learns which went wrong: a body that is not JSON
-/// (INVALID_REQUEST) or a field of the wrong JSON type (INVALID_ARGUMENTS naming the field). MVC's own
-/// formatter folds both into one message that names CLR types.
+/// Reads JSON request bodies so the client learns which went wrong: a body that is not JSON, or not an object
+/// (INVALID_REQUEST), or a field of the wrong JSON type (INVALID_ARGUMENTS naming the field). MVC's own
+/// formatter folds these into one message that names CLR types. A good body is read once, straight into its
+/// type; only a bad one is parsed again, to tell which of those it is.
 /// </summary>
 internal sealed class JsonBodyInputFormatter : TextInputFormatter
 {
@@ -21,32 +24,68 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
 
     public override async Task<InputFormatterResult> ReadRequestBodyAsync(InputFormatterContext context, Encoding encoding)
     {
-        var request = context.HttpContext.Request;
-        JsonDocument document;
+        var body = context.HttpContext.Request.BodyReader;
+        var read = await ReadToEndAsync(body, context.HttpContext.RequestAborted);
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = ApiJson.Options.MaxDepth }, context.HttpContext.RequestAborted);
+            return InputFormatterResult.Success(Deserialize(read.Buffer, context.ModelType));
+        }
+        finally
+        {
+            body.AdvanceTo(read.Buffer.End);
+        }
+    }
+
+    /// <summary>The whole body, which the server's limit keeps small (see <see cref="RequestBodyLimit"/>).</summary>
+    private static async Task<ReadResult> ReadToEndAsync(PipeReader body, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var read = await body.ReadAsync(cancellationToken);
+            if (read.IsCompleted || read.IsCanceled)
+            {
+                return read;
+            }
+            body.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+    }
+
+    private static object Deserialize(ReadOnlySequence<byte> body, Type type)
+    {
+        var json = body.IsSingleSegment ? body.FirstSpan : body.ToArray();
+        try
+        {
+            return JsonSerializer.Deserialize(json, type, ApiJson.Options)
+                ?? throw ApiErrors.InvalidRequest("The request body must be a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw Explain(json, e);
+        }
+    }
+
+    private static ApiException Explain(ReadOnlySpan<byte> json, JsonException failure)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = ApiJson.Options.MaxDepth });
+        try
+        {
+            if (!JsonDocument.TryParseValue(ref reader, out var document) || reader.Read())
+            {
+                return ApiErrors.InvalidRequest("The request body is not valid JSON");
+            }
+            using (document)
+            {
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    return ApiErrors.InvalidRequest("The request body must be a JSON object");
+                }
+            }
         }
         catch (JsonException)
         {
-            throw ApiErrors.InvalidRequest("The request body is not valid JSON");
+            return ApiErrors.InvalidRequest("The request body is not valid JSON");
         }
-
-        using (document)
-        {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                throw ApiErrors.InvalidRequest("The request body must be a JSON object");
-            }
-            try
-            {
-                return InputFormatterResult.Success(document.RootElement.Deserialize(context.ModelType, ApiJson.Options));
-            }
-            catch (JsonException e)
-            {
-                var field = JsonPaths.ToArgument(e.Path);
-                throw ApiErrors.InvalidArguments($"'{field}' has the wrong JSON type", field);
-            }
-        }
+        var field = JsonPaths.ToArgument(failure.Path);
+        return ApiErrors.InvalidArguments($"'{field}' has the wrong JSON type", field);
     }
 }

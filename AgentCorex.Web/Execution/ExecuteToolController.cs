@@ -51,8 +51,7 @@ public sealed class ExecuteToolController(
             var context = new ToolExecutionContext(ExecutionIds.New(), tool.Logger);
             await using var slot = await TakeSlotAsync(context.ExecutionId, timeoutMs, cancellationToken);
             // A stopping server lets the tool run until its shutdown deadline, then answers 503.
-            using var untilShutdown = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Deadline);
-            var outcome = await runner.RunAsync(tool, arguments, context, TimeSpan.FromMilliseconds(timeoutMs), untilShutdown.Token);
+            var outcome = await runner.RunAsync(tool, arguments, context, TimeSpan.FromMilliseconds(timeoutMs), cancellationToken, shutdown.Deadline);
             return outcome.Kind switch
             {
                 ToolOutcomeKind.Succeeded => Ok(new ExecuteToolResponse(tool.Name, "success", outcome.Result, outcome.ExecutionTimeMs, context.Tokens)),

@@ -16,10 +16,13 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
     private static readonly Func<ILogger, string, string, IDisposable?> ExecutionScope =
         LoggerMessage.DefineScope<string, string>("execution {ExecutionId} of {Tool}");
 
+    /// <param name="cancellationToken">The caller's: when it fires the run is abandoned and the exception rethrown.</param>
+    /// <param name="stopping">A second token of the caller's (the server's shutdown deadline), treated alike.</param>
     public async Task<ToolOutcome> RunAsync(
-        ToolDescriptor tool, object arguments, ToolExecutionContext context, TimeSpan timeout, CancellationToken cancellationToken)
+        ToolDescriptor tool, object arguments, ToolExecutionContext context, TimeSpan timeout,
+        CancellationToken cancellationToken, CancellationToken stopping = default)
     {
-        var outcome = await RunWithDeadlineAsync(tool, arguments, context, timeout, cancellationToken);
+        var outcome = await RunWithDeadlineAsync(tool, arguments, context, timeout, cancellationToken, stopping);
         metrics.ToolRan(tool.Name, outcome.Kind switch
         {
             ToolOutcomeKind.Succeeded => "success",
@@ -30,27 +33,29 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
     }
 
     private async Task<ToolOutcome> RunWithDeadlineAsync(
-        ToolDescriptor tool, object arguments, ToolExecutionContext context, TimeSpan timeout, CancellationToken cancellationToken)
+        ToolDescriptor tool, object arguments, ToolExecutionContext context, TimeSpan timeout,
+        CancellationToken cancellationToken, CancellationToken stopping)
     {
-        using var deadline = new CancellationTokenSource(timeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        // One source for the caller's tokens and the deadline: the tool's token fires on whichever comes first.
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
+        using var deadline = time.CreateTimer(static source => ((CancellationTokenSource)source!).Cancel(), cancel, timeout, Timeout.InfiniteTimeSpan);
         using var scope = ExecutionScope(context.Logger, context.ExecutionId, tool.Name);
         var started = Stopwatch.GetTimestamp();
 
-        // Task.Run: a tool that blocks before its first await must not hold up the deadline.
-        var execution = Task.Run(() => tool.Tool.ExecuteAsync(arguments, context, linked.Token), CancellationToken.None);
+        var execution = Start(tool.Tool, arguments, context, cancel.Token);
         try
         {
-            // Waiting on the token (not the task alone) answers at the deadline even if the tool ignores it.
-            var result = await execution.WaitAsync(linked.Token);
+            // Waiting on the token (not the task alone) answers at the deadline even if the tool ignores it; a
+            // tool that has already finished (most runs of a quick tool started inline) needs no wait at all.
+            var result = execution.IsCompleted ? await execution : await execution.WaitAsync(cancel.Token);
             return ToolOutcome.Succeeded(result, Elapsed(started));
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested && !CallerCanceled(cancellationToken, stopping))
         {
             ObserveAbandoned(execution, tool.Name);
             return ToolOutcome.TimedOut(Elapsed(started));
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (CallerCanceled(cancellationToken, stopping))
         {
             ObserveAbandoned(execution, tool.Name);
             throw;
@@ -63,6 +68,29 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
         {
             LogToolException(logger, failure, tool.Name, context.ExecutionId);
             return ToolOutcome.Failed(code: null, failure.Message, details: null, Elapsed(started));
+        }
+    }
+
+    private static bool CallerCanceled(CancellationToken cancellationToken, CancellationToken stopping) =>
+        cancellationToken.IsCancellationRequested || stopping.IsCancellationRequested;
+
+    /// <summary>
+    /// A tool that may block is started on the thread pool, so that a synchronous wait before its first await
+    /// cannot hold up the deadline; one that never blocks starts here, with no thread hop.
+    /// </summary>
+    private static Task<object?> Start(ITool tool, object arguments, ToolExecutionContext context, CancellationToken cancellationToken)
+    {
+        if (!tool.NeverBlocks)
+        {
+            return Task.Run(() => tool.ExecuteAsync(arguments, context, cancellationToken), CancellationToken.None);
+        }
+        try
+        {
+            return tool.ExecuteAsync(arguments, context, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<object?>(e); // thrown before it returned a task: the same outcome as a faulted one
         }
     }
 

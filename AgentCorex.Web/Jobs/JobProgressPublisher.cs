@@ -33,6 +33,8 @@ internal sealed partial class JobProgressPublisher(JobStorage storage, string ha
 
     private async Task WriteLoopAsync()
     {
+        // Off the reporting thread: a tool that reports progress is never held up by the storage's write.
+        await Task.Yield();
         while (true)
         {
             var wait = lastWrite == long.MinValue ? TimeSpan.Zero : interval - time.GetElapsedTime(lastWrite);

@@ -19,6 +19,8 @@ public sealed class EchoTool : Tool<EchoArguments, EchoResult>
 
     public override bool SafeToRetry => true;
 
+    public override bool NeverBlocks => true;
+
     public override TimeSpan EstimatedDuration => TimeSpan.FromMilliseconds(1);
 
     public override Task<EchoResult> ExecuteAsync(EchoArguments arguments, IToolContext context, CancellationToken cancellationToken) =>

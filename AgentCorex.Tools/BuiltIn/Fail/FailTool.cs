@@ -25,6 +25,8 @@ public sealed class FailTool : Tool<FailArguments, FailResult>
 
     public override bool SafeToRetry => true;
 
+    public override bool NeverBlocks => true;
+
     public override TimeSpan EstimatedDuration => TimeSpan.FromMilliseconds(1);
 
     public override Task<FailResult> ExecuteAsync(FailArguments arguments, IToolContext context, CancellationToken cancellationToken) =>

@@ -25,6 +25,8 @@ public sealed class WaitTool(TimeProvider time) : Tool<WaitArguments, WaitResult
 
     public override bool SafeToRetry => true;
 
+    public override bool NeverBlocks => true;
+
     public override TimeSpan EstimatedDuration => TimeSpan.FromSeconds(10);
 
     public override async Task<WaitResult> ExecuteAsync(WaitArguments arguments, IToolContext context, CancellationToken cancellationToken)

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Tests.TestTools;
+using AgentCorex.Tools;
+using AgentCorex.Web.Execution;
+using AgentCorex.Web.Tools;
+using FluentValidation;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AgentCorex.Tests.Execution;
+
+/// <summary>Where a tool starts: on the caller's thread only when it declares that it never blocks.</summary>
+public sealed class ToolRunnerTests : ServerTest
+{
+    [TestCase("test_inline", true)]
+    [TestCase("test_pooled", false)]
+    public void Tool_StartsOnTheCallersThread_OnlyWhenItNeverBlocks(string name, bool onCallersThread)
+    {
+        var runner = App.Services.GetRequiredService<ToolRunner>();
+        var tool = App.Services.GetRequiredService<ToolCatalog>().Find(name)!;
+        int caller = 0;
+        ToolOutcome? outcome = null;
+        // A thread of its own, outside the pool: whatever the pool does, only an inline start runs the tool on it.
+        var thread = new Thread(() =>
+        {
+            caller = Environment.CurrentManagedThreadId;
+            outcome = runner.RunAsync(tool, new ThreadArguments(), Context(), TimeSpan.FromSeconds(10), CancellationToken.None).GetAwaiter().GetResult();
+        });
+        thread.Start();
+        Assert.That(thread.Join(TimeSpan.FromSeconds(10)), Is.True);
+
+        Assert.That(outcome?.Kind, Is.EqualTo(ToolOutcomeKind.Succeeded));
+        var startedOn = ((ThreadResult)outcome!.Result!).StartedOnThread;
+        Assert.That(startedOn == caller, Is.EqualTo(onCallersThread), $"caller {caller}, tool started on {startedOn}");
+    }
+
+    [Test]
+    public async Task ToolThatNeverBlocks_ButIgnoresItsToken_IsStillAnsweredAtTheDeadline()
+    {
+        var watch = Stopwatch.StartNew();
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "test_inline", arguments = new { duration_ms = 5000 }, timeout_ms = 300 });
+        watch.Stop();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.GatewayTimeout));
+        Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("EXECUTION_TIMEOUT"));
+        Assert.That(watch.ElapsedMilliseconds, Is.InRange(295, 2500));
+    }
+
+    [Test]
+    public async Task ToolThatThrowsBeforeReturningATask_Fails_LikeOneWhoseTaskFaults()
+    {
+        var runner = App.Services.GetRequiredService<ToolRunner>();
+        var tool = new ToolDescriptor(new ThrowsAtOnce(), new InlineValidator<object>(), [], [], NullLogger.Instance);
+
+        var outcome = await runner.RunAsync(tool, new object(), Context(), TimeSpan.FromSeconds(10), CancellationToken.None);
+
+        Assert.That(outcome.Kind, Is.EqualTo(ToolOutcomeKind.Failed));
+        Assert.That(outcome.ErrorMessage, Is.EqualTo("thrown before any task"));
+    }
+
+    private static ToolExecutionContext Context() => new(ExecutionIds.New(), NullLogger.Instance);
+
+    /// <summary>Not a plugin (not public): implements the contract directly, throwing from the call itself.</summary>
+    private sealed class ThrowsAtOnce : ITool
+    {
+        public string Name => "test_throws_at_once";
+
+        public string Description => "";
+
+        public Type ArgumentsType => typeof(object);
+
+        public Type ResultType => typeof(object);
+
+        public bool SafeToRetry => false;
+
+        public bool NeverBlocks => true;
+
+        public TimeSpan EstimatedDuration => TimeSpan.Zero;
+
+        public Task<object?> ExecuteAsync(object arguments, IToolContext context, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("thrown before any task");
+    }
+}

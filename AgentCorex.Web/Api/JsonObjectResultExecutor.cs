@@ -1,0 +1,35 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Infrastructure;
+
+namespace AgentCorex.Web.Api;
+
+/// <summary>
+/// Writes every <see cref="ObjectResult"/> of the API as JSON in its conventions. MVC's own executor negotiates a
+/// formatter from the Accept header first; here that could only ever pick JSON, and on a quick tool's run it
+/// cost as much as the tool. As MVC's does, it lets the
+/// result set its headers first, and answers a null value with 200 as 204 No Content.
+/// </summary>
+internal sealed class JsonObjectResultExecutor : IActionResultExecutor<ObjectResult>
+{
+    private const string ContentType = "application/json; charset=utf-8";
+
+    public Task ExecuteAsync(ActionContext context, ObjectResult result)
+    {
+        var response = context.HttpContext.Response;
+        result.OnFormatting(context); // where AcceptedResult and CreatedResult set their Location
+        if (result.StatusCode is { } status)
+        {
+            response.StatusCode = status;
+        }
+        if (result.Value is not { } value)
+        {
+            if (response.StatusCode == StatusCodes.Status200OK)
+            {
+                response.StatusCode = StatusCodes.Status204NoContent;
+            }
+            return Task.CompletedTask;
+        }
+        var type = result.DeclaredType is null || result.DeclaredType == typeof(object) ? value.GetType() : result.DeclaredType;
+        return response.WriteAsJsonAsync(value, type, ApiJson.Options, ContentType, context.HttpContext.RequestAborted);
+    }
+}
