@@ -1,11 +1,16 @@
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
 using AgentCorex.Web.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Jobs;
 
-/// <summary>The ledger's start in one statement: a queued job starts and comes back as the run needs it; nothing else does.</summary>
+/// <summary>
+/// The ledger's start in one statement: a queued job starts and comes back as the run needs it; nothing else does.
+/// And its hot reads, in plain SQL on the embedded database, agree with EF Core's.
+/// </summary>
 [TestFixture(TestStorage.Embedded)]
 [TestFixture(TestStorage.PostgreSql)]
 public sealed class JobStartTests(TestStorage storage) : ServerTest(storage)
@@ -65,6 +70,62 @@ public sealed class JobStartTests(TestStorage storage) : ServerTest(storage)
         Assert.That(await StartAsync("job_nonexistent0", "hf-5", 0), Is.Null);
         Assert.That((await FindAsync(ofRevoked.Id))!.Status, Is.EqualTo(JobStatus.Queued));
         Assert.That((await FindAsync(canceled.Id))!.Status, Is.EqualTo(JobStatus.Canceled));
+    }
+
+    [Test]
+    public async Task Ledger_ReadsAJob_AsEfCoreDoes_EveryField()
+    {
+        var key = await App.CreateKeyAsync();
+        var failed = Ledger.Job(key.KeyId, "fail", JobStatus.Failed, executionTimeMs: 42, at: DateTime.UtcNow.AddMinutes(-3), errorMessage: "it broke");
+        failed.HangfireId = "hf-read";
+        failed.Attempt = 2;
+        failed.Result = """{"partial":true}""";
+        failed.ErrorCode = "EXECUTION_ERROR";
+        failed.ErrorDetails = """{"tool_code":"BROKE"}""";
+        failed.TokensInput = 7;
+        failed.TokensOutput = 9;
+        failed.EventsPending = 5;
+        var parked = Ledger.Job(key.KeyId, "echo", JobStatus.Queued);
+        parked.Parked = true;
+        await App.AddJobsAsync([failed, parked]);
+
+        foreach (var job in new[] { failed, parked })
+        {
+            await using var scope = App.Services.CreateAsyncScope();
+            var read = await scope.ServiceProvider.GetRequiredService<JobLedger>().FindAsync(job.Id, CancellationToken.None);
+            var byEf = await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.AsNoTracking().SingleAsync(j => j.Id == job.Id);
+            Assert.That(read, Is.Not.Null);
+            foreach (var property in typeof(JobEntry).GetProperties())
+            {
+                Assert.That(property.GetValue(read), Is.EqualTo(property.GetValue(byEf)), $"{job.Status} job's {property.Name}");
+            }
+        }
+        Assert.That(await FindAsync("job_nonexistent0"), Is.Null);
+    }
+
+    [Test]
+    public async Task PositionInQueue_CountsOlderQueuedJobs_LeavingOutOtherKeysParkedOnes()
+    {
+        var mine = await App.CreateKeyAsync();
+        var other = await App.CreateKeyAsync();
+        var at = DateTime.UtcNow.AddMinutes(-10);
+        var olderOfOther = Ledger.Job(other.KeyId, "echo", JobStatus.Queued, at: at);
+        var parkedOfOther = Ledger.Job(other.KeyId, "echo", JobStatus.Queued, at: at.AddSeconds(1));
+        parkedOfOther.Parked = true;
+        var parkedOfMine = Ledger.Job(mine.KeyId, "echo", JobStatus.Queued, at: at.AddSeconds(2));
+        parkedOfMine.Parked = true;
+        var finished = Ledger.Job(other.KeyId, "echo", JobStatus.Completed, at: at.AddSeconds(3));
+        JobEntry[] sameInstant = [.. new[] { Ledger.Job(mine.KeyId, "echo", JobStatus.Queued, at: at.AddSeconds(4)), Ledger.Job(mine.KeyId, "echo", JobStatus.Queued, at: at.AddSeconds(4)) }
+            .OrderBy(j => j.Id, StringComparer.Ordinal)];
+        var newer = Ledger.Job(other.KeyId, "echo", JobStatus.Queued, at: at.AddSeconds(5));
+        await App.AddJobsAsync([olderOfOther, parkedOfOther, parkedOfMine, finished, .. sameInstant, newer]);
+
+        await using var scope = App.Services.CreateAsyncScope();
+        var ledger = scope.ServiceProvider.GetRequiredService<JobLedger>();
+        // Ahead of the later of two jobs stored at one instant: the other key's older job, my parked one, and the earlier of the two.
+        Assert.That(await ledger.PositionInQueueAsync(sameInstant[1], CancellationToken.None), Is.EqualTo(4));
+        Assert.That(await ledger.PositionInQueueAsync(sameInstant[0], CancellationToken.None), Is.EqualTo(3));
+        Assert.That(await ledger.PositionInQueueAsync(olderOfOther, CancellationToken.None), Is.EqualTo(1));
     }
 
     private async Task<JobEntry?> StartAsync(string jobId, string hangfireId, int raises)

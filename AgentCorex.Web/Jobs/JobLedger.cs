@@ -12,7 +12,7 @@ namespace AgentCorex.Web.Jobs;
 /// cancel races the end of a run, exactly one of them takes effect. The hot ones (a job's insert, start and
 /// finish) are plain SQL, and on the embedded database go through <see cref="SqliteStatements"/>.
 /// </summary>
-public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider time, SqliteStatements? sqlite = null)
+public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider time, SqliteStatements? sqlite = null, SqliteReadPool? reads = null)
 {
     /// <summary>
     /// The hot transitions find their row by its key and only then check its status, in a form no index can serve
@@ -68,7 +68,9 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         db.Database.IsSqlServer() ? new SqlParameter { SqlDbType = SqlDbType.DateTime2, Value = utc } : utc;
 
     public Task<JobEntry?> FindAsync(string jobId, CancellationToken cancellationToken) =>
-        db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        reads is not null
+            ? Task.FromResult(reads.QueryFirst(FindSql, ReadJob, jobId))
+            : db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
 
     /// <summary>A job of another key is reported as not existing: its existence is not the caller's to know.</summary>
     public async Task<JobEntry> FindOwnAsync(string jobId, Auth.ApiKeyIdentity caller, CancellationToken cancellationToken)
@@ -160,6 +162,38 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         started?.HangfireId = hangfireId;
         return started;
     }
+
+    private const string FindSql =
+        """
+        SELECT job_id, hangfire_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, started_at,
+            completed_at, execution_time_ms, result, error_code, error_message, error_details, tokens_input, tokens_output, events_pending
+        FROM jobs WHERE job_id = {0}
+        """;
+
+    /// <summary>A row of <see cref="FindSql"/>, as EF Core would read it.</summary>
+    private static JobEntry ReadJob(DbDataReader row) => new()
+    {
+        Id = row.GetString(0),
+        HangfireId = row.IsDBNull(1) ? null : row.GetString(1),
+        OwnerKeyId = row.GetString(2),
+        Tool = row.GetString(3),
+        Arguments = row.GetString(4),
+        Status = row.GetString(5),
+        Parked = row.GetBoolean(6),
+        TimeoutMs = row.GetInt32(7),
+        Attempt = row.GetInt32(8),
+        CreatedAt = row.GetDateTime(9),
+        StartedAt = row.IsDBNull(10) ? null : row.GetDateTime(10),
+        CompletedAt = row.IsDBNull(11) ? null : row.GetDateTime(11),
+        ExecutionTimeMs = row.IsDBNull(12) ? null : row.GetInt64(12),
+        Result = row.IsDBNull(13) ? null : row.GetString(13),
+        ErrorCode = row.IsDBNull(14) ? null : row.GetString(14),
+        ErrorMessage = row.IsDBNull(15) ? null : row.GetString(15),
+        ErrorDetails = row.IsDBNull(16) ? null : row.GetString(16),
+        TokensInput = row.GetInt64(17),
+        TokensOutput = row.GetInt64(18),
+        EventsPending = row.GetInt32(19),
+    };
 
     private static JobEntry ReadStarted(DbDataReader row) => new()
     {
@@ -270,7 +304,21 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     /// before it: they wait for their own keys' slots.
     /// </summary>
     public async Task<int> PositionInQueueAsync(JobEntry job, CancellationToken cancellationToken) =>
-        1 + await db.Jobs.CountAsync(
+        1 + (reads is not null
+            ? reads.QueryFirst(JobsAheadSql, static row => row.GetInt32(0), job.OwnerKeyId, job.CreatedAt, job.Id)
+            : await JobsAheadAsync(job, cancellationToken));
+
+    /// <summary>What <see cref="JobsAheadAsync"/> counts, as SQL for the embedded database's read pool.</summary>
+    private static readonly string JobsAheadSql =
+        $$"""
+        SELECT COUNT(*) FROM jobs
+        WHERE status = '{{JobStatus.Queued}}' AND (NOT parked OR owner_key_id = {0})
+            AND (created_at < {1} OR (created_at = {1} AND job_id < {2}))
+        """;
+
+    /// <summary>The queued jobs that run first: older ones, other keys' parked jobs left out (they wait for their own key).</summary>
+    private Task<int> JobsAheadAsync(JobEntry job, CancellationToken cancellationToken) =>
+        db.Jobs.CountAsync(
             j => j.Status == JobStatus.Queued
                 && (!j.Parked || j.OwnerKeyId == job.OwnerKeyId)
                 && (j.CreatedAt < job.CreatedAt || (j.CreatedAt == job.CreatedAt && string.Compare(j.Id, job.Id) < 0)),

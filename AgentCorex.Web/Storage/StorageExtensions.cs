@@ -25,6 +25,7 @@ public static class StorageExtensions
                 builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous)));
                 builder.Services.AddSingleton(new WriteGate(serialize: true));
                 builder.Services.AddSingleton(_ => new SqliteStatements(sqlite, synchronous)); // made by the container, so disposed with it
+                builder.Services.AddSingleton(_ => new SqliteReadPool(sqlite, synchronous));
                 break;
             case StorageProvider.PostgreSql:
                 var ledger = LedgerConnectionString(connectionString);
