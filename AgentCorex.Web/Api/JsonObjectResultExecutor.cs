@@ -6,8 +6,8 @@ namespace AgentCorex.Web.Api;
 /// <summary>
 /// Writes every <see cref="ObjectResult"/> of the API as JSON in its conventions. MVC's own executor negotiates a
 /// formatter from the Accept header first; here that could only ever pick JSON, and on a quick tool's run it
-/// cost as much as the tool. As MVC's does, it lets the
-/// result set its headers first, and answers a null value with 200 as 204 No Content.
+/// cost as much as the tool. As MVC's does, it lets the result set its headers first, and answers a null value
+/// with 200 as 204 No Content.
 /// </summary>
 internal sealed class JsonObjectResultExecutor : IActionResultExecutor<ObjectResult>
 {
@@ -29,7 +29,7 @@ internal sealed class JsonObjectResultExecutor : IActionResultExecutor<ObjectRes
             }
             return Task.CompletedTask;
         }
-        var type = result.DeclaredType is null || result.DeclaredType == typeof(object) ? value.GetType() : result.DeclaredType;
-        return response.WriteAsJsonAsync(value, type, ApiJson.Options, ContentType, context.HttpContext.RequestAborted);
+        // The value's own type, as MVC's JSON formatter takes it where the declared type is not polymorphic (none here is).
+        return response.WriteAsJsonAsync(value, value.GetType(), ApiJson.Options, ContentType, context.HttpContext.RequestAborted);
     }
 }
