@@ -61,6 +61,21 @@ public sealed class ToolRunnerTests : ServerTest
         Assert.That(outcome.ErrorMessage, Is.EqualTo("thrown before any task"));
     }
 
+    [Test]
+    public void Deadline_FiringAsTheRunEnds_IsNoFault()
+    {
+        // The timer's callback can be under way while the run, just ended, disposes its token source: an exception
+        // there would be unhandled on a timer thread, and end the process.
+        var ended = new CancellationTokenSource();
+        ended.Dispose();
+
+        Assert.DoesNotThrow(() => ToolRunner.CancelAtDeadline(ended));
+
+        using var running = new CancellationTokenSource();
+        ToolRunner.CancelAtDeadline(running);
+        Assert.That(running.IsCancellationRequested, Is.True);
+    }
+
     private static ToolExecutionContext Context() => new(ExecutionIds.New(), NullLogger.Instance);
 
     /// <summary>Not a plugin (not public): implements the contract directly, throwing from the call itself.</summary>

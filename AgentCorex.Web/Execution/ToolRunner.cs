@@ -38,7 +38,7 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
     {
         // One source for the caller's tokens and the deadline: the tool's token fires on whichever comes first.
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
-        using var deadline = time.CreateTimer(static source => ((CancellationTokenSource)source!).Cancel(), cancel, timeout, Timeout.InfiniteTimeSpan);
+        using var deadline = time.CreateTimer(CancelAtDeadline, cancel, timeout, Timeout.InfiniteTimeSpan);
         using var scope = ExecutionScope(context.Logger, context.ExecutionId, tool.Name);
         var started = Stopwatch.GetTimestamp();
 
@@ -68,6 +68,18 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
         {
             LogToolException(logger, failure, tool.Name, context.ExecutionId);
             return ToolOutcome.Failed(code: null, failure.Message, details: null, Elapsed(started));
+        }
+    }
+
+    /// <summary>The deadline's timer callback: a run that ended just as it fired has disposed its source, which is no fault.</summary>
+    internal static void CancelAtDeadline(object? source)
+    {
+        try
+        {
+            ((CancellationTokenSource)source!).Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
         }
     }
 
