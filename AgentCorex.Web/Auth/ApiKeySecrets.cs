@@ -48,11 +48,15 @@ public static class ApiKeySecrets
     /// </summary>
     public static bool EqualsInConstantTime(string presented, string expected)
     {
+        if (expected.Length == 0)
+        {
+            return false; // no key is configured: nothing matches, and there is nothing to time
+        }
         var difference = presented.Length ^ expected.Length;
         for (var i = 0; i < presented.Length; i++)
         {
-            difference |= presented[i] ^ expected[i % Math.Max(1, expected.Length)];
+            difference |= presented[i] ^ expected[i % expected.Length];
         }
-        return difference == 0 && expected.Length > 0;
+        return difference == 0;
     }
 }
