@@ -41,7 +41,7 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         UPDATE jobs SET status = '{{JobStatus.Running}}', hangfire_id = {0}, attempt = attempt + 1, started_at = {1}, events_pending = events_pending | {2}
         WHERE job_id = {3} AND {{StatusOfTheRowIs}}'{{JobStatus.Queued}}'
             AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.key_id = jobs.owner_key_id AND k.revoked_at IS NOT NULL)
-        RETURNING job_id, owner_key_id, tool, arguments, timeout_ms, attempt, created_at, started_at, events_pending
+        RETURNING {{JobColumns}}
         """;
 
     private const string FinishSql =
@@ -156,21 +156,21 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         }
         using var _ = await writes.EnterAsync(cancellationToken);
         object?[] values = [hangfireId, Timestamp(Now), raises, jobId];
-        var started = sqlite is not null
-            ? sqlite.QueryFirst(StartQueuedSql, ReadStarted, values)
-            : await QueryFirstAsync(StartQueuedSql, ReadStarted, values, cancellationToken);
-        started?.HangfireId = hangfireId;
-        return started;
+        return sqlite is not null
+            ? sqlite.QueryFirst(StartQueuedSql, ReadJob, values)
+            : await QueryFirstAsync(StartQueuedSql, ReadJob, values, cancellationToken);
     }
 
-    private const string FindSql =
+    /// <summary>A job's whole row, in the order <see cref="ReadJob"/> reads it.</summary>
+    private const string JobColumns =
         """
-        SELECT job_id, hangfire_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, started_at,
+        job_id, hangfire_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, started_at,
             completed_at, execution_time_ms, result, error_code, error_message, error_details, tokens_input, tokens_output, events_pending
-        FROM jobs WHERE job_id = {0}
         """;
 
-    /// <summary>A row of <see cref="FindSql"/>, as EF Core would read it.</summary>
+    private const string FindSql = $"SELECT {JobColumns} FROM jobs WHERE job_id = {{0}}";
+
+    /// <summary>A row of <see cref="JobColumns"/>, as EF Core would read it.</summary>
     private static JobEntry ReadJob(DbDataReader row) => new()
     {
         Id = row.GetString(0),
@@ -193,20 +193,6 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         TokensInput = row.GetInt64(17),
         TokensOutput = row.GetInt64(18),
         EventsPending = row.GetInt32(19),
-    };
-
-    private static JobEntry ReadStarted(DbDataReader row) => new()
-    {
-        Id = row.GetString(0),
-        OwnerKeyId = row.GetString(1),
-        Tool = row.GetString(2),
-        Arguments = row.GetString(3),
-        Status = JobStatus.Running,
-        TimeoutMs = row.GetInt32(4),
-        Attempt = row.GetInt32(5),
-        CreatedAt = row.GetDateTime(6),
-        StartedAt = row.GetDateTime(7),
-        EventsPending = row.GetInt32(8),
     };
 
     /// <summary>Plain SQL that returns a row, on the context's own connection (PostgreSQL: prepared automatically, see StorageExtensions).</summary>
