@@ -15,6 +15,9 @@ namespace AgentCorex.Web.Errors;
 /// </summary>
 internal sealed class JsonBodyInputFormatter : TextInputFormatter
 {
+    private const string NotJson = "The request body is not valid JSON";
+    private const string NotAnObject = "The request body must be a JSON object";
+
     public JsonBodyInputFormatter()
     {
         SupportedMediaTypes.Add("application/json");
@@ -56,7 +59,7 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         try
         {
             return JsonSerializer.Deserialize(json, type, ApiJson.Options)
-                ?? throw ApiErrors.InvalidRequest("The request body must be a JSON object");
+                ?? throw ApiErrors.InvalidRequest(NotAnObject);
         }
         catch (JsonException e)
         {
@@ -71,19 +74,19 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         {
             if (!JsonDocument.TryParseValue(ref reader, out var document) || reader.Read())
             {
-                return ApiErrors.InvalidRequest("The request body is not valid JSON");
+                return ApiErrors.InvalidRequest(NotJson);
             }
             using (document)
             {
                 if (document.RootElement.ValueKind != JsonValueKind.Object)
                 {
-                    return ApiErrors.InvalidRequest("The request body must be a JSON object");
+                    return ApiErrors.InvalidRequest(NotAnObject);
                 }
             }
         }
         catch (JsonException)
         {
-            return ApiErrors.InvalidRequest("The request body is not valid JSON");
+            return ApiErrors.InvalidRequest(NotJson);
         }
         var field = JsonPaths.ToArgument(failure.Path);
         return ApiErrors.InvalidArguments($"'{field}' has the wrong JSON type", field);

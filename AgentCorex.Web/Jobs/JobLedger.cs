@@ -295,7 +295,7 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
             : await JobsAheadAsync(job, cancellationToken));
 
     /// <summary>What <see cref="JobsAheadAsync"/> counts, as SQL for the embedded database's read pool.</summary>
-    private static readonly string JobsAheadSql =
+    private const string JobsAheadSql =
         $$"""
         SELECT COUNT(*) FROM jobs
         WHERE status = '{{JobStatus.Queued}}' AND (NOT parked OR owner_key_id = {0})
