@@ -10,9 +10,9 @@ namespace AgentCorex.Web.Jobs;
 /// <summary>
 /// The ledger's state changes. Each is one conditional UPDATE, so when a cancel races a start, or a forced
 /// cancel races the end of a run, exactly one of them takes effect. The hot ones (a job's insert, start and
-/// finish) are plain SQL, and on the embedded database go through <see cref="SqliteStatements"/>.
+/// finish) are plain SQL, and on the embedded database go through <see cref="SqliteWriter"/>, in group commits.
 /// </summary>
-public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider time, SqliteStatements? sqlite = null, SqliteReadPool? reads = null)
+public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider time, SqliteWriter? sqlite = null, SqliteReadPool? reads = null)
 {
     /// <summary>
     /// The hot transitions find their row by its key and only then check its status, in a form no index can serve
@@ -60,12 +60,15 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
 
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
+    /// <summary>SQL Server's context is a type of its own (StorageExtensions); EF's IsSqlServer() reads an assembly's name on every call.</summary>
+    private bool IsSqlServer => db is SqlServerAgentCorexDb;
+
     /// <summary>
     /// A timestamp for the plain-SQL statements. SqlClient would send a bare DateTime as the old datetime type
     /// (3 ms steps), rounding it against the datetime2 column; Npgsql and SQLite map a UTC DateTime exactly.
     /// </summary>
     private object Timestamp(DateTime utc) =>
-        db.Database.IsSqlServer() ? new SqlParameter { SqlDbType = SqlDbType.DateTime2, Value = utc } : utc;
+        IsSqlServer ? new SqlParameter { SqlDbType = SqlDbType.DateTime2, Value = utc } : utc;
 
     public Task<JobEntry?> FindAsync(string jobId, CancellationToken cancellationToken) =>
         reads is not null
@@ -81,16 +84,23 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
 
     public async Task AddAsync(JobEntry job, CancellationToken cancellationToken)
     {
-        using var _ = await writes.EnterAsync(cancellationToken);
         await WriteAsync(InsertSql, cancellationToken,
             job.Id, job.OwnerKeyId, job.Tool, job.Arguments, job.Status, job.Parked, job.TimeoutMs, job.Attempt, Timestamp(job.CreatedAt), job.EventsPending);
     }
 
-    /// <summary>Plain SQL on the hot path: EF's change tracking and SaveChanges transaction cost more than the statement.</summary>
-    private Task<int> WriteAsync(string template, CancellationToken cancellationToken, params object?[] values) =>
-        sqlite is not null
-            ? Task.FromResult(sqlite.Execute(template, values))
-            : db.Database.ExecuteSqlRawAsync(template, values!, cancellationToken);
+    /// <summary>
+    /// Plain SQL on the hot path: EF's change tracking and SaveChanges transaction cost more than the statement.
+    /// The embedded database's writer takes its turn at the <see cref="WriteGate"/> itself.
+    /// </summary>
+    private async Task<int> WriteAsync(string template, CancellationToken cancellationToken, params object?[] values)
+    {
+        if (sqlite is not null)
+        {
+            return await sqlite.ExecuteAsync(template, values, cancellationToken);
+        }
+        using var _ = await writes.EnterAsync(cancellationToken);
+        return await db.Database.ExecuteSqlRawAsync(template, values!, cancellationToken);
+    }
 
     /// <summary>
     /// PostgreSQL: stores a new job parked when its key already holds <paramref name="limit"/> slots, in one
@@ -139,7 +149,6 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     /// </param>
     public async Task<bool> TryStartAsync(string jobId, string hangfireId, int attempt, int raises, CancellationToken cancellationToken)
     {
-        using var _ = await writes.EnterAsync(cancellationToken);
         return await WriteAsync(StartSql, cancellationToken, hangfireId, attempt, Timestamp(Now), raises, jobId) == 1;
     }
 
@@ -150,14 +159,13 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     /// </summary>
     public async Task<JobEntry?> TryStartQueuedAsync(string jobId, string hangfireId, int raises, CancellationToken cancellationToken)
     {
-        if (db.Database.IsSqlServer())
+        if (IsSqlServer)
         {
             return null;
         }
-        using var _ = await writes.EnterAsync(cancellationToken);
         object?[] values = [hangfireId, Timestamp(Now), raises, jobId];
         return sqlite is not null
-            ? sqlite.QueryFirst(StartQueuedSql, ReadJob, values)
+            ? await sqlite.QueryFirstAsync(StartQueuedSql, ReadJob, values, cancellationToken)
             : await QueryFirstAsync(StartQueuedSql, ReadJob, values, cancellationToken);
     }
 
@@ -244,7 +252,6 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     /// <summary>running (this attempt) → a final state; false when something else ended it first (a forced cancel).</summary>
     public async Task<bool> TryFinishAsync(string jobId, int attempt, JobEnding ending, int raises, CancellationToken cancellationToken)
     {
-        using var _ = await writes.EnterAsync(cancellationToken);
         return await WriteAsync(FinishSql, cancellationToken,
             ending.Status, Timestamp(Now), ending.ExecutionTimeMs, ending.Result, ending.ErrorCode, ending.ErrorMessage,
             ending.ErrorDetails, ending.TokensInput, ending.TokensOutput, raises, jobId, attempt) == 1;

@@ -38,6 +38,21 @@ public sealed class SqliteStatements(string connectionString, string synchronous
         }
     }
 
+    /// <summary>Whether a transaction begun by a statement of this connection is open (SQLite ends one itself on some errors).</summary>
+    public bool InTransaction
+    {
+        get
+        {
+            lock (gate)
+            {
+                return connection is not null && SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) == 0;
+            }
+        }
+    }
+
+    /// <summary>Closes the connection and forgets its statements; the next statement opens a new one.</summary>
+    public void Reset() => Dispose();
+
     private SqliteCommand Bound(string template, object?[] values)
     {
         var command = Prepared(template, values.Length);

@@ -23,8 +23,9 @@ public static class StorageExtensions
                     ? options.SqliteSynchronous.ToUpperInvariant()
                     : throw new InvalidOperationException($"Storage:SqliteSynchronous must be NORMAL, FULL or EXTRA, not '{options.SqliteSynchronous}'.");
                 builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous)));
-                builder.Services.AddSingleton(new WriteGate(serialize: true));
-                builder.Services.AddSingleton(_ => new SqliteStatements(sqlite, synchronous)); // made by the container, so disposed with it
+                var gate = new WriteGate(serialize: true);
+                builder.Services.AddSingleton(gate);
+                builder.Services.AddSingleton(_ => new SqliteWriter(sqlite, synchronous, gate)); // made by the container, so disposed with it
                 builder.Services.AddSingleton(_ => new SqliteReadPool(sqlite, synchronous));
                 break;
             case StorageProvider.PostgreSql:

@@ -20,6 +20,17 @@ public sealed class WriteGate(bool serialize)
         return new Releaser(gate);
     }
 
+    /// <summary>As <see cref="EnterAsync"/>, blocking the calling thread: for a thread of its own (<see cref="SqliteWriter"/>).</summary>
+    public Releaser Enter()
+    {
+        if (!serialize)
+        {
+            return default;
+        }
+        gate.Wait();
+        return new Releaser(gate);
+    }
+
     public readonly struct Releaser(SemaphoreSlim? gate) : IDisposable
     {
         public void Dispose() => gate?.Release();

@@ -21,7 +21,10 @@ internal sealed record BenchOptions
     /// <summary>What-if, not the shipped configuration: sets PRAGMA busy_timeout on the server's SQLite connections (after its own).</summary>
     public int? SqliteBusyTimeoutMs { get; init; }
 
-    /// <summary>What-if, not the shipped configuration: the server's ledger writes are not queued behind its WriteGate.</summary>
+    /// <summary>
+    /// What-if, not the shipped configuration: the server's EF Core writes are not queued behind its WriteGate. Since
+    /// the SQLite writer thread (SqliteWriter) the hot ledger writes are one at a time regardless: it keeps the real gate.
+    /// </summary>
     public bool NoWriteGate { get; init; }
 
     /// <summary>What-if, not the shipped configuration: ThreadPool.SetMinThreads for this process.</summary>

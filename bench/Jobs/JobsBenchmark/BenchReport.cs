@@ -24,7 +24,7 @@ internal sealed class BenchReport(BenchOptions options)
         md.Clear();
         if (options.IsWhatIf)
         {
-            Line($"**What-if run, not the shipped configuration:** {(options.NoWriteGate ? "the server's ledger writes not queued behind its WriteGate. " : "")}{(options.SqliteBusyTimeoutMs is { } b ? $"PRAGMA busy_timeout={b} set on the server's SQLite connections after its own pragmas. " : "")}{(options.MinThreads is { } m ? $"ThreadPool.SetMinThreads({m}). " : "")}");
+            Line($"**What-if run, not the shipped configuration:** {(options.NoWriteGate ? "the server's EF Core writes not queued behind its WriteGate (the SQLite writer thread keeps it). " : "")}{(options.SqliteBusyTimeoutMs is { } b ? $"PRAGMA busy_timeout={b} set on the server's SQLite connections after its own pragmas. " : "")}{(options.MinThreads is { } m ? $"ThreadPool.SetMinThreads({m}). " : "")}");
             Line($"");
         }
         Line($"Hangfire workers: {HangfireWorkers}; the server's SQLite busy_timeout: {ServerBusyTimeout} ms; load: {options.Connections} HTTP connections (API), {options.RawProducers} enqueuing threads (raw).");
