@@ -7,7 +7,11 @@ using AgentCorex.Web.Execution;
 using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Tools;
 using AgentCorex.Web.Webhooks;
+using System.Reflection;
 using Hangfire;
+using Hangfire.Common;
+using Hangfire.Server;
+using Hangfire.States;
 
 namespace AgentCorex.Web.Jobs;
 
@@ -65,8 +69,15 @@ public sealed partial class JobSubmitter(
         return new SubmittedJobResponse(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(), await estimates.EstimateMsAsync(tool, cancellationToken));
     }
 
+    /// <summary>
+    /// Hands the job to Hangfire. The same job as <c>Enqueue&lt;ToolJob&gt;(run => run.RunAsync(...))</c> stores,
+    /// made without building and evaluating an expression tree for each job (a profile found it on the submit path).
+    /// </summary>
     public static string Enqueue(IBackgroundJobClient hangfire, JobEntry job) =>
-        hangfire.Enqueue<ToolJob>(run => run.RunAsync(job.Id, job.Tool, job.OwnerKeyId, null, CancellationToken.None));
+        hangfire.Create(new Job(typeof(ToolJob), RunAsync, job.Id, job.Tool, job.OwnerKeyId, null, CancellationToken.None), new EnqueuedState());
+
+    private static readonly MethodInfo RunAsync = typeof(ToolJob).GetMethod(
+        nameof(ToolJob.RunAsync), [typeof(string), typeof(string), typeof(string), typeof(PerformContext), typeof(CancellationToken)])!;
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} submitted, timeout {TimeoutMs} ms")]
     private static partial void LogSubmitted(ILogger logger, string jobId, int timeoutMs);
