@@ -159,6 +159,44 @@ public sealed class ConcurrencyTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task ManySubmitsAtOnce_TakeNoMoreSlotsThanTheLimit()
+    {
+        var (keyId, client) = await KeyAsync("pro", maxConcurrent: 3);
+
+        Task<string[]> submitting;
+        using (await App.Services.GetRequiredService<WriteGate>().EnterAsync(CancellationToken.None))
+        {
+            // Embedded: the writer waits at the gate meanwhile, so the admissions meet inserts not yet committed.
+            submitting = Task.WhenAll(Enumerable.Range(0, 40).Select(_ => client.SubmitAsync("wait", Wait(10_000))));
+            await Task.Delay(500);
+        }
+        var jobs = await submitting;
+        using (var scope = App.Services.CreateScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+            var mine = db.Jobs.Where(j => j.OwnerKeyId == keyId);
+            var holding = await mine.CountAsync(j => !j.Parked && (j.Status == "queued" || j.Status == "running"));
+            var parked = await mine.CountAsync(j => j.Parked && j.Status == "queued");
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(holding, Is.EqualTo(3), "handed to Hangfire: the limit, no more");
+                Assert.That(parked, Is.EqualTo(37));
+            });
+        }
+
+        // Out of the way of the fixture's other tests, which share its two workers.
+        foreach (var job in jobs)
+        {
+            await client.DeleteAsync($"/jobs/{job}?force=true");
+        }
+        foreach (var job in jobs)
+        {
+            await client.WaitForFinalAsync(job);
+        }
+    }
+
+    [Test]
     public async Task DirectExecutions_ShareTheKeysSlots_WithItsJobs()
     {
         var (_, admin) = await KeyAsync("enterprise", admin: true, maxConcurrent: 1);

@@ -69,13 +69,21 @@ public sealed class ExecutionSlots(
         }
         else
         {
+            Task? storing = null;
             parked = await locks.RunAsync(Context, job.OwnerKeyId, async token =>
             {
-                job.Parked = await InUseAsync(job.OwnerKeyId, token) >= limit;
+                job.Parked = await AtLimitAsync(job.OwnerKeyId, limit, token);
                 queries.Stored(job.OwnerKeyId, job.Parked);
-                await Ledger.AddAsync(job, token);
+                storing = Ledger.AddAsync(job, token);
+                if (job.Parked || !queries.Remembers)
+                {
+                    await storing;
+                }
+                // Else, on the embedded database, the insert is queued at the writer and the key's next count is
+                // asked of the writer after it (SqliteSlotQueries): the lock is let go without waiting for the commit.
                 return job.Parked;
             }, cancellationToken);
+            await storing!;
         }
         if (parked)
         {
@@ -97,7 +105,7 @@ public sealed class ExecutionSlots(
             ? await directs.TryAddWithinLimitAsync(execution, limit, cancellationToken)
             : await locks.RunAsync(Context, caller.KeyId, async token =>
             {
-                if (await InUseAsync(caller.KeyId, token) >= limit)
+                if (await AtLimitAsync(caller.KeyId, limit, token))
                 {
                     return false;
                 }
@@ -157,7 +165,7 @@ public sealed class ExecutionSlots(
         var limit = options.Value.Enabled ? limits.MaxConcurrent(key) : null;
         var promoted = await locks.RunAsync(Context, keyId, async token =>
         {
-            var free = limit is { } max ? Math.Min(max - await InUseAsync(keyId, token), PromoteBatch) : PromoteBatch;
+            var free = limit is { } max ? Math.Min(await FreeAsync(keyId, max, token), PromoteBatch) : PromoteBatch;
             if (free <= 0)
             {
                 return [];
@@ -189,8 +197,16 @@ public sealed class ExecutionSlots(
     }
 
     /// <summary>The key's slots in use: its jobs handed to Hangfire and not ended, and its direct executions.</summary>
-    private async Task<int> InUseAsync(string keyId, CancellationToken cancellationToken) =>
-        await queries.HeldByJobsAsync(Context, keyId, cancellationToken) + await directs.CountAsync(Context, keyId, cancellationToken);
+    /// <summary>Whether the key's jobs and direct executions hold <paramref name="limit"/> slots or more.</summary>
+    private async Task<bool> AtLimitAsync(string keyId, int limit, CancellationToken cancellationToken) =>
+        await queries.HoldAtLeastAsync(Context, keyId, limit - await directs.CountAsync(Context, keyId, cancellationToken), cancellationToken);
+
+    /// <summary>The key's slots not held by its jobs or direct executions (0 or less when none are free).</summary>
+    private async Task<int> FreeAsync(string keyId, int limit, CancellationToken cancellationToken)
+    {
+        var left = limit - await directs.CountAsync(Context, keyId, cancellationToken);
+        return left - await queries.HeldByJobsAsync(Context, keyId, left, cancellationToken);
+    }
 
     /// <summary>The key as its limits are now (not as a node's key cache last saw them); null when revoked.</summary>
     private async Task<ApiKeyIdentity?> OwnerAsync(string keyId, CancellationToken cancellationToken)

@@ -16,8 +16,15 @@ public interface ISlotQueries
     /// <summary>True where the answers are remembered (told of every job stored); then the callers ask under the key's lock.</summary>
     bool Remembers { get; }
 
-    /// <summary>The key's jobs holding slots: handed to Hangfire (not parked), queued or running.</summary>
-    Task<int> HeldByJobsAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken);
+    /// <summary>
+    /// The key's jobs holding slots (handed to Hangfire, not parked, queued or running), counted up to
+    /// <paramref name="limit"/>: the count when it is below, else <paramref name="limit"/>. Counting further would
+    /// only cost more: a key with a deep queue is read up to its limit.
+    /// </summary>
+    Task<int> HeldByJobsAsync(Func<AgentCorexDb> db, string keyId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Whether the key's jobs hold at least <paramref name="count"/> slots; answered without a query where a remembered bound says no.</summary>
+    Task<bool> HoldAtLeastAsync(Func<AgentCorexDb> db, string keyId, int count, CancellationToken cancellationToken);
 
     Task<bool> HasParkedAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken);
 
@@ -37,15 +44,19 @@ internal sealed class CompiledSlotQueries : ISlotQueries
     /// <summary>Other nodes store jobs too: nothing can be remembered.</summary>
     public bool Remembers => false;
 
-    private static readonly Func<AgentCorexDb, string, CancellationToken, Task<int>> HeldByJobs = EF.CompileAsyncQuery(
-        (AgentCorexDb db, string keyId, CancellationToken _) =>
-            db.Jobs.Count(j => j.OwnerKeyId == keyId && !j.Parked && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running)));
+    private static readonly Func<AgentCorexDb, string, int, CancellationToken, Task<int>> HeldByJobs = EF.CompileAsyncQuery(
+        (AgentCorexDb db, string keyId, int limit, CancellationToken _) =>
+            db.Jobs.Where(j => j.OwnerKeyId == keyId && !j.Parked && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running)).Take(limit).Count());
 
     private static readonly Func<AgentCorexDb, string, CancellationToken, Task<bool>> HasParked = EF.CompileAsyncQuery(
         (AgentCorexDb db, string keyId, CancellationToken _) =>
             db.Jobs.Any(j => j.OwnerKeyId == keyId && j.Parked && j.Status == JobStatus.Queued));
 
-    public Task<int> HeldByJobsAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken) => HeldByJobs(db(), keyId, cancellationToken);
+    public Task<int> HeldByJobsAsync(Func<AgentCorexDb> db, string keyId, int limit, CancellationToken cancellationToken) =>
+        limit <= 0 ? Task.FromResult(0) : HeldByJobs(db(), keyId, limit, cancellationToken);
+
+    public async Task<bool> HoldAtLeastAsync(Func<AgentCorexDb> db, string keyId, int count, CancellationToken cancellationToken) =>
+        count <= 0 || await HeldByJobsAsync(db, keyId, count, cancellationToken) >= count;
 
     public Task<bool> HasParkedAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken) => HasParked(db(), keyId, cancellationToken);
 
@@ -61,39 +72,63 @@ internal sealed class CompiledSlotQueries : ISlotQueries
 }
 
 /// <summary>
-/// On the embedded database: two prepared statements on one connection of their own, kept open. Through EF
-/// Core each question took about 0.6 ms (a pooled connection opened, set up and closed around a query), which
-/// made a limited key's direct executions several times slower; a prepared SQLite statement answers in microseconds.
-/// In WAL mode each statement reads the latest commit of every other connection. What an answer said is
-/// remembered until this process stores a job of the key: a key with no jobs (or no parked ones) is not asked about again.
+/// On the embedded database. The count of a key's slots is asked of the <see cref="SqliteWriter"/>, after every
+/// write queued before it: a job admitted under the key's lock is then counted even while its insert waits for
+/// its commit, so the lock need not be held for that (<see cref="ExecutionSlots.AdmitAsync"/>). Whether a key has
+/// parked jobs is a prepared statement on a connection of its own, kept open: through EF Core each question took
+/// about 0.6 ms, a prepared SQLite statement answers in microseconds. A parked job's insert is committed before
+/// its key's lock is let go, and in WAL mode each statement reads the latest commit of every other connection.
 /// </summary>
-internal sealed class SqliteSlotQueries : ISlotQueries, IDisposable
+/// <remarks>
+/// This process stores every job, so what a count said stays true as a bound: the key's jobs hold no more slots
+/// than it said plus the jobs told of by <see cref="Stored"/> since (a job ending only frees one). Admissions are
+/// answered from that bound while it is under the limit, and counted again only when it reaches it. Counting
+/// each time cost about 0.1 ms per thousand of the key's jobs in the queue, under the key's lock: a key with a
+/// deep queue was admitted one job at a time at that pace (docs/benchmarks.md). A key whose parked jobs were
+/// all handed over is not asked about them again until one is parked.
+/// </remarks>
+internal sealed class SqliteSlotQueries(SqliteWriter writer) : ISlotQueries, IDisposable
 {
+    private const string HeldByJobsSql =
+        $"SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE owner_key_id = {{0}} AND parked = 0 AND status IN ('{JobStatus.Queued}', '{JobStatus.Running}') LIMIT {{1}})";
+
     private readonly Lock gate = new();
-    private readonly ConcurrentDictionary<string, bool> holdsNoJobs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> heldAtMost = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> parksNone = new(StringComparer.Ordinal);
     private SqliteConnection? connection;
-    private SqliteCommand? heldByJobs;
     private SqliteCommand? hasParked;
 
     public bool Remembers => true;
 
-    public Task<int> HeldByJobsAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken)
+    public async Task<int> HeldByJobsAsync(Func<AgentCorexDb> db, string keyId, int limit, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        if (holdsNoJobs.GetValueOrDefault(keyId))
+        if (limit <= 0)
         {
-            return Task.FromResult(0);
+            return 0;
         }
-        int held;
-        lock (gate)
+        var held = await writer.QueryFirstAsync(HeldByJobsSql, static row => row.GetInt32(0), [keyId, limit], cancellationToken);
+        if (held < limit)
         {
-            Prepare(db());
-            heldByJobs!.Parameters[0].Value = keyId;
-            held = Convert.ToInt32(heldByJobs.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            heldAtMost[keyId] = held; // the whole count
         }
-        holdsNoJobs[keyId] = held == 0;
-        return Task.FromResult(held);
+        else
+        {
+            heldAtMost.TryRemove(keyId, out _); // cut at the limit: no bound
+        }
+        return held;
+    }
+
+    public async Task<bool> HoldAtLeastAsync(Func<AgentCorexDb> db, string keyId, int count, CancellationToken cancellationToken)
+    {
+        if (count <= 0)
+        {
+            return true;
+        }
+        if (heldAtMost.TryGetValue(keyId, out var bound) && bound < count)
+        {
+            return false;
+        }
+        return await HeldByJobsAsync(db, keyId, count, cancellationToken) >= count;
     }
 
     public Task<bool> HasParkedAsync(Func<AgentCorexDb> db, string keyId, CancellationToken cancellationToken)
@@ -122,9 +157,9 @@ internal sealed class SqliteSlotQueries : ISlotQueries, IDisposable
         {
             parksNone[keyId] = false;
         }
-        else
+        else if (heldAtMost.TryGetValue(keyId, out var bound))
         {
-            holdsNoJobs[keyId] = false;
+            heldAtMost[keyId] = bound + 1; // told under the key's lock, as every change of its bound is
         }
     }
 
@@ -138,24 +173,16 @@ internal sealed class SqliteSlotQueries : ISlotQueries, IDisposable
         }
         connection = new SqliteConnection(db.Database.GetConnectionString());
         connection.Open();
-        heldByJobs = Command(connection, $"SELECT COUNT(*) FROM jobs WHERE owner_key_id = $key AND parked = 0 AND status IN ('{JobStatus.Queued}', '{JobStatus.Running}')");
-        hasParked = Command(connection, $"SELECT EXISTS (SELECT 1 FROM jobs WHERE owner_key_id = $key AND parked = 1 AND status = '{JobStatus.Queued}')");
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Parameters.Add(new SqliteParameter("$key", SqliteType.Text));
-        command.Prepare();
-        return command;
+        hasParked = connection.CreateCommand();
+        hasParked.CommandText = $"SELECT EXISTS (SELECT 1 FROM jobs WHERE owner_key_id = $key AND parked = 1 AND status = '{JobStatus.Queued}')";
+        hasParked.Parameters.Add(new SqliteParameter("$key", SqliteType.Text));
+        hasParked.Prepare();
     }
 
     public void Dispose()
     {
         lock (gate)
         {
-            heldByJobs?.Dispose();
             hasParked?.Dispose();
             connection?.Dispose();
         }
