@@ -16,7 +16,9 @@ namespace AgentCorex.Web.Concurrency;
 /// to Hangfire until it ends. A job that finds no free slot is parked: stored as queued but not handed to
 /// Hangfire, so it holds no worker and never stands in another key's way; when one of its key's slots frees,
 /// the key's oldest parked job is handed over. Counting and taking happen under <see cref="KeySlotLock"/>,
-/// from the ledger itself (no counter that a crash could leave wrong).
+/// from the ledger itself: on a server database by counting its rows; on the embedded one from a count that
+/// triggers keep in the same transactions as the rows (<see cref="SqliteSlotQueries"/>), so no crash can leave
+/// either wrong.
 /// </summary>
 public sealed class ExecutionSlots(
     IServiceProvider services,
@@ -87,8 +89,10 @@ public sealed class ExecutionSlots(
         }
         if (parked)
         {
-            // A slot that freed while this job was being parked found nothing to hand over; hand it over now.
-            await PromoteAsync(job.OwnerKeyId, cancellationToken);
+            // A slot that freed while this job was being parked found nothing to hand over; hand it over now. The
+            // owner was just authenticated, so its limit is not read again (and a key revoked meanwhile has its
+            // queued jobs refused at their start).
+            await HandOverAsync(job.OwnerKeyId, limit, cancellationToken);
         }
         return !parked;
     }
@@ -162,7 +166,12 @@ public sealed class ExecutionSlots(
         {
             return; // revoked: its queued jobs do not start (see the revocation)
         }
-        var limit = options.Value.Enabled ? limits.MaxConcurrent(key) : null;
+        await HandOverAsync(keyId, options.Value.Enabled ? limits.MaxConcurrent(key) : null, cancellationToken);
+    }
+
+    /// <summary>As <see cref="PromoteAsync"/>, for a key whose limit is known (null: none).</summary>
+    private async Task HandOverAsync(string keyId, int? limit, CancellationToken cancellationToken)
+    {
         var promoted = await locks.RunAsync(Context, keyId, async token =>
         {
             var free = limit is { } max ? Math.Min(await FreeAsync(keyId, max, token), PromoteBatch) : PromoteBatch;

@@ -72,25 +72,23 @@ internal sealed class CompiledSlotQueries : ISlotQueries
 }
 
 /// <summary>
-/// On the embedded database. The count of a key's slots is asked of the <see cref="SqliteWriter"/>, after every
-/// write queued before it: a job admitted under the key's lock is then counted even while its insert waits for
-/// its commit, so the lock need not be held for that (<see cref="ExecutionSlots.AdmitAsync"/>). Whether a key has
-/// parked jobs is a prepared statement on a connection of its own, kept open: through EF Core each question took
-/// about 0.6 ms, a prepared SQLite statement answers in microseconds. A parked job's insert is committed before
-/// its key's lock is let go, and in WAL mode each statement reads the latest commit of every other connection.
+/// On the embedded database. A key's slots held by its jobs are kept counted in key_slots by triggers on the jobs
+/// table (migration KeySlotCounts), and read by the <see cref="SqliteWriter"/>, after every write queued before
+/// the question: a job admitted under the key's lock is then counted even while its insert waits for its commit,
+/// so the lock need not be held for that (<see cref="ExecutionSlots.AdmitAsync"/>). Whether a key has parked jobs
+/// is a prepared statement on a connection of its own, kept open: through EF Core each question took about
+/// 0.6 ms, a prepared SQLite statement answers in microseconds. A parked job's insert is committed before its
+/// key's lock is let go, and in WAL mode each statement reads the latest commit of every other connection.
 /// </summary>
 /// <remarks>
 /// This process stores every job, so what a count said stays true as a bound: the key's jobs hold no more slots
 /// than it said plus the jobs told of by <see cref="Stored"/> since (a job ending only frees one). Admissions are
-/// answered from that bound while it is under the limit, and counted again only when it reaches it. Counting
-/// each time cost about 0.1 ms per thousand of the key's jobs in the queue, under the key's lock: a key with a
-/// deep queue was admitted one job at a time at that pace (docs/benchmarks.md). A key whose parked jobs were
-/// all handed over is not asked about them again until one is parked.
+/// answered from that bound while it is under the limit, with no round trip to the writer, and asked again only
+/// when it reaches it. A key whose parked jobs were all handed over is not asked about them again until one is parked.
 /// </remarks>
 internal sealed class SqliteSlotQueries(SqliteWriter writer) : ISlotQueries, IDisposable
 {
-    private const string HeldByJobsSql =
-        $"SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE owner_key_id = {{0}} AND parked = 0 AND status IN ('{JobStatus.Queued}', '{JobStatus.Running}') LIMIT {{1}})";
+    private const string HeldByJobsSql = "SELECT MIN(COALESCE((SELECT held FROM key_slots WHERE owner_key_id = {0}), 0), {1})";
 
     private readonly Lock gate = new();
     private readonly ConcurrentDictionary<string, int> heldAtMost = new(StringComparer.Ordinal);
