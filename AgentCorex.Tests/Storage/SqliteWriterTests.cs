@@ -198,4 +198,22 @@ public sealed class SqliteWriterTests
             Assert.That(Notes(), Has.Count.EqualTo(200));
         });
     }
+
+    [Test]
+    public async Task Commits_AreCopiedBackIntoTheDatabase_ByTheCheckpointer()
+    {
+        // No connection of the app checkpoints as it commits (wal_autocheckpoint=0): the writer's checkpointer must.
+        var file = new FileInfo(Path.Combine(folder, "writer.db"));
+        var before = file.Length;
+        var text = new string('x', 1_000);
+        await Task.WhenAll(Enumerable.Range(1, 2_000).Select(i => writer.ExecuteAsync(Insert, [i, text], CancellationToken.None)));
+
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (DateTime.UtcNow < deadline && new FileInfo(file.FullName).Length < before + 1_000_000)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.That(new FileInfo(file.FullName).Length, Is.GreaterThan(before + 1_000_000), "2 MB of rows in the database file, not only in its WAL");
+    }
 }

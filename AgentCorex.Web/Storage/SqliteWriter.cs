@@ -23,8 +23,14 @@ public sealed class SqliteWriter : IDisposable
     /// <summary>Writes waiting at most; callers beyond it wait for room.</summary>
     private const int MaxWaiting = 10_000;
 
+    /// <summary>How often the checkpointer copies commits back into the database (nothing to copy costs next to nothing).</summary>
+    private static readonly TimeSpan CheckpointEvery = TimeSpan.FromMilliseconds(200);
+
     private readonly SqliteStatements statements;
+    private readonly SqliteStatements checkpoints;
     private readonly WriteGate gate;
+    private readonly Thread checkpointer;
+    private readonly ManualResetEventSlim stopping = new();
     private readonly Channel<Write> waiting = Channel.CreateBounded<Write>(
         new BoundedChannelOptions(MaxWaiting) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Thread thread;
@@ -32,9 +38,12 @@ public sealed class SqliteWriter : IDisposable
     public SqliteWriter(string connectionString, string synchronous, WriteGate gate)
     {
         statements = new SqliteStatements(connectionString, synchronous);
+        checkpoints = new SqliteStatements(connectionString, synchronous);
         this.gate = gate;
         thread = new Thread(Run) { IsBackground = true, Name = "AgentCorex SQLite writer" };
         thread.Start();
+        checkpointer = new Thread(Checkpoint) { IsBackground = true, Name = "AgentCorex SQLite checkpointer" };
+        checkpointer.Start();
     }
 
     /// <summary>
@@ -89,6 +98,26 @@ public sealed class SqliteWriter : IDisposable
                 }
             }
             batch.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Copies what was committed to the WAL back into the database, off the writer's thread (no connection of
+    /// this process checkpoints as it commits, see <see cref="SqlitePragmas"/>). PASSIVE: it never waits for the
+    /// writer or a reader, and copies what it can; what a reader still needs is copied on a later turn.
+    /// </summary>
+    private void Checkpoint()
+    {
+        while (!stopping.Wait(CheckpointEvery))
+        {
+            try
+            {
+                checkpoints.Execute("PRAGMA wal_checkpoint(PASSIVE)");
+            }
+            catch (Exception)
+            {
+                checkpoints.Reset(); // tried again on the next turn, on a new connection
+            }
         }
     }
 
@@ -156,13 +185,17 @@ public sealed class SqliteWriter : IDisposable
         write.Complete();
     }
 
-    /// <summary>Runs what is still waiting, then closes the connection.</summary>
+    /// <summary>Runs what is still waiting, then closes the connections (the last one to close checkpoints the rest).</summary>
     public void Dispose()
     {
         if (waiting.Writer.TryComplete())
         {
             thread.Join();
+            stopping.Set();
+            checkpointer.Join();
             statements.Dispose();
+            checkpoints.Dispose();
+            stopping.Dispose();
         }
     }
 
