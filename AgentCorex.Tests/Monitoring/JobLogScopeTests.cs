@@ -62,6 +62,11 @@ public sealed partial class JobLogScopeTests(TestStorage storage)
 
         var keyId = key.Str("key_id");
         var jobs = new Dictionary<string, string> { [echo] = "echo", [thrown] = "test_throw", [canceled] = "wait" };
+        // The dispatcher logs an attempt just after storing it: the stored state can be seen before the line is written.
+        for (var deadline = DateTime.UtcNow.AddSeconds(5); DateTime.UtcNow < deadline && !logs.Lines.Any(l => l.Contains("Webhook delivery", StringComparison.Ordinal));)
+        {
+            await Task.Delay(20);
+        }
         var lines = logs.Lines.ToList();
         Assert.Multiple(() =>
         {
