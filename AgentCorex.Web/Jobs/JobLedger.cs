@@ -301,12 +301,17 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
             ? reads.QueryFirst(JobsAheadSql, static row => row.GetInt32(0), job.OwnerKeyId, job.CreatedAt, job.Id)
             : await JobsAheadAsync(job, cancellationToken));
 
-    /// <summary>What <see cref="JobsAheadAsync"/> counts, as SQL for the embedded database's read pool.</summary>
+    /// <summary>
+    /// What <see cref="JobsAheadAsync"/> counts, as SQL for the embedded database's read pool. Written with
+    /// <c>created_at &lt;= {1}</c> as well, SQLite's plan bounds its search of ix_jobs_status_created by it
+    /// (status=? AND created_at&lt;?, against status=? for the OR alone): 204-208 µs against 321 µs at position 1,000,
+    /// measured on a copy of the bench's database.
+    /// </summary>
     private const string JobsAheadSql =
         $$"""
         SELECT COUNT(*) FROM jobs
-        WHERE status = '{{JobStatus.Queued}}' AND (NOT parked OR owner_key_id = {0})
-            AND (created_at < {1} OR (created_at = {1} AND job_id < {2}))
+        WHERE status = '{{JobStatus.Queued}}' AND created_at <= {1} AND (created_at < {1} OR job_id < {2})
+            AND (NOT parked OR owner_key_id = {0})
         """;
 
     /// <summary>The queued jobs that run first: older ones, other keys' parked jobs left out (they wait for their own key).</summary>
