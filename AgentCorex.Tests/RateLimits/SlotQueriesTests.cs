@@ -18,6 +18,9 @@ namespace AgentCorex.Tests.RateLimits;
 /// </summary>
 public sealed class SlotQueriesTests() : ServerTest(TestStorage.Embedded)
 {
+    /// <summary>The embedded count is read by the writer, from key_slots: it needs no EF Core context.</summary>
+    private static readonly Func<AgentCorexDb> NoContext = () => throw new InvalidOperationException("not asked of EF Core");
+
     private static IEnumerable<JobEntry> Queued(string keyId, int count) =>
         Enumerable.Range(0, count).Select(_ => Ledger.Job(keyId, "echo", JobStatus.Queued));
 
@@ -26,19 +29,17 @@ public sealed class SlotQueriesTests() : ServerTest(TestStorage.Embedded)
     {
         var key = await App.CreateKeyAsync("pro");
         var queries = App.Services.GetRequiredService<ISlotQueries>();
-        using var scope = App.Services.CreateScope();
-        Func<AgentCorexDb> db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>;
         await App.AddJobsAsync(Queued(key.KeyId, 3));
 
-        var counted = await queries.HoldAtLeastAsync(db, key.KeyId, 10, CancellationToken.None);
+        var counted = await queries.HoldAtLeastAsync(NoContext, key.KeyId, 10, CancellationToken.None);
         // Seven more rows that this process's admission was not told of: the bound (3) still answers.
         await App.AddJobsAsync(Queued(key.KeyId, 7));
-        var fromTheBound = await queries.HoldAtLeastAsync(db, key.KeyId, 10, CancellationToken.None);
+        var fromTheBound = await queries.HoldAtLeastAsync(NoContext, key.KeyId, 10, CancellationToken.None);
         for (var i = 0; i < 7; i++)
         {
             queries.Stored(key.KeyId, parked: false);
         }
-        var countedAgain = await queries.HoldAtLeastAsync(db, key.KeyId, 10, CancellationToken.None);
+        var countedAgain = await queries.HoldAtLeastAsync(NoContext, key.KeyId, 10, CancellationToken.None);
 
         Assert.Multiple(() =>
         {
@@ -53,14 +54,12 @@ public sealed class SlotQueriesTests() : ServerTest(TestStorage.Embedded)
     {
         var key = await App.CreateKeyAsync("pro");
         var queries = App.Services.GetRequiredService<ISlotQueries>();
-        using var scope = App.Services.CreateScope();
-        Func<AgentCorexDb> db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>;
         await App.AddJobsAsync([.. Queued(key.KeyId, 8), Ledger.Job(key.KeyId, "echo", JobStatus.Completed)]);
 
         Assert.Multiple(async () =>
         {
-            Assert.That(await queries.HeldByJobsAsync(db, key.KeyId, 5, CancellationToken.None), Is.EqualTo(5));
-            Assert.That(await queries.HeldByJobsAsync(db, key.KeyId, 100, CancellationToken.None), Is.EqualTo(8), "a completed job holds no slot");
+            Assert.That(await queries.HeldByJobsAsync(NoContext, key.KeyId, 5, CancellationToken.None), Is.EqualTo(5));
+            Assert.That(await queries.HeldByJobsAsync(NoContext, key.KeyId, 100, CancellationToken.None), Is.EqualTo(8), "a completed job holds no slot");
         });
     }
 
