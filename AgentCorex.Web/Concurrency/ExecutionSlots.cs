@@ -205,8 +205,7 @@ public sealed class ExecutionSlots(
         }
     }
 
-    /// <summary>The key's slots in use: its jobs handed to Hangfire and not ended, and its direct executions.</summary>
-    /// <summary>Whether the key's jobs and direct executions hold <paramref name="limit"/> slots or more.</summary>
+    /// <summary>Whether the key's jobs (handed to Hangfire and not ended) and its direct executions hold <paramref name="limit"/> slots or more.</summary>
     private async Task<bool> AtLimitAsync(string keyId, int limit, CancellationToken cancellationToken) =>
         await queries.HoldAtLeastAsync(Context, keyId, limit - await directs.CountAsync(Context, keyId, cancellationToken), cancellationToken);
 
