@@ -159,6 +159,28 @@ public sealed class ConcurrencyTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task ParkedJobs_AreHandedOver_OldestFirst()
+    {
+        var (keyId, client) = await KeyAsync("pro", maxConcurrent: 1);
+        var first = await client.SubmitAsync("wait", Wait(300));
+        var parked = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            parked.Add(await client.SubmitAsync("wait", Wait(50)));
+        }
+        foreach (var job in parked.Prepend(first))
+        {
+            await client.WaitForFinalAsync(job);
+        }
+
+        using var scope = App.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        var started = await db.Jobs.Where(j => j.OwnerKeyId == keyId).OrderBy(j => j.StartedAt).Select(j => j.Id).ToListAsync();
+
+        Assert.That(started, Is.EqualTo(parked.Prepend(first)), "one at a time, in the order they were submitted");
+    }
+
+    [Test]
     public async Task ManySubmitsAtOnce_TakeNoMoreSlotsThanTheLimit()
     {
         var (keyId, client) = await KeyAsync("pro", maxConcurrent: 3);

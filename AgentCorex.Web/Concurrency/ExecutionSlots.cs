@@ -179,6 +179,16 @@ public sealed class ExecutionSlots(
             {
                 return [];
             }
+            if (await Ledger.UnparkOldestAsync(keyId, free, token) is { } handedOver)
+            {
+                // The embedded database, in one statement; the bound is told after it, still under the key's lock.
+                handedOver.ForEach(_ => queries.Stored(keyId, parked: false));
+                if (handedOver.Count < free)
+                {
+                    queries.NoneParked(keyId); // all handed over
+                }
+                return handedOver;
+            }
             var next = await Db.Jobs.AsNoTracking()
                 .Where(j => j.OwnerKeyId == keyId && j.Parked && j.Status == JobStatus.Queued)
                 .OrderBy(j => j.CreatedAt).ThenBy(j => j.Id)

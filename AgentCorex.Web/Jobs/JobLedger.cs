@@ -249,6 +249,31 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
             .ExecuteUpdateAsync(s => s.SetProperty(j => j.Parked, false), cancellationToken) == 1;
     }
 
+    /// <summary>
+    /// The embedded database: up to <paramref name="count"/> of the key's oldest parked jobs take freed slots, in one
+    /// statement on the writer, oldest first. Null elsewhere: there the caller reads them and unparks each with
+    /// <see cref="TryUnparkAsync"/>.
+    /// </summary>
+    public async Task<List<JobEntry>?> UnparkOldestAsync(string keyId, int count, CancellationToken cancellationToken)
+    {
+        if (sqlite is null)
+        {
+            return null;
+        }
+        var unparked = await sqlite.QueryAllAsync(UnparkOldestSql, ReadJob, [keyId, count], cancellationToken);
+        unparked.Sort((a, b) => a.CreatedAt != b.CreatedAt ? a.CreatedAt.CompareTo(b.CreatedAt) : string.CompareOrdinal(a.Id, b.Id));
+        return unparked;
+    }
+
+    private const string UnparkOldestSql =
+        $$"""
+        UPDATE jobs SET parked = 0
+        WHERE job_id IN (
+            SELECT job_id FROM jobs WHERE owner_key_id = {0} AND parked = 1 AND status = '{{JobStatus.Queued}}'
+            ORDER BY created_at, job_id LIMIT {1})
+        RETURNING {{JobColumns}}
+        """;
+
     /// <summary>running (this attempt) → a final state; false when something else ended it first (a forced cancel).</summary>
     public async Task<bool> TryFinishAsync(string jobId, int attempt, JobEnding ending, int raises, CancellationToken cancellationToken)
     {

@@ -38,6 +38,21 @@ public sealed class SqliteStatements(string connectionString, string synchronous
         }
     }
 
+    /// <summary>Runs <paramref name="template"/> as <see cref="Execute"/> does; returns every row it answers, each read by <paramref name="read"/>.</summary>
+    public List<T> QueryAll<T>(string template, Func<SqliteDataReader, T> read, params object?[] values)
+    {
+        lock (gate)
+        {
+            using var reader = Bound(template, values).ExecuteReader();
+            var rows = new List<T>();
+            while (reader.Read())
+            {
+                rows.Add(read(reader));
+            }
+            return rows;
+        }
+    }
+
     /// <summary>Whether a transaction begun by a statement of this connection is open (SQLite ends one itself on some errors).</summary>
     public bool InTransaction
     {

@@ -58,6 +58,10 @@ public sealed class SqliteWriter : IDisposable
     public Task<T?> QueryFirstAsync<T>(string template, Func<Microsoft.Data.Sqlite.SqliteDataReader, T> read, object?[] values, CancellationToken cancellationToken) =>
         EnqueueAsync(new Write<T?>(s => s.QueryFirst(template, read, values)), cancellationToken);
 
+    /// <summary>Runs <paramref name="template"/> as <see cref="ExecuteAsync"/> does; returns every row it answers, each read by <paramref name="read"/>.</summary>
+    public Task<List<T>> QueryAllAsync<T>(string template, Func<Microsoft.Data.Sqlite.SqliteDataReader, T> read, object?[] values, CancellationToken cancellationToken) =>
+        EnqueueAsync(new Write<List<T>>(s => s.QueryAll(template, read, values)), cancellationToken);
+
     private Task<T> EnqueueAsync<T>(Write<T> write, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
