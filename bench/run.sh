@@ -8,6 +8,10 @@
 # Settings (environment): CONNECTIONS=32 WARMUP=30 DURATION=15 (seconds) ROUNDS=3
 #   The warm-up is long because on 2 busy cores AgentCorex's tiered JIT needs about 20 s of load to settle.
 #   PIN=1  puts each server on CPU 0 and the generator on CPU 1 (default: the scheduler shares both cores)
+#   FLOOR=1      (MODE=bare) also runs bench/BareEndpoint in its controller shape, the design's floor: the same answer
+#                from an [ApiController] behind ASP.NET Core's authentication and an admin policy, doing none of
+#                AgentCorex's work; two more tables compare it with the bare endpoint and AgentCorex with it
+#                (FLOOR=0 leaves it out)
 #   MODE=limits  instead compares AgentCorex with per-key limiting on (the admin key given a request limit and
 #                a limit of executions at once it never reaches, so every request is counted and takes a
 #                slot) against limiting off (RateLimits:Enabled=false)
@@ -22,6 +26,7 @@ DURATION=${DURATION:-15}
 ROUNDS=${ROUNDS:-3}
 PIN=${PIN:-0}
 MODE=${MODE:-bare}
+FLOOR=${FLOOR:-1}
 STORAGE=${STORAGE:-embedded}
 START_TIMEOUT=${START_TIMEOUT:-60}
 
@@ -51,6 +56,7 @@ for setting in CONNECTIONS WARMUP DURATION ROUNDS; do
 done
 (( ROUNDS <= 10 && DURATION <= 300 && WARMUP <= 300 )) || fail "at most 10 rounds of 300 s warm-up and 300 s measured"
 command -v curl >/dev/null || fail "curl is needed to wait for the servers' readiness"
+[[ "$FLOOR" == 0 || "$FLOOR" == 1 ]] || fail "FLOOR must be 0 or 1, not '$FLOOR'"
 [[ "$MODE" == bare || "$MODE" == limits ]] || fail "MODE must be bare or limits, not '$MODE'"
 [[ "$STORAGE" == embedded || "$STORAGE" == postgresql ]] || fail "STORAGE must be embedded or postgresql, not '$STORAGE'"
 
@@ -138,6 +144,8 @@ run_limits_on() { run_agentcorex limits-on RateLimits__Admin__RequestsPerMinute=
 run_limits_off() { run_agentcorex limits-off RateLimits__Enabled=false; }
 # The baseline needs no key; it ignores the header the generator sends to both.
 run_bare() { measure bare "$BARE_DLL"; }
+# The same answer through the design's fixed parts alone; it checks the bearer key the generator sends.
+run_floor() { if [[ "$FLOOR" == 1 ]]; then measure controller-floor "$BARE_DLL" Bare__Shape=controller; fi; }
 
 ERRORS=0
 for round in $(seq "$ROUNDS"); do
@@ -145,7 +153,7 @@ for round in $(seq "$ROUNDS"); do
     # Alternate the order so that neither server always runs first on a machine that warms or throttles.
     if [[ "$MODE" == limits ]]; then
         if (( round % 2 == 1 )); then run_limits_on; run_limits_off; else run_limits_off; run_limits_on; fi
-    elif (( round % 2 == 1 )); then run_agentcorex; run_bare; else run_bare; run_agentcorex; fi
+    elif (( round % 2 == 1 )); then run_agentcorex; run_floor; run_bare; else run_bare; run_floor; run_agentcorex; fi
 done
 if [[ "$MODE" == limits ]]; then
     title="POST /execute_tool (echo): AgentCorex with rate limiting on vs off"; target=limits-on; baseline=limits-off; goal=0.9
@@ -162,6 +170,14 @@ fi
     echo "- load: $CONNECTIONS connections, closed loop, ${WARMUP} s warm-up + ${DURATION} s measured per run, $ROUNDS round(s); server and generator $([[ "$PIN" == 1 ]] && echo 'pinned to CPU 0 and CPU 1' || echo 'share both cores')"
     echo
     dotnet "$LOADGEN_DLL" compare --tsv "$OUT/runs.tsv" --target "$target" --baseline "$baseline" --min-ratio "$goal"
+    if [[ "$MODE" == bare && "$FLOOR" == 1 ]]; then
+        echo
+        echo "## The design's floor: an [ApiController] with authentication and an admin policy, doing no work"
+        echo
+        dotnet "$LOADGEN_DLL" compare --tsv "$OUT/runs.tsv" --target controller-floor --baseline bare --goals no
+        echo
+        dotnet "$LOADGEN_DLL" compare --tsv "$OUT/runs.tsv" --target agentcorex --baseline controller-floor --goals no
+    fi
 } | tee "$OUT/summary.md"
 echo "bench: results in $OUT"
 exit "$ERRORS"

@@ -1,38 +1,64 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AgentCorex.Bench.BareEndpoint;
 
-// The baseline for bench/run.sh: POST /execute_tool answering what AgentCorex answers for `echo`, with the
-// same host (WebApplication, Kestrel, JSON body parsed and serialized with the API's conventions) and none
-// of AgentCorex's work (no auth, no validation, no tool catalog, no runner).
+// The baselines for bench/run.sh, answering POST /execute_tool with what AgentCorex answers for `echo`, with the
+// same host (WebApplication, Kestrel, JSON body parsed and serialized with the API's conventions) and none of
+// AgentCorex's work (no validation, no tool catalog, no runner):
+//   default             a minimal endpoint, without authentication: the bare endpoint
+//   Bare:Shape=controller  an [ApiController] behind ASP.NET Core's authentication and authorization with an
+//                       admin policy, as the design requires of AgentCorex: the floor that design sets
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.ConfigureHttpJsonOptions(json =>
+var shape = builder.Configuration["Bare:Shape"] ?? "minimal";
+builder.Services.ConfigureHttpJsonOptions(json => Conventions(json.SerializerOptions));
+
+if (shape == "controller")
 {
-    json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-    json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
-    json.SerializerOptions.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
-});
+    ControllerFloor.Add(builder, Conventions);
+}
+else if (shape != "minimal")
+{
+    throw new InvalidOperationException($"Bare:Shape must be 'minimal' or 'controller', not '{shape}'.");
+}
 
 var app = builder.Build();
-
-app.MapPost("/execute_tool", (BareRequest request) =>
+if (shape == "controller")
 {
-    var message = request.Arguments is { ValueKind: JsonValueKind.Object } arguments
-        && arguments.TryGetProperty("message", out var given) && given.ValueKind == JsonValueKind.String
-            ? given.GetString()
-            : null;
-    return message is null
-        ? Results.BadRequest()
-        : Results.Ok(new BareResponse(request.Tool ?? "", "success", new BareResult(message), 0, new BareTokens(0, 0)));
-});
+    ControllerFloor.Map(app);
+}
+else
+{
+    app.MapPost("/execute_tool", (BareRequest request) => Answer(request) is { } answer ? Results.Ok(answer) : Results.BadRequest());
+}
 app.MapGet("/health/ready", () => Results.Ok());
 
 app.Run();
 
-internal sealed record BareRequest(string? Tool, JsonElement? Arguments);
+static void Conventions(JsonSerializerOptions json)
+{
+    json.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+    json.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+    json.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+}
 
-internal sealed record BareResponse(string Tool, string Status, BareResult Result, long ExecutionTimeMs, BareTokens TokensUsed);
+internal static partial class Program
+{
+    /// <summary>The echo answer, or null for a request without a message.</summary>
+    internal static BareResponse? Answer(BareRequest request)
+    {
+        var message = request.Arguments is { ValueKind: JsonValueKind.Object } arguments
+            && arguments.TryGetProperty("message", out var given) && given.ValueKind == JsonValueKind.String
+                ? given.GetString()
+                : null;
+        return message is null ? null : new BareResponse(request.Tool ?? "", "success", new BareResult(message), 0, new BareTokens(0, 0));
+    }
+}
 
-internal sealed record BareResult(string Message);
+public sealed record BareRequest(string? Tool, JsonElement? Arguments);
 
-internal sealed record BareTokens(long Input, long Output);
+public sealed record BareResponse(string Tool, string Status, BareResult Result, long ExecutionTimeMs, BareTokens TokensUsed);
+
+public sealed record BareResult(string Message);
+
+public sealed record BareTokens(long Input, long Output);

@@ -5,6 +5,7 @@ using AgentCorex.Bench.LoadGenerator;
 //   LoadGenerator --url http://127.0.0.1:PORT/execute_tool [--label NAME] [--connections 32] [--warmup 30]
 //                 [--duration 15] [--body JSON] [--server-pid PID] [--tsv FILE]   (bearer key from BENCH_BEARER)
 //   LoadGenerator compare --tsv FILE --target NAME --baseline NAME [--min-ratio 0.7] [--max-p99-ms 10]
+//                 [--goals no]   (the table and the ratio only)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 try
 {
@@ -60,6 +61,12 @@ static int Compare(string[] args)
         options.GetValueOrDefault("target") ?? "agentcorex",
         options.GetValueOrDefault("baseline") ?? "bare",
         options.TryGetValue("min-ratio", out var ratio) ? double.Parse(ratio, CultureInfo.InvariantCulture) : 0.7,
-        options.TryGetValue("max-p99-ms", out var p99) ? double.Parse(p99, CultureInfo.InvariantCulture) : 10));
+        options.TryGetValue("max-p99-ms", out var p99) ? double.Parse(p99, CultureInfo.InvariantCulture) : 10,
+        options.GetValueOrDefault("goals") switch
+        {
+            null or "yes" => true,
+            "no" => false,
+            var other => throw new ArgumentException($"--goals must be yes or no, not '{other}'."),
+        }));
     return 0;
 }
