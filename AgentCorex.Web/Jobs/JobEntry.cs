@@ -94,6 +94,8 @@ internal sealed class JobEntryConfiguration : IEntityTypeConfiguration<JobEntry>
         // Listing (owner, newest first, optionally by status) and the queue (position, recovery) stay index scans.
         job.HasIndex(j => new { j.OwnerKeyId, j.CreatedAt }).HasDatabaseName("ix_jobs_owner_created");
         job.HasIndex(j => new { j.OwnerKeyId, j.Status, j.CreatedAt }).HasDatabaseName("ix_jobs_owner_status_created");
+        // An admin key's listing (every owner's jobs, newest first): a page without sorting the whole ledger.
+        job.HasIndex(j => new { j.CreatedAt, j.Id }).HasDatabaseName("ix_jobs_created");
         job.HasIndex(j => new { j.Status, j.CreatedAt }).HasDatabaseName("ix_jobs_status_created");
         job.HasIndex(j => new { j.Tool, j.Status, j.CompletedAt }).HasDatabaseName("ix_jobs_tool_status_completed");
         // A key's slots in use (not parked, queued or running) and its oldest parked job.

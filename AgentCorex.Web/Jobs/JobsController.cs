@@ -89,24 +89,9 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
     public async Task<JobListResponse> List([FromQuery] JobListQuery query, [FromServices] IValidator<JobListQuery> validator, CancellationToken cancellationToken)
     {
         validator.ValidateOrThrow(query);
-        var caller = Caller;
-        var jobs = db.Jobs.AsNoTracking();
-        if (!caller.IsAdmin)
-        {
-            jobs = jobs.Where(j => j.OwnerKeyId == caller.KeyId);
-        }
-        if (query.Status is not null)
-        {
-            jobs = jobs.Where(j => j.Status == query.Status);
-        }
-        if (query.Tool is not null)
-        {
-            jobs = jobs.Where(j => j.Tool == query.Tool);
-        }
+        var jobs = db.Jobs.AsNoTracking().Matching(Caller, query);
         var total = await jobs.CountAsync(cancellationToken);
-        var page = await jobs.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id)
-            .Skip(query.Offset).Take(query.Limit)
-            .ToListAsync(cancellationToken);
+        var page = await jobs.Page(query).ToListAsync(cancellationToken);
         return new JobListResponse([.. page.Select(j => j.ToSummary())], new Pagination(query.Limit, query.Offset, total));
     }
 

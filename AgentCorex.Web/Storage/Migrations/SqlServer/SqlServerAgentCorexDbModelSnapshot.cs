@@ -195,6 +195,9 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                         .HasDatabaseName("ix_jobs_events_pending")
                         .HasFilter("events_pending <> 0");
 
+                    b.HasIndex("CreatedAt", "Id")
+                        .HasDatabaseName("ix_jobs_created");
+
                     b.HasIndex("OwnerKeyId", "CreatedAt")
                         .HasDatabaseName("ix_jobs_owner_created");
 
