@@ -15,7 +15,7 @@ namespace AgentCorex.Web.Jobs;
 public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider time, SqliteWriter? sqlite = null, SqliteReadPool? reads = null)
 {
     /// <summary>
-    /// The hot transitions find their row by its key and only then check its status, in a form no index can serve
+    /// Every transition finds its row by its key and only then checks its status, in a form no index can serve
     /// (status is never null). Written <c>status = ...</c>, PostgreSQL's cached plan, made while its statistics said
     /// few jobs were queued, scanned ix_jobs_status_created for every queued job and filtered on the id: about 1 ms
     /// per start with a thousand jobs queued (docs/benchmarks.md).
@@ -232,22 +232,33 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     /// Records the Hangfire job the repair pass made for a queued job, unless the job moved on meanwhile or
     /// another node repaired it first (its Hangfire id is no longer <paramref name="previous"/>).
     /// </summary>
-    public async Task<bool> TryRecordRequeueAsync(string jobId, string? previous, string hangfireId, CancellationToken cancellationToken)
-    {
-        using var _ = await writes.EnterAsync(cancellationToken);
-        return await db.Jobs
-            .Where(j => j.Id == jobId && j.Status == JobStatus.Queued && !j.Parked && j.HangfireId == previous)
-            .ExecuteUpdateAsync(s => s.SetProperty(j => j.HangfireId, hangfireId), cancellationToken) == 1;
-    }
+    public async Task<bool> TryRecordRequeueAsync(string jobId, string? previous, string hangfireId, CancellationToken cancellationToken) =>
+        await (previous is null
+            ? WriteAsync(RecordFirstRequeueSql, cancellationToken, hangfireId, jobId, false)
+            : WriteAsync(RecordRequeueSql, cancellationToken, hangfireId, jobId, false, previous)) == 1;
+
+    private const string RecordRequeueSql =
+        $$"""
+        UPDATE jobs SET hangfire_id = {0}
+        WHERE job_id = {1} AND {{StatusOfTheRowIs}}'{{JobStatus.Queued}}' AND parked = {2} AND hangfire_id = {3}
+        """;
+
+    /// <summary>The same for a job with no Hangfire id recorded yet (a queued job's is recorded when a worker starts it).</summary>
+    private const string RecordFirstRequeueSql =
+        $$"""
+        UPDATE jobs SET hangfire_id = {0}
+        WHERE job_id = {1} AND {{StatusOfTheRowIs}}'{{JobStatus.Queued}}' AND parked = {2} AND hangfire_id IS NULL
+        """;
 
     /// <summary>A parked job takes a freed slot of its key; false when it is no longer a parked queued job (canceled meanwhile).</summary>
-    public async Task<bool> TryUnparkAsync(string jobId, CancellationToken cancellationToken)
-    {
-        using var _ = await writes.EnterAsync(cancellationToken);
-        return await db.Jobs
-            .Where(j => j.Id == jobId && j.Parked && j.Status == JobStatus.Queued)
-            .ExecuteUpdateAsync(s => s.SetProperty(j => j.Parked, false), cancellationToken) == 1;
-    }
+    public async Task<bool> TryUnparkAsync(string jobId, CancellationToken cancellationToken) =>
+        await WriteAsync(UnparkSql, cancellationToken, false, jobId, true) == 1;
+
+    private const string UnparkSql =
+        $$"""
+        UPDATE jobs SET parked = {0}
+        WHERE job_id = {1} AND parked = {2} AND {{StatusOfTheRowIs}}'{{JobStatus.Queued}}'
+        """;
 
     /// <summary>
     /// The embedded database: up to <paramref name="count"/> of the key's oldest parked jobs take freed slots, in one
@@ -283,39 +294,37 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     }
 
     /// <summary>Ends a job that is in <paramref name="from"/> as canceled; false when it was not.</summary>
-    public async Task<bool> TryCancelAsync(string jobId, string from, int raises, CancellationToken cancellationToken)
-    {
-        using var _ = await writes.EnterAsync(cancellationToken);
-        return await db.Jobs
-            .Where(j => j.Id == jobId && j.Status == from)
-            .ExecuteUpdateAsync(s => s
-                .SetProperty(j => j.Status, JobStatus.Canceled)
-                .SetProperty(j => j.CompletedAt, Now)
-                .SetProperty(j => j.EventsPending, j => j.EventsPending | raises), cancellationToken) == 1;
-    }
+    public async Task<bool> TryCancelAsync(string jobId, string from, int raises, CancellationToken cancellationToken) =>
+        await WriteAsync(CancelSql, cancellationToken, Timestamp(Now), raises, jobId, from) == 1;
+
+    private const string CancelSql =
+        $$"""
+        UPDATE jobs SET status = '{{JobStatus.Canceled}}', completed_at = {0}, events_pending = events_pending | {1}
+        WHERE job_id = {2} AND {{StatusOfTheRowIs}}{3}
+        """;
 
     /// <summary>
     /// A run that was cut off (its server stopped or died): a tool safe to retry goes back to the queue,
     /// any other ends failed with SERVER_RESTARTED (raising <paramref name="raisesWhenFailed"/>). Only a job still
     /// running in that attempt is touched.
     /// </summary>
-    public async Task<bool> TryInterruptAsync(string jobId, int attempt, bool requeue, int raisesWhenFailed, CancellationToken cancellationToken)
-    {
-        using var _ = await writes.EnterAsync(cancellationToken);
-        var running = db.Jobs.Where(j => j.Id == jobId && j.Status == JobStatus.Running && j.Attempt == attempt);
-        var changed = requeue
-            ? await running.ExecuteUpdateAsync(s => s
-                .SetProperty(j => j.Status, JobStatus.Queued)
-                .SetProperty(j => j.StartedAt, (DateTime?)null), cancellationToken)
-            : await running.ExecuteUpdateAsync(s => s
-                .SetProperty(j => j.Status, JobStatus.Failed)
-                .SetProperty(j => j.CompletedAt, Now)
-                .SetProperty(j => j.ErrorCode, JobErrors.ServerRestarted)
-                .SetProperty(j => j.ErrorMessage, "The server running this job stopped before it finished, and its tool is not safe to run twice")
-                .SetProperty(j => j.EventsPending, j => j.EventsPending | raisesWhenFailed),
-                cancellationToken);
-        return changed == 1;
-    }
+    public async Task<bool> TryInterruptAsync(string jobId, int attempt, bool requeue, int raisesWhenFailed, CancellationToken cancellationToken) =>
+        await (requeue
+            ? WriteAsync(RequeueInterruptedSql, cancellationToken, jobId, attempt)
+            : WriteAsync(FailInterruptedSql, cancellationToken, Timestamp(Now), JobErrors.ServerRestarted,
+                "The server running this job stopped before it finished, and its tool is not safe to run twice", raisesWhenFailed, jobId, attempt)) == 1;
+
+    private const string RequeueInterruptedSql =
+        $$"""
+        UPDATE jobs SET status = '{{JobStatus.Queued}}', started_at = NULL
+        WHERE job_id = {0} AND {{StatusOfTheRowIs}}'{{JobStatus.Running}}' AND attempt = {1}
+        """;
+
+    private const string FailInterruptedSql =
+        $$"""
+        UPDATE jobs SET status = '{{JobStatus.Failed}}', completed_at = {0}, error_code = {1}, error_message = {2}, events_pending = events_pending | {3}
+        WHERE job_id = {4} AND {{StatusOfTheRowIs}}'{{JobStatus.Running}}' AND attempt = {5}
+        """;
 
     /// <summary>
     /// 1-based: the queued jobs that will run before this one, plus one. Other keys' parked jobs do not run

@@ -1,0 +1,106 @@
+using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentCorex.Tests.Jobs;
+
+/// <summary>
+/// The ledger's rarer transitions (repair, hand-over, cancel, interruption), each a single guarded statement: it
+/// changes the row only from the state it expects, and says whether it did.
+/// </summary>
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class LedgerTransitionTests(TestStorage storage) : ServerTest(storage)
+{
+    // No worker takes the seeded jobs, and no repair pass touches them meanwhile.
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Jobs:WorkerCount"] = "0",
+        ["Jobs:ReconcileInterval"] = "01:00:00",
+    };
+
+    [Test]
+    public async Task RecordRequeue_TakesTheRepairOnlyOverTheHangfireIdItSaw()
+    {
+        var job = await SeedAsync(JobStatus.Queued);
+
+        Assert.That(await Ledger(l => l.TryRecordRequeueAsync(job.Id, previous: "17", "18", default)), Is.False, "nothing recorded yet, not 17");
+        Assert.That(await Ledger(l => l.TryRecordRequeueAsync(job.Id, previous: null, "18", default)), Is.True);
+        Assert.That((await ReadAsync(job.Id)).HangfireId, Is.EqualTo("18"));
+        Assert.That(await Ledger(l => l.TryRecordRequeueAsync(job.Id, previous: null, "19", default)), Is.False, "another pass recorded 18 first");
+        Assert.That(await Ledger(l => l.TryRecordRequeueAsync(job.Id, previous: "18", "19", default)), Is.True);
+        Assert.That((await ReadAsync(job.Id)).HangfireId, Is.EqualTo("19"));
+
+        var parked = await SeedAsync(JobStatus.Queued, parked: true);
+        var running = await SeedAsync(JobStatus.Running);
+        Assert.That(await Ledger(l => l.TryRecordRequeueAsync(parked.Id, null, "20", default)), Is.False, "a parked job waits for its key");
+        Assert.That(await Ledger(l => l.TryRecordRequeueAsync(running.Id, null, "21", default)), Is.False, "it started meanwhile");
+    }
+
+    [Test]
+    public async Task Unpark_OnlyAParkedQueuedJob()
+    {
+        var parked = await SeedAsync(JobStatus.Queued, parked: true);
+        var canceled = await SeedAsync(JobStatus.Canceled, parked: true);
+
+        Assert.That(await Ledger(l => l.TryUnparkAsync(parked.Id, default)), Is.True);
+        Assert.That((await ReadAsync(parked.Id)).Parked, Is.False);
+        Assert.That(await Ledger(l => l.TryUnparkAsync(parked.Id, default)), Is.False, "already unparked");
+        Assert.That(await Ledger(l => l.TryUnparkAsync(canceled.Id, default)), Is.False, "canceled while parked");
+    }
+
+    [Test]
+    public async Task Cancel_OnlyFromTheStatusSeen()
+    {
+        var queued = await SeedAsync(JobStatus.Queued);
+
+        Assert.That(await Ledger(l => l.TryCancelAsync(queued.Id, JobStatus.Running, 0, default)), Is.False, "it is not running");
+        Assert.That(await Ledger(l => l.TryCancelAsync(queued.Id, JobStatus.Queued, 0, default)), Is.True);
+        var row = await ReadAsync(queued.Id);
+        Assert.That(row.Status, Is.EqualTo(JobStatus.Canceled));
+        Assert.That(row.CompletedAt, Is.EqualTo(DateTime.UtcNow).Within(TimeSpan.FromMinutes(1)));
+        Assert.That(await Ledger(l => l.TryCancelAsync(queued.Id, JobStatus.Queued, 0, default)), Is.False, "already canceled");
+    }
+
+    [Test]
+    public async Task Interrupt_RequeuesOrFails_OnlyTheAttemptThatRan()
+    {
+        var retried = await SeedAsync(JobStatus.Running);
+        var failed = await SeedAsync(JobStatus.Running);
+
+        Assert.That(await Ledger(l => l.TryInterruptAsync(retried.Id, attempt: 2, requeue: true, 0, default)), Is.False, "another attempt");
+        Assert.That(await Ledger(l => l.TryInterruptAsync(retried.Id, attempt: 1, requeue: true, 0, default)), Is.True);
+        Assert.That(await Ledger(l => l.TryInterruptAsync(failed.Id, attempt: 1, requeue: false, 0, default)), Is.True);
+
+        var back = await ReadAsync(retried.Id);
+        Assert.That((back.Status, back.StartedAt), Is.EqualTo((JobStatus.Queued, (DateTime?)null)));
+        var ended = await ReadAsync(failed.Id);
+        Assert.That((ended.Status, ended.ErrorCode), Is.EqualTo((JobStatus.Failed, JobErrors.ServerRestarted)));
+        Assert.That(ended.ErrorMessage, Does.Contain("not safe to run twice"));
+        Assert.That(ended.CompletedAt, Is.Not.Null);
+        Assert.That(await Ledger(l => l.TryInterruptAsync(failed.Id, attempt: 1, requeue: false, 0, default)), Is.False, "already ended");
+    }
+
+    private async Task<JobEntry> SeedAsync(string status, bool parked = false)
+    {
+        var key = await App.CreateKeyAsync();
+        var job = Infrastructure.Ledger.Job(key.KeyId, "echo", status);
+        job.Parked = parked;
+        await App.AddJobsAsync([job]);
+        return job;
+    }
+
+    private async Task<T> Ledger<T>(Func<JobLedger, Task<T>> transition)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        return await transition(scope.ServiceProvider.GetRequiredService<JobLedger>());
+    }
+
+    private async Task<JobEntry> ReadAsync(string jobId)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId);
+    }
+}
