@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Auth;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Auth;
 
@@ -148,5 +150,21 @@ public sealed class AuthTests(TestStorage storage) : ServerTest(storage)
         var response = await client.GetAsync("/tools");
 
         Assert.That(response.Headers.WwwAuthenticate, Does.Contain(new AuthenticationHeaderValue("Bearer")));
+    }
+
+    [Test]
+    public async Task AKeyFoundForWorkOnItsBehalf_IsGoneOnceRevoked()
+    {
+        var key = await App.CreateKeyAsync(plan: "pro");
+        var keys = App.Services.GetRequiredService<ApiKeyAuthenticator>();
+
+        var found = await keys.FindAsync(key.KeyId, CancellationToken.None);
+        Assert.That((found?.KeyId, found?.Plan, found?.IsAdmin), Is.EqualTo((key.KeyId, "pro", false)));
+        Assert.That(await keys.FindAsync("key_doesnotexist", CancellationToken.None), Is.Null);
+        Assert.That((await keys.FindAsync(ApiKeyIdentity.ConfiguredAdminKeyId, CancellationToken.None))?.IsAdmin, Is.True);
+
+        (await Admin.DeleteAsync($"/api_keys/{key.KeyId}")).EnsureSuccessStatusCode();
+
+        Assert.That(await keys.FindAsync(key.KeyId, CancellationToken.None), Is.Null, "revoked on this node: at once, cached or not");
     }
 }

@@ -27,20 +27,40 @@ public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<Au
             return null;
         }
 
-        var now = time.GetUtcNow();
-        if (!cache.TryGetValue(keyId, out var cached) || cached.ExpiresAt <= now)
+        var cached = await CachedAsync(keyId, cancellationToken);
+        return cached is { Revoked: false } && ApiKeySecrets.Matches(secret, cached.SecretHash) ? cached.Identity : null;
+    }
+
+    /// <summary>
+    /// A key as this node last read it (at most <see cref="AuthOptions.KeyCacheTtl"/> ago), for work done on its
+    /// behalf outside a request (handing its parked jobs over); null when it does not exist or is revoked.
+    /// </summary>
+    public async ValueTask<ApiKeyIdentity?> FindAsync(string keyId, CancellationToken cancellationToken)
+    {
+        if (keyId == ApiKeyIdentity.ConfiguredAdminKeyId)
         {
-            cached = await LoadAsync(keyId, now, cancellationToken);
-            if (cached is null)
-            {
-                return null;
-            }
-            cache[keyId] = cached;
+            return ApiKeyIdentity.ConfiguredAdmin;
         }
-        return !cached.Revoked && ApiKeySecrets.Matches(secret, cached.SecretHash) ? cached.Identity : null;
+        var cached = await CachedAsync(keyId, cancellationToken);
+        return cached is { Revoked: false } ? cached.Identity : null;
     }
 
     public void Forget(string keyId) => cache.TryRemove(keyId, out _);
+
+    private async ValueTask<CachedKey?> CachedAsync(string keyId, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (cache.TryGetValue(keyId, out var cached) && cached.ExpiresAt > now)
+        {
+            return cached;
+        }
+        cached = await LoadAsync(keyId, now, cancellationToken);
+        if (cached is not null)
+        {
+            cache[keyId] = cached;
+        }
+        return cached;
+    }
 
     private async Task<CachedKey?> LoadAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken)
     {

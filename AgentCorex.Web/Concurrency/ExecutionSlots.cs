@@ -26,6 +26,7 @@ public sealed class ExecutionSlots(
     IDirectExecutions directs,
     ISlotQueries queries,
     KeyLimits limits,
+    ApiKeyAuthenticator keys,
     IBackgroundJobClient hangfire,
     AgentCorexMetrics metrics,
     IOptions<RateLimitOptions> options,
@@ -226,16 +227,13 @@ public sealed class ExecutionSlots(
         return left - await queries.HeldByJobsAsync(Context, keyId, left, cancellationToken);
     }
 
-    /// <summary>The key as its limits are now (not as a node's key cache last saw them); null when revoked.</summary>
-    private async Task<ApiKeyIdentity?> OwnerAsync(string keyId, CancellationToken cancellationToken)
-    {
-        if (keyId == ApiKeyIdentity.ConfiguredAdminKeyId)
-        {
-            return ApiKeyIdentity.ConfiguredAdmin;
-        }
-        var key = await Db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken);
-        return key is { RevokedAt: null } ? key.ToIdentity() : null;
-    }
+    /// <summary>
+    /// The key with its limits as admission sees them: this node's key cache, read again after Auth:KeyCacheTtl.
+    /// Null when revoked; a job handed over just before a revocation reached this node does not start either
+    /// (<see cref="Jobs.JobLedger"/>'s start checks the key).
+    /// </summary>
+    private async Task<ApiKeyIdentity?> OwnerAsync(string keyId, CancellationToken cancellationToken) =>
+        await keys.FindAsync(keyId, cancellationToken);
 }
 
 /// <summary>A direct execution's slot, given back when disposed.</summary>
