@@ -182,7 +182,7 @@ public sealed class ExecutionSlots(
             }
             if (await Ledger.UnparkOldestAsync(keyId, free, token) is { } handedOver)
             {
-                // The embedded database, in one statement; the bound is told after it, still under the key's lock.
+                // One statement (not on SQL Server); the embedded database's bound is told after it, still under the key's lock.
                 handedOver.ForEach(_ => queries.Stored(keyId, parked: false));
                 if (handedOver.Count < free)
                 {

@@ -4,6 +4,7 @@ using System.Globalization;
 using AgentCorex.Web.Storage;
 using Microsoft.Data.SqlClient;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 
 namespace AgentCorex.Web.Jobs;
 
@@ -204,13 +205,18 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     };
 
     /// <summary>Plain SQL that returns a row, on the context's own connection (PostgreSQL: prepared automatically, see StorageExtensions).</summary>
-    private async Task<T?> QueryFirstAsync<T>(string template, Func<DbDataReader, T> read, object?[] values, CancellationToken cancellationToken)
+    private async Task<T?> QueryFirstAsync<T>(string template, Func<DbDataReader, T> read, object?[] values, CancellationToken cancellationToken) =>
+        await QueryAsync(template, read, values, 1, cancellationToken) is [var first] ? first : default;
+
+    /// <summary>Up to <paramref name="max"/> rows of plain SQL, on the context's connection and in its transaction if it has one.</summary>
+    private async Task<List<T>> QueryAsync<T>(string template, Func<DbDataReader, T> read, object?[] values, int max, CancellationToken cancellationToken)
     {
         var connection = db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
             await using var command = connection.CreateCommand();
+            command.Transaction = db.Database.CurrentTransaction?.GetDbTransaction();
             command.CommandText = string.Format(CultureInfo.InvariantCulture, template, [.. values.Select((_, i) => "@p" + i.ToString(CultureInfo.InvariantCulture))]);
             for (var i = 0; i < values.Length; i++)
             {
@@ -220,7 +226,12 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
                 command.Parameters.Add(parameter);
             }
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            return await reader.ReadAsync(cancellationToken) ? read(reader) : default;
+            List<T> rows = [];
+            while (rows.Count < max && await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add(read(reader));
+            }
+            return rows;
         }
         finally
         {
@@ -261,26 +272,29 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         """;
 
     /// <summary>
-    /// The embedded database: up to <paramref name="count"/> of the key's oldest parked jobs take freed slots, in one
-    /// statement on the writer, oldest first. Null elsewhere: there the caller reads them and unparks each with
-    /// <see cref="TryUnparkAsync"/>.
+    /// Up to <paramref name="count"/> of the key's oldest parked jobs take freed slots, in one statement (on the
+    /// embedded database's writer), oldest first. Null on SQL Server: there the caller reads them and unparks each
+    /// with <see cref="TryUnparkAsync"/>.
     /// </summary>
     public async Task<List<JobEntry>?> UnparkOldestAsync(string keyId, int count, CancellationToken cancellationToken)
     {
-        if (sqlite is null)
+        if (IsSqlServer)
         {
             return null;
         }
-        var unparked = await sqlite.QueryAllAsync(UnparkOldestSql, ReadJob, [keyId, count], cancellationToken);
+        var unparked = sqlite is not null
+            ? await sqlite.QueryAllAsync(UnparkOldestSql, ReadJob, [keyId, count], cancellationToken)
+            : await QueryAsync(UnparkOldestSql, ReadJob, [keyId, count], count, cancellationToken);
+        // RETURNING gives no order.
         unparked.Sort((a, b) => a.CreatedAt != b.CreatedAt ? a.CreatedAt.CompareTo(b.CreatedAt) : string.CompareOrdinal(a.Id, b.Id));
         return unparked;
     }
 
     private const string UnparkOldestSql =
         $$"""
-        UPDATE jobs SET parked = 0
+        UPDATE jobs SET parked = FALSE
         WHERE job_id IN (
-            SELECT job_id FROM jobs WHERE owner_key_id = {0} AND parked = 1 AND status = '{{JobStatus.Queued}}'
+            SELECT job_id FROM jobs WHERE owner_key_id = {0} AND parked = TRUE AND status = '{{JobStatus.Queued}}'
             ORDER BY created_at, job_id LIMIT {1})
         RETURNING {{JobColumns}}
         """;
