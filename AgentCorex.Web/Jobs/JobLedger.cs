@@ -134,11 +134,9 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         }
     }
 
-    public async Task RemoveAsync(string jobId, CancellationToken cancellationToken)
-    {
-        using var _ = await writes.EnterAsync(cancellationToken);
-        await db.Jobs.Where(j => j.Id == jobId).ExecuteDeleteAsync(cancellationToken);
-    }
+    /// <summary>Takes back a job whose hand-over to Hangfire failed: the same way as every other write of the ledger.</summary>
+    public async Task RemoveAsync(string jobId, CancellationToken cancellationToken) =>
+        await WriteAsync("DELETE FROM jobs WHERE job_id = {0}", cancellationToken, jobId);
 
     /// <summary>
     /// queued → running, for the given attempt; false when the job was no longer queued, or its key has been
