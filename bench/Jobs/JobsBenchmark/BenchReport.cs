@@ -107,14 +107,17 @@ internal sealed class BenchReport(BenchOptions options)
         }
     }
 
+    /// <summary>How the ablations that <see cref="RenderCeilings"/> reads are named (the run adds its connections).</summary>
+    public const string HttpFloorAblation = "HTTP floor: GET /health/live", ExecuteAblation = "POST /execute_tool echo";
+
     /// <summary>
     /// What the 50 % goal leaves room for, from this run's own parts: an API job is at least one HTTP request and one
     /// Hangfire job, so no API job can run at more than raw ÷ (request + raw) of raw Hangfire's rate.
     /// </summary>
     private void RenderCeilings()
     {
-        var floor = Ablations.FirstOrDefault(a => a.Name.StartsWith("HTTP floor", StringComparison.Ordinal));
-        var execute = Ablations.FirstOrDefault(a => a.Name.StartsWith("POST /execute_tool", StringComparison.Ordinal));
+        var floor = Ablations.FirstOrDefault(a => a.Name.StartsWith(HttpFloorAblation, StringComparison.Ordinal));
+        var execute = Ablations.FirstOrDefault(a => a.Name.StartsWith(ExecuteAblation, StringComparison.Ordinal));
         if (Throughput.Count == 0 || floor is null || execute is null)
         {
             return;

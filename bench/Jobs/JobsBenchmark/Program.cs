@@ -208,8 +208,8 @@ internal static class Entry
         await Add(n => ledger.RunAsync($"ledger via JobLedger without the gate and busy_timeout 0 (as before 3e8ced2), {c} at a time", n, c, asBefore, cancellationToken));
         var inProcess = new InProcessJobs(server.Services, counter);
         await Add(n => inProcess.RunAsync($"echo jobs via the server's JobSubmitter, no HTTP ({c} callers): ledger + Hangfire + ToolJob, to completed", n, c, cancellationToken));
-        await Add(Http($"HTTP floor: GET /health/live, {c} connections", apiKey, async (client, ct) => (await client.GetAsync("/health/live", ct)).Dispose()));
-        await Add(Http($"POST /execute_tool echo (HTTP, auth, MVC, tool; no ledger, no Hangfire), {c} connections", server.AdminKey, ApiClients.ExecuteEchoAsync));
+        await Add(Http($"{BenchReport.HttpFloorAblation}, {c} connections", apiKey, async (client, ct) => (await client.GetAsync("/health/live", ct)).Dispose()));
+        await Add(Http($"{BenchReport.ExecuteAblation} (HTTP, auth, MVC, tool; no ledger, no Hangfire), {c} connections", server.AdminKey, ApiClients.ExecuteEchoAsync));
     }
 
     private static async Task<string> ReadBusyTimeoutAsync(IServiceProvider services, CancellationToken cancellationToken)
