@@ -116,6 +116,7 @@ public sealed class ExecuteToolTests(TestStorage storage) : ServerTest(storage)
             Assert.That(body.Str("status"), Is.EqualTo("timeout"));
             Assert.That(body.Str("error.code"), Is.EqualTo("EXECUTION_TIMEOUT"));
             Assert.That(body.Str("error.message"), Is.EqualTo("Tool execution exceeded 300ms timeout"));
+            Assert.That(body.Select(p => p.Key), Is.EqualTo(new[] { "tool", "status", "error" }), "the contract's order");
             // The tool would block for 5 s; the answer must come at the deadline, not when the tool ends.
             Assert.That(watch.ElapsedMilliseconds, Is.InRange(295, 2500), "at the deadline (.NET's timers may fire a millisecond early), not after the tool's 5 s");
         });

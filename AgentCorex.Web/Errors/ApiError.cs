@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace AgentCorex.Web.Errors;
 
 /// <summary>The contract's error object: <c>{"code", "message", "argument"?, "details"?}</c>.</summary>
@@ -5,6 +7,9 @@ public sealed record ApiError(string Code, string Message, string? Argument = nu
 
 /// <summary>
 /// The body of every error response. Execution endpoints add the tool and the execution status
-/// (<c>error</c> or <c>timeout</c>) beside the error, as the contract shows.
+/// (<c>error</c> or <c>timeout</c>) before the error, in the contract's order.
 /// </summary>
-public sealed record ErrorEnvelope(ApiError Error, string? Tool = null, string? Status = null);
+public sealed record ErrorEnvelope(
+    ApiError Error,
+    [property: JsonPropertyOrder(-2)] string? Tool = null,
+    [property: JsonPropertyOrder(-1)] string? Status = null);
