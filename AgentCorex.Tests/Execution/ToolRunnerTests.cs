@@ -76,6 +76,40 @@ public sealed class ToolRunnerTests : ServerTest
         Assert.That(running.IsCancellationRequested, Is.True);
     }
 
+    [TestCase(false, false)]
+    [TestCase(false, true)]
+    [TestCase(true, false)]
+    [TestCase(true, true)]
+    public async Task CallersToken_OrTheShutdown_FiringMidRun_CancelsTheTool_AndTheRunRethrows(bool shutdown, bool neverBlocks)
+    {
+        var runner = App.Services.GetRequiredService<ToolRunner>();
+        var watcher = new TokenWatcher(neverBlocks);
+        var tool = new ToolDescriptor(watcher, new InlineValidator<object>(), [], [], NullLogger.Instance);
+        using var caller = new CancellationTokenSource();
+        using var stopping = new CancellationTokenSource();
+
+        var run = runner.RunAsync(tool, new object(), Context(), TimeSpan.FromMinutes(1), caller.Token, stopping.Token);
+        var toolsToken = await watcher.Started.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.That(toolsToken.IsCancellationRequested, Is.False);
+        (shutdown ? stopping : caller).Cancel();
+
+        Assert.That(async () => await run.WaitAsync(TimeSpan.FromSeconds(5)), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(toolsToken.IsCancellationRequested, Is.True, "the tool's own token fired");
+    }
+
+    [Test]
+    public async Task CallersToken_AlreadyFired_IsTheToolsTokenFromTheStart()
+    {
+        var runner = App.Services.GetRequiredService<ToolRunner>();
+        var watcher = new TokenWatcher(neverBlocks: true);
+        var tool = new ToolDescriptor(watcher, new InlineValidator<object>(), [], [], NullLogger.Instance);
+
+        var run = runner.RunAsync(tool, new object(), Context(), TimeSpan.FromMinutes(1), new CancellationToken(canceled: true));
+
+        Assert.That((await watcher.Started.Task).IsCancellationRequested, Is.True);
+        Assert.That(async () => await run, Throws.InstanceOf<OperationCanceledException>());
+    }
+
     private static ToolExecutionContext Context() => new(ExecutionIds.New(), NullLogger.Instance);
 
     /// <summary>Not a plugin (not public): implements the contract directly, throwing from the call itself.</summary>
@@ -97,5 +131,32 @@ public sealed class ToolRunnerTests : ServerTest
 
         public Task<object?> ExecuteAsync(object arguments, IToolContext context, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("thrown before any task");
+    }
+
+    /// <summary>Hands out the token it was given, then waits on it.</summary>
+    private sealed class TokenWatcher(bool neverBlocks) : ITool
+    {
+        public TaskCompletionSource<CancellationToken> Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Name => "test_token_watcher";
+
+        public string Description => "";
+
+        public Type ArgumentsType => typeof(object);
+
+        public Type ResultType => typeof(object);
+
+        public bool SafeToRetry => false;
+
+        public bool NeverBlocks => neverBlocks;
+
+        public TimeSpan EstimatedDuration => TimeSpan.Zero;
+
+        public async Task<object?> ExecuteAsync(object arguments, IToolContext context, CancellationToken cancellationToken)
+        {
+            Started.SetResult(cancellationToken);
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return null;
+        }
     }
 }

@@ -37,16 +37,22 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
         CancellationToken cancellationToken, CancellationToken stopping)
     {
         // One source for the caller's tokens and the deadline: the tool's token fires on whichever comes first.
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
-        using var deadline = time.CreateTimer(CancelAtDeadline, cancel, timeout, Timeout.InfiniteTimeSpan);
+        // They are tied to it only if the tool is still running when it returns: most runs of a quick tool started
+        // inline have finished by then, and need neither a timer nor a registration on either token.
+        using var cancel = new CancellationTokenSource();
+        if (CallerCanceled(cancellationToken, stopping))
+        {
+            cancel.Cancel();
+        }
         using var scope = ExecutionScope(context.Logger, context.ExecutionId, tool.Name);
         var started = Stopwatch.GetTimestamp();
+        var startedOnClock = time.GetTimestamp();
 
         var execution = Start(tool.Tool, arguments, context, cancel.Token);
+        using var deadline = execution.IsCompleted ? null : new Deadline(cancel, cancellationToken, stopping, time, timeout - time.GetElapsedTime(startedOnClock));
         try
         {
-            // Waiting on the token (not the task alone) answers at the deadline even if the tool ignores it; a
-            // tool that has already finished (most runs of a quick tool started inline) needs no wait at all.
+            // Waiting on the token (not the task alone) answers at the deadline even if the tool ignores it.
             var result = execution.IsCompleted ? await execution : await execution.WaitAsync(cancel.Token);
             return ToolOutcome.Succeeded(result, Elapsed(started));
         }
@@ -71,7 +77,26 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
         }
     }
 
-    /// <summary>The deadline's timer callback: a run that ended just as it fired has disposed its source, which is no fault.</summary>
+    /// <summary>
+    /// What cancels a run still going when its tool returned: the deadline's timer (armed for what is left of the
+    /// timeout) and the caller's two tokens. A token that has already fired cancels at once as it is registered.
+    /// </summary>
+    private sealed class Deadline(CancellationTokenSource cancel, CancellationToken caller, CancellationToken stopping, TimeProvider time, TimeSpan left)
+        : IDisposable
+    {
+        private readonly ITimer timer = time.CreateTimer(CancelAtDeadline, cancel, left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        private readonly CancellationTokenRegistration callerLink = caller.UnsafeRegister(CancelAtDeadline, cancel);
+        private readonly CancellationTokenRegistration stoppingLink = stopping.UnsafeRegister(CancelAtDeadline, cancel);
+
+        public void Dispose()
+        {
+            timer.Dispose();
+            callerLink.Dispose();
+            stoppingLink.Dispose();
+        }
+    }
+
+    /// <summary>The deadline's (or a caller's token's) callback: a run that ended just as it fired has disposed its source, which is no fault.</summary>
     internal static void CancelAtDeadline(object? source)
     {
         try
