@@ -45,30 +45,73 @@ public static class ArgumentBinder
         return bound;
     }
 
-    /// <summary>Missing and unknown top-level arguments, named plainly before the deserializer's generic messages.</summary>
-    private static void CheckNames(JsonTypeInfo typeInfo, JsonElement arguments)
+    /// <summary>
+    /// Missing and unknown arguments, named plainly (by their JSON path, in nested objects and lists of them too)
+    /// before the deserializer's generic messages, which name only the object that lacks one.
+    /// </summary>
+    private static void CheckNames(JsonTypeInfo typeInfo, JsonElement arguments, string prefix = "")
     {
         foreach (var property in typeInfo.Properties)
         {
             var required = property.IsRequired || property.AssociatedParameter is { HasDefaultValue: false };
-            if (required && !arguments.TryGetProperty(property.Name, out _))
+            if (!arguments.TryGetProperty(property.Name, out var value))
             {
-                throw ApiErrors.InvalidArguments($"Missing required argument: {property.Name}", property.Name);
+                if (required)
+                {
+                    throw ApiErrors.InvalidArguments($"Missing required argument: {prefix}{property.Name}", prefix + property.Name);
+                }
+                continue;
             }
+            CheckNested(typeInfo.Options.GetTypeInfo(property.PropertyType), value, prefix + property.Name);
         }
         foreach (var given in arguments.EnumerateObject())
         {
             if (!typeInfo.Properties.Any(p => p.Name == given.Name))
             {
-                throw ApiErrors.InvalidArguments($"Unknown argument: {given.Name}", given.Name);
+                throw ApiErrors.InvalidArguments($"Unknown argument: {prefix}{given.Name}", prefix + given.Name);
             }
         }
     }
 
+    /// <summary>An object's arguments, or each object in a list; a value of the wrong kind is left to the deserializer to name.</summary>
+    private static void CheckNested(JsonTypeInfo typeInfo, JsonElement value, string path)
+    {
+        if (typeInfo.Kind == JsonTypeInfoKind.Object && value.ValueKind == JsonValueKind.Object)
+        {
+            CheckNames(typeInfo, value, path + ".");
+        }
+        else if (typeInfo is { Kind: JsonTypeInfoKind.Enumerable, ElementType: { } elementType } && value.ValueKind == JsonValueKind.Array)
+        {
+            var elementInfo = typeInfo.Options.GetTypeInfo(elementType);
+            var index = 0;
+            foreach (var element in value.EnumerateArray())
+            {
+                CheckNested(elementInfo, element, $"{path}[{index++}]");
+            }
+        }
+    }
+
+    /// <summary>What the argument at a path ("target.port", "tags[1]") should have been, by its declared type.</summary>
     private static string DescribeExpected(JsonTypeInfo typeInfo, string argument)
     {
-        var property = typeInfo.Properties.FirstOrDefault(p => p.Name == argument);
-        var type = property is null ? null : Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+        Type? type = typeInfo.Type;
+        foreach (var segment in argument.Split('.'))
+        {
+            var name = segment;
+            var indexes = 0;
+            if (segment.IndexOf('[') is var bracket and > 0)
+            {
+                name = segment[..bracket];
+                indexes = segment.Count(c => c == '[');
+            }
+            var property = type is null ? null : typeInfo.Options.GetTypeInfo(type).Properties.FirstOrDefault(p => p.Name == name);
+            type = property?.PropertyType;
+            for (var i = 0; i < indexes && type is not null; i++)
+            {
+                type = typeInfo.Options.GetTypeInfo(type).ElementType;
+            }
+        }
+        type = type is null ? null : Nullable.GetUnderlyingType(type) ?? type;
         return type switch
         {
             null => "value",
