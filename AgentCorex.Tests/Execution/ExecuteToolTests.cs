@@ -102,6 +102,38 @@ public sealed class ExecuteToolTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task Execute_FailsAsAnExecutionError_WhenTheToolsResultCannotBeWrittenAsJson()
+    {
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "test_bad_result", arguments = new { } });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        var body = await response.ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(body.Str("tool"), Is.EqualTo("test_bad_result"));
+            Assert.That(body.Str("status"), Is.EqualTo("error"));
+            Assert.That(body.Str("error.code"), Is.EqualTo("EXECUTION_ERROR"));
+            Assert.That(body.Str("error.message"), Does.StartWith("The tool's result cannot be written as JSON"));
+        });
+    }
+
+    [Test]
+    public async Task Execute_KeepsTheToolsCodeAndMessage_WhenItsDetailsCannotBeWrittenAsJson()
+    {
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "test_bad_result", arguments = new { in_details = true } });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+        var body = await response.ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(body.Str("error.code"), Is.EqualTo("EXECUTION_ERROR"));
+            Assert.That(body.Str("error.message"), Is.EqualTo("no ratio"));
+            Assert.That(body.Str("error.details.tool_code"), Is.EqualTo("RATIO_UNDEFINED"));
+            Assert.That(body.At("error.details.ratio"), Is.Null);
+        });
+    }
+
+    [Test]
     public async Task Execute_TimesOutOnTime_EvenWhenToolIgnoresItsToken()
     {
         var watch = Stopwatch.StartNew();

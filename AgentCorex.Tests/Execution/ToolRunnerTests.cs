@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Tests.TestTools;
 using AgentCorex.Tools;
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Tools;
 using FluentValidation;
@@ -33,7 +35,7 @@ public sealed class ToolRunnerTests : ServerTest
         Assert.That(thread.Join(TimeSpan.FromSeconds(10)), Is.True);
 
         Assert.That(outcome?.Kind, Is.EqualTo(ToolOutcomeKind.Succeeded));
-        var startedOn = ((ThreadResult)outcome!.Result!).StartedOnThread;
+        var startedOn = JsonSerializer.Deserialize<ThreadResult>(outcome!.Result!.Utf8, ApiJson.Options)!.StartedOnThread;
         Assert.That(startedOn == caller, Is.EqualTo(onCallersThread), $"caller {caller}, tool started on {startedOn}");
     }
 

@@ -60,6 +60,21 @@ public sealed class JobLifecycleTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task Job_WhoseResultCannotBeWrittenAsJson_FailsAtOnce_AsAnExecutionError()
+    {
+        var jobId = await user.SubmitAsync("test_bad_result", new { });
+
+        var job = await user.WaitForFinalAsync(jobId, within: TimeSpan.FromSeconds(10));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(job.Str("status"), Is.EqualTo("failed"));
+            Assert.That(job.Str("error.code"), Is.EqualTo("EXECUTION_ERROR"));
+            Assert.That(job.Str("error.message"), Does.StartWith("The tool's result cannot be written as JSON"));
+        });
+    }
+
+    [Test]
     public async Task ExecuteTool_InAsyncMode_SubmitsAJob()
     {
 

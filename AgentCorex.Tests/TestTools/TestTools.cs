@@ -179,3 +179,24 @@ public sealed class PooledTool : Tool<ThreadArguments, ThreadResult>
     public override Task<ThreadResult> ExecuteAsync(ThreadArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
         Task.FromResult(new ThreadResult(Environment.CurrentManagedThreadId));
 }
+
+public sealed record BadResultArguments(bool InDetails = false);
+
+public sealed record BadResult(double Ratio);
+
+public sealed class BadResultArgumentsValidator : AbstractValidator<BadResultArguments>;
+
+/// <summary>Returns (or fails with details holding) a number JSON cannot express.</summary>
+public sealed class BadResultTool : Tool<BadResultArguments, BadResult>
+{
+    public override string Name => "test_bad_result";
+
+    public override string Description => "Returns NaN, or fails with NaN in its error's details.";
+
+    public override bool SafeToRetry => true;
+
+    public override Task<BadResult> ExecuteAsync(BadResultArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
+        arguments.InDetails
+            ? throw new ToolFailedException("RATIO_UNDEFINED", "no ratio", new Dictionary<string, object?> { ["ratio"] = double.NaN, ["of"] = "x" })
+            : Task.FromResult(new BadResult(double.NaN));
+}

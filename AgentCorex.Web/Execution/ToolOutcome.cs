@@ -10,13 +10,13 @@ public enum ToolOutcomeKind
 /// <summary>How one run of a tool ended.</summary>
 public sealed record ToolOutcome(
     ToolOutcomeKind Kind,
-    object? Result,
+    ToolResultJson? Result,
     string? ToolCode,
     string? ErrorMessage,
     IReadOnlyDictionary<string, object?>? ErrorDetails,
     long ExecutionTimeMs)
 {
-    public static ToolOutcome Succeeded(object? result, long executionTimeMs) =>
+    public static ToolOutcome Succeeded(ToolResultJson result, long executionTimeMs) =>
         new(ToolOutcomeKind.Succeeded, result, null, null, null, executionTimeMs);
 
     public static ToolOutcome Failed(string? code, string message, IReadOnlyDictionary<string, object?>? details, long executionTimeMs) =>

@@ -54,7 +54,9 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
         {
             // Waiting on the token (not the task alone) answers at the deadline even if the tool ignores it.
             var result = execution.IsCompleted ? await execution : await execution.WaitAsync(cancel.Token);
-            return ToolOutcome.Succeeded(result, Elapsed(started));
+            return ToolResultJson.TryWrite(result, out var problem) is { } json
+                ? ToolOutcome.Succeeded(json, Elapsed(started))
+                : ToolOutcome.Failed(code: null, $"The tool's result cannot be written as JSON: {problem}", details: null, Elapsed(started));
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested && !CallerCanceled(cancellationToken, stopping))
         {
@@ -68,7 +70,13 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
         }
         catch (ToolFailedException failure)
         {
-            return ToolOutcome.Failed(failure.Code, failure.Message, failure.Details, Elapsed(started));
+            var details = failure.Details;
+            if (details.Count > 0 && ToolResultJson.TryWrite(details, out var problem) is null)
+            {
+                LogUnwritableDetails(logger, tool.Name, context.ExecutionId, problem);
+                details = null; // the code and message still say what went wrong
+            }
+            return ToolOutcome.Failed(failure.Code, failure.Message, details, Elapsed(started));
         }
         catch (Exception failure)
         {
@@ -158,6 +166,9 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} threw in execution {ExecutionId}")]
     private static partial void LogToolException(ILogger logger, Exception exception, string tool, string executionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} failed in execution {ExecutionId} with details that cannot be written as JSON, left out: {Problem}")]
+    private static partial void LogUnwritableDetails(ILogger logger, string tool, string executionId, string? problem);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} ignored its cancellation token: still running {GraceMs} ms after its deadline")]
     private static partial void LogAbandoned(ILogger logger, string tool, double graceMs);

@@ -204,7 +204,7 @@ public sealed partial class ToolJob(
         {
             ToolOutcomeKind.Succeeded => new JobEnding(
                 JobStatus.Completed, outcome.ExecutionTimeMs,
-                Result: JsonSerializer.Serialize(outcome.Result, ApiJson.Options),
+                Result: outcome.Result!.ToString(),
                 TokensInput: tokens.Input, TokensOutput: tokens.Output),
             ToolOutcomeKind.TimedOut => new JobEnding(
                 JobStatus.Timeout, outcome.ExecutionTimeMs,
