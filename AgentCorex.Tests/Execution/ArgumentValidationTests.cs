@@ -48,6 +48,24 @@ public sealed class ArgumentValidationTests : ServerTest
         });
     }
 
+    [TestCase("/execute_tool", """{"tool":"echo","arguments":{"message":"hi"},"mode":5}""", "mode")]
+    [TestCase("/execute_tool", """{"tool":"echo","arguments":{"message":"hi"},"timeout_ms":"100"}""", "timeout_ms")]
+    [TestCase("/jobs/submit", """{"tool":"echo","arguments":{"message":"hi"},"timeout_ms":1.5}""", "timeout_ms")]
+    public async Task AFieldOfTheWrongJsonType_IsNamed_AndTheErrorStillNamesTheTool(string route, string body, string argument)
+    {
+        var response = await Admin.PostRawAsync(route, body);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var error = await response.ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(error.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+            Assert.That(error.Str("error.argument"), Is.EqualTo(argument));
+            Assert.That(error.Str("tool"), Is.EqualTo("echo"));
+            Assert.That(error.Str("status"), Is.EqualTo("error"));
+        });
+    }
+
     [TestCase("[]")]
     [TestCase("\"text\"")]
     [TestCase("null")]

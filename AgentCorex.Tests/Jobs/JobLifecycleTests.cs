@@ -50,9 +50,14 @@ public sealed class JobLifecycleTests(TestStorage storage) : ServerTest(storage)
         var badTimeout = await client.PostJsonAsync("/jobs/submit", new { tool = "wait", arguments = new { duration_ms = 1 }, timeout_ms = 86_400_001 });
 
         Assert.That(unknown.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
-        Assert.That((await unknown.ReadObjectAsync()).Str("error.code"), Is.EqualTo("TOOL_NOT_FOUND"));
+        var unknownBody = await unknown.ReadObjectAsync();
+        Assert.That(unknownBody.Str("error.code"), Is.EqualTo("TOOL_NOT_FOUND"));
         Assert.That(invalid.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That((await invalid.ReadObjectAsync()).Str("error.argument"), Is.EqualTo("duration_ms"));
+        var invalidBody = await invalid.ReadObjectAsync();
+        Assert.That(invalidBody.Str("error.argument"), Is.EqualTo("duration_ms"));
+        // Exactly as POST /execute_tool answers them: the tool asked for, and the execution's status.
+        Assert.That((unknownBody.Str("tool"), unknownBody.Str("status")), Is.EqualTo(("deploy_to_aws", "error")));
+        Assert.That((invalidBody.Str("tool"), invalidBody.Str("status")), Is.EqualTo(("wait", "error")));
         Assert.That(badTimeout.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That((await badTimeout.ReadObjectAsync()).Str("error.argument"), Is.EqualTo("timeout_ms"));
         var listed = await (await client.GetAsync("/jobs")).ReadObjectAsync();

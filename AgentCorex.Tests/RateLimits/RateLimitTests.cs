@@ -49,6 +49,7 @@ public sealed class RateLimitTests(TestStorage storage) : ServerTest(storage)
             Assert.That(remaining, Is.EqualTo(new long[] { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0 }));
             Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
             Assert.That(body.Str("error.code"), Is.EqualTo("RATE_LIMIT_EXCEEDED"));
+            Assert.That((body.Str("tool"), body.Str("status")), Is.EqualTo(("echo", "error")), "an execution endpoint's error names the tool");
             Assert.That(refused.Headers.RetryAfter?.Delta?.TotalSeconds, Is.InRange(1, 60));
             Assert.That(Header(refused, "X-RateLimit-Remaining"), Is.Zero);
             Assert.That(Header(refused, "X-RateLimit-Limit"), Is.EqualTo(10));

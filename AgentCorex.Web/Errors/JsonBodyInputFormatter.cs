@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using AgentCorex.Web.Api;
+using AgentCorex.Web.Execution;
 using Microsoft.AspNetCore.Mvc.Formatters;
 
 namespace AgentCorex.Web.Errors;
@@ -32,6 +33,10 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         try
         {
             return InputFormatterResult.Success(Deserialize(read.Buffer, context.ModelType));
+        }
+        catch (ApiException e) when (typeof(IExecutionRequest).IsAssignableFrom(context.ModelType))
+        {
+            throw ForToolIn(read.Buffer, e);
         }
         finally
         {
@@ -64,6 +69,27 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         catch (JsonException e)
         {
             throw Explain(json, e);
+        }
+    }
+
+    /// <summary>A field of the wrong type in a request to run a tool: the error still names the tool, if the body does.</summary>
+    private static ApiException ForToolIn(ReadOnlySequence<byte> body, ApiException error)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = ApiJson.Options.MaxDepth });
+        try
+        {
+            if (!JsonDocument.TryParseValue(ref reader, out var document))
+            {
+                return error;
+            }
+            using (document)
+            {
+                return error.ForToolIn(document.RootElement);
+            }
+        }
+        catch (JsonException)
+        {
+            return error; // not JSON at all: no tool to name
         }
     }
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Web.Execution;
 
-public sealed record ExecuteToolRequest(string? Tool, JsonElement? Arguments, string? Mode, int? TimeoutMs);
+public sealed record ExecuteToolRequest(string? Tool, JsonElement? Arguments, string? Mode, int? TimeoutMs) : IExecutionRequest;
 
 public sealed class ExecuteToolRequestValidator : AbstractValidator<ExecuteToolRequest>
 {

@@ -6,6 +6,9 @@ namespace AgentCorex.Web.Execution;
 /// <summary>The rules every request to run a tool shares, direct or as a job.</summary>
 internal static class ExecutionRequestRules
 {
+    /// <summary>The longest tool name the ledger keeps (jobs.tool); no tool can have a longer one.</summary>
+    public const int MaxToolNameLength = 64;
+
     public static IRuleBuilderOptions<T, string?> IsToolName<T>(this IRuleBuilder<T, string?> tool) =>
         tool.NotEmpty().WithMessage("Missing required argument: tool");
 

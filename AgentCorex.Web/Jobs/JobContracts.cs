@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Web.Jobs;
 
-public sealed record SubmitJobRequest(string? Tool, JsonElement? Arguments, int? TimeoutMs);
+public sealed record SubmitJobRequest(string? Tool, JsonElement? Arguments, int? TimeoutMs) : IExecutionRequest;
 
 public sealed class SubmitJobRequestValidator : AbstractValidator<SubmitJobRequest>
 {

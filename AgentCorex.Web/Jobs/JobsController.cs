@@ -27,10 +27,17 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         [FromServices] JobSubmitter submitter,
         CancellationToken cancellationToken)
     {
-        validator.ValidateOrThrow(request);
-        var submitted = await submitter.SubmitAsync(
-            Caller, request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? options.Value.DefaultTimeoutMs, cancellationToken);
-        return Accepted($"/jobs/{submitted.JobId}", submitted);
+        try
+        {
+            validator.ValidateOrThrow(request);
+            var submitted = await submitter.SubmitAsync(
+                Caller, request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? options.Value.DefaultTimeoutMs, cancellationToken);
+            return Accepted($"/jobs/{submitted.JobId}", submitted);
+        }
+        catch (ApiException e) when (e.Tool is null && request.Tool is not null)
+        {
+            throw e.ForTool(request.Tool); // as POST /execute_tool answers, and it with mode "async"
+        }
     }
 
     [HttpGet("{jobId}")]

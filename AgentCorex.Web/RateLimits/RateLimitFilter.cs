@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Execution;
 using AgentCorex.Web.Monitoring;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Mvc.Filters;
@@ -69,7 +70,8 @@ internal sealed class RateLimitFilter(
         if (exceeded)
         {
             metrics.RateLimitRefused(execution ? ExecutionBucket : ApiBucket, key.IsAdmin ? "admin" : key.Plan);
-            throw RateLimitErrors.Exceeded(perMinute, retryAfter);
+            var refusal = RateLimitErrors.Exceeded(perMinute, retryAfter);
+            throw execution ? await refusal.ForToolInBodyAsync(context.HttpContext.Request, context.HttpContext.RequestAborted) : refusal;
         }
         await next();
     }

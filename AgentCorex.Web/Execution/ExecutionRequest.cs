@@ -1,0 +1,74 @@
+using System.Text.Json;
+using AgentCorex.Web.Errors;
+
+namespace AgentCorex.Web.Execution;
+
+/// <summary>
+/// A request to run a tool (POST /execute_tool, POST /jobs/submit). Every error either endpoint answers names the
+/// tool asked for, with <c>"status":"error"</c>, as the contract's execution errors do.
+/// </summary>
+public interface IExecutionRequest
+{
+    string? Tool { get; }
+}
+
+internal static class ExecutionRequest
+{
+    /// <summary>The error, answered for the tool a body asks for when it names one (a string "tool" at its top).</summary>
+    public static ApiException ForToolIn(this ApiException error, JsonElement body) =>
+        error.Tool is null
+        && body.ValueKind == JsonValueKind.Object
+        && body.TryGetProperty("tool", out var tool)
+        && tool.ValueKind == JsonValueKind.String
+        && tool.GetString() is { Length: > 0 and <= ExecutionRequestRules.MaxToolNameLength } name
+            ? error.ForTool(name)
+            : error;
+
+    /// <summary>Refusals do not read more than this of a body to find its tool.</summary>
+    private const int MaxBodyReadForTool = 64 * 1024;
+
+    /// <summary>
+    /// The error, answered for the tool the request's body asks for, read here (before model binding): for the
+    /// refusals made before the body is read. A body that cannot be read or parsed, or larger than a request to run
+    /// a tool needs to be, leaves the error as it is.
+    /// </summary>
+    public static async Task<ApiException> ForToolInBodyAsync(this ApiException error, HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (!request.HasJsonContentType() || request.ContentLength > MaxBodyReadForTool)
+        {
+            return error;
+        }
+        try
+        {
+            var body = request.BodyReader;
+            while (true)
+            {
+                var read = await body.ReadAsync(cancellationToken);
+                if (read.Buffer.Length > MaxBodyReadForTool)
+                {
+                    return error;
+                }
+                if (read.IsCompleted)
+                {
+                    var reader = new Utf8JsonReader(read.Buffer);
+                    var parsed = JsonDocument.TryParseValue(ref reader, out var document); // a copy: the buffer can go
+                    body.AdvanceTo(read.Buffer.End);
+                    return parsed ? WithToolOf(document!) : error;
+                }
+                body.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+            }
+        }
+        catch (Exception e) when (e is JsonException or BadHttpRequestException or IOException)
+        {
+            return error;
+        }
+
+        ApiException WithToolOf(JsonDocument document)
+        {
+            using (document)
+            {
+                return error.ForToolIn(document.RootElement);
+            }
+        }
+    }
+}
