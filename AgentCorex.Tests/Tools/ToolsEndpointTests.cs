@@ -76,6 +76,8 @@ public sealed class ToolsEndpointTests : ServerTest
 
         Assert.That(input.Str("properties.code.pattern"), Is.EqualTo("^[A-Z][A-Z0-9_]*$"));
         Assert.That(input.Str("properties.code.default"), Is.EqualTo("TOOL_FAILED"));
+        // Optional with its default, though its validator says not empty: only message is required.
+        Assert.That(input["required"]!.AsArray().Select(n => n!.GetValue<string>()), Is.EqualTo(new[] { "message" }));
     }
 
     [Test]
@@ -91,6 +93,14 @@ public sealed class ToolsEndpointTests : ServerTest
             Assert.That(input.Str("properties.tags.items.type"), Is.EqualTo("string"));
             Assert.That(input.At("properties.note.maxLength")!.GetValue<int>(), Is.EqualTo(50));
             Assert.That(input["required"]!.AsArray().Select(n => n!.GetValue<string>()), Is.EquivalentTo(new[] { "target", "tags" }));
+            // The nested object's own validator, and the rule for each item of the list, where they apply.
+            Assert.That(input.At("properties.target.properties.host.minLength")!.GetValue<int>(), Is.EqualTo(1));
+            Assert.That(input.At("properties.target.properties.port.minimum")!.GetValue<int>(), Is.EqualTo(1));
+            Assert.That(input.At("properties.target.properties.port.maximum")!.GetValue<int>(), Is.EqualTo(65535));
+            Assert.That(input.At("properties.target.required")!.AsArray().Select(n => n!.GetValue<string>()), Is.EquivalentTo(new[] { "host", "port" }));
+            Assert.That(input.At("properties.tags.items.minLength")!.GetValue<int>(), Is.EqualTo(1));
+            Assert.That(input.At("properties.tags.items.maxLength")!.GetValue<int>(), Is.EqualTo(20));
+            Assert.That(input.At("properties.tags.maxLength"), Is.Null, "an item's bound is not the list's");
         });
     }
 }

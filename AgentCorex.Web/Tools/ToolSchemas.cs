@@ -2,9 +2,11 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Schema;
+using System.Text.Json.Serialization.Metadata;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using FluentValidation;
+using FluentValidation.Internal;
 using FluentValidation.Validators;
 
 namespace AgentCorex.Web.Tools;
@@ -20,41 +22,115 @@ internal static class ToolSchemas
 
     public static JsonObject ForArguments(Type argumentsType, IValidator validator)
     {
-        var descriptor = validator.CreateDescriptor();
-        var required = new SortedSet<string>(StringComparer.Ordinal);
-        var schema = Export(argumentsType, ToolJson.Arguments, (context, node) =>
+        // The arguments' validator, and the validators it sets on nested objects and list items, by the type each checks.
+        var descriptors = new Dictionary<Type, IValidatorDescriptor>();
+        Collect(argumentsType, validator, descriptors);
+
+        return Export(argumentsType, ToolJson.Arguments, (context, node) =>
         {
-            if (context.PropertyInfo is { } property
-                && property.DeclaringType == argumentsType
-                && property.AttributeProvider is MemberInfo member
-                && node is JsonObject propertySchema)
+            if (node is not JsonObject schema)
             {
-                // Rules are named by FluentValidation's property name resolver: the JSON name here, the member name by default.
-                var rules = descriptor.GetRulesForMember(property.Name).Concat(descriptor.GetRulesForMember(member.Name))
-                    .Distinct()
-                    .Where(r => !r.HasCondition && !r.HasAsyncCondition);
-                foreach (var component in rules.SelectMany(r => r.Components))
+                return node;
+            }
+            if (context.PropertyInfo is { } property && descriptors.TryGetValue(property.DeclaringType, out var owner))
+            {
+                foreach (var rule in RulesFor(owner, property))
                 {
-                    if (AddBounds(propertySchema, component.Validator))
+                    // A rule for each item of a list bounds the items, not the list.
+                    var target = IsForEachItem(rule) ? schema["items"] as JsonObject : schema;
+                    foreach (var component in target is null ? [] : rule.Components)
                     {
-                        required.Add(property.Name);
+                        AddBounds(target!, component.Validator);
                     }
                 }
             }
-            return node;
+            if (descriptors.TryGetValue(context.TypeInfo.Type, out var own) && context.TypeInfo.Kind == JsonTypeInfoKind.Object)
+            {
+                AddRequired(schema, own, context.TypeInfo);
+            }
+            return schema;
         });
+    }
 
+    /// <summary>
+    /// Required: what the exporter found (a constructor parameter without a default), and what the validator insists
+    /// on (not null, not empty) unless the argument has a default, which is then what an absent one means.
+    /// </summary>
+    private static void AddRequired(JsonObject schema, IValidatorDescriptor descriptor, JsonTypeInfo type)
+    {
+        var required = new SortedSet<string>(
+            (schema["required"] as JsonArray ?? []).Select(n => n!.GetValue<string>()), StringComparer.Ordinal);
+        foreach (var property in type.Properties)
+        {
+            var insisted = RulesFor(descriptor, property)
+                .Where(rule => !IsForEachItem(rule))
+                .SelectMany(rule => rule.Components)
+                .Any(c => c.Validator is INotNullValidator or INotEmptyValidator);
+            if (insisted && property.AssociatedParameter is not { HasDefaultValue: true })
+            {
+                required.Add(property.Name);
+            }
+        }
         if (required.Count > 0)
         {
-            var existing = schema["required"] as JsonArray ?? [];
-            foreach (var name in existing.Select(n => n!.GetValue<string>()))
-            {
-                required.Add(name);
-            }
             schema["required"] = new JsonArray([.. required.Select(n => (JsonNode)JsonValue.Create(n))]);
         }
-        return schema;
     }
+
+    /// <summary>The unconditional rules for a property, named by FluentValidation's resolver: the JSON name here, the member name by default.</summary>
+    private static IEnumerable<IValidationRule> RulesFor(IValidatorDescriptor descriptor, JsonPropertyInfo property)
+    {
+        var rules = descriptor.GetRulesForMember(property.Name);
+        if (property.AttributeProvider is MemberInfo member)
+        {
+            rules = rules.Concat(descriptor.GetRulesForMember(member.Name));
+        }
+        return rules.Distinct().Where(r => !r.HasCondition && !r.HasAsyncCondition);
+    }
+
+    private static bool IsForEachItem(IValidationRule rule) =>
+        rule.GetType().GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(ICollectionRule<,>));
+
+    private static void Collect(Type type, IValidator validator, Dictionary<Type, IValidatorDescriptor> descriptors)
+    {
+        var descriptor = validator.CreateDescriptor();
+        if (!descriptors.TryAdd(type, descriptor))
+        {
+            return;
+        }
+        foreach (var component in descriptor.Rules.SelectMany(r => r.Components))
+        {
+            if (component.Validator is IChildValidatorAdaptor child && ChildValidator(child) is { } nested && ValidatedType(nested) is { } nestedType)
+            {
+                Collect(nestedType, nested, descriptors);
+            }
+        }
+    }
+
+    /// <summary>A child validator given as an instance (SetValidator(new ...)); one chosen per value at run time cannot be known here.</summary>
+    private static IValidator? ChildValidator(IChildValidatorAdaptor child)
+    {
+        // ChildValidatorAdaptor<T, TProperty>.GetValidator(context, value) gives the instance back, needing only a context.
+        var adaptor = child.GetType();
+        var getValidator = adaptor.GetMethod("GetValidator", BindingFlags.Public | BindingFlags.Instance);
+        if (!adaptor.IsGenericType || getValidator?.GetParameters().Length != 2)
+        {
+            return null;
+        }
+        try
+        {
+            var context = Activator.CreateInstance(typeof(ValidationContext<>).MakeGenericType(adaptor.GetGenericArguments()[0]), [null]);
+            return getValidator.Invoke(child, [context, null]) as IValidator;
+        }
+        catch (TargetInvocationException)
+        {
+            return null; // a provider that needs the value
+        }
+    }
+
+    private static Type? ValidatedType(IValidator validator) =>
+        validator.GetType().GetInterfaces()
+            .FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IValidator<>))?.GetGenericArguments()[0];
 
     private static JsonObject Export(Type type, JsonSerializerOptions options, Func<JsonSchemaExporterContext, JsonNode, JsonNode>? transform)
     {
@@ -67,34 +143,38 @@ internal static class ToolSchemas
         return node as JsonObject ?? new JsonObject { ["type"] = node.DeepClone() };
     }
 
-    /// <summary>Adds what a validator says to a property's schema; true when it makes the property required.</summary>
-    private static bool AddBounds(JsonObject schema, IPropertyValidator validator)
+    /// <summary>Adds what a validator says to a property's schema (whether it is required is <see cref="AddRequired"/>'s).</summary>
+    private static void AddBounds(JsonObject schema, IPropertyValidator validator)
     {
         switch (validator)
         {
-            case INotNullValidator:
-                return true;
             case INotEmptyValidator:
                 if (IsType(schema, "string"))
                 {
                     schema.TryAdd("minLength", 1);
                 }
-                return true;
+                else if (IsType(schema, "array"))
+                {
+                    schema.TryAdd("minItems", 1);
+                }
+                return;
             case ILengthValidator length:
+                // A length of a list is its count of items.
+                var (min, max) = IsType(schema, "array") ? ("minItems", "maxItems") : ("minLength", "maxLength");
                 if (length.Min > 0)
                 {
-                    schema["minLength"] = length.Min;
+                    schema[min] = length.Min;
                 }
                 if (length.Max >= 0)
                 {
-                    schema["maxLength"] = length.Max;
+                    schema[max] = length.Max;
                 }
-                return false;
+                return;
             case IBetweenValidator between:
                 var exclusive = validator.Name.StartsWith("Exclusive", StringComparison.Ordinal);
                 schema[exclusive ? "exclusiveMinimum" : "minimum"] = ToNode(between.From);
                 schema[exclusive ? "exclusiveMaximum" : "maximum"] = ToNode(between.To);
-                return false;
+                return;
             case IComparisonValidator { ValueToCompare: not null } comparison:
                 var keyword = comparison.Comparison switch
                 {
@@ -108,12 +188,10 @@ internal static class ToolSchemas
                 {
                     schema[keyword] = ToNode(comparison.ValueToCompare);
                 }
-                return false;
+                return;
             case IRegularExpressionValidator regex:
                 schema["pattern"] = regex.Expression;
-                return false;
-            default:
-                return false;
+                return;
         }
     }
 
