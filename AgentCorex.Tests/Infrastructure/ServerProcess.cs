@@ -34,7 +34,11 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, IDictionary<string, string>? settings = null)
+    /// <param name="environment">
+    /// Variables for the process; one of them naming the address (ASPNETCORE_URLS) replaces the <c>--urls</c> argument.
+    /// </param>
+    public static async Task<ServerProcess> StartAsync(
+        string dataDirectory, IDictionary<string, string>? settings = null, IDictionary<string, string>? environment = null)
     {
         var port = FreePort();
         var baseAddress = new Uri($"http://127.0.0.1:{port}");
@@ -47,6 +51,10 @@ public sealed class ServerProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(Path.Combine(testBin, "AgentCorex.Web.dll"));
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value.Replace("{port}", port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        }
         var arguments = new Dictionary<string, string>
         {
             ["urls"] = baseAddress.ToString(),
@@ -60,6 +68,10 @@ public sealed class ServerProcess : IAsyncDisposable
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             arguments[key] = value;
+        }
+        if (environment?.ContainsKey("ASPNETCORE_URLS") == true)
+        {
+            arguments.Remove("urls");
         }
         foreach (var (key, value) in arguments)
         {

@@ -14,8 +14,12 @@ public static class ApiExtensions
     public const long MaxRequestBodyBytes = 1024 * 1024;
 
     /// <summary>Controllers speaking the contract's JSON, with its error shape for everything that goes wrong.</summary>
+    /// <summary>Where the server listens when nothing else is configured.</summary>
+    public const string DefaultUrl = "http://localhost:5080";
+
     public static WebApplicationBuilder AddApi(this WebApplicationBuilder builder)
     {
+        ListenByDefault(builder);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services
@@ -39,6 +43,22 @@ public static class ApiExtensions
             options.SuppressMapClientErrors = true; // bare status codes get the contract's shape from UseStatusCodePages
         });
         return builder;
+    }
+
+    /// <summary>
+    /// <see cref="DefaultUrl"/>, unless an address is given the usual ways: <c>Urls</c> or <c>--urls</c>,
+    /// <c>ASPNETCORE_URLS</c> (or <c>ASPNETCORE_HTTP_PORTS</c>), or <c>Kestrel:Endpoints</c>. Set in a settings file, the
+    /// default would override the environment's ASPNETCORE_URLS, which the configuration reads first.
+    /// </summary>
+    private static void ListenByDefault(WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var given = new[] { "urls", "http_ports", "https_ports" }.Any(key => !string.IsNullOrEmpty(configuration[key]))
+            || configuration.GetSection("Kestrel:Endpoints").Exists();
+        if (!given)
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
     }
 
     /// <summary>The error shape for exceptions and for bare status codes (unknown routes, wrong methods or media types).</summary>

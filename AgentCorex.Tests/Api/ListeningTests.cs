@@ -1,0 +1,46 @@
+using System.Net;
+using AgentCorex.Tests.Infrastructure;
+
+namespace AgentCorex.Tests.Api;
+
+/// <summary>Where a real process listens when started beside the shipped settings file, as the README's command starts it.</summary>
+[NonParallelizable]
+public sealed class ListeningTests
+{
+    private string data = null!;
+
+    [SetUp]
+    public void MakeDataFolderWithTheShippedSettings()
+    {
+        data = Directory.CreateTempSubdirectory("agentcorex-listen-").FullName;
+        File.Copy(Path.Combine(RepositoryRoot(), "appsettings.json"), Path.Combine(data, "appsettings.json"));
+    }
+
+    [TearDown]
+    public void RemoveDataFolder() => Directory.Delete(data, recursive: true);
+
+    [Test]
+    public async Task AspNetCoreUrls_InTheEnvironment_IsWhereItListens()
+    {
+        // Started without --urls: only the environment says where. The shipped settings must not override it.
+        await using var server = await ServerProcess.StartAsync(
+            data, environment: new Dictionary<string, string> { ["ASPNETCORE_URLS"] = "http://127.0.0.1:{port}" });
+        using var client = server.CreateClient();
+
+        var response = await client.GetAsync("/health/live");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "AgentCorex.sln")))
+            {
+                return folder.FullName;
+            }
+        }
+        throw new InvalidOperationException("AgentCorex.sln not found above " + AppContext.BaseDirectory);
+    }
+}
