@@ -202,6 +202,19 @@ public sealed class JobLifecycleTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task AnAbsurdlyLongJobId_IsNotFound_AndNotEchoedInFull()
+    {
+        var id = "job_" + new string('x', 5000);
+
+        var response = await user.GetAsync($"/jobs/{id}");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        var message = (await response.ReadObjectAsync()).Str("error.message")!;
+        Assert.That(message, Does.StartWith("Job job_xxx").And.EndWith("... does not exist"));
+        Assert.That(message.Length, Is.LessThan(100));
+    }
+
+    [Test]
     public async Task EstimatedDuration_IsTheMeanOfRecentCompletedRuns()
     {
         var first = await user.SubmitAsync("test_side_effect", new { duration_ms = 100 });
