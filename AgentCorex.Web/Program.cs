@@ -43,7 +43,7 @@ app.MapMetrics();
 app.MapDashboard();
 app.MapApiDocs();
 
-app.Run();
+return app.RunOrExplain();
 
 /// <summary>The entry point, public so the tests' WebApplicationFactory can start the server.</summary>
 public partial class Program;
