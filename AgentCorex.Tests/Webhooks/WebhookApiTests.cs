@@ -59,6 +59,7 @@ public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
     [TestCase("""{"url":"ftp://hooks.example/a","events":["job.completed"]}""", "url")]
     [TestCase("""{"url":"file:///etc/passwd","events":["job.completed"]}""", "url")]
     [TestCase("""{"url":"/relative","events":["job.completed"]}""", "url")]
+    [TestCase("""{"url":"https://user:pw@hooks.example/a","events":["job.completed"]}""", "url")]
     [TestCase("""{"url":"https://hooks.example/a"}""", "events")]
     [TestCase("""{"url":"https://hooks.example/a","events":[]}""", "events")]
     [TestCase("""{"url":"https://hooks.example/a","events":"job.completed"}""", "events")]

@@ -12,7 +12,9 @@ public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebh
         RuleFor(r => r.Url).Cascade(CascadeMode.Stop)
             .NotEmpty().WithMessage("Missing required argument: url")
             .MaximumLength(WebhookRules.MaxUrlLength).WithMessage($"'url' must be at most {WebhookRules.MaxUrlLength} characters")
-            .Must(BeHttpUrl).WithMessage("'url' must be an absolute http or https URL");
+            .Must(BeHttpUrl).WithMessage("'url' must be an absolute http or https URL")
+            // It is shown in listings and logs; deliveries are authenticated by their signature instead.
+            .Must(url => new Uri(url!).UserInfo.Length == 0).WithMessage("'url' must not contain a user name or password: receivers verify the signature instead");
         RuleFor(r => r.Events).Cascade(CascadeMode.Stop)
             .NotNull().WithMessage("Missing required argument: events")
             .NotEmpty().WithMessage("'events' must name at least one event")
