@@ -69,7 +69,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
         var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
-        received.GetOrAdd(id, _ => new ConcurrentQueue<ReceivedWebhook>()).Enqueue(new ReceivedWebhook(DateTime.UtcNow, headers, body));
+        received.GetOrAdd(id, _ => new ConcurrentQueue<ReceivedWebhook>()).Enqueue(new ReceivedWebhook(DateTime.UtcNow, headers, body, context.Connection.Id));
 
         var answer = scripts.TryGetValue(id, out var script) && script.TryDequeue(out var next) ? next : Answer.Ok;
         if (answer.Delay > TimeSpan.Zero)
@@ -98,7 +98,8 @@ public sealed record Answer(int Status, TimeSpan Delay = default, string? Locati
     public static readonly Answer Ok = new(200);
 }
 
-public sealed record ReceivedWebhook(DateTime At, IReadOnlyDictionary<string, string> Headers, string Body)
+/// <param name="Connection">Which connection of the receiver's it came on.</param>
+public sealed record ReceivedWebhook(DateTime At, IReadOnlyDictionary<string, string> Headers, string Body, string Connection)
 {
     public JsonObject Json => JsonNode.Parse(Body)!.AsObject();
 

@@ -10,7 +10,8 @@ public static class WebhooksExtensions
 {
     /// <summary>
     /// Signed webhooks for job events, delivered by Hangfire workers of their own (queue "webhooks") over an
-    /// HttpClient that follows no redirect, keeps no cookie, uses no proxy and connects only to allowed addresses.
+    /// HttpClient that follows no redirect, keeps no cookie, uses no proxy, connects only to allowed addresses and
+    /// reuses a connection only with a receiver that keeps connections open (not an HTTP/1.0 one).
     /// </summary>
     public static WebApplicationBuilder AddWebhooks(this WebApplicationBuilder builder)
     {
@@ -37,7 +38,7 @@ public static class WebhooksExtensions
         builder.Services.AddHostedService<WebhookRecovery>();
         builder.Services.AddHostedService<WebhookSweeper>();
         builder.Services.AddHttpClient(WebhookSender.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan /* each attempt has its own */)
-            .ConfigurePrimaryHttpMessageHandler(services => new SocketsHttpHandler
+            .ConfigurePrimaryHttpMessageHandler(services => new ConnectionReuseHandler(() => new SocketsHttpHandler
             {
                 AllowAutoRedirect = false,
                 UseCookies = false,
@@ -45,7 +46,7 @@ public static class WebhooksExtensions
                 UseProxy = false,
                 ConnectCallback = services.GetRequiredService<TargetGuard>().ConnectAsync,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(1),
-            })
+            }))
             // The default handlers log every URL, and a webhook URL may carry a token of its receiver.
             .RemoveAllLoggers();
 
