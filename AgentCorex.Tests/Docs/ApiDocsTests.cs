@@ -66,6 +66,35 @@ public sealed class ApiDocsTests : ServerTest
         });
     }
 
+    [TestCase("ExecuteToolRequest", new[] { "tool", "arguments" })]
+    [TestCase("SubmitJobRequest", new[] { "tool", "arguments" })]
+    [TestCase("CreateWebhookRequest", new[] { "url", "events" })]
+    [TestCase("CreateApiKeyRequest", new[] { "name", "plan" })]
+    [TestCase("UpdateApiKeyRequest", new string[] { })]
+    [TestCase("KeyRateLimitsRequest", new string[] { })]
+    public void RequestBodies_RequireOnlyTheFieldsTheValidatorsRequire(string schema, string[] required)
+    {
+        Assert.That(Required(schema), Is.EquivalentTo(required));
+    }
+
+    [TestCase("WebhookResponse", new[] { "webhook_id", "url", "events", "created_at" })]
+    [TestCase("CreatedWebhookResponse", new[] { "webhook_id", "url", "events", "secret", "created_at" })]
+    [TestCase("DeliveryResponse", new[] { "delivery_id", "event", "job_id", "status", "created_at", "attempts" })]
+    [TestCase("AttemptResponse", new[] { "attempt", "duration_ms", "attempted_at" })]
+    [TestCase("ApiKeyResponse", new[] { "key_id", "name", "plan", "admin", "created_at", "rate_limits" })]
+    [TestCase("KeyRateLimitsResponse", new string[] { })]
+    [TestCase("JobResponse", new[] { "job_id", "status", "tool", "created_at" })]
+    [TestCase("JobSummaryResponse", new[] { "job_id", "tool", "status", "created_at" })]
+    [TestCase("JobError", new[] { "code", "message", "details" })]
+    [TestCase("ErrorEnvelope", new[] { "error" })]
+    public void Responses_RequireOnlyTheFieldsAlwaysSent_ForNullsAreLeftOut(string schema, string[] required)
+    {
+        Assert.That(Required(schema), Is.EquivalentTo(required));
+    }
+
+    private IEnumerable<string> Required(string schema) =>
+        document.At($"components.schemas.{schema}")?["required"]?.AsArray().Select(r => r!.GetValue<string>()) ?? [];
+
     [Test]
     public void Schemas_UseTheContractsFieldNames()
     {

@@ -22,7 +22,7 @@ public sealed class SubmitJobRequestValidator : AbstractValidator<SubmitJobReque
 
 public sealed record SubmittedJobResponse(string JobId, string Status, string Tool, long CreatedAt, long EstimatedDurationMs);
 
-public sealed record JobError(string Code, string Message, JsonElement? Details);
+public sealed record JobError(string Code, string Message, JsonElement Details);
 
 public sealed record JobResponse(
     string JobId,
