@@ -95,6 +95,16 @@ public sealed class ApiDocsTests : ServerTest
     private IEnumerable<string> Required(string schema) =>
         document.At($"components.schemas.{schema}")?["required"]?.AsArray().Select(r => r!.GetValue<string>()) ?? [];
 
+    [TestCase("/jobs", "get", new[] { "limit", "offset", "status", "tool" })]
+    [TestCase("/webhooks/{webhookId}/deliveries", "get", new[] { "limit", "offset" })]
+    [TestCase("/jobs/{jobId}", "delete", new[] { "force" })]
+    public void QueryParameters_HaveTheContractsSnakeCaseNames(string path, string method, string[] names)
+    {
+        var query = Operation(path, method)["parameters"]!.AsArray().Where(p => p!.Str("in") == "query").Select(p => p.Str("name"));
+
+        Assert.That(query, Is.EquivalentTo(names));
+    }
+
     [Test]
     public void Schemas_UseTheContractsFieldNames()
     {
