@@ -57,14 +57,75 @@ public sealed class ApiDocsTests : ServerTest
     {
         Assert.Multiple(() =>
         {
-            Assert.That(Statuses("/execute_tool", "post"), Is.SupersetOf(new[] { "200", "202", "400", "401", "403", "413", "415", "500", "504" }));
-            Assert.That(Statuses("/jobs/submit", "post"), Is.SupersetOf(new[] { "202", "400", "401" }));
-            Assert.That(Statuses("/jobs/{jobId}", "get"), Is.SupersetOf(new[] { "200", "401", "404" }));
-            Assert.That(Statuses("/jobs/{jobId}", "delete"), Is.SupersetOf(new[] { "200", "400", "401", "404" }));
+            Assert.That(Statuses("/execute_tool", "post"), Is.SupersetOf(new[] { "200", "202", "400", "401", "403", "404", "413", "415", "429", "500", "503", "504" }));
+            Assert.That(Statuses("/jobs/submit", "post"), Is.SupersetOf(new[] { "202", "400", "401", "404", "413", "415", "429", "503" }));
+            Assert.That(Statuses("/jobs/{jobId}", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429" }));
+            Assert.That(Statuses("/jobs/{jobId}", "delete"), Is.SupersetOf(new[] { "200", "400", "401", "404", "429" }));
+            Assert.That(Statuses("/jobs/{jobId}/stream", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429", "503" }));
+            Assert.That(Statuses("/webhooks", "post"), Is.SupersetOf(new[] { "201", "400", "401", "409", "413", "415", "429" }));
             Assert.That(Statuses("/api_keys", "post"), Is.SupersetOf(new[] { "201", "400", "401", "403" }));
+            Assert.That(Statuses("/tools/{name}", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429" }));
             Assert.That(Statuses("/jobs", "get"), Does.Not.Contain("403"), "any key lists its jobs");
+            Assert.That(Statuses("/api_keys", "get"), Does.Not.Contain("429"), "an admin key has no limit outside the execution endpoints");
         });
     }
+
+    [TestCase("/execute_tool", "post", new[] { "200", "202" })]
+    [TestCase("/jobs/submit", "post", new[] { "202" })]
+    [TestCase("/webhooks", "post", new[] { "201" })]
+    [TestCase("/api_keys", "post", new[] { "201" })]
+    [TestCase("/webhooks", "get", new[] { "200" })]
+    [TestCase("/jobs/{jobId}", "delete", new[] { "200" })]
+    public void SuccessStatuses_AreTheOnesTheActionAnswers(string path, string method, string[] successes)
+    {
+        Assert.That(Statuses(path, method).Where(s => s.StartsWith('2')), Is.EquivalentTo(successes));
+    }
+
+    [TestCase("/execute_tool")]
+    [TestCase("/jobs/submit")]
+    public void ExecutionEndpoints_DocumentTheRateLimitHeaders_AndRetryAfterOnTooManyRequests(string path)
+    {
+        var responses = Operation(path, "post")["responses"]!.AsObject();
+
+        Assert.Multiple(() =>
+        {
+            // A request refused before it is counted (no valid key, or not an admin key) carries none.
+            foreach (var (status, response) in responses.Where(r => r.Key is not ("401" or "403")))
+            {
+                Assert.That(Headers(response), Is.SupersetOf(new[] { "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset" }), status);
+            }
+            Assert.That(Headers(responses["429"]), Does.Contain("Retry-After"));
+            Assert.That(Headers(responses["202"]), Does.Contain("Location"));
+            Assert.That(responses["429"]!["description"]!.GetValue<string>(), Does.Contain("RATE_LIMIT_EXCEEDED"));
+            Assert.That(responses["503"]!["description"]!.GetValue<string>(), Does.Contain("SERVER_SHUTTING_DOWN"));
+        });
+    }
+
+    [Test]
+    public void EveryOtherRoute_ThatAnyKeyMayCall_DocumentsRetryAfterOnTooManyRequests()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Headers(Operation("/jobs", "get")["responses"]!["429"]), Does.Contain("Retry-After"));
+            Assert.That(Headers(Operation("/jobs", "get")["responses"]!["200"]), Does.Not.Contain("X-RateLimit-Limit"), "only the execution endpoints count");
+            Assert.That(Headers(Operation("/webhooks", "get")["responses"]!["401"]), Does.Contain("WWW-Authenticate"));
+        });
+    }
+
+    [Test]
+    public void Responses_AreJson_ButTheStreamsEvents()
+    {
+        var contentTypes = document["paths"]!.AsObject()
+            .SelectMany(path => path.Value!.AsObject().SelectMany(op => op.Value!["responses"]!.AsObject()
+                .Select(r => (Answer: $"{op.Key} {path.Key} {r.Key}", Types: r.Value!["content"]?.AsObject().Select(c => c.Key).ToList() ?? []))))
+            .Where(a => a.Types.Count > 0)
+            .ToDictionary(a => a.Answer, a => string.Join(",", a.Types));
+
+        Assert.That(contentTypes.Where(a => a.Value != "application/json").Select(a => a.Key), Is.EqualTo(new[] { "get /jobs/{jobId}/stream 200" }));
+    }
+
+    private static IEnumerable<string> Headers(JsonNode? response) =>
+        response?["headers"]?.AsObject().Select(h => h.Key) ?? [];
 
     [TestCase("ExecuteToolRequest", new[] { "tool", "arguments" })]
     [TestCase("SubmitJobRequest", new[] { "tool", "arguments" })]

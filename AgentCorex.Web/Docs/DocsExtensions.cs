@@ -15,6 +15,7 @@ public static class DocsExtensions
         {
             openApi.AddDocumentTransformer<ApiDocumentTransformer>();
             openApi.AddOperationTransformer<BearerOperationTransformer>();
+            openApi.AddOperationTransformer<ResponseHeadersTransformer>();
             openApi.AddSchemaTransformer<RequiredFieldsSchemaTransformer>();
         });
         return builder;

@@ -23,7 +23,7 @@ public sealed class JobStreamController(
     [HttpGet("{jobId}/stream")]
     [AccessTokenQuery]
     [ProducesResponseType<JobResponse>(StatusCodes.Status200OK, "text/event-stream", Description = "Server-sent events; each event's data is the job as GET /jobs/{job_id} shows it")]
-    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, Description = "TOO_MANY_STREAMS")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, "application/json", Description = "TOO_MANY_STREAMS")]
     public async Task Stream(string jobId, CancellationToken requestAborted)
     {
         using var streaming = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);
