@@ -45,7 +45,7 @@ public sealed class ApiDocsTests : ServerTest
 
         Assert.Multiple(() =>
         {
-            Assert.That(operation["security"]?.AsArray().Select(s => s!.AsObject().Select(p => p.Key).Single()), Is.EquivalentTo(new[] { "bearer" }));
+            Assert.That(operation["security"]?.AsArray().Select(s => s!.AsObject().Select(p => p.Key).Single()), Does.Contain("bearer"));
             Assert.That(Statuses(path, method), Does.Contain("401"));
             var unauthorized = operation.At("responses.401")!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>();
             Assert.That(unauthorized, Does.EndWith("/ErrorEnvelope"));
@@ -164,6 +164,32 @@ public sealed class ApiDocsTests : ServerTest
         var query = Operation(path, method)["parameters"]!.AsArray().Where(p => p!.Str("in") == "query").Select(p => p.Str("name"));
 
         Assert.That(query, Is.EquivalentTo(names));
+    }
+
+    [Test]
+    public void Stream_IsDocumentedAsAnEventStream_WithLastEventId_AndTheAccessTokenQuery()
+    {
+        var stream = Operation("/jobs/{jobId}/stream", "get");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(stream.At("responses.200.content")!.AsObject().Select(c => c.Key), Is.EqualTo(new[] { "text/event-stream" }));
+            Assert.That(stream["parameters"]!.AsArray().Where(p => p!.Str("in") == "header").Select(p => p.Str("name")), Is.EquivalentTo(new[] { "Last-Event-ID" }));
+            Assert.That(stream["security"]!.AsArray().Select(s => s!.AsObject().Single().Key), Is.EquivalentTo(new[] { "bearer", "access_token" }));
+            var scheme = document.At("components.securitySchemes.access_token");
+            Assert.That((scheme.Str("type"), scheme.Str("in"), scheme.Str("name")), Is.EqualTo(("apiKey", "query", "access_token")));
+        });
+    }
+
+    [Test]
+    public void AccessTokenQuery_IsAllowedOnTheStreamOnly()
+    {
+        var takingIt = document["paths"]!.AsObject()
+            .SelectMany(path => path.Value!.AsObject().Select(op => (Route: $"{op.Key} {path.Key}", Operation: op.Value!)))
+            .Where(o => o.Operation["security"]?.AsArray().Any(s => s!.AsObject().ContainsKey("access_token")) == true)
+            .Select(o => o.Route);
+
+        Assert.That(takingIt, Is.EqualTo(new[] { "get /jobs/{jobId}/stream" }));
     }
 
     [Test]
