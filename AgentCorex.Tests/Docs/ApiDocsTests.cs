@@ -45,7 +45,7 @@ public sealed class ApiDocsTests : ServerTest
 
         Assert.Multiple(() =>
         {
-            Assert.That(operation["security"]?.AsArray().Select(s => s!.AsObject().Select(p => p.Key).Single()), Is.EquivalentTo(new[] { "bearer" }));
+            Assert.That(operation["security"]?.AsArray().Select(s => s!.AsObject().Select(p => p.Key).Single()), Does.Contain("bearer"));
             Assert.That(Statuses(path, method), Does.Contain("401"));
             var unauthorized = operation.At("responses.401")!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>();
             Assert.That(unauthorized, Does.EndWith("/ErrorEnvelope"));
@@ -57,13 +57,139 @@ public sealed class ApiDocsTests : ServerTest
     {
         Assert.Multiple(() =>
         {
-            Assert.That(Statuses("/execute_tool", "post"), Is.SupersetOf(new[] { "200", "202", "400", "401", "403", "413", "415", "500", "504" }));
-            Assert.That(Statuses("/jobs/submit", "post"), Is.SupersetOf(new[] { "202", "400", "401" }));
-            Assert.That(Statuses("/jobs/{jobId}", "get"), Is.SupersetOf(new[] { "200", "401", "404" }));
-            Assert.That(Statuses("/jobs/{jobId}", "delete"), Is.SupersetOf(new[] { "200", "400", "401", "404" }));
+            Assert.That(Statuses("/execute_tool", "post"), Is.SupersetOf(new[] { "200", "202", "400", "401", "403", "404", "413", "415", "429", "500", "503", "504" }));
+            Assert.That(Statuses("/jobs/submit", "post"), Is.SupersetOf(new[] { "202", "400", "401", "404", "413", "415", "429", "503" }));
+            Assert.That(Statuses("/jobs/{jobId}", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429" }));
+            Assert.That(Statuses("/jobs/{jobId}", "delete"), Is.SupersetOf(new[] { "200", "400", "401", "404", "429" }));
+            Assert.That(Statuses("/jobs/{jobId}/stream", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429", "503" }));
+            Assert.That(Statuses("/webhooks", "post"), Is.SupersetOf(new[] { "201", "400", "401", "409", "413", "415", "429" }));
             Assert.That(Statuses("/api_keys", "post"), Is.SupersetOf(new[] { "201", "400", "401", "403" }));
+            Assert.That(Statuses("/tools/{name}", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429" }));
             Assert.That(Statuses("/jobs", "get"), Does.Not.Contain("403"), "any key lists its jobs");
+            Assert.That(Statuses("/api_keys", "get"), Does.Not.Contain("429"), "an admin key has no limit outside the execution endpoints");
         });
+    }
+
+    [TestCase("/execute_tool", "post", new[] { "200", "202" })]
+    [TestCase("/jobs/submit", "post", new[] { "202" })]
+    [TestCase("/webhooks", "post", new[] { "201" })]
+    [TestCase("/api_keys", "post", new[] { "201" })]
+    [TestCase("/webhooks", "get", new[] { "200" })]
+    [TestCase("/jobs/{jobId}", "delete", new[] { "200" })]
+    public void SuccessStatuses_AreTheOnesTheActionAnswers(string path, string method, string[] successes)
+    {
+        Assert.That(Statuses(path, method).Where(s => s.StartsWith('2')), Is.EquivalentTo(successes));
+    }
+
+    [TestCase("/execute_tool")]
+    [TestCase("/jobs/submit")]
+    public void ExecutionEndpoints_DocumentTheRateLimitHeaders_AndRetryAfterOnTooManyRequests(string path)
+    {
+        var responses = Operation(path, "post")["responses"]!.AsObject();
+
+        Assert.Multiple(() =>
+        {
+            // A request refused before it is counted (no valid key, or not an admin key) carries none.
+            foreach (var (status, response) in responses.Where(r => r.Key is not ("401" or "403")))
+            {
+                Assert.That(Headers(response), Is.SupersetOf(new[] { "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset" }), status);
+            }
+            Assert.That(Headers(responses["429"]), Does.Contain("Retry-After"));
+            Assert.That(Headers(responses["202"]), Does.Contain("Location"));
+            Assert.That(responses["429"]!["description"]!.GetValue<string>(), Does.Contain("RATE_LIMIT_EXCEEDED"));
+            Assert.That(responses["503"]!["description"]!.GetValue<string>(), Does.Contain("SERVER_SHUTTING_DOWN"));
+        });
+    }
+
+    [Test]
+    public void EveryOtherRoute_ThatAnyKeyMayCall_DocumentsRetryAfterOnTooManyRequests()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Headers(Operation("/jobs", "get")["responses"]!["429"]), Does.Contain("Retry-After"));
+            Assert.That(Headers(Operation("/jobs", "get")["responses"]!["200"]), Does.Not.Contain("X-RateLimit-Limit"), "only the execution endpoints count");
+            Assert.That(Headers(Operation("/webhooks", "get")["responses"]!["401"]), Does.Contain("WWW-Authenticate"));
+        });
+    }
+
+    [Test]
+    public void Responses_AreJson_ButTheStreamsEvents()
+    {
+        var contentTypes = document["paths"]!.AsObject()
+            .SelectMany(path => path.Value!.AsObject().SelectMany(op => op.Value!["responses"]!.AsObject()
+                .Select(r => (Answer: $"{op.Key} {path.Key} {r.Key}", Types: r.Value!["content"]?.AsObject().Select(c => c.Key).ToList() ?? []))))
+            .Where(a => a.Types.Count > 0)
+            .ToDictionary(a => a.Answer, a => string.Join(",", a.Types));
+
+        Assert.That(contentTypes.Where(a => a.Value != "application/json").Select(a => a.Key), Is.EqualTo(new[] { "get /jobs/{jobId}/stream 200" }));
+    }
+
+    private static IEnumerable<string> Headers(JsonNode? response) =>
+        response?["headers"]?.AsObject().Select(h => h.Key) ?? [];
+
+    [TestCase("ExecuteToolRequest", new[] { "tool", "arguments" })]
+    [TestCase("SubmitJobRequest", new[] { "tool", "arguments" })]
+    [TestCase("CreateWebhookRequest", new[] { "url", "events" })]
+    [TestCase("CreateApiKeyRequest", new[] { "name", "plan" })]
+    [TestCase("UpdateApiKeyRequest", new string[] { })]
+    [TestCase("KeyRateLimitsRequest", new string[] { })]
+    public void RequestBodies_RequireOnlyTheFieldsTheValidatorsRequire(string schema, string[] required)
+    {
+        Assert.That(Required(schema), Is.EquivalentTo(required));
+    }
+
+    [TestCase("WebhookResponse", new[] { "webhook_id", "url", "events", "created_at" })]
+    [TestCase("CreatedWebhookResponse", new[] { "webhook_id", "url", "events", "secret", "created_at" })]
+    [TestCase("DeliveryResponse", new[] { "delivery_id", "event", "job_id", "status", "created_at", "attempts" })]
+    [TestCase("AttemptResponse", new[] { "attempt", "duration_ms", "attempted_at" })]
+    [TestCase("ApiKeyResponse", new[] { "key_id", "name", "plan", "admin", "created_at", "rate_limits" })]
+    [TestCase("KeyRateLimitsResponse", new string[] { })]
+    [TestCase("JobResponse", new[] { "job_id", "status", "tool", "created_at" })]
+    [TestCase("JobSummaryResponse", new[] { "job_id", "tool", "status", "created_at" })]
+    [TestCase("JobError", new[] { "code", "message", "details" })]
+    [TestCase("ErrorEnvelope", new[] { "error" })]
+    public void Responses_RequireOnlyTheFieldsAlwaysSent_ForNullsAreLeftOut(string schema, string[] required)
+    {
+        Assert.That(Required(schema), Is.EquivalentTo(required));
+    }
+
+    private IEnumerable<string> Required(string schema) =>
+        document.At($"components.schemas.{schema}")?["required"]?.AsArray().Select(r => r!.GetValue<string>()) ?? [];
+
+    [TestCase("/jobs", "get", new[] { "limit", "offset", "status", "tool" })]
+    [TestCase("/webhooks/{webhookId}/deliveries", "get", new[] { "limit", "offset" })]
+    [TestCase("/jobs/{jobId}", "delete", new[] { "force" })]
+    public void QueryParameters_HaveTheContractsSnakeCaseNames(string path, string method, string[] names)
+    {
+        var query = Operation(path, method)["parameters"]!.AsArray().Where(p => p!.Str("in") == "query").Select(p => p.Str("name"));
+
+        Assert.That(query, Is.EquivalentTo(names));
+    }
+
+    [Test]
+    public void Stream_IsDocumentedAsAnEventStream_WithLastEventId_AndTheAccessTokenQuery()
+    {
+        var stream = Operation("/jobs/{jobId}/stream", "get");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(stream.At("responses.200.content")!.AsObject().Select(c => c.Key), Is.EqualTo(new[] { "text/event-stream" }));
+            Assert.That(stream["parameters"]!.AsArray().Where(p => p!.Str("in") == "header").Select(p => p.Str("name")), Is.EquivalentTo(new[] { "Last-Event-ID" }));
+            Assert.That(stream["security"]!.AsArray().Select(s => s!.AsObject().Single().Key), Is.EquivalentTo(new[] { "bearer", "access_token" }));
+            var scheme = document.At("components.securitySchemes.access_token");
+            Assert.That((scheme.Str("type"), scheme.Str("in"), scheme.Str("name")), Is.EqualTo(("apiKey", "query", "access_token")));
+        });
+    }
+
+    [Test]
+    public void AccessTokenQuery_IsAllowedOnTheStreamOnly()
+    {
+        var takingIt = document["paths"]!.AsObject()
+            .SelectMany(path => path.Value!.AsObject().Select(op => (Route: $"{op.Key} {path.Key}", Operation: op.Value!)))
+            .Where(o => o.Operation["security"]?.AsArray().Any(s => s!.AsObject().ContainsKey("access_token")) == true)
+            .Select(o => o.Route);
+
+        Assert.That(takingIt, Is.EqualTo(new[] { "get /jobs/{jobId}/stream" }));
     }
 
     [Test]

@@ -16,7 +16,7 @@ namespace AgentCorex.Web.Auth;
 public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authenticator, KeyLimits limits, TimeProvider time) : ControllerBase
 {
     [HttpPost]
-    [ProducesResponseType<CreatedApiKeyResponse>(StatusCodes.Status201Created)]
+    [ProducesResponseType<CreatedApiKeyResponse>(StatusCodes.Status201Created, "application/json")]
     public async Task<ActionResult<CreatedApiKeyResponse>> Create(
         CreateApiKeyRequest request, [FromServices] IValidator<CreateApiKeyRequest> validator, CancellationToken cancellationToken)
     {

@@ -1,12 +1,17 @@
+using AgentCorex.Web.Auth;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
 namespace AgentCorex.Web.Docs;
 
-/// <summary>The document's title and the Bearer API-key scheme every controller route requires.</summary>
+/// <summary>
+/// The document's title, the Bearer API-key scheme every controller route requires, and the ?access_token= scheme
+/// the routes marked <see cref="AccessTokenQueryAttribute"/> also take.
+/// </summary>
 internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
 {
     public const string BearerScheme = "bearer";
+    public const string AccessTokenScheme = AccessTokenQueryAttribute.Parameter;
 
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
@@ -25,6 +30,13 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
             Scheme = "bearer",
             BearerFormat = "acx_<key id>_<secret>",
             Description = "An AgentCorex API key: Authorization: Bearer acx_…",
+        };
+        document.Components.SecuritySchemes[AccessTokenScheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.ApiKey,
+            In = ParameterLocation.Query,
+            Name = AccessTokenQueryAttribute.Parameter,
+            Description = "The API key in the query, for browsers' EventSource, which cannot set headers; only GET /jobs/{job_id}/stream takes it",
         };
         return Task.CompletedTask;
     }

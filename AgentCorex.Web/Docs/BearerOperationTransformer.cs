@@ -1,10 +1,14 @@
+using AgentCorex.Web.Auth;
 using Microsoft.AspNetCore.Mvc.Controllers;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
 namespace AgentCorex.Web.Docs;
 
-/// <summary>Every controller route needs an API key (MapApi requires it); the document says so per operation.</summary>
+/// <summary>
+/// Every controller route needs an API key (MapApi requires it); the document says so per operation, with
+/// ?access_token= as the alternative where the route takes it (see <see cref="AccessTokenQueryAttribute"/>).
+/// </summary>
 internal sealed class BearerOperationTransformer : IOpenApiOperationTransformer
 {
     public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
@@ -16,6 +20,13 @@ internal sealed class BearerOperationTransformer : IOpenApiOperationTransformer
             {
                 [new OpenApiSecuritySchemeReference(ApiDocumentTransformer.BearerScheme, context.Document)] = [],
             });
+            if (context.Description.ActionDescriptor.EndpointMetadata.OfType<AccessTokenQueryAttribute>().Any())
+            {
+                operation.Security.Add(new OpenApiSecurityRequirement
+                {
+                    [new OpenApiSecuritySchemeReference(ApiDocumentTransformer.AccessTokenScheme, context.Document)] = [],
+                });
+            }
         }
         return Task.CompletedTask;
     }

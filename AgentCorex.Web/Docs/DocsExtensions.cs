@@ -15,6 +15,8 @@ public static class DocsExtensions
         {
             openApi.AddDocumentTransformer<ApiDocumentTransformer>();
             openApi.AddOperationTransformer<BearerOperationTransformer>();
+            openApi.AddOperationTransformer<ResponseHeadersTransformer>();
+            openApi.AddSchemaTransformer<RequiredFieldsSchemaTransformer>();
         });
         return builder;
     }

@@ -1,5 +1,6 @@
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
+using AgentCorex.Web.RateLimits;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.ApplicationModels;
@@ -9,8 +10,9 @@ namespace AgentCorex.Web.Docs;
 
 /// <summary>
 /// Declares the error responses every action can give, in the contract's shape, from what the action is:
-/// any key (401), an admin route (403), a path id (404), input to validate (400), a JSON body (413, 415).
-/// Responses peculiar to one action are declared on it.
+/// any key (401), an admin route (403), a path id (404), input to validate (400), a JSON body (413, 415), the
+/// request limits (429: an execution endpoint's plan limit, or the looser limit on every route a non-admin key
+/// may call) and a stopping node's refusal of new executions (503). Responses peculiar to one action are declared on it.
 /// </summary>
 internal sealed class ErrorResponsesConvention : IActionModelConvention
 {
@@ -22,26 +24,38 @@ internal sealed class ErrorResponsesConvention : IActionModelConvention
         {
             action.Filters.Add(new ProducesResponseTypeAttribute(success, StatusCodes.Status200OK, "application/json"));
         }
-        Add(action, StatusCodes.Status401Unauthorized);
+        Add(action, StatusCodes.Status401Unauthorized, "UNAUTHORIZED: no API key, or one that is not valid or has been revoked");
         var authorize = action.Attributes.Concat(action.Controller.Attributes).OfType<AuthorizeAttribute>();
-        if (authorize.Any(a => a.Policy == ApiKeyPolicies.Admin))
+        var adminOnly = authorize.Any(a => a.Policy == ApiKeyPolicies.Admin);
+        if (adminOnly)
         {
-            Add(action, StatusCodes.Status403Forbidden);
+            Add(action, StatusCodes.Status403Forbidden, "FORBIDDEN: this route needs an admin key");
         }
         if (action.Selectors.Any(s => s.AttributeRouteModel?.Template?.Contains('{', StringComparison.Ordinal) == true)
             || action.Controller.Selectors.Any(s => s.AttributeRouteModel?.Template?.Contains('{', StringComparison.Ordinal) == true))
         {
-            Add(action, StatusCodes.Status404NotFound);
+            Add(action, StatusCodes.Status404NotFound, "*_NOT_FOUND: what the path names does not exist, or is another key's");
         }
         var sources = action.Parameters.Select(p => p.BindingInfo?.BindingSource).ToList();
         if (sources.Contains(BindingSource.Body) || sources.Contains(BindingSource.Query) || action.Parameters.Any(p => p.ParameterType.IsClass && p.ParameterType != typeof(string) && p.BindingInfo is null))
         {
-            Add(action, StatusCodes.Status400BadRequest);
+            Add(action, StatusCodes.Status400BadRequest, "INVALID_ARGUMENTS (error.argument names the field) or INVALID_REQUEST (the body is not a JSON object)");
         }
         if (action.Attributes.OfType<HttpPostAttribute>().Any() || action.Attributes.OfType<HttpPatchAttribute>().Any())
         {
-            Add(action, StatusCodes.Status413PayloadTooLarge);
-            Add(action, StatusCodes.Status415UnsupportedMediaType);
+            Add(action, StatusCodes.Status413PayloadTooLarge, "PAYLOAD_TOO_LARGE: the body is over 1 MiB");
+            Add(action, StatusCodes.Status415UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE: the body must be application/json");
+        }
+        // As RateLimitFilter and ShutdownFilter apply: the plan's limit on the execution endpoints, the looser
+        // per-key limit on the rest (admin keys are exempt from it), new executions refused while stopping.
+        if (action.Attributes.OfType<ExecutionRateLimitAttribute>().Any())
+        {
+            Add(action, StatusCodes.Status429TooManyRequests, "RATE_LIMIT_EXCEEDED: over the key's requests per minute (error.details.limit, retry_after) or its executions at once (error.details.max_concurrent)");
+            Add(action, StatusCodes.Status503ServiceUnavailable, "SERVER_SHUTTING_DOWN: this node is stopping and starts no new executions; retry on another node");
+        }
+        else if (!adminOnly)
+        {
+            Add(action, StatusCodes.Status429TooManyRequests, "RATE_LIMIT_EXCEEDED: over the per-key limit of requests per minute on the API's other routes (RateLimits:ApiRequestsPerMinute)");
         }
     }
 
@@ -56,12 +70,12 @@ internal sealed class ErrorResponsesConvention : IActionModelConvention
         return type == typeof(Task) || type == typeof(void) || typeof(IActionResult).IsAssignableFrom(type) ? null : type;
     }
 
-    private static void Add(ActionModel action, int status)
+    private static void Add(ActionModel action, int status, string description)
     {
         if (!action.Filters.OfType<ProducesResponseTypeAttribute>().Any(p => p.StatusCode == status)
             && !action.Attributes.OfType<ProducesResponseTypeAttribute>().Any(p => p.StatusCode == status))
         {
-            action.Filters.Add(new ProducesResponseTypeAttribute(typeof(ErrorEnvelope), status, "application/json"));
+            action.Filters.Add(new ProducesResponseTypeAttribute(typeof(ErrorEnvelope), status, "application/json") { Description = description });
         }
     }
 }

@@ -26,10 +26,11 @@ public sealed class ExecuteToolController(
     /// <summary>Runs the tool now; with mode "async", submits it as a job instead, as POST /jobs/submit does.</summary>
     [HttpPost]
     [ExecutionRateLimit]
-    [ProducesResponseType<ExecuteToolResponse>(StatusCodes.Status200OK)]
-    [ProducesResponseType<SubmittedJobResponse>(StatusCodes.Status202Accepted)]
-    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status500InternalServerError, Description = "EXECUTION_ERROR: the tool failed")]
-    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status504GatewayTimeout, Description = "EXECUTION_TIMEOUT")]
+    [ProducesResponseType<ExecuteToolResponse>(StatusCodes.Status200OK, "application/json")]
+    [ProducesResponseType<SubmittedJobResponse>(StatusCodes.Status202Accepted, "application/json", Description = "mode \"async\": the job was submitted, as POST /jobs/submit does")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status404NotFound, "application/json", Description = "TOOL_NOT_FOUND")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status500InternalServerError, "application/json", Description = "EXECUTION_ERROR: the tool failed")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status504GatewayTimeout, "application/json", Description = "EXECUTION_TIMEOUT")]
     public async Task<IActionResult> Execute(ExecuteToolRequest request, CancellationToken cancellationToken)
     {
         try

@@ -12,8 +12,13 @@ internal static class ExecutionRequestRules
     public static IRuleBuilderOptions<T, string?> IsToolName<T>(this IRuleBuilder<T, string?> tool) =>
         tool.NotEmpty().WithMessage("Missing required argument: tool");
 
-    public static IRuleBuilderOptions<T, JsonElement?> IsArgumentsObject<T>(this IRuleBuilder<T, JsonElement?> arguments) =>
-        arguments.Must(a => a is { ValueKind: JsonValueKind.Object }).WithMessage("'arguments' must be a JSON object");
+    private const string ArgumentsNotAnObject = "'arguments' must be a JSON object";
+
+    /// <summary>NotNull first, though the object check refuses null too: it is what marks the field required in the OpenAPI document.</summary>
+    public static IRuleBuilderOptions<T, JsonElement?> IsArgumentsObject<T>(this IRuleBuilderInitial<T, JsonElement?> arguments) =>
+        arguments.Cascade(CascadeMode.Stop)
+            .NotNull().WithMessage(ArgumentsNotAnObject)
+            .Must(a => a is { ValueKind: JsonValueKind.Object }).WithMessage(ArgumentsNotAnObject);
 
     public static IRuleBuilderOptions<T, int?> IsTimeoutUpTo<T>(this IRuleBuilder<T, int?> timeoutMs, int maxMs, string context = "") =>
         timeoutMs.InclusiveBetween(1, maxMs).WithMessage($"'timeout_ms' must be between 1 and {maxMs}{context}");

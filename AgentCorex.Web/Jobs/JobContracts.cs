@@ -3,6 +3,7 @@ using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
 using FluentValidation;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Web.Jobs;
@@ -22,7 +23,7 @@ public sealed class SubmitJobRequestValidator : AbstractValidator<SubmitJobReque
 
 public sealed record SubmittedJobResponse(string JobId, string Status, string Tool, long CreatedAt, long EstimatedDurationMs);
 
-public sealed record JobError(string Code, string Message, JsonElement? Details);
+public sealed record JobError(string Code, string Message, JsonElement Details);
 
 public sealed record JobResponse(
     string JobId,
@@ -46,7 +47,24 @@ public sealed record Pagination(int Limit, int Offset, int Total);
 
 public sealed record JobListResponse(IReadOnlyList<JobSummaryResponse> Jobs, Pagination Pagination);
 
-public sealed record JobListQuery(int Limit = 20, int Offset = 0, string? Status = null, string? Tool = null);
+/// <summary>
+/// GET /jobs's query, under the contract's names. Properties, not a positional record: MVC binds a record's
+/// constructor parameters by their attributes, but the OpenAPI document names query parameters by the properties'.
+/// </summary>
+public sealed record JobListQuery
+{
+    [FromQuery(Name = "limit")]
+    public int Limit { get; init; } = 20;
+
+    [FromQuery(Name = "offset")]
+    public int Offset { get; init; }
+
+    [FromQuery(Name = "status")]
+    public string? Status { get; init; }
+
+    [FromQuery(Name = "tool")]
+    public string? Tool { get; init; }
+}
 
 public sealed class JobListQueryValidator : AbstractValidator<JobListQuery>
 {

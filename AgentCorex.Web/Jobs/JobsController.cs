@@ -20,7 +20,8 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
 
     [HttpPost("submit")]
     [RateLimits.ExecutionRateLimit]
-    [ProducesResponseType<SubmittedJobResponse>(StatusCodes.Status202Accepted)]
+    [ProducesResponseType<SubmittedJobResponse>(StatusCodes.Status202Accepted, "application/json")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status404NotFound, "application/json", Description = "TOOL_NOT_FOUND")]
     public async Task<IActionResult> Submit(
         SubmitJobRequest request,
         [FromServices] IValidator<SubmitJobRequest> validator,
@@ -45,6 +46,8 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         await view.ReadAsync(await FindOwnAsync(jobId, cancellationToken), cancellationToken);
 
     [HttpDelete("{jobId}")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status400BadRequest, "application/json",
+        Description = "CANNOT_CANCEL_RUNNING (a running job needs force=true), JOB_ALREADY_FINISHED, or INVALID_ARGUMENTS (force)")]
     public async Task<CanceledJobResponse> Cancel(
         string jobId,
         [FromQuery] bool force,

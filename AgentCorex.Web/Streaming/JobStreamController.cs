@@ -22,9 +22,11 @@ public sealed class JobStreamController(
     /// </summary>
     [HttpGet("{jobId}/stream")]
     [AccessTokenQuery]
-    [ProducesResponseType<JobResponse>(StatusCodes.Status200OK, "text/event-stream", Description = "Server-sent events; each event's data is the job as GET /jobs/{job_id} shows it")]
-    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, Description = "TOO_MANY_STREAMS")]
-    public async Task Stream(string jobId, CancellationToken requestAborted)
+    [ProducesResponseType<string>(StatusCodes.Status200OK, "text/event-stream",
+        Description = "Server-sent events, each an id: line and a data: line with the job as GET /jobs/{job_id} shows it (JobResponse), " +
+            "with a comment line between them while nothing changes; the stream ends after the job's final state")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, "application/json", Description = "TOO_MANY_STREAMS")]
+    public async Task Stream(string jobId, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken requestAborted)
     {
         using var streaming = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);
         var cancellationToken = streaming.Token;
@@ -36,7 +38,7 @@ public sealed class JobStreamController(
         Response.Headers["X-Accel-Buffering"] = "no"; // nginx would otherwise hold events back
         HttpContext.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        string? sent = Request.Headers["Last-Event-ID"];
+        var sent = lastEventId;
         try
         {
             var current = JobEvent.From(await view.ReadAsync(job, cancellationToken));

@@ -1,5 +1,6 @@
 using AgentCorex.Web.Api;
 using FluentValidation;
+using Microsoft.AspNetCore.Mvc;
 
 namespace AgentCorex.Web.Webhooks;
 
@@ -41,7 +42,15 @@ public sealed record CreatedWebhookResponse(string WebhookId, string Url, IReadO
 
 public sealed record WebhookListResponse(IReadOnlyList<WebhookResponse> Webhooks);
 
-public sealed record DeliveryListQuery(int Limit = 20, int Offset = 0);
+/// <summary>Under the contract's names, as properties for the reason <see cref="Jobs.JobListQuery"/> gives.</summary>
+public sealed record DeliveryListQuery
+{
+    [FromQuery(Name = "limit")]
+    public int Limit { get; init; } = 20;
+
+    [FromQuery(Name = "offset")]
+    public int Offset { get; init; }
+}
 
 public sealed class DeliveryListQueryValidator : AbstractValidator<DeliveryListQuery>
 {

@@ -18,6 +18,8 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
     private string CallerKeyId => ApiKeyIdentity.From(User).KeyId;
 
     [HttpPost]
+    [ProducesResponseType<CreatedWebhookResponse>(StatusCodes.Status201Created, "application/json")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status409Conflict, "application/json", Description = "WEBHOOK_LIMIT_REACHED: the key has Webhooks:MaxPerKey webhooks already (error.details.limit)")]
     public async Task<ActionResult<CreatedWebhookResponse>> Create(
         CreateWebhookRequest request,
         [FromServices] IValidator<CreateWebhookRequest> validator,

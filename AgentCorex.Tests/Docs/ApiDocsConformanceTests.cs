@@ -1,0 +1,134 @@
+using System.Net;
+using System.Net.Http.Json;
+using AgentCorex.Tests.Infrastructure;
+
+namespace AgentCorex.Tests.Docs;
+
+/// <summary>Real answers of the API, each checked against what /openapi/v1.json says that route answers.</summary>
+public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Embedded)
+{
+    private OpenApiContract contract = null!;
+
+    protected override IDictionary<string, string?> WebhookSettings => new Dictionary<string, string?> { ["Webhooks:MaxPerKey"] = "1" };
+
+    [OneTimeSetUp]
+    public async Task ReadTheDocument() => contract = await OpenApiContract.ReadAsync(App);
+
+    private async Task<HttpResponseMessage> Described(Task<HttpResponseMessage> request, string path, string method)
+    {
+        var response = await request;
+        await contract.AssertDescribesAsync(response, path, method);
+        return response;
+    }
+
+    [Test]
+    public async Task WebhookAnswers_AreDescribed_WithTheFieldsLeftOutThatAreNull()
+    {
+        using var user = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+        var endpoint = Receiver.NewEndpoint();
+
+        var created = await Described(user.PostJsonAsync("/webhooks", new { url = endpoint, events = new[] { "job.queued" } }), "/webhooks", "post");
+        var webhookId = (await created.ReadObjectAsync()).Str("webhook_id");
+        var overLimit = await Described(user.PostJsonAsync("/webhooks", new { url = endpoint, events = new[] { "job.queued" } }), "/webhooks", "post");
+        await Described(user.GetAsync("/webhooks"), "/webhooks", "get");
+        await user.SubmitAsync("echo", new { message = "hi" });
+        await user.WaitForEndedDeliveryAsync(webhookId!, "job.queued");
+        var deliveries = await Described(user.GetAsync($"/webhooks/{webhookId}/deliveries?limit=10"), "/webhooks/{webhookId}/deliveries", "get");
+        await Described(user.GetAsync($"/webhooks/{webhookId}/deliveries?limit=0"), "/webhooks/{webhookId}/deliveries", "get");
+        await Described(user.DeleteAsync($"/webhooks/{webhookId}"), "/webhooks/{webhookId}", "delete");
+        await Described(user.DeleteAsync($"/webhooks/{webhookId}"), "/webhooks/{webhookId}", "delete");
+
+        Assert.That((created.StatusCode, overLimit.StatusCode, deliveries.StatusCode), Is.EqualTo((HttpStatusCode.Created, HttpStatusCode.Conflict, HttpStatusCode.OK)));
+    }
+
+    [Test]
+    public async Task DeliveryAttempts_ThatGotNoAnswer_AreDescribed()
+    {
+        using var user = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+        // Nothing listens on the discard port: the attempt fails with an error and no status code, and is retried later.
+        var webhookId = (await user.RegisterWebhookAsync("http://127.0.0.1:9/hooks/nobody", "job.queued")).Str("webhook_id")!;
+
+        await user.SubmitAsync("echo", new { message = "hi" });
+        var deliveries = await user.WaitForDeliveriesAsync(webhookId, d => d.Any(x => x!["attempts"]!.AsArray().Count > 0));
+        await Described(user.GetAsync($"/webhooks/{webhookId}/deliveries"), "/webhooks/{webhookId}/deliveries", "get");
+
+        Assert.That(deliveries[0]!["attempts"]![0]!.AsObject().ContainsKey("status_code"), Is.False);
+    }
+
+    [Test]
+    public async Task ApiKeyAnswers_AreDescribed_ForLiveAndRevokedKeys()
+    {
+        using var user = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
+
+        var created = await Described(Admin.PostJsonAsync("/api_keys", new { name = "docs-" + Guid.NewGuid().ToString("N")[..8], plan = "free" }), "/api_keys", "post");
+        var keyId = (await created.ReadObjectAsync()).Str("key_id");
+        await Described(Admin.PatchAsync($"/api_keys/{keyId}", JsonContent.Create(new { rate_limits = new { max_concurrent = 2 } })), "/api_keys/{keyId}", "patch");
+        await Described(Admin.DeleteAsync($"/api_keys/{keyId}"), "/api_keys/{keyId}", "delete");
+        var listed = await Described(Admin.GetAsync("/api_keys"), "/api_keys", "get");
+        await Described(user.GetAsync("/api_keys"), "/api_keys", "get");
+
+        Assert.That(listed.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task JobAnswers_AreDescribed_FromQueuedToTheirEnd()
+    {
+        var key = (await App.CreateKeyAsync(plan: "pro")).ApiKey;
+        using var user = App.CreateClient(key);
+
+        var submitted = await Described(user.PostJsonAsync("/jobs/submit", new { tool = "wait", arguments = new { duration_ms = 300, steps = 3 } }), "/jobs/submit", "post");
+        var jobId = (await submitted.ReadObjectAsync()).Str("job_id")!;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var seen = new HashSet<string>();
+        while (!seen.Contains("completed") && DateTime.UtcNow < deadline)
+        {
+            var polled = await Described(user.GetAsync($"/jobs/{jobId}"), "/jobs/{jobId}", "get");
+            seen.Add((await polled.ReadObjectAsync()).Str("status")!);
+            await Task.Delay(20);
+        }
+        var failed = await user.SubmitAsync("fail", new { message = "on purpose" });
+        await user.WaitForFinalAsync(failed);
+        await Described(user.GetAsync($"/jobs/{failed}"), "/jobs/{jobId}", "get");
+        await Described(user.GetAsync("/jobs?limit=5&status=completed"), "/jobs", "get");
+        await Described(user.GetAsync("/jobs?limit=500"), "/jobs", "get");
+        await Described(user.DeleteAsync($"/jobs/{jobId}"), "/jobs/{jobId}", "delete");
+        await Described(user.GetAsync("/jobs/job_doesnotexist1"), "/jobs/{jobId}", "get");
+        using var browser = App.CreateClient(apiKey: null);
+        await Described(browser.GetAsync($"/jobs/{jobId}/stream?access_token={key}"), "/jobs/{jobId}/stream", "get");
+        await Described(browser.GetAsync("/jobs"), "/jobs", "get");
+
+        Assert.That(seen, Does.Contain("completed"));
+    }
+
+    [Test]
+    public async Task ExecuteToolAnswers_AreDescribed_ForEveryOutcome()
+    {
+        await Described(Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "hi" } }), "/execute_tool", "post");
+        await Described(Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "hi" }, mode = "async" }), "/execute_tool", "post");
+        await Described(Admin.PostJsonAsync("/execute_tool", new { tool = "no_such_tool", arguments = new { } }), "/execute_tool", "post");
+        await Described(Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { } }), "/execute_tool", "post");
+        await Described(Admin.PostJsonAsync("/execute_tool", new { tool = "fail", arguments = new { message = "on purpose" } }), "/execute_tool", "post");
+        var timedOut = await Described(
+            Admin.PostJsonAsync("/execute_tool", new { tool = "wait", arguments = new { duration_ms = 5000 }, timeout_ms = 50 }), "/execute_tool", "post");
+        await Described(Admin.PostRawAsync("/execute_tool", "tool=echo", "text/plain"), "/execute_tool", "post");
+
+        Assert.That(timedOut.StatusCode, Is.EqualTo(HttpStatusCode.GatewayTimeout));
+    }
+
+    [Test]
+    public async Task SubmitsOverTheRateLimit_AreDescribed_WithTheirHeaders()
+    {
+        using var user = App.CreateClient((await App.CreateKeyAsync(plan: "free")).ApiKey);
+
+        // Unknown tools are refused after they are counted: a free key's ten a minute, then 429s.
+        HttpResponseMessage? refused = null;
+        for (var i = 0; i < 25 && refused is null; i++)
+        {
+            var response = await Described(user.PostJsonAsync("/jobs/submit", new { tool = "no_such_tool", arguments = new { } }), "/jobs/submit", "post");
+            refused = response.StatusCode == HttpStatusCode.TooManyRequests ? response : null;
+        }
+
+        Assert.That(refused, Is.Not.Null, "a free key is limited to 10 executions a minute");
+        Assert.That(refused!.Headers.Select(h => h.Key), Is.SupersetOf(new[] { "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After" }));
+    }
+}

@@ -1,0 +1,45 @@
+using System.Reflection;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using FluentValidation;
+using FluentValidation.Validators;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace AgentCorex.Web.Docs;
+
+/// <summary>
+/// Keeps <c>required</c> to the fields the server really needs and really sends. The generator marks every
+/// constructor parameter without a default required, yet a nullable field may be absent: a request binds an
+/// absent field as null, which only its validator refuses (a NotNull or NotEmpty rule without a condition), and a
+/// response leaves null fields out (ApiJson's WhenWritingNull).
+/// </summary>
+internal sealed class RequiredFieldsSchemaTransformer(IServiceProvider services) : IOpenApiSchemaTransformer
+{
+    public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        var type = context.JsonTypeInfo;
+        if (type.Kind != JsonTypeInfoKind.Object || schema.Required is not { Count: > 0 } required)
+        {
+            return Task.CompletedTask;
+        }
+        var validator = (IValidator?)services.GetService(typeof(IValidator<>).MakeGenericType(type.Type));
+        var omitsNulls = type.Options.DefaultIgnoreCondition == JsonIgnoreCondition.WhenWritingNull;
+        foreach (var property in type.Properties.Where(p => p.IsGetNullable && required.Contains(p.Name)))
+        {
+            var mayBeAbsent = validator is null ? omitsNulls : !Demands(validator, type.Type, property);
+            if (mayBeAbsent)
+            {
+                required.Remove(property.Name);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Rules are named as FluentValidation names them (ValidatorOptions.Global.PropertyNameResolver: the JSON name here).</summary>
+    private static bool Demands(IValidator validator, Type type, JsonPropertyInfo property) =>
+        property.AttributeProvider is MemberInfo member
+        && validator.CreateDescriptor().GetRulesForMember(ValidatorOptions.Global.PropertyNameResolver(type, member, null))
+            .SelectMany(rule => rule.Components)
+            .Any(c => c.Validator is INotNullValidator or INotEmptyValidator && !c.HasCondition && !c.HasAsyncCondition);
+}
