@@ -167,6 +167,30 @@ public sealed class JobStreamTests(TestStorage storage) : ServerTest(storage)
     }
 }
 
+/// <summary>A node serving as many streams as it may refuses more, and says when to try again.</summary>
+public sealed class JobStreamLimitTests : ServerTest
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Streaming:MaxStreams"] = "1" };
+
+    [Test]
+    public async Task Stream_BeyondMaxStreams_IsTooManyStreams_WithRetryAfter()
+    {
+        using var user = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+        var jobId = await user.SubmitAsync("wait", new { duration_ms = 30_000 });
+        var (open, openStream) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream");
+        using var _ = open;
+        using var __ = openStream;
+        await openStream.NextAsync(CancellationToken.None);
+
+        var refused = await user.GetAsync($"/jobs/{jobId}/stream");
+
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That((await refused.ReadObjectAsync()).Str("error.code"), Is.EqualTo("TOO_MANY_STREAMS"));
+        Assert.That(refused.Headers.RetryAfter?.Delta?.TotalSeconds, Is.Not.Null.And.GreaterThan(0), "Retry-After, in seconds");
+        await user.DeleteAsync($"/jobs/{jobId}?force=true");
+    }
+}
+
 /// <summary>EventSource clients put their key in the URL; it must not reach the log through it.</summary>
 public sealed class JobStreamLoggingTests
 {

@@ -13,9 +13,12 @@ public sealed class ApiException(int statusCode, ApiError error) : Exception(err
     /// <summary>The execution status reported beside the error (<c>error</c> or <c>timeout</c>).</summary>
     public string? ExecutionStatus { get; init; }
 
+    /// <summary>When the client may try again, sent as Retry-After (whole seconds).</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     /// <summary>The same error, answered for an execution of <paramref name="tool"/>.</summary>
     public ApiException ForTool(string tool, string executionStatus = "error") =>
-        new(StatusCode, Error) { Tool = tool, ExecutionStatus = executionStatus };
+        new(StatusCode, Error) { Tool = tool, ExecutionStatus = executionStatus, RetryAfter = RetryAfter };
 
     public ErrorEnvelope ToEnvelope() => new(Error, Tool, ExecutionStatus);
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using AgentCorex.Web.Api;
 using Microsoft.AspNetCore.Diagnostics;
 
@@ -33,6 +34,10 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
     public static Task WriteAsync(HttpContext context, ApiException error, CancellationToken cancellationToken)
     {
         context.Response.StatusCode = error.StatusCode;
+        if (error.RetryAfter is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
         return context.Response.WriteAsJsonAsync(error.ToEnvelope(), ApiJson.Options, "application/json", cancellationToken);
     }
 

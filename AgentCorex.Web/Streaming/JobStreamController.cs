@@ -77,6 +77,12 @@ public sealed class JobStreamController(
 
 internal static class StreamErrors
 {
+    /// <summary>How soon a refused client may try again: streams close as their jobs end or their clients leave.</summary>
+    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
+
     public static ApiException TooManyStreams() =>
-        new(StatusCodes.Status503ServiceUnavailable, new ApiError("TOO_MANY_STREAMS", "This server has as many open streams as it serves; try again shortly"));
+        new(StatusCodes.Status503ServiceUnavailable, new ApiError("TOO_MANY_STREAMS", "This server has as many open streams as it serves; try again shortly"))
+        {
+            RetryAfter = RetryAfter,
+        };
 }
