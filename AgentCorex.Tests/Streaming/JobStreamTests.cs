@@ -103,11 +103,56 @@ public sealed class JobStreamTests(TestStorage storage) : ServerTest(storage)
 
         Assert.That(events.Select(e => e.Id), Has.None.EqualTo(firstId));
         Assert.That(events[^1].Data.Str("status"), Is.EqualTo("completed"));
+    }
 
-        var (again, againStream) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream", lastEventId: events[^1].Id);
-        using var ___ = again;
-        using var ____ = againStream;
-        Assert.That(await againStream.ReadToEndAsync(TimeSpan.FromSeconds(10)), Is.Empty, "the client already has the final state");
+    [Test]
+    public async Task Stream_ResumedAfterTheFinalEvent_IsNoContent_SoEventSourceStopsReconnecting()
+    {
+        var jobId = await user.SubmitAsync("fail", new { message = "no" });
+        await user.WaitForFinalAsync(jobId);
+        var (first, firstStream) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream");
+        string finalId;
+        using (first)
+        using (firstStream)
+        {
+            finalId = (await firstStream.ReadToEndAsync(TimeSpan.FromSeconds(10))).Single().Id!;
+        }
+
+        var (again, againStream) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream", lastEventId: finalId);
+        using var _ = again;
+        using var __ = againStream;
+
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.NoContent), "the client already has the final state");
+        Assert.That(await again.Content.ReadAsStringAsync(), Is.Empty);
+    }
+
+    [Test]
+    public async Task Stream_OfAFinishedJob_ResumedFromAnEarlierEvent_SendsTheFinalEventAndCloses()
+    {
+        var jobId = await user.SubmitAsync("wait", new { duration_ms = 1000 });
+        var (first, firstStream) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream");
+        string earlierId;
+        using (first)
+        using (firstStream)
+        {
+            var earlier = (await firstStream.NextAsync(CancellationToken.None))!;
+            Assert.That(earlier.Data.Str("status"), Is.Not.EqualTo("completed"), "an event from before the end");
+            earlierId = earlier.Id!;
+        }
+        await user.WaitForFinalAsync(jobId);
+
+        foreach (var lastEventId in new[] { earlierId, "not-an-id-this-server-gave" })
+        {
+            var (resumed, resumedStream) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream", lastEventId: lastEventId);
+            using var _ = resumed;
+            using var __ = resumedStream;
+            var events = await resumedStream.ReadToEndAsync(TimeSpan.FromSeconds(10));
+
+            Assert.That(resumed.StatusCode, Is.EqualTo(HttpStatusCode.OK), lastEventId);
+            Assert.That(events, Has.Count.EqualTo(1), lastEventId);
+            Assert.That(events[0].Data.Str("status"), Is.EqualTo("completed"));
+            Assert.That(events[0].Id, Is.Not.EqualTo(earlierId));
+        }
     }
 
     [Test]

@@ -17,31 +17,41 @@ public sealed class JobStreamController(
 
     /// <summary>
     /// Server-sent events: the job at once, then on every change of its status or progress, until its final
-    /// state. A reconnect with Last-Event-ID is not sent the state it already has. A stopping server ends its
-    /// streams at once, so they do not hold up its shutdown; EventSource reconnects (to another node) by itself.
+    /// state. A reconnect with Last-Event-ID is not sent the state it already has; one that already has the final
+    /// state gets 204, since EventSource reconnects after every close and a 204 is what makes it stop. A finished
+    /// job is answered at once, without a place among the node's streams. A stopping server ends its streams at
+    /// once, so they do not hold up its shutdown; EventSource reconnects (to another node) by itself.
     /// </summary>
     [HttpGet("{jobId}/stream")]
     [AccessTokenQuery]
     [ProducesResponseType<string>(StatusCodes.Status200OK, "text/event-stream",
         Description = "Server-sent events, each an id: line and a data: line with the job as GET /jobs/{job_id} shows it (JobResponse), " +
             "with a comment line between them while nothing changes; the stream ends after the job's final state")]
+    [ProducesResponseType(StatusCodes.Status204NoContent, Description = "A reconnect whose Last-Event-ID is the finished job's final event: nothing more will come")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, "application/json", Description = "TOO_MANY_STREAMS")]
     public async Task Stream(string jobId, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken requestAborted)
     {
         using var streaming = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);
         var cancellationToken = streaming.Token;
         var job = await ledger.FindOwnAsync(jobId, ApiKeyIdentity.From(User), cancellationToken);
-        using var subscription = watcher.TrySubscribe(jobId) ?? throw StreamErrors.TooManyStreams();
-
-        Response.ContentType = "text/event-stream";
-        Response.Headers.CacheControl = "no-cache";
-        Response.Headers["X-Accel-Buffering"] = "no"; // nginx would otherwise hold events back
-        HttpContext.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-
         var sent = lastEventId;
         try
         {
             var current = JobEvent.From(await view.ReadAsync(job, cancellationToken));
+            if (current.IsFinal)
+            {
+                if (current.Id == sent)
+                {
+                    Response.StatusCode = StatusCodes.Status204NoContent;
+                    return;
+                }
+                StartEventStream();
+                await WriteAsync(current, cancellationToken);
+                return;
+            }
+
+            using var subscription = watcher.TrySubscribe(jobId) ?? throw StreamErrors.TooManyStreams();
+            StartEventStream();
             if (current.Id != sent)
             {
                 await WriteAsync(current, cancellationToken);
@@ -66,6 +76,14 @@ public sealed class JobStreamController(
         {
             // the client went away, or the server is stopping
         }
+    }
+
+    private void StartEventStream()
+    {
+        Response.ContentType = "text/event-stream";
+        Response.Headers.CacheControl = "no-cache";
+        Response.Headers["X-Accel-Buffering"] = "no"; // nginx would otherwise hold events back
+        HttpContext.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
     }
 
     private async Task WriteAsync(JobEvent job, CancellationToken cancellationToken)
