@@ -1,71 +1,21 @@
-using System.Text.RegularExpressions;
 using AgentCorex.Tests.Infrastructure;
 using Microsoft.Playwright;
 
 namespace AgentCorex.Tests.Dashboard;
 
-/// <summary>
-/// The dashboard and /docs in a real browser: Debian's Chromium (never a browser Playwright downloads) driven by
-/// Playwright, against the server as a real process, since a browser cannot reach WebApplicationFactory's
-/// in-memory server. Screenshots are attached to the test. Where /usr/bin/chromium is absent the test is skipped.
-/// </summary>
+/// <summary>The dashboard and /docs in a real browser; screenshots are attached to the test.</summary>
 [NonParallelizable]
-public sealed class DashboardBrowserTests
+public sealed class DashboardBrowserTests : BrowserTest
 {
-    private const string Chromium = "/usr/bin/chromium";
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
-
-    private string dataDirectory = null!;
-    private ServerProcess server = null!;
-    private IPlaywright playwright = null!;
-    private IBrowser browser = null!;
-
-    [OneTimeSetUp]
-    public async Task StartServerAndBrowser()
-    {
-        if (!File.Exists(Chromium))
-        {
-            Assert.Ignore($"{Chromium} is absent: install Debian's chromium package to run the browser tests");
-        }
-        dataDirectory = Directory.CreateTempSubdirectory("agentcorex-browser-").FullName;
-        server = await ServerProcess.StartAsync(dataDirectory);
-        playwright = await Playwright.CreateAsync();
-        browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            // Chromium's sandbox refuses to start as root (CI runs as root); small containers have a small /dev/shm.
-            Args = Environment.UserName == "root" ? ["--no-sandbox", "--disable-dev-shm-usage"] : ["--disable-dev-shm-usage"],
-        });
-    }
-
-    [OneTimeTearDown]
-    public async Task StopServerAndBrowser()
-    {
-        if (browser is not null)
-        {
-            await browser.DisposeAsync();
-        }
-        playwright?.Dispose();
-        if (server is not null)
-        {
-            await server.DisposeAsync();
-        }
-        if (dataDirectory is not null)
-        {
-            Directory.Delete(dataDirectory, recursive: true);
-        }
-    }
-
     [Test]
     public async Task Operator_LogsIn_WatchesAWaitJobsProgressBarMove_AndSeesTheToolsPage()
     {
-        using var api = server.CreateClient();
+        using var api = Server.CreateClient();
         var jobId = await api.SubmitAsync("wait", new { duration_ms = 10_000, steps = 10 }, timeoutMs: 60_000);
         await api.WaitForStatusAsync(jobId, "running");
-        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions
+        await using var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
-            BaseURL = server.BaseAddress.ToString(),
+            BaseURL = Server.BaseAddress.ToString(),
             HttpCredentials = new HttpCredentials { Username = "ops", Password = AgentCorexApp.AdminKey },
         });
         var page = await context.NewPageAsync();
@@ -107,13 +57,13 @@ public sealed class DashboardBrowserTests
     [Test]
     public async Task ApiReference_RendersAtDocs_FromThePackage()
     {
-        await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = server.BaseAddress.ToString() });
+        await using var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = Server.BaseAddress.ToString() });
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
         var outside = new List<string>();
         page.Request += (_, request) =>
         {
-            if (!request.Url.StartsWith(server.BaseAddress.ToString(), StringComparison.Ordinal) && !request.Url.StartsWith("data:", StringComparison.Ordinal))
+            if (!request.Url.StartsWith(Server.BaseAddress.ToString(), StringComparison.Ordinal) && !request.Url.StartsWith("data:", StringComparison.Ordinal))
             {
                 outside.Add(request.Url);
             }
@@ -126,14 +76,5 @@ public sealed class DashboardBrowserTests
         Assert.That(response?.Status, Is.EqualTo(200));
         Assert.That(await page.TitleAsync(), Does.Contain("AgentCorex API"));
         Assert.That(outside, Is.Empty, "everything is served by the server itself, no CDN");
-    }
-
-    private static async Task ScreenshotAsync(IPage page, string name, bool fullPage = true)
-    {
-        var folder = Path.Combine(TestContext.CurrentContext.WorkDirectory, "screenshots", TestContext.CurrentContext.Test.Name);
-        Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, Regex.Replace(name, "[^a-z0-9-]", "-") + ".png");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = fullPage });
-        TestContext.AddTestAttachment(path, name);
     }
 }
