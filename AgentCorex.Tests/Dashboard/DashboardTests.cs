@@ -67,6 +67,73 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task Stats_AskedWithoutAForm_IsAClientError_InTheContractsShape()
+    {
+        using var admin = Client("Basic", Basic("ops", AgentCorexApp.AdminKey));
+        var badRequests = new Dictionary<string, HttpContent?>
+        {
+            ["no body"] = null,
+            ["JSON"] = new StringContent("""{"metrics":["succeeded:count"]}""", Encoding.UTF8, "application/json"),
+            ["multipart without a boundary"] = new StringContent("metrics[]=x", Encoding.UTF8, "multipart/form-data"),
+            ["more values than a form may hold"] = new FormUrlEncodedContent(Enumerable.Repeat(new KeyValuePair<string, string>("metrics[]", "x"), 2_000)),
+            ["multipart cut short"] = Multipart("--b\r\nContent-Disposition: form-data; name=\"metrics[]\"\r\n\r\nsucc"),
+        };
+
+        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Put, HttpMethod.Delete })
+        {
+            var response = await admin.SendAsync(new HttpRequestMessage(method, "/hangfire/stats"));
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed), method.Method);
+            Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("METHOD_NOT_ALLOWED"));
+            Assert.That(response.Content.Headers.Allow, Is.EqualTo(new[] { "POST" }));
+        }
+        foreach (var (what, content) in badRequests)
+        {
+            var response = await admin.PostAsync("/hangfire/stats", content);
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), what);
+            Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("INVALID_REQUEST"), what);
+        }
+        var asked = await admin.PostAsync("/hangfire/stats", new FormUrlEncodedContent([new("metrics[]", "succeeded:count")]));
+        Assert.That(asked.StatusCode, Is.EqualTo(HttpStatusCode.OK), "as the dashboard's own pages ask");
+        Assert.That((await asked.ReadObjectAsync())["succeeded:count"], Is.Not.Null);
+    }
+
+    [Test]
+    public async Task Commands_OnTheReadOnlyDashboard_AreForbiddenForAnAdmin_AndTakePostOnly()
+    {
+        using var admin = Client("Basic", Basic("ops", AgentCorexApp.AdminKey));
+        var commands = new[]
+        {
+            "/hangfire/jobs/actions/requeue/11",
+            "/hangfire/jobs/actions/delete/11",
+            "/hangfire/jobs/failed/requeue",
+            "/hangfire/jobs/succeeded/requeue",
+            "/hangfire/jobs/enqueued/delete",
+            "/hangfire/recurring/trigger",
+        };
+
+        foreach (var command in commands)
+        {
+            foreach (var form in new HttpContent?[] { null, new FormUrlEncodedContent([new("jobs[]", "11")]) })
+            {
+                var refused = await admin.PostAsync(command, form);
+                Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), command);
+                Assert.That((await refused.ReadObjectAsync()).Str("error.code"), Is.EqualTo("FORBIDDEN"), command);
+                Assert.That(refused.Headers.WwwAuthenticate, Is.Empty, "no login prompt: the login was fine");
+            }
+            var get = await admin.GetAsync(command);
+            Assert.That(get.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed), command);
+            Assert.That((await get.ReadObjectAsync()).Str("error.code"), Is.EqualTo("METHOD_NOT_ALLOWED"), command);
+        }
+    }
+
+    private static ByteArrayContent Multipart(string body)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=b");
+        return content;
+    }
+
+    [Test]
     public async Task JobPage_ShowsToolOwnerRedactedArgumentsAndResult()
     {
         var key = await App.CreateKeyAsync(name: "reporting bot");

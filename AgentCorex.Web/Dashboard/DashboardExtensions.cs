@@ -10,13 +10,16 @@ public static class DashboardExtensions
     public static WebApplication MapDashboard(this WebApplication app)
     {
         DashboardAdditions.AddOnce();
-        app.UseWhen(context => context.Request.Path.StartsWithSegments(Path), branch => branch.UseMiddleware<DashboardGate>());
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(Path), branch => branch
+            .UseMiddleware<DashboardGate>()
+            .UseMiddleware<DashboardRequestCheck>());
         app.UseHangfireDashboard(Path, new DashboardOptions
         {
             Authorization = [], // DashboardGate has let only admin keys through
             DashboardTitle = "AgentCorex jobs",
             DisplayStorageConnectionString = false,
             // Jobs are changed through the API, which keeps the ledger in step; the dashboard is for watching.
+            // DashboardRequestCheck refuses the commands before Hangfire sees them; this stays on beneath it.
             IsReadOnlyFunc = _ => true,
             AppPath = null,
         });

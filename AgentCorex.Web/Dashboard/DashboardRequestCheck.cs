@@ -1,0 +1,83 @@
+using AgentCorex.Web.Errors;
+using Hangfire.Dashboard;
+using RouteCollection = Hangfire.Dashboard.RouteCollection;
+
+namespace AgentCorex.Web.Dashboard;
+
+/// <summary>
+/// Checks a request against what its Hangfire dashboard route takes before Hangfire sees it, so that a client's
+/// mistake is a 4xx in the contract's shape, not a bare status from Hangfire or a 500:
+/// <list type="bullet">
+/// <item>The JSON stats and the commands take POST only; Hangfire's own pages post to them.</item>
+/// <item>Commands are refused: the dashboard is read-only by design (jobs change through the API). The admin who
+/// asked gets 403; Hangfire's own answer, 401, would make a browser ask for the login again.</item>
+/// <item>The stats and the batch commands read a form, which Hangfire reads without checking that there is one
+/// (an InvalidOperationException). It is read here first, so a missing or malformed form is a 400.</item>
+/// </list>
+/// </summary>
+internal sealed class DashboardRequestCheck(RequestDelegate next, RouteCollection routes)
+{
+    // Hangfire's dispatchers are internal classes: their types are learnt from its public API, not from their names.
+    private static readonly Type Command = DispatcherType(probe => probe.AddCommand("/", _ => false));
+    private static readonly Type BatchCommand = DispatcherType(probe => probe.AddBatchCommand("/", (_, _) => { }));
+
+    private readonly Type? stats = routes.FindDispatcher("/stats")?.Item1.GetType();
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        context.Request.Path.StartsWithSegments(DashboardExtensions.Path, out var route);
+        var dispatcher = routes.FindDispatcher(route.Value ?? "")?.Item1.GetType();
+        var command = dispatcher == Command || dispatcher == BatchCommand;
+        var readsForm = dispatcher == BatchCommand || (dispatcher is not null && dispatcher == stats);
+        var refusal = !command && !readsForm ? null
+            : !HttpMethods.IsPost(context.Request.Method) ? PostOnly(context.Response)
+            : command ? DashboardErrors.ReadOnly()
+            : await ReadFormAsync(context.Request);
+        if (refusal is not null)
+        {
+            await ApiExceptionHandler.WriteAsync(context, refusal, context.RequestAborted);
+            return;
+        }
+        await next(context);
+    }
+
+    private static ApiException PostOnly(HttpResponse response)
+    {
+        response.Headers.Allow = HttpMethods.Post;
+        return ApiErrors.ForStatusCode(StatusCodes.Status405MethodNotAllowed);
+    }
+
+    /// <summary>Reads the form (Hangfire then finds it read); null when there is one, else the error to answer.</summary>
+    private static async Task<ApiException?> ReadFormAsync(HttpRequest request)
+    {
+        if (!request.HasFormContentType)
+        {
+            return DashboardErrors.FormRequired();
+        }
+        try
+        {
+            await request.ReadFormAsync(request.HttpContext.RequestAborted);
+            return null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException and not BadHttpRequestException)
+        {
+            return DashboardErrors.FormRequired();
+        }
+    }
+
+    private static Type DispatcherType(Action<RouteCollection> add)
+    {
+        var probe = new RouteCollection();
+        add(probe);
+        return probe.FindDispatcher("/")!.Item1.GetType();
+    }
+}
+
+internal static class DashboardErrors
+{
+    public static ApiException ReadOnly() =>
+        new(StatusCodes.Status403Forbidden, new ApiError("FORBIDDEN", "The dashboard is read-only: jobs are changed through the API"));
+
+    public static ApiException FormRequired() =>
+        ApiErrors.InvalidRequest("This dashboard endpoint needs a readable form body (application/x-www-form-urlencoded or multipart/form-data), as the dashboard's own pages send");
+}
