@@ -3,25 +3,30 @@ using Hangfire.States;
 namespace AgentCorex.Web.Jobs;
 
 /// <summary>
-/// Maps how a run ended onto Hangfire's states, so the dashboard agrees with the API: a run that returned
-/// normally but ended failed, timed out or canceled is not shown as Succeeded.
+/// The Hangfire state a run ends in, so the dashboard agrees with the API. A run that returned normally but did
+/// not complete (failed, timed out, canceled) is moved to its state by <see cref="ToolJob"/> itself, straight from
+/// Processing; this filter is the fallback for when that could not be done: it elects that state in place of the
+/// worker's Succeeded. Hangfire then still writes the Succeeded it replaced into the job's history (an election
+/// keeps every candidate it passed over), though it neither applies nor counts it.
 /// </summary>
 internal sealed class JobOutcomeStateFilter : IElectStateFilter
 {
     public void OnStateElection(ElectStateContext context)
     {
-        if (context.CandidateState is not SucceededState { Result: JobRunSummary summary })
+        if (context.CandidateState is SucceededState { Result: JobRunSummary summary } && StateOf(summary) is { } state)
         {
-            return;
+            context.CandidateState = state;
         }
-        context.CandidateState = summary.Status switch
-        {
-            JobStatus.Failed => new FailedState(new ToolJobFailedException(summary.Message ?? "The tool failed")) { Reason = summary.Message },
-            JobStatus.Timeout => new TimeoutState(summary.TimeoutMs),
-            JobStatus.Canceled => new CanceledState(summary.Message),
-            _ => context.CandidateState,
-        };
     }
+
+    /// <summary>The final Hangfire state of a run that did not complete; null for one that did (Succeeded) or that another run carries on.</summary>
+    public static IState? StateOf(JobRunSummary summary) => summary.Status switch
+    {
+        JobStatus.Failed => new FailedState(new ToolJobFailedException(summary.Message ?? "The tool failed")) { Reason = summary.Message },
+        JobStatus.Timeout => new TimeoutState(summary.TimeoutMs),
+        JobStatus.Canceled => new CanceledState(summary.Message),
+        _ => null,
+    };
 }
 
 /// <summary>Stands for a tool's failure in Hangfire's Failed state; the ledger holds the error itself.</summary>

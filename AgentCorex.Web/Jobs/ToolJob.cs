@@ -9,13 +9,16 @@ using AgentCorex.Web.Tools;
 using AgentCorex.Web.Webhooks;
 using Hangfire;
 using Hangfire.Server;
+using Hangfire.States;
 using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Web.Jobs;
 
 /// <summary>
 /// The Hangfire job that runs one ledger job. Its argument is the job id; everything else is read from the
-/// ledger, which it keeps up to date. What it returns becomes the Hangfire state (see <see cref="JobOutcomeStateFilter"/>).
+/// ledger, which it keeps up to date. A run that completed returns, and Hangfire's worker makes it Succeeded; one
+/// that failed, timed out or was canceled moves its Hangfire job to that state itself before returning (see
+/// <see cref="EndInHangfire"/>).
 /// </summary>
 public sealed partial class ToolJob(
     JobLedger ledger,
@@ -27,6 +30,7 @@ public sealed partial class ToolJob(
     WebhookEvents webhooks,
     AgentCorexMetrics metrics,
     IOptions<JobsOptions> options,
+    IBackgroundJobClient hangfire,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILoggerFactory loggers)
@@ -37,6 +41,41 @@ public sealed partial class ToolJob(
     public async Task<JobRunSummary> RunAsync(string jobId, string tool, string? ownerKeyId, PerformContext? perform, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(perform);
+        var summary = await RunLedgerJobAsync(jobId, ownerKeyId, perform, cancellationToken);
+        EndInHangfire(jobId, perform.BackgroundJob.Id, summary);
+        return summary;
+    }
+
+    /// <summary>As Hangfire jobs were enqueued before the owner was one of their arguments.</summary>
+    [DisplayName("{1} {0}")]
+    public Task<JobRunSummary> RunAsync(string jobId, string tool, PerformContext? perform, CancellationToken cancellationToken) =>
+        RunAsync(jobId, tool, ownerKeyId: null, perform, cancellationToken);
+
+    /// <summary>
+    /// Moves the Hangfire job of a run that did not complete to its final state (Failed, Timeout, Canceled) while it
+    /// is still Processing. The worker's Succeeded that follows the return expects Processing and is dropped, so no
+    /// Succeeded state enters the job's history or Hangfire's counts. Were the worker's Succeeded to replace it
+    /// instead, in an election (<see cref="JobOutcomeStateFilter"/>, the fallback here), Hangfire would write the
+    /// Succeeded into the history all the same. A job already moved elsewhere (a forced cancel) is left as it is.
+    /// </summary>
+    private void EndInHangfire(string jobId, string hangfireId, JobRunSummary summary)
+    {
+        if (JobOutcomeStateFilter.StateOf(summary) is not { } state)
+        {
+            return;
+        }
+        try
+        {
+            hangfire.ChangeState(hangfireId, state, ProcessingState.StateName);
+        }
+        catch (Exception e)
+        {
+            LogEndInHangfireFailed(logger, e, jobId, state.Name);
+        }
+    }
+
+    private async Task<JobRunSummary> RunLedgerJobAsync(string jobId, string? ownerKeyId, PerformContext perform, CancellationToken cancellationToken)
+    {
         var start = await StartAsync(jobId, ownerKeyId, perform.BackgroundJob.Id, cancellationToken);
         if (start.Job is not { } job)
         {
@@ -89,11 +128,6 @@ public sealed partial class ToolJob(
             cancellation.Dispose();
         }
     }
-
-    /// <summary>As Hangfire jobs were enqueued before the owner was one of their arguments.</summary>
-    [DisplayName("{1} {0}")]
-    public Task<JobRunSummary> RunAsync(string jobId, string tool, PerformContext? perform, CancellationToken cancellationToken) =>
-        RunAsync(jobId, tool, ownerKeyId: null, perform, cancellationToken);
 
     /// <summary>
     /// Moves the job from queued to running under this Hangfire job. The common case is one statement: the job is
@@ -226,6 +260,9 @@ public sealed partial class ToolJob(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} ended {Status} after {ExecutionTimeMs} ms")]
     private static partial void LogFinished(ILogger logger, string jobId, string status, long executionTimeMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended {State} in the ledger, but its Hangfire job could not be moved to that state; it is elected in place of Succeeded instead")]
+    private static partial void LogEndInHangfireFailed(ILogger logger, Exception exception, string jobId, string state);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was still running when the server's shutdown timeout ran out: cut off")]
     private static partial void LogCutOff(ILogger logger, string jobId);

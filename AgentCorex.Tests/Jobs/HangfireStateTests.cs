@@ -1,0 +1,98 @@
+using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Jobs;
+using Hangfire;
+using Hangfire.States;
+using Hangfire.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentCorex.Tests.Jobs;
+
+/// <summary>
+/// The Hangfire states a tool job goes through, as the dashboard shows them: a run that did not complete goes from
+/// Processing straight to its final state, never through Succeeded, and Hangfire's counters agree. A fixture (and
+/// server) of its own, so that its counters move only with these tests' jobs.
+/// </summary>
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class HangfireStateTests(TestStorage storage) : ServerTest(storage)
+{
+    private static readonly string[] FinalStates = [SucceededState.StateName, FailedState.StateName, TimeoutState.StateName, CanceledState.StateName];
+
+    private IMonitoringApi Monitoring => App.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+
+    [Test]
+    public async Task RunsThatDidNotComplete_GoFromProcessingStraightToTheirFinalState_AndAreNotCountedSucceeded()
+    {
+        using var client = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+        var before = Counts();
+
+        var failed = await client.SubmitAsync("fail", new { message = "no" });
+        var timedOut = await client.SubmitAsync("wait", new { duration_ms = 5_000 }, timeoutMs: 100);
+        var canceled = await client.SubmitAsync("wait", new { duration_ms = 60_000 });
+        await client.WaitForStatusAsync(canceled, "running");
+        await client.DeleteAsync($"/jobs/{canceled}?force=true");
+        var histories = new Dictionary<string, string[]>
+        {
+            [failed] = await FinalHistoryAsync(client, failed),
+            [timedOut] = await FinalHistoryAsync(client, timedOut),
+            [canceled] = await FinalHistoryAsync(client, canceled),
+        };
+        var after = Counts();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(histories[failed], Is.EqualTo(new[] { EnqueuedState.StateName, ProcessingState.StateName, FailedState.StateName }), "no Succeeded, and no automatic retry");
+            Assert.That(histories[timedOut], Is.EqualTo(new[] { EnqueuedState.StateName, ProcessingState.StateName, TimeoutState.StateName }));
+            Assert.That(histories[canceled], Is.EqualTo(new[] { EnqueuedState.StateName, ProcessingState.StateName, CanceledState.StateName }));
+            Assert.That(after.Succeeded, Is.EqualTo(before.Succeeded), "Hangfire's Succeeded count");
+            Assert.That(after.SucceededToday, Is.EqualTo(before.SucceededToday), "the dashboard's Succeeded history");
+            Assert.That(after.Failed, Is.EqualTo(before.Failed + 1), "Hangfire's Failed count");
+            Assert.That(after.FailedToday, Is.EqualTo(before.FailedToday + 1), "the dashboard's Failed history");
+        });
+    }
+
+    [Test]
+    public async Task CompletedRun_IsSucceeded_AndCounted()
+    {
+        var before = Counts();
+
+        var completed = await Admin.SubmitAsync("echo", new { message = "fine" });
+        var history = await FinalHistoryAsync(Admin, completed);
+        var after = Counts();
+
+        Assert.That(history, Is.EqualTo(new[] { EnqueuedState.StateName, ProcessingState.StateName, SucceededState.StateName }));
+        Assert.That(after.Succeeded, Is.EqualTo(before.Succeeded + 1));
+        Assert.That(after.SucceededToday, Is.EqualTo(before.SucceededToday + 1));
+    }
+
+    /// <summary>The Hangfire job's states, oldest first, once it has reached a final one.</summary>
+    private async Task<string[]> FinalHistoryAsync(HttpClient client, string jobId)
+    {
+        await client.WaitForFinalAsync(jobId);
+        var hangfireId = await App.HangfireIdAsync(jobId);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var history = Monitoring.JobDetails(hangfireId).History.OrderBy(h => h.CreatedAt).Select(h => h.StateName).ToArray();
+            if (FinalStates.Contains(history.LastOrDefault()))
+            {
+                return history;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Hangfire job {hangfireId} ({jobId}) did not reach a final state in time: {string.Join(" → ", history)}");
+            }
+            await Task.Delay(20);
+        }
+    }
+
+    private Figures Counts()
+    {
+        var statistics = Monitoring.GetStatistics();
+        return new Figures(statistics.Succeeded, Today(Monitoring.SucceededByDatesCount()), statistics.Failed, Today(Monitoring.FailedByDatesCount()));
+    }
+
+    private static long Today(IDictionary<DateTime, long> byDate) => byDate.TryGetValue(DateTime.UtcNow.Date, out var count) ? count : 0;
+
+    private sealed record Figures(long Succeeded, long SucceededToday, long Failed, long FailedToday);
+}
