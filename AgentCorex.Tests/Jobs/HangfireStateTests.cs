@@ -4,6 +4,7 @@ using Hangfire;
 using Hangfire.States;
 using Hangfire.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Moq;
 
 namespace AgentCorex.Tests.Jobs;
 
@@ -95,4 +96,25 @@ public sealed class HangfireStateTests(TestStorage storage) : ServerTest(storage
     private static long Today(IDictionary<DateTime, long> byDate) => byDate.TryGetValue(DateTime.UtcNow.Date, out var count) ? count : 0;
 
     private sealed record Figures(long Succeeded, long SucceededToday, long Failed, long FailedToday);
+}
+
+/// <summary>The fallback, when a run could not move its Hangfire job itself: its state is elected in place of the worker's Succeeded.</summary>
+public sealed class JobOutcomeStateFilterTests
+{
+    [TestCase(JobStatus.Failed, "Failed")]
+    [TestCase(JobStatus.Timeout, TimeoutState.StateName)]
+    [TestCase(JobStatus.Canceled, CanceledState.StateName)]
+    [TestCase(JobStatus.Completed, "Succeeded")]
+    [TestCase(JobStatus.Running, "Succeeded")]
+    public void WorkersSucceeded_OfARun_IsReplacedByTheStateItEndedIn(string status, string elected)
+    {
+        var succeeded = new SucceededState(new JobRunSummary(status, "why", TimeoutMs: 100), latency: 1, performanceDuration: 1);
+        var context = new ElectStateContext(new ApplyStateContext(
+            Mock.Of<JobStorage>(), Mock.Of<IStorageConnection>(), Mock.Of<IWriteOnlyTransaction>(),
+            new BackgroundJob("1", job: null, DateTime.UtcNow), succeeded, ProcessingState.StateName));
+
+        new JobOutcomeStateFilter().OnStateElection(context);
+
+        Assert.That(context.CandidateState.Name, Is.EqualTo(elected));
+    }
 }
