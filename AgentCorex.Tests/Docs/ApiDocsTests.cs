@@ -182,6 +182,19 @@ public sealed class ApiDocsTests : ServerTest
     }
 
     [Test]
+    public void Stream_DocumentsNoContentForAReconnectThatHasTheFinalState_AndRetryAfterOnTooManyStreams()
+    {
+        var responses = Operation("/jobs/{jobId}/stream", "get")["responses"]!.AsObject();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(responses["204"]?["description"]?.GetValue<string>(), Does.Contain("Last-Event-ID"));
+            Assert.That(responses["503"]!["description"]!.GetValue<string>(), Does.Contain("TOO_MANY_STREAMS"));
+            Assert.That(Headers(responses["503"]), Does.Contain("Retry-After"));
+        });
+    }
+
+    [Test]
     public void AccessTokenQuery_IsAllowedOnTheStreamOnly()
     {
         var takingIt = document["paths"]!.AsObject()
