@@ -152,13 +152,17 @@ public sealed class ApiRateLimitTests : ServerTest
         using var other = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
 
         var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage last = null!;
         for (var i = 0; i < 4; i++)
         {
-            statuses.Add((await key.GetAsync("/tools")).StatusCode);
+            last = await key.GetAsync("/tools");
+            statuses.Add(last.StatusCode);
         }
         var submit = await key.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "hi" } });
 
         Assert.That(statuses, Is.EqualTo(new[] { HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests }));
+        Assert.That(last.Headers.RetryAfter?.Delta?.TotalSeconds, Is.InRange(1, 60), "the refusal says when to try again");
+        Assert.That(last.Headers.Contains("X-RateLimit-Limit"), Is.False, "only the execution endpoints count against the plan");
         Assert.That((await other.GetAsync("/tools")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "another key has its own count");
         Assert.That(submit.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the execution endpoints count apart");
         Assert.That((await Admin.GetAsync("/tools")).StatusCode, Is.EqualTo(HttpStatusCode.OK));

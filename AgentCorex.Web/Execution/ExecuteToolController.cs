@@ -79,18 +79,6 @@ public sealed class ExecuteToolController(
             return null;
         }
         var slots = HttpContext.RequestServices.GetRequiredService<ExecutionSlots>();
-        try
-        {
-            return await slots.TakeDirectAsync(caller, executionId, TimeSpan.FromMilliseconds(timeoutMs), cancellationToken);
-        }
-        catch (ApiException e) when (e.StatusCode == StatusCodes.Status429TooManyRequests)
-        {
-            Response.OnStarting(() =>
-            {
-                Response.Headers.RetryAfter = "1";
-                return Task.CompletedTask;
-            });
-            throw;
-        }
+        return await slots.TakeDirectAsync(caller, executionId, TimeSpan.FromMilliseconds(timeoutMs), cancellationToken);
     }
 }

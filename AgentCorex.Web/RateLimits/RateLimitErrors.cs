@@ -8,11 +8,18 @@ public static class RateLimitErrors
         new(StatusCodes.Status429TooManyRequests, new ApiError(
             "RATE_LIMIT_EXCEEDED",
             $"Rate limit of {perMinute} requests per minute exceeded; retry in {retryAfterSeconds} s",
-            Details: new Dictionary<string, object?> { ["limit"] = perMinute, ["retry_after"] = retryAfterSeconds }));
+            Details: new Dictionary<string, object?> { ["limit"] = perMinute, ["retry_after"] = retryAfterSeconds }))
+        {
+            RetryAfter = TimeSpan.FromSeconds(retryAfterSeconds),
+        };
 
+    /// <summary>A direct execution over the key's limit: a slot may free at any moment, so a second is worth a retry.</summary>
     public static ApiException ConcurrencyExceeded(int maxConcurrent) =>
         new(StatusCodes.Status429TooManyRequests, new ApiError(
             "RATE_LIMIT_EXCEEDED",
             $"Limit of {maxConcurrent} tool executions at once reached; retry when one of this key's executions or jobs ends",
-            Details: new Dictionary<string, object?> { ["max_concurrent"] = maxConcurrent }));
+            Details: new Dictionary<string, object?> { ["max_concurrent"] = maxConcurrent }))
+        {
+            RetryAfter = TimeSpan.FromSeconds(1),
+        };
 }

@@ -48,22 +48,15 @@ internal sealed class RateLimitFilter(
             : await nodeCounter.CountAsync(key.KeyId, ApiBucket, minute, context.HttpContext.RequestAborted);
         var exceeded = count > perMinute;
         var retryAfter = Math.Max(1, reset - now);
-        if (execution || exceeded)
+        if (execution)
         {
             // Set as the response starts, so that error answers (written after the response is cleared) carry them too.
             var response = context.HttpContext.Response;
             response.OnStarting(() =>
             {
-                if (execution)
-                {
-                    response.Headers["X-RateLimit-Limit"] = perMinute.ToString(CultureInfo.InvariantCulture);
-                    response.Headers["X-RateLimit-Remaining"] = Math.Max(0, perMinute - count).ToString(CultureInfo.InvariantCulture);
-                    response.Headers["X-RateLimit-Reset"] = reset.ToString(CultureInfo.InvariantCulture);
-                }
-                if (exceeded)
-                {
-                    response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
-                }
+                response.Headers["X-RateLimit-Limit"] = perMinute.ToString(CultureInfo.InvariantCulture);
+                response.Headers["X-RateLimit-Remaining"] = Math.Max(0, perMinute - count).ToString(CultureInfo.InvariantCulture);
+                response.Headers["X-RateLimit-Reset"] = reset.ToString(CultureInfo.InvariantCulture);
                 return Task.CompletedTask;
             });
         }
