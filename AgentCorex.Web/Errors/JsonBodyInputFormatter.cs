@@ -36,7 +36,7 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         }
         catch (ApiException e) when (typeof(IExecutionRequest).IsAssignableFrom(context.ModelType))
         {
-            throw ForToolIn(read.Buffer, e);
+            throw e.ForToolIn(read.Buffer); // a field of the wrong type: the error still names the tool, if the body does
         }
         finally
         {
@@ -69,27 +69,6 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         catch (JsonException e)
         {
             throw Explain(json, e);
-        }
-    }
-
-    /// <summary>A field of the wrong type in a request to run a tool: the error still names the tool, if the body does.</summary>
-    private static ApiException ForToolIn(ReadOnlySequence<byte> body, ApiException error)
-    {
-        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = ApiJson.Options.MaxDepth });
-        try
-        {
-            if (!JsonDocument.TryParseValue(ref reader, out var document))
-            {
-                return error;
-            }
-            using (document)
-            {
-                return error.ForToolIn(document.RootElement);
-            }
-        }
-        catch (JsonException)
-        {
-            return error; // not JSON at all: no tool to name
         }
     }
 

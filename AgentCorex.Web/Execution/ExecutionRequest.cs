@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Text.Json;
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 
 namespace AgentCorex.Web.Execution;
@@ -50,25 +52,37 @@ internal static class ExecutionRequest
                 }
                 if (read.IsCompleted)
                 {
-                    var reader = new Utf8JsonReader(read.Buffer);
-                    var parsed = JsonDocument.TryParseValue(ref reader, out var document); // a copy: the buffer can go
+                    var named = error.ForToolIn(read.Buffer); // parsed into a copy: the buffer can go
                     body.AdvanceTo(read.Buffer.End);
-                    return parsed ? WithToolOf(document!) : error;
+                    return named;
                 }
                 body.AdvanceTo(read.Buffer.Start, read.Buffer.End);
             }
         }
-        catch (Exception e) when (e is JsonException or BadHttpRequestException or IOException)
+        catch (Exception e) when (e is BadHttpRequestException or IOException)
         {
             return error;
         }
+    }
 
-        ApiException WithToolOf(JsonDocument document)
+    /// <summary>The error, answered for the tool a whole body asks for; a body that is not JSON leaves it as it is.</summary>
+    public static ApiException ForToolIn(this ApiException error, ReadOnlySequence<byte> body)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = ApiJson.Options.MaxDepth });
+        try
         {
+            if (!JsonDocument.TryParseValue(ref reader, out var document))
+            {
+                return error;
+            }
             using (document)
             {
                 return error.ForToolIn(document.RootElement);
             }
+        }
+        catch (JsonException)
+        {
+            return error; // not JSON at all: no tool to name
         }
     }
 }
