@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AgentCorex.Tools;
 using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Tools;
@@ -45,11 +44,10 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
             cancel.Cancel();
         }
         using var scope = ExecutionScope(context.Logger, context.ExecutionId, tool.Name);
-        var started = Stopwatch.GetTimestamp();
-        var startedOnClock = time.GetTimestamp();
+        var started = time.GetTimestamp();
 
         var execution = Start(tool.Tool, arguments, context, cancel.Token);
-        using var deadline = execution.IsCompleted ? null : new Deadline(cancel, cancellationToken, stopping, time, timeout - time.GetElapsedTime(startedOnClock));
+        using var deadline = execution.IsCompleted ? null : new Deadline(cancel, cancellationToken, stopping, time, timeout - time.GetElapsedTime(started));
         try
         {
             // Waiting on the token (not the task alone) answers at the deadline even if the tool ignores it.
@@ -139,7 +137,7 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
         }
     }
 
-    private static long Elapsed(long started) => (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+    private long Elapsed(long started) => (long)time.GetElapsedTime(started).TotalMilliseconds;
 
     /// <summary>
     /// The caller has been answered; the tool's task is watched for a while longer, so that a tool that
