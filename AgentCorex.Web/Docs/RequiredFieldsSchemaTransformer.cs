@@ -1,8 +1,7 @@
-using System.Reflection;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using AgentCorex.Web.Errors;
 using FluentValidation;
-using FluentValidation.Validators;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -23,11 +22,11 @@ internal sealed class RequiredFieldsSchemaTransformer(IServiceProvider services)
         {
             return Task.CompletedTask;
         }
-        var validator = (IValidator?)services.GetService(typeof(IValidator<>).MakeGenericType(type.Type));
+        var validator = ((IValidator?)services.GetService(typeof(IValidator<>).MakeGenericType(type.Type)))?.CreateDescriptor();
         var omitsNulls = type.Options.DefaultIgnoreCondition == JsonIgnoreCondition.WhenWritingNull;
         foreach (var property in type.Properties.Where(p => p.IsGetNullable && required.Contains(p.Name)))
         {
-            var mayBeAbsent = validator is null ? omitsNulls : !Demands(validator, type.Type, property);
+            var mayBeAbsent = validator is null ? omitsNulls : !validator.Demands(type.Type, property);
             if (mayBeAbsent)
             {
                 required.Remove(property.Name);
@@ -35,11 +34,4 @@ internal sealed class RequiredFieldsSchemaTransformer(IServiceProvider services)
         }
         return Task.CompletedTask;
     }
-
-    /// <summary>Rules are named as FluentValidation names them (ValidatorOptions.Global.PropertyNameResolver: the JSON name here).</summary>
-    private static bool Demands(IValidator validator, Type type, JsonPropertyInfo property) =>
-        property.AttributeProvider is MemberInfo member
-        && validator.CreateDescriptor().GetRulesForMember(ValidatorOptions.Global.PropertyNameResolver(type, member, null))
-            .SelectMany(rule => rule.Components)
-            .Any(c => c.Validator is INotNullValidator or INotEmptyValidator && !c.HasCondition && !c.HasAsyncCondition);
 }

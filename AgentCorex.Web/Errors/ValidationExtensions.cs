@@ -1,4 +1,8 @@
+using System.Reflection;
+using System.Text.Json.Serialization.Metadata;
 using FluentValidation;
+using FluentValidation.Internal;
+using FluentValidation.Validators;
 
 namespace AgentCorex.Web.Errors;
 
@@ -14,4 +18,34 @@ public static class ValidationExtensions
             throw ApiErrors.InvalidArguments(first.ErrorMessage, first.PropertyName);
         }
     }
+
+    /// <summary>
+    /// A validator's rules for one property of a JSON type that always apply (no condition on the rule), found by
+    /// every name FluentValidation may have given them: its resolver's at the time (the JSON name, once the tools
+    /// have set it), and the member's (its default, for rules made before).
+    /// </summary>
+    public static IEnumerable<IValidationRule> UnconditionalRulesFor(this IValidatorDescriptor descriptor, Type type, JsonPropertyInfo property)
+    {
+        List<string?> names = [property.Name];
+        if (property.AttributeProvider is MemberInfo member)
+        {
+            names.Add(member.Name);
+            names.Add(ValidatorOptions.Global.PropertyNameResolver(type, member, null));
+        }
+        return names.OfType<string>().Distinct(StringComparer.Ordinal)
+            .SelectMany(descriptor.GetRulesForMember)
+            .Distinct()
+            .Where(rule => !rule.HasCondition && !rule.HasAsyncCondition);
+    }
+
+    /// <summary>Whether the validator insists on a value: an unconditional NotNull or NotEmpty on the property itself, not on each of its items.</summary>
+    public static bool Demands(this IValidatorDescriptor descriptor, Type type, JsonPropertyInfo property) =>
+        descriptor.UnconditionalRulesFor(type, property)
+            .Where(rule => !rule.IsForEachItem())
+            .SelectMany(rule => rule.Components)
+            .Any(c => c.Validator is INotNullValidator or INotEmptyValidator && !c.HasCondition && !c.HasAsyncCondition);
+
+    /// <summary>A RuleForEach: its rules are for each item of a list, not for the list.</summary>
+    public static bool IsForEachItem(this IValidationRule rule) =>
+        rule.GetType().GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(ICollectionRule<,>));
 }

@@ -6,7 +6,6 @@ using System.Text.Json.Serialization.Metadata;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using FluentValidation;
-using FluentValidation.Internal;
 using FluentValidation.Validators;
 
 namespace AgentCorex.Web.Tools;
@@ -34,10 +33,10 @@ internal static class ToolSchemas
             }
             if (context.PropertyInfo is { } property && descriptors.TryGetValue(property.DeclaringType, out var owner))
             {
-                foreach (var rule in RulesFor(owner, property))
+                foreach (var rule in owner.UnconditionalRulesFor(property.DeclaringType, property))
                 {
                     // A rule for each item of a list bounds the items, not the list.
-                    var target = IsForEachItem(rule) ? schema["items"] as JsonObject : schema;
+                    var target = rule.IsForEachItem() ? schema["items"] as JsonObject : schema;
                     foreach (var component in target is null ? [] : rule.Components)
                     {
                         AddBounds(target!, component.Validator);
@@ -62,11 +61,7 @@ internal static class ToolSchemas
             (schema["required"] as JsonArray ?? []).Select(n => n!.GetValue<string>()), StringComparer.Ordinal);
         foreach (var property in type.Properties)
         {
-            var insisted = RulesFor(descriptor, property)
-                .Where(rule => !IsForEachItem(rule))
-                .SelectMany(rule => rule.Components)
-                .Any(c => c.Validator is INotNullValidator or INotEmptyValidator);
-            if (insisted && property.AssociatedParameter is not { HasDefaultValue: true })
+            if (descriptor.Demands(type.Type, property) && property.AssociatedParameter is not { HasDefaultValue: true })
             {
                 required.Add(property.Name);
             }
@@ -76,20 +71,6 @@ internal static class ToolSchemas
             schema["required"] = new JsonArray([.. required.Select(n => (JsonNode)JsonValue.Create(n))]);
         }
     }
-
-    /// <summary>The unconditional rules for a property, named by FluentValidation's resolver: the JSON name here, the member name by default.</summary>
-    private static IEnumerable<IValidationRule> RulesFor(IValidatorDescriptor descriptor, JsonPropertyInfo property)
-    {
-        var rules = descriptor.GetRulesForMember(property.Name);
-        if (property.AttributeProvider is MemberInfo member)
-        {
-            rules = rules.Concat(descriptor.GetRulesForMember(member.Name));
-        }
-        return rules.Distinct().Where(r => !r.HasCondition && !r.HasAsyncCondition);
-    }
-
-    private static bool IsForEachItem(IValidationRule rule) =>
-        rule.GetType().GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(ICollectionRule<,>));
 
     private static void Collect(Type type, IValidator validator, Dictionary<Type, IValidatorDescriptor> descriptors)
     {
