@@ -14,36 +14,38 @@ using AgentCorex.Web.Streaming;
 using AgentCorex.Web.Tools;
 using AgentCorex.Web.Webhooks;
 
-var builder = WebApplication.CreateBuilder(args);
+return StartupErrors.RunOrExplain(() =>
+{
+    var builder = WebApplication.CreateBuilder(args);
 
-builder.AddLogFormat();
-builder.AddApi();
-builder.AddStorage();
-builder.AddApiKeys();
-builder.AddRateLimits();
-builder.AddConcurrencyLimits();
-builder.AddTools();
-builder.AddExecution();
-builder.AddJobs();
-builder.AddGracefulShutdown();
-builder.AddStreaming();
-builder.AddWebhooks();
-builder.AddHealth();
-builder.AddMonitoring();
-builder.AddApiDocs();
+    builder.AddLogFormat();
+    builder.AddApi();
+    builder.AddStorage();
+    builder.AddApiKeys();
+    builder.AddRateLimits();
+    builder.AddConcurrencyLimits();
+    builder.AddTools();
+    builder.AddExecution();
+    builder.AddJobs();
+    builder.AddGracefulShutdown();
+    builder.AddStreaming();
+    builder.AddWebhooks();
+    builder.AddHealth();
+    builder.AddMonitoring();
+    builder.AddApiDocs();
 
-var app = builder.Build();
+    var app = builder.Build();
 
-app.UseApi();
-app.UseAuthentication();
-app.UseAuthorization();
-app.MapApi();
-app.MapHealth();
-app.MapMetrics();
-app.MapDashboard();
-app.MapApiDocs();
-
-return app.RunOrExplain();
+    app.UseApi();
+    app.UseAuthentication();
+    app.UseAuthorization();
+    app.MapApi();
+    app.MapHealth();
+    app.MapMetrics();
+    app.MapDashboard();
+    app.MapApiDocs();
+    return app;
+});
 
 /// <summary>The entry point, public so the tests' WebApplicationFactory can start the server.</summary>
 public partial class Program;

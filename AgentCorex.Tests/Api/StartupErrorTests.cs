@@ -1,8 +1,10 @@
+using System.Net;
+using System.Net.Sockets;
 using AgentCorex.Tests.Infrastructure;
 
 namespace AgentCorex.Tests.Api;
 
-/// <summary>A real process started with settings its checks refuse: what an operator sees, and the exit code a service manager sees.</summary>
+/// <summary>A real process started with settings it cannot run with: what an operator sees, and the exit code a service manager sees.</summary>
 [NonParallelizable]
 public sealed class StartupErrorTests
 {
@@ -18,16 +20,107 @@ public sealed class StartupErrorTests
     public async Task RefusedSettings_EndTheStart_WithTheirMessageAndExitCode1_NotAsACrash()
     {
         // The maximum below the default timeout (30000), which is left as it is.
-        var settings = new Dictionary<string, string> { ["Execution:MaxTimeoutMs"] = "1000" };
+        var output = await RefusedStartAsync(new() { ["Execution:MaxTimeoutMs"] = "1000" });
 
-        var failure = Assert.ThrowsAsync<InvalidOperationException>(async () => await ServerProcess.StartAsync(data, settings))!;
+        Assert.That(output, Does.Contain("AgentCorex cannot start: Execution:DefaultTimeoutMs must not exceed Execution:MaxTimeoutMs."));
+    }
+
+    [Test]
+    public async Task ASettingOutsideItsRange_IsRefusedByItsCheck_BeforeAnythingUsesIt()
+    {
+        // Hangfire's server took the negative worker count first, and threw from its own setter.
+        var output = await RefusedStartAsync(new() { ["Jobs:WorkerCount"] = "-1" });
+
+        Assert.That(output, Does.Contain("AgentCorex cannot start: ").And.Contain("'WorkerCount' with the error: 'The field WorkerCount must be between 0 and 1000.'"));
+    }
+
+    [TestCase("Jobs:WorkerCount", "five", "System.Int32")]
+    [TestCase("Storage:Provider", "Oracle", "AgentCorex.Web.Storage.StorageProvider")]
+    [TestCase("Jobs:ShutdownTimeout", "soon", "System.TimeSpan")]
+    public async Task ASettingThatIsNotOfItsType_IsNamed(string key, string value, string type)
+    {
+        var output = await RefusedStartAsync(new() { [key] = value });
+
+        Assert.That(output, Does.Contain($"AgentCorex cannot start: Failed to convert configuration value '{value}' at '{key}' to type '{type}'."));
+    }
+
+    [Test]
+    public async Task APluginPathThatIsNotThere_IsNamed()
+    {
+        var output = await RefusedStartAsync(new() { ["Tools:PluginPaths:1"] = "/nonexistent/plugins.dll" });
+
+        Assert.That(output, Does.Contain("AgentCorex cannot start: Tools:PluginPaths names '/nonexistent/plugins.dll', which is neither a .dll file nor a folder."));
+    }
+
+    [Test]
+    public async Task AConnectionStringItsProviderCannotRead_IsRefused_WithoutShowingIt()
+    {
+        var output = await RefusedStartAsync(new()
+        {
+            ["Storage:Provider"] = "PostgreSql",
+            ["ConnectionStrings:AgentCorex"] = "Host=127.0.0.1;Port=not-a-port;Password=hunter2-secret",
+        });
 
         Assert.Multiple(() =>
         {
+            Assert.That(output, Does.Contain("AgentCorex cannot start: ConnectionStrings:AgentCorex is not a connection string PostgreSql can use: "));
+            Assert.That(output, Does.Not.Contain("hunter2-secret"));
+        });
+    }
+
+    [Test]
+    public async Task APostgreSqlServerThatCannotBeReached_IsNamed()
+    {
+        var port = ClosedPort();
+        var output = await RefusedStartAsync(new()
+        {
+            ["Storage:Provider"] = "PostgreSql",
+            ["ConnectionStrings:AgentCorex"] = $"Host=127.0.0.1;Port={port};Username=agentcorex;Password=hunter2-secret;Database=agentcorex;Timeout=3",
+        });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain($"AgentCorex cannot start: the PostgreSql database cannot be used: Failed to connect to 127.0.0.1:{port}"));
+            Assert.That(output, Does.Not.Contain("hunter2-secret"));
+        });
+    }
+
+    [Test]
+    public async Task OnSqlServer_TheClientGoesAsFarAsTheNetwork()
+    {
+        // With .NET's invariant globalization mode, as the build once set, Microsoft.Data.SqlClient refuses every
+        // connection ("Globalization Invariant Mode is not supported"): SQL Server could never be used at all.
+        var port = ClosedPort();
+        var output = await RefusedStartAsync(new()
+        {
+            ["Storage:Provider"] = "SqlServer",
+            ["ConnectionStrings:AgentCorex"] = $"Server=127.0.0.1,{port};User Id=sa;Password=hunter2-secret;TrustServerCertificate=true;Connect Timeout=2",
+        });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Not.Contain("Globalization Invariant Mode"));
+            Assert.That(output, Does.Contain("AgentCorex cannot start: the database cannot be opened or brought up to date: A network-related or instance-specific error"));
+            Assert.That(output, Does.Not.Contain("hunter2-secret"));
+        });
+    }
+
+    /// <summary>Starts the server expecting it to refuse: exit code 1, and never the runtime's report of an unhandled exception.</summary>
+    private async Task<string> RefusedStartAsync(Dictionary<string, string> settings)
+    {
+        var failure = Assert.ThrowsAsync<InvalidOperationException>(async () => await ServerProcess.StartAsync(data, settings))!;
+        Assert.Multiple(() =>
+        {
             Assert.That(failure.Message, Does.StartWith("the server exited with 1:"));
-            Assert.That(failure.Message, Does.Contain("AgentCorex cannot start: Execution:DefaultTimeoutMs must not exceed Execution:MaxTimeoutMs."));
-            // The host's own log line about the failed start remains; the process no longer aborts on an unhandled exception.
             Assert.That(failure.Message, Does.Not.Contain("Unhandled exception"));
         });
+        return failure.Message;
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -151,6 +151,7 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
+                process.WaitForExit(); // and for the last of its output
                 throw new InvalidOperationException($"the server exited with {process.ExitCode}:\n{Output}");
             }
             try

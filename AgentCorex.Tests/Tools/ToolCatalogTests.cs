@@ -1,5 +1,6 @@
 using AgentCorex.Tools;
 using AgentCorex.Tools.BuiltIn.Echo;
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Tools;
 using FluentValidation;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +19,7 @@ public sealed class ToolCatalogTests
     {
         using var services = Validators();
 
-        var error = Assert.Throws<InvalidOperationException>(() => new ToolCatalog([new EchoTool(), new AnotherEcho()], services, NullLoggerFactory.Instance));
+        var error = Assert.Throws<StartupRefusedException>(() => new ToolCatalog([new EchoTool(), new AnotherEcho()], services, NullLoggerFactory.Instance));
 
         Assert.That(error!.Message, Does.Contain("'echo'").And.Contain(nameof(EchoTool)).And.Contain(nameof(AnotherEcho)));
     }
@@ -28,7 +29,7 @@ public sealed class ToolCatalogTests
     {
         using var services = Validators();
 
-        var error = Assert.Throws<InvalidOperationException>(() => new ToolCatalog([new BadlyNamed()], services, NullLoggerFactory.Instance));
+        var error = Assert.Throws<StartupRefusedException>(() => new ToolCatalog([new BadlyNamed()], services, NullLoggerFactory.Instance));
 
         Assert.That(error!.Message, Does.Contain("'Echo-Tool'").And.Contain("snake_case"));
     }
@@ -38,7 +39,7 @@ public sealed class ToolCatalogTests
     {
         using var services = new ServiceCollection().BuildServiceProvider();
 
-        var error = Assert.Throws<InvalidOperationException>(() => new ToolCatalog([new EchoTool()], services, NullLoggerFactory.Instance));
+        var error = Assert.Throws<StartupRefusedException>(() => new ToolCatalog([new EchoTool()], services, NullLoggerFactory.Instance));
 
         Assert.That(error!.Message, Does.Contain("no validator").And.Contain(nameof(EchoArguments)));
     }

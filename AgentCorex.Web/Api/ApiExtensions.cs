@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using AgentCorex.Web.Errors;
 using FluentValidation;
@@ -19,6 +20,7 @@ public static class ApiExtensions
 
     public static WebApplicationBuilder AddApi(this WebApplicationBuilder builder)
     {
+        SpeakInvariantCulture();
         ListenByDefault(builder);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
         builder.Services.AddSingleton(TimeProvider.System);
@@ -43,6 +45,17 @@ public static class ApiExtensions
             options.SuppressMapClientErrors = true; // bare status codes get the contract's shape from UseStatusCodePages
         });
         return builder;
+    }
+
+    /// <summary>
+    /// Answers, validation messages, logs and the dashboard read the same on every machine, whatever its locale
+    /// (a German server would otherwise answer FluentValidation's messages in German). The runtime keeps ICU, which
+    /// SQL Server's client needs, so this is set here rather than by the build's invariant globalization mode.
+    /// </summary>
+    private static void SpeakInvariantCulture()
+    {
+        CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+        CultureInfo.DefaultThreadCurrentUICulture = CultureInfo.InvariantCulture;
     }
 
     /// <summary>

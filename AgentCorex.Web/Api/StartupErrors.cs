@@ -1,32 +1,64 @@
+using System.Reflection;
 using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Web.Api;
 
+/// <summary>
+/// A start that cannot go on because of how the server is set up (a setting, a plugin, a database it cannot reach):
+/// an operator's matter, told in one line, never a crash with a stack trace.
+/// </summary>
+public sealed class StartupRefusedException(string message, Exception? innerException = null)
+    : InvalidOperationException(message, innerException);
+
 public static class StartupErrors
 {
     /// <summary>
-    /// Runs the server until it stops. A setting the configuration's checks refuse ends the start with what is wrong,
-    /// on standard error, and exit code 1: an operator's mistake, not a crash (an unhandled exception aborts the process).
+    /// Builds the server and runs it until it stops. A start refused by the configuration's checks, by a
+    /// <see cref="StartupRefusedException"/>, or by a setting that cannot be read as its type ends with what is wrong,
+    /// on standard error, and exit code 1: an operator's mistake, not a crash (an unhandled exception aborts the
+    /// process with a stack trace). A host that embeds the server (the tests' WebApplicationFactory) gets the
+    /// exception instead, since there is no process of the server's own to end.
     /// </summary>
-    public static int RunOrExplain(this WebApplication app)
+    public static int RunOrExplain(Func<WebApplication> build)
     {
         try
         {
+            var app = build();
+            // The settings' checks before the host's start, which would first make services from unchecked settings
+            // (Hangfire's server throws on a negative worker count) and log the refusal with a stack trace.
+            app.Services.GetService<IStartupValidator>()?.Validate();
             app.Run();
             return 0;
         }
-        catch (Exception e) when (Refusals(e) is { Count: > 0 } refusals)
+        catch (Exception e) when (RunsTheProcess && Refusals(e) is { Count: > 0 } refusals)
         {
             Console.Error.WriteLine($"AgentCorex cannot start: {string.Join(" ", refusals)}");
             return 1;
         }
     }
 
+    private static bool RunsTheProcess => Assembly.GetEntryAssembly() == typeof(StartupErrors).Assembly;
+
     private static List<string> Refusals(Exception e) => e switch
     {
         OptionsValidationException invalid => [.. invalid.Failures],
-        AggregateException all when all.InnerExceptions.All(i => i is OptionsValidationException) =>
-            [.. all.InnerExceptions.Cast<OptionsValidationException>().SelectMany(i => i.Failures)],
+        StartupRefusedException refused => [refused.Message],
+        InvalidOperationException unreadable when ThrownBy(unreadable, typeof(ConfigurationBinder)) => [unreadable.Message],
+        AggregateException all when all.InnerExceptions.Select(Refusals).ToList() is var each && each.All(r => r.Count > 0) =>
+            [.. each.SelectMany(r => r)],
         _ => [],
     };
+
+    /// <summary>"Failed to convert configuration value 'abc' at 'Jobs:WorkerCount' to type 'System.Int32'.", thrown by the binder itself.</summary>
+    private static bool ThrownBy(Exception e, Type thrower)
+    {
+        for (var type = e.TargetSite?.DeclaringType; type is not null; type = type.DeclaringType)
+        {
+            if (type == thrower)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 }

@@ -1,3 +1,5 @@
+using System.Data.Common;
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Storage;
 using Hangfire;
 using Hangfire.InMemory;
@@ -14,14 +16,24 @@ internal static class HangfireStorage
 {
     public const string SchemaName = "hangfire";
 
-    public static IGlobalConfiguration UseAgentCorexStorage(this IGlobalConfiguration hangfire, StorageConnection storage, JobsOptions options) =>
-        storage.Provider switch
+    /// <summary>A server database that cannot be reached or refuses the node stops the start, saying why.</summary>
+    public static IGlobalConfiguration UseAgentCorexStorage(this IGlobalConfiguration hangfire, StorageConnection storage, JobsOptions options)
+    {
+        try
         {
-            StorageProvider.Embedded => hangfire.UseInMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromHours(3) }),
-            StorageProvider.PostgreSql => hangfire.UseAgentCorexPostgreSql(storage.ConnectionString, options),
-            StorageProvider.SqlServer => hangfire.UseSqlServerStorage(storage.ConnectionString, SqlServerOptions(options)),
-            _ => throw new InvalidOperationException($"Storage:Provider '{storage.Provider}' has no Hangfire storage."),
-        };
+            return storage.Provider switch
+            {
+                StorageProvider.Embedded => hangfire.UseInMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromHours(3) }),
+                StorageProvider.PostgreSql => hangfire.UseAgentCorexPostgreSql(storage.ConnectionString, options),
+                StorageProvider.SqlServer => hangfire.UseSqlServerStorage(storage.ConnectionString, SqlServerOptions(options)),
+                _ => throw new StartupRefusedException($"Storage:Provider '{storage.Provider}' has no Hangfire storage."),
+            };
+        }
+        catch (DbException e)
+        {
+            throw new StartupRefusedException($"the {storage.Provider} database cannot be used: {e.Message}", e);
+        }
+    }
 
     /// <summary>
     /// Hangfire.PostgreSql's defaults poll every 15 s and hide a fetched job for a fixed 30 min, so a long job

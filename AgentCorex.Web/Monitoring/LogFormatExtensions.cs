@@ -1,3 +1,4 @@
+using AgentCorex.Web.Api;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -28,7 +29,7 @@ public static class LogFormatExtensions
         else if (!string.IsNullOrEmpty(format) && !string.Equals(format, "plain", StringComparison.OrdinalIgnoreCase))
         {
             // Logging is set up before options are validated: a wrong value stops the start here.
-            throw new InvalidOperationException($"{FormatKey} must be 'plain' (the default) or 'json', not '{format}'.");
+            throw new StartupRefusedException($"{FormatKey} must be 'plain' (the default) or 'json', not '{format}'.");
         }
         return builder;
     }

@@ -1,3 +1,4 @@
+using AgentCorex.Web.Api;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -18,10 +19,10 @@ public static class StorageExtensions
         switch (options.Provider)
         {
             case StorageProvider.Embedded:
-                var sqlite = EmbeddedConnectionString(connectionString, builder.Environment.ContentRootPath);
+                var sqlite = Parsed(options.Provider, () => EmbeddedConnectionString(connectionString, builder.Environment.ContentRootPath));
                 var synchronous = options.SqliteSynchronous.ToUpperInvariant() is "NORMAL" or "FULL" or "EXTRA"
                     ? options.SqliteSynchronous.ToUpperInvariant()
-                    : throw new InvalidOperationException($"Storage:SqliteSynchronous must be NORMAL, FULL or EXTRA, not '{options.SqliteSynchronous}'.");
+                    : throw new StartupRefusedException($"Storage:SqliteSynchronous must be NORMAL, FULL or EXTRA, not '{options.SqliteSynchronous}'.");
                 builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous)));
                 var gate = new WriteGate(serialize: true);
                 builder.Services.AddSingleton(gate);
@@ -29,17 +30,18 @@ public static class StorageExtensions
                 builder.Services.AddSingleton(_ => new SqliteReadPool(sqlite, synchronous));
                 break;
             case StorageProvider.PostgreSql:
-                var ledger = LedgerConnectionString(connectionString);
+                var ledger = Parsed(options.Provider, () => LedgerConnectionString(connectionString));
                 builder.Services.AddDbContextPool<AgentCorexDb, PostgreSqlAgentCorexDb>(db => db.UseNpgsql(ledger));
                 builder.Services.AddSingleton(_ => new AsyncCommitDataSource(connectionString));
                 builder.Services.AddSingleton(new WriteGate(serialize: false));
                 break;
             case StorageProvider.SqlServer:
+                Parsed(options.Provider, () => new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(connectionString));
                 builder.Services.AddDbContextPool<AgentCorexDb, SqlServerAgentCorexDb>(db => db.UseSqlServer(connectionString));
                 builder.Services.AddSingleton(new WriteGate(serialize: false));
                 break;
             default:
-                throw new InvalidOperationException($"Storage:Provider '{options.Provider}' is not supported: use Embedded, PostgreSql or SqlServer.");
+                throw new StartupRefusedException($"Storage:Provider '{options.Provider}' is not supported: use Embedded, PostgreSql or SqlServer.");
         }
 
         builder.Services.AddSingleton(new StorageConnection(options.Provider, connectionString));
@@ -48,6 +50,19 @@ public static class StorageExtensions
         // After the initializer, whose migrations make the table that Data Protection's start-up service reads.
         builder.Services.AddDataProtection().SetApplicationName("AgentCorex").PersistKeysToDbContext<AgentCorexDb>();
         return builder;
+    }
+
+    /// <summary>A connection string its provider cannot read stops the start, naming the setting (never the string: it may hold a password).</summary>
+    private static T Parsed<T>(StorageProvider provider, Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (ArgumentException e)
+        {
+            throw new StartupRefusedException($"ConnectionStrings:AgentCorex is not a connection string {provider} can use: {e.Message}", e);
+        }
     }
 
     /// <summary>
@@ -79,7 +94,15 @@ public static class StorageExtensions
         if (csb.DataSource is not (":memory:" or "") && csb.Mode != SqliteOpenMode.Memory)
         {
             csb.DataSource = Path.GetFullPath(csb.DataSource, contentRoot);
-            Directory.CreateDirectory(Path.GetDirectoryName(csb.DataSource)!);
+            var folder = Path.GetDirectoryName(csb.DataSource)!;
+            try
+            {
+                Directory.CreateDirectory(folder);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new StartupRefusedException($"the embedded database's folder '{folder}' cannot be made: {e.Message}", e);
+            }
         }
         return csb.ToString();
     }

@@ -1,3 +1,5 @@
+using System.Data.Common;
+using AgentCorex.Web.Api;
 using Microsoft.EntityFrameworkCore;
 
 namespace AgentCorex.Web.Storage;
@@ -10,6 +12,18 @@ namespace AgentCorex.Web.Storage;
 internal sealed partial class StorageInitializer(IServiceScopeFactory scopes, ILogger<StorageInitializer> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await MigrateAsync(cancellationToken);
+        }
+        catch (DbException e)
+        {
+            throw new StartupRefusedException($"the database cannot be opened or brought up to date: {e.Message}", e);
+        }
+    }
+
+    private async Task MigrateAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();

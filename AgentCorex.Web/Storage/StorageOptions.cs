@@ -1,3 +1,4 @@
+using AgentCorex.Web.Api;
 namespace AgentCorex.Web.Storage;
 
 public enum StorageProvider
@@ -32,7 +33,7 @@ public sealed class StorageOptions
         {
             { Length: > 0 } configured => configured,
             _ when provider == StorageProvider.Embedded => DefaultConnectionString,
-            _ => throw new InvalidOperationException(
+            _ => throw new StartupRefusedException(
                 $"Storage:Provider is {provider}: set ConnectionStrings:AgentCorex (env ConnectionStrings__AgentCorex) to its database."),
         };
 }

@@ -1,7 +1,8 @@
+using AgentCorex.Tools;
+using AgentCorex.Web.Api;
+using FluentValidation;
 using System.Collections.Frozen;
 using System.Text.RegularExpressions;
-using AgentCorex.Tools;
-using FluentValidation;
 
 namespace AgentCorex.Web.Tools;
 
@@ -17,17 +18,17 @@ public sealed partial class ToolCatalog
         {
             if (!SnakeCase().IsMatch(tool.Name))
             {
-                throw new InvalidOperationException(
+                throw new StartupRefusedException(
                     $"Tool {tool.GetType().FullName} has the name '{tool.Name}': a tool name must be snake_case (^[a-z][a-z0-9_]{{0,63}}$).");
             }
             if (byName.TryGetValue(tool.Name, out var existing))
             {
-                throw new InvalidOperationException(
+                throw new StartupRefusedException(
                     $"Two tools are named '{tool.Name}': {existing.Tool.GetType().AssemblyQualifiedName} and {tool.GetType().AssemblyQualifiedName}. Rename one or remove its assembly.");
             }
             var validatorType = typeof(IValidator<>).MakeGenericType(tool.ArgumentsType);
             var validator = (IValidator?)services.GetService(validatorType)
-                ?? throw new InvalidOperationException(
+                ?? throw new StartupRefusedException(
                     $"Tool '{tool.Name}' has no validator: add a public AbstractValidator<{tool.ArgumentsType.Name}> to {tool.GetType().Assembly.GetName().Name}.");
             byName.Add(tool.Name, new ToolDescriptor(
                 tool,

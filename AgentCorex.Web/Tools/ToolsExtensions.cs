@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Runtime.Loader;
 using System.Text.Json;
 using AgentCorex.Tools;
+using AgentCorex.Web.Api;
 using FluentValidation;
 
 namespace AgentCorex.Web.Tools;
@@ -60,7 +61,7 @@ public static class ToolsExtensions
             var path = Path.GetFullPath(configured, contentRoot);
             var files = Directory.Exists(path) ? Directory.GetFiles(path, "*.dll")
                 : File.Exists(path) ? [path]
-                : throw new InvalidOperationException($"Tools:PluginPaths names '{configured}', which is neither a .dll file nor a folder.");
+                : throw new StartupRefusedException($"Tools:PluginPaths names '{configured}', which is neither a .dll file nor a folder.");
             foreach (var file in files)
             {
                 yield return AssemblyLoadContext.Default.LoadFromAssemblyPath(file);
