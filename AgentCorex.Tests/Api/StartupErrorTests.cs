@@ -105,10 +105,24 @@ public sealed class StartupErrorTests
         });
     }
 
-    /// <summary>Starts the server expecting it to refuse: exit code 1, and never the runtime's report of an unhandled exception.</summary>
-    private async Task<string> RefusedStartAsync(Dictionary<string, string> settings)
+    [Test]
+    public async Task OnSqlServer_InvariantGlobalizationSetByTheOperator_IsExplained()
     {
-        var failure = Assert.ThrowsAsync<InvalidOperationException>(async () => await ServerProcess.StartAsync(data, settings))!;
+        var output = await RefusedStartAsync(
+            new()
+            {
+                ["Storage:Provider"] = "SqlServer",
+                ["ConnectionStrings:AgentCorex"] = $"Server=127.0.0.1,{ClosedPort()};User Id=sa;Password=hunter2-secret;TrustServerCertificate=true;Connect Timeout=2",
+            },
+            new() { ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1" });
+
+        Assert.That(output, Does.Contain("AgentCorex cannot start: the SqlServer database cannot be used: Globalization Invariant Mode is not supported. (SQL Server's client needs ICU: do not set DOTNET_SYSTEM_GLOBALIZATION_INVARIANT)"));
+    }
+
+    /// <summary>Starts the server expecting it to refuse: exit code 1, and never the runtime's report of an unhandled exception.</summary>
+    private async Task<string> RefusedStartAsync(Dictionary<string, string> settings, Dictionary<string, string>? environment = null)
+    {
+        var failure = Assert.ThrowsAsync<InvalidOperationException>(async () => await ServerProcess.StartAsync(data, settings, environment))!;
         Assert.Multiple(() =>
         {
             Assert.That(failure.Message, Does.StartWith("the server exited with 1:"));

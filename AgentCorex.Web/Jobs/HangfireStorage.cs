@@ -33,6 +33,11 @@ internal static class HangfireStorage
         {
             throw new StartupRefusedException($"the {storage.Provider} database cannot be used: {e.Message}", e);
         }
+        catch (NotSupportedException e) when (storage.Provider == StorageProvider.SqlServer)
+        {
+            // "Globalization Invariant Mode is not supported.": DOTNET_SYSTEM_GLOBALIZATION_INVARIANT is set.
+            throw new StartupRefusedException($"the SqlServer database cannot be used: {e.Message} (SQL Server's client needs ICU: do not set DOTNET_SYSTEM_GLOBALIZATION_INVARIANT)", e);
+        }
     }
 
     /// <summary>
