@@ -1,3 +1,4 @@
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -59,7 +60,7 @@ public sealed class ProviderWiringTests
     [TestCase("PostgreSql")]
     public void ServerProviders_WithoutAConnectionString_StopTheStart_NamingTheSetting(string provider)
     {
-        var error = Assert.Throws<InvalidOperationException>(() => Wire(provider, connectionString: null));
+        var error = Assert.Throws<StartupRefusedException>(() => Wire(provider, connectionString: null));
 
         Assert.That(error!.Message, Does.Contain("ConnectionStrings:AgentCorex").And.Contain(provider));
     }

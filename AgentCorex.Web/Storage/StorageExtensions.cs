@@ -23,6 +23,10 @@ public static class StorageExtensions
                 var synchronous = options.SqliteSynchronous.ToUpperInvariant() is "NORMAL" or "FULL" or "EXTRA"
                     ? options.SqliteSynchronous.ToUpperInvariant()
                     : throw new StartupRefusedException($"Storage:SqliteSynchronous must be NORMAL, FULL or EXTRA, not '{options.SqliteSynchronous}'.");
+                if (EmbeddedDatabaseLock.Take(sqlite) is { } held)
+                {
+                    builder.Services.AddHostedService(_ => held); // made by the container, so let go of with it; first of the hosted services
+                }
                 builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous)));
                 var gate = new WriteGate(serialize: true);
                 builder.Services.AddSingleton(gate);
