@@ -1,6 +1,6 @@
-using AgentCorex.Web.Api;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using AgentCorex.Web.Api;
 
 namespace AgentCorex.Web.Monitoring;
 

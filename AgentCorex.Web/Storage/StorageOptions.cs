@@ -1,4 +1,5 @@
 using AgentCorex.Web.Api;
+
 namespace AgentCorex.Web.Storage;
 
 public enum StorageProvider
