@@ -92,6 +92,8 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
         await Described(user.GetAsync("/jobs?limit=5&status=completed"), "/jobs", "get");
         await Described(user.GetAsync("/jobs?limit=500"), "/jobs", "get");
         await Described(user.GetAsync("/jobs?limit=0x10"), "/jobs", "get");
+        var oversized = await Described(user.PostRawAsync("/jobs/submit", $"{{\"tool\":\"echo\",\"arguments\":{{\"message\":\"{new string('x', 1024 * 1024)}\"}}}}"), "/jobs/submit", "post");
+        Assert.That(oversized.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
         await Described(user.DeleteAsync($"/jobs/{jobId}?force=yes"), "/jobs/{job_id}", "delete");
         await Described(user.DeleteAsync($"/jobs/{jobId}"), "/jobs/{job_id}", "delete");
         await Described(user.GetAsync("/jobs/job_doesnotexist1"), "/jobs/{job_id}", "get");
