@@ -33,10 +33,10 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
         await Described(user.GetAsync("/webhooks"), "/webhooks", "get");
         await user.SubmitAsync("echo", new { message = "hi" });
         await user.WaitForEndedDeliveryAsync(webhookId!, "job.queued");
-        var deliveries = await Described(user.GetAsync($"/webhooks/{webhookId}/deliveries?limit=10"), "/webhooks/{webhookId}/deliveries", "get");
-        await Described(user.GetAsync($"/webhooks/{webhookId}/deliveries?limit=0"), "/webhooks/{webhookId}/deliveries", "get");
-        await Described(user.DeleteAsync($"/webhooks/{webhookId}"), "/webhooks/{webhookId}", "delete");
-        await Described(user.DeleteAsync($"/webhooks/{webhookId}"), "/webhooks/{webhookId}", "delete");
+        var deliveries = await Described(user.GetAsync($"/webhooks/{webhookId}/deliveries?limit=10"), "/webhooks/{webhook_id}/deliveries", "get");
+        await Described(user.GetAsync($"/webhooks/{webhookId}/deliveries?limit=0"), "/webhooks/{webhook_id}/deliveries", "get");
+        await Described(user.DeleteAsync($"/webhooks/{webhookId}"), "/webhooks/{webhook_id}", "delete");
+        await Described(user.DeleteAsync($"/webhooks/{webhookId}"), "/webhooks/{webhook_id}", "delete");
 
         Assert.That((created.StatusCode, overLimit.StatusCode, deliveries.StatusCode), Is.EqualTo((HttpStatusCode.Created, HttpStatusCode.Conflict, HttpStatusCode.OK)));
     }
@@ -50,7 +50,7 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
 
         await user.SubmitAsync("echo", new { message = "hi" });
         var deliveries = await user.WaitForDeliveriesAsync(webhookId, d => d.Any(x => x!["attempts"]!.AsArray().Count > 0));
-        await Described(user.GetAsync($"/webhooks/{webhookId}/deliveries"), "/webhooks/{webhookId}/deliveries", "get");
+        await Described(user.GetAsync($"/webhooks/{webhookId}/deliveries"), "/webhooks/{webhook_id}/deliveries", "get");
 
         Assert.That(deliveries[0]!["attempts"]![0]!.AsObject().ContainsKey("status_code"), Is.False);
     }
@@ -62,8 +62,8 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
 
         var created = await Described(Admin.PostJsonAsync("/api_keys", new { name = "docs-" + Guid.NewGuid().ToString("N")[..8], plan = "free" }), "/api_keys", "post");
         var keyId = (await created.ReadObjectAsync()).Str("key_id");
-        await Described(Admin.PatchAsync($"/api_keys/{keyId}", JsonContent.Create(new { rate_limits = new { max_concurrent = 2 } })), "/api_keys/{keyId}", "patch");
-        await Described(Admin.DeleteAsync($"/api_keys/{keyId}"), "/api_keys/{keyId}", "delete");
+        await Described(Admin.PatchAsync($"/api_keys/{keyId}", JsonContent.Create(new { rate_limits = new { max_concurrent = 2 } })), "/api_keys/{key_id}", "patch");
+        await Described(Admin.DeleteAsync($"/api_keys/{keyId}"), "/api_keys/{key_id}", "delete");
         var listed = await Described(Admin.GetAsync("/api_keys"), "/api_keys", "get");
         await Described(user.GetAsync("/api_keys"), "/api_keys", "get");
 
@@ -82,19 +82,23 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
         var seen = new HashSet<string>();
         while (!seen.Contains("completed") && DateTime.UtcNow < deadline)
         {
-            var polled = await Described(user.GetAsync($"/jobs/{jobId}"), "/jobs/{jobId}", "get");
+            var polled = await Described(user.GetAsync($"/jobs/{jobId}"), "/jobs/{job_id}", "get");
             seen.Add((await polled.ReadObjectAsync()).Str("status")!);
             await Task.Delay(20);
         }
         var failed = await user.SubmitAsync("fail", new { message = "on purpose" });
         await user.WaitForFinalAsync(failed);
-        await Described(user.GetAsync($"/jobs/{failed}"), "/jobs/{jobId}", "get");
+        await Described(user.GetAsync($"/jobs/{failed}"), "/jobs/{job_id}", "get");
         await Described(user.GetAsync("/jobs?limit=5&status=completed"), "/jobs", "get");
         await Described(user.GetAsync("/jobs?limit=500"), "/jobs", "get");
-        await Described(user.DeleteAsync($"/jobs/{jobId}"), "/jobs/{jobId}", "delete");
-        await Described(user.GetAsync("/jobs/job_doesnotexist1"), "/jobs/{jobId}", "get");
+        await Described(user.GetAsync("/jobs?limit=0x10"), "/jobs", "get");
+        var oversized = await Described(user.PostRawAsync("/jobs/submit", $"{{\"tool\":\"echo\",\"arguments\":{{\"message\":\"{new string('x', 1024 * 1024)}\"}}}}"), "/jobs/submit", "post");
+        Assert.That(oversized.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        await Described(user.DeleteAsync($"/jobs/{jobId}?force=yes"), "/jobs/{job_id}", "delete");
+        await Described(user.DeleteAsync($"/jobs/{jobId}"), "/jobs/{job_id}", "delete");
+        await Described(user.GetAsync("/jobs/job_doesnotexist1"), "/jobs/{job_id}", "get");
         using var browser = App.CreateClient(apiKey: null);
-        await Described(browser.GetAsync($"/jobs/{jobId}/stream?access_token={key}"), "/jobs/{jobId}/stream", "get");
+        await Described(browser.GetAsync($"/jobs/{jobId}/stream?access_token={key}"), "/jobs/{job_id}/stream", "get");
         await Described(browser.GetAsync("/jobs"), "/jobs", "get");
 
         Assert.That(seen, Does.Contain("completed"));

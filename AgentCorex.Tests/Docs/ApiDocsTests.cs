@@ -25,20 +25,20 @@ public sealed class ApiDocsTests : ServerTest
 
     [TestCase("/execute_tool", "post")]
     [TestCase("/jobs/submit", "post")]
-    [TestCase("/jobs/{jobId}", "get")]
-    [TestCase("/jobs/{jobId}", "delete")]
+    [TestCase("/jobs/{job_id}", "get")]
+    [TestCase("/jobs/{job_id}", "delete")]
     [TestCase("/jobs", "get")]
-    [TestCase("/jobs/{jobId}/stream", "get")]
+    [TestCase("/jobs/{job_id}/stream", "get")]
     [TestCase("/tools", "get")]
     [TestCase("/tools/{name}", "get")]
     [TestCase("/tools/{name}/metrics", "get")]
     [TestCase("/api_keys", "post")]
     [TestCase("/api_keys", "get")]
-    [TestCase("/api_keys/{keyId}", "delete")]
+    [TestCase("/api_keys/{key_id}", "delete")]
     [TestCase("/webhooks", "post")]
     [TestCase("/webhooks", "get")]
-    [TestCase("/webhooks/{webhookId}", "delete")]
-    [TestCase("/webhooks/{webhookId}/deliveries", "get")]
+    [TestCase("/webhooks/{webhook_id}", "delete")]
+    [TestCase("/webhooks/{webhook_id}/deliveries", "get")]
     public void EveryRoute_IsDocumented_WithTheBearerScheme_AndTheErrorShape(string path, string method)
     {
         var operation = Operation(path, method);
@@ -59,9 +59,9 @@ public sealed class ApiDocsTests : ServerTest
         {
             Assert.That(Statuses("/execute_tool", "post"), Is.SupersetOf(new[] { "200", "202", "400", "401", "403", "404", "413", "415", "429", "500", "503", "504" }));
             Assert.That(Statuses("/jobs/submit", "post"), Is.SupersetOf(new[] { "202", "400", "401", "404", "413", "415", "429", "503" }));
-            Assert.That(Statuses("/jobs/{jobId}", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429" }));
-            Assert.That(Statuses("/jobs/{jobId}", "delete"), Is.SupersetOf(new[] { "200", "400", "401", "404", "429" }));
-            Assert.That(Statuses("/jobs/{jobId}/stream", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429", "503" }));
+            Assert.That(Statuses("/jobs/{job_id}", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429" }));
+            Assert.That(Statuses("/jobs/{job_id}", "delete"), Is.SupersetOf(new[] { "200", "400", "401", "404", "429" }));
+            Assert.That(Statuses("/jobs/{job_id}/stream", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429", "503" }));
             Assert.That(Statuses("/webhooks", "post"), Is.SupersetOf(new[] { "201", "400", "401", "409", "413", "415", "429" }));
             Assert.That(Statuses("/api_keys", "post"), Is.SupersetOf(new[] { "201", "400", "401", "403" }));
             Assert.That(Statuses("/tools/{name}", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429" }));
@@ -75,7 +75,7 @@ public sealed class ApiDocsTests : ServerTest
     [TestCase("/webhooks", "post", new[] { "201" })]
     [TestCase("/api_keys", "post", new[] { "201" })]
     [TestCase("/webhooks", "get", new[] { "200" })]
-    [TestCase("/jobs/{jobId}", "delete", new[] { "200" })]
+    [TestCase("/jobs/{job_id}", "delete", new[] { "200" })]
     public void SuccessStatuses_AreTheOnesTheActionAnswers(string path, string method, string[] successes)
     {
         Assert.That(Statuses(path, method).Where(s => s.StartsWith('2')), Is.EquivalentTo(successes));
@@ -121,7 +121,7 @@ public sealed class ApiDocsTests : ServerTest
             .Where(a => a.Types.Count > 0)
             .ToDictionary(a => a.Answer, a => string.Join(",", a.Types));
 
-        Assert.That(contentTypes.Where(a => a.Value != "application/json").Select(a => a.Key), Is.EqualTo(new[] { "get /jobs/{jobId}/stream 200" }));
+        Assert.That(contentTypes.Where(a => a.Value != "application/json").Select(a => a.Key), Is.EqualTo(new[] { "get /jobs/{job_id}/stream 200" }));
     }
 
     private static IEnumerable<string> Headers(JsonNode? response) =>
@@ -157,8 +157,8 @@ public sealed class ApiDocsTests : ServerTest
         document.At($"components.schemas.{schema}")?["required"]?.AsArray().Select(r => r!.GetValue<string>()) ?? [];
 
     [TestCase("/jobs", "get", new[] { "limit", "offset", "status", "tool" })]
-    [TestCase("/webhooks/{webhookId}/deliveries", "get", new[] { "limit", "offset" })]
-    [TestCase("/jobs/{jobId}", "delete", new[] { "force" })]
+    [TestCase("/webhooks/{webhook_id}/deliveries", "get", new[] { "limit", "offset" })]
+    [TestCase("/jobs/{job_id}", "delete", new[] { "force" })]
     public void QueryParameters_HaveTheContractsSnakeCaseNames(string path, string method, string[] names)
     {
         var query = Operation(path, method)["parameters"]!.AsArray().Where(p => p!.Str("in") == "query").Select(p => p.Str("name"));
@@ -167,9 +167,70 @@ public sealed class ApiDocsTests : ServerTest
     }
 
     [Test]
+    public void PathParameters_HaveTheContractsSnakeCaseNames()
+    {
+        var paths = document["paths"]!.AsObject().Select(p => p.Key).ToList();
+        var inPaths = paths.SelectMany(p => System.Text.RegularExpressions.Regex.Matches(p, "{([^}]+)}").Select(m => m.Groups[1].Value)).Distinct();
+        var declared = document["paths"]!.AsObject()
+            .SelectMany(path => path.Value!.AsObject().SelectMany(op => op.Value!["parameters"]?.AsArray() ?? []))
+            .Where(p => p.Str("in") == "path").Select(p => p.Str("name")).Distinct();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(paths, Is.SupersetOf(new[] { "/jobs/{job_id}", "/jobs/{job_id}/stream", "/api_keys/{key_id}", "/webhooks/{webhook_id}", "/webhooks/{webhook_id}/deliveries" }));
+            Assert.That(inPaths, Is.EquivalentTo(new[] { "job_id", "key_id", "webhook_id", "name" }));
+            Assert.That(declared, Is.EquivalentTo(inPaths));
+        });
+    }
+
+    [TestCase("/jobs", "limit", 1, 100, 20)]
+    [TestCase("/jobs", "offset", 0, null, 0)]
+    [TestCase("/webhooks/{webhook_id}/deliveries", "limit", 1, 100, 20)]
+    [TestCase("/webhooks/{webhook_id}/deliveries", "offset", 0, null, 0)]
+    public void PagingParameters_DocumentTheirBoundsAndDefault(string path, string name, int minimum, int? maximum, int @default)
+    {
+        var schema = Operation(path, "get")["parameters"]!.AsArray().Single(p => p.Str("in") == "query" && p.Str("name") == name)!["schema"];
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(schema!["minimum"]?.GetValue<int>(), Is.EqualTo(minimum));
+            Assert.That(schema["maximum"]?.GetValue<int>(), Is.EqualTo(maximum));
+            Assert.That(schema["default"]?.GetValue<int>(), Is.EqualTo(@default));
+        });
+    }
+
+    [Test]
+    public void ListFilters_DocumentWhatTheyTake()
+    {
+        var parameters = Operation("/jobs", "get")["parameters"]!.AsArray();
+        var status = parameters.Single(p => p.Str("name") == "status");
+        var tool = parameters.Single(p => p.Str("name") == "tool");
+
+        Assert.That(status.Str("description"), Does.Contain("queued").And.Contain("timeout"));
+        Assert.That(tool!["schema"]!["maxLength"]?.GetValue<int>(), Is.EqualTo(64));
+    }
+
+    [Test]
+    public void EveryRoute_DocumentsTheServersOwnFailure_InTheErrorShape()
+    {
+        var operations = document["paths"]!.AsObject()
+            .SelectMany(path => path.Value!.AsObject().Select(op => (Route: $"{op.Key} {path.Key}", Responses: op.Value!["responses"]!)));
+
+        Assert.Multiple(() =>
+        {
+            foreach (var (route, responses) in operations)
+            {
+                var failure = responses["500"];
+                Assert.That(failure?["description"]?.GetValue<string>(), Does.Contain("INTERNAL_ERROR"), route);
+                Assert.That(failure?.At("content")?["application/json"]?["schema"]?["$ref"]?.GetValue<string>(), Does.EndWith("/ErrorEnvelope"), route);
+            }
+        });
+    }
+
+    [Test]
     public void Stream_IsDocumentedAsAnEventStream_WithLastEventId_AndTheAccessTokenQuery()
     {
-        var stream = Operation("/jobs/{jobId}/stream", "get");
+        var stream = Operation("/jobs/{job_id}/stream", "get");
 
         Assert.Multiple(() =>
         {
@@ -184,7 +245,7 @@ public sealed class ApiDocsTests : ServerTest
     [Test]
     public void Stream_DocumentsNoContentForAReconnectThatHasTheFinalState_AndRetryAfterOnTooManyStreams()
     {
-        var responses = Operation("/jobs/{jobId}/stream", "get")["responses"]!.AsObject();
+        var responses = Operation("/jobs/{job_id}/stream", "get")["responses"]!.AsObject();
 
         Assert.Multiple(() =>
         {
@@ -202,7 +263,7 @@ public sealed class ApiDocsTests : ServerTest
             .Where(o => o.Operation["security"]?.AsArray().Any(s => s!.AsObject().ContainsKey("access_token")) == true)
             .Select(o => o.Route);
 
-        Assert.That(takingIt, Is.EqualTo(new[] { "get /jobs/{jobId}/stream" }));
+        Assert.That(takingIt, Is.EqualTo(new[] { "get /jobs/{job_id}/stream" }));
     }
 
     [Test]

@@ -45,8 +45,8 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
         return new ApiKeyListResponse([.. keys.Select(k => k.ToResponse(limits))]);
     }
 
-    [HttpDelete("{keyId}")]
-    public async Task<ApiKeyResponse> Revoke(string keyId, [FromServices] RevokedKeyJobs jobs, CancellationToken cancellationToken)
+    [HttpDelete("{key_id}")]
+    public async Task<ApiKeyResponse> Revoke([FromRoute(Name = "key_id")] string keyId, [FromServices] RevokedKeyJobs jobs, CancellationToken cancellationToken)
     {
         var key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken) ?? throw ApiErrors.ApiKeyNotFound(keyId);
         if (key.RevokedAt is null)
@@ -60,9 +60,9 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
     }
 
     /// <summary>Changes a key's plan or its own limits; other nodes see it within Auth:KeyCacheTtl.</summary>
-    [HttpPatch("{keyId}")]
+    [HttpPatch("{key_id}")]
     public async Task<ApiKeyResponse> Update(
-        string keyId,
+        [FromRoute(Name = "key_id")] string keyId,
         UpdateApiKeyRequest request,
         [FromServices] IValidator<UpdateApiKeyRequest> validator,
         [FromServices] ExecutionSlots slots,

@@ -16,6 +16,7 @@ public static class DocsExtensions
             openApi.AddDocumentTransformer<ApiDocumentTransformer>();
             openApi.AddOperationTransformer<BearerOperationTransformer>();
             openApi.AddOperationTransformer<ResponseHeadersTransformer>();
+            openApi.AddOperationTransformer<QueryParameterRulesTransformer>();
             openApi.AddSchemaTransformer<RequiredFieldsSchemaTransformer>();
         });
         return builder;

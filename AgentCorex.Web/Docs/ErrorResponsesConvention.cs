@@ -12,7 +12,8 @@ namespace AgentCorex.Web.Docs;
 /// Declares the error responses every action can give, in the contract's shape, from what the action is:
 /// any key (401), an admin route (403), a path id (404), input to validate (400), a JSON body (413, 415), the
 /// request limits (429: an execution endpoint's plan limit, or the looser limit on every route a non-admin key
-/// may call) and a stopping node's refusal of new executions (503). Responses peculiar to one action are declared on it.
+/// may call), a stopping node's refusal of new executions (503), and the server's own failure (500, from the one
+/// exception handler, on any route). Responses peculiar to one action are declared on it.
 /// </summary>
 internal sealed class ErrorResponsesConvention : IActionModelConvention
 {
@@ -57,6 +58,7 @@ internal sealed class ErrorResponsesConvention : IActionModelConvention
         {
             Add(action, StatusCodes.Status429TooManyRequests, "RATE_LIMIT_EXCEEDED: over the per-key limit of requests per minute on the API's other routes (RateLimits:ApiRequestsPerMinute)");
         }
+        Add(action, StatusCodes.Status500InternalServerError, "INTERNAL_ERROR: the server failed to handle the request (logged by the server)");
     }
 
     /// <summary>T of T, Task&lt;T&gt; or ActionResult&lt;T&gt;; null for IActionResult or a bare Task.</summary>

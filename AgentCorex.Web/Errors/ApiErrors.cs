@@ -32,6 +32,10 @@ public static class ApiErrors
     public static ApiException ApiKeyNotFound(string keyId) =>
         new(StatusCodes.Status404NotFound, new ApiError("API_KEY_NOT_FOUND", $"API key {keyId} does not exist"));
 
+    /// <summary>An exception nothing meant for the client: the server's own fault, logged where it is handled.</summary>
+    public static ApiException Internal() =>
+        new(StatusCodes.Status500InternalServerError, new ApiError("INTERNAL_ERROR", "The server failed to handle the request"));
+
     /// <summary>The error for a bare status code that carried no body (unknown route, wrong method, media type).</summary>
     public static ApiException ForStatusCode(int statusCode) => statusCode switch
     {

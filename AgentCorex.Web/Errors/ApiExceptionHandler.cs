@@ -24,7 +24,7 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
         if (error is null)
         {
             LogUnhandled(logger, exception, context.Request.Method, context.Request.Path);
-            error = new ApiException(StatusCodes.Status500InternalServerError, new ApiError("INTERNAL_ERROR", "The server failed to handle the request"));
+            error = ApiErrors.Internal();
         }
 
         await WriteAsync(context, error, cancellationToken);

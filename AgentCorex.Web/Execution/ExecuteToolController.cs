@@ -29,7 +29,7 @@ public sealed class ExecuteToolController(
     [ProducesResponseType<ExecuteToolResponse>(StatusCodes.Status200OK, "application/json")]
     [ProducesResponseType<SubmittedJobResponse>(StatusCodes.Status202Accepted, "application/json", Description = "mode \"async\": the job was submitted, as POST /jobs/submit does")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status404NotFound, "application/json", Description = "TOOL_NOT_FOUND")]
-    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status500InternalServerError, "application/json", Description = "EXECUTION_ERROR: the tool failed")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status500InternalServerError, "application/json", Description = "EXECUTION_ERROR: the tool failed (error.details.tool_code, a tool's own code), or INTERNAL_ERROR: the server did")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status504GatewayTimeout, "application/json", Description = "EXECUTION_TIMEOUT")]
     public async Task<IActionResult> Execute(ExecuteToolRequest request, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Text.Json;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
@@ -60,9 +61,11 @@ public sealed record JobListQuery
     public int Offset { get; init; }
 
     [FromQuery(Name = "status")]
+    [Description($"Only jobs in this status: {JobStatus.Queued}, {JobStatus.Running}, {JobStatus.Completed}, {JobStatus.Failed}, {JobStatus.Canceled} or {JobStatus.Timeout}; all when left out")]
     public string? Status { get; init; }
 
     [FromQuery(Name = "tool")]
+    [Description("Only jobs of this tool; all when left out")]
     public string? Tool { get; init; }
 }
 

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
@@ -41,16 +42,16 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         }
     }
 
-    [HttpGet("{jobId}")]
-    public async Task<JobResponse> Get(string jobId, [FromServices] JobView view, CancellationToken cancellationToken) =>
+    [HttpGet("{job_id}")]
+    public async Task<JobResponse> Get([FromRoute(Name = "job_id")] string jobId, [FromServices] JobView view, CancellationToken cancellationToken) =>
         await view.ReadAsync(await FindOwnAsync(jobId, cancellationToken), cancellationToken);
 
-    [HttpDelete("{jobId}")]
+    [HttpDelete("{job_id}")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status400BadRequest, "application/json",
         Description = "CANNOT_CANCEL_RUNNING (a running job needs force=true), JOB_ALREADY_FINISHED, or INVALID_ARGUMENTS (force)")]
     public async Task<CanceledJobResponse> Cancel(
-        string jobId,
-        [FromQuery] bool force,
+        [FromRoute(Name = "job_id")] string jobId,
+        [FromQuery, Description("true also cancels a running job, firing its tool's token")] bool force,
         [FromServices] RunningJobs running,
         [FromServices] IBackgroundJobClient hangfire,
         [FromServices] WebhookEvents webhooks,

@@ -22,14 +22,14 @@ public sealed class JobStreamController(
     /// job is answered at once, without a place among the node's streams. A stopping server ends its streams at
     /// once, so they do not hold up its shutdown; EventSource reconnects (to another node) by itself.
     /// </summary>
-    [HttpGet("{jobId}/stream")]
+    [HttpGet("{job_id}/stream")]
     [AccessTokenQuery]
     [ProducesResponseType<string>(StatusCodes.Status200OK, "text/event-stream",
         Description = "Server-sent events, each an id: line and a data: line with the job as GET /jobs/{job_id} shows it (JobResponse), " +
             "with a comment line between them while nothing changes; the stream ends after the job's final state")]
     [ProducesResponseType(StatusCodes.Status204NoContent, Description = "A reconnect whose Last-Event-ID is the finished job's final event: nothing more will come")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, "application/json", Description = "TOO_MANY_STREAMS")]
-    public async Task Stream(string jobId, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken requestAborted)
+    public async Task Stream([FromRoute(Name = "job_id")] string jobId, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken requestAborted)
     {
         using var streaming = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);
         var cancellationToken = streaming.Token;

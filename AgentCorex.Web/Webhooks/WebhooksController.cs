@@ -67,8 +67,8 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
         return new WebhookListResponse([.. webhooks.Select(w => w.ToResponse())]);
     }
 
-    [HttpDelete("{webhookId}")]
-    public async Task<WebhookResponse> Delete(string webhookId, [FromServices] ReceiverGate gate, CancellationToken cancellationToken)
+    [HttpDelete("{webhook_id}")]
+    public async Task<WebhookResponse> Delete([FromRoute(Name = "webhook_id")] string webhookId, [FromServices] ReceiverGate gate, CancellationToken cancellationToken)
     {
         var webhook = await FindOwnAsync(webhookId, cancellationToken);
         await db.Webhooks.Where(w => w.Id == webhook.Id).ExecuteDeleteAsync(cancellationToken);
@@ -78,9 +78,9 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
     }
 
     /// <summary>The newest deliveries first, each with its attempts.</summary>
-    [HttpGet("{webhookId}/deliveries")]
+    [HttpGet("{webhook_id}/deliveries")]
     public async Task<DeliveryListResponse> Deliveries(
-        string webhookId, [FromQuery] DeliveryListQuery query, [FromServices] IValidator<DeliveryListQuery> validator, CancellationToken cancellationToken)
+        [FromRoute(Name = "webhook_id")] string webhookId, [FromQuery] DeliveryListQuery query, [FromServices] IValidator<DeliveryListQuery> validator, CancellationToken cancellationToken)
     {
         validator.ValidateOrThrow(query);
         var webhook = await FindOwnAsync(webhookId, cancellationToken);
