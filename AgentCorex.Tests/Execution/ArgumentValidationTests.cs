@@ -66,6 +66,24 @@ public sealed class ArgumentValidationTests : ServerTest
         });
     }
 
+    [TestCase("/execute_tool", """{"tool":"echo","tool":"fail","arguments":{"message":"hi"}}""", "tool")]
+    [TestCase("/execute_tool", """{"tool":"echo","arguments":{"message":"hi","message":"there"}}""", "message")]
+    [TestCase("/jobs/submit", """{"tool":"echo","arguments":{"message":"hi"},"timeout_ms":100,"timeout_ms":200}""", "timeout_ms")]
+    [TestCase("/jobs/submit", """{"tool":"fail","arguments":{"message":"x","code":"A","code":"B"}}""", "code")]
+    public async Task AFieldGivenTwice_IsRefused_NotReadAsItsLastValue(string route, string body, string argument)
+    {
+        var response = await Admin.PostRawAsync(route, body);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var error = await response.ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(error.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+            Assert.That(error.Str("error.argument"), Is.EqualTo(argument));
+            Assert.That(error.Str("error.message"), Is.EqualTo($"'{argument}' is given more than once"));
+        });
+    }
+
     [TestCase("[]")]
     [TestCase("\"text\"")]
     [TestCase("null")]

@@ -24,6 +24,8 @@ public static class ApiJson
         options.RespectNullableAnnotations = true;
         options.NumberHandling = JsonNumberHandling.Strict;
         options.MaxDepth = 64;
+        // {"tool":"echo","tool":"fail"} means nothing certain: refused, not read as its last value.
+        options.AllowDuplicateProperties = false;
         // Responses are application/json, never HTML: quotes and '<' need no escaping there.
         options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
         return options;

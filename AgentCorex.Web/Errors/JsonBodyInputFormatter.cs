@@ -87,6 +87,12 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
                 {
                     return ApiErrors.InvalidRequest(NotAnObject);
                 }
+                if (FirstRepeatedName(document.RootElement, "") is { } repeated)
+                {
+                    // Arguments are named as the tool knows them: "message", not "arguments.message".
+                    var name = repeated.StartsWith("arguments.", StringComparison.Ordinal) ? repeated["arguments.".Length..] : repeated;
+                    return ApiErrors.InvalidArguments($"'{name}' is given more than once", name);
+                }
             }
         }
         catch (JsonException)
@@ -95,5 +101,40 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         }
         var field = JsonPaths.ToArgument(failure.Path);
         return ApiErrors.InvalidArguments($"'{field}' has the wrong JSON type", field);
+    }
+
+    /// <summary>The path of the first name given twice in one object ("arguments.target.port"), or null.</summary>
+    private static string? FirstRepeatedName(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in element.EnumerateObject())
+                {
+                    var at = path.Length == 0 ? property.Name : $"{path}.{property.Name}";
+                    if (!names.Add(property.Name))
+                    {
+                        return at;
+                    }
+                    if (FirstRepeatedName(property.Value, at) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (FirstRepeatedName(item, $"{path}[{index++}]") is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+                return null;
+            default:
+                return null;
+        }
     }
 }
