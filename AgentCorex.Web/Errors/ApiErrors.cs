@@ -32,6 +32,13 @@ public static class ApiErrors
     public static ApiException ApiKeyNotFound(string keyId) =>
         new(StatusCodes.Status404NotFound, new ApiError("API_KEY_NOT_FOUND", $"API key {keyId} does not exist"));
 
+    /// <summary>The database did not answer; nothing was done, and the same request may be sent again (to any node).</summary>
+    public static ApiException DatabaseUnavailable() =>
+        new(StatusCodes.Status503ServiceUnavailable, new ApiError("DATABASE_UNAVAILABLE", "The database cannot be reached; retry shortly"))
+        {
+            RetryAfter = TimeSpan.FromSeconds(5),
+        };
+
     /// <summary>The error for a bare status code that carried no body (unknown route, wrong method, media type).</summary>
     public static ApiException ForStatusCode(int statusCode) => statusCode switch
     {

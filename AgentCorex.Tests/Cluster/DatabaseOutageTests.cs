@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Net;
+using AgentCorex.Tests.Docs;
+using AgentCorex.Tests.Infrastructure;
+using Npgsql;
+
+namespace AgentCorex.Tests.Cluster;
+
+/// <summary>
+/// A node whose PostgreSQL goes away, stopped or no longer answering, and comes back: it says so clearly (503,
+/// in the contract's shape) and promptly, accepts nothing it cannot keep, and works again once the database is back.
+/// The database is taken away through a proxy, from this fixture's server only.
+/// </summary>
+[NonParallelizable]
+public sealed class DatabaseOutageTests
+{
+    private DatabaseProxy proxy = null!;
+    private AgentCorexApp app = null!;
+
+    [SetUp]
+    public async Task StartServerBehindAProxy()
+    {
+        var direct = (await ServerTest.PostgreSqlSettingsAsync())["ConnectionStrings:AgentCorex"]!;
+        var database = new NpgsqlConnectionStringBuilder(direct);
+        proxy = DatabaseProxy.Start(database.Host!, database.Port);
+        app = new AgentCorexApp(new Dictionary<string, string?>
+        {
+            ["Storage:Provider"] = "PostgreSql",
+            ["ConnectionStrings:AgentCorex"] = proxy.Through(direct),
+        });
+    }
+
+    [TearDown]
+    public async Task StopServer()
+    {
+        proxy.Resume(); // so that the server's own shutdown does not wait on a dead database
+        app.Dispose();
+        await proxy.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Requests_Answer503DatabaseUnavailable_WhileTheDatabaseIsDown_AndWorkAgainOnceItIsBack()
+    {
+        using var admin = app.CreateAdminClient();
+        var key = await app.CreateKeyAsync(plan: "pro");
+        using var client = app.CreateClient(key.ApiKey);
+        var before = await client.SubmitAsync("echo", new { message = "before" });
+        await client.WaitForFinalAsync(before);
+
+        var contract = await OpenApiContract.ReadAsync(app);
+
+        proxy.Stop();
+        var answers = new (string Method, string Path, HttpResponseMessage Response)[]
+        {
+            ("post", "/jobs/submit", await client.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "down" } })),
+            ("post", "/jobs/submit", await admin.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "down" } })),
+            ("get", "/jobs/{jobId}", await admin.GetAsync($"/jobs/{before}")),
+            ("get", "/jobs", await admin.GetAsync("/jobs")),
+            ("delete", "/jobs/{jobId}", await admin.DeleteAsync($"/jobs/{before}")),
+            ("get", "/api_keys", await admin.GetAsync("/api_keys")),
+        };
+        foreach (var (method, path, response) in answers)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Multiple(() =>
+            {
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), $"{method} {path}: {body}");
+                Assert.That(System.Text.Json.Nodes.JsonNode.Parse(body).Str("error.code"), Is.EqualTo("DATABASE_UNAVAILABLE"), $"{method} {path}");
+                Assert.That(response.Headers.RetryAfter?.Delta, Is.Not.Null, $"{method} {path}: Retry-After");
+            });
+            await contract.AssertDescribesAsync(response, path, method);
+        }
+
+        proxy.Resume();
+        // The pools' connections were cut: the node must find its way back by itself, and run what it then accepts.
+        var deadline = Stopwatch.StartNew();
+        HttpResponseMessage submitted;
+        while ((submitted = await client.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "back" } })).StatusCode != HttpStatusCode.Accepted
+            && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            Assert.That(submitted.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), await submitted.Content.ReadAsStringAsync());
+            await Task.Delay(200);
+        }
+        Assert.That(submitted.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await submitted.Content.ReadAsStringAsync());
+        var after = await client.WaitForFinalAsync((await submitted.ReadObjectAsync()).Str("job_id")!, TimeSpan.FromSeconds(30));
+        Assert.That(after.Str("status"), Is.EqualTo("completed"), after.ToJsonString());
+    }
+}
