@@ -85,4 +85,34 @@ public sealed class DatabaseOutageTests
         var after = await client.WaitForFinalAsync((await submitted.ReadObjectAsync()).Str("job_id")!, TimeSpan.FromSeconds(30));
         Assert.That(after.Str("status"), Is.EqualTo("completed"), after.ToJsonString());
     }
+
+    [Test]
+    public async Task Ready_Answers503Promptly_WhenTheDatabaseStopsAnswering()
+    {
+        using var client = app.CreateClient();
+        client.Timeout = TimeSpan.FromSeconds(30);
+        Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        proxy.Freeze();
+        var asked = Stopwatch.StartNew();
+        HttpResponseMessage ready;
+        try
+        {
+            ready = await client.GetAsync("/health/ready");
+        }
+        catch (TaskCanceledException)
+        {
+            Assert.Fail($"/health/ready gave no answer within {client.Timeout.TotalSeconds} s of the database going silent");
+            return;
+        }
+        var took = asked.Elapsed;
+        var body = await ready.ReadObjectAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+            Assert.That(body.Str("checks.database"), Is.EqualTo("unhealthy"));
+            Assert.That(took, Is.LessThan(TimeSpan.FromSeconds(10)), "a load balancer's probe gives up long before");
+        });
+    }
 }
