@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using AgentCorex.Tests.Docs;
 using AgentCorex.Tests.Infrastructure;
+using Microsoft.AspNetCore.TestHost;
 using Npgsql;
 
 namespace AgentCorex.Tests.Cluster;
@@ -113,6 +114,34 @@ public sealed class DatabaseOutageTests
             Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
             Assert.That(body.Str("checks.database"), Is.EqualTo("unhealthy"));
             Assert.That(took, Is.LessThan(TimeSpan.FromSeconds(10)), "a load balancer's probe gives up long before");
+        });
+    }
+
+    [Test]
+    public async Task ParkedJob_WhoseHandOverToHangfireFails_RunsAtTheNextSweep_NotAfterTheQueuedRepairGrace()
+    {
+        var hangfire = new FailingHangfireClient();
+        using var node = app.WithWebHostBuilder(web => web
+            .UseSetting("Jobs:ReconcileInterval", "00:00:01")
+            // Hangfire's storage failing while the ledger works: the database went away between the two statements.
+            .ConfigureTestServices(services => services.Decorate(hangfire)));
+        using var admin = node.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AgentCorexApp.AdminKey);
+        var created = await (await admin.PostJsonAsync("/api_keys", new { name = "one at once", plan = "pro", rate_limits = new { max_concurrent = 1 } })).ReadObjectAsync();
+        using var client = node.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", created.Str("api_key"));
+
+        var holding = await client.SubmitAsync("wait", new { duration_ms = 1000 });
+        await client.WaitForStatusAsync(holding, "running");
+        var parked = await client.SubmitAsync("echo", new { message = "handed over when the slot frees" });
+        hangfire.FailNextCreateOf(parked);
+        await client.WaitForFinalAsync(holding);
+
+        var ended = await client.WaitForFinalAsync(parked, TimeSpan.FromSeconds(15));
+        Assert.Multiple(() =>
+        {
+            Assert.That(hangfire.Failed, Is.EqualTo(1), "the hand-over's enqueue failed once");
+            Assert.That(ended.Str("status"), Is.EqualTo("completed"), "not left queued, holding the key's only slot, for Jobs:QueuedRepairGrace (10 min)");
         });
     }
 }
