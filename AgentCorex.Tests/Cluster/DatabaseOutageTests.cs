@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Text.Json.Nodes;
 using AgentCorex.Tests.Docs;
 using AgentCorex.Tests.Infrastructure;
 using Microsoft.AspNetCore.TestHost;
@@ -143,5 +144,35 @@ public sealed class DatabaseOutageTests
             Assert.That(hangfire.Failed, Is.EqualTo(1), "the hand-over's enqueue failed once");
             Assert.That(ended.Str("status"), Is.EqualTo("completed"), "not left queued, holding the key's only slot, for Jobs:QueuedRepairGrace (10 min)");
         });
+    }
+
+    [Test]
+    public async Task Submit_RefusedAfterItsJobWasStored_NeverRunsLater_WhenTheDatabaseWentAwayBetween()
+    {
+        var hangfire = new FailingHangfireClient();
+        using var node = app.WithWebHostBuilder(web => web
+            .UseSetting("Jobs:ReconcileInterval", "00:00:01")
+            .ConfigureTestServices(services => services.Decorate(hangfire)));
+        using var admin = node.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AgentCorexApp.AdminKey);
+        var created = await (await admin.PostJsonAsync("/api_keys", new { name = "refused", plan = "pro" })).ReadObjectAsync();
+        using var client = node.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", created.Str("api_key"));
+
+        // The job is stored; the database goes away as it is handed to Hangfire, so it cannot be taken back either.
+        hangfire.FailNextCreate(alongside: proxy.Stop);
+        var refused = await client.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "told it failed" } });
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), await refused.Content.ReadAsStringAsync());
+        proxy.Resume();
+
+        // Not left queued for the repair pass to run after Jobs:QueuedRepairGrace, while its client sends it again.
+        var deadline = Stopwatch.StartNew();
+        JsonObject listed;
+        while ((listed = await (await client.GetAsync("/jobs")).ReadObjectAsync())["jobs"] is not JsonArray { Count: 0 }
+            && deadline.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(250);
+        }
+        Assert.That(listed["jobs"]!.AsArray(), Is.Empty, listed.ToJsonString());
     }
 }

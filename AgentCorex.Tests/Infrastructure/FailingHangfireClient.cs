@@ -14,6 +14,8 @@ public sealed class FailingHangfireClient : IBackgroundJobClient
     private IBackgroundJobClient inner = null!;
     private readonly Lock gate = new();
     private string? failNext;
+    private bool failAny;
+    private Action? alongside;
     private int failed;
 
     public int Failed
@@ -35,26 +37,40 @@ public sealed class FailingHangfireClient : IBackgroundJobClient
         }
     }
 
+    /// <summary>The next job created fails, and <paramref name="alongside"/> runs as it fails (say, the database going away).</summary>
+    public void FailNextCreate(Action alongside)
+    {
+        lock (gate)
+        {
+            failAny = true;
+            this.alongside = alongside;
+        }
+    }
+
     public string Create(Job job, IState state)
     {
-        if (job.Args.Count > 0 && job.Args[0] is string jobId && TakeFailure(jobId))
+        if (job.Args.Count > 0 && job.Args[0] is string jobId && TakeFailure(jobId, out var alongside))
         {
-            throw new BackgroundJobClientException("Background job creation failed. See inner exception for details.", new TimeoutException("the storage did not answer"));
+            alongside?.Invoke();
+            throw new BackgroundJobClientException(
+                "Background job creation failed. See inner exception for details.",
+                new Npgsql.NpgsqlException("Exception while reading from stream", new IOException("the storage did not answer")));
         }
         return inner.Create(job, state);
     }
 
     public bool ChangeState(string jobId, IState state, string expectedState) => inner.ChangeState(jobId, state, expectedState);
 
-    private bool TakeFailure(string jobId)
+    private bool TakeFailure(string jobId, out Action? alongside)
     {
+        alongside = null;
         lock (gate)
         {
-            if (failNext != jobId)
+            if (!failAny && failNext != jobId)
             {
                 return false;
             }
-            failNext = null;
+            (failNext, failAny, alongside, this.alongside) = (null, false, this.alongside, null);
             failed++;
             return true;
         }
