@@ -18,6 +18,7 @@ public static class ConcurrencyExtensions
             builder.Services.AddSingleton<IDirectExecutions, DatabaseDirectExecutions>();
             builder.Services.AddSingleton<ISlotQueries, CompiledSlotQueries>();
         }
+        builder.Services.AddSingleton<FailedHandOvers>();
         builder.Services.AddScoped<ExecutionSlots>();
         builder.Services.AddHostedService<ParkedJobsSweeper>();
         return builder;

@@ -20,7 +20,7 @@ namespace AgentCorex.Web.Concurrency;
 /// triggers keep in the same transactions as the rows (<see cref="SqliteSlotQueries"/>), so no crash can leave
 /// either wrong.
 /// </summary>
-public sealed class ExecutionSlots(
+public sealed partial class ExecutionSlots(
     IServiceProvider services,
     KeySlotLock locks,
     IDirectExecutions directs,
@@ -28,9 +28,11 @@ public sealed class ExecutionSlots(
     KeyLimits limits,
     ApiKeyAuthenticator keys,
     IBackgroundJobClient hangfire,
+    FailedHandOvers failedHandOvers,
     AgentCorexMetrics metrics,
     IOptions<RateLimitOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    ILogger<ExecutionSlots> logger)
 {
     /// <summary>The limit a refused direct execution ran into, as /metrics names it beside the per-minute ones.</summary>
     public const string ConcurrentLimit = "concurrent";
@@ -212,9 +214,23 @@ public sealed class ExecutionSlots(
         }, cancellationToken);
         foreach (var job in promoted)
         {
-            JobSubmitter.Enqueue(hangfire, job);
+            try
+            {
+                JobSubmitter.Enqueue(hangfire, job);
+            }
+            catch (BackgroundJobClientException e)
+            {
+                // No longer parked, so no sweep of parked jobs would see it: it would hold its key's slot, unrun,
+                // until the repair pass's Jobs:QueuedRepairGrace. Nor is it the caller's failure (a job that ended,
+                // a submit whose own job is stored).
+                failedHandOvers.Add(job);
+                LogHandOverFailed(logger, e, job.Id);
+            }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} took a freed slot but could not be handed to Hangfire; it is enqueued again at the next sweep")]
+    private static partial void LogHandOverFailed(ILogger logger, Exception exception, string jobId);
 
     /// <summary>Whether the key's jobs (handed to Hangfire and not ended) and its direct executions hold <paramref name="limit"/> slots or more.</summary>
     private async Task<bool> AtLimitAsync(string keyId, int limit, CancellationToken cancellationToken) =>

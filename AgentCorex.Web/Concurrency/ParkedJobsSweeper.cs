@@ -1,6 +1,7 @@
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
+using Hangfire;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -10,11 +11,14 @@ namespace AgentCorex.Web.Concurrency;
 /// The safety net under <see cref="ExecutionSlots"/>: at start and every Jobs:ReconcileInterval, each key with
 /// parked jobs is offered its free slots. That hands over what a crash left parked (a node that died between
 /// ending a job and handing over the next, or mid direct execution, whose slot counts until it expires), and
-/// what waits under a limit that was raised or under limits that were switched off.
+/// what waits under a limit that was raised or under limits that were switched off. First, the jobs this node took
+/// out of parking but failed to hand to Hangfire are enqueued again (<see cref="FailedHandOvers"/>).
 /// </summary>
 internal sealed partial class ParkedJobsSweeper(
     IServiceScopeFactory scopes,
     IDirectExecutions directs,
+    FailedHandOvers failedHandOvers,
+    IBackgroundJobClient hangfire,
     IOptions<JobsOptions> options,
     TimeProvider time,
     ILogger<ParkedJobsSweeper> logger) : BackgroundService
@@ -26,6 +30,7 @@ internal sealed partial class ParkedJobsSweeper(
 
     private async Task SweepAsync(CancellationToken cancellationToken)
     {
+        failedHandOvers.RetryAll(hangfire);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         var slots = scope.ServiceProvider.GetRequiredService<ExecutionSlots>();

@@ -12,8 +12,8 @@ namespace AgentCorex.Web.Docs;
 /// Declares the error responses every action can give, in the contract's shape, from what the action is:
 /// any key (401), an admin route (403), a path id (404), input to validate (400), a JSON body (413, 415), the
 /// request limits (429: an execution endpoint's plan limit, or the looser limit on every route a non-admin key
-/// may call), a stopping node's refusal of new executions (503), and the server's own failure (500, from the one
-/// exception handler, on any route). Responses peculiar to one action are declared on it.
+/// may call), a stopping node's refusal of new executions and an unreachable database (503), and the server's own
+/// failure (500, from the one exception handler, on any route). Responses peculiar to one action are declared on it.
 /// </summary>
 internal sealed class ErrorResponsesConvention : IActionModelConvention
 {
@@ -52,14 +52,18 @@ internal sealed class ErrorResponsesConvention : IActionModelConvention
         if (action.Attributes.OfType<ExecutionRateLimitAttribute>().Any())
         {
             Add(action, StatusCodes.Status429TooManyRequests, "RATE_LIMIT_EXCEEDED: over the key's requests per minute (error.details.limit, retry_after) or its executions at once (error.details.max_concurrent)");
-            Add(action, StatusCodes.Status503ServiceUnavailable, "SERVER_SHUTTING_DOWN: this node is stopping and starts no new executions; retry on another node");
+            Add(action, StatusCodes.Status503ServiceUnavailable, "SERVER_SHUTTING_DOWN: this node is stopping and starts no new executions; retry on another node. " + DatabaseUnavailable);
         }
         else if (!adminOnly)
         {
             Add(action, StatusCodes.Status429TooManyRequests, "RATE_LIMIT_EXCEEDED: over the per-key limit of requests per minute on the API's other routes (RateLimits:ApiRequestsPerMinute)");
         }
         Add(action, StatusCodes.Status500InternalServerError, "INTERNAL_ERROR: the server failed to handle the request (logged by the server)");
+        Add(action, StatusCodes.Status503ServiceUnavailable, DatabaseUnavailable);
     }
+
+    /// <summary>What any route that reads or writes the database may answer while it cannot be reached (see ApiExceptionHandler).</summary>
+    private const string DatabaseUnavailable = "DATABASE_UNAVAILABLE: the database cannot be reached; nothing was done, retry after Retry-After";
 
     /// <summary>T of T, Task&lt;T&gt; or ActionResult&lt;T&gt;; null for IActionResult or a bare Task.</summary>
     private static Type? SuccessType(Type returnType)

@@ -1,6 +1,4 @@
 using AgentCorex.Web.RateLimits;
-using AgentCorex.Web.Streaming;
-using Microsoft.AspNetCore.Mvc.Controllers;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -9,7 +7,7 @@ namespace AgentCorex.Web.Docs;
 /// <summary>
 /// The response headers clients act on, which ApiExplorer cannot declare: the rate-limit window on every answer
 /// of an execution endpoint that was counted (all but 401 and 403, refused before; none for a key without a
-/// limit), Retry-After on 429 and on the stream's 503 (TOO_MANY_STREAMS), Location on 202, WWW-Authenticate on 401.
+/// limit), Retry-After on 429 and on 503 (DATABASE_UNAVAILABLE, the stream's TOO_MANY_STREAMS), Location on 202, WWW-Authenticate on 401.
 /// </summary>
 internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
 {
@@ -39,7 +37,7 @@ internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
             switch (status)
             {
                 case "429":
-                case "503" when context.Description.ActionDescriptor is ControllerActionDescriptor { ControllerTypeInfo: var controller } && controller == typeof(JobStreamController):
+                case "503": // DATABASE_UNAVAILABLE on every route, TOO_MANY_STREAMS on the stream
                     Add(declared, "Retry-After", "Seconds to wait before trying again", JsonSchemaType.Integer);
                     break;
                 case "202":

@@ -36,6 +36,13 @@ public static class ApiErrors
     public static ApiException Internal() =>
         new(StatusCodes.Status500InternalServerError, new ApiError("INTERNAL_ERROR", "The server failed to handle the request"));
 
+    /// <summary>The database did not answer; nothing was done, and the same request may be sent again (to any node).</summary>
+    public static ApiException DatabaseUnavailable() =>
+        new(StatusCodes.Status503ServiceUnavailable, new ApiError("DATABASE_UNAVAILABLE", "The database cannot be reached; retry shortly"))
+        {
+            RetryAfter = TimeSpan.FromSeconds(5),
+        };
+
     /// <summary>The error for a bare status code that carried no body (unknown route, wrong method, media type).</summary>
     public static ApiException ForStatusCode(int statusCode) => statusCode switch
     {

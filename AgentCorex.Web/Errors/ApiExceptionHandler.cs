@@ -1,5 +1,6 @@
 using System.Globalization;
 using AgentCorex.Web.Api;
+using AgentCorex.Web.Storage;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace AgentCorex.Web.Errors;
@@ -21,6 +22,12 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
             BadHttpRequestException => ApiErrors.InvalidRequest("The request could not be read"),
             _ => null,
         };
+        if (error is null && DatabaseFailures.IsUnavailable(exception))
+        {
+            // An outage fails every request: a line each, not a stack trace each.
+            LogDatabaseUnavailable(logger, context.Request.Method, context.Request.Path, exception.GetBaseException().Message);
+            error = ApiErrors.DatabaseUnavailable();
+        }
         if (error is null)
         {
             LogUnhandled(logger, exception, context.Request.Method, context.Request.Path);
@@ -40,6 +47,9 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
         }
         return context.Response.WriteAsJsonAsync(error.ToEnvelope(), ApiJson.Options, "application/json", cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The database cannot be reached: {Method} {Path} answered 503 ({Reason})")]
+    private static partial void LogDatabaseUnavailable(ILogger logger, string method, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);

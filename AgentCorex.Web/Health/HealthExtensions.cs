@@ -13,9 +13,15 @@ public static class HealthExtensions
     /// <summary>The tag of the checks /health/ready runs.</summary>
     public const string Ready = "ready";
 
+    /// <summary>
+    /// How long the database check may take. A database that stopped answering would otherwise hold the probe for
+    /// its command timeout (30 s) and more; a probe must be told "not ready" before it gives up on its own.
+    /// </summary>
+    public static readonly TimeSpan DatabaseCheckTimeout = TimeSpan.FromSeconds(3);
+
     public static WebApplicationBuilder AddHealth(this WebApplicationBuilder builder)
     {
-        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [Ready]);
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [Ready], timeout: DatabaseCheckTimeout);
         return builder;
     }
 
@@ -37,11 +43,32 @@ public static class HealthExtensions
 
     private sealed record HealthResponse(string Status, Dictionary<string, string> Checks);
 
-    private sealed class DatabaseHealthCheck(AgentCorexDb db) : IHealthCheck
+    /// <summary>
+    /// Neither the token nor a statement timeout bounds a call to a database that stopped answering (Npgsql waits out
+    /// its connect timeout, or an answer to its cancel request, 15 to 35 s): the probe runs in a scope of its own, so
+    /// that at the check's timeout it can be left to end by itself without its context going back to the pool in use.
+    /// </summary>
+    private sealed class DatabaseHealthCheck(IServiceScopeFactory scopes) : IHealthCheck
     {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken) =>
-            await db.Database.CanConnectAsync(cancellationToken) && !(await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any()
-                ? HealthCheckResult.Healthy()
-                : HealthCheckResult.Unhealthy("The database cannot be reached or its schema is not up to date.");
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken) =>
+            ProbeAsync(cancellationToken).WaitAsync(cancellationToken);
+
+        private async Task<HealthCheckResult> ProbeAsync(CancellationToken cancellationToken)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+            try
+            {
+                return await db.Database.CanConnectAsync(cancellationToken) && !(await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any()
+                    ? HealthCheckResult.Healthy()
+                    : HealthCheckResult.Unhealthy(Unreachable);
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or OperationCanceledException)
+            {
+                return HealthCheckResult.Unhealthy(Unreachable, e); // also the end of a probe nobody waits for any more
+            }
+        }
+
+        private const string Unreachable = "The database cannot be reached or its schema is not up to date.";
     }
 }

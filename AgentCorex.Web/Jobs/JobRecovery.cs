@@ -17,13 +17,15 @@ namespace AgentCorex.Web.Jobs;
 /// are re-run (safe to retry) or failed SERVER_RESTARTED. Then, every Jobs:ReconcileInterval, a running
 /// job whose Hangfire job has ended or vanished without the ledger hearing of it is treated the same way,
 /// and a job queued for longer than Jobs:QueuedRepairGrace with no live Hangfire job known to carry it (its
-/// node died between storing it and enqueueing it) is enqueued again.
+/// node died between storing it and enqueueing it) is enqueued again. Before all that, each pass takes back the
+/// jobs whose submits were refused but which could not be removed then (<see cref="AbandonedSubmits"/>).
 /// </summary>
 internal sealed partial class JobRecovery(
     IServiceScopeFactory scopes,
     JobStorage storage,
     ToolCatalog catalog,
     HangfireExecutor executor,
+    AbandonedSubmits abandoned,
     AgentCorexMetrics metrics,
     IOptions<JobsOptions> options,
     TimeProvider time,
@@ -90,6 +92,7 @@ internal sealed partial class JobRecovery(
         var webhooks = scope.ServiceProvider.GetRequiredService<WebhookEvents>();
         var slots = scope.ServiceProvider.GetRequiredService<ExecutionSlots>();
 
+        await abandoned.TakeBackAllAsync(ledger, slots, cancellationToken);
         var startedBefore = time.GetUtcNow().UtcDateTime - options.Value.ReconcileGrace;
         var running = await db.Jobs.AsNoTracking()
             .Where(j => j.Status == JobStatus.Running && j.StartedAt < startedBefore)

@@ -5,6 +5,7 @@ using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Monitoring;
+using AgentCorex.Web.Storage;
 using AgentCorex.Web.Tools;
 using AgentCorex.Web.Webhooks;
 using System.Reflection;
@@ -27,6 +28,7 @@ public sealed partial class JobSubmitter(
     JobEstimates estimates,
     IBackgroundJobClient hangfire,
     WebhookEvents webhooks,
+    AbandonedSubmits abandoned,
     AgentCorexMetrics metrics,
     TimeProvider time,
     ILogger<JobSubmitter> logger)
@@ -57,9 +59,7 @@ public sealed partial class JobSubmitter(
             }
             catch
             {
-                // The client is told it failed: the job must not linger in the ledger as queued.
-                await ledger.RemoveAsync(job.Id, CancellationToken.None);
-                await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
+                await TakeBackAsync(job);
                 throw;
             }
         }
@@ -67,6 +67,22 @@ public sealed partial class JobSubmitter(
         LogSubmitted(logger, job.Id, job.TimeoutMs);
         await webhooks.RaiseAsync(job, JobEventNames.Queued, job.EventsPending, cancellationToken);
         return new SubmittedJobResponse(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(), await estimates.EstimateMsAsync(tool, cancellationToken));
+    }
+
+    /// <summary>The client is told it failed: the job must not linger in the ledger as queued, to be run by a repair later.</summary>
+    private async Task TakeBackAsync(JobEntry job)
+    {
+        try
+        {
+            await ledger.RemoveAsync(job.Id, CancellationToken.None);
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            abandoned.Add(job);
+            LogTakeBackDeferred(logger, job.Id);
+            return;
+        }
+        await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
     }
 
     /// <summary>
@@ -78,6 +94,9 @@ public sealed partial class JobSubmitter(
 
     private static readonly MethodInfo RunAsync = typeof(ToolJob).GetMethod(
         nameof(ToolJob.RunAsync), [typeof(string), typeof(string), typeof(string), typeof(PerformContext), typeof(CancellationToken)])!;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was refused but could not be taken out of the ledger; the next repair pass removes it")]
+    private static partial void LogTakeBackDeferred(ILogger logger, string jobId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} submitted, timeout {TimeoutMs} ms")]
     private static partial void LogSubmitted(ILogger logger, string jobId, int timeoutMs);

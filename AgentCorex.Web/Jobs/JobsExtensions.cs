@@ -59,6 +59,7 @@ public static class JobsExtensions
         builder.Services.AddScoped<JobLedger>();
         builder.Services.AddScoped<JobView>();
         builder.Services.AddScoped<JobSubmitter>();
+        builder.Services.AddSingleton<AbandonedSubmits>();
         builder.Services.AddScoped<RevokedKeyJobs>();
         builder.Services.AddScoped<ToolJob>();
         builder.Services.AddSingleton<JobEstimates>();

@@ -28,7 +28,7 @@ public sealed class JobStreamController(
         Description = "Server-sent events, each an id: line and a data: line with the job as GET /jobs/{job_id} shows it (JobResponse), " +
             "with a comment line between them while nothing changes; the stream ends after the job's final state")]
     [ProducesResponseType(StatusCodes.Status204NoContent, Description = "A reconnect whose Last-Event-ID is the finished job's final event: nothing more will come")]
-    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, "application/json", Description = "TOO_MANY_STREAMS")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, "application/json", Description = "TOO_MANY_STREAMS, or DATABASE_UNAVAILABLE")]
     public async Task Stream([FromRoute(Name = "job_id")] string jobId, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken requestAborted)
     {
         using var streaming = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);

@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using AgentCorex.Tests.Docs;
+using AgentCorex.Tests.Infrastructure;
+using Microsoft.AspNetCore.TestHost;
+using Npgsql;
+
+namespace AgentCorex.Tests.Cluster;
+
+/// <summary>
+/// A node whose PostgreSQL goes away, stopped or no longer answering, and comes back: it says so clearly (503,
+/// in the contract's shape) and promptly, accepts nothing it cannot keep, and works again once the database is back.
+/// The database is taken away through a proxy, from this fixture's server only.
+/// </summary>
+[NonParallelizable]
+public sealed class DatabaseOutageTests
+{
+    private DatabaseProxy proxy = null!;
+    private AgentCorexApp app = null!;
+
+    [SetUp]
+    public async Task StartServerBehindAProxy()
+    {
+        var direct = (await ServerTest.PostgreSqlSettingsAsync())["ConnectionStrings:AgentCorex"]!;
+        var database = new NpgsqlConnectionStringBuilder(direct);
+        proxy = DatabaseProxy.Start(database.Host!, database.Port);
+        app = new AgentCorexApp(new Dictionary<string, string?>
+        {
+            ["Storage:Provider"] = "PostgreSql",
+            ["ConnectionStrings:AgentCorex"] = proxy.Through(direct),
+        });
+    }
+
+    [TearDown]
+    public async Task StopServer()
+    {
+        proxy.Resume(); // so that the server's own shutdown does not wait on a dead database
+        app.Dispose();
+        await proxy.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Requests_Answer503DatabaseUnavailable_WhileTheDatabaseIsDown_AndWorkAgainOnceItIsBack()
+    {
+        using var admin = app.CreateAdminClient();
+        var key = await app.CreateKeyAsync(plan: "pro");
+        using var client = app.CreateClient(key.ApiKey);
+        var before = await client.SubmitAsync("echo", new { message = "before" });
+        await client.WaitForFinalAsync(before);
+
+        var contract = await OpenApiContract.ReadAsync(app);
+
+        proxy.Stop();
+        var answers = new (string Method, string Path, HttpResponseMessage Response)[]
+        {
+            ("post", "/jobs/submit", await client.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "down" } })),
+            ("post", "/jobs/submit", await admin.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "down" } })),
+            ("get", "/jobs/{jobId}", await admin.GetAsync($"/jobs/{before}")),
+            ("get", "/jobs", await admin.GetAsync("/jobs")),
+            ("delete", "/jobs/{jobId}", await admin.DeleteAsync($"/jobs/{before}")),
+            ("get", "/api_keys", await admin.GetAsync("/api_keys")),
+        };
+        foreach (var (method, path, response) in answers)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Multiple(() =>
+            {
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), $"{method} {path}: {body}");
+                Assert.That(System.Text.Json.Nodes.JsonNode.Parse(body).Str("error.code"), Is.EqualTo("DATABASE_UNAVAILABLE"), $"{method} {path}");
+                Assert.That(response.Headers.RetryAfter?.Delta, Is.Not.Null, $"{method} {path}: Retry-After");
+            });
+            await contract.AssertDescribesAsync(response, path, method);
+        }
+
+        proxy.Resume();
+        // The pools' connections were cut: the node must find its way back by itself, and run what it then accepts.
+        var deadline = Stopwatch.StartNew();
+        HttpResponseMessage submitted;
+        while ((submitted = await client.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "back" } })).StatusCode != HttpStatusCode.Accepted
+            && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            Assert.That(submitted.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), await submitted.Content.ReadAsStringAsync());
+            await Task.Delay(200);
+        }
+        Assert.That(submitted.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await submitted.Content.ReadAsStringAsync());
+        var after = await client.WaitForFinalAsync((await submitted.ReadObjectAsync()).Str("job_id")!, TimeSpan.FromSeconds(30));
+        Assert.That(after.Str("status"), Is.EqualTo("completed"), after.ToJsonString());
+    }
+
+    [Test]
+    public async Task Ready_Answers503Promptly_WhenTheDatabaseStopsAnswering()
+    {
+        using var client = app.CreateClient();
+        client.Timeout = TimeSpan.FromSeconds(30);
+        Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        proxy.Freeze();
+        var asked = Stopwatch.StartNew();
+        HttpResponseMessage ready;
+        try
+        {
+            ready = await client.GetAsync("/health/ready");
+        }
+        catch (TaskCanceledException)
+        {
+            Assert.Fail($"/health/ready gave no answer within {client.Timeout.TotalSeconds} s of the database going silent");
+            return;
+        }
+        var took = asked.Elapsed;
+        var body = await ready.ReadObjectAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+            Assert.That(body.Str("checks.database"), Is.EqualTo("unhealthy"));
+            Assert.That(took, Is.LessThan(TimeSpan.FromSeconds(10)), "a load balancer's probe gives up long before");
+        });
+    }
+
+    [Test]
+    public async Task ParkedJob_WhoseHandOverToHangfireFails_RunsAtTheNextSweep_NotAfterTheQueuedRepairGrace()
+    {
+        var hangfire = new FailingHangfireClient();
+        using var node = app.WithWebHostBuilder(web => web
+            .UseSetting("Jobs:ReconcileInterval", "00:00:01")
+            // Hangfire's storage failing while the ledger works: the database went away between the two statements.
+            .ConfigureTestServices(services => services.Decorate(hangfire)));
+        using var admin = node.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AgentCorexApp.AdminKey);
+        var created = await (await admin.PostJsonAsync("/api_keys", new { name = "one at once", plan = "pro", rate_limits = new { max_concurrent = 1 } })).ReadObjectAsync();
+        using var client = node.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", created.Str("api_key"));
+
+        var holding = await client.SubmitAsync("wait", new { duration_ms = 1000 });
+        await client.WaitForStatusAsync(holding, "running");
+        var parked = await client.SubmitAsync("echo", new { message = "handed over when the slot frees" });
+        hangfire.FailNextCreateOf(parked);
+        await client.WaitForFinalAsync(holding);
+
+        var ended = await client.WaitForFinalAsync(parked, TimeSpan.FromSeconds(15));
+        Assert.Multiple(() =>
+        {
+            Assert.That(hangfire.Failed, Is.EqualTo(1), "the hand-over's enqueue failed once");
+            Assert.That(ended.Str("status"), Is.EqualTo("completed"), "not left queued, holding the key's only slot, for Jobs:QueuedRepairGrace (10 min)");
+        });
+    }
+
+    [Test]
+    public async Task Submit_RefusedAfterItsJobWasStored_NeverRunsLater_WhenTheDatabaseWentAwayBetween()
+    {
+        var hangfire = new FailingHangfireClient();
+        using var node = app.WithWebHostBuilder(web => web
+            .UseSetting("Jobs:ReconcileInterval", "00:00:01")
+            .ConfigureTestServices(services => services.Decorate(hangfire)));
+        using var admin = node.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AgentCorexApp.AdminKey);
+        var created = await (await admin.PostJsonAsync("/api_keys", new { name = "refused", plan = "pro" })).ReadObjectAsync();
+        using var client = node.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", created.Str("api_key"));
+
+        // The job is stored; the database goes away as it is handed to Hangfire, so it cannot be taken back either.
+        hangfire.FailNextCreate(alongside: proxy.Stop);
+        var refused = await client.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "told it failed" } });
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), await refused.Content.ReadAsStringAsync());
+        proxy.Resume();
+
+        // Not left queued for the repair pass to run after Jobs:QueuedRepairGrace, while its client sends it again.
+        var deadline = Stopwatch.StartNew();
+        JsonObject listed;
+        while ((listed = await (await client.GetAsync("/jobs")).ReadObjectAsync())["jobs"] is not JsonArray { Count: 0 }
+            && deadline.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            await Task.Delay(250);
+        }
+        Assert.That(listed["jobs"]!.AsArray(), Is.Empty, listed.ToJsonString());
+    }
+}

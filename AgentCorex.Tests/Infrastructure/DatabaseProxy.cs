@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace AgentCorex.Tests.Infrastructure;
+
+/// <summary>
+/// A TCP proxy between a server and its database, to take the database away from that server alone (the test
+/// cluster is shared by every fixture): <see cref="Stop"/> refuses connections and cuts the open ones, as a stopped
+/// database does; <see cref="Freeze"/> keeps them open but passes nothing, as a database that stopped answering does.
+/// </summary>
+public sealed class DatabaseProxy : IAsyncDisposable
+{
+    private readonly IPEndPoint target;
+    private readonly CancellationTokenSource disposed = new();
+    private readonly List<TcpClient> open = [];
+    private TcpListener? listener;
+    private TaskCompletionSource flowing = NewGate(open: true);
+
+    private DatabaseProxy(IPEndPoint target, int port)
+    {
+        this.target = target;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    /// <summary>A proxy to PostgreSQL on <paramref name="host"/>:<paramref name="port"/>, passing traffic.</summary>
+    public static DatabaseProxy Start(string host, int port)
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var proxy = new DatabaseProxy(new IPEndPoint(IPAddress.Parse(host), port), ((IPEndPoint)probe.LocalEndpoint).Port);
+        probe.Stop();
+        proxy.Resume();
+        return proxy;
+    }
+
+    /// <summary>The connection string <paramref name="connectionString"/> made to go through this proxy.</summary>
+    public string Through(string connectionString) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Host = "127.0.0.1", Port = Port }.ToString();
+
+    /// <summary>As a stopped database: new connections are refused, open ones are cut.</summary>
+    public void Stop()
+    {
+        lock (open)
+        {
+            listener?.Stop();
+            listener = null;
+            open.ForEach(c => c.Client.Close(0));
+            open.Clear();
+        }
+    }
+
+    /// <summary>As a database that no longer answers: connections stay open (new ones are accepted) but nothing passes.</summary>
+    public void Freeze()
+    {
+        lock (open)
+        {
+            if (flowing.Task.IsCompleted)
+            {
+                flowing = NewGate(open: false);
+            }
+        }
+    }
+
+    /// <summary>Passes traffic again (after <see cref="Stop"/> or <see cref="Freeze"/>).</summary>
+    public void Resume()
+    {
+        lock (open)
+        {
+            flowing.TrySetResult();
+            if (listener is null)
+            {
+                listener = new TcpListener(IPAddress.Loopback, Port);
+                listener.Start();
+                _ = AcceptAsync(listener);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await disposed.CancelAsync();
+        Stop();
+        flowing.TrySetResult();
+        disposed.Dispose();
+    }
+
+    private async Task AcceptAsync(TcpListener listening)
+    {
+        while (!disposed.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await listening.AcceptTcpClientAsync(disposed.Token);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+            {
+                return; // stopped
+            }
+            _ = RelayAsync(client);
+        }
+    }
+
+    private async Task RelayAsync(TcpClient client)
+    {
+        using var _ = client;
+        using var server = new TcpClient();
+        lock (open)
+        {
+            open.Add(client);
+            open.Add(server);
+        }
+        try
+        {
+            await server.ConnectAsync(target, disposed.Token);
+            await Task.WhenAny(PumpAsync(client.GetStream(), server.GetStream()), PumpAsync(server.GetStream(), client.GetStream()));
+        }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // cut by Stop or by either end
+        }
+        finally
+        {
+            lock (open)
+            {
+                open.Remove(client);
+                open.Remove(server);
+            }
+        }
+    }
+
+    private async Task PumpAsync(NetworkStream from, NetworkStream to)
+    {
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            int read;
+            while ((read = await from.ReadAsync(buffer, disposed.Token)) > 0)
+            {
+                Task gate;
+                lock (open)
+                {
+                    gate = flowing.Task;
+                }
+                await gate.WaitAsync(disposed.Token);
+                await to.WriteAsync(buffer.AsMemory(0, read), disposed.Token);
+            }
+        }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // cut by Stop or by either end
+        }
+    }
+
+    private static TaskCompletionSource NewGate(bool open)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (open)
+        {
+            gate.SetResult();
+        }
+        return gate;
+    }
+}

@@ -1,0 +1,28 @@
+using System.Collections.Concurrent;
+using AgentCorex.Web.Concurrency;
+
+namespace AgentCorex.Web.Jobs;
+
+/// <summary>
+/// Jobs whose submit was answered with an error after their ledger row was stored, and whose row could not be taken
+/// back then (the database went away between storing the job and handing it to Hangfire). Left in the ledger as
+/// queued, the repair pass would enqueue them after Jobs:QueuedRepairGrace, running a job its client was told had
+/// failed and has likely sent again; <see cref="JobRecovery"/> takes them back at its next pass instead.
+/// </summary>
+public sealed class AbandonedSubmits
+{
+    private readonly ConcurrentDictionary<string, JobEntry> jobs = new(StringComparer.Ordinal);
+
+    public void Add(JobEntry job) => jobs[job.Id] = job;
+
+    /// <summary>Removes each from the ledger and frees its slot; one that fails again stays for the next call.</summary>
+    public async Task TakeBackAllAsync(JobLedger ledger, ExecutionSlots slots, CancellationToken cancellationToken)
+    {
+        foreach (var (id, job) in jobs)
+        {
+            await ledger.RemoveAsync(id, cancellationToken);
+            jobs.TryRemove(id, out _);
+            await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
+        }
+    }
+}
