@@ -56,9 +56,9 @@ public sealed class DatabaseOutageTests
         {
             ("post", "/jobs/submit", await client.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "down" } })),
             ("post", "/jobs/submit", await admin.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "down" } })),
-            ("get", "/jobs/{jobId}", await admin.GetAsync($"/jobs/{before}")),
+            ("get", "/jobs/{job_id}", await admin.GetAsync($"/jobs/{before}")),
             ("get", "/jobs", await admin.GetAsync("/jobs")),
-            ("delete", "/jobs/{jobId}", await admin.DeleteAsync($"/jobs/{before}")),
+            ("delete", "/jobs/{job_id}", await admin.DeleteAsync($"/jobs/{before}")),
             ("get", "/api_keys", await admin.GetAsync("/api_keys")),
         };
         foreach (var (method, path, response) in answers)
