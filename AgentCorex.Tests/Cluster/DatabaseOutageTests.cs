@@ -60,6 +60,7 @@ public sealed class DatabaseOutageTests
             ("get", "/jobs", await admin.GetAsync("/jobs")),
             ("delete", "/jobs/{job_id}", await admin.DeleteAsync($"/jobs/{before}")),
             ("get", "/api_keys", await admin.GetAsync("/api_keys")),
+            ("post", "/execute_tool", await admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "down" }, mode = "async" })),
         };
         foreach (var (method, path, response) in answers)
         {
@@ -69,6 +70,12 @@ public sealed class DatabaseOutageTests
                 Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), $"{method} {path}: {body}");
                 Assert.That(System.Text.Json.Nodes.JsonNode.Parse(body).Str("error.code"), Is.EqualTo("DATABASE_UNAVAILABLE"), $"{method} {path}");
                 Assert.That(response.Headers.RetryAfter?.Delta, Is.Not.Null, $"{method} {path}: Retry-After");
+                if (path is "/jobs/submit" or "/execute_tool")
+                {
+                    // An execution endpoint's errors name the tool, as all its others do.
+                    Assert.That(System.Text.Json.Nodes.JsonNode.Parse(body).Str("tool"), Is.EqualTo("echo"), $"{method} {path}: {body}");
+                    Assert.That(System.Text.Json.Nodes.JsonNode.Parse(body).Str("status"), Is.EqualTo("error"), $"{method} {path}: {body}");
+                }
             });
             await contract.AssertDescribesAsync(response, path, method);
         }

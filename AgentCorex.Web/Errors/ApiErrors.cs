@@ -36,9 +36,11 @@ public static class ApiErrors
     public static ApiException Internal() =>
         new(StatusCodes.Status500InternalServerError, new ApiError("INTERNAL_ERROR", "The server failed to handle the request"));
 
+    public const string DatabaseUnavailableCode = "DATABASE_UNAVAILABLE";
+
     /// <summary>The database did not answer; nothing was done, and the same request may be sent again (to any node).</summary>
-    public static ApiException DatabaseUnavailable() =>
-        new(StatusCodes.Status503ServiceUnavailable, new ApiError("DATABASE_UNAVAILABLE", "The database cannot be reached; retry shortly"))
+    public static ApiException DatabaseUnavailable(Exception cause) =>
+        new(StatusCodes.Status503ServiceUnavailable, new ApiError(DatabaseUnavailableCode, "The database cannot be reached; retry shortly"), cause)
         {
             RetryAfter = TimeSpan.FromSeconds(5),
         };

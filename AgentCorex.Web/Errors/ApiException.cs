@@ -1,7 +1,7 @@
 namespace AgentCorex.Web.Errors;
 
 /// <summary>An error the client is meant to see; the one exception handler turns it into the contract's shape.</summary>
-public sealed class ApiException(int statusCode, ApiError error) : Exception(error.Message)
+public sealed class ApiException(int statusCode, ApiError error, Exception? innerException = null) : Exception(error.Message, innerException)
 {
     public int StatusCode { get; } = statusCode;
 
@@ -18,7 +18,7 @@ public sealed class ApiException(int statusCode, ApiError error) : Exception(err
 
     /// <summary>The same error, answered for an execution of <paramref name="tool"/>.</summary>
     public ApiException ForTool(string tool, string executionStatus = "error") =>
-        new(StatusCode, Error) { Tool = tool, ExecutionStatus = executionStatus, RetryAfter = RetryAfter };
+        new(StatusCode, Error, InnerException) { Tool = tool, ExecutionStatus = executionStatus, RetryAfter = RetryAfter };
 
     public ErrorEnvelope ToEnvelope() => new(Error, Tool, ExecutionStatus);
 }

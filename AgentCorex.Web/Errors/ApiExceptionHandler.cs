@@ -20,13 +20,13 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
             ApiException api => api,
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => ApiErrors.ForStatusCode(StatusCodes.Status413PayloadTooLarge),
             BadHttpRequestException => ApiErrors.InvalidRequest("The request could not be read"),
+            _ when DatabaseFailures.IsUnavailable(exception) => ApiErrors.DatabaseUnavailable(exception),
             _ => null,
         };
-        if (error is null && DatabaseFailures.IsUnavailable(exception))
+        if (error is { Error.Code: ApiErrors.DatabaseUnavailableCode, InnerException: { } cause })
         {
             // An outage fails every request: a line each, not a stack trace each.
-            LogDatabaseUnavailable(logger, context.Request.Method, context.Request.Path, exception.GetBaseException().Message);
-            error = ApiErrors.DatabaseUnavailable();
+            LogDatabaseUnavailable(logger, context.Request.Method, context.Request.Path, cause.GetBaseException().Message);
         }
         if (error is null)
         {

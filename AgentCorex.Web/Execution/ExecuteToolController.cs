@@ -4,6 +4,7 @@ using AgentCorex.Web.Errors;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.RateLimits;
 using AgentCorex.Web.Shutdown;
+using AgentCorex.Web.Storage;
 using AgentCorex.Web.Tools;
 using FluentValidation;
 using Microsoft.AspNetCore.Authorization;
@@ -63,6 +64,10 @@ public sealed class ExecuteToolController(
         catch (ApiException e) when (e.Tool is null && request.Tool is not null)
         {
             throw e.ForTool(request.Tool);
+        }
+        catch (Exception e) when (request.Tool is not null && DatabaseFailures.IsUnavailable(e))
+        {
+            throw ApiErrors.DatabaseUnavailable(e).ForTool(request.Tool); // admission or a submit could not reach the database
         }
         catch (OperationCanceledException) when (shutdown.Deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

@@ -40,6 +40,10 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         {
             throw e.ForTool(request.Tool); // as POST /execute_tool answers, and it with mode "async"
         }
+        catch (Exception e) when (request.Tool is not null && DatabaseFailures.IsUnavailable(e))
+        {
+            throw ApiErrors.DatabaseUnavailable(e).ForTool(request.Tool);
+        }
     }
 
     [HttpGet("{job_id}")]
