@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using AgentCorex.Tests.Docs;
 using AgentCorex.Tests.Infrastructure;
+using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Npgsql;
 
@@ -133,11 +134,7 @@ public sealed class DatabaseOutageTests
             .UseSetting("Jobs:ReconcileInterval", "00:00:01")
             // Hangfire's storage failing while the ledger works: the database went away between the two statements.
             .ConfigureTestServices(services => services.Decorate(hangfire)));
-        using var admin = node.CreateClient();
-        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AgentCorexApp.AdminKey);
-        var created = await (await admin.PostJsonAsync("/api_keys", new { name = "one at once", plan = "pro", rate_limits = new { max_concurrent = 1 } })).ReadObjectAsync();
-        using var client = node.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", created.Str("api_key"));
+        using var client = await ClientOfANewKeyAsync(node, new { name = "one at once", plan = "pro", rate_limits = new { max_concurrent = 1 } });
 
         var holding = await client.SubmitAsync("wait", new { duration_ms = 1000 });
         await client.WaitForStatusAsync(holding, "running");
@@ -160,11 +157,7 @@ public sealed class DatabaseOutageTests
         using var node = app.WithWebHostBuilder(web => web
             .UseSetting("Jobs:ReconcileInterval", "00:00:01")
             .ConfigureTestServices(services => services.Decorate(hangfire)));
-        using var admin = node.CreateClient();
-        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AgentCorexApp.AdminKey);
-        var created = await (await admin.PostJsonAsync("/api_keys", new { name = "refused", plan = "pro" })).ReadObjectAsync();
-        using var client = node.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", created.Str("api_key"));
+        using var client = await ClientOfANewKeyAsync(node, new { name = "refused", plan = "pro" });
 
         // The job is stored; the database goes away as it is handed to Hangfire, so it cannot be taken back either.
         hangfire.FailNextCreate(alongside: proxy.Stop);
@@ -181,5 +174,16 @@ public sealed class DatabaseOutageTests
             await Task.Delay(250);
         }
         Assert.That(listed["jobs"]!.AsArray(), Is.Empty, listed.ToJsonString());
+    }
+
+    /// <summary>A client of <paramref name="node"/> with a key made there by the admin key.</summary>
+    private static async Task<HttpClient> ClientOfANewKeyAsync(WebApplicationFactory<Program> node, object key)
+    {
+        using var admin = node.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AgentCorexApp.AdminKey);
+        var created = await (await admin.PostJsonAsync("/api_keys", key)).ReadObjectAsync();
+        var client = node.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", created.Str("api_key"));
+        return client;
     }
 }
