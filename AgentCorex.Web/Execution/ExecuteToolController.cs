@@ -4,7 +4,6 @@ using AgentCorex.Web.Errors;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.RateLimits;
 using AgentCorex.Web.Shutdown;
-using AgentCorex.Web.Storage;
 using AgentCorex.Web.Tools;
 using FluentValidation;
 using Microsoft.AspNetCore.Authorization;
@@ -61,13 +60,9 @@ public sealed class ExecuteToolController(
                 _ => throw ApiErrors.ExecutionError(outcome.ErrorMessage!, outcome.ErrorDetailsWithToolCode()).ForTool(tool.Name),
             };
         }
-        catch (ApiException e) when (e.Tool is null && request.Tool is not null)
+        catch (Exception e) when (request.Tool is not null && e.AnswerFor(request.Tool) is { } answer)
         {
-            throw e.ForTool(request.Tool);
-        }
-        catch (Exception e) when (request.Tool is not null && DatabaseFailures.IsUnavailable(e))
-        {
-            throw ApiErrors.DatabaseUnavailable(e).ForTool(request.Tool); // admission or a submit could not reach the database
+            throw answer;
         }
         catch (OperationCanceledException) when (shutdown.Deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

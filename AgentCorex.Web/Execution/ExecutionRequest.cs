@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
+using AgentCorex.Web.Storage;
 
 namespace AgentCorex.Web.Execution;
 
@@ -16,6 +17,18 @@ public interface IExecutionRequest
 
 internal static class ExecutionRequest
 {
+    /// <summary>
+    /// What an execution endpoint answers, naming <paramref name="tool"/>, for an exception its action let out: an
+    /// error meant for the client, or a database out of reach; null for anything else (a fault of the server's own).
+    /// </summary>
+    public static ApiException? AnswerFor(this Exception exception, string tool) => exception switch
+    {
+        ApiException { Tool: null } error => error.ForTool(tool),
+        ApiException => null,
+        _ when DatabaseFailures.IsUnavailable(exception) => ApiErrors.DatabaseUnavailable(exception).ForTool(tool),
+        _ => null,
+    };
+
     /// <summary>The error, answered for the tool a body asks for when it names one (a string "tool" at its top).</summary>
     public static ApiException ForToolIn(this ApiException error, JsonElement body) =>
         error.Tool is null

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
+using AgentCorex.Web.Execution;
 using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Webhooks;
@@ -36,13 +37,9 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
                 Caller, request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? options.Value.DefaultTimeoutMs, cancellationToken);
             return Accepted($"/jobs/{submitted.JobId}", submitted);
         }
-        catch (ApiException e) when (e.Tool is null && request.Tool is not null)
+        catch (Exception e) when (request.Tool is not null && e.AnswerFor(request.Tool) is { } answer)
         {
-            throw e.ForTool(request.Tool); // as POST /execute_tool answers, and it with mode "async"
-        }
-        catch (Exception e) when (request.Tool is not null && DatabaseFailures.IsUnavailable(e))
-        {
-            throw ApiErrors.DatabaseUnavailable(e).ForTool(request.Tool);
+            throw answer; // as POST /execute_tool answers, and it with mode "async"
         }
     }
 
