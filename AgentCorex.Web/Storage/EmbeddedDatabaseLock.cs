@@ -1,5 +1,4 @@
 using AgentCorex.Web.Api;
-using Microsoft.Data.Sqlite;
 
 namespace AgentCorex.Web.Storage;
 
@@ -16,15 +15,10 @@ internal sealed class EmbeddedDatabaseLock : IHostedService, IDisposable
 
     private EmbeddedDatabaseLock(FileStream held) => this.held = held;
 
-    /// <returns>null for an in-memory database, which no other process can open.</returns>
-    public static EmbeddedDatabaseLock? Take(string connectionString)
+    /// <summary>Takes <paramref name="database"/> (the SQLite file's full path) for this process; refuses the start if another process holds it.</summary>
+    public static EmbeddedDatabaseLock Take(string database)
     {
-        var database = new SqliteConnectionStringBuilder(connectionString);
-        if (database.DataSource is ":memory:" or "" || database.Mode == SqliteOpenMode.Memory)
-        {
-            return null;
-        }
-        var path = database.DataSource + ".lock";
+        var path = database + ".lock";
         try
         {
             // FileShare.None: on Linux and macOS .NET takes an exclusive advisory lock (flock) on the open file.
@@ -37,7 +31,7 @@ internal sealed class EmbeddedDatabaseLock : IHostedService, IDisposable
         catch (IOException e)
         {
             throw new StartupRefusedException(
-                $"the embedded database '{database.DataSource}' is in use by another AgentCorex process (it holds '{path}'). " +
+                $"the embedded database '{database}' is in use by another AgentCorex process (it holds '{path}'). " +
                 "The embedded default serves one node; for several, use Storage:Provider PostgreSql or SqlServer.", e);
         }
     }

@@ -19,12 +19,13 @@ public static class StorageExtensions
         switch (options.Provider)
         {
             case StorageProvider.Embedded:
-                var sqlite = Parsed(options.Provider, () => EmbeddedConnectionString(connectionString, builder.Environment.ContentRootPath));
+                var (sqlite, file) = Parsed(options.Provider, () => EmbeddedDatabase(connectionString, builder.Environment.ContentRootPath));
                 var synchronous = options.SqliteSynchronous.ToUpperInvariant() is "NORMAL" or "FULL" or "EXTRA"
                     ? options.SqliteSynchronous.ToUpperInvariant()
                     : throw new StartupRefusedException($"Storage:SqliteSynchronous must be NORMAL, FULL or EXTRA, not '{options.SqliteSynchronous}'.");
-                if (EmbeddedDatabaseLock.Take(sqlite) is { } held)
+                if (file is not null) // an in-memory database is no other process's to open
                 {
+                    var held = EmbeddedDatabaseLock.Take(file);
                     builder.Services.AddHostedService(_ => held); // made by the container, so let go of with it; first of the hosted services
                 }
                 builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous)));
@@ -91,24 +92,28 @@ public static class StorageExtensions
         return ledger.ConnectionString;
     }
 
-    /// <summary>A relative SQLite path is taken from the content root, and its folder is made on first start.</summary>
-    private static string EmbeddedConnectionString(string connectionString, string contentRoot)
+    /// <summary>
+    /// The embedded database's connection string and its file (null for an in-memory database). A relative path is
+    /// taken from the content root, and the file's folder is made on first start.
+    /// </summary>
+    private static (string ConnectionString, string? File) EmbeddedDatabase(string connectionString, string contentRoot)
     {
         var csb = new SqliteConnectionStringBuilder(connectionString);
-        if (csb.DataSource is not (":memory:" or "") && csb.Mode != SqliteOpenMode.Memory)
+        if (csb.DataSource is ":memory:" or "" || csb.Mode == SqliteOpenMode.Memory)
         {
-            csb.DataSource = Path.GetFullPath(csb.DataSource, contentRoot);
-            var folder = Path.GetDirectoryName(csb.DataSource)!;
-            try
-            {
-                Directory.CreateDirectory(folder);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new StartupRefusedException($"the embedded database's folder '{folder}' cannot be made: {e.Message}", e);
-            }
+            return (csb.ToString(), null);
         }
-        return csb.ToString();
+        csb.DataSource = Path.GetFullPath(csb.DataSource, contentRoot);
+        var folder = Path.GetDirectoryName(csb.DataSource)!;
+        try
+        {
+            Directory.CreateDirectory(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupRefusedException($"the embedded database's folder '{folder}' cannot be made: {e.Message}", e);
+        }
+        return (csb.ToString(), csb.DataSource);
     }
 }
 
