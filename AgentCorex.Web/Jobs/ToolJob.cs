@@ -5,6 +5,7 @@ using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Monitoring;
+using AgentCorex.Web.Storage;
 using AgentCorex.Web.Tools;
 using AgentCorex.Web.Webhooks;
 using Hangfire;
@@ -76,7 +77,14 @@ public sealed partial class ToolJob(
 
     private async Task<JobRunSummary> RunLedgerJobAsync(string jobId, string? ownerKeyId, PerformContext perform, CancellationToken cancellationToken)
     {
-        var start = await StartAsync(jobId, ownerKeyId, perform.BackgroundJob.Id, cancellationToken);
+        // The tool has not run yet, so a start the database could not take is tried again, here and for a while,
+        // rather than failing a job that was accepted. Past that patience the job's Hangfire job fails and the ledger
+        // keeps it queued, for the repair pass to enqueue again (Jobs:QueuedRepairGrace). Should a start have been
+        // stored while its answer was lost, the next try finds the job running under this Hangfire job and takes it
+        // for a run that was cut off: run again if its tool is safe to retry, else failed SERVER_RESTARTED.
+        var start = await DatabaseFailures.RetryWhileUnavailableAsync(
+            () => StartAsync(jobId, ownerKeyId, perform.BackgroundJob.Id, cancellationToken),
+            StartPatience, time, e => LogStartWaits(logger, jobId, e.GetBaseException().Message), cancellationToken);
         if (start.Job is not { } job)
         {
             return start.Summary!;
@@ -92,8 +100,12 @@ public sealed partial class ToolJob(
         {
             var ending = await RunToolAsync(job, perform.BackgroundJob.Id, cancellation.Token);
             var ended = "job." + ending.Status;
-            var raises = await webhooks.PendingAsync(job.OwnerKeyId, ended, CancellationToken.None);
-            if (!await ledger.TryFinishAsync(jobId, attempt, ending, raises, CancellationToken.None))
+            var (raises, finished) = await UntilStoredAsync(jobId, async () =>
+            {
+                var raises = await webhooks.PendingAsync(job.OwnerKeyId, ended, CancellationToken.None);
+                return (raises, await ledger.TryFinishAsync(jobId, attempt, ending, raises, CancellationToken.None));
+            });
+            if (!finished)
             {
                 return new JobRunSummary(JobStatus.Canceled, "Canceled by its owner while running");
             }
@@ -108,8 +120,12 @@ public sealed partial class ToolJob(
             if (!lifetime.ApplicationStopping.IsCancellationRequested)
             {
                 // Not a shutdown: the job was canceled (a forced DELETE here, or its Hangfire state changed elsewhere).
-                var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, CancellationToken.None);
-                if (await ledger.TryCancelAsync(jobId, JobStatus.Running, canceled, CancellationToken.None))
+                var (canceled, stored) = await UntilStoredAsync(jobId, async () =>
+                {
+                    var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, CancellationToken.None);
+                    return (canceled, await ledger.TryCancelAsync(jobId, JobStatus.Running, canceled, CancellationToken.None));
+                });
+                if (stored)
                 {
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
@@ -128,6 +144,14 @@ public sealed partial class ToolJob(
             cancellation.Dispose();
         }
     }
+
+    /// <summary>
+    /// Stores how a run ended, trying again while the database is unavailable: the outcome exists only in this
+    /// process until then, and a run the ledger still holds as running is otherwise failed by the repair pass as cut
+    /// off. Only the process's end stops the trying; the restart's recovery then takes the job as cut off.
+    /// </summary>
+    private Task<T> UntilStoredAsync<T>(string jobId, Func<Task<T>> write) =>
+        DatabaseFailures.RetryWhileUnavailableAsync(write, TimeSpan.MaxValue, time, e => LogEndWaits(logger, jobId, e.GetBaseException().Message), lifetime.ApplicationStopped);
 
     /// <summary>
     /// Moves the job from queued to running under this Hangfire job. The common case is one statement: the job is
@@ -251,6 +275,15 @@ public sealed partial class ToolJob(
                 TokensInput: tokens.Input, TokensOutput: tokens.Output),
         };
     }
+
+    /// <summary>How long a job's start is tried again while the database is unavailable, holding its worker.</summary>
+    internal static readonly TimeSpan StartPatience = TimeSpan.FromMinutes(1);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} could not be started in the ledger, the database being unavailable ({Reason}): trying again for up to a minute")]
+    private static partial void LogStartWaits(ILogger logger, string jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended, but the database is unavailable to store it ({Reason}): trying again until it is")]
+    private static partial void LogEndWaits(ILogger logger, string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Hangfire started job {JobId}, which the ledger does not have")]
     private static partial void LogMissing(ILogger logger, string jobId);

@@ -9,6 +9,9 @@ namespace AgentCorex.Web.Storage;
 /// </summary>
 public static class DatabaseFailures
 {
+    private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(5);
+
     public static bool IsUnavailable(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
@@ -19,5 +22,35 @@ public static class DatabaseFailures
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="write"/> again while the database is unavailable, pausing 100 ms, then twice as long each
+    /// time up to 5 s, until it answers. Once <paramref name="patience"/> has passed, or <paramref name="giveUp"/>
+    /// fires, the last failure is thrown. The write takes its own token: a write under way is not cut short by
+    /// <paramref name="giveUp"/>, only the waiting between writes. <paramref name="waiting"/> hears of the first
+    /// failure only, so a long outage logs once.
+    /// </summary>
+    public static async Task<T> RetryWhileUnavailableAsync<T>(
+        Func<Task<T>> write, TimeSpan patience, TimeProvider time, Action<Exception> waiting, CancellationToken giveUp)
+    {
+        var since = time.GetTimestamp();
+        var pause = FirstPause;
+        for (var tries = 1; ; tries++)
+        {
+            try
+            {
+                return await write();
+            }
+            catch (Exception e) when (IsUnavailable(e) && !giveUp.IsCancellationRequested && time.GetElapsedTime(since) + pause < patience)
+            {
+                if (tries == 1)
+                {
+                    waiting(e);
+                }
+            }
+            await Task.Delay(pause, time, giveUp);
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LongestPause.Ticks));
+        }
     }
 }
