@@ -148,10 +148,11 @@ public sealed partial class ToolJob(
     /// <summary>
     /// Stores how a run ended, trying again while the database is unavailable: the outcome exists only in this
     /// process until then, and a run the ledger still holds as running is otherwise failed by the repair pass as cut
-    /// off. Only the process's end stops the trying; the restart's recovery then takes the job as cut off.
+    /// off. Only the server's stopping ends the trying (a write under way is not cut short), so that a node stopped
+    /// during an outage exits promptly; the restart's recovery then takes the job as cut off.
     /// </summary>
     private Task<T> UntilStoredAsync<T>(string jobId, Func<Task<T>> write) =>
-        DatabaseFailures.RetryWhileUnavailableAsync(write, TimeSpan.MaxValue, time, e => LogEndWaits(logger, jobId, e.GetBaseException().Message), lifetime.ApplicationStopped);
+        DatabaseFailures.RetryWhileUnavailableAsync(write, TimeSpan.MaxValue, time, e => LogEndWaits(logger, jobId, e.GetBaseException().Message), lifetime.ApplicationStopping);
 
     /// <summary>
     /// Moves the job from queued to running under this Hangfire job. The common case is one statement: the job is
