@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using AgentCorex.Tests.Infrastructure;
+using Hangfire;
+using Hangfire.States;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace AgentCorex.Tests.Jobs;
@@ -22,6 +25,7 @@ public sealed class LedgerOutageTests
     {
         var settings = await ServerTest.PostgreSqlSettingsAsync();
         database = settings["ConnectionStrings:AgentCorex"]!;
+        settings["Jobs:ReconcileInterval"] = "00:00:01"; // the sweep that hands over parked jobs
         app = new AgentCorexApp(settings);
     }
 
@@ -64,6 +68,62 @@ public sealed class LedgerOutageTests
             Assert.That(job.Str("status"), Is.EqualTo("completed"), job.ToJsonString());
             Assert.That(job.Str("result.message"), Is.EqualTo("late end"));
         });
+    }
+
+    [Test]
+    public async Task Job_WhoseEndFreesASlot_TheDatabaseCannotHandOver_EndsSucceeded_AndTheParkedJobRunsAtASweep()
+    {
+        using var client = app.CreateClient((await app.CreateKeyAsync(plan: "free")).ApiKey); // one job at once
+        await RefuseAsync("OLD.parked AND NOT NEW.parked");
+
+        var first = await client.SubmitAsync("wait", new { duration_ms = 300 });
+        var parked = await client.SubmitAsync("echo", new { message = "parked" });
+        Assert.That((await client.WaitForFinalAsync(first)).Str("status"), Is.EqualTo("completed"));
+        await RefusedAtLeastAsync(1);
+
+        Assert.That(await FinalHangfireStateAsync(first), Is.EqualTo(SucceededState.StateName), "a completed run is not failed for the hand-over after it");
+        Assert.That((await client.GetJobAsync(parked)).Str("status"), Is.EqualTo("queued"));
+        await AllowAsync();
+        var job = await client.WaitForFinalAsync(parked, TimeSpan.FromSeconds(15));
+        Assert.That(job.Str("status"), Is.EqualTo("completed"), job.ToJsonString());
+    }
+
+    [Test]
+    public async Task ForcedCancel_WhoseFreedSlotTheDatabaseCannotHandOver_Answers200()
+    {
+        using var client = app.CreateClient((await app.CreateKeyAsync(plan: "free")).ApiKey);
+        var running = await client.SubmitAsync("wait", new { duration_ms = 30_000 });
+        await client.WaitForStatusAsync(running, "running");
+        var parked = await client.SubmitAsync("echo", new { message = "parked" });
+        await RefuseAsync("OLD.parked AND NOT NEW.parked");
+
+        var cancel = await client.DeleteAsync($"/jobs/{running}?force=true");
+        var body = await cancel.ReadObjectAsync();
+        var refused = await RefusalsAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cancel.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.OK), body.ToJsonString());
+            Assert.That(body.Str("status"), Is.EqualTo("canceled"));
+            Assert.That(refused, Is.GreaterThanOrEqualTo(1), "the hand-over was tried");
+        });
+        await AllowAsync();
+        Assert.That((await client.WaitForFinalAsync(parked, TimeSpan.FromSeconds(15))).Str("status"), Is.EqualTo("completed"));
+    }
+
+    /// <summary>The state a job's Hangfire job ends in, once it has left Processing.</summary>
+    private async Task<string?> FinalHangfireStateAsync(string jobId)
+    {
+        var hangfireId = await app.HangfireIdAsync(jobId);
+        var monitoring = app.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        var waited = Stopwatch.StartNew();
+        string? state;
+        while ((state = monitoring.JobDetails(hangfireId)?.History.OrderBy(h => h.CreatedAt).LastOrDefault()?.StateName) == ProcessingState.StateName
+            && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+        return state;
     }
 
     /// <summary>From now on, every change of a job's row that matches <paramref name="when"/> fails, and is counted.</summary>

@@ -143,7 +143,10 @@ public sealed partial class ExecutionSlots(
     /// <summary>
     /// After one of a key's jobs or executions ended (its final state already stored): hands the key's oldest
     /// parked job to Hangfire. A job parked after the check looked sees this slot free as it is parked (see
-    /// <see cref="AdmitAsync"/>), so on a server database the check takes no lock.
+    /// <see cref="AdmitAsync"/>), so on a server database the check takes no lock. What ended stays as stored
+    /// when the database cannot be reached for this: the key's parked jobs are then handed over by the next
+    /// sweep (<see cref="ParkedJobsSweeper"/>), and the run, cancel or revocation that freed the slot is not
+    /// failed, nor answered 503, for a step that comes after it.
     /// </summary>
     public async Task OnSlotFreedAsync(string keyId, CancellationToken cancellationToken)
     {
@@ -151,13 +154,20 @@ public sealed partial class ExecutionSlots(
         {
             return;
         }
-        // Where answers are remembered, asked under the key's lock, so that what is remembered agrees with a job parked meanwhile.
-        var anyParked = queries.Remembers
-            ? await locks.RunAsync(Context, keyId, token => queries.HasParkedAsync(Context, keyId, token), cancellationToken)
-            : await queries.HasParkedAsync(Context, keyId, cancellationToken);
-        if (anyParked)
+        try
         {
-            await PromoteAsync(keyId, cancellationToken);
+            // Where answers are remembered, asked under the key's lock, so that what is remembered agrees with a job parked meanwhile.
+            var anyParked = queries.Remembers
+                ? await locks.RunAsync(Context, keyId, token => queries.HasParkedAsync(Context, keyId, token), cancellationToken)
+                : await queries.HasParkedAsync(Context, keyId, cancellationToken);
+            if (anyParked)
+            {
+                await PromoteAsync(keyId, cancellationToken);
+            }
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            LogPromotionLeft(logger, keyId, e.GetBaseException().Message);
         }
     }
 
@@ -228,6 +238,9 @@ public sealed partial class ExecutionSlots(
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A slot of key {KeyId} was freed, but the database is unavailable to hand it a parked job ({Reason}); the next sweep does")]
+    private static partial void LogPromotionLeft(ILogger logger, string keyId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} took a freed slot but could not be handed to Hangfire; it is enqueued again at the next sweep")]
     private static partial void LogHandOverFailed(ILogger logger, Exception exception, string jobId);
