@@ -6,8 +6,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AgentCorex.Tests.Infrastructure;
 
 /// <summary>
-/// Hangfire's client as the server has it, except that creating the job of one chosen ledger job fails once, as it
-/// does when the database goes away between storing a job and handing it to Hangfire: a storage failure on demand.
+/// Hangfire's client as the server has it, except that creating the job of one chosen ledger job, or moving a job to
+/// Canceled, fails once, as it does when the database goes away between storing a change in the ledger and telling
+/// Hangfire of it: a storage failure on demand.
 /// </summary>
 public sealed class FailingHangfireClient : IBackgroundJobClient
 {
@@ -15,6 +16,7 @@ public sealed class FailingHangfireClient : IBackgroundJobClient
     private readonly Lock gate = new();
     private string? failNext;
     private bool failAny;
+    private bool failCancel;
     private Action? alongside;
     private int failed;
 
@@ -52,14 +54,39 @@ public sealed class FailingHangfireClient : IBackgroundJobClient
         if (job.Args.Count > 0 && job.Args[0] is string jobId && TakeFailure(jobId, out var alongside))
         {
             alongside?.Invoke();
-            throw new BackgroundJobClientException(
-                "Background job creation failed. See inner exception for details.",
-                new Npgsql.NpgsqlException("Exception while reading from stream", new IOException("the storage did not answer")));
+            throw Unavailable();
         }
         return inner.Create(job, state);
     }
 
-    public bool ChangeState(string jobId, IState state, string expectedState) => inner.ChangeState(jobId, state, expectedState);
+    /// <summary>The next move of a job to Canceled fails, as when the database goes away just after a cancel was stored.</summary>
+    public void FailNextCancel()
+    {
+        lock (gate)
+        {
+            failCancel = true;
+        }
+    }
+
+    public bool ChangeState(string jobId, IState state, string expectedState)
+    {
+        if (state is AgentCorex.Web.Jobs.CanceledState)
+        {
+            lock (gate)
+            {
+                if (failCancel)
+                {
+                    (failCancel, failed) = (false, failed + 1);
+                    throw Unavailable();
+                }
+            }
+        }
+        return inner.ChangeState(jobId, state, expectedState);
+    }
+
+    private static BackgroundJobClientException Unavailable() => new(
+        "State change of a background job failed. See inner exception for details.",
+        new Npgsql.NpgsqlException("Exception while reading from stream", new IOException("the storage did not answer")));
 
     private bool TakeFailure(string jobId, out Action? alongside)
     {

@@ -37,7 +37,7 @@ public static class Ledger
     }
 
     /// <summary>The Hangfire job now carrying a ledger job, once a worker has started it.</summary>
-    public static async Task<string> HangfireIdAsync(this AgentCorexApp app, string jobId)
+    public static async Task<string> HangfireIdAsync(this Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> app, string jobId)
     {
         await using var scope = app.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AgentCorex.Tests.Infrastructure;
 using Hangfire;
 using Hangfire.States;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -12,7 +13,8 @@ namespace AgentCorex.Tests.Jobs;
 /// would: the job still starts once the database takes it, and its outcome is stored, not left for the repair pass
 /// to fail as cut off. The refusal is real PostgreSQL: a trigger on the ledger's jobs table that raises
 /// serialization_failure (40001, which the client marks transient) for one kind of change, until the test drops it.
-/// Hangfire's own tables are untouched, so only the ledger's writes fail.
+/// Hangfire's own tables are untouched, so only the ledger's writes fail. And the other way round, a change stored
+/// in the ledger that Hangfire cannot be told of for a moment (<see cref="FailingHangfireClient"/>).
 /// </summary>
 [NonParallelizable]
 public sealed class LedgerOutageTests
@@ -109,6 +111,38 @@ public sealed class LedgerOutageTests
         });
         await AllowAsync();
         Assert.That((await client.WaitForFinalAsync(parked, TimeSpan.FromSeconds(15))).Str("status"), Is.EqualTo("completed"));
+    }
+
+    [Test]
+    public async Task ForcedCancel_WhoseHangfireJobCannotBeToldForAMoment_Answers200_AndStopsTheToolHere()
+    {
+        var hangfire = new FailingHangfireClient();
+        using var node = app.WithWebHostBuilder(web => web.ConfigureTestServices(services => services.Decorate(hangfire)));
+        using var client = node.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        var running = await client.SubmitAsync("wait", new { duration_ms = 30_000 });
+        await client.WaitForStatusAsync(running, "running");
+
+        hangfire.FailNextCancel();
+        var cancel = await client.DeleteAsync($"/jobs/{running}?force=true");
+        var body = await cancel.ReadObjectAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(hangfire.Failed, Is.EqualTo(1), "moving its Hangfire job to Canceled failed");
+            Assert.That(cancel.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.OK), "the cancel was stored: " + body.ToJsonString());
+            Assert.That(body.Str("status"), Is.EqualTo("canceled"));
+        });
+        var hangfireId = await node.HangfireIdAsync(running);
+        var monitoring = node.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        var waited = Stopwatch.StartNew();
+        while (monitoring.JobDetails(hangfireId)?.History.OrderBy(h => h.CreatedAt).LastOrDefault()?.StateName == ProcessingState.StateName
+            && waited.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(50);
+        }
+        Assert.That(waited.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "the tool on this node stopped at once, not after its 30 s");
+        Assert.That((await client.GetJobAsync(running)).Str("status"), Is.EqualTo("canceled"));
     }
 
     /// <summary>The state a job's Hangfire job ends in, once it has left Processing.</summary>

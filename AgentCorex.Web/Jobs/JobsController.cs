@@ -81,8 +81,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
                     running.Cancel(jobId);
                     if (job.HangfireId is not null)
                     {
-                        // Reaches the node running it, wherever that is: its worker's token fires when the state changes.
-                        hangfire.ChangeState(job.HangfireId, new CanceledState("Canceled by its owner while running"), Hangfire.States.ProcessingState.StateName);
+                        CancelInHangfire(hangfire, job.HangfireId, logger, jobId);
                     }
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     LogCanceled(logger, jobId, JobStatus.Running);
@@ -107,10 +106,31 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         return new JobListResponse([.. page.Select(j => j.ToSummary())], new Pagination(query.Limit, query.Offset, total));
     }
 
+    /// <summary>
+    /// Reaches the node running the job, wherever that is: its worker's token fires when the state changes. The
+    /// cancel is stored by then and stands (the run's outcome can no longer replace it), so a database that cannot
+    /// be reached for this second step is logged, not answered 503: the tool has stopped if it ran on this node;
+    /// on another node it runs on until it ends.
+    /// </summary>
+    private static void CancelInHangfire(IBackgroundJobClient hangfire, string hangfireId, ILogger logger, string jobId)
+    {
+        try
+        {
+            hangfire.ChangeState(hangfireId, new CanceledState("Canceled by its owner while running"), Hangfire.States.ProcessingState.StateName);
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            LogHangfireNotTold(logger, jobId, e.GetBaseException().Message);
+        }
+    }
+
     private Task<JobEntry> FindOwnAsync(string jobId, CancellationToken cancellationToken) =>
         ledger.FindOwnAsync(jobId, Caller, cancellationToken);
 
     private static CanceledJobResponse Canceled(string jobId) => new(jobId, JobStatus.Canceled, "Job canceled successfully");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was canceled, but its Hangfire job could not be moved to Canceled ({Reason}): a tool running on another node runs on until it ends")]
+    private static partial void LogHangfireNotTold(ILogger logger, string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} canceled by its owner while {Status}")]
     private static partial void LogCanceled(ILogger logger, string jobId, string status);
