@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text.RegularExpressions;
 using AgentCorex.Tests.Infrastructure;
 
@@ -49,6 +50,32 @@ public sealed class JobPanelTests(TestStorage storage) : DashboardTest(storage)
             Assert.That(page, Does.Contain("<th class=\"width-15\">Result</th>"));
             Assert.That(page, Does.Contain("&quot;message&quot;: &quot;&lt;b&gt;hello&lt;/b&gt;&quot;"), "the result, indented and encoded");
             Assert.That(page, Does.Not.Contain("<b>hello</b>"));
+        });
+    }
+
+    [Test]
+    public async Task CompletedJob_SucceededStateResult_IsItsStatusAndExecutionTime_NotADotNetType()
+    {
+        using var client = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+        var jobId = await client.SubmitAsync("test_nested", new
+        {
+            target = new { host = "db.internal", port = 5432 },
+            tags = new[] { "x" },
+            api_token = "sk-live-not-in-the-result",
+        });
+        var job = await client.WaitForStatusAsync(jobId, "completed");
+
+        // The ledger says completed a moment before Hangfire moves the job to Succeeded.
+        var page = await Dashboard.WaitForPageAsync($"/jobs/details/{await App.HangfireIdAsync(jobId)}",
+            html => html.Contains("<dt>Result:</dt>", StringComparison.Ordinal), "the Succeeded state's result");
+        var result = WebUtility.HtmlDecode(Regex.Match(page, "<dt>Result:</dt><dd>(.*?)</dd>", RegexOptions.Singleline).Groups[1].Value);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result, Is.EqualTo($$"""{"status":"completed","execution_time_ms":{{job["execution_time_ms"]!.GetValue<long>()}}}"""));
+            Assert.That(page, Does.Not.Contain("$type"));
+            Assert.That(page, Does.Not.Contain(nameof(AgentCorex.Web.Jobs.JobRunSummary)));
+            Assert.That(page, Does.Not.Contain("sk-live-not-in-the-result"));
         });
     }
 

@@ -66,6 +66,18 @@ public sealed class HangfireStateTests(TestStorage storage) : ServerTest(storage
         Assert.That(after.SucceededToday, Is.EqualTo(before.SucceededToday + 1));
     }
 
+    /// <summary>
+    /// The Succeeded an election passes over (the fallback) is written into the job's history all the same, with the
+    /// server's serializer settings: there too, no .NET type name, and not the message, which may be the tool's text.
+    /// </summary>
+    [Test]
+    public void SucceededResult_OfARunThatFailed_IsItsStatusAndExecutionTime_WithoutTheMessage()
+    {
+        var succeeded = new SucceededState(new JobRunSummary(JobStatus.Failed, "password hunter2 refused", TimeoutMs: 100, ExecutionTimeMs: 12), latency: 1, performanceDuration: 1);
+
+        Assert.That(succeeded.SerializeData()["Result"], Is.EqualTo("""{"status":"failed","execution_time_ms":12}"""));
+    }
+
     /// <summary>The Hangfire job's states, oldest first, once it has reached a final one.</summary>
     private async Task<string[]> FinalHistoryAsync(HttpClient client, string jobId)
     {

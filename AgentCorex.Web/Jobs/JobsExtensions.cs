@@ -40,7 +40,8 @@ public static class JobsExtensions
             hangfire
                 .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
                 .UseSimpleAssemblyNameTypeSerializer()
-                .UseRecommendedSerializerSettings()
+                // A run's result, shown on the dashboard, without a .NET type name (see JobRunSummaryJson).
+                .UseRecommendedSerializerSettings(settings => settings.Converters.Add(new JobRunSummaryJson()))
                 .UseAgentCorexStorage(services.GetRequiredService<StorageConnection>(), options);
             AddGlobalFiltersOnce(hangfire);
         });

@@ -113,7 +113,7 @@ public sealed partial class ToolJob(
             LogFinished(logger, jobId, ending.Status, ending.ExecutionTimeMs);
             await webhooks.RaiseAsync(job, ended, raises, CancellationToken.None, ending);
             await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
-            return new JobRunSummary(ending.Status, ending.ErrorMessage, job.TimeoutMs);
+            return new JobRunSummary(ending.Status, ending.ErrorMessage, job.TimeoutMs, ending.ExecutionTimeMs);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || cancellation.IsCancellationRequested)
         {
@@ -301,6 +301,3 @@ public sealed partial class ToolJob(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was still running when the server's shutdown timeout ran out: cut off")]
     private static partial void LogCutOff(ILogger logger, string jobId);
 }
-
-/// <summary>What a run of <see cref="ToolJob"/> returns to Hangfire: the ledger status it ended in.</summary>
-public sealed record JobRunSummary(string Status, string? Message, long TimeoutMs = 0);
