@@ -78,6 +78,20 @@ public sealed class HttpErrorTests : ServerTest
         }
     }
 
+    [TestCase("GET", "/jobs/%20", "JOB_NOT_FOUND")]
+    [TestCase("DELETE", "/jobs/%20", "JOB_NOT_FOUND")]
+    [TestCase("GET", "/jobs/%20/stream", "JOB_NOT_FOUND")]
+    [TestCase("DELETE", "/api_keys/%20", "API_KEY_NOT_FOUND")]
+    [TestCase("DELETE", "/webhooks/%09", "WEBHOOK_NOT_FOUND")]
+    [TestCase("GET", "/webhooks/%20%20/deliveries", "WEBHOOK_NOT_FOUND")]
+    public async Task PathIdOfWhitespace_IsNotFound_NotAMissingArgument(string method, string url, string code)
+    {
+        var response = await Admin.SendAsync(new HttpRequestMessage(new HttpMethod(method), url));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo(code));
+    }
+
     [Test]
     public async Task WrongMethod_IsMethodNotAllowed()
     {

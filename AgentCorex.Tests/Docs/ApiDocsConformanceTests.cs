@@ -105,6 +105,20 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
     }
 
     [Test]
+    public async Task ToolAnswers_AreDescribed_ForAnyName()
+    {
+        using var user = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
+
+        await Described(user.GetAsync("/tools"), "/tools", "get");
+        await Described(user.GetAsync("/tools/echo"), "/tools/{name}", "get");
+        var blank = await Described(user.GetAsync("/tools/%20"), "/tools/{name}", "get");
+        await Described(user.GetAsync("/tools/%20/metrics"), "/tools/{name}/metrics", "get");
+        await Described(user.GetAsync("/tools/echo/metrics"), "/tools/{name}/metrics", "get");
+
+        Assert.That(blank.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+    }
+
+    [Test]
     public async Task ExecuteToolAnswers_AreDescribed_ForEveryOutcome()
     {
         await Described(Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "hi" } }), "/execute_tool", "post");

@@ -34,6 +34,19 @@ public sealed class ToolsEndpointTests : ServerTest
         Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("TOOL_NOT_FOUND"));
     }
 
+    // A name of spaces or tabs is a name no tool has, not a missing one: the route matched, so it is the tool that is not found.
+    [TestCase("/tools/%20")]
+    [TestCase("/tools/%20%20")]
+    [TestCase("/tools/%09")]
+    [TestCase("/tools/%20/metrics")]
+    public async Task Get_ReturnsToolNotFound_ForANameOfWhitespace(string url)
+    {
+        var response = await user.GetAsync(url);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("TOOL_NOT_FOUND"));
+    }
+
     [Test]
     public async Task EchoSchema_CarriesTheValidatorsBounds()
     {

@@ -30,6 +30,7 @@ public static class ApiExtensions
                 mvc.InputFormatters.RemoveType<SystemTextJsonInputFormatter>();
                 mvc.InputFormatters.Insert(0, new JsonBodyInputFormatter());
                 mvc.ModelBinderProviders.Insert(0, new QueryValueBinderProvider());
+                mvc.ModelBinderProviders.Insert(0, new PathValueBinderProvider());
                 mvc.Filters.Add(new DeclaredBodyLimitFilter(MaxRequestBodyBytes));
                 // Arguments are checked by the tools' validators; MVC's validation need not walk every JSON element.
                 mvc.ModelMetadataDetailsProviders.Add(new SuppressChildValidationMetadataProvider(typeof(JsonElement)));
