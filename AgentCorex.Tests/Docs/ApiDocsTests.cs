@@ -113,6 +113,15 @@ public sealed class ApiDocsTests : ServerTest
     }
 
     [Test]
+    public void Head_IsNotListedApart_ButSaidOnce_ForEveryGet()
+    {
+        var methods = document["paths"]!.AsObject().SelectMany(path => path.Value!.AsObject().Select(op => op.Key));
+
+        Assert.That(methods, Does.Not.Contain("head"));
+        Assert.That(document.Str("info.description"), Does.Contain("GET route also answers HEAD"));
+    }
+
+    [Test]
     public void Responses_AreJson_ButTheStreamsEvents()
     {
         var contentTypes = document["paths"]!.AsObject()

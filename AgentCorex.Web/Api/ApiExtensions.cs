@@ -32,6 +32,7 @@ public static class ApiExtensions
                 mvc.ModelBinderProviders.Insert(0, new QueryValueBinderProvider());
                 mvc.ModelBinderProviders.Insert(0, new PathValueBinderProvider());
                 mvc.Filters.Add(new DeclaredBodyLimitFilter(MaxRequestBodyBytes));
+                mvc.Conventions.Add(new HeadBesideGetConvention());
                 // Arguments are checked by the tools' validators; MVC's validation need not walk every JSON element.
                 mvc.ModelMetadataDetailsProviders.Add(new SuppressChildValidationMetadataProvider(typeof(JsonElement)));
             })

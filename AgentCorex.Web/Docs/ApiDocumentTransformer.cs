@@ -20,7 +20,8 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
             Title = "AgentCorex",
             Version = "v1",
             Description = "Run tools synchronously (POST /execute_tool) or as background jobs (POST /jobs/submit). " +
-                "Every error has the shape {\"error\":{\"code\",\"message\",...}}.",
+                "Every error has the shape {\"error\":{\"code\",\"message\",...}}. " +
+                "Every GET route also answers HEAD, with the same status and headers and no body; HEAD is not listed apart.",
         };
         document.Components ??= new OpenApiComponents();
         document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();

@@ -1,3 +1,4 @@
+using AgentCorex.Web.Api;
 using Scalar.AspNetCore;
 
 namespace AgentCorex.Web.Docs;
@@ -13,6 +14,9 @@ public static class DocsExtensions
         builder.Services.Configure<Microsoft.AspNetCore.Mvc.MvcOptions>(mvc => mvc.Conventions.Add(new ErrorResponsesConvention()));
         builder.Services.AddOpenApi(openApi =>
         {
+            // Every GET route answers HEAD too (HeadRequests): the document says so once instead of repeating each GET without its body.
+            var included = openApi.ShouldInclude;
+            openApi.ShouldInclude = description => !HttpMethods.IsHead(description.HttpMethod ?? "") && included(description);
             openApi.AddDocumentTransformer<ApiDocumentTransformer>();
             openApi.AddOperationTransformer<BearerOperationTransformer>();
             openApi.AddOperationTransformer<ResponseHeadersTransformer>();
@@ -25,12 +29,13 @@ public static class DocsExtensions
     /// <summary>/openapi/v1.json and /docs, open to everyone: they describe the API, they grant nothing.</summary>
     public static WebApplication MapApiDocs(this WebApplication app)
     {
-        app.MapOpenApi();
+        app.MapOpenApi().AnswerHeadAsGet();
         app.MapScalarApiReference("/docs", scalar => scalar
             .WithTitle("AgentCorex API")
             // Scalar's default fonts come from its CDN; the page uses the browser's own instead, so nothing is fetched from outside.
             .DisableDefaultFonts()
-            .WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+            .WithOpenApiRoutePattern("/openapi/{documentName}.json"))
+            .AnswerHeadAsGet();
         return app;
     }
 }

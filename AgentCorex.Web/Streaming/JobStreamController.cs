@@ -20,7 +20,9 @@ public sealed class JobStreamController(
     /// state. A reconnect with Last-Event-ID is not sent the state it already has; one that already has the final
     /// state gets 204, since EventSource reconnects after every close and a 204 is what makes it stop. A finished
     /// job is answered at once, without a place among the node's streams. A stopping server ends its streams at
-    /// once, so they do not hold up its shutdown; EventSource reconnects (to another node) by itself.
+    /// once, so they do not hold up its shutdown; EventSource reconnects (to another node) by itself. A HEAD is answered
+    /// as the GET would be up to its first event (404, 204, 503 TOO_MANY_STREAMS, or the stream's headers) and ends there:
+    /// its body would be dropped, so streaming it would only hold the connection.
     /// </summary>
     [HttpGet("{job_id}/stream")]
     [AccessTokenQuery]
@@ -46,12 +48,19 @@ public sealed class JobStreamController(
                     return;
                 }
                 StartEventStream();
-                await WriteAsync(current, cancellationToken);
+                if (!HttpMethods.IsHead(Request.Method))
+                {
+                    await WriteAsync(current, cancellationToken);
+                }
                 return;
             }
 
             using var subscription = watcher.TrySubscribe(jobId) ?? throw StreamErrors.TooManyStreams();
             StartEventStream();
+            if (HttpMethods.IsHead(Request.Method))
+            {
+                return;
+            }
             if (current.Id != sent)
             {
                 await WriteAsync(current, cancellationToken);
