@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using AgentCorex.Tests.Infrastructure;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace AgentCorex.Tests.Docs;
 
@@ -148,5 +151,59 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
 
         Assert.That(refused, Is.Not.Null, "a free key is limited to 10 executions a minute");
         Assert.That(refused!.Headers.Select(h => h.Key), Is.SupersetOf(new[] { "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After" }));
+    }
+
+    private static readonly string[] RateLimitHeaders = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"];
+
+    [Test]
+    public async Task ShutdownRefusals_AreDescribed_WithoutTheHeadersOfACountedAnswer()
+    {
+        // A server of this test's own, since it is stopped; admin keys given a limit, so that /execute_tool's answers count too.
+        using var app = new AgentCorexApp(new Dictionary<string, string?> { ["RateLimits:Admin:RequestsPerMinute"] = "100" });
+        using var user = app.CreateClient((await app.CreateKeyAsync(plan: "pro")).ApiKey);
+        using var admin = app.CreateClient((await app.CreateKeyAsync(admin: true)).ApiKey);
+        var counted = await Described(user.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "before" } }), "/jobs/submit", "post");
+
+        app.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+        var refusals = new[]
+        {
+            await Described(user.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "too late" } }), "/jobs/submit", "post"),
+            await Described(admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "too late" } }), "/execute_tool", "post"),
+        };
+
+        Assert.That(counted.Headers.Select(h => h.Key), Is.SupersetOf(RateLimitHeaders), "a counted answer carries the window");
+        foreach (var refused in refusals)
+        {
+            var code = (await refused.ReadObjectAsync()).Str("error.code");
+            Assert.Multiple(() =>
+            {
+                Assert.That((refused.StatusCode, code), Is.EqualTo((HttpStatusCode.ServiceUnavailable, "SERVER_SHUTTING_DOWN")));
+                Assert.That(refused.Headers.Select(h => h.Key), Is.Not.SupersetOf(RateLimitHeaders).And.Not.Contains("Retry-After"), "refused before it is counted");
+            });
+        }
+    }
+
+    [Test]
+    public async Task DatabaseUnavailable_AfterTheCount_IsDescribed_WithTheHeadersOfACountedAnswer()
+    {
+        var hangfire = new FailingHangfireClient();
+        using var app = new AgentCorexApp();
+        // Hangfire's storage failing as the job is handed over: the database went away after the request was counted.
+        using var node = app.WithWebHostBuilder(web => web.ConfigureTestServices(services => services.Decorate(hangfire)));
+        using var admin = node.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AgentCorexApp.AdminKey);
+        var key = (await (await admin.PostJsonAsync("/api_keys", new { name = "outage", plan = "pro" })).ReadObjectAsync()).Str("api_key");
+        using var user = node.CreateClient();
+        user.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+
+        hangfire.FailNextCreate(alongside: () => { });
+        var refused = await Described(user.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "lost" } }), "/jobs/submit", "post");
+
+        var code = (await refused.ReadObjectAsync()).Str("error.code");
+        Assert.Multiple(() =>
+        {
+            Assert.That((refused.StatusCode, code), Is.EqualTo((HttpStatusCode.ServiceUnavailable, "DATABASE_UNAVAILABLE")));
+            Assert.That(refused.Headers.Select(h => h.Key), Is.SupersetOf(RateLimitHeaders).And.Contains("Retry-After"));
+        });
     }
 }

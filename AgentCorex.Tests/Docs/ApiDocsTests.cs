@@ -101,6 +101,38 @@ public sealed class ApiDocsTests : ServerTest
         });
     }
 
+    [TestCase("/execute_tool")]
+    [TestCase("/jobs/submit")]
+    public void ExecutionEndpoints_PromiseNoHeaderOnServiceUnavailable_ThatARefusalBeforeTheCountLacks(string path)
+    {
+        var unavailable = Operation(path, "post")["responses"]!["503"]!["headers"]!.AsObject();
+
+        Assert.Multiple(() =>
+        {
+            // A stopping node refuses before counting, so its SERVER_SHUTTING_DOWN has no window to tell, and no Retry-After.
+            foreach (var (name, header) in unavailable)
+            {
+                Assert.That(header!["required"]?.GetValue<bool>() ?? false, Is.False, name);
+                Assert.That(header.Str("description"), Does.Contain("SERVER_SHUTTING_DOWN"), name);
+            }
+            Assert.That(unavailable.Select(h => h.Key), Is.EquivalentTo(new[] { "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After" }));
+            Assert.That(unavailable["X-RateLimit-Limit"].Str("description"), Does.Contain("not counted"));
+        });
+    }
+
+    [Test]
+    public void HeadersEveryAnswerOfTheirStatusCarries_AreRequired()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Operation("/jobs/submit", "post").At("responses.202.headers.Location.required")?.GetValue<bool>(), Is.True);
+            Assert.That(Operation("/jobs/submit", "post").At("responses.429.headers.Retry-After.required")?.GetValue<bool>(), Is.True);
+            Assert.That(Operation("/jobs", "get").At("responses.503.headers.Retry-After.required")?.GetValue<bool>(), Is.True);
+            Assert.That(Operation("/jobs", "get").At("responses.401.headers.WWW-Authenticate.required")?.GetValue<bool>(), Is.True);
+            Assert.That(Operation("/jobs/submit", "post").At("responses.202.headers.X-RateLimit-Limit.required")?.GetValue<bool>() ?? false, Is.False, "a key without a limit gets none");
+        });
+    }
+
     [Test]
     public void EveryOtherRoute_ThatAnyKeyMayCall_DocumentsRetryAfterOnTooManyRequests()
     {

@@ -9,7 +9,8 @@ namespace AgentCorex.Tests.Docs;
 
 /// <summary>
 /// The served OpenAPI document as the judge of real answers: an answer is described when its status is listed
-/// for the route, its headers are among that status's, and its body is valid against that status's schema.
+/// for the route, its headers are among that status's and include those the document marks required, and its body is
+/// valid against that status's schema.
 /// </summary>
 public sealed class OpenApiContract(JsonObject document)
 {
@@ -36,6 +37,8 @@ public sealed class OpenApiContract(JsonObject document)
         var answered = response.Headers.Concat(response.Content.Headers).Select(h => h.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var sent = ClientHeaders.Where(answered.Contains);
         Assert.That(sent.Where(h => !headers.Contains(h)), Is.Empty, $"{route} {status} sent headers its document does not list");
+        var promised = documented["headers"]?.AsObject().Where(h => h.Value?["required"]?.GetValue<bool>() == true).Select(h => h.Key) ?? [];
+        Assert.That(promised.Where(h => !answered.Contains(h)), Is.Empty, $"{route} {status} lacks headers its document marks required");
 
         var body = await response.Content.ReadAsStringAsync();
         if (body.Length == 0)

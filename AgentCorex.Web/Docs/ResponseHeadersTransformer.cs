@@ -6,8 +6,10 @@ namespace AgentCorex.Web.Docs;
 
 /// <summary>
 /// The response headers clients act on, which ApiExplorer cannot declare: the rate-limit window on every answer
-/// of an execution endpoint that was counted (all but 401 and 403, refused before; none for a key without a
-/// limit), Retry-After on 429 and on 503 (DATABASE_UNAVAILABLE, the stream's TOO_MANY_STREAMS), Location on 202, WWW-Authenticate on 401.
+/// of an execution endpoint that counted the request (all but 401 and 403, refused before; none for a key without a
+/// limit), Retry-After on 429 and on 503 (DATABASE_UNAVAILABLE, the stream's TOO_MANY_STREAMS), Location on 202,
+/// WWW-Authenticate on 401. A header is <c>required</c> only where every answer of that status carries it, and a
+/// header some answers of a status leave out says which: the document promises no header an answer may lack.
 /// </summary>
 internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
 {
@@ -17,6 +19,16 @@ internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
         ("X-RateLimit-Remaining", "Requests left in the current one-minute window"),
         ("X-RateLimit-Reset", "Unix seconds at which the current window ends"),
     ];
+
+    /// <summary>
+    /// An execution endpoint's 503 is SERVER_SHUTTING_DOWN or DATABASE_UNAVAILABLE. A stopping node refuses a request
+    /// before it is counted (ShutdownFilter runs before RateLimitFilter), so that a refusal costs the key nothing; the
+    /// database may fail before the count (reading the key, or the count itself on a server database) or after it.
+    /// </summary>
+    private const string CountedOnly =
+        ". On a 503 only when the request was counted before it failed: a DATABASE_UNAVAILABLE after the count, or a direct " +
+        "execution cut off at the shutdown deadline (SERVER_SHUTTING_DOWN); not on a SERVER_SHUTTING_DOWN refusal, which is " +
+        "not counted, nor on a DATABASE_UNAVAILABLE raised before the count (reading the key, or counting on a server database)";
 
     public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
@@ -31,29 +43,36 @@ internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
             {
                 foreach (var (name, description) in RateLimitHeaders)
                 {
-                    Add(declared, name, description, JsonSchemaType.Integer);
+                    Add(declared, name, status == "503" ? description + CountedOnly : description, JsonSchemaType.Integer, required: false);
                 }
             }
             switch (status)
             {
                 case "429":
+                    Add(declared, "Retry-After", "Seconds to wait before trying again", JsonSchemaType.Integer, required: true);
+                    break;
+                case "503" when counted:
+                    // ShutdownErrors sets none: the node will not serve it again; the client sends it elsewhere now.
+                    Add(declared, "Retry-After", "Seconds to wait before trying again, on a DATABASE_UNAVAILABLE; a SERVER_SHUTTING_DOWN has none: " +
+                        "send the request to another node", JsonSchemaType.Integer, required: false);
+                    break;
                 case "503": // DATABASE_UNAVAILABLE on every route, TOO_MANY_STREAMS on the stream
-                    Add(declared, "Retry-After", "Seconds to wait before trying again", JsonSchemaType.Integer);
+                    Add(declared, "Retry-After", "Seconds to wait before trying again", JsonSchemaType.Integer, required: true);
                     break;
                 case "202":
-                    Add(declared, "Location", "The job: /jobs/{job_id}", JsonSchemaType.String);
+                    Add(declared, "Location", "The job: /jobs/{job_id}", JsonSchemaType.String, required: true);
                     break;
                 case "401":
-                    Add(declared, "WWW-Authenticate", "Bearer", JsonSchemaType.String);
+                    Add(declared, "WWW-Authenticate", "Bearer", JsonSchemaType.String, required: true);
                     break;
             }
         }
         return Task.CompletedTask;
     }
 
-    private static void Add(OpenApiResponse response, string name, string description, JsonSchemaType type)
+    private static void Add(OpenApiResponse response, string name, string description, JsonSchemaType type, bool required)
     {
         response.Headers ??= new Dictionary<string, IOpenApiHeader>();
-        response.Headers[name] = new OpenApiHeader { Description = description, Schema = new OpenApiSchema { Type = type } };
+        response.Headers[name] = new OpenApiHeader { Description = description, Required = required, Schema = new OpenApiSchema { Type = type } };
     }
 }

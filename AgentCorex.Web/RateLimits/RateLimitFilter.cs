@@ -13,7 +13,8 @@ namespace AgentCorex.Web.RateLimits;
 
 /// <summary>
 /// Fixed one-minute windows per key. The execution endpoints count against the key's plan (or its own limit)
-/// and every answer they give carries X-RateLimit-Limit, -Remaining and -Reset; other endpoints share a
+/// and every answer they give once counted carries X-RateLimit-Limit, -Remaining and -Reset (not a refusal before
+/// the count: authentication's, ShutdownFilter's, a database failing at the count); other endpoints share a
 /// looser per-key limit, counted by each node in memory: a guard against floods, not an allowance, so it
 /// costs a cluster no database write per read. Over the limit: 429 RATE_LIMIT_EXCEEDED with Retry-After.
 /// </summary>
