@@ -92,6 +92,18 @@ public sealed class HttpErrorTests : ServerTest
         Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo(code));
     }
 
+    [TestCase("POST", "/health/live")]
+    [TestCase("DELETE", "/health/ready")]
+    [TestCase("PUT", "/metrics")]
+    public async Task ReadOnlyEndpoint_RefusesAWrite_MethodNotAllowed(string method, string url)
+    {
+        var response = await Admin.SendAsync(new HttpRequestMessage(new HttpMethod(method), url));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed));
+        Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("METHOD_NOT_ALLOWED"));
+        Assert.That(response.Content.Headers.Allow, Is.EquivalentTo(new[] { "GET", "HEAD" }));
+    }
+
     [Test]
     public async Task WrongMethod_IsMethodNotAllowed()
     {

@@ -7,7 +7,8 @@ namespace AgentCorex.Web.Api;
 /// HEAD wherever GET, as RFC 9110 requires: the same status and headers, no body (Kestrel drops whatever is written).
 /// Routes name GET only; HEAD is added beside it as the routes are built, on every controller action by
 /// <see cref="HeadBesideGetConvention"/> and on a minimal endpoint by <see cref="AnswerHeadAsGet{TBuilder}"/>. An
-/// endpoint mapped without methods (the health checks, /metrics, the dashboard) already answers every method.
+/// endpoint mapped without methods is limited to GET and HEAD by <see cref="ReadOnly{TBuilder}"/> (the health checks,
+/// /metrics); the dashboard answers every method and decides itself.
 /// </summary>
 public static class HeadRequests
 {
@@ -24,6 +25,13 @@ public static class HeadRequests
         });
         return builder;
     }
+
+    /// <summary>
+    /// An endpoint mapped for every method (a health check, the metrics scrape) answers GET and HEAD only: anything
+    /// else is 405 METHOD_NOT_ALLOWED with <c>Allow</c>, as on every other route, rather than a 200 to a POST or DELETE.
+    /// </summary>
+    public static TBuilder ReadOnly<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]));
 
     /// <summary><paramref name="methods"/> with HEAD added if they have GET and not HEAD; otherwise null.</summary>
     internal static string[]? WithHead(IReadOnlyList<string> methods) =>

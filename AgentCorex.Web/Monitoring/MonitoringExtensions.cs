@@ -1,3 +1,4 @@
+using AgentCorex.Web.Api;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
@@ -29,7 +30,8 @@ public static class MonitoringExtensions
     public static WebApplication MapMetrics(this WebApplication app)
     {
         app.MapPrometheusScrapingEndpoint(MetricsPath, meterProvider: null, configureBranchedPipeline: branch => branch.UseMiddleware<ScrapeGate>(), optionsName: null)
-            .AllowAnonymous(); // ScrapeGate decides: the scrape token is no API key
+            .AllowAnonymous() // ScrapeGate decides: the scrape token is no API key
+            .ReadOnly();
         return app;
     }
 }
