@@ -23,7 +23,13 @@ internal static class HangfireStorage
         {
             return storage.Provider switch
             {
-                StorageProvider.Embedded => hangfire.UseInMemoryStorage(new InMemoryStorageOptions { MaxExpirationTime = TimeSpan.FromHours(3) }),
+                StorageProvider.Embedded => hangfire.UseInMemoryStorage(new InMemoryStorageOptions
+                {
+                    MaxExpirationTime = TimeSpan.FromHours(3),
+                    // Numbered ids start again at 1 in every process, while the ledger keeps the ids of earlier ones:
+                    // the dashboard's links from the ledger (timed out, canceled) then opened other jobs after a restart.
+                    IdType = InMemoryStorageIdType.Guid,
+                }),
                 StorageProvider.PostgreSql => hangfire.UseAgentCorexPostgreSql(storage.ConnectionString, options),
                 StorageProvider.SqlServer => hangfire.UseSqlServerStorage(storage.ConnectionString, SqlServerOptions(options)),
                 _ => throw new StartupRefusedException($"Storage:Provider '{storage.Provider}' has no Hangfire storage."),

@@ -1,0 +1,54 @@
+using AgentCorex.Tests.Infrastructure;
+
+namespace AgentCorex.Tests.Jobs;
+
+/// <summary>
+/// On the embedded default Hangfire forgets its jobs at a restart, but the ledger keeps each job's Hangfire id, and
+/// the dashboard links ledger jobs (timed out, canceled) to them: an id must never name another job after a restart.
+/// </summary>
+public sealed class HangfireIdTests
+{
+    [Test]
+    public async Task TheFirstJobsOfTwoStartsOnOneDatabase_HaveDifferentHangfireIds()
+    {
+        var data = Directory.CreateTempSubdirectory("agentcorex-ids-").FullName;
+        try
+        {
+            var first = await FirstJobsHangfireIdAsync(data);
+            await LetGoOfAsync(Path.Combine(data, "agentcorex.db.lock"));
+            var second = await FirstJobsHangfireIdAsync(data);
+
+            Assert.That(second, Is.Not.EqualTo(first), "a Hangfire id of the first start names another job after the restart");
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    /// <summary>Waits until the first server has let go of the database, as its host's disposal ends.</summary>
+    private static async Task LetGoOfAsync(string lockFile)
+    {
+        for (var tries = 0; ; tries++)
+        {
+            try
+            {
+                await using var free = new FileStream(lockFile, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                return;
+            }
+            catch (IOException) when (tries < 100)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    private static async Task<string> FirstJobsHangfireIdAsync(string data)
+    {
+        using var app = new AgentCorexApp(dataDirectory: data);
+        using var admin = app.CreateAdminClient();
+        var jobId = await admin.SubmitAsync("echo", new { message = "numbered" });
+        await admin.WaitForFinalAsync(jobId);
+        return await app.HangfireIdAsync(jobId);
+    }
+}
