@@ -27,7 +27,7 @@ public sealed class HangfireIdTests
     }
 
     /// <summary>Waits until the first server has let go of the database, as its host's disposal ends.</summary>
-    private static async Task LetGoOfAsync(string lockFile)
+    internal static async Task LetGoOfAsync(string lockFile)
     {
         for (var tries = 0; ; tries++)
         {

@@ -18,6 +18,7 @@ internal sealed partial class ParkedJobsSweeper(
     IServiceScopeFactory scopes,
     IDirectExecutions directs,
     FailedHandOvers failedHandOvers,
+    StartRecovery recovery,
     IBackgroundJobClient hangfire,
     IOptions<JobsOptions> options,
     TimeProvider time,
@@ -25,8 +26,11 @@ internal sealed partial class ParkedJobsSweeper(
 {
     private const int Batch = 500;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        PeriodicWork.RunAsync(() => options.Value.ReconcileInterval, time, atOnce: true, SweepAsync, e => LogSweepFailed(logger, e), stoppingToken);
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await recovery.WaitAsync(stoppingToken); // else a job it hands over is enqueued again by the start's recovery
+        await PeriodicWork.RunAsync(() => options.Value.ReconcileInterval, time, atOnce: true, SweepAsync, e => LogSweepFailed(logger, e), stoppingToken);
+    }
 
     private async Task SweepAsync(CancellationToken cancellationToken)
     {

@@ -25,6 +25,7 @@ internal sealed partial class JobRecovery(
     JobStorage storage,
     ToolCatalog catalog,
     HangfireExecutor executor,
+    StartRecovery recovery,
     AbandonedSubmits abandoned,
     AgentCorexMetrics metrics,
     IOptions<JobsOptions> options,
@@ -39,6 +40,7 @@ internal sealed partial class JobRecovery(
         {
             await RecoverAfterRestartAsync(cancellationToken);
         }
+        recovery.Ended();
         await base.StartAsync(cancellationToken);
     }
 

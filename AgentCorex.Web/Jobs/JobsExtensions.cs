@@ -65,6 +65,7 @@ public static class JobsExtensions
         builder.Services.AddScoped<ToolJob>();
         builder.Services.AddSingleton<JobEstimates>();
         builder.Services.AddSingleton<RunningJobs>();
+        builder.Services.AddSingleton<StartRecovery>();
         builder.Services.AddHostedService<JobRecovery>();
         return builder;
     }
