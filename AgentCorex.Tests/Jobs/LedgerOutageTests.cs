@@ -14,7 +14,8 @@ namespace AgentCorex.Tests.Jobs;
 /// to fail as cut off. The refusal is real PostgreSQL: a trigger on the ledger's jobs table that raises
 /// serialization_failure (40001, which the client marks transient) for one kind of change, until the test drops it.
 /// Hangfire's own tables are untouched, so only the ledger's writes fail. And the other way round, a change stored
-/// in the ledger that Hangfire cannot be told of for a moment (<see cref="FailingHangfireClient"/>).
+/// in the ledger that Hangfire cannot be told of for a moment (<see cref="FailingHangfireClient"/>); and a lock on a
+/// job's Hangfire state that a node killed mid-change left behind.
 /// </summary>
 [NonParallelizable]
 public sealed class LedgerOutageTests
@@ -130,6 +131,34 @@ public sealed class LedgerOutageTests
         }
         Assert.That(waited.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "the tool on this node stopped at once, not after its 30 s");
         Assert.That((await client.GetJobAsync(running)).Str("status"), Is.EqualTo("canceled"));
+    }
+
+    [Test]
+    public async Task Job_WhoseStateLockADeadNodeLeft_RunsAfterTheInvisibilityTimeout_NotTheLibrarysTenMinutes()
+    {
+        var settings = await ServerTest.PostgreSqlSettingsAsync();
+        var shared = settings["ConnectionStrings:AgentCorex"]!;
+        settings["Jobs:InvisibilityTimeout"] = "00:00:02";
+        settings["Jobs:WorkerCount"] = "0"; // an API node: the job waits in Hangfire's queue
+        using var api = new AgentCorexApp(settings);
+        using var admin = api.CreateAdminClient();
+        var jobId = await admin.SubmitAsync("echo", new { message = "behind a dead node's lock" });
+        var hangfireId = api.Services.GetRequiredService<JobStorage>().GetMonitoringApi().EnqueuedJobs("default", 0, 10).Single().Key;
+        // What a node killed while changing the job's state leaves behind.
+        await using (var connection = new NpgsqlConnection(shared))
+        {
+            await connection.OpenAsync();
+            await using var stale = new NpgsqlCommand("INSERT INTO hangfire.lock (resource, updatecount, acquired) VALUES (@resource, 0, now() at time zone 'utc' - interval '5 seconds')", connection);
+            stale.Parameters.AddWithValue("resource", $"hangfire:job:{hangfireId}:state-lock");
+            Assert.That(await stale.ExecuteNonQueryAsync(), Is.EqualTo(1));
+        }
+
+        settings["Jobs:WorkerCount"] = "1";
+        using var worker = new AgentCorexApp(settings);
+        using var _ = worker.CreateClient();
+
+        var job = await admin.WaitForFinalAsync(jobId, TimeSpan.FromSeconds(20));
+        Assert.That(job.Str("status"), Is.EqualTo("completed"), job.ToJsonString());
     }
 
     /// <summary>The state a job's Hangfire job ends in, once it has left Processing.</summary>

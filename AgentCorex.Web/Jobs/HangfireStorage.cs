@@ -59,6 +59,10 @@ internal static class HangfireStorage
         PrepareSchemaIfNecessary = false, // see InstallPostgreSqlSchema
         UseSlidingInvisibilityTimeout = true,
         InvisibilityTimeout = options.InvisibilityTimeout,
+        // A lock row left by a node killed in the middle of a job's state change (hangfire.lock) blocked that job for
+        // the library's 10 minutes, whatever Jobs:InvisibilityTimeout said (found by a crash audit). Hangfire's own
+        // locks are held for a state change or one batch of its background work, far less than this.
+        DistributedLockTimeout = options.InvisibilityTimeout,
         EnableLongPolling = options.LongPolling,
         QueuePollInterval = options.QueuePollInterval,
     };
