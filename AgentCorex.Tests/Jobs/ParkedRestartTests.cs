@@ -1,4 +1,5 @@
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Jobs;
 using Hangfire;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -7,9 +8,8 @@ namespace AgentCorex.Tests.Jobs;
 /// <summary>
 /// A restart of the embedded default with a key's jobs parked and its slots now free: the start's recovery enqueues
 /// the ledger's queued jobs, and the parked-jobs sweep hands the parked ones over; each job gets one Hangfire job.
-/// The sweep now waits for the recovery (<see cref="AgentCorex.Web.Jobs.StartRecovery"/>). The crash audit that found
-/// them racing needed kill -9 with jobs running to see it (about one job in 60); here it did not show on the code
-/// before, so this holds the property rather than replaying that interleaving.
+/// The sweep waits for the recovery (<see cref="StartRecovery"/>): run alongside it, while the recovery took jobs cut
+/// off by a kill -9 back to the queue, the sweep handed the parked jobs over, and the recovery then enqueued them again.
 /// </summary>
 public sealed class ParkedRestartTests
 {
@@ -22,20 +22,12 @@ public sealed class ParkedRestartTests
             var jobs = new List<string>();
             using (var first = new AgentCorexApp(new Dictionary<string, string?> { ["Jobs:WorkerCount"] = "0" }, data))
             {
-                // A queue ahead of them, so that the start's recovery is still reading the ledger's queued jobs when
-                // the sweep hands the parked ones over.
-                using var ahead = first.CreateAdminClient();
-                await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
-                {
-                    for (var i = 0; i < 150; i++)
-                    {
-                        var jobId = await ahead.SubmitAsync("echo", new { message = "ahead" });
-                        lock (jobs)
-                        {
-                            jobs.Add(jobId);
-                        }
-                    }
-                }));
+                // Jobs a kill -9 cut off while running, ahead of them: the start's recovery takes each back to the
+                // queue (echo is safe to retry) before it reads the queue, while the sweep hands the parked ones over.
+                var other = await first.CreateKeyAsync(plan: "enterprise");
+                var cutOff = Enumerable.Range(0, 400).Select(_ => Ledger.Job(other.KeyId, "echo", JobStatus.Running, at: DateTime.UtcNow.AddMinutes(-1))).ToList();
+                await first.AddJobsAsync(cutOff);
+                jobs.AddRange(cutOff.Select(j => j.Id));
                 using var client = first.CreateClient((await first.CreateKeyAsync(plan: "free")).ApiKey); // one at once: the rest park
                 for (var i = 0; i < 6; i++)
                 {
