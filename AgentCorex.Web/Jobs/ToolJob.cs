@@ -100,12 +100,8 @@ public sealed partial class ToolJob(
         {
             var ending = await RunToolAsync(job, perform.BackgroundJob.Id, cancellation.Token);
             var ended = "job." + ending.Status;
-            var (raises, finished) = await UntilStoredAsync(jobId, async () =>
-            {
-                var raises = await webhooks.PendingAsync(job.OwnerKeyId, ended, CancellationToken.None);
-                return (raises, await ledger.TryFinishAsync(jobId, attempt, ending, raises, CancellationToken.None));
-            });
-            if (!finished)
+            var raises = await webhooks.PendingAsync(job.OwnerKeyId, ended, CancellationToken.None);
+            if (!await UntilStoredAsync(jobId, () => ledger.TryFinishAsync(jobId, attempt, ending, raises, CancellationToken.None)))
             {
                 return new JobRunSummary(JobStatus.Canceled, "Canceled by its owner while running");
             }
@@ -120,12 +116,8 @@ public sealed partial class ToolJob(
             if (!lifetime.ApplicationStopping.IsCancellationRequested)
             {
                 // Not a shutdown: the job was canceled (a forced DELETE here, or its Hangfire state changed elsewhere).
-                var (canceled, stored) = await UntilStoredAsync(jobId, async () =>
-                {
-                    var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, CancellationToken.None);
-                    return (canceled, await ledger.TryCancelAsync(jobId, JobStatus.Running, canceled, CancellationToken.None));
-                });
-                if (stored)
+                var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, CancellationToken.None);
+                if (await UntilStoredAsync(jobId, () => ledger.TryCancelAsync(jobId, JobStatus.Running, canceled, CancellationToken.None)))
                 {
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
@@ -149,9 +141,10 @@ public sealed partial class ToolJob(
     /// Stores how a run ended, trying again while the database is unavailable: the outcome exists only in this
     /// process until then, and a run the ledger still holds as running is otherwise failed by the repair pass as cut
     /// off. Only the server's stopping ends the trying (a write under way is not cut short), so that a node stopped
-    /// during an outage exits promptly; the restart's recovery then takes the job as cut off.
+    /// during an outage exits promptly; the restart's recovery then takes the job as cut off. (Which events the
+    /// write marks pending is asked before: <see cref="WebhookEvents.PendingAsync"/> answers even without a database.)
     /// </summary>
-    private Task<T> UntilStoredAsync<T>(string jobId, Func<Task<T>> write) =>
+    private Task<bool> UntilStoredAsync(string jobId, Func<Task<bool>> write) =>
         DatabaseFailures.RetryWhileUnavailableAsync(write, TimeSpan.MaxValue, time, e => LogEndWaits(logger, jobId, e.GetBaseException().Message), lifetime.ApplicationStopping);
 
     /// <summary>
@@ -278,7 +271,7 @@ public sealed partial class ToolJob(
     }
 
     /// <summary>How long a job's start is tried again while the database is unavailable, holding its worker.</summary>
-    internal static readonly TimeSpan StartPatience = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan StartPatience = TimeSpan.FromMinutes(1);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} could not be started in the ledger, the database being unavailable ({Reason}): trying again for up to a minute")]
     private static partial void LogStartWaits(ILogger logger, string jobId, string reason);
