@@ -38,6 +38,28 @@ public sealed class AgentCorexApp : WebApplicationFactory<Program>
 
     public string DataDirectory { get; }
 
+    /// <summary>
+    /// Waits until a disposed server has let go of the embedded database in <paramref name="dataDirectory"/> (its lock
+    /// file), so that a second server can start on the same data: an in-process host lets go of it as its disposal
+    /// ends, sometimes a second or two after Dispose returns.
+    /// </summary>
+    public static async Task LetGoOfDatabaseAsync(string dataDirectory)
+    {
+        var lockFile = Path.Combine(dataDirectory, "agentcorex.db.lock");
+        for (var tries = 0; ; tries++)
+        {
+            try
+            {
+                await using var free = new FileStream(lockFile, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                return;
+            }
+            catch (IOException) when (tries < 100)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (key, value) in settings)

@@ -15,7 +15,7 @@ public sealed class HangfireIdTests
         try
         {
             var first = await FirstJobsHangfireIdAsync(data);
-            await LetGoOfAsync(Path.Combine(data, "agentcorex.db.lock"));
+            await AgentCorexApp.LetGoOfDatabaseAsync(data);
             var second = await FirstJobsHangfireIdAsync(data);
 
             Assert.That(second, Is.Not.EqualTo(first), "a Hangfire id of the first start names another job after the restart");
@@ -23,23 +23,6 @@ public sealed class HangfireIdTests
         finally
         {
             Directory.Delete(data, recursive: true);
-        }
-    }
-
-    /// <summary>Waits until the first server has let go of the database, as its host's disposal ends.</summary>
-    internal static async Task LetGoOfAsync(string lockFile)
-    {
-        for (var tries = 0; ; tries++)
-        {
-            try
-            {
-                await using var free = new FileStream(lockFile, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-                return;
-            }
-            catch (IOException) when (tries < 100)
-            {
-                await Task.Delay(100);
-            }
         }
     }
 

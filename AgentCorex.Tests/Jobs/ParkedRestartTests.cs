@@ -34,7 +34,7 @@ public sealed class ParkedRestartTests
                     jobs.Add(await client.SubmitAsync("echo", new { message = $"job {i}" }));
                 }
             }
-            await HangfireIdTests.LetGoOfAsync(Path.Combine(data, "agentcorex.db.lock"));
+            await AgentCorexApp.LetGoOfDatabaseAsync(data);
 
             using var second = new AgentCorexApp(new Dictionary<string, string?>
             {
