@@ -159,10 +159,17 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
     public async Task ShutdownRefusals_AreDescribed_WithoutTheHeadersOfACountedAnswer()
     {
         // A server of this test's own, since it is stopped; admin keys given a limit, so that /execute_tool's answers count too.
-        using var app = new AgentCorexApp(new Dictionary<string, string?> { ["RateLimits:Admin:RequestsPerMinute"] = "100" });
+        // A running job keeps it draining (answering) while the refusals are asked for: an in-process host whose drain
+        // is over is disposed at once, and a request to it then fails as no real client's could (Kestrel has stopped).
+        using var app = new AgentCorexApp(new Dictionary<string, string?>
+        {
+            ["RateLimits:Admin:RequestsPerMinute"] = "100",
+            ["Jobs:ShutdownTimeout"] = "00:00:03",
+        });
         using var user = app.CreateClient((await app.CreateKeyAsync(plan: "pro")).ApiKey);
         using var admin = app.CreateClient((await app.CreateKeyAsync(admin: true)).ApiKey);
-        var counted = await Described(user.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "before" } }), "/jobs/submit", "post");
+        var counted = await Described(user.PostJsonAsync("/jobs/submit", new { tool = "wait", arguments = new { duration_ms = 60_000 } }), "/jobs/submit", "post");
+        await user.WaitForStatusAsync((await counted.ReadObjectAsync()).Str("job_id")!, "running");
 
         app.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
         var refusals = new[]
