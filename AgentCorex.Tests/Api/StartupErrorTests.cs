@@ -119,6 +119,18 @@ public sealed class StartupErrorTests
         Assert.That(output, Does.Contain("AgentCorex cannot start: the SqlServer database cannot be used: Globalization Invariant Mode is not supported. (SQL Server's client needs ICU: do not set DOTNET_SYSTEM_GLOBALIZATION_INVARIANT)"));
     }
 
+    [Test]
+    public async Task AnAddressInUse_IsExplained()
+    {
+        using var other = new TcpListener(IPAddress.Loopback, 0);
+        other.Start();
+        var address = $"http://127.0.0.1:{((IPEndPoint)other.LocalEndpoint).Port}";
+
+        var output = await RefusedStartAsync(new() { ["urls"] = address });
+
+        Assert.That(output, Does.Contain($"AgentCorex cannot start: Failed to bind to address {address}: address already in use. (another process listens there"));
+    }
+
     /// <summary>Starts the server expecting it to refuse: exit code 1, and never the runtime's report of an unhandled exception.</summary>
     private async Task<string> RefusedStartAsync(Dictionary<string, string> settings, Dictionary<string, string>? environment = null)
     {

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Web.Api;
@@ -43,6 +44,9 @@ public static class StartupErrors
     {
         OptionsValidationException invalid => [.. invalid.Failures],
         StartupRefusedException refused => [refused.Message],
+        // Kestrel's "Failed to bind to address http://localhost:5080: address already in use."
+        IOException taken when taken.InnerException is AddressInUseException =>
+            [$"{taken.Message} (another process listens there: stop it, or give this server another address with --urls or ASPNETCORE_URLS)"],
         InvalidOperationException unreadable when ThrownBy(unreadable, typeof(ConfigurationBinder)) => [unreadable.Message],
         AggregateException all when all.InnerExceptions.Select(Refusals).ToList() is var each && each.All(r => r.Count > 0) =>
             [.. each.SelectMany(r => r)],
