@@ -23,7 +23,7 @@ public static class RateLimitsExtensions
             builder.Services.AddSingleton<IRequestCounter, DatabaseRequestCounter>();
         }
         builder.Services.AddSingleton<RateLimitFilter>();
-        builder.Services.Configure<MvcOptions>(mvc => mvc.Filters.AddService<RateLimitFilter>());
+        builder.Services.Configure<MvcOptions>(mvc => mvc.Filters.Add(new ServiceFilterAttribute<RateLimitFilter> { IsReusable = true /* a singleton: not resolved again per request */ }));
         return builder;
     }
 }

@@ -26,7 +26,7 @@ public static class ShutdownExtensions
         builder.Services.AddHostedService<ShutdownDrain>();
         builder.Services.AddHealthChecks().AddCheck<StoppingHealthCheck>("shutdown", tags: [HealthExtensions.Ready]);
         builder.Services.AddSingleton<ShutdownFilter>();
-        builder.Services.Configure<MvcOptions>(mvc => mvc.Filters.AddService<ShutdownFilter>(ShutdownFilter.Order));
+        builder.Services.Configure<MvcOptions>(mvc => mvc.Filters.Add(new ServiceFilterAttribute<ShutdownFilter> { Order = ShutdownFilter.Order, IsReusable = true /* a singleton: not resolved again per request */ }));
         return builder;
     }
 }
