@@ -47,6 +47,8 @@ public sealed class DatabaseOutageTests
         using var admin = app.CreateAdminClient();
         var key = await app.CreateKeyAsync(plan: "pro");
         using var client = app.CreateClient(key.ApiKey);
+        // A key the node has never seen: its look-up, before anything else, needs the database.
+        using var unseen = app.CreateClient((await app.CreateKeyAsync(plan: "pro")).ApiKey);
         var before = await client.SubmitAsync("echo", new { message = "before" });
         await client.WaitForFinalAsync(before);
 
@@ -57,6 +59,8 @@ public sealed class DatabaseOutageTests
         {
             ("post", "/jobs/submit", await client.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "down" } })),
             ("post", "/jobs/submit", await admin.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "down" } })),
+            ("post", "/jobs/submit", await unseen.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "down" } })),
+            ("get", "/jobs", await unseen.GetAsync("/jobs")),
             ("get", "/jobs/{job_id}", await admin.GetAsync($"/jobs/{before}")),
             ("get", "/jobs", await admin.GetAsync("/jobs")),
             ("delete", "/jobs/{job_id}", await admin.DeleteAsync($"/jobs/{before}")),

@@ -1,5 +1,7 @@
 using System.Globalization;
 using AgentCorex.Web.Api;
+using AgentCorex.Web.Execution;
+using AgentCorex.Web.RateLimits;
 using AgentCorex.Web.Storage;
 using Microsoft.AspNetCore.Diagnostics;
 
@@ -27,6 +29,14 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
         {
             // An outage fails every request: a line each, not a stack trace each.
             LogDatabaseUnavailable(logger, context.Request.Method, context.Request.Path, cause.GetBaseException().Message);
+        }
+        if (error is { Error.Code: ApiErrors.DatabaseUnavailableCode, Tool: null }
+            // The endpoint as it was when the exception was thrown: the middleware has cleared the request's.
+            && context.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<ExecutionRateLimitAttribute>() is not null)
+        {
+            // Refused before the action read the body (the look-up of a key the node has not cached): an execution
+            // endpoint's errors name the tool asked for, as all its others do.
+            error = await error.ForToolInBodyAsync(context.Request, cancellationToken);
         }
         if (error is null)
         {
