@@ -34,8 +34,8 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
             // The endpoint as it was when the exception was thrown: the middleware has cleared the request's.
             && context.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<ExecutionRateLimitAttribute>() is not null)
         {
-            // Refused before the action read the body (the look-up of a key the node has not cached): an execution
-            // endpoint's errors name the tool asked for, as all its others do.
+            // Refused before the action read the body (the look-up of a key the node has not cached, the rate limit's
+            // shared count): an execution endpoint's errors name the tool asked for, as all its others do.
             error = await error.ForToolInBodyAsync(context.Request, cancellationToken);
         }
         if (error is null)

@@ -4,7 +4,6 @@ using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Monitoring;
-using AgentCorex.Web.Storage;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.Extensions.Options;
@@ -46,18 +45,11 @@ internal sealed class RateLimitFilter(
         var now = time.GetUtcNow().ToUnixTimeSeconds();
         var minute = now / 60;
         var reset = (minute + 1) * 60;
-        int count;
-        try
-        {
-            count = execution
-                ? await counter.CountAsync(key.KeyId, ExecutionBucket, minute, context.HttpContext.RequestAborted)
-                : await nodeCounter.CountAsync(key.KeyId, ApiBucket, minute, context.HttpContext.RequestAborted);
-        }
-        catch (Exception e) when (execution && DatabaseFailures.IsUnavailable(e))
-        {
-            // The shared count lives in the database: an execution endpoint's 503 names the tool, as its other errors do.
-            throw await ApiErrors.DatabaseUnavailable(e).ForToolInBodyAsync(context.HttpContext.Request, context.HttpContext.RequestAborted);
-        }
+        // The shared count lives in the database: a failure to reach it is answered by ApiExceptionHandler, whose
+        // 503 on an execution endpoint names the tool the body asks for.
+        var count = execution
+            ? await counter.CountAsync(key.KeyId, ExecutionBucket, minute, context.HttpContext.RequestAborted)
+            : await nodeCounter.CountAsync(key.KeyId, ApiBucket, minute, context.HttpContext.RequestAborted);
         var exceeded = count > perMinute;
         var retryAfter = Math.Max(1, reset - now);
         if (execution)
