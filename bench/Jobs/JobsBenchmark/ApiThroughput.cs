@@ -11,7 +11,7 @@ internal sealed record ThroughputRun(string Side, int Jobs, TimeSpan SubmitPhase
 
     public override string ToString() =>
         $"{Side}: {Jobs} jobs in {EndToEnd.TotalSeconds:0.00} s = {JobsPerSecond:0} jobs/s (all submitted after {SubmitPhase.TotalSeconds:0.00} s = {SubmitsPerSecond:0}/s), " +
-        $"{Failed} not completed, CPU {Vitals.MicrosecondsPer(Jobs):0} µs/job; {Vitals}" +
+        $"{Failed} not completed, CPU {Vitals.MicrosecondsPer(Jobs):0} µs/job, {Vitals.CostsPer(Jobs)}; {Vitals}" +
         (SubmitLatency is null ? "" : $"; POST /jobs/submit {SubmitLatency}");
 }
 

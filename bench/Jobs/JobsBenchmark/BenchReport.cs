@@ -45,15 +45,15 @@ internal sealed class BenchReport(BenchOptions options)
             return;
         }
         Header($"Throughput: {options.Jobs} jobs per side per round, first submit (or enqueue) to the last job ended");
-        Line($"| round | side | jobs/s | end to end s | all submitted after s | submits/s | POST /jobs/submit p50 / p99 ms | CPU µs/job | busy cores: bench / others | pool threads / queue max | JIT methods / ms |");
-        Line($"| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Line($"| round | side | jobs/s | end to end s | all submitted after s | submits/s | POST /jobs/submit p50 / p99 ms | CPU µs/job | KB allocated / context switches per job | busy cores: bench / others | pool threads / queue max | JIT methods / ms |");
+        Line($"| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var (round, api, raw) in Throughput)
         {
             foreach (var run in new[] { api, raw })
             {
                 var post = run.SubmitLatency is { } l ? $"{l.P50:0.0} / {l.P99:0.0}" : "";
                 var v = run.Vitals;
-                Line($"| {round} | {run.Side} | {run.JobsPerSecond:0} | {run.EndToEnd.TotalSeconds:0.00} | {run.SubmitPhase.TotalSeconds:0.00} | {run.SubmitsPerSecond:0} | {post} | {v.MicrosecondsPer(run.Jobs):0} | {v.Cores:0.00} / {v.OtherCores:0.00} | {v.MaxPoolThreads} / {v.MaxPoolQueue} | {v.JitMethods} / {v.JitTime.TotalMilliseconds:0} |");
+                Line($"| {round} | {run.Side} | {run.JobsPerSecond:0} | {run.EndToEnd.TotalSeconds:0.00} | {run.SubmitPhase.TotalSeconds:0.00} | {run.SubmitsPerSecond:0} | {post} | {v.MicrosecondsPer(run.Jobs):0} | {v.CostsCell(run.Jobs)} | {v.Cores:0.00} / {v.OtherCores:0.00} | {v.MaxPoolThreads} / {v.MaxPoolQueue} | {v.JitMethods} / {v.JitTime.TotalMilliseconds:0} |");
             }
         }
         Line($"");
@@ -98,12 +98,12 @@ internal sealed class BenchReport(BenchOptions options)
             return;
         }
         Header($"Where an API job's cost goes: ablations in the same process, {options.AblationJobs} jobs or requests each");
-        Line($"| what | per s | CPU µs each | write (or request) p50 / p99 ms | writes ≥ 140 ms | busy cores: bench / others | pool threads / queue max |");
-        Line($"| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Line($"| what | per s | CPU µs each | KB allocated / context switches each | write (or request) p50 / p99 ms | writes ≥ 140 ms | busy cores: bench / others | pool threads / queue max |");
+        Line($"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var a in Ablations)
         {
             var v = a.Vitals;
-            Line($"| {a.Name} | {a.JobsPerSecond:0} | {v.MicrosecondsPer(a.Jobs):0} | {a.WriteLatency.P50:0.00} / {a.WriteLatency.P99:0.00} | {a.SlowWrites} | {v.Cores:0.00} / {v.OtherCores:0.00} | {v.MaxPoolThreads} / {v.MaxPoolQueue} |");
+            Line($"| {a.Name} | {a.JobsPerSecond:0} | {v.MicrosecondsPer(a.Jobs):0} | {v.CostsCell(a.Jobs)} | {a.WriteLatency.P50:0.00} / {a.WriteLatency.P99:0.00} | {a.SlowWrites} | {v.Cores:0.00} / {v.OtherCores:0.00} | {v.MaxPoolThreads} / {v.MaxPoolQueue} |");
         }
     }
 

@@ -13,7 +13,7 @@ internal sealed record AblationRun(string Name, int Jobs, TimeSpan Took, Latenci
     public double JobsPerSecond => Jobs / Took.TotalSeconds;
 
     public override string ToString() =>
-        $"{Name}: {JobsPerSecond:0} jobs/s, CPU {Vitals.MicrosecondsPer(Jobs):0} µs/job, writes {WriteLatency}, {SlowWrites} writes ≥ 140 ms; {Vitals}";
+        $"{Name}: {JobsPerSecond:0} jobs/s, CPU {Vitals.MicrosecondsPer(Jobs):0} µs/job, {Vitals.CostsPer(Jobs)}, writes {WriteLatency}, {SlowWrites} writes ≥ 140 ms; {Vitals}";
 }
 
 /// <summary>

@@ -10,7 +10,10 @@ namespace AgentCorex.Bench.Jobs;
 /// async I/O, and sleeps 150 ms on a busy database).
 /// </summary>
 /// <param name="JitMethods">Methods the JIT compiled meanwhile (tiering up included): a run that still compiles many is not warm.</param>
-internal sealed record Vitals(TimeSpan Wall, TimeSpan ProcessCpu, double MachineBusyCores, int MaxPoolThreads, long MaxPoolQueue, long JitMethods, TimeSpan JitTime)
+/// <param name="AllocatedBytes">Bytes this process allocated meanwhile (every thread): what its GC has to collect.</param>
+/// <param name="ContextSwitches">Times this process's threads gave up or were taken off a core (getrusage), a hand-over between threads costs one or two.</param>
+internal sealed record Vitals(TimeSpan Wall, TimeSpan ProcessCpu, double MachineBusyCores, int MaxPoolThreads, long MaxPoolQueue, long JitMethods, TimeSpan JitTime,
+    long AllocatedBytes, long ContextSwitches)
 {
     /// <summary>Busy cores of this process on average (2.0 = both cores of this machine flat out).</summary>
     public double Cores => ProcessCpu / Wall;
@@ -19,6 +22,16 @@ internal sealed record Vitals(TimeSpan Wall, TimeSpan ProcessCpu, double Machine
     public double OtherCores => Math.Max(0, MachineBusyCores - Cores);
 
     public double MicrosecondsPer(long items) => ProcessCpu.TotalMicroseconds / Math.Max(1, items);
+
+    /// <summary>Allocated KB and context switches per item, for a run's line.</summary>
+    public string CostsPer(long items) => $"{KilobytesPer(items):0.0} KB allocated and {SwitchesPer(items):0.0} context switches per item";
+
+    /// <summary>For a table's cell: allocated KB / context switches, per item.</summary>
+    public string CostsCell(long items) => $"{KilobytesPer(items):0.0} / {SwitchesPer(items):0.0}";
+
+    private double KilobytesPer(long items) => AllocatedBytes / 1024.0 / Math.Max(1, items);
+
+    private double SwitchesPer(long items) => (double)ContextSwitches / Math.Max(1, items);
 
     public override string ToString() =>
         $"this process {Cores:0.00} cores, others {OtherCores:0.00} cores, pool ≤{MaxPoolThreads} threads, ≤{MaxPoolQueue} queued items, JIT {JitMethods} methods in {JitTime.TotalMilliseconds:0} ms";
@@ -32,6 +45,8 @@ internal sealed record Vitals(TimeSpan Wall, TimeSpan ProcessCpu, double Machine
         var wall = Stopwatch.GetTimestamp();
         var jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount();
         var jitTime = System.Runtime.JitInfo.GetCompilationTime();
+        var allocated = GC.GetTotalAllocatedBytes();
+        var switches = ContextSwitchCount.Read();
         var maxThreads = ThreadPool.ThreadCount;
         var maxQueue = ThreadPool.PendingWorkItemCount;
         var stop = new CancellationTokenSource();
@@ -54,7 +69,8 @@ internal sealed record Vitals(TimeSpan Wall, TimeSpan ProcessCpu, double Machine
             sampler.Wait();
             stop.Dispose();
             return new Vitals(elapsed, processCpu, machineBusy, maxThreads, maxQueue,
-                System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethods, System.Runtime.JitInfo.GetCompilationTime() - jitTime);
+                System.Runtime.JitInfo.GetCompiledMethodCount() - jitMethods, System.Runtime.JitInfo.GetCompilationTime() - jitTime,
+                GC.GetTotalAllocatedBytes() - allocated, ContextSwitchCount.Read() - switches);
         };
     }
 
@@ -79,5 +95,31 @@ internal sealed record Vitals(TimeSpan Wall, TimeSpan ProcessCpu, double Machine
 
         public double BusyCoresSince(MachineCpu start) =>
             Total == start.Total ? 0 : (double)(Busy - start.Busy) / (Total - start.Total) * Environment.ProcessorCount;
+    }
+
+    /// <summary>The process's voluntary and involuntary context switches, all threads (getrusage RUSAGE_SELF); 0 where that is not Linux.</summary>
+    private static class ContextSwitchCount
+    {
+        public static long Read()
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                return 0;
+            }
+            var usage = new RUsage();
+            return GetRUsage(0, ref usage) == 0 ? usage.Voluntary + usage.Involuntary : 0;
+        }
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
+        private static extern int GetRUsage(int who, ref RUsage usage);
+
+        /// <summary>struct rusage on 64-bit Linux: two timevals, then fourteen longs; the last two are nvcsw and nivcsw.</summary>
+        [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+        private struct RUsage
+        {
+            public long UserSeconds, UserMicroseconds, SystemSeconds, SystemMicroseconds;
+            public long MaxRss, Ixrss, Idrss, Isrss, MinFlt, MajFlt, NSwap, InBlock, OuBlock, MsgSnd, MsgRcv, NSignals;
+            public long Voluntary, Involuntary;
+        }
     }
 }
