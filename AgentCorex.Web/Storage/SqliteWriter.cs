@@ -23,9 +23,6 @@ public sealed class SqliteWriter : IDisposable
     /// <summary>Writes waiting at most; callers beyond it wait for room.</summary>
     private const int MaxWaiting = 10_000;
 
-    /// <summary>How long the idle thread spins for the next write before it sleeps (ManualResetEventSlim's spin count).</summary>
-    private const int SpinsBeforeSleep = 1;
-
     /// <summary>How often the checkpointer copies commits back into the database (nothing to copy costs next to nothing).</summary>
     private static readonly TimeSpan CheckpointEvery = TimeSpan.FromMilliseconds(200);
 
@@ -34,12 +31,6 @@ public sealed class SqliteWriter : IDisposable
     private readonly WriteGate gate;
     private readonly Thread checkpointer;
     private readonly ManualResetEventSlim stopping = new();
-
-    /// <summary>
-    /// Set by every caller that adds a write, so the thread is woken by the caller itself. (Waiting on the channel
-    /// instead, its wake-up went through the thread pool first: one more thread to wake for every turn.)
-    /// </summary>
-    private readonly ManualResetEventSlim added = new(false, SpinsBeforeSleep);
     private readonly Channel<Write> waiting = Channel.CreateBounded<Write>(
         new BoundedChannelOptions(MaxWaiting) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Thread thread;
@@ -78,18 +69,12 @@ public sealed class SqliteWriter : IDisposable
             return Task.FromCanceled<T>(cancellationToken);
         }
         write.WithdrawOn(cancellationToken);
-        if (!waiting.Writer.TryWrite(write))
-        {
-            return EnqueueWhenRoomAsync(write, cancellationToken);
-        }
-        added.Set();
-        return write.Task;
+        return waiting.Writer.TryWrite(write) ? write.Task : EnqueueWhenRoomAsync(write, cancellationToken);
     }
 
     private async Task<T> EnqueueWhenRoomAsync<T>(Write<T> write, CancellationToken cancellationToken)
     {
         await waiting.Writer.WriteAsync(write, cancellationToken);
-        added.Set();
         return await write.Task;
     }
 
@@ -143,20 +128,8 @@ public sealed class SqliteWriter : IDisposable
     /// <summary>Blocks this thread until a write waits; false once the writer is disposed and nothing is left.</summary>
     private bool WaitForWrites()
     {
-        while (true)
-        {
-            // Reset before looking: a write added after the look sets the event again, so none is slept through.
-            added.Reset();
-            if (waiting.Reader.TryPeek(out _))
-            {
-                return true;
-            }
-            if (waiting.Reader.Completion.IsCompleted)
-            {
-                return false;
-            }
-            added.Wait();
-        }
+        var ready = waiting.Reader.WaitToReadAsync();
+        return ready.IsCompleted ? ready.Result : ready.AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>The batch in one transaction, each write completed after the commit; false when the transaction was lost, nothing completed.</summary>
@@ -221,14 +194,12 @@ public sealed class SqliteWriter : IDisposable
     {
         if (waiting.Writer.TryComplete())
         {
-            added.Set();
             thread.Join();
             stopping.Set();
             checkpointer.Join();
             statements.Dispose();
             checkpoints.Dispose();
             stopping.Dispose();
-            added.Dispose();
         }
     }
 
