@@ -14,7 +14,8 @@ public sealed partial class AdminBootstrapTests
     [Test]
     public async Task FirstStart_CreatesAdminKey_AndPrintsItOnce_WhenNoneIsConfigured()
     {
-        var data = Directory.CreateTempSubdirectory("agentcorex-bootstrap-").FullName;
+        using var folder = TempFolder.Create("agentcorex-bootstrap-");
+        var data = folder.Path;
         var noConfiguredKey = new Dictionary<string, string?> { ["Auth:AdminKey"] = "" };
 
         var firstOutput = await CaptureConsoleAsync(async () =>
@@ -36,8 +37,6 @@ public sealed partial class AdminBootstrapTests
             Assert.That(keys.Select(k => k.Str("name")), Has.Exactly(1).EqualTo("bootstrap admin"));
         });
         Assert.That(ApiKeyPattern().IsMatch(secondOutput), Is.False, "a second start prints no key");
-
-        Directory.Delete(data, recursive: true);
     }
 
     [Test]

@@ -11,19 +11,13 @@ public sealed class HangfireIdTests
     [Test]
     public async Task TheFirstJobsOfTwoStartsOnOneDatabase_HaveDifferentHangfireIds()
     {
-        var data = Directory.CreateTempSubdirectory("agentcorex-ids-").FullName;
-        try
-        {
-            var first = await FirstJobsHangfireIdAsync(data);
-            await AgentCorexApp.LetGoOfDatabaseAsync(data);
-            var second = await FirstJobsHangfireIdAsync(data);
+        using var folder = TempFolder.Create("agentcorex-ids-");
+        var data = folder.Path;
+        var first = await FirstJobsHangfireIdAsync(data);
+        await AgentCorexApp.LetGoOfDatabaseAsync(data);
+        var second = await FirstJobsHangfireIdAsync(data);
 
-            Assert.That(second, Is.Not.EqualTo(first), "a Hangfire id of the first start names another job after the restart");
-        }
-        finally
-        {
-            Directory.Delete(data, recursive: true);
-        }
+        Assert.That(second, Is.Not.EqualTo(first), "a Hangfire id of the first start names another job after the restart");
     }
 
     private static async Task<string> FirstJobsHangfireIdAsync(string data)

@@ -12,39 +12,33 @@ public sealed class WebhookRestartTests
     [Test]
     public async Task PendingRetry_SurvivesARestart()
     {
-        var data = Directory.CreateTempSubdirectory("agentcorex-webhook-restart-").FullName;
-        try
+        using var folder = TempFolder.Create("agentcorex-webhook-restart-");
+        var data = folder.Path;
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var endpoint = receiver.NewEndpoint(new Answer(503));
+        var settings = new Dictionary<string, string?>
         {
-            await using var receiver = await WebhookReceiver.StartAsync();
-            var endpoint = receiver.NewEndpoint(new Answer(503));
-            var settings = new Dictionary<string, string?>
-            {
-                ["Network:AllowPrivateTargets"] = "true",
-                ["Webhooks:RetryBaseDelay"] = "00:00:03",
-            };
-            string webhookId, apiKey;
-            using (var first = new AgentCorexApp(settings, data))
-            {
-                apiKey = (await first.CreateKeyAsync()).ApiKey;
-                using var client = first.CreateClient(apiKey);
-                webhookId = (await client.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
-                await client.SubmitAsync("echo", new { message = "survives" });
-                await client.WaitForDeliveriesAsync(webhookId, d => d.Count == 1 && d[0]!["attempts"]!.AsArray().Count == 1);
-            }
-
-            using var second = new AgentCorexApp(settings, data);
-            using var again = second.CreateClient(apiKey);
-            var delivery = await again.WaitForEndedDeliveryAsync(webhookId, "job.completed");
-
-            var requests = receiver.Received(endpoint);
-            Assert.That(delivery.Str("status"), Is.EqualTo("delivered"));
-            Assert.That(delivery["attempts"]!.AsArray().Select(a => a!["status_code"]!.GetValue<int>()), Is.EqualTo(new[] { 503, 200 }));
-            Assert.That(requests.Select(r => r.Headers["webhook-id"]).Distinct().Count(), Is.EqualTo(1));
-            Assert.That(requests.Select(r => r.Body).Distinct().Count(), Is.EqualTo(1));
-        }
-        finally
+            ["Network:AllowPrivateTargets"] = "true",
+            ["Webhooks:RetryBaseDelay"] = "00:00:03",
+        };
+        string webhookId, apiKey;
+        using (var first = new AgentCorexApp(settings, data))
         {
-            Directory.Delete(data, recursive: true);
+            apiKey = (await first.CreateKeyAsync()).ApiKey;
+            using var client = first.CreateClient(apiKey);
+            webhookId = (await client.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
+            await client.SubmitAsync("echo", new { message = "survives" });
+            await client.WaitForDeliveriesAsync(webhookId, d => d.Count == 1 && d[0]!["attempts"]!.AsArray().Count == 1);
         }
+
+        using var second = new AgentCorexApp(settings, data);
+        using var again = second.CreateClient(apiKey);
+        var delivery = await again.WaitForEndedDeliveryAsync(webhookId, "job.completed");
+
+        var requests = receiver.Received(endpoint);
+        Assert.That(delivery.Str("status"), Is.EqualTo("delivered"));
+        Assert.That(delivery["attempts"]!.AsArray().Select(a => a!["status_code"]!.GetValue<int>()), Is.EqualTo(new[] { 503, 200 }));
+        Assert.That(requests.Select(r => r.Headers["webhook-id"]).Distinct().Count(), Is.EqualTo(1));
+        Assert.That(requests.Select(r => r.Body).Distinct().Count(), Is.EqualTo(1));
     }
 }
