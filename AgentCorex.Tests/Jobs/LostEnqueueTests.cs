@@ -58,17 +58,42 @@ public sealed class LostEnqueueTests(TestStorage storage) : ServerTest(storage)
         await client.WaitForJobAsync(jobId, j => j.Str("status") == "running");
 
         // As the repair pass makes when the first Hangfire job was only late, not lost.
-        await using (var scope = App.Services.CreateAsyncScope())
-        {
-            var job = await scope.ServiceProvider.GetRequiredService<JobLedger>().FindAsync(jobId, CancellationToken.None);
-            var second = JobSubmitter.Enqueue(App.Services.GetRequiredService<IBackgroundJobClient>(), job!);
-            await App.WaitForHangfireJobsAsync([second], "Succeeded");
-        }
+        var (second, first) = await EnqueueSecondAsync(jobId);
+        await App.WaitForHangfireJobsAsync([second], "Deleted");
 
         var ended = await client.WaitForFinalAsync(jobId);
         Assert.That(ended.Str("status"), Is.EqualTo("completed"));
         Assert.That(await AttemptOfAsync(jobId), Is.EqualTo(1), "the second Hangfire job left the first one's run alone");
+        Assert.That(ReasonOf(second), Does.Contain($"Hangfire job {first} carries ("), "the dashboard says why it ran nothing");
+        await App.WaitForHangfireJobsAsync([first], "Succeeded");
     }
+
+    [TestCase("echo", "completed")]
+    [TestCase("fail", "failed")]
+    public async Task SecondHangfireJob_ForAJobThatHasEnded_IsDeleted_NotCountedAgain(string tool, string status)
+    {
+        using var client = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+        var jobId = await client.SubmitAsync(tool, new { message = "once" });
+        Assert.That((await client.WaitForFinalAsync(jobId)).Str("status"), Is.EqualTo(status));
+
+        var (second, first) = await EnqueueSecondAsync(jobId);
+        await App.WaitForHangfireJobsAsync([second], "Deleted");
+
+        Assert.That(ReasonOf(second), Does.Contain($"Hangfire job {first} carries ({status})"));
+        Assert.That((await client.GetJobAsync(jobId)).Str("status"), Is.EqualTo(status), "the ledger job is left as it ended");
+        Assert.That(await AttemptOfAsync(jobId), Is.EqualTo(1));
+    }
+
+    /// <summary>A second Hangfire job for the ledger job, as the repair pass makes; and the Hangfire job that carries it.</summary>
+    private async Task<(string Second, string First)> EnqueueSecondAsync(string jobId)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        var job = await scope.ServiceProvider.GetRequiredService<JobLedger>().FindAsync(jobId, CancellationToken.None);
+        return (JobSubmitter.Enqueue(App.Services.GetRequiredService<IBackgroundJobClient>(), job!), job!.HangfireId!);
+    }
+
+    private string? ReasonOf(string hangfireId) =>
+        App.Services.GetRequiredService<JobStorage>().GetMonitoringApi().JobDetails(hangfireId).History.First().Reason;
 
     private async Task<int> AttemptOfAsync(string jobId)
     {

@@ -19,8 +19,18 @@ internal sealed class JobOutcomeStateFilter : IElectStateFilter
         }
     }
 
-    /// <summary>The final Hangfire state of a run that did not complete; null for one that did (Succeeded) or that another run carries on.</summary>
-    public static IState? StateOf(JobRunSummary summary) => summary.Status switch
+    /// <summary>
+    /// The final Hangfire state of a run that did not complete; null for one that did (Succeeded). A second Hangfire
+    /// job for a ledger job that another one carries ends Deleted, so that it counts neither as a success nor as
+    /// another failure of the job, and says why.
+    /// </summary>
+    public static IState? StateOf(JobRunSummary summary) => summary switch
+    {
+        { CarriedBy: not null } => new DeletedState { Reason = summary.Message },
+        _ => StateOfOutcome(summary),
+    };
+
+    private static IState? StateOfOutcome(JobRunSummary summary) => summary.Status switch
     {
         JobStatus.Failed => new FailedState(new ToolJobFailedException(summary.Message ?? "The tool failed")) { Reason = summary.Message },
         JobStatus.Timeout => new TimeoutState(summary.TimeoutMs),

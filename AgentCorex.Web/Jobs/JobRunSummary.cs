@@ -4,4 +4,13 @@ namespace AgentCorex.Web.Jobs;
 /// What a run of <see cref="ToolJob"/> returns to Hangfire: the ledger status it ended in, and the tool's execution
 /// time when this run executed the tool (null when it found the job already ended, or run by another Hangfire job).
 /// </summary>
-public sealed record JobRunSummary(string Status, string? Message, long TimeoutMs = 0, long? ExecutionTimeMs = null);
+/// <param name="CarriedBy">
+/// Set when this Hangfire job was a second one for its ledger job (the repair of an enqueue that was only late) and
+/// found the job carried by another Hangfire job, this one: it ran nothing, and ends Deleted (<see cref="JobOutcomeStateFilter"/>).
+/// </param>
+public sealed record JobRunSummary(string Status, string? Message, long TimeoutMs = 0, long? ExecutionTimeMs = null, string? CarriedBy = null)
+{
+    /// <summary>A second Hangfire job's run: the ledger job <paramref name="job"/> is (or was) run by its own Hangfire job.</summary>
+    public static JobRunSummary Duplicate(JobEntry job) =>
+        new(job.Status, $"A second Hangfire job for {job.Id}, which Hangfire job {job.HangfireId} carries ({job.Status}): nothing ran", CarriedBy: job.HangfireId);
+}

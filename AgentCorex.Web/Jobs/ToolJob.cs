@@ -174,7 +174,7 @@ public sealed partial class ToolJob(
         if (job.Status == JobStatus.Running && job.HangfireId != hangfireId)
         {
             // A second Hangfire job for it (the repair of a lost enqueue) found the first one running it.
-            return JobStart.NotStarted(new JobRunSummary(JobStatus.Running, $"Hangfire job {job.HangfireId} runs it"));
+            return JobStart.NotStarted(JobRunSummary.Duplicate(job));
         }
         if (job.Status == JobStatus.Running)
         {
@@ -184,7 +184,7 @@ public sealed partial class ToolJob(
         }
         if (job.Status != JobStatus.Queued)
         {
-            return JobStart.NotStarted(new JobRunSummary(job.Status, job.ErrorMessage));
+            return JobStart.NotStarted(Ended(job, hangfireId));
         }
 
         var attempt = job.Attempt + 1;
@@ -205,8 +205,15 @@ public sealed partial class ToolJob(
             await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
             return JobStart.NotStarted(new JobRunSummary(JobStatus.Canceled, "Its API key was revoked before it started"));
         }
-        return JobStart.NotStarted(new JobRunSummary(now?.Status ?? JobStatus.Canceled, now?.ErrorMessage));
+        return JobStart.NotStarted(now is null ? new JobRunSummary(JobStatus.Canceled, null) : Ended(now, hangfireId));
     }
+
+    /// <summary>
+    /// A job that was no longer queued when this Hangfire job came to start it: this Hangfire job's own outcome when it
+    /// carries the job (a run it began before its node died, say), else that of a second Hangfire job.
+    /// </summary>
+    private static JobRunSummary Ended(JobEntry job, string hangfireId) =>
+        job.HangfireId is { } carrier && carrier != hangfireId ? JobRunSummary.Duplicate(job) : new JobRunSummary(job.Status, job.ErrorMessage);
 
     /// <summary>A started job and the events its start marked pending; or, when it did not start, what the run ends with.</summary>
     private sealed record JobStart(JobEntry? Job, int Raises, JobRunSummary? Summary)
