@@ -5,8 +5,8 @@ namespace AgentCorex.Web.Jobs;
 /// time when this run executed the tool (null when it found the job already ended, or run by another Hangfire job).
 /// </summary>
 /// <param name="CarriedBy">
-/// Set when this Hangfire job was a second one for its ledger job (the repair of an enqueue that was only late) and
-/// found the job carried by another Hangfire job, this one: it ran nothing, and ends Deleted (<see cref="JobOutcomeStateFilter"/>).
+/// The Hangfire job that carries (or carried) the ledger job, when this run was a second Hangfire job for it (the
+/// repair of an enqueue that was only late): this run ran nothing, and ends Deleted (<see cref="JobOutcomeStateFilter"/>).
 /// </param>
 public sealed record JobRunSummary(string Status, string? Message, long TimeoutMs = 0, long? ExecutionTimeMs = null, string? CarriedBy = null)
 {
