@@ -61,6 +61,12 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
 
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
+    /// <summary>
+    /// True on the embedded database: its writes are applied one at a time in the order they were handed over
+    /// (<see cref="SqliteWriter"/>), so a write handed over first is applied first, whether or not its caller waits.
+    /// </summary>
+    public bool AppliesWritesInOrder => sqlite is not null;
+
     /// <summary>SQL Server's context is a type of its own (StorageExtensions); EF's IsSqlServer() reads an assembly's name on every call.</summary>
     private bool IsSqlServer => db is SqlServerAgentCorexDb;
 
