@@ -108,14 +108,14 @@ public sealed partial class ToolJob(
             {
                 // The end is handed to the ledger, and no later write can be applied before it: the worker is free
                 // for the next job without waiting for the commit (measured in docs/benchmarks.md).
-                _ = AfterEndStoredAsync(job, ending, raises, stored, perform.BackgroundJob.Id);
+                _ = AfterEndStoredAsync(job, ending, ended, raises, stored, perform.BackgroundJob.Id);
                 return summary;
             }
             if (!await stored)
             {
-                return new JobRunSummary(JobStatus.Canceled, "Canceled by its owner while running");
+                return new JobRunSummary(JobStatus.Canceled, CanceledWhileRunning);
             }
-            await AfterEndAsync(webhooks, slots, job, ending, raises);
+            await AfterEndAsync(webhooks, slots, job, ending, ended, raises);
             return summary;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || cancellation.IsCancellationRequested)
@@ -145,11 +145,11 @@ public sealed partial class ToolJob(
     }
 
     /// <summary>What follows a stored end: the metric, the log, the job's event, and its key's slot for a parked job.</summary>
-    private async Task AfterEndAsync(WebhookEvents webhooks, ExecutionSlots slots, JobEntry job, JobEnding ending, int raises)
+    private async Task AfterEndAsync(WebhookEvents webhooks, ExecutionSlots slots, JobEntry job, JobEnding ending, string ended, int raises)
     {
         metrics.JobFinished(job.Tool, ending.Status);
         LogFinished(logger, job.Id, ending.Status, ending.ExecutionTimeMs);
-        await webhooks.RaiseAsync(job, "job." + ending.Status, raises, CancellationToken.None, ending);
+        await webhooks.RaiseAsync(job, ended, raises, CancellationToken.None, ending);
         await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
     }
 
@@ -159,7 +159,7 @@ public sealed partial class ToolJob(
     /// (the cancel moves the Hangfire job from Processing only), so the Hangfire job is made Canceled from any state.
     /// It runs in a scope of its own: the Hangfire job's scope, this job's, ends as the worker goes on.
     /// </summary>
-    private async Task AfterEndStoredAsync(JobEntry job, JobEnding ending, int raises, Task<bool> stored, string hangfireId)
+    private async Task AfterEndStoredAsync(JobEntry job, JobEnding ending, string ended, int raises, Task<bool> stored, string hangfireId)
     {
         try
         {
@@ -168,10 +168,10 @@ public sealed partial class ToolJob(
                 await using var scope = scopes.CreateAsyncScope();
                 await AfterEndAsync(
                     scope.ServiceProvider.GetRequiredService<WebhookEvents>(), scope.ServiceProvider.GetRequiredService<ExecutionSlots>(),
-                    job, ending, raises);
+                    job, ending, ended, raises);
                 return;
             }
-            hangfire.ChangeState(hangfireId, new CanceledState("Canceled by its owner while running"), expectedState: null);
+            hangfire.ChangeState(hangfireId, new CanceledState(CanceledWhileRunning), expectedState: null);
         }
         catch (Exception e)
         {
@@ -318,6 +318,9 @@ public sealed partial class ToolJob(
                 TokensInput: tokens.Input, TokensOutput: tokens.Output),
         };
     }
+
+    /// <summary>Why a run that a forced cancel ended first counts as canceled, in Hangfire as in the ledger.</summary>
+    private const string CanceledWhileRunning = "Canceled by its owner while running";
 
     /// <summary>How long a job's start is tried again while the database is unavailable, holding its worker.</summary>
     private static readonly TimeSpan StartPatience = TimeSpan.FromMinutes(1);
