@@ -3,14 +3,16 @@ using System.Diagnostics;
 using System.Text.Json;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Bench.Jobs;
 
 /// <summary>
 /// Ablation: the API's jobs without HTTP. Echo jobs go through the server's own JobSubmitter (ledger INSERT,
-/// Hangfire enqueue) from N concurrent callers, each in a scope as a request has; done when the N-th has
-/// completed. Against the API run, the difference is what HTTP, auth and MVC add to a submit.
+/// Hangfire enqueue) from N concurrent callers, each in a scope as a request has; done when the ledger holds the N
+/// jobs completed, as an API run is. Against the API run, the difference is what HTTP, auth and MVC add to a submit.
 /// </summary>
 internal sealed class InProcessJobs(IServiceProvider services, CompletionCounter counter)
 {
@@ -22,6 +24,7 @@ internal sealed class InProcessJobs(IServiceProvider services, CompletionCounter
         var owner = new ApiKeyIdentity(LedgerAblation.OwnerKeyId, "jobs-bench ablation", "pro", IsAdmin: false, MaxConcurrent: 10_000);
         using var arguments = JsonDocument.Parse("""{"message":"x"}""");
         var target = counter.Tools.Ended + jobs;
+        var since = DateTime.UtcNow;
         var vitals = Vitals.Start();
         var started = Stopwatch.GetTimestamp();
         var next = 0;
@@ -39,7 +42,28 @@ internal sealed class InProcessJobs(IServiceProvider services, CompletionCounter
                 latencies.Add(Stopwatch.GetTimestamp() - t0);
             }
         }, cancellationToken)));
-        var ended = await counter.Tools.WaitForAsync(target, ApiThroughput.Deadline(jobs));
+        await counter.Tools.WaitForAsync(target, ApiThroughput.Deadline(jobs));
+        await UntilCompletedInLedgerAsync(since, jobs, cancellationToken);
+        var ended = Stopwatch.GetTimestamp();
         return new AblationRun(name, jobs, Stopwatch.GetElapsedTime(started, ended), Latencies.FromTicks(latencies), SlowWrites: 0, vitals());
+    }
+
+    /// <summary>Waits (at most 10 s) until the ledger holds the run's jobs completed: a worker may end one before its end is committed.</summary>
+    private async Task UntilCompletedInLedgerAsync(DateTime since, int jobs, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 10;
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            await using var scope = services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+            var completed = await db.Jobs.CountAsync(
+                j => j.OwnerKeyId == LedgerAblation.OwnerKeyId && j.CreatedAt >= since && j.Status == JobStatus.Completed, cancellationToken);
+            if (completed >= jobs)
+            {
+                return;
+            }
+            await Task.Delay(1, cancellationToken);
+        }
+        throw new TimeoutException($"The ledger did not hold the {jobs} jobs completed within 10 s of their Hangfire jobs' ends.");
     }
 }
