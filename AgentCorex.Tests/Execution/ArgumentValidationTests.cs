@@ -123,16 +123,24 @@ public sealed class ArgumentValidationTests : ServerTest
         });
     }
 
-    [TestCase("""{"tool":7,"arguments":{}}""", "tool")]
-    [TestCase("""{"tool":"echo","arguments":{"message":"x"},"timeout_ms":"soon"}""", "timeout_ms")]
-    [TestCase("""{"tool":"echo","arguments":{"message":"x"},"mode":true}""", "mode")]
-    public async Task Execute_NamesTheRequestField_OfTheWrongJsonType(string request, string field)
+    [TestCase("/execute_tool", """{"tool":7,"arguments":{}}""", "tool", "'tool' is not a valid string")]
+    [TestCase("/execute_tool", """{"tool":"echo","arguments":{"message":"x"},"timeout_ms":"soon"}""", "timeout_ms", "'timeout_ms' is not a valid integer")]
+    [TestCase("/jobs/submit", """{"tool":"echo","arguments":{"message":"x"},"timeout_ms":99999999999}""", "timeout_ms", "'timeout_ms' is not a valid integer")]
+    [TestCase("/execute_tool", """{"tool":"echo","arguments":{"message":"x"},"mode":true}""", "mode", "'mode' is not a valid string")]
+    [TestCase("/jobs/submit", """{"tool":"echo","arguments":"x"}""", "arguments", "'arguments' must be a JSON object")]
+    [TestCase("/api_keys", """{"name":"k","rate_limits":{"max_concurrent":"many"}}""", "rate_limits.max_concurrent", "'rate_limits.max_concurrent' is not a valid integer")]
+    [TestCase("/api_keys", """{"name":"k","rate_limits":[]}""", "rate_limits", "'rate_limits' is not a valid object")]
+    public async Task ARequestField_OfTheWrongJsonType_IsNamed_WithWhatItShouldBe(string route, string request, string field, string message)
     {
-        var response = await Admin.PostRawAsync("/execute_tool", request);
+        var response = await Admin.PostRawAsync(route, request);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         var body = await response.ReadObjectAsync();
-        Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
-        Assert.That(body.Str("error.argument"), Is.EqualTo(field));
+        Assert.Multiple(() =>
+        {
+            Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+            Assert.That(body.Str("error.argument"), Is.EqualTo(field));
+            Assert.That(body.Str("error.message"), Is.EqualTo(message));
+        });
     }
 }

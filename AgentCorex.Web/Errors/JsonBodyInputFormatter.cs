@@ -10,7 +10,8 @@ namespace AgentCorex.Web.Errors;
 
 /// <summary>
 /// Reads JSON request bodies so the client learns which went wrong: a body that is not JSON, or not an object
-/// (INVALID_REQUEST), or a field of the wrong JSON type (INVALID_ARGUMENTS naming the field). MVC's own
+/// (INVALID_REQUEST), or a field of the wrong JSON type (INVALID_ARGUMENTS naming the field and what it should be, as a
+/// tool's arguments are named: "'timeout_ms' is not a valid integer"). MVC's own
 /// formatter folds these into one message that names CLR types. A good body is read once, straight into its
 /// type; only a bad one is parsed again, to tell which of those it is.
 /// </summary>
@@ -68,11 +69,11 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         }
         catch (JsonException e)
         {
-            throw Explain(json, e);
+            throw Explain(json, type, e);
         }
     }
 
-    private static ApiException Explain(ReadOnlySpan<byte> json, JsonException failure)
+    private static ApiException Explain(ReadOnlySpan<byte> json, Type type, JsonException failure)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = ApiJson.Options.MaxDepth });
         try
@@ -100,7 +101,7 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
             return ApiErrors.InvalidRequest(NotJson);
         }
         var field = JsonPaths.ToArgument(failure.Path);
-        return ApiErrors.InvalidArguments($"'{field}' has the wrong JSON type", field);
+        return ApiErrors.InvalidArguments($"'{field}' is not a valid {JsonPaths.Expected(ApiJson.Options.GetTypeInfo(type), field)}", field);
     }
 
     /// <summary>The path of the first name given twice in one object ("arguments.target.port"), or null.</summary>

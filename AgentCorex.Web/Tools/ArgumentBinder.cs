@@ -29,7 +29,7 @@ public static class ArgumentBinder
         catch (JsonException e)
         {
             var argument = JsonPaths.ToArgument(e.Path);
-            throw ApiErrors.InvalidArguments($"'{argument}' is not a valid {DescribeExpected(typeInfo, argument)}", argument);
+            throw ApiErrors.InvalidArguments($"'{argument}' is not a valid {JsonPaths.Expected(typeInfo, argument)}", argument);
         }
         if (bound is null)
         {
@@ -89,38 +89,5 @@ public static class ArgumentBinder
                 CheckNested(elementInfo, element, $"{path}[{index++}]");
             }
         }
-    }
-
-    /// <summary>What the argument at a path ("target.port", "tags[1]") should have been, by its declared type.</summary>
-    private static string DescribeExpected(JsonTypeInfo typeInfo, string argument)
-    {
-        Type? type = typeInfo.Type;
-        foreach (var segment in argument.Split('.'))
-        {
-            var name = segment;
-            var indexes = 0;
-            if (segment.IndexOf('[') is var bracket and > 0)
-            {
-                name = segment[..bracket];
-                indexes = segment.Count(c => c == '[');
-            }
-            var property = type is null ? null : typeInfo.Options.GetTypeInfo(type).Properties.FirstOrDefault(p => p.Name == name);
-            type = property?.PropertyType;
-            for (var i = 0; i < indexes && type is not null; i++)
-            {
-                type = typeInfo.Options.GetTypeInfo(type).ElementType;
-            }
-        }
-        type = type is null ? null : Nullable.GetUnderlyingType(type) ?? type;
-        return type switch
-        {
-            null => "value",
-            _ when type == typeof(string) => "string",
-            _ when type == typeof(bool) => "boolean",
-            _ when type == typeof(int) || type == typeof(long) || type == typeof(short) => "integer",
-            _ when type == typeof(double) || type == typeof(float) || type == typeof(decimal) => "number",
-            _ when type.IsArray || typeof(System.Collections.IEnumerable).IsAssignableFrom(type) => "array",
-            _ => "object",
-        };
     }
 }
