@@ -70,13 +70,13 @@ public sealed class JobListTests(TestStorage storage) : ServerTest(storage)
         Assert.That(none["jobs"]!.AsArray(), Is.Empty);
     }
 
-    [TestCase("limit=0", "limit")]
-    [TestCase("limit=101", "limit")]
-    [TestCase("limit=ten", "limit")]
-    [TestCase("offset=-1", "offset")]
-    [TestCase("offset=x", "offset")]
-    [TestCase("status=done", "status")]
-    public async Task List_RejectsBadParameters_NamingThem(string query, string parameter)
+    [TestCase("limit=0", "limit", "'limit' must be between 1 and 100. You entered 0.")]
+    [TestCase("limit=101", "limit", "'limit' must be between 1 and 100. You entered 101.")]
+    [TestCase("limit=ten", "limit", "'limit' must be an integer in decimal digits")]
+    [TestCase("offset=-1", "offset", "'offset' must be 0 or more. You entered -1.")]
+    [TestCase("offset=x", "offset", "'offset' must be an integer in decimal digits")]
+    [TestCase("status=done", "status", "'status' must be one of: queued, running, completed, failed, canceled, timeout")]
+    public async Task List_RejectsBadParameters_NamingThem(string query, string parameter, string message)
     {
         using var client = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
 
@@ -86,6 +86,7 @@ public sealed class JobListTests(TestStorage storage) : ServerTest(storage)
         var body = await response.ReadObjectAsync();
         Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
         Assert.That(body.Str("error.argument"), Is.EqualTo(parameter));
+        Assert.That(body.Str("error.message"), Is.EqualTo(message));
     }
 
     [TestCase("limit=1")]

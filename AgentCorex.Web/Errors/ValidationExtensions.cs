@@ -19,6 +19,10 @@ public static class ValidationExtensions
         }
     }
 
+    /// <summary>A listing's offset: 0 or more, said in the words of the other bounds ("... You entered -1.").</summary>
+    public static IRuleBuilderOptions<T, int> IsAnOffset<T>(this IRuleBuilder<T, int> offset) =>
+        offset.GreaterThanOrEqualTo(0).WithMessage("'{PropertyName}' must be 0 or more. You entered {PropertyValue}.");
+
     /// <summary>
     /// A validator's rules for one property of a JSON type that always apply (no condition on the rule), found by
     /// every name FluentValidation may have given them: its resolver's at the time (the JSON name, once the tools

@@ -74,7 +74,7 @@ public sealed class JobListQueryValidator : AbstractValidator<JobListQuery>
     public JobListQueryValidator()
     {
         RuleFor(q => q.Limit).InclusiveBetween(1, 100);
-        RuleFor(q => q.Offset).GreaterThanOrEqualTo(0);
+        RuleFor(q => q.Offset).IsAnOffset();
         RuleFor(q => q.Status)
             .Must(s => s is null || JobStatus.All.Contains(s))
             .WithMessage($"'status' must be one of: {string.Join(", ", JobStatus.All)}");

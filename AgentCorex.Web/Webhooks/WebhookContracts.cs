@@ -1,4 +1,5 @@
 using AgentCorex.Web.Api;
+using AgentCorex.Web.Errors;
 using FluentValidation;
 using Microsoft.AspNetCore.Mvc;
 
@@ -57,7 +58,7 @@ public sealed class DeliveryListQueryValidator : AbstractValidator<DeliveryListQ
     public DeliveryListQueryValidator()
     {
         RuleFor(q => q.Limit).InclusiveBetween(1, 100);
-        RuleFor(q => q.Offset).GreaterThanOrEqualTo(0);
+        RuleFor(q => q.Offset).IsAnOffset();
     }
 }
 
