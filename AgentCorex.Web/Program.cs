@@ -32,6 +32,7 @@ return StartupErrors.RunOrExplain(() =>
     builder.AddWebhooks();
     builder.AddHealth();
     builder.AddMonitoring();
+    builder.AddDashboard();
     builder.AddApiDocs();
 
     var app = builder.Build();

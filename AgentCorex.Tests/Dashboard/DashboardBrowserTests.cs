@@ -54,6 +54,42 @@ public sealed class DashboardBrowserTests : BrowserTest
         await api.DeleteAsync($"/jobs/{jobId}?force=true");
     }
 
+    /// <summary>
+    /// The form's own page: a real browser shows the same form as the body of the dashboard's 401 once its own basic-auth
+    /// prompt is dismissed, which headless Chromium does not do (it fails the navigation); DashboardLoginTests checks that 401.
+    /// </summary>
+    [Test]
+    public async Task Operator_LogsIn_ThroughTheForm_ReturnsToThePageAsked_AndLogsOut()
+    {
+        await using var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = Server.BaseAddress.ToString() });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
+
+        await page.GotoAsync("/hangfire/login?return=/hangfire/jobs/succeeded");
+        await ScreenshotAsync(page, "login-form");
+        await page.GetByLabel("Admin API key").FillAsync(AgentCorexApp.AdminKey);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
+        await page.WaitForURLAsync("**/hangfire/jobs/succeeded");
+        var logOut = page.GetByRole(AriaRole.Link, new() { Name = "Log out" });
+        await logOut.WaitForAsync();
+        await ScreenshotAsync(page, "logged-in");
+        var brand = await page.Locator(".navbar-brand").InnerTextAsync();
+        var session = (await context.CookiesAsync()).Single(c => c.Name == "agentcorex_dashboard");
+        await logOut.ClickAsync();
+        await page.WaitForURLAsync("**/hangfire/login");
+        await page.GetByLabel("Admin API key").WaitForAsync();
+        var left = (await context.CookiesAsync()).Select(c => c.Name);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(brand, Does.Contain("AgentCorex jobs"));
+            Assert.That(session.HttpOnly, Is.True);
+            Assert.That(session.SameSite, Is.EqualTo(SameSiteAttribute.Strict));
+            Assert.That(session.Path, Is.EqualTo("/hangfire"));
+            Assert.That(left, Does.Not.Contain("agentcorex_dashboard"), "logged out");
+        });
+    }
+
     [Test]
     public async Task ApiReference_RendersAtDocs_FromThePackage()
     {

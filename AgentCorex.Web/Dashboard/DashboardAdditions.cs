@@ -30,6 +30,10 @@ internal static class DashboardAdditions
             {
                 Active = page.RequestPath.StartsWith(ToolsPage.Path, StringComparison.OrdinalIgnoreCase),
             });
+            // Only a session of the login form can log out: the browser keeps basic auth's key until it is closed.
+            NavigationMenu.Items.Add(page => page.Context.GetHttpContext().Request.Cookies.ContainsKey(DashboardLogin.CookieName)
+                ? new MenuItem("Log out", page.Url.To(DashboardLogin.LogoutPath))
+                : null);
 
             foreach (var state in CustomStateView.All)
             {

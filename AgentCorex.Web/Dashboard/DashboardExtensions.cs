@@ -6,6 +6,13 @@ public static class DashboardExtensions
 {
     public const string Path = "/hangfire";
 
+    /// <summary>The dashboard's login form and its sessions.</summary>
+    public static WebApplicationBuilder AddDashboard(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<DashboardLogin>();
+        return builder;
+    }
+
     /// <summary>Hangfire's dashboard for operators, at /hangfire, behind an admin key.</summary>
     public static WebApplication MapDashboard(this WebApplication app)
     {

@@ -7,23 +7,38 @@ namespace AgentCorex.Web.Dashboard;
 
 /// <summary>
 /// Only admin keys open the dashboard: as the password of HTTP basic auth (any user name; browsers prompt
-/// for it) or as a Bearer token (scripts). Everyone else gets 401.
+/// for it), as a Bearer token (scripts), or through the login form's session (<see cref="DashboardLogin"/>).
+/// Everyone else gets 401: a browser the login form, a script the contract's error.
 /// </summary>
-internal sealed class DashboardGate(RequestDelegate next, ApiKeyAuthenticator authenticator)
+internal sealed class DashboardGate(RequestDelegate next, ApiKeyAuthenticator authenticator, DashboardLogin login)
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        var presented = PresentedKey(context.Request.Headers.Authorization);
+        context.Request.Path.StartsWithSegments(DashboardExtensions.Path, out var route);
+        if (await login.TryAnswerAsync(context, route.Value ?? ""))
+        {
+            return;
+        }
+        var presented = PresentedKey(context.Request.Headers.Authorization) ?? login.SessionKey(context.Request);
         var identity = presented is null ? null : await authenticator.AuthenticateAsync(presented, context.RequestAborted);
         if (identity is { IsAdmin: true })
         {
             await next(context);
             return;
         }
-        context.Response.Headers.WWWAuthenticate = "Basic realm=\"AgentCorex dashboard\", charset=\"UTF-8\"";
+        Challenge(context.Response);
+        if (DashboardLogin.WantsHtml(context.Request))
+        {
+            await DashboardLogin.WriteChallengeAsync(context);
+            return;
+        }
         await ApiExceptionHandler.WriteAsync(
             context, ApiErrors.Unauthorized("The dashboard needs an admin key: give it as the password (any user name)"), context.RequestAborted);
     }
+
+    /// <summary>Asks for HTTP basic auth: browsers prompt for the key, and show the login form when the prompt is dismissed.</summary>
+    public static void Challenge(HttpResponse response) =>
+        response.Headers.WWWAuthenticate = "Basic realm=\"AgentCorex dashboard\", charset=\"UTF-8\"";
 
     private static string? PresentedKey(string? header)
     {

@@ -1,0 +1,166 @@
+using System.Net;
+using AgentCorex.Tests.Infrastructure;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace AgentCorex.Tests.Dashboard;
+
+/// <summary>The dashboard's login form and its session cookie, besides basic auth (see DashboardTests).</summary>
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class DashboardLoginTests(TestStorage storage) : ServerTest(storage)
+{
+    private const string Cookie = "agentcorex_dashboard";
+
+    /// <summary>A client that neither follows redirects nor keeps cookies: each test sends what it means to.</summary>
+    private HttpClient Browserless() => App.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
+
+    private static HttpRequestMessage Get(string path, string? session = null, bool html = false)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (session is not null)
+        {
+            request.Headers.Add("Cookie", $"{Cookie}={session}");
+        }
+        if (html)
+        {
+            request.Headers.Add("Accept", "text/html,application/xhtml+xml");
+        }
+        return request;
+    }
+
+    private static FormUrlEncodedContent Form(string? key, string? returnTo = null) =>
+        new([.. key is null ? [] : new[] { new KeyValuePair<string, string>("key", key) }, .. returnTo is null ? [] : new[] { new KeyValuePair<string, string>("return", returnTo) }]);
+
+    /// <summary>Logs in with the key; returns the session cookie's value and the whole Set-Cookie header.</summary>
+    private async Task<(string Session, string SetCookie, HttpResponseMessage Response)> LogInAsync(HttpClient client, string key, string? returnTo = null)
+    {
+        var response = await client.PostAsync("/hangfire/login", Form(key, returnTo));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.SeeOther), await response.Content.ReadAsStringAsync());
+        var setCookie = response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith(Cookie + "=", StringComparison.Ordinal));
+        return (setCookie[(Cookie.Length + 1)..setCookie.IndexOf(';', StringComparison.Ordinal)], setCookie, response);
+    }
+
+    [Test]
+    public async Task ABrowser_WithoutAKey_GetsTheLoginForm_AsTheBodyOfA401()
+    {
+        using var client = Browserless();
+
+        var response = await client.SendAsync(Get("/hangfire/jobs/succeeded?from=20", html: true));
+        var page = await response.Content.ReadAsStringAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+            Assert.That(response.Headers.WwwAuthenticate.ToString(), Does.StartWith("Basic realm="), "basic auth still works for browsers and scripts");
+            Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/html"));
+            Assert.That(page, Does.Contain("""<form method="post" action="/hangfire/login">"""));
+            Assert.That(page, Does.Contain("""name="return" value="/hangfire/jobs/succeeded?from=20"""), "back to the page it asked for");
+        });
+    }
+
+    [Test]
+    public async Task AnAdminKey_LogsIn_WithASessionCookie_ThatOpensTheDashboard_UntilLoggedOut()
+    {
+        using var client = Browserless();
+
+        var (session, setCookie, response) = await LogInAsync(client, AgentCorexApp.AdminKey, "/hangfire/jobs/succeeded");
+        var dashboard = await client.SendAsync(Get("/hangfire", session));
+        var page = await dashboard.Content.ReadAsStringAsync();
+        var loggedOut = await client.SendAsync(Get("/hangfire/logout", session));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.Headers.Location?.ToString(), Is.EqualTo("/hangfire/jobs/succeeded"));
+            Assert.That(setCookie, Does.Contain("httponly").IgnoreCase.And.Contain("samesite=strict").IgnoreCase.And.Contain("path=/hangfire").IgnoreCase);
+            Assert.That(setCookie, Does.Contain("expires=").IgnoreCase, "a session that ends");
+            Assert.That(session, Does.Not.Contain(AgentCorexApp.AdminKey), "the key is not in the cookie as it is");
+            Assert.That(dashboard.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(page, Does.Contain("AgentCorex jobs").And.Contain("Log out"));
+            Assert.That(loggedOut.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+            Assert.That(loggedOut.Headers.Location?.ToString(), Is.EqualTo("/hangfire/login"));
+            Assert.That(loggedOut.Headers.GetValues("Set-Cookie").Single(), Does.StartWith(Cookie + "=;").And.Contain("expires=Thu, 01 Jan 1970").IgnoreCase);
+        });
+    }
+
+    [Test]
+    public async Task OtherKeys_AndNoKey_DoNotLogIn()
+    {
+        var user = await App.CreateKeyAsync(plan: "enterprise");
+        using var client = Browserless();
+
+        foreach (var (what, form) in new (string, HttpContent?)[]
+        {
+            ("a user key", Form(user.ApiKey)),
+            ("a wrong key", Form("acx_wrong")),
+            ("a key longer than any", Form(new string('k', 100_000))),
+            ("an empty key", Form("")),
+            ("no key", Form(null)),
+            ("no form", null),
+        })
+        {
+            var response = await client.PostAsync("/hangfire/login", form);
+            Assert.Multiple(async () =>
+            {
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), what);
+                Assert.That(response.Headers.Contains("Set-Cookie"), Is.False, what);
+                Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("That is not an admin key of this server."), what);
+            });
+        }
+    }
+
+    [Test]
+    public async Task ASession_EndsWhenItsKeyIsRevoked_AndAnAlteredOneOpensNothing()
+    {
+        var created = await App.CreateKeyAsync(admin: true);
+        using var client = Browserless();
+        var (session, _, _) = await LogInAsync(client, created.ApiKey);
+        Assert.That((await client.SendAsync(Get("/hangfire", session))).StatusCode, Is.EqualTo(HttpStatusCode.OK), "before the revocation");
+
+        await Admin.DeleteAsync($"/api_keys/{created.KeyId}");
+        var afterRevocation = await client.SendAsync(Get("/hangfire", session));
+        var altered = await client.SendAsync(Get("/hangfire", session[..^4] + (session.EndsWith("AAAA", StringComparison.Ordinal) ? "BBBB" : "AAAA")));
+        var garbage = await client.SendAsync(Get("/hangfire", "not-a-session"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(afterRevocation.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+            Assert.That(altered.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+            Assert.That(garbage.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        });
+    }
+
+    [TestCase("https://elsewhere.example/")]
+    [TestCase("//elsewhere.example/hangfire")]
+    [TestCase("/hangfire//elsewhere.example")]
+    [TestCase("/hangfire/\\elsewhere.example")]
+    [TestCase("/hangfirex")]
+    [TestCase("/hangfire/login")]
+    [TestCase("/hangfire/jobs\r\nSet-Cookie: x=y")]
+    [TestCase("/hangfire/jobs/é")]
+    public async Task TheReturnPath_IsAPageOfTheDashboard_NeverAnotherSite(string asked)
+    {
+        using var client = Browserless();
+
+        var (_, _, response) = await LogInAsync(client, AgentCorexApp.AdminKey, asked);
+
+        Assert.That(response.Headers.Location?.ToString(), Is.EqualTo("/hangfire"));
+    }
+
+    [Test]
+    public async Task TheLoginRoute_AnswersGetHeadAndPost_AndOtherMethodsInTheContractsShape()
+    {
+        using var client = Browserless();
+
+        var form = await client.GetAsync("/hangfire/login");
+        var put = await client.PutAsync("/hangfire/login", Form(AgentCorexApp.AdminKey));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(form.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(await form.Content.ReadAsStringAsync(), Does.Contain("""<form method="post" action="/hangfire/login">"""));
+            Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed));
+            Assert.That((await put.ReadObjectAsync()).Str("error.code"), Is.EqualTo("METHOD_NOT_ALLOWED"));
+            Assert.That(put.Content.Headers.Allow, Is.EquivalentTo(new[] { "GET", "HEAD", "POST" }));
+        });
+    }
+}
