@@ -135,6 +135,7 @@ public sealed class DashboardLoginTests(TestStorage storage) : ServerTest(storag
     [TestCase("/hangfire/\\elsewhere.example")]
     [TestCase("/hangfirex")]
     [TestCase("/hangfire/login")]
+    [TestCase("/hangfire/logout")]
     [TestCase("/hangfire/jobs\r\nSet-Cookie: x=y")]
     [TestCase("/hangfire/jobs/é")]
     public async Task TheReturnPath_IsAPageOfTheDashboard_NeverAnotherSite(string asked)

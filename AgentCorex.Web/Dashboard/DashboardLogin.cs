@@ -120,11 +120,12 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
         IsEssential = true,
     };
 
-    /// <summary>Where to go once logged in: a page of the dashboard, never another site (an open redirect).</summary>
+    /// <summary>Where to go once logged in: a page of the dashboard (not the login or logout), never another site (an open redirect).</summary>
     private static string ReturnPath(string? asked) =>
         asked is { Length: <= 2000 }
         && (asked == DashboardExtensions.Path || asked.StartsWith(DashboardExtensions.Path + "/", StringComparison.Ordinal))
         && !asked.StartsWith(DashboardExtensions.Path + LoginPath, StringComparison.OrdinalIgnoreCase)
+        && !asked.StartsWith(DashboardExtensions.Path + LogoutPath, StringComparison.OrdinalIgnoreCase)
         && !asked.Contains('\\') && !asked.Contains("//", StringComparison.Ordinal)
         && asked.All(c => c is > ' ' and < (char)127) // as a request's own path and query are written: nothing a Location header cannot carry
             ? asked
