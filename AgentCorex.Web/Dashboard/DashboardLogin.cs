@@ -67,7 +67,7 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
             await ApiExceptionHandler.WriteAsync(context, ApiErrors.ForStatusCode(StatusCodes.Status405MethodNotAllowed), context.RequestAborted);
             return true;
         }
-        var form = await ReadFormAsync(context.Request);
+        var form = await DashboardRequestCheck.TryReadFormAsync(context.Request);
         var returnPath = ReturnPath(form?[ReturnField]);
         var key = form?[KeyField].ToString().Trim();
         var identity = string.IsNullOrEmpty(key) || key.Length > MaxKeyLength ? null : await authenticator.AuthenticateAsync(key, context.RequestAborted);
@@ -84,23 +84,6 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
         context.Response.StatusCode = StatusCodes.Status303SeeOther;
         context.Response.Headers.Location = returnPath;
         return true;
-    }
-
-    /// <summary>The posted form, or null when there is none that can be read (the key is then missing, as in an empty form).</summary>
-    private static async Task<IFormCollection?> ReadFormAsync(HttpRequest request)
-    {
-        if (!request.HasFormContentType)
-        {
-            return null;
-        }
-        try
-        {
-            return await request.ReadFormAsync(request.HttpContext.RequestAborted);
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException and not BadHttpRequestException)
-        {
-            return null;
-        }
     }
 
     /// <summary>The dashboard's 401 for a browser: the form, with the page it asked for to return to.</summary>

@@ -48,20 +48,23 @@ internal sealed class DashboardRequestCheck(RequestDelegate next, RouteCollectio
     }
 
     /// <summary>Reads the form (Hangfire then finds it read); null when there is one, else the error to answer.</summary>
-    private static async Task<ApiException?> ReadFormAsync(HttpRequest request)
+    private static async Task<ApiException?> ReadFormAsync(HttpRequest request) =>
+        await TryReadFormAsync(request) is null ? DashboardErrors.FormRequired() : null;
+
+    /// <summary>The request's form, or null when it has none that can be read (no form content type, a malformed or oversized body).</summary>
+    public static async Task<IFormCollection?> TryReadFormAsync(HttpRequest request)
     {
         if (!request.HasFormContentType)
         {
-            return DashboardErrors.FormRequired();
+            return null;
         }
         try
         {
-            await request.ReadFormAsync(request.HttpContext.RequestAborted);
-            return null;
+            return await request.ReadFormAsync(request.HttpContext.RequestAborted);
         }
         catch (Exception e) when (e is InvalidDataException or IOException and not BadHttpRequestException)
         {
-            return DashboardErrors.FormRequired();
+            return null;
         }
     }
 
