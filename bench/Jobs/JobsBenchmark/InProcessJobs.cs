@@ -3,8 +3,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Jobs;
-using AgentCorex.Web.Storage;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Bench.Jobs;
@@ -43,27 +41,12 @@ internal sealed class InProcessJobs(IServiceProvider services, CompletionCounter
             }
         }, cancellationToken)));
         await counter.Tools.WaitForAsync(target, ApiThroughput.Deadline(jobs));
-        await UntilCompletedInLedgerAsync(since, jobs, cancellationToken);
+        var completed = await LedgerCompletions.UntilAsync(services, j => j.OwnerKeyId == LedgerAblation.OwnerKeyId && j.CreatedAt >= since, jobs, cancellationToken);
+        if (completed < jobs)
+        {
+            throw new TimeoutException($"The ledger held {completed} of the {jobs} jobs completed 10 s after their Hangfire jobs' ends.");
+        }
         var ended = Stopwatch.GetTimestamp();
         return new AblationRun(name, jobs, Stopwatch.GetElapsedTime(started, ended), Latencies.FromTicks(latencies), SlowWrites: 0, vitals());
-    }
-
-    /// <summary>Waits (at most 10 s) until the ledger holds the run's jobs completed: a worker may end one before its end is committed.</summary>
-    private async Task UntilCompletedInLedgerAsync(DateTime since, int jobs, CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 10;
-        while (Stopwatch.GetTimestamp() < deadline)
-        {
-            await using var scope = services.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
-            var completed = await db.Jobs.CountAsync(
-                j => j.OwnerKeyId == LedgerAblation.OwnerKeyId && j.CreatedAt >= since && j.Status == JobStatus.Completed, cancellationToken);
-            if (completed >= jobs)
-            {
-                return;
-            }
-            await Task.Delay(1, cancellationToken);
-        }
-        throw new TimeoutException($"The ledger did not hold the {jobs} jobs completed within 10 s of their Hangfire jobs' ends.");
     }
 }

@@ -89,7 +89,7 @@ internal static class Entry
         report.ServerBusyTimeout = await ReadBusyTimeoutAsync(server.Services, cancellationToken);
         Log($"server on {url} with {report.HangfireWorkers} Hangfire workers, SQLite busy_timeout {report.ServerBusyTimeout} ms; database {server.DatabasePath}");
 
-        var api = new ApiThroughput(clients, apiKey, counter, (expected, ct) => UntilCompletedInLedgerAsync(server.Services, expected, ct));
+        var api = new ApiThroughput(clients, apiKey, counter, async (expected, ct) => await LedgerCompletions.UntilAsync(server.Services, LedgerCompletions.ApiJobs, expected, ct));
         var raw = new RawHangfireThroughput(hangfire, counter);
         var apiJobs = 0L;
         async Task<ThroughputRun> Api(int jobs, string label)
@@ -233,28 +233,11 @@ internal static class Entry
     /// <summary>The ledger agrees with what the counter saw: every API job so far is completed there.</summary>
     private static async Task CheckLedgerAsync(IServiceProvider services, long expected, CancellationToken cancellationToken)
     {
-        var completed = await CompletedInLedgerAsync(services, cancellationToken);
+        var completed = await LedgerCompletions.CountAsync(services, LedgerCompletions.ApiJobs, cancellationToken);
         if (completed != expected)
         {
             throw new InvalidOperationException($"The ledger holds {completed} completed jobs; {expected} were submitted.");
         }
-    }
-
-    /// <summary>Waits (at most 10 s) until the ledger holds <paramref name="expected"/> completed API jobs.</summary>
-    private static async Task UntilCompletedInLedgerAsync(IServiceProvider services, long expected, CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 10;
-        while (await CompletedInLedgerAsync(services, cancellationToken) < expected && Stopwatch.GetTimestamp() < deadline)
-        {
-            await Task.Delay(1, cancellationToken);
-        }
-    }
-
-    private static async Task<int> CompletedInLedgerAsync(IServiceProvider services, CancellationToken cancellationToken)
-    {
-        await using var scope = services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
-        return await db.Jobs.CountAsync(j => j.Status == JobStatus.Completed && j.OwnerKeyId != LedgerAblation.OwnerKeyId, cancellationToken);
     }
 
     /// <summary>Between measured runs: the last states are written, and each run starts on a collected heap.</summary>
