@@ -26,6 +26,7 @@ public sealed partial class AdminBootstrapTests
         });
         var printed = ApiKeyPattern().Matches(firstOutput).Select(m => m.Value).Distinct().ToList();
         Assert.That(printed, Has.Count.EqualTo(1), firstOutput);
+        await AgentCorexApp.LetGoOfDatabaseAsync(data);
 
         var secondOutput = await CaptureConsoleAsync(async () =>
         {

@@ -30,6 +30,7 @@ public sealed class WebhookRestartTests
             await client.SubmitAsync("echo", new { message = "survives" });
             await client.WaitForDeliveriesAsync(webhookId, d => d.Count == 1 && d[0]!["attempts"]!.AsArray().Count == 1);
         }
+        await AgentCorexApp.LetGoOfDatabaseAsync(data);
 
         using var second = new AgentCorexApp(settings, data);
         using var again = second.CreateClient(apiKey);
