@@ -32,6 +32,16 @@ public sealed class ListeningTests
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
+    [Test]
+    public void TheServersBuildFolder_CarriesTheShippedSettings()
+    {
+        // A server started from its build or publish folder reads the settings there, as dotnet run reads the root's.
+        var beside = Path.Combine(Path.GetDirectoryName(typeof(Program).Assembly.Location)!, "appsettings.json");
+
+        Assert.That(File.Exists(beside), Is.True, beside);
+        Assert.That(File.ReadAllText(beside), Is.EqualTo(File.ReadAllText(Path.Combine(RepositoryRoot(), "appsettings.json"))));
+    }
+
     private static string RepositoryRoot()
     {
         for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
