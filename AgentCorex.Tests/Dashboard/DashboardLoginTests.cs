@@ -1,6 +1,9 @@
 using System.Net;
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Dashboard;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Dashboard;
 
@@ -40,6 +43,11 @@ public sealed class DashboardLoginTests(TestStorage storage) : ServerTest(storag
         return (setCookie[(Cookie.Length + 1)..setCookie.IndexOf(';', StringComparison.Ordinal)], setCookie, response);
     }
 
+    /// <summary>What a session cookie holds, as the server's Data Protection reads it.</summary>
+    private string Unprotected(string session) =>
+        App.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector(DashboardLogin.SessionPurpose).ToTimeLimitedDataProtector()
+            .Unprotect(Uri.UnescapeDataString(session));
+
     [Test]
     public async Task ABrowser_WithoutAKey_GetsTheLoginForm_AsTheBodyOfA401()
     {
@@ -73,7 +81,7 @@ public sealed class DashboardLoginTests(TestStorage storage) : ServerTest(storag
             Assert.That(response.Headers.Location?.ToString(), Is.EqualTo("/hangfire/jobs/succeeded"));
             Assert.That(setCookie, Does.Contain("httponly").IgnoreCase.And.Contain("samesite=strict").IgnoreCase.And.Contain("path=/hangfire").IgnoreCase);
             Assert.That(setCookie, Does.Contain("expires=").IgnoreCase, "a session that ends");
-            Assert.That(session, Does.Not.Contain(AgentCorexApp.AdminKey), "the key is not in the cookie as it is");
+            Assert.That(Unprotected(session), Does.Not.Contain(AgentCorexApp.AdminKey), "the cookie holds which key opened the session, not the key");
             Assert.That(dashboard.StatusCode, Is.EqualTo(HttpStatusCode.OK));
             Assert.That(page, Does.Contain("AgentCorex jobs").And.Contain("Log out"));
             Assert.That(loggedOut.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
@@ -115,6 +123,7 @@ public sealed class DashboardLoginTests(TestStorage storage) : ServerTest(storag
         using var client = Browserless();
         var (session, _, _) = await LogInAsync(client, created.ApiKey);
         Assert.That((await client.SendAsync(Get("/hangfire", session))).StatusCode, Is.EqualTo(HttpStatusCode.OK), "before the revocation");
+        Assert.That(Unprotected(session), Is.EqualTo(created.KeyId), "the cookie holds the key's id, not its secret");
 
         await Admin.DeleteAsync($"/api_keys/{created.KeyId}");
         var afterRevocation = await client.SendAsync(Get("/hangfire", session));

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -13,6 +15,7 @@ public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<Au
 {
     private readonly ConcurrentDictionary<string, CachedKey> cache = new(StringComparer.Ordinal);
     private readonly string? configuredAdminKey = string.IsNullOrEmpty(options.Value.AdminKey) ? null : options.Value.AdminKey;
+    private readonly string? configuredAdminSession = string.IsNullOrEmpty(options.Value.AdminKey) ? null : ConfiguredAdminSession(options.Value.AdminKey);
 
     public bool HasConfiguredAdminKey => configuredAdminKey is not null;
 
@@ -44,6 +47,30 @@ public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<Au
         var cached = await CachedAsync(keyId, cancellationToken);
         return cached is { Revoked: false } ? cached.Identity : null;
     }
+
+    /// <summary>
+    /// What a login session (the dashboard's) keeps of the key it was opened with, instead of the key: a stored key's
+    /// id (its secret never changes, and a revocation ends the session), or for the configured admin key a salted
+    /// digest of it, so that configuring another key ends the sessions of the one before.
+    /// </summary>
+    public static string SessionOf(ApiKeyIdentity identity, string presented) =>
+        identity.KeyId == ApiKeyIdentity.ConfiguredAdminKeyId ? ConfiguredAdminSession(presented) : identity.KeyId;
+
+    /// <summary>The key a session was opened with, as <see cref="FindAsync"/> finds it now; null when it is revoked or no longer configured.</summary>
+    public async ValueTask<ApiKeyIdentity?> FindSessionAsync(string session, CancellationToken cancellationToken)
+    {
+        if (session.StartsWith(ApiKeyIdentity.ConfiguredAdminKeyId, StringComparison.Ordinal))
+        {
+            return configuredAdminSession is { } configured
+                   && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(session), Encoding.ASCII.GetBytes(configured))
+                ? ApiKeyIdentity.ConfiguredAdmin
+                : null;
+        }
+        return await FindAsync(session, cancellationToken);
+    }
+
+    private static string ConfiguredAdminSession(string key) =>
+        ApiKeyIdentity.ConfiguredAdminKeyId + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("AgentCorex session\n" + key)));
 
     public void Forget(string keyId) => cache.TryRemove(keyId, out _);
 

@@ -19,8 +19,10 @@ internal sealed class DashboardGate(RequestDelegate next, ApiKeyAuthenticator au
         {
             return;
         }
-        var presented = PresentedKey(context.Request.Headers.Authorization) ?? login.SessionKey(context.Request);
-        var identity = presented is null ? null : await authenticator.AuthenticateAsync(presented, context.RequestAborted);
+        var presented = PresentedKey(context.Request.Headers.Authorization);
+        var identity = presented is null
+            ? await login.SessionIdentityAsync(context.Request, context.RequestAborted)
+            : await authenticator.AuthenticateAsync(presented, context.RequestAborted);
         if (identity is { IsAdmin: true })
         {
             await next(context);

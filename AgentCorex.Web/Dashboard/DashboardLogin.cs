@@ -8,9 +8,10 @@ namespace AgentCorex.Web.Dashboard;
 /// <summary>
 /// A login form for browsers, besides HTTP basic auth. The dashboard's 401 is a page with the form, which a browser
 /// shows once its own prompt is dismissed; <c>POST /hangfire/login</c> checks the key and answers with a session cookie
-/// that holds the key protected by Data Protection (whose key ring every node reads from the shared database), for
-/// <see cref="Lifetime"/>: HttpOnly, SameSite=Strict, on /hangfire only. The gate authenticates the key in it on every
-/// request, as it does a presented one, so a revoked key's session ends at once. <c>/hangfire/logout</c> deletes it.
+/// for <see cref="Lifetime"/>: HttpOnly, SameSite=Strict, on /hangfire only. The cookie holds which key opened the
+/// session (<see cref="ApiKeyAuthenticator.SessionOf"/>), never the key itself, protected by Data Protection (whose key
+/// ring every node reads from the shared database). The gate looks that key up on every request, so a revoked key's
+/// session ends at once. <c>/hangfire/logout</c> deletes it.
 /// </summary>
 internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, ApiKeyAuthenticator authenticator)
 {
@@ -20,27 +21,35 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
     public const string KeyField = "key";
     public const string ReturnField = "return";
 
+    /// <summary>Data Protection's purpose for sessions; v1's cookies held the key itself, and are refused.</summary>
+    public const string SessionPurpose = "AgentCorex.Dashboard.Session.v2";
+
     /// <summary>How long a session lasts: a working day; the form asks again after it.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
 
     private readonly ITimeLimitedDataProtector protector =
-        dataProtection.CreateProtector("AgentCorex.Dashboard.Session.v1").ToTimeLimitedDataProtector();
+        dataProtection.CreateProtector(SessionPurpose).ToTimeLimitedDataProtector();
 
-    /// <summary>The key of the request's session, or null (no cookie, or one that is expired, altered or from another key ring).</summary>
-    public string? SessionKey(HttpRequest request)
+    /// <summary>
+    /// The admin key of the request's session, or null: no cookie, one that is expired, altered or from another key
+    /// ring, or one whose key is revoked, no longer an admin's, or no longer configured.
+    /// </summary>
+    public async ValueTask<ApiKeyIdentity?> SessionIdentityAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        if (!request.Cookies.TryGetValue(CookieName, out var session) || string.IsNullOrEmpty(session) || session.Length > MaxCookieLength)
+        if (!request.Cookies.TryGetValue(CookieName, out var cookie) || string.IsNullOrEmpty(cookie) || cookie.Length > MaxCookieLength)
         {
             return null;
         }
+        string session;
         try
         {
-            return protector.Unprotect(session);
+            session = protector.Unprotect(cookie);
         }
         catch (System.Security.Cryptography.CryptographicException)
         {
             return null;
         }
+        return await authenticator.FindSessionAsync(session, cancellationToken);
     }
 
     /// <summary>Answers /hangfire/login and /hangfire/logout; false for any other route of the dashboard.</summary>
@@ -79,7 +88,7 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
         }
         var options = CookieOptions(context.Request);
         options.Expires = DateTimeOffset.UtcNow + Lifetime;
-        context.Response.Cookies.Append(CookieName, protector.Protect(key!, options.Expires.Value), options);
+        context.Response.Cookies.Append(CookieName, protector.Protect(ApiKeyAuthenticator.SessionOf(identity, key!), options.Expires.Value), options);
         // 303: the browser follows with a GET, so reloading the dashboard does not post the key again.
         context.Response.StatusCode = StatusCodes.Status303SeeOther;
         context.Response.Headers.Location = returnPath;
@@ -156,12 +165,11 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
             """, context.RequestAborted);
     }
 
-    /// <summary>A protected admin key is a few hundred characters; anything much longer is not one of ours.</summary>
+    /// <summary>A protected session is a few hundred characters; anything much longer is not one of ours.</summary>
     private const int MaxCookieLength = 4096;
 
     /// <summary>
-    /// Longer than any key this server makes, or that an operator would configure (Auth:AdminKey): not looked up. Its
-    /// session must fit in a browser's cookie (4 KB).
+    /// Longer than any key this server makes, or that an operator would configure (Auth:AdminKey): not looked up.
     /// </summary>
     private const int MaxKeyLength = 1024;
 }
