@@ -60,6 +60,7 @@ public sealed class JobListTests(TestStorage storage) : ServerTest(storage)
         var failed = await (await client.GetAsync("/jobs?status=failed")).ReadObjectAsync();
         var echoes = await (await client.GetAsync("/jobs?tool=echo&limit=2&offset=1")).ReadObjectAsync();
         var none = await (await client.GetAsync("/jobs?status=running")).ReadObjectAsync();
+        var all = await (await client.GetAsync("/jobs?status=all")).ReadObjectAsync(); // the contract's default, said out loud
 
         Assert.That(failed["jobs"]!.AsArray().Select(j => j.Str("job_id")), Is.EqualTo(new[] { jobs[4], jobs[1] }));
         Assert.That(failed.At("pagination.total")!.GetValue<int>(), Is.EqualTo(2));
@@ -68,6 +69,8 @@ public sealed class JobListTests(TestStorage storage) : ServerTest(storage)
         Assert.That(echoes.At("pagination.limit")!.GetValue<int>(), Is.EqualTo(2));
         Assert.That(echoes.At("pagination.offset")!.GetValue<int>(), Is.EqualTo(1));
         Assert.That(none["jobs"]!.AsArray(), Is.Empty);
+        Assert.That(all["jobs"]!.AsArray().Select(j => j.Str("job_id")), Is.EqualTo(Enumerable.Reverse(jobs)));
+        Assert.That(all.At("pagination.total")!.GetValue<int>(), Is.EqualTo(5));
     }
 
     [TestCase("limit=0", "limit", "'limit' must be between 1 and 100. You entered 0.")]
@@ -75,7 +78,11 @@ public sealed class JobListTests(TestStorage storage) : ServerTest(storage)
     [TestCase("limit=ten", "limit", "'limit' must be an integer in decimal digits")]
     [TestCase("offset=-1", "offset", "'offset' must be 0 or more. You entered -1.")]
     [TestCase("offset=x", "offset", "'offset' must be an integer in decimal digits")]
-    [TestCase("status=done", "status", "'status' must be one of: queued, running, completed, failed, canceled, timeout")]
+    [TestCase("limit=99999999999999999999", "limit", "'limit' is too large: integers here go up to 2147483647")]
+    [TestCase("offset=2147483648", "offset", "'offset' is too large: integers here go up to 2147483647")]
+    [TestCase("offset=-2147483649", "offset", "'offset' is too small: integers here go down to -2147483648")]
+    [TestCase("status=done", "status", "'status' must be one of: all, queued, running, completed, failed, canceled, timeout")]
+    [TestCase("status=ALL", "status", "'status' must be one of: all, queued, running, completed, failed, canceled, timeout")]
     public async Task List_RejectsBadParameters_NamingThem(string query, string parameter, string message)
     {
         using var client = App.CreateClient((await App.CreateKeyAsync()).ApiKey);

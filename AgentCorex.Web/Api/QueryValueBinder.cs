@@ -39,7 +39,9 @@ internal sealed class QueryValueBinder(Func<string, string, object> parse) : IMo
         }
         return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
             ? value
-            : throw ApiErrors.InvalidArguments($"'{name}' must be between {int.MinValue} and {int.MaxValue}", name);
+            : throw ApiErrors.InvalidArguments(text.StartsWith('-')
+                ? $"'{name}' is too small: integers here go down to {int.MinValue}"
+                : $"'{name}' is too large: integers here go up to {int.MaxValue}", name);
     }
 
     internal static object ParseBool(string text, string name) =>

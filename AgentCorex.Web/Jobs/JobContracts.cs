@@ -60,8 +60,11 @@ public sealed record JobListQuery
     [FromQuery(Name = "offset")]
     public int Offset { get; init; }
 
+    /// <summary>The contract's default for <see cref="Status"/>: jobs in every status, as when it is left out.</summary>
+    public const string AnyStatus = "all";
+
     [FromQuery(Name = "status")]
-    [Description($"Only jobs in this status: {JobStatus.Queued}, {JobStatus.Running}, {JobStatus.Completed}, {JobStatus.Failed}, {JobStatus.Canceled} or {JobStatus.Timeout}; all when left out")]
+    [Description($"Only jobs in this status: {JobStatus.Queued}, {JobStatus.Running}, {JobStatus.Completed}, {JobStatus.Failed}, {JobStatus.Canceled} or {JobStatus.Timeout}; {AnyStatus} (the default, as when left out) for every status")]
     public string? Status { get; init; }
 
     [FromQuery(Name = "tool")]
@@ -76,8 +79,8 @@ public sealed class JobListQueryValidator : AbstractValidator<JobListQuery>
         RuleFor(q => q.Limit).InclusiveBetween(1, 100);
         RuleFor(q => q.Offset).IsAnOffset();
         RuleFor(q => q.Status)
-            .Must(s => s is null || JobStatus.All.Contains(s))
-            .WithMessage($"'status' must be one of: {string.Join(", ", JobStatus.All)}");
+            .Must(s => s is null or JobListQuery.AnyStatus || JobStatus.All.Contains(s))
+            .WithMessage($"'status' must be one of: {JobListQuery.AnyStatus}, {string.Join(", ", JobStatus.All)}");
         RuleFor(q => q.Tool).MaximumLength(64);
     }
 }

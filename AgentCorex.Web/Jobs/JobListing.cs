@@ -12,9 +12,9 @@ internal static class JobListing
         {
             jobs = jobs.Where(j => j.OwnerKeyId == caller.KeyId);
         }
-        if (query.Status is not null)
+        if (query.Status is { } status and not JobListQuery.AnyStatus)
         {
-            jobs = jobs.Where(j => j.Status == query.Status);
+            jobs = jobs.Where(j => j.Status == status);
         }
         if (query.Tool is not null)
         {
