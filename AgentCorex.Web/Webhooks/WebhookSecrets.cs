@@ -5,7 +5,9 @@ namespace AgentCorex.Web.Webhooks;
 
 /// <summary>
 /// Signing secrets are Standard Webhooks secrets: <c>whsec_</c> and the base64 of 24 to 64 random bytes. The
-/// HMAC key of both signatures is those decoded bytes. A secret must be usable to sign, so it cannot be hashed:
+/// Standard Webhooks signature is keyed by those decoded bytes, as its libraries take a secret; the
+/// <c>X-AgentCorex-Signature</c> by the secret as written (its UTF-8 bytes, <c>whsec_</c> included), as a receiver that
+/// reads "an HMAC with the webhook's secret" keys it. A secret must be usable to sign, so it cannot be hashed:
 /// it is stored protected with Data Protection, whose key ring every node reads from the shared database.
 /// </summary>
 public sealed class WebhookSecrets(IDataProtectionProvider dataProtection)
@@ -26,7 +28,7 @@ public sealed class WebhookSecrets(IDataProtectionProvider dataProtection)
 
     public string Protect(string secret) => protector.Protect(secret);
 
-    public byte[] UnprotectKey(string protectedSecret) => KeyOf(protector.Unprotect(protectedSecret));
+    public string Unprotect(string protectedSecret) => protector.Unprotect(protectedSecret);
 
     private static bool TryDecode(string? secret, out byte[] key)
     {

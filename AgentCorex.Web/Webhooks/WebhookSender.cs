@@ -14,14 +14,14 @@ public sealed class WebhookSender(IHttpClientFactory http, WebhookSecrets secret
     public async Task<Sent> SendAsync(Webhook webhook, WebhookDelivery delivery, CancellationToken cancellationToken)
     {
         var body = Encoding.UTF8.GetBytes(delivery.Payload);
-        var key = secrets.UnprotectKey(webhook.ProtectedSecret);
+        var secret = secrets.Unprotect(webhook.ProtectedSecret);
         var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         request.Headers.Add(WebhookSignatures.IdHeader, delivery.Id);
         request.Headers.Add(WebhookSignatures.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
-        request.Headers.Add(WebhookSignatures.SignatureHeader, WebhookSignatures.StandardWebhooks(key, delivery.Id, timestamp, body));
-        request.Headers.Add(WebhookSignatures.AgentCorexHeader, WebhookSignatures.AgentCorex(key, body));
+        request.Headers.Add(WebhookSignatures.SignatureHeader, WebhookSignatures.StandardWebhooks(secret, delivery.Id, timestamp, body));
+        request.Headers.Add(WebhookSignatures.AgentCorexHeader, WebhookSignatures.AgentCorex(secret, body));
 
         var client = http.CreateClient(HttpClientName);
         var started = time.GetTimestamp();
