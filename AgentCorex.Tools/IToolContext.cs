@@ -18,6 +18,15 @@ public interface IToolContext
     /// </summary>
     void ReportProgress(string currentStep, int totalSteps);
 
+    /// <summary>
+    /// Says how many steps the run will take, before it reaches the first: until then its progress reads
+    /// <c>{"current_step": "starting", "total_steps": totalSteps, "percentage": 0}</c> instead of one step of one.
+    /// Nothing once a step is reported. A host without progress ignores it.
+    /// </summary>
+    void ReportTotalSteps(int totalSteps)
+    {
+    }
+
     /// <summary>Adds to the tokens this execution has used.</summary>
     void ReportTokens(int input, int output);
 }

@@ -184,6 +184,22 @@ public sealed class JobLifecycleTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task RunningJob_BeforeItsFirstStep_ShowsTheStepsItWillTake()
+    {
+        var jobId = await user.SubmitAsync("wait", new { duration_ms = 4000, steps = 4 });
+
+        // The first step is reached after 1 s; until then the job says how many it will take.
+        var running = await user.WaitForJobAsync(jobId, j => j.Str("status") == "running" && j["progress"]?["total_steps"]?.GetValue<int>() == 4);
+        await user.DeleteAsync($"/jobs/{jobId}?force=true");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(running.Str("progress.current_step"), Is.EqualTo("starting"));
+            Assert.That(running.At("progress.percentage")!.GetValue<int>(), Is.Zero);
+        });
+    }
+
+    [Test]
     public async Task Job_OfAnotherKey_IsNotFound_ButAdminSeesIt()
     {
         var jobId = await user.SubmitAsync("echo", new { message = "mine" });

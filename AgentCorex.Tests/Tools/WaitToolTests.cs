@@ -20,11 +20,12 @@ public sealed class WaitToolTests
         for (var part = 1; part <= 3; part++)
         {
             time.Advance(TimeSpan.FromMilliseconds(part == 1 ? 1 : 300));
-            await WaitUntilAsync(() => context.Invocations.Count >= part);
+            await WaitUntilAsync(() => context.Invocations.Count >= part + 1);
         }
 
         var result = await run;
         Assert.That(result.WaitedMs, Is.EqualTo(900));
+        context.Verify(c => c.ReportTotalSteps(3), Times.Once, "the steps it will take, said before the first");
         context.Verify(c => c.ReportProgress("step-1", 3), Times.Once);
         context.Verify(c => c.ReportProgress("step-2", 3), Times.Once);
         context.Verify(c => c.ReportProgress("step-3", 3), Times.Once);

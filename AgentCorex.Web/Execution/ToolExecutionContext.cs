@@ -28,7 +28,7 @@ public sealed class ToolExecutionContext(string executionId, ILogger logger) : I
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(totalSteps);
         lock (gate)
         {
-            if (progress?.CurrentStep != currentStep)
+            if (progress?.CurrentStep != currentStep || stepsReached == 0)
             {
                 stepsReached++;
             }
@@ -36,6 +36,21 @@ public sealed class ToolExecutionContext(string executionId, ILogger logger) : I
         }
         var reported = progress;
         ProgressReported?.Invoke(reported);
+    }
+
+    public void ReportTotalSteps(int totalSteps)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(totalSteps);
+        ToolProgress planned;
+        lock (gate)
+        {
+            if (stepsReached > 0)
+            {
+                return;
+            }
+            progress = planned = new ToolProgress(ToolProgress.StartingStep, totalSteps, 0);
+        }
+        ProgressReported?.Invoke(planned);
     }
 
     public void ReportTokens(int input, int output)
@@ -50,4 +65,8 @@ public sealed class ToolExecutionContext(string executionId, ILogger logger) : I
 public sealed record TokensUsed(long Input, long Output);
 
 /// <summary>The percentage is the share of steps reached: each new current_step counts as one.</summary>
-public sealed record ToolProgress(string CurrentStep, int TotalSteps, int Percentage);
+public sealed record ToolProgress(string CurrentStep, int TotalSteps, int Percentage)
+{
+    /// <summary>The current step of a run that has reached none yet.</summary>
+    public const string StartingStep = "starting";
+}

@@ -92,7 +92,7 @@ internal static class JobMapping
         JobStatus.Queued => new(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(), PositionInQueue: positionInQueue),
         JobStatus.Running => new(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(),
             StartedAt: job.StartedAt.ToUnixSeconds(),
-            Progress: progress ?? new ToolProgress("starting", 1, 0)),
+            Progress: progress ?? new ToolProgress(ToolProgress.StartingStep, 1, 0)),
         JobStatus.Completed => new(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(),
             StartedAt: job.StartedAt.ToUnixSeconds(),
             CompletedAt: job.CompletedAt.ToUnixSeconds(),

@@ -32,6 +32,7 @@ public sealed class WaitTool(TimeProvider time) : Tool<WaitArguments, WaitResult
     public override async Task<WaitResult> ExecuteAsync(WaitArguments arguments, IToolContext context, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
+        context.ReportTotalSteps(arguments.Steps);
         for (var step = 1; step <= arguments.Steps; step++)
         {
             // Each part ends at its share of the whole, so rounding never adds up across parts.
