@@ -123,6 +123,28 @@ public sealed class ArgumentValidationTests : ServerTest
         });
     }
 
+    [TestCase("/execute_tool", """{"arguments":{}}""")]
+    [TestCase("/jobs/submit", """{"arguments":{}}""")]
+    [TestCase("/execute_tool", """{"tool":null,"arguments":{}}""")]
+    [TestCase("/jobs/submit", """{"tool":7,"arguments":{}}""")]
+    [TestCase("/execute_tool", """{"tool":"","arguments":{}}""")]
+    [TestCase("/jobs/submit", "{}")]
+    [TestCase("/execute_tool", "not json")]
+    [TestCase("/jobs/submit", "[]")]
+    public async Task AnExecutionError_OfARequestThatNamesNoTool_StillSaysStatusError(string route, string request)
+    {
+        var response = await Admin.PostRawAsync(route, request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var body = await response.ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(body.Str("status"), Is.EqualTo("error"), "as every error of an execution endpoint says");
+            Assert.That(body.ContainsKey("tool"), Is.False, "no tool to name");
+            Assert.That(body.Str("error.code"), Is.AnyOf("INVALID_ARGUMENTS", "INVALID_REQUEST"));
+        });
+    }
+
     [TestCase("/execute_tool", """{"tool":7,"arguments":{}}""", "tool", "'tool' is not a valid string")]
     [TestCase("/execute_tool", """{"tool":"echo","arguments":{"message":"x"},"timeout_ms":"soon"}""", "timeout_ms", "'timeout_ms' is not a valid integer")]
     [TestCase("/jobs/submit", """{"tool":"echo","arguments":{"message":"x"},"timeout_ms":99999999999}""", "timeout_ms", "'timeout_ms' is not a valid integer")]

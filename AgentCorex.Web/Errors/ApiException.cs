@@ -16,8 +16,11 @@ public sealed class ApiException(int statusCode, ApiError error, Exception? inne
     /// <summary>When the client may try again, sent as Retry-After (whole seconds).</summary>
     public TimeSpan? RetryAfter { get; init; }
 
-    /// <summary>The same error, answered for an execution of <paramref name="tool"/>.</summary>
-    public ApiException ForTool(string tool, string executionStatus = "error") =>
+    /// <summary>
+    /// The same error, answered for an execution of <paramref name="tool"/> (null: a request that names no tool, whose
+    /// error still says <c>"status":"error"</c>, as every error of an execution endpoint does).
+    /// </summary>
+    public ApiException ForTool(string? tool, string executionStatus = "error") =>
         new(StatusCode, Error, InnerException) { Tool = tool, ExecutionStatus = executionStatus, RetryAfter = RetryAfter };
 
     public ErrorEnvelope ToEnvelope() => new(Error, Tool, ExecutionStatus);

@@ -30,7 +30,7 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
             // An outage fails every request: a line each, not a stack trace each.
             LogDatabaseUnavailable(logger, context.Request.Method, context.Request.Path, cause.GetBaseException().Message);
         }
-        if (error is { Error.Code: ApiErrors.DatabaseUnavailableCode, Tool: null }
+        if (error is { Error.Code: ApiErrors.DatabaseUnavailableCode, ExecutionStatus: null }
             // The endpoint as it was when the exception was thrown: the middleware has cleared the request's.
             && context.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<ExecutionRateLimitAttribute>() is not null)
         {

@@ -60,7 +60,7 @@ public sealed class ExecuteToolController(
                 _ => throw ApiErrors.ExecutionError(outcome.ErrorMessage!, outcome.ErrorDetailsWithToolCode()).ForTool(tool.Name),
             };
         }
-        catch (Exception e) when (request.Tool is not null && e.AnswerFor(request.Tool) is { } answer)
+        catch (Exception e) when (e.AnswerFor(request.Tool) is { } answer)
         {
             throw answer;
         }

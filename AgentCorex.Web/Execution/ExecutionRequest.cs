@@ -21,23 +21,29 @@ internal static class ExecutionRequest
     /// What an execution endpoint answers, naming <paramref name="tool"/>, for an exception its action let out: an
     /// error meant for the client, or a database out of reach; null for anything else (a fault of the server's own).
     /// </summary>
-    public static ApiException? AnswerFor(this Exception exception, string tool) => exception switch
+    public static ApiException? AnswerFor(this Exception exception, string? tool) => exception switch
     {
-        ApiException { Tool: null } error => error.ForTool(tool),
+        ApiException { ExecutionStatus: null } error => error.ForTool(Named(tool)),
         ApiException => null,
-        _ when DatabaseFailures.IsUnavailable(exception) => ApiErrors.DatabaseUnavailable(exception).ForTool(tool),
+        _ when DatabaseFailures.IsUnavailable(exception) => ApiErrors.DatabaseUnavailable(exception).ForTool(Named(tool)),
         _ => null,
     };
 
-    /// <summary>The error, answered for the tool a body asks for when it names one (a string "tool" at its top).</summary>
+    /// <summary>The tool as an error names it: none for an empty name, or one longer than any tool's.</summary>
+    private static string? Named(string? tool) => tool is { Length: > 0 and <= ExecutionRequestRules.MaxToolNameLength } ? tool : null;
+
+    /// <summary>The error, answered for an execution of the tool a body asks for, when it names one (a string "tool" at its top).</summary>
     public static ApiException ForToolIn(this ApiException error, JsonElement body) =>
-        error.Tool is null
-        && body.ValueKind == JsonValueKind.Object
-        && body.TryGetProperty("tool", out var tool)
-        && tool.ValueKind == JsonValueKind.String
-        && tool.GetString() is { Length: > 0 and <= ExecutionRequestRules.MaxToolNameLength } name
+        error.ExecutionStatus is not null ? error
+        : body.ValueKind == JsonValueKind.Object
+          && body.TryGetProperty("tool", out var tool)
+          && tool.ValueKind == JsonValueKind.String
+          && Named(tool.GetString()) is { } name
             ? error.ForTool(name)
-            : error;
+            : error.ForNoTool();
+
+    /// <summary>The error, answered for an execution that names no tool: <c>"status":"error"</c> without <c>tool</c>.</summary>
+    private static ApiException ForNoTool(this ApiException error) => error.ExecutionStatus is null ? error.ForTool(null) : error;
 
     /// <summary>Refusals do not read more than this of a body to find its tool.</summary>
     private const int MaxBodyReadForTool = 64 * 1024;
@@ -45,13 +51,13 @@ internal static class ExecutionRequest
     /// <summary>
     /// The error, answered for the tool the request's body asks for, read here (before model binding): for the
     /// refusals made before the body is read. A body that cannot be read or parsed, or larger than a request to run
-    /// a tool needs to be, leaves the error as it is.
+    /// a tool needs to be, names none.
     /// </summary>
     public static async Task<ApiException> ForToolInBodyAsync(this ApiException error, HttpRequest request, CancellationToken cancellationToken)
     {
         if (!request.HasJsonContentType() || request.ContentLength > MaxBodyReadForTool)
         {
-            return error;
+            return error.ForNoTool();
         }
         try
         {
@@ -61,7 +67,7 @@ internal static class ExecutionRequest
                 var read = await body.ReadAsync(cancellationToken);
                 if (read.Buffer.Length > MaxBodyReadForTool)
                 {
-                    return error;
+                    return error.ForNoTool();
                 }
                 if (read.IsCompleted)
                 {
@@ -74,11 +80,11 @@ internal static class ExecutionRequest
         }
         catch (Exception e) when (e is BadHttpRequestException or IOException)
         {
-            return error;
+            return error.ForNoTool();
         }
     }
 
-    /// <summary>The error, answered for the tool a whole body asks for; a body that is not JSON leaves it as it is.</summary>
+    /// <summary>The error, answered for an execution of the tool a whole body asks for (none, for a body that is not JSON).</summary>
     public static ApiException ForToolIn(this ApiException error, ReadOnlySequence<byte> body)
     {
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = ApiJson.Options.MaxDepth });
@@ -86,7 +92,7 @@ internal static class ExecutionRequest
         {
             if (!JsonDocument.TryParseValue(ref reader, out var document))
             {
-                return error;
+                return error.ForNoTool();
             }
             using (document)
             {
@@ -95,7 +101,7 @@ internal static class ExecutionRequest
         }
         catch (JsonException)
         {
-            return error; // not JSON at all: no tool to name
+            return error.ForNoTool(); // not JSON at all: no tool to name
         }
     }
 }

@@ -37,7 +37,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
                 Caller, request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? options.Value.DefaultTimeoutMs, cancellationToken);
             return Accepted($"/jobs/{submitted.JobId}", submitted);
         }
-        catch (Exception e) when (request.Tool is not null && e.AnswerFor(request.Tool) is { } answer)
+        catch (Exception e) when (e.AnswerFor(request.Tool) is { } answer)
         {
             throw answer; // as POST /execute_tool answers, and it with mode "async"
         }
