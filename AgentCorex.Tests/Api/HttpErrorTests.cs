@@ -22,15 +22,34 @@ public sealed class HttpErrorTests : ServerTest
         Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("INVALID_REQUEST"));
     }
 
-    [TestCase("text/plain")]
-    [TestCase("application/xml")]
-    [TestCase("application/x-www-form-urlencoded")]
-    public async Task NonJsonContentType_IsUnsupportedMediaType(string contentType)
+    [TestCase("/execute_tool", "text/plain")]
+    [TestCase("/execute_tool", "application/xml")]
+    [TestCase("/execute_tool", "application/x-www-form-urlencoded")]
+    [TestCase("/jobs/submit", "multipart/form-data; boundary=x")] // a JSON body under a form's content type
+    [TestCase("/execute_tool", "multipart/form-data")]
+    public async Task NonJsonContentType_IsUnsupportedMediaType(string route, string contentType)
     {
-        var response = await Admin.PostRawAsync("/execute_tool", """{"tool":"echo","arguments":{"message":"x"}}""", contentType);
+        var content = new StringContent("""{"tool":"echo","arguments":{"message":"x"}}""");
+        content.Headers.Remove("Content-Type");
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        var response = await Admin.PostAsync(route, content);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.UnsupportedMediaType));
-        Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("UNSUPPORTED_MEDIA_TYPE"));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("UNSUPPORTED_MEDIA_TYPE"));
+        Assert.That(body.Str("status"), Is.EqualTo("error"), "an execution endpoint's error");
+    }
+
+    [TestCase("/execute_tool")]
+    [TestCase("/jobs/submit")]
+    public async Task BodyWithAUtf8ByteOrderMark_IsRead(string route)
+    {
+        var json = "\uFEFF" + """{"tool":"echo","arguments":{"message":"x"}}""";
+
+        var response = await Admin.PostRawAsync(route, json);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(route == "/execute_tool" ? 200 : 202), await response.Content.ReadAsStringAsync());
     }
 
     [Test]
@@ -40,7 +59,9 @@ public sealed class HttpErrorTests : ServerTest
         var response = await Admin.PostRawAsync("/execute_tool", $$$"""{"tool":"echo","arguments":{"message":"{{{message}}}"}}""");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
-        Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("PAYLOAD_TOO_LARGE"));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("PAYLOAD_TOO_LARGE"));
+        Assert.That(body.Str("status"), Is.EqualTo("error"), "an execution endpoint's error");
     }
 
     [Test]
@@ -61,7 +82,9 @@ public sealed class HttpErrorTests : ServerTest
         var response = await Admin.PostRawAsync("/execute_tool", $$"""{"tool":"echo","arguments":{{nested}}}""");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("INVALID_REQUEST"));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_REQUEST"));
+        Assert.That(body.Str("error.message"), Is.EqualTo("The request body is nested deeper than 64 levels"));
     }
 
     [TestCase("/no/such/route")]
@@ -104,12 +127,17 @@ public sealed class HttpErrorTests : ServerTest
         Assert.That(response.Content.Headers.Allow, Is.EquivalentTo(new[] { "GET", "HEAD" }));
     }
 
-    [Test]
-    public async Task WrongMethod_IsMethodNotAllowed()
+    [TestCase("GET", "/execute_tool")]
+    [TestCase("GET", "/jobs/submit")]
+    [TestCase("DELETE", "/jobs/submit")]
+    [TestCase("PUT", "/jobs/submit")]
+    public async Task WrongMethod_IsMethodNotAllowed(string method, string url)
     {
-        var response = await Admin.GetAsync("/execute_tool");
+        // /jobs/submit is not a job named "submit": GET and DELETE there are the submit route asked with the wrong method.
+        var response = await Admin.SendAsync(new HttpRequestMessage(new HttpMethod(method), url));
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed));
         Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("METHOD_NOT_ALLOWED"));
+        Assert.That(response.Content.Headers.Allow, Is.EquivalentTo(new[] { "POST" }));
     }
 }

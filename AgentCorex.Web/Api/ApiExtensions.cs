@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using AgentCorex.Web.Errors;
+using AgentCorex.Web.Execution;
 using FluentValidation;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Formatters;
@@ -45,7 +46,7 @@ public static class ApiExtensions
         builder.Services.AddProblemDetails();
         builder.Services.Configure<ApiBehaviorOptions>(options =>
         {
-            options.InvalidModelStateResponseFactory = context => throw ModelStateErrors.ToApiException(context.ModelState);
+            options.InvalidModelStateResponseFactory = context => throw ModelStateErrors.ToApiException(context);
             options.SuppressMapClientErrors = true; // bare status codes get the contract's shape from UseStatusCodePages
         });
         return builder;
@@ -83,7 +84,11 @@ public static class ApiExtensions
     {
         app.UseExceptionHandler(new ExceptionHandlerOptions { SuppressDiagnosticsCallback = _ => true /* ApiExceptionHandler logs what was unexpected */ });
         app.UseStatusCodePages(context =>
-            ApiExceptionHandler.WriteAsync(context.HttpContext, ApiErrors.ForStatusCode(context.HttpContext.Response.StatusCode), context.HttpContext.RequestAborted));
+        {
+            var error = ApiErrors.ForStatusCode(context.HttpContext.Response.StatusCode);
+            return ApiExceptionHandler.WriteAsync(
+                context.HttpContext, context.HttpContext.GetEndpoint().IsExecution() ? error.ForNoTool() : error, context.HttpContext.RequestAborted);
+        });
         app.UseMiddleware<RequestBodyLimit>(MaxRequestBodyBytes);
         return app;
     }

@@ -30,13 +30,15 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
             // An outage fails every request: a line each, not a stack trace each.
             LogDatabaseUnavailable(logger, context.Request.Method, context.Request.Path, cause.GetBaseException().Message);
         }
-        if (error is { Error.Code: ApiErrors.DatabaseUnavailableCode, ExecutionStatus: null }
-            // The endpoint as it was when the exception was thrown: the middleware has cleared the request's.
-            && context.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<ExecutionRateLimitAttribute>() is not null)
+        // The endpoint as it was when the exception was thrown: the middleware has cleared the request's.
+        if (error is { ExecutionStatus: null } && context.Features.Get<IExceptionHandlerFeature>()?.Endpoint.IsExecution() == true)
         {
             // Refused before the action read the body (the look-up of a key the node has not cached, the rate limit's
-            // shared count): an execution endpoint's errors name the tool asked for, as all its others do.
-            error = await error.ForToolInBodyAsync(context.Request, cancellationToken);
+            // shared count), or a body too large to read: an execution endpoint's errors say "status":"error", and
+            // name the tool asked for where the body can be read.
+            error = error.Error.Code == ApiErrors.DatabaseUnavailableCode
+                ? await error.ForToolInBodyAsync(context.Request, cancellationToken)
+                : error.ForNoTool();
         }
         if (error is null)
         {

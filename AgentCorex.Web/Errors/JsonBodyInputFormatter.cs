@@ -19,6 +19,9 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
 {
     private const string NotJson = "The request body is not valid JSON";
     private const string NotAnObject = "The request body must be a JSON object";
+    private static readonly string NestedTooDeep = $"The request body is nested deeper than {ApiJson.Options.MaxDepth} levels";
+
+    private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
     public JsonBodyInputFormatter()
     {
@@ -61,7 +64,11 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
 
     private static object Deserialize(ReadOnlySequence<byte> body, Type type)
     {
-        var json = body.IsSingleSegment ? body.FirstSpan : body.ToArray();
+        ReadOnlySpan<byte> json = body.IsSingleSegment ? body.FirstSpan : body.ToArray();
+        if (json.StartsWith(Utf8ByteOrderMark))
+        {
+            json = json[Utf8ByteOrderMark.Length..]; // a UTF-8 byte order mark, which RFC 8259 lets a parser ignore
+        }
         try
         {
             return JsonSerializer.Deserialize(json, type, ApiJson.Options)
@@ -98,10 +105,27 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         }
         catch (JsonException)
         {
-            return ApiErrors.InvalidRequest(NotJson);
+            return ApiErrors.InvalidRequest(IsJsonNestedTooDeep(json) ? NestedTooDeep : NotJson);
         }
         var field = JsonPaths.ToArgument(failure.Path);
         return ApiErrors.InvalidArguments($"'{field}' is not a valid {JsonPaths.Expected(ApiJson.Options.GetTypeInfo(type), field)}", field);
+    }
+
+    /// <summary>Whether the body is JSON that only its depth keeps from being read (the reader walks it without recursion).</summary>
+    private static bool IsJsonNestedTooDeep(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = int.MaxValue });
+        try
+        {
+            while (reader.Read())
+            {
+            }
+            return reader.BytesConsumed == json.Length || json[(int)reader.BytesConsumed..].Trim(" \t\r\n"u8).IsEmpty;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The path of the first name given twice in one object ("arguments.target.port"), or null.</summary>

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
+using AgentCorex.Web.RateLimits;
 using AgentCorex.Web.Storage;
 
 namespace AgentCorex.Web.Execution;
@@ -43,7 +44,10 @@ internal static class ExecutionRequest
             : error.ForNoTool();
 
     /// <summary>The error, answered for an execution that names no tool: <c>"status":"error"</c> without <c>tool</c>.</summary>
-    private static ApiException ForNoTool(this ApiException error) => error.ExecutionStatus is null ? error.ForTool(null) : error;
+    public static ApiException ForNoTool(this ApiException error) => error.ExecutionStatus is null ? error.ForTool(null) : error;
+
+    /// <summary>Whether an endpoint is one of the execution endpoints (POST /execute_tool, POST /jobs/submit).</summary>
+    public static bool IsExecution(this Endpoint? endpoint) => endpoint?.Metadata.GetMetadata<ExecutionRateLimitAttribute>() is not null;
 
     /// <summary>Refusals do not read more than this of a body to find its tool.</summary>
     private const int MaxBodyReadForTool = 64 * 1024;

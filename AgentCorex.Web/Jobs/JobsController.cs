@@ -18,9 +18,11 @@ namespace AgentCorex.Web.Jobs;
 [Route("jobs")]
 public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IOptions<JobsOptions> options) : ControllerBase
 {
+    public const string SubmitRoute = "submit";
+
     private ApiKeyIdentity Caller => ApiKeyIdentity.From(User);
 
-    [HttpPost("submit")]
+    [HttpPost(SubmitRoute)]
     [RateLimits.ExecutionRateLimit]
     [ProducesResponseType<SubmittedJobResponse>(StatusCodes.Status202Accepted, "application/json")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status404NotFound, "application/json", Description = "TOOL_NOT_FOUND")]
@@ -41,6 +43,19 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         {
             throw answer; // as POST /execute_tool answers, and it with mode "async"
         }
+    }
+
+    /// <summary>
+    /// Another method on /jobs/submit: the submit route asked wrongly, 405 with <c>Allow: POST</c>, not a job named
+    /// "submit" (GET, DELETE) or a route that also took GET and DELETE (PUT, PATCH).
+    /// </summary>
+    [AcceptVerbs("GET", "DELETE", "PUT", "PATCH", Route = SubmitRoute)]
+    [ApiExplorerSettings(IgnoreApi = true)]
+    public async Task<EmptyResult> SubmitWithAnotherMethod(CancellationToken cancellationToken)
+    {
+        Response.Headers.Allow = HttpMethods.Post;
+        await ApiExceptionHandler.WriteAsync(HttpContext, ApiErrors.ForStatusCode(StatusCodes.Status405MethodNotAllowed), cancellationToken);
+        return new EmptyResult();
     }
 
     [HttpGet("{job_id}")]
