@@ -98,6 +98,7 @@ public sealed class HttpErrorTests : ServerTest
             var response = await client.GetAsync(url);
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
             Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("NOT_FOUND"));
+            Assert.That(response.Content.Headers.ContentType?.CharSet, Is.EqualTo("utf-8"), "as every JSON answer says");
         }
     }
 

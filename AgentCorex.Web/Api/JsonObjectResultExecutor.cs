@@ -11,7 +11,8 @@ namespace AgentCorex.Web.Api;
 /// </summary>
 internal sealed class JsonObjectResultExecutor : IActionResultExecutor<ObjectResult>
 {
-    private const string ContentType = "application/json; charset=utf-8";
+    /// <summary>Every JSON answer's, errors' included.</summary>
+    public const string ContentType = "application/json; charset=utf-8";
 
     public Task ExecuteAsync(ActionContext context, ObjectResult result)
     {

@@ -57,7 +57,7 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
         {
             context.Response.Headers.RetryAfter = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         }
-        return context.Response.WriteAsJsonAsync(error.ToEnvelope(), ApiJson.Options, "application/json", cancellationToken);
+        return context.Response.WriteAsJsonAsync(error.ToEnvelope(), ApiJson.Options, JsonObjectResultExecutor.ContentType, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The database cannot be reached: {Method} {Path} answered 503 ({Reason})")]
