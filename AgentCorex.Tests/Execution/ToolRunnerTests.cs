@@ -112,6 +112,19 @@ public sealed class ToolRunnerTests : ServerTest
         Assert.That(async () => await run, Throws.InstanceOf<OperationCanceledException>());
     }
 
+    [Test]
+    public async Task ATimedOutRun_HasRunItsWholeTimeout_EvenWhenTheTimerFiresEarly()
+    {
+        // Timers keep a coarse clock (a few ms on Linux): here they fire 50 ms early, every time.
+        var runner = new ToolRunner(new EarlyTimers(TimeSpan.FromMilliseconds(50)), App.Services.GetRequiredService<Web.Monitoring.AgentCorexMetrics>(), NullLogger<ToolRunner>.Instance);
+        var tool = App.Services.GetRequiredService<ToolCatalog>().Find("test_inline")!;
+
+        var outcome = await runner.RunAsync(tool, new ThreadArguments(DurationMs: 5000), Context(), TimeSpan.FromMilliseconds(200), CancellationToken.None);
+
+        Assert.That(outcome.Kind, Is.EqualTo(ToolOutcomeKind.TimedOut));
+        Assert.That(outcome.ExecutionTimeMs, Is.GreaterThanOrEqualTo(200), "timed out only once its timeout has passed");
+    }
+
     private static ToolExecutionContext Context() => new(ExecutionIds.New(), NullLogger.Instance);
 
     /// <summary>Not a plugin (not public): implements the contract directly, throwing from the call itself.</summary>

@@ -44,6 +44,18 @@ public sealed class WaitToolTests
         Assert.That(async () => await run.WaitAsync(TimeSpan.FromSeconds(1)), Throws.InstanceOf<OperationCanceledException>());
     }
 
+    [Test]
+    public async Task Wait_TakesItsWholeDuration_EvenWhenTimersFireEarly()
+    {
+        var tool = new WaitTool(new Infrastructure.EarlyTimers(TimeSpan.FromMilliseconds(40)));
+        await tool.ExecuteAsync(new WaitArguments(DurationMs: 1), Mock.Of<IToolContext>(), CancellationToken.None); // compiled before it is timed
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        await tool.ExecuteAsync(new WaitArguments(DurationMs: 150), Mock.Of<IToolContext>(), CancellationToken.None);
+
+        Assert.That(watch.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(150)));
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(5);

@@ -47,7 +47,7 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
         var started = time.GetTimestamp();
 
         var execution = Start(tool.Tool, arguments, context, cancel.Token);
-        using var deadline = execution.IsCompleted ? null : new Deadline(cancel, cancellationToken, stopping, time, timeout - time.GetElapsedTime(started));
+        using var deadline = execution.IsCompleted ? null : new Deadline(cancel, cancellationToken, stopping, time, started, timeout);
         try
         {
             // Waiting on the token (not the task alone) answers at the deadline even if the tool ignores it.
@@ -87,12 +87,49 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
     /// What cancels a run still going when its tool returned: the deadline's timer (armed for what is left of the
     /// timeout) and the caller's two tokens. A token that has already fired cancels at once as it is registered.
     /// </summary>
-    private sealed class Deadline(CancellationTokenSource cancel, CancellationToken caller, CancellationToken stopping, TimeProvider time, TimeSpan left)
-        : IDisposable
+    private sealed class Deadline : IDisposable
     {
-        private readonly ITimer timer = time.CreateTimer(CancelAtDeadline, cancel, left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
-        private readonly CancellationTokenRegistration callerLink = caller.UnsafeRegister(CancelAtDeadline, cancel);
-        private readonly CancellationTokenRegistration stoppingLink = stopping.UnsafeRegister(CancelAtDeadline, cancel);
+        private readonly CancellationTokenSource cancel;
+        private readonly TimeProvider time;
+        private readonly long started;
+        private readonly TimeSpan timeout;
+        private readonly ITimer timer;
+        private readonly CancellationTokenRegistration callerLink;
+        private readonly CancellationTokenRegistration stoppingLink;
+
+        public Deadline(CancellationTokenSource cancel, CancellationToken caller, CancellationToken stopping, TimeProvider time, long started, TimeSpan timeout)
+        {
+            this.cancel = cancel;
+            this.time = time;
+            this.started = started;
+            this.timeout = timeout;
+            timer = time.CreateTimer(static deadline => ((Deadline)deadline!).Reached(), this, Left(), Timeout.InfiniteTimeSpan);
+            callerLink = caller.UnsafeRegister(CancelAtDeadline, cancel);
+            stoppingLink = stopping.UnsafeRegister(CancelAtDeadline, cancel);
+        }
+
+        private TimeSpan Left() => timeout - time.GetElapsedTime(started) is { Ticks: > 0 } left ? left : TimeSpan.Zero;
+
+        /// <summary>
+        /// The timer's callback. Timers keep a coarse clock (a few ms on Linux) and may fire that much early: then
+        /// the rest is waited for, so that a run is never answered as timed out before its timeout has passed.
+        /// </summary>
+        private void Reached()
+        {
+            if (Left() is { Ticks: > 0 } left)
+            {
+                try
+                {
+                    timer.Change(left, Timeout.InfiniteTimeSpan);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // the run ended meanwhile
+                }
+                return;
+            }
+            CancelAtDeadline(cancel);
+        }
 
         public void Dispose()
         {

@@ -37,8 +37,8 @@ public sealed class WaitTool(TimeProvider time) : Tool<WaitArguments, WaitResult
         {
             // Each part ends at its share of the whole, so rounding never adds up across parts.
             var partEnd = TimeSpan.FromMilliseconds((double)arguments.DurationMs * step / arguments.Steps);
-            var remaining = partEnd - time.GetElapsedTime(started);
-            if (remaining > TimeSpan.Zero)
+            // Again until it has passed: a timer keeps a coarse clock, and may end a few ms early.
+            for (var remaining = partEnd - time.GetElapsedTime(started); remaining > TimeSpan.Zero; remaining = partEnd - time.GetElapsedTime(started))
             {
                 await Task.Delay(remaining, time, cancellationToken);
             }
