@@ -235,6 +235,22 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : WebhookServerTes
         });
     }
 
+    [Test]
+    public async Task AFailedConnection_IsLoggedWithItsCause()
+    {
+        using var user = await NewUserAsync();
+        // HTTPS to a receiver that speaks plain HTTP: the TLS handshake fails.
+        var endpoint = Receiver.NewEndpoint().Replace("http://", "https://", StringComparison.Ordinal);
+        var webhookId = (await user.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
+
+        await user.SubmitAsync("echo", new { message = "tls" });
+        var deliveries = await user.WaitForDeliveriesAsync(webhookId, d => d.Count == 1 && d[0]!["attempts"]!.AsArray().Count >= 1);
+
+        var error = deliveries[0]!["attempts"]![0].Str("error");
+        Assert.That(error, Does.StartWith("SecureConnectionError: "));
+        Assert.That(error, Does.Match(@"see inner exception\. \(.+\)$"), "the inner exception's message says why");
+    }
+
     [TestCase(429)]
     [TestCase(503)]
     public async Task RetryAfter_LongerThanTheBackoff_IsWaitedFor(int status)

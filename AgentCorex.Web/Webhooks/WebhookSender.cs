@@ -45,7 +45,9 @@ public sealed class WebhookSender(IHttpClientFactory http, WebhookSecrets secret
         }
         catch (HttpRequestException e)
         {
-            return Unanswered(started, $"{e.HttpRequestError}: {e.Message}");
+            // A TLS failure says "see inner exception", which the delivery log's reader cannot: the inner one says why.
+            var why = e.InnerException is { Message: { Length: > 0 } inner } && inner != e.Message ? $"{e.Message} ({inner})" : e.Message;
+            return Unanswered(started, $"{e.HttpRequestError}: {why}");
         }
     }
 
