@@ -56,6 +56,28 @@ public sealed class JobStreamTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task Stream_Ends_WhenItsKeyIsRevoked_AndSendsNothingMore()
+    {
+        var key = await App.CreateKeyAsync(plan: "pro");
+        using var client = App.CreateClient(key.ApiKey);
+        var jobId = await client.SubmitAsync("wait", new { duration_ms = 4000, steps = 8 });
+        var (response, stream) = await ServerSentEventReader.OpenAsync(client, $"/jobs/{jobId}/stream");
+        using var _ = response;
+        using var __ = stream;
+        Assert.That(await stream.NextAsync(CancellationToken.None), Is.Not.Null, "the job at once");
+
+        (await Admin.DeleteAsync($"/api_keys/{key.KeyId}")).EnsureSuccessStatusCode();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var after = await stream.ReadToEndAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Select(e => e.Data.Str("status")), Has.None.EqualTo("completed"), "the revoked key is sent no result");
+            Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "ended at its next event or keep-alive, not at the job's end");
+        });
+    }
+
+    [Test]
     public async Task Stream_SendsAKeepAliveComment_WhileNothingChanges()
     {
         var jobId = await user.SubmitAsync("wait", new { duration_ms = 2500 });

@@ -11,7 +11,8 @@ namespace AgentCorex.Web.Streaming;
 [ApiController]
 [Route("jobs")]
 public sealed class JobStreamController(
-    JobLedger ledger, JobView view, JobWatcher watcher, IHostApplicationLifetime lifetime, IOptions<StreamingOptions> options) : ControllerBase
+    JobLedger ledger, JobView view, JobWatcher watcher, ApiKeyAuthenticator keys, IHostApplicationLifetime lifetime, IOptions<StreamingOptions> options)
+    : ControllerBase
 {
     private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
 
@@ -22,7 +23,8 @@ public sealed class JobStreamController(
     /// job is answered at once, without a place among the node's streams. A stopping server ends its streams at
     /// once, so they do not hold up its shutdown; EventSource reconnects (to another node) by itself. A HEAD is answered
     /// as the GET would be up to its first event (404, 204, 503 TOO_MANY_STREAMS, or the stream's headers) and ends there:
-    /// its body would be dropped, so streaming it would only hold the connection.
+    /// its body would be dropped, so streaming it would only hold the connection. A stream ends once its key is revoked
+    /// (as this node knows it, within Auth:KeyCacheTtl): it sends nothing more, and EventSource's reconnect gets 401.
     /// </summary>
     [HttpGet("{job_id}/stream")]
     [AccessTokenQuery]
@@ -35,7 +37,8 @@ public sealed class JobStreamController(
     {
         using var streaming = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);
         var cancellationToken = streaming.Token;
-        var job = await ledger.FindOwnAsync(jobId, ApiKeyIdentity.From(User), cancellationToken);
+        var caller = ApiKeyIdentity.From(User);
+        var job = await ledger.FindOwnAsync(jobId, caller, cancellationToken);
         var sent = lastEventId;
         try
         {
@@ -70,6 +73,10 @@ public sealed class JobStreamController(
             while (!current.IsFinal)
             {
                 var next = await subscription.NextAsync(sent, options.Value.KeepAliveInterval, cancellationToken);
+                if (await keys.FindAsync(caller.KeyId, cancellationToken) is null)
+                {
+                    return; // revoked while the stream was open: nothing more for it
+                }
                 if (next is null)
                 {
                     await Response.Body.WriteAsync(KeepAlive, cancellationToken);
