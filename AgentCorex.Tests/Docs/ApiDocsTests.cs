@@ -194,6 +194,17 @@ public sealed class ApiDocsTests : ServerTest
         Assert.That(Required(schema), Is.EquivalentTo(required));
     }
 
+    [TestCase("JobResponse", new[] { "queued", "running", "completed", "failed", "canceled", "timeout" })]
+    [TestCase("JobSummaryResponse", new[] { "queued", "running", "completed", "failed", "canceled", "timeout" })]
+    [TestCase("SubmittedJobResponse", new[] { "queued" })]
+    [TestCase("CanceledJobResponse", new[] { "canceled" })]
+    public void AJobsStatus_IsAnEnumOfTheContractsValues(string schema, string[] values)
+    {
+        var status = document.At($"components.schemas.{schema}.properties.status");
+
+        Assert.That(status?["enum"]?.AsArray().Select(v => v!.GetValue<string>()), Is.EqualTo(values), status?.ToJsonString());
+    }
+
     private IEnumerable<string> Required(string schema) =>
         document.At($"components.schemas.{schema}")?["required"]?.AsArray().Select(r => r!.GetValue<string>()) ?? [];
 

@@ -22,6 +22,7 @@ public static class DocsExtensions
             openApi.AddOperationTransformer<ResponseHeadersTransformer>();
             openApi.AddOperationTransformer<QueryParameterRulesTransformer>();
             openApi.AddSchemaTransformer<RequiredFieldsSchemaTransformer>();
+            openApi.AddSchemaTransformer<AllowedValuesSchemaTransformer>();
         });
         return builder;
     }

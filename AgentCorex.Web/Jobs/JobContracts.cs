@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
@@ -22,12 +23,14 @@ public sealed class SubmitJobRequestValidator : AbstractValidator<SubmitJobReque
     }
 }
 
-public sealed record SubmittedJobResponse(string JobId, string Status, string Tool, long CreatedAt, long EstimatedDurationMs);
+public sealed record SubmittedJobResponse(
+    string JobId, [property: AllowedValues(JobStatus.Queued)] string Status, string Tool, long CreatedAt, long EstimatedDurationMs);
 
 public sealed record JobError(string Code, string Message, JsonElement Details);
 
 public sealed record JobResponse(
     string JobId,
+    [property: AllowedValues(JobStatus.Queued, JobStatus.Running, JobStatus.Completed, JobStatus.Failed, JobStatus.Canceled, JobStatus.Timeout)]
     string Status,
     string Tool,
     long CreatedAt,
@@ -40,9 +43,16 @@ public sealed record JobResponse(
     TokensUsed? TokensUsed = null,
     JobError? Error = null);
 
-public sealed record CanceledJobResponse(string JobId, string Status, string Message);
+public sealed record CanceledJobResponse(string JobId, [property: AllowedValues(JobStatus.Canceled)] string Status, string Message);
 
-public sealed record JobSummaryResponse(string JobId, string Tool, string Status, long CreatedAt, long? StartedAt, long? CompletedAt);
+public sealed record JobSummaryResponse(
+    string JobId,
+    string Tool,
+    [property: AllowedValues(JobStatus.Queued, JobStatus.Running, JobStatus.Completed, JobStatus.Failed, JobStatus.Canceled, JobStatus.Timeout)]
+    string Status,
+    long CreatedAt,
+    long? StartedAt,
+    long? CompletedAt);
 
 public sealed record Pagination(int Limit, int Offset, int Total);
 
