@@ -6,8 +6,8 @@ namespace AgentCorex.Web.Docs;
 
 /// <summary>
 /// The response headers clients act on, which ApiExplorer cannot declare: the rate-limit window on every answer
-/// of an execution endpoint that counted the request (all but 401 and 403, refused before; none while rate limits are
-/// turned off), Retry-After on 429 and on 503 (DATABASE_UNAVAILABLE, the stream's TOO_MANY_STREAMS), Location on 202,
+/// of an execution endpoint that counted the request (all but 401 and 403, refused before; none for a key without a
+/// limit), Retry-After on 429 and on 503 (DATABASE_UNAVAILABLE, the stream's TOO_MANY_STREAMS), Location on 202,
 /// WWW-Authenticate on 401. A header is <c>required</c> only where every answer of that status carries it, and a
 /// header some answers of a status leave out says which: the document promises no header an answer may lack.
 /// </summary>
@@ -15,7 +15,7 @@ internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
 {
     private static readonly (string Name, string Description)[] RateLimitHeaders =
     [
-        ("X-RateLimit-Limit", $"The key's requests per minute on the execution endpoints; {RateLimitFilter.Unlimited} for a key without a limit (admin keys, unless configured)"),
+        ("X-RateLimit-Limit", "The key's requests per minute on the execution endpoints"),
         ("X-RateLimit-Remaining", "Requests left in the current one-minute window"),
         ("X-RateLimit-Reset", "Unix seconds at which the current window ends"),
     ];

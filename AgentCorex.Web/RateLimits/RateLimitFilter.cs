@@ -11,8 +11,8 @@ using Microsoft.Extensions.Options;
 namespace AgentCorex.Web.RateLimits;
 
 /// <summary>
-/// Fixed one-minute windows per key. The execution endpoints count against the key's plan (or its own limit, or
-/// none: <see cref="Unlimited"/>) and every answer they give once counted carries X-RateLimit-Limit, -Remaining and -Reset (not a refusal before
+/// Fixed one-minute windows per key. The execution endpoints count against the key's plan (or its own limit)
+/// and every answer they give once counted carries X-RateLimit-Limit, -Remaining and -Reset (not a refusal before
 /// the count: authentication's, ShutdownFilter's, a database failing at the count); other endpoints share a
 /// looser per-key limit, counted by each node in memory: a guard against floods, not an allowance, so it
 /// costs a cluster no database write per read. Over the limit: 429 RATE_LIMIT_EXCEEDED with Retry-After.
@@ -22,9 +22,6 @@ internal sealed class RateLimitFilter(
 {
     public const string ExecutionBucket = "execution";
     public const string ApiBucket = "api";
-
-    /// <summary>The X-RateLimit-Limit of a key without a limit: no count of a minute reaches it.</summary>
-    public const int Unlimited = int.MaxValue;
 
     private readonly ConcurrentDictionary<ActionDescriptor, bool> executionActions = new();
     private readonly InMemoryRequestCounter nodeCounter = new();
@@ -38,9 +35,7 @@ internal sealed class RateLimitFilter(
         }
         var key = ApiKeyIdentity.From(context.HttpContext);
         var execution = executionActions.GetOrAdd(context.ActionDescriptor, static action => action.EndpointMetadata.OfType<ExecutionRateLimitAttribute>().Any());
-        // A key without a limit (an admin key, unless one is configured) is counted on the execution endpoints too, so
-        // that every answer they give carries the window, as the contract's clients read it: its limit is the largest.
-        int? limit = execution ? limits.RequestsPerMinute(key) ?? Unlimited : key.IsAdmin ? null : options.Value.ApiRequestsPerMinute;
+        var limit = execution ? limits.RequestsPerMinute(key) : key.IsAdmin ? null : options.Value.ApiRequestsPerMinute;
         if (limit is not { } perMinute)
         {
             await next();
