@@ -45,6 +45,21 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
     }
 
     [Test]
+    public async Task HealthAndMetricsAnswers_AreDescribed()
+    {
+        using var anonymous = App.CreateClient(apiKey: null);
+        using var user = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
+
+        var live = await Described(anonymous.GetAsync("/health/live"), "/health/live", "get");
+        var ready = await Described(anonymous.GetAsync("/health/ready"), "/health/ready", "get");
+        var metrics = await Described(Admin.GetAsync("/metrics"), "/metrics", "get");
+        var refused = await Described(user.GetAsync("/metrics"), "/metrics", "get");
+
+        Assert.That(new[] { live.StatusCode, ready.StatusCode, metrics.StatusCode, refused.StatusCode },
+            Is.EqualTo(new[] { HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.Unauthorized }));
+    }
+
+    [Test]
     public async Task DeliveryAttempts_ThatGotNoAnswer_AreDescribed()
     {
         using var user = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);

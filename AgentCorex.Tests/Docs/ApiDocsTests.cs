@@ -154,7 +154,19 @@ public sealed class ApiDocsTests : ServerTest
     }
 
     [Test]
-    public void Responses_AreJson_ButTheStreamsEvents()
+    public void TheRoutesThatAreNotControllers_AreListedToo()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(Operation("/health/live", "get")["security"], Is.Null, "no key needed");
+            Assert.That(Operation("/health/ready", "get").At("responses.503.content")?["application/json"]?["schema"]?["$ref"]?.GetValue<string>(), Does.EndWith("/HealthResponse"));
+            Assert.That(Operation("/metrics", "get").At("responses.200.content")!.AsObject().Select(c => c.Key), Is.EqualTo(new[] { "text/plain" }));
+            Assert.That(Operation("/metrics", "get")["security"]!.AsArray().Select(s => s!.AsObject().Single().Key), Is.EqualTo(new[] { "bearer" }));
+        });
+    }
+
+    [Test]
+    public void Responses_AreJson_ButTheStreamsEvents_AndTheMetrics()
     {
         var contentTypes = document["paths"]!.AsObject()
             .SelectMany(path => path.Value!.AsObject().SelectMany(op => op.Value!["responses"]!.AsObject()
@@ -162,7 +174,7 @@ public sealed class ApiDocsTests : ServerTest
             .Where(a => a.Types.Count > 0)
             .ToDictionary(a => a.Answer, a => string.Join(",", a.Types));
 
-        Assert.That(contentTypes.Where(a => a.Value != "application/json").Select(a => a.Key), Is.EqualTo(new[] { "get /jobs/{job_id}/stream 200" }));
+        Assert.That(contentTypes.Where(a => a.Value != "application/json").Select(a => a.Key), Is.EquivalentTo(new[] { "get /jobs/{job_id}/stream 200", "get /metrics 200" }));
     }
 
     private static IEnumerable<string> Headers(JsonNode? response) =>

@@ -18,6 +18,7 @@ public static class DocsExtensions
             var included = openApi.ShouldInclude;
             openApi.ShouldInclude = description => !HttpMethods.IsHead(description.HttpMethod ?? "") && included(description);
             openApi.AddDocumentTransformer<ApiDocumentTransformer>();
+            openApi.AddDocumentTransformer<OperationalRoutesTransformer>();
             openApi.AddOperationTransformer<BearerOperationTransformer>();
             openApi.AddOperationTransformer<ResponseHeadersTransformer>();
             openApi.AddOperationTransformer<QueryParameterRulesTransformer>();
