@@ -61,6 +61,29 @@ public sealed class CustomStateTests(TestStorage storage) : DashboardTest(storag
     }
 
     [Test]
+    public async Task JobsARestartCutOff_AreListedAsInterrupted_FromTheLedger()
+    {
+        // Failed SERVER_RESTARTED at a restart, which the embedded executor's own Failed list forgets at that very restart.
+        var key = await App.CreateKeyAsync(name: "crashed owner");
+        var countBefore = DashboardPages.Metric(await Dashboard.GetPageAsync("/jobs/interrupted"), "agentcorex:server_restarted:count");
+        var interrupted = Ledger.Job(key.KeyId, "wait", JobStatus.Failed, errorMessage: "The server restarted while the job ran; its tool is not safe to run twice");
+        interrupted.ErrorCode = JobErrors.ServerRestarted;
+        var failedOtherwise = Ledger.Job(key.KeyId, "fail", JobStatus.Failed, errorMessage: "boom");
+        failedOtherwise.ErrorCode = "TOOL_FAILED";
+        await App.AddJobsAsync([interrupted, failedOtherwise]);
+
+        var list = await Dashboard.GetPageAsync("/jobs/interrupted");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(list, Does.Contain("href=\"/hangfire/jobs/interrupted\""), "in the Jobs sidebar");
+            Assert.That(DashboardPages.Metric(list, "agentcorex:server_restarted:count"), Is.EqualTo(countBefore + 1));
+            Assert.That(DashboardPages.ListedRow(list, interrupted.Id), Does.Contain("crashed owner").And.Contain("not safe to run twice"));
+            Assert.That(DashboardPages.ListedRow(list, failedOtherwise.Id), Is.Null, "a failure of the tool's own is not an interruption");
+        });
+    }
+
+    [Test]
     public async Task Lists_EncodeWhatTheLedgerHolds_AndPage()
     {
         var key = await App.CreateKeyAsync(name: "<b>owner</b>");

@@ -4,16 +4,16 @@ using Hangfire.Dashboard;
 namespace AgentCorex.Web.Dashboard;
 
 /// <summary>
-/// How the dashboard shows one of AgentCorex's own Hangfire states: its ledger status, its list's title and
-/// path, and the CSS suffix its colours hang on (dashboard.css).
+/// How the dashboard shows one of AgentCorex's own Hangfire states: its list of ledger jobs, and the CSS suffix its
+/// colours hang on (dashboard.css).
 /// </summary>
-internal sealed record CustomStateView(string StateName, string Status, string Title, string Path, string CssSuffix, MetricStyle MetricStyle)
+internal sealed record CustomStateView(string StateName, LedgerJobList List, string CssSuffix)
 {
-    public static readonly CustomStateView Timeout = new(TimeoutState.StateName, JobStatus.Timeout, "Timed out", "/jobs/timeout", "timeout", MetricStyle.Warning);
+    public static readonly CustomStateView Timeout =
+        new(TimeoutState.StateName, new LedgerJobList("Timed out", "/jobs/timeout", JobStatus.Timeout, ErrorCode: null, MetricStyle.Warning), "timeout");
 
-    public static readonly CustomStateView Canceled = new(CanceledState.StateName, JobStatus.Canceled, "Canceled", "/jobs/canceled", "canceled", MetricStyle.Default);
+    public static readonly CustomStateView Canceled =
+        new(CanceledState.StateName, new LedgerJobList("Canceled", "/jobs/canceled", JobStatus.Canceled, ErrorCode: null, MetricStyle.Default), "canceled");
 
     public static readonly IReadOnlyList<CustomStateView> All = [Timeout, Canceled];
-
-    public string MetricName => $"agentcorex:{Status}:count";
 }

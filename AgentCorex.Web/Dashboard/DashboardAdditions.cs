@@ -39,18 +39,21 @@ internal static class DashboardAdditions
             {
                 // Hangfire 1.8 colours a state by its CSS suffix (dashboard.css); the colour dictionaries are read only without one, which never happens.
                 JobHistoryRenderer.AddStateCssSuffix(state.StateName, state.CssSuffix);
-                DashboardRoutes.Routes.Add(state.Path, new LedgerPageDispatcher(async (context, cancellationToken) =>
+            }
+            foreach (var list in CustomStateView.All.Select(state => state.List).Append(LedgerJobList.Interrupted))
+            {
+                DashboardRoutes.Routes.Add(list.Path, new LedgerPageDispatcher(async (context, cancellationToken) =>
                 {
                     int.TryParse(context.Request.GetQuery("from"), out var from);
                     int.TryParse(context.Request.GetQuery("count"), out var count);
-                    var model = await Create<EndedJobs>(context).ReadAsync(state, from, count, context.Options.DefaultRecordsPerPage, cancellationToken);
+                    var model = await Create<EndedJobs>(context).ReadAsync(list, from, count, context.Options.DefaultRecordsPerPage, cancellationToken);
                     return new EndedJobsPage(model);
                 }));
-                var metric = LedgerStateCounts.Metric(state);
+                var metric = LedgerStateCounts.Metric(list);
                 DashboardMetrics.AddMetric(metric);
-                JobsSidebarMenu.Items.Add(page => new MenuItem(state.Title, page.Url.To(state.Path))
+                JobsSidebarMenu.Items.Add(page => new MenuItem(list.Title, page.Url.To(list.Path))
                 {
-                    Active = page.RequestPath.StartsWith(state.Path, StringComparison.OrdinalIgnoreCase),
+                    Active = page.RequestPath.StartsWith(list.Path, StringComparison.OrdinalIgnoreCase),
                     Metric = metric,
                 });
             }

@@ -6,18 +6,22 @@ namespace AgentCorex.Web.Dashboard;
 
 internal sealed record EndedJobRow(string JobId, string? HangfireId, string Tool, string Owner, DateTime? EndedAt, string? Reason);
 
-internal sealed record EndedJobsModel(CustomStateView State, Pager Pager, IReadOnlyList<EndedJobRow> Rows);
+internal sealed record EndedJobsModel(LedgerJobList List, Pager Pager, IReadOnlyList<EndedJobRow> Rows);
 
 /// <summary>
-/// One page of the jobs the ledger holds in a custom state's status, newest first. The ledger, not Hangfire,
-/// because Hangfire's monitoring API lists only its built-in states, and the ledger keeps a job after
-/// Hangfire has expired it, on every storage alike. Both reads go along the (status, created_at) index.
+/// One page of a list's jobs, newest first. The ledger, not Hangfire, because Hangfire's monitoring API lists only
+/// its built-in states, and the ledger keeps a job after Hangfire has expired (or, embedded, forgotten) it, on every
+/// storage alike. Both reads go along the (status, created_at) index.
 /// </summary>
 internal sealed class EndedJobs(AgentCorexDb db)
 {
-    public async Task<EndedJobsModel> ReadAsync(CustomStateView state, int from, int count, int defaultCount, CancellationToken cancellationToken)
+    public async Task<EndedJobsModel> ReadAsync(LedgerJobList list, int from, int count, int defaultCount, CancellationToken cancellationToken)
     {
-        var jobs = db.Jobs.AsNoTracking().Where(j => j.Status == state.Status);
+        var jobs = db.Jobs.AsNoTracking().Where(j => j.Status == list.Status);
+        if (list.ErrorCode is { } code)
+        {
+            jobs = jobs.Where(j => j.ErrorCode == code);
+        }
         var pager = new Pager(from, count, defaultCount, await jobs.CountAsync(cancellationToken));
         var rows = await (
                 from job in jobs.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).Skip(pager.FromRecord).Take(pager.RecordsPerPage)
@@ -26,6 +30,6 @@ internal sealed class EndedJobs(AgentCorexDb db)
                 orderby job.CreatedAt descending, job.Id descending
                 select new EndedJobRow(job.Id, job.HangfireId, job.Tool, key != null ? key.Name : job.OwnerKeyId, job.CompletedAt, job.ErrorMessage))
             .ToListAsync(cancellationToken);
-        return new EndedJobsModel(state, pager, rows);
+        return new EndedJobsModel(list, pager, rows);
     }
 }

@@ -2,16 +2,16 @@ using System.Text;
 
 namespace AgentCorex.Web.Dashboard;
 
-/// <summary>A list of the jobs in one custom state (Timed out, Canceled), beside Hangfire's own lists in the Jobs sidebar.</summary>
-internal sealed class EndedJobsPage(EndedJobsModel model) : AgentCorexPage(model.State.Title)
+/// <summary>A list of ledger jobs (Timed out, Canceled, Interrupted), beside Hangfire's own lists in the Jobs sidebar.</summary>
+internal sealed class EndedJobsPage(EndedJobsModel model) : AgentCorexPage(model.List.Title)
 {
     protected override void Render(StringBuilder html)
     {
-        var state = model.State;
+        var list = model.List;
         var pager = model.Pager;
-        pager.BasePageUrl = Url.To(state.Path);
+        pager.BasePageUrl = Url.To(list.Path);
         html.Append("<div class=\"row\"><div class=\"col-md-3\">").Append(Html.JobsSidebar()).Append("</div><div class=\"col-md-9\">")
-            .Append("<h1 id=\"page-title\" class=\"page-header\">").Append(Encode(state.Title)).Append("</h1>")
+            .Append("<h1 id=\"page-title\" class=\"page-header\">").Append(Encode(list.Title)).Append("</h1>")
             .Append("<p class=\"text-muted\">From the AgentCorex job ledger, newest first. A job canceled before it started never had a Hangfire job of its own to show; a Hangfire job also expires a day after it ends, while the ledger keeps it.</p>");
         if (pager.TotalRecordCount == 0)
         {

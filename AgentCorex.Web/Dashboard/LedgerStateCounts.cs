@@ -5,7 +5,7 @@ using Hangfire.Dashboard;
 namespace AgentCorex.Web.Dashboard;
 
 /// <summary>
-/// The counts beside "Timed out" and "Canceled" in the Jobs sidebar, from the ledger: one grouped count along
+/// The counts beside the ledger's lists in the Jobs sidebar (Timed out, Canceled, Interrupted): one grouped count along
 /// the (status, created_at) index, read once per request. Hangfire asks for sidebar metrics synchronously (as
 /// it reads its own counts from its storage), so this read is synchronous too.
 /// </summary>
@@ -13,25 +13,28 @@ internal static class LedgerStateCounts
 {
     private static readonly object ItemKey = new();
 
-    public static DashboardMetric Metric(CustomStateView state) => new(state.MetricName, state.Title, page =>
+    public static DashboardMetric Metric(LedgerJobList list) => new(list.MetricName, list.Title, page =>
     {
-        var count = For(page).GetValueOrDefault(state.Status);
-        return new Metric(count) { Style = count > 0 ? state.MetricStyle : MetricStyle.Default, Highlighted = count > 0 && state.MetricStyle != MetricStyle.Default };
+        var count = For(page).Where(g => list.Holds(g.Status, g.ErrorCode)).Sum(g => g.Jobs);
+        return new Metric(count) { Style = count > 0 ? list.MetricStyle : MetricStyle.Default, Highlighted = count > 0 && list.MetricStyle != MetricStyle.Default };
     });
 
-    private static Dictionary<string, int> For(RazorPage page)
+    private static List<Group> For(RazorPage page)
     {
         var http = page.Context.GetHttpContext();
-        if (http.Items.TryGetValue(ItemKey, out var read) && read is Dictionary<string, int> counts)
+        if (http.Items.TryGetValue(ItemKey, out var read) && read is List<Group> counts)
         {
             return counts;
         }
         counts = http.RequestServices.GetRequiredService<AgentCorexDb>().Jobs
-            .Where(j => j.Status == JobStatus.Timeout || j.Status == JobStatus.Canceled)
-            .GroupBy(j => j.Status)
-            .Select(g => new { Status = g.Key, Jobs = g.Count() })
-            .ToDictionary(g => g.Status, g => g.Jobs);
+            .Where(j => j.Status == JobStatus.Timeout || j.Status == JobStatus.Canceled
+                || (j.Status == JobStatus.Failed && j.ErrorCode == JobErrors.ServerRestarted))
+            .GroupBy(j => new { j.Status, j.ErrorCode })
+            .Select(g => new Group(g.Key.Status, g.Key.ErrorCode, g.Count()))
+            .ToList();
         http.Items[ItemKey] = counts;
         return counts;
     }
+
+    private sealed record Group(string Status, string? ErrorCode, int Jobs);
 }
