@@ -67,6 +67,27 @@ public sealed partial class AdminBootstrapTests
     }
 
     [Test]
+    public async Task UnderTheJsonLogFormat_TheKeyIsPrintedAsOneJsonLine()
+    {
+        var output = await CaptureConsoleAsync(async () =>
+        {
+            using var app = new AgentCorexApp(new Dictionary<string, string?> { ["Auth:AdminKey"] = "", ["Logging:Format"] = "json" });
+            using var probe = app.CreateClient();
+            await probe.GetAsync("/health/live");
+        });
+
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => ApiKeyPattern().IsMatch(l)).ToList();
+        Assert.That(lines, Has.Count.EqualTo(1), output);
+        var banner = System.Text.Json.Nodes.JsonNode.Parse(lines[0])!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(banner.Str("LogLevel"), Is.EqualTo("Warning"));
+            Assert.That(banner.Str("Message"), Does.StartWith("AgentCorex created an admin API key"));
+            Assert.That(ApiKeyPattern().IsMatch(banner.Str("State.AdminKey")!), Is.True);
+        });
+    }
+
+    [Test]
     public async Task ConfiguredAdminKey_IsNeverPrinted()
     {
         var output = await CaptureConsoleAsync(async () =>

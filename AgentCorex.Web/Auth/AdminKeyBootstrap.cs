@@ -1,3 +1,6 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -5,11 +8,16 @@ namespace AgentCorex.Web.Auth;
 
 /// <summary>
 /// A fresh server must be usable: with no Auth:AdminKey and no admin key stored, the first start creates
-/// one and prints it once to the console (never to the log, which may be shipped elsewhere). The nodes of a
-/// cluster starting together on a fresh database look and create one at a time, so only one key is made.
+/// one and prints it once to the console (never through the logger). Under Logging:Format=json the console is the
+/// log's stream, which parsers read a JSON object a line: the banner is one such line there. The nodes of a cluster
+/// starting together on a fresh database look and create one at a time, so only one key is made.
 /// </summary>
-internal sealed class AdminKeyBootstrap(IServiceScopeFactory scopes, ApiKeyAuthenticator authenticator, TimeProvider time) : IHostedService
+internal sealed class AdminKeyBootstrap(IServiceScopeFactory scopes, ApiKeyAuthenticator authenticator, TimeProvider time, IConfiguration configuration)
+    : IHostedService
 {
+    private const string Shown = "AgentCorex created an admin API key. It is shown only this once; keep it safe";
+    private const string OwnKey = "set Auth:AdminKey to use a key of your own instead";
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (authenticator.HasConfiguredAdminKey)
@@ -34,16 +42,35 @@ internal sealed class AdminKeyBootstrap(IServiceScopeFactory scopes, ApiKeyAuthe
             CreatedAt = time.GetUtcNow().UtcDateTime,
         });
         await db.SaveChangesAsync(cancellationToken);
-        await Console.Out.WriteLineAsync(
-            $"""
+        await Console.Out.WriteLineAsync(LogFormatExtensions.IsJson(configuration) ? JsonBanner(apiKey) : $"""
 
-            AgentCorex created an admin API key. It is shown only this once; keep it safe:
+            {Shown}:
 
                 {apiKey}
 
-            (set Auth:AdminKey to use a key of your own instead)
+            ({OwnKey})
 
             """);
+    }
+
+    /// <summary>The banner as the JSON console log writes a line: its fields, and the key in State.</summary>
+    private string JsonBanner(string apiKey)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteString("Timestamp", time.GetUtcNow().UtcDateTime.ToString(LogFormatExtensions.JsonTimestampFormat, System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteNumber("EventId", 0);
+            json.WriteString("LogLevel", "Warning");
+            json.WriteString("Category", typeof(AdminKeyBootstrap).FullName);
+            json.WriteString("Message", $"{Shown} ({OwnKey})");
+            json.WriteStartObject("State");
+            json.WriteString("AdminKey", apiKey);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -8,6 +8,11 @@ public static class LogFormatExtensions
 {
     public const string FormatKey = "Logging:Format";
 
+    /// <summary>The JSON lines' Timestamp, in UTC.</summary>
+    public const string JsonTimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+
+    public static bool IsJson(IConfiguration configuration) => string.Equals(configuration[FormatKey], "json", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// Logging:Format=json writes the console log as one JSON object a line, with the scopes' fields (a job's
     /// job_id, tool and key_id); unset or "plain", the usual console lines.
@@ -15,13 +20,13 @@ public static class LogFormatExtensions
     public static WebApplicationBuilder AddLogFormat(this WebApplicationBuilder builder)
     {
         var format = builder.Configuration[FormatKey];
-        if (string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
+        if (IsJson(builder.Configuration))
         {
             builder.Logging.AddJsonConsole(json =>
             {
                 json.IncludeScopes = true;
                 json.UseUtcTimestamp = true;
-                json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+                json.TimestampFormat = JsonTimestampFormat;
                 // Quotes and '<' as they are, not \u0027: the log is read by people and shippers, never as HTML.
                 json.JsonWriterOptions = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
             });
