@@ -21,6 +21,8 @@ public sealed class ArgumentValidationTests : ServerTest
         yield return new TestCaseData("wait", """{"duration_ms":86400001}""", "duration_ms", "'duration_ms' must be between 0 and 86400000. You entered 86400001.").SetName("above maximum");
         yield return new TestCaseData("wait", """{"duration_ms":10,"steps":0}""", "steps", "'steps' must be between 1 and 1000. You entered 0.").SetName("below minimum");
         yield return new TestCaseData("fail", """{"message":"m","code":"lower"}""", "code", "'code' must be UPPER_SNAKE_CASE.").SetName("custom message");
+        yield return new TestCaseData("fail", """{"message":"m","code":"ABC\n"}""", "code", "'code' must be UPPER_SNAKE_CASE.").SetName("pattern with a last newline");
+        yield return new TestCaseData("echo", """{"message":" \t"}""", "message", "'message' must not be empty.").SetName("white space alone");
         yield return new TestCaseData("test_nested", """{"target":{"host":"","port":80},"tags":[]}""", "target.host", "'host' must not be empty.").SetName("nested property");
         yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":"80"},"tags":[]}""", "target.port", "'target.port' is not a valid integer").SetName("nested wrong type");
         yield return new TestCaseData("test_nested", """{"target":{"host":"h"},"tags":[]}""", "target.port", "Missing required argument: target.port").SetName("nested missing");

@@ -59,6 +59,7 @@ public sealed class ToolsEndpointTests : ServerTest
             Assert.That(input["required"]!.AsArray().Select(n => n!.GetValue<string>()), Is.EqualTo(new[] { "message" }));
             Assert.That(input.Str("properties.message.type"), Is.EqualTo("string"));
             Assert.That(input.At("properties.message.minLength")!.GetValue<int>(), Is.EqualTo(1));
+            Assert.That(input.Str("properties.message.pattern"), Is.EqualTo(@"\S"), "NotEmpty refuses white space alone, and the schema says so");
             Assert.That(input.At("properties.message.maxLength")!.GetValue<int>(), Is.EqualTo(10_000));
             Assert.That(input["additionalProperties"]!.GetValue<bool>(), Is.False);
             Assert.That(tool.Str("output_schema.properties.message.type"), Is.EqualTo("string"));
@@ -87,7 +88,7 @@ public sealed class ToolsEndpointTests : ServerTest
     {
         var input = (await (await user.GetAsync("/tools/fail")).ReadObjectAsync())["input_schema"]!;
 
-        Assert.That(input.Str("properties.code.pattern"), Is.EqualTo("^[A-Z][A-Z0-9_]*$"));
+        Assert.That(input.Str("properties.code.pattern"), Is.EqualTo(@"^[A-Z][A-Z0-9_]*(?!\n)$"));
         Assert.That(input.Str("properties.code.default"), Is.EqualTo("TOOL_FAILED"));
         // Optional with its default, though its validator says not empty: only message is required.
         Assert.That(input["required"]!.AsArray().Select(n => n!.GetValue<string>()), Is.EqualTo(new[] { "message" }));

@@ -21,7 +21,8 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
             Version = "v1",
             Description = "Run tools synchronously (POST /execute_tool) or as background jobs (POST /jobs/submit). " +
                 "Every error has the shape {\"error\":{\"code\",\"message\",...}}. " +
-                "Every GET route also answers HEAD, with the same status and headers and no body; HEAD is not listed apart.",
+                "Every GET route also answers HEAD, with the same status and headers and no body; HEAD is not listed apart. " +
+                "A method a route does not take is 405 METHOD_NOT_ALLOWED, with Allow listing those it does (GET /jobs/submit included).",
         };
         document.Components ??= new OpenApiComponents();
         document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();

@@ -133,6 +133,7 @@ internal static class ToolSchemas
                 if (IsType(schema, "string"))
                 {
                     schema.TryAdd("minLength", 1);
+                    schema.TryAdd("pattern", @"\S"); // NotEmpty also refuses a string of white space; a Matches rule's own pattern replaces this
                 }
                 else if (IsType(schema, "array"))
                 {

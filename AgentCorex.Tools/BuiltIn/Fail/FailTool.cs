@@ -11,7 +11,8 @@ public sealed class FailArgumentsValidator : AbstractValidator<FailArguments>
     public FailArgumentsValidator()
     {
         RuleFor(a => a.Message).NotEmpty().MaximumLength(10_000);
-        RuleFor(a => a.Code).NotEmpty().MaximumLength(100).Matches("^[A-Z][A-Z0-9_]*$")
+        // (?!\n): .NET's $ also matches before a last newline; JSON Schema's (ECMA-262) does not, and the schema says this pattern.
+        RuleFor(a => a.Code).NotEmpty().MaximumLength(100).Matches(@"^[A-Z][A-Z0-9_]*(?!\n)$")
             .WithMessage("'code' must be UPPER_SNAKE_CASE.");
     }
 }
