@@ -206,6 +206,19 @@ public sealed class ApiDocsTests : ServerTest
         Assert.That(Required(schema), Is.EquivalentTo(required));
     }
 
+    [TestCase("CreateApiKeyRequest", "name", "minLength", 1)]
+    [TestCase("CreateApiKeyRequest", "name", "maxLength", 100)]
+    [TestCase("KeyRateLimitsRequest", "requests_per_minute", "maximum", 1_000_000)]
+    [TestCase("KeyRateLimitsRequest", "max_concurrent", "minimum", 1)]
+    [TestCase("SubmitJobRequest", "timeout_ms", "maximum", 86_400_000)]
+    [TestCase("CreateWebhookRequest", "url", "maxLength", 2048)]
+    public void RequestFields_CarryTheirValidatorsBounds(string schema, string field, string keyword, int bound)
+    {
+        var value = document.At($"components.schemas.{schema}.properties.{field}")?[keyword];
+
+        Assert.That(value?.GetValue<int>(), Is.EqualTo(bound), document.At($"components.schemas.{schema}.properties.{field}")?.ToJsonString());
+    }
+
     [TestCase("JobResponse", new[] { "queued", "running", "completed", "failed", "canceled", "timeout" })]
     [TestCase("JobSummaryResponse", new[] { "queued", "running", "completed", "failed", "canceled", "timeout" })]
     [TestCase("SubmittedJobResponse", new[] { "queued" })]

@@ -24,6 +24,7 @@ public static class DocsExtensions
             openApi.AddOperationTransformer<QueryParameterRulesTransformer>();
             openApi.AddSchemaTransformer<RequiredFieldsSchemaTransformer>();
             openApi.AddSchemaTransformer<AllowedValuesSchemaTransformer>();
+            openApi.AddSchemaTransformer<ValidatorBoundsSchemaTransformer>();
         });
         return builder;
     }

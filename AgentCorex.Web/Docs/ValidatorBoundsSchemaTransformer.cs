@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Text.Json.Serialization.Metadata;
+using AgentCorex.Web.Errors;
+using FluentValidation;
+using FluentValidation.Validators;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace AgentCorex.Web.Docs;
+
+/// <summary>
+/// A request body's bounds, taken from where the server keeps them: its validator's unconditional rules on each field
+/// (NotEmpty, MaximumLength and Length, InclusiveBetween, comparisons) become the field's minLength, maxLength, minimum
+/// and maximum, as the tools' argument schemas get theirs. The generator sees only the C# types, so the document would
+/// otherwise say nothing of a key's name being 1 to 100 characters, or of timeout_ms' range.
+/// </summary>
+internal sealed class ValidatorBoundsSchemaTransformer(IServiceProvider services) : IOpenApiSchemaTransformer
+{
+    public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        var type = context.JsonTypeInfo;
+        if (type.Kind != JsonTypeInfoKind.Object || schema.Properties is not { Count: > 0 } properties
+            || ((IValidator?)services.GetService(typeof(IValidator<>).MakeGenericType(type.Type)))?.CreateDescriptor() is not { } validator)
+        {
+            return Task.CompletedTask;
+        }
+        foreach (var property in type.Properties)
+        {
+            if (!properties.TryGetValue(property.Name, out var declared) || declared is not OpenApiSchema field)
+            {
+                continue; // a nested object's schema is a reference, bounded by its own validator
+            }
+            var components = validator.UnconditionalRulesFor(type.Type, property)
+                .Where(rule => !rule.IsForEachItem())
+                .SelectMany(rule => rule.Components)
+                .Where(c => !c.HasCondition && !c.HasAsyncCondition);
+            foreach (var component in components)
+            {
+                Bound(field, component.Validator);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    private static void Bound(OpenApiSchema field, IPropertyValidator validator)
+    {
+        var isString = field.Type?.HasFlag(JsonSchemaType.String) == true;
+        switch (validator)
+        {
+            case INotEmptyValidator when isString:
+                field.MinLength = Math.Max(field.MinLength ?? 0, 1);
+                break;
+            case ILengthValidator length when isString:
+                if (length.Min > 0)
+                {
+                    field.MinLength = length.Min;
+                }
+                if (length.Max > 0)
+                {
+                    field.MaxLength = length.Max;
+                }
+                break;
+            case IBetweenValidator { Name: "InclusiveBetweenValidator" } between:
+                field.Minimum = Number(between.From);
+                field.Maximum = Number(between.To);
+                break;
+            case IBetweenValidator between:
+                field.ExclusiveMinimum = Number(between.From);
+                field.ExclusiveMaximum = Number(between.To);
+                break;
+            case IComparisonValidator { ValueToCompare: not null } comparison:
+                switch (comparison.Comparison)
+                {
+                    case Comparison.GreaterThanOrEqual:
+                        field.Minimum = Number(comparison.ValueToCompare);
+                        break;
+                    case Comparison.GreaterThan:
+                        field.ExclusiveMinimum = Number(comparison.ValueToCompare);
+                        break;
+                    case Comparison.LessThanOrEqual:
+                        field.Maximum = Number(comparison.ValueToCompare);
+                        break;
+                    case Comparison.LessThan:
+                        field.ExclusiveMaximum = Number(comparison.ValueToCompare);
+                        break;
+                }
+                break;
+        }
+    }
+
+    private static string? Number(object? value) => Convert.ToString(value, CultureInfo.InvariantCulture);
+}
