@@ -45,6 +45,19 @@ public sealed class StartupErrorTests
     }
 
     [Test]
+    public async Task OnASharedDatabase_ADrainAsLongAsTheInvisibility_IsRefused()
+    {
+        // A stopping node stops hiding the jobs it still runs: another node would take them over and run them twice.
+        var settings = (await ServerTest.PostgreSqlSettingsAsync()).ToDictionary(s => s.Key, s => s.Value!);
+        settings["Jobs:InvisibilityTimeout"] = "00:00:20";
+        settings["Jobs:ShutdownTimeout"] = "00:00:30";
+
+        var output = await RefusedStartAsync(settings);
+
+        Assert.That(output, Does.Contain("AgentCorex cannot start: Jobs:ShutdownTimeout must be at most half of Jobs:InvisibilityTimeout on a shared database"));
+    }
+
+    [Test]
     public async Task APluginPathThatIsNotThere_IsNamed()
     {
         var output = await RefusedStartAsync(new() { ["Tools:PluginPaths:1"] = "/nonexistent/plugins.dll" });

@@ -28,6 +28,13 @@ public static class JobsExtensions
             .Validate(o => o.InvisibilityTimeout >= TimeSpan.FromSeconds(1), "Jobs:InvisibilityTimeout must be at least 00:00:01.")
             .Validate(o => o.QueuePollInterval >= TimeSpan.FromMilliseconds(50), "Jobs:QueuePollInterval must be at least 00:00:00.05.")
             .Validate(o => o.ShutdownTimeout >= TimeSpan.Zero && o.ShutdownTimeout <= TimeSpan.FromHours(1), "Jobs:ShutdownTimeout must be between 00:00:00 and 01:00:00.")
+            // A stopping node's storage no longer slides the invisibility of the jobs it still runs (Hangfire.PostgreSql
+            // renews it every fifth of the timeout, from a process that stops with the server): with a drain as long as
+            // the invisibility, another node would take them over and run them a second time meanwhile.
+            .Validate(
+                o => o.ShutdownTimeout <= o.InvisibilityTimeout / 2 || StorageOptions.From(builder.Configuration).Provider == StorageProvider.Embedded,
+                "Jobs:ShutdownTimeout must be at most half of Jobs:InvisibilityTimeout on a shared database: a stopping node no longer keeps " +
+                "the jobs it runs hidden, and another node would take them over while their tools still run.")
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
 
