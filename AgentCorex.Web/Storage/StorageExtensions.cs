@@ -2,6 +2,7 @@ using AgentCorex.Web.Api;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace AgentCorex.Web.Storage;
 
@@ -28,7 +29,7 @@ public static class StorageExtensions
                     var held = EmbeddedDatabaseLock.Take(file);
                     builder.Services.AddHostedService(_ => held); // made by the container, so let go of with it; first of the hosted services
                 }
-                builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous)));
+                builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous)).WithoutNoise());
                 var gate = new WriteGate(serialize: true);
                 builder.Services.AddSingleton(gate);
                 builder.Services.AddSingleton(_ => new SqliteWriter(sqlite, synchronous, gate)); // made by the container, so disposed with it
@@ -36,13 +37,13 @@ public static class StorageExtensions
                 break;
             case StorageProvider.PostgreSql:
                 var ledger = Parsed(options.Provider, () => LedgerConnectionString(connectionString));
-                builder.Services.AddDbContextPool<AgentCorexDb, PostgreSqlAgentCorexDb>(db => db.UseNpgsql(ledger));
+                builder.Services.AddDbContextPool<AgentCorexDb, PostgreSqlAgentCorexDb>(db => db.UseNpgsql(ledger).WithoutNoise());
                 builder.Services.AddSingleton(_ => new AsyncCommitDataSource(connectionString));
                 builder.Services.AddSingleton(new WriteGate(serialize: false));
                 break;
             case StorageProvider.SqlServer:
                 Parsed(options.Provider, () => new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(connectionString));
-                builder.Services.AddDbContextPool<AgentCorexDb, SqlServerAgentCorexDb>(db => db.UseSqlServer(connectionString));
+                builder.Services.AddDbContextPool<AgentCorexDb, SqlServerAgentCorexDb>(db => db.UseSqlServer(connectionString).WithoutNoise());
                 builder.Services.AddSingleton(new WriteGate(serialize: false));
                 break;
             default:
@@ -56,6 +57,13 @@ public static class StorageExtensions
         builder.Services.AddDataProtection().SetApplicationName("AgentCorex").PersistKeysToDbContext<AgentCorexDb>();
         return builder;
     }
+
+    /// <summary>
+    /// A key's slots are counted up to a limit with Take and no order (SlotQueries), on purpose: which rows are counted
+    /// does not matter. EF Core warns of that once a process on each such query, which is only noise in the log.
+    /// </summary>
+    private static DbContextOptionsBuilder WithoutNoise(this DbContextOptionsBuilder db) =>
+        db.ConfigureWarnings(warnings => warnings.Ignore(CoreEventId.RowLimitingOperationWithoutOrderByWarning));
 
     /// <summary>A connection string its provider cannot read stops the start, naming the setting (never the string: it may hold a password).</summary>
     private static T Parsed<T>(StorageProvider provider, Func<T> parse)
