@@ -5,6 +5,7 @@ using AgentCorex.Tests.Docs;
 using AgentCorex.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace AgentCorex.Tests.Cluster;
@@ -98,6 +99,34 @@ public sealed class DatabaseOutageTests
         Assert.That(submitted.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await submitted.Content.ReadAsStringAsync());
         var after = await client.WaitForFinalAsync((await submitted.ReadObjectAsync()).Str("job_id")!, TimeSpan.FromSeconds(30));
         Assert.That(after.Str("status"), Is.EqualTo("completed"), after.ToJsonString());
+    }
+
+    [Test]
+    public async Task AJobStream_GoesOnThroughAnOutage_ThatHidesWhetherItsKeyIsStillValid()
+    {
+        // A node whose streams look their key up at every keep-alive (1 s), its look-ups trusted for 0.5 s.
+        var settings = new Dictionary<string, string?>
+        {
+            ["Storage:Provider"] = "PostgreSql",
+            // The fixture's database, through the fixture's proxy: this node is a second one beside the fixture's.
+            ["ConnectionStrings:AgentCorex"] = app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()["ConnectionStrings:AgentCorex"],
+            ["Streaming:KeepAliveInterval"] = "00:00:01",
+            ["Auth:KeyCacheTtl"] = "00:00:00.5",
+        };
+        using var node = new AgentCorexApp(settings);
+        using var client = node.CreateClient((await node.CreateKeyAsync(plan: "pro")).ApiKey);
+        var jobId = await client.SubmitAsync("wait", new { duration_ms = 6000, steps = 2 });
+        var (response, stream) = await ServerSentEventReader.OpenAsync(client, $"/jobs/{jobId}/stream");
+        using var _ = response;
+        using var __ = stream;
+        Assert.That(await stream.NextAsync(CancellationToken.None), Is.Not.Null, "the job at once");
+
+        proxy.Stop();
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // keep-alives, each asking for the key the database cannot give
+        proxy.Resume();
+        var events = await stream.ReadToEndAsync(TimeSpan.FromSeconds(60));
+
+        Assert.That(events.Select(e => e.Data.Str("status")).LastOrDefault(), Is.EqualTo("completed"), "the stream ran to the job's end");
     }
 
     [Test]

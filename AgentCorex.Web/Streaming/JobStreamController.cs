@@ -2,6 +2,7 @@ using System.Text;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Storage;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -73,7 +74,7 @@ public sealed class JobStreamController(
             while (!current.IsFinal)
             {
                 var next = await subscription.NextAsync(sent, options.Value.KeepAliveInterval, cancellationToken);
-                if (await keys.FindAsync(caller.KeyId, cancellationToken) is null)
+                if (await IsRevokedAsync(caller, cancellationToken))
                 {
                     return; // revoked while the stream was open: nothing more for it
                 }
@@ -91,6 +92,19 @@ public sealed class JobStreamController(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // the client went away, or the server is stopping
+        }
+    }
+
+    /// <summary>Whether the stream's key has been revoked; a database out of reach says nothing of it, and the stream goes on.</summary>
+    private async ValueTask<bool> IsRevokedAsync(ApiKeyIdentity caller, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await keys.FindAsync(caller.KeyId, cancellationToken) is null;
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
