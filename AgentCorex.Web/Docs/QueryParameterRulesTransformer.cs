@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using FluentValidation;
-using FluentValidation.Validators;
 using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
@@ -10,7 +8,8 @@ namespace AgentCorex.Web.Docs;
 
 /// <summary>
 /// A query parameter's bounds and default, taken from where the server keeps them: the rules of its query type's
-/// validator (InclusiveBetween, GreaterThanOrEqualTo, MaximumLength) and the type's own initial values. The
+/// validator (InclusiveBetween, GreaterThanOrEqualTo, MaximumLength, bounded as request fields are) and the type's own
+/// initial values. The
 /// generator sees only the C# types, so the document would otherwise say nothing of <c>limit</c>'s 1 to 100.
 /// </summary>
 internal sealed class QueryParameterRulesTransformer(IServiceProvider services) : IOpenApiOperationTransformer
@@ -33,19 +32,7 @@ internal sealed class QueryParameterRulesTransformer(IServiceProvider services) 
                 .Where(rule => !rule.HasCondition && !rule.HasAsyncCondition);
             foreach (var component in rules.SelectMany(rule => rule.Components).Where(c => !c.HasCondition && !c.HasAsyncCondition))
             {
-                switch (component.Validator)
-                {
-                    case IBetweenValidator { Name: "InclusiveBetweenValidator" } between:
-                        schema.Minimum = Number(between.From);
-                        schema.Maximum = Number(between.To);
-                        break;
-                    case IComparisonValidator { Comparison: Comparison.GreaterThanOrEqual } atLeast:
-                        schema.Minimum = Number(atLeast.ValueToCompare);
-                        break;
-                    case ILengthValidator { Max: > 0 } length:
-                        schema.MaxLength = length.Max;
-                        break;
-                }
+                ValidatorBoundsSchemaTransformer.Bound(schema, component.Validator);
             }
             if (queryType.GetConstructor(Type.EmptyTypes) is not null
                 && queryType.GetProperty(property)?.GetValue(Activator.CreateInstance(queryType)) is { } initial)
@@ -62,5 +49,4 @@ internal sealed class QueryParameterRulesTransformer(IServiceProvider services) 
         return Task.CompletedTask;
     }
 
-    private static string? Number(object? value) => Convert.ToString(value, CultureInfo.InvariantCulture);
 }

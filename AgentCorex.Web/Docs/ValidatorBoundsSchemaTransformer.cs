@@ -30,19 +30,16 @@ internal sealed class ValidatorBoundsSchemaTransformer(IServiceProvider services
             {
                 continue; // a nested object's schema is a reference, bounded by its own validator
             }
-            var components = validator.UnconditionalRulesFor(type.Type, property)
-                .Where(rule => !rule.IsForEachItem())
-                .SelectMany(rule => rule.Components)
-                .Where(c => !c.HasCondition && !c.HasAsyncCondition);
-            foreach (var component in components)
+            foreach (var check in validator.UnconditionalChecksOf(type.Type, property))
             {
-                Bound(field, component.Validator);
+                Bound(field, check);
             }
         }
         return Task.CompletedTask;
     }
 
-    private static void Bound(OpenApiSchema field, IPropertyValidator validator)
+    /// <summary>What one check says of a field's schema; the query parameters' are bounded alike (QueryParameterRulesTransformer).</summary>
+    public static void Bound(OpenApiSchema field, IPropertyValidator validator)
     {
         var isString = field.Type?.HasFlag(JsonSchemaType.String) == true;
         switch (validator)

@@ -42,12 +42,17 @@ public static class ValidationExtensions
             .Where(rule => !rule.HasCondition && !rule.HasAsyncCondition);
     }
 
-    /// <summary>Whether the validator insists on a value: an unconditional NotNull or NotEmpty on the property itself, not on each of its items.</summary>
-    public static bool Demands(this IValidatorDescriptor descriptor, Type type, JsonPropertyInfo property) =>
+    /// <summary>The checks that always apply to the property itself (not to each of its items), in no rule or check with a condition.</summary>
+    public static IEnumerable<IPropertyValidator> UnconditionalChecksOf(this IValidatorDescriptor descriptor, Type type, JsonPropertyInfo property) =>
         descriptor.UnconditionalRulesFor(type, property)
             .Where(rule => !rule.IsForEachItem())
             .SelectMany(rule => rule.Components)
-            .Any(c => c.Validator is INotNullValidator or INotEmptyValidator && !c.HasCondition && !c.HasAsyncCondition);
+            .Where(c => !c.HasCondition && !c.HasAsyncCondition)
+            .Select(c => c.Validator);
+
+    /// <summary>Whether the validator insists on a value: an unconditional NotNull or NotEmpty on the property itself, not on each of its items.</summary>
+    public static bool Demands(this IValidatorDescriptor descriptor, Type type, JsonPropertyInfo property) =>
+        descriptor.UnconditionalChecksOf(type, property).Any(check => check is INotNullValidator or INotEmptyValidator);
 
     /// <summary>A RuleForEach: its rules are for each item of a list, not for the list.</summary>
     public static bool IsForEachItem(this IValidationRule rule) =>
