@@ -40,7 +40,7 @@ internal static class DashboardAdditions
                 // Hangfire 1.8 colours a state by its CSS suffix (dashboard.css); the colour dictionaries are read only without one, which never happens.
                 JobHistoryRenderer.AddStateCssSuffix(state.StateName, state.CssSuffix);
             }
-            foreach (var list in CustomStateView.All.Select(state => state.List).Append(LedgerJobList.Interrupted))
+            foreach (var list in LedgerJobList.All)
             {
                 DashboardRoutes.Routes.Add(list.Path, new LedgerPageDispatcher(async (context, cancellationToken) =>
                 {

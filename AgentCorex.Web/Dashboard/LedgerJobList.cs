@@ -17,6 +17,9 @@ internal sealed record LedgerJobList(string Title, string Path, string Status, s
     public static readonly LedgerJobList Interrupted =
         new("Interrupted", "/jobs/interrupted", JobStatus.Failed, JobErrors.ServerRestarted, MetricStyle.Danger);
 
+    /// <summary>Every ledger list of the Jobs sidebar: the custom states' and this one.</summary>
+    public static IReadOnlyList<LedgerJobList> All => [.. CustomStateView.All.Select(state => state.List), Interrupted];
+
     public string MetricName => $"agentcorex:{(ErrorCode ?? Status).ToLowerInvariant()}:count";
 
     public bool Holds(string status, string? errorCode) => status == Status && (ErrorCode is null || errorCode == ErrorCode);

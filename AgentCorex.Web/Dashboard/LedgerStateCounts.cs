@@ -1,4 +1,3 @@
-using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Hangfire.Dashboard;
 
@@ -26,9 +25,10 @@ internal static class LedgerStateCounts
         {
             return counts;
         }
+        // The lists' statuses, by status and error code: each list sums the groups it holds.
+        var statuses = LedgerJobList.All.Select(list => list.Status).Distinct().ToArray();
         counts = http.RequestServices.GetRequiredService<AgentCorexDb>().Jobs
-            .Where(j => j.Status == JobStatus.Timeout || j.Status == JobStatus.Canceled
-                || (j.Status == JobStatus.Failed && j.ErrorCode == JobErrors.ServerRestarted))
+            .Where(j => statuses.Contains(j.Status))
             .GroupBy(j => new { j.Status, j.ErrorCode })
             .Select(g => new Group(g.Key.Status, g.Key.ErrorCode, g.Count()))
             .ToList();

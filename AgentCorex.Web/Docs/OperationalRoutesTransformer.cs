@@ -28,12 +28,12 @@ internal sealed class OperationalRoutesTransformer : IOpenApiDocumentTransformer
         document.Tags.Add(new OpenApiTag { Name = MonitoringTag, Description = "Meters for Prometheus" });
 
         var health = new OpenApiSchemaReference(HealthSchema, document);
-        document.Paths["/health/live"] = Get(HealthTag, "The process answers; no key needed", new()
+        document.Paths[HealthExtensions.LivePath] = Get(HealthTag, "The process answers; no key needed", new()
         {
             ["200"] = Json("healthy: the process answers", health),
             ["500"] = ServerFailure(document),
         });
-        document.Paths["/health/ready"] = Get(HealthTag, "The process answers and can reach its database, whose schema is up to date; no key needed", new()
+        document.Paths[HealthExtensions.ReadyPath] = Get(HealthTag, "The process answers and can reach its database, whose schema is up to date; no key needed", new()
         {
             ["200"] = Json("healthy", health),
             ["503"] = Json("unhealthy: the database cannot be reached or its schema is not up to date, or the node is stopping", health),

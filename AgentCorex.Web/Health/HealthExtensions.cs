@@ -10,6 +10,9 @@ namespace AgentCorex.Web.Health;
 
 public static class HealthExtensions
 {
+    public const string LivePath = "/health/live";
+    public const string ReadyPath = "/health/ready";
+
     /// <summary>The tag of the checks /health/ready runs.</summary>
     public const string Ready = "ready";
 
@@ -28,8 +31,8 @@ public static class HealthExtensions
     /// <summary>/health/live: the process answers. /health/ready: it can also reach its database. No key needed.</summary>
     public static WebApplication MapHealth(this WebApplication app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync }).AllowAnonymous().ReadOnly();
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Ready), ResponseWriter = WriteAsync }).AllowAnonymous().ReadOnly();
+        app.MapHealthChecks(LivePath, new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync }).AllowAnonymous().ReadOnly();
+        app.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains(Ready), ResponseWriter = WriteAsync }).AllowAnonymous().ReadOnly();
         return app;
     }
 
