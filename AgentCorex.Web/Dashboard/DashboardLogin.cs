@@ -72,8 +72,7 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
         }
         if (!HttpMethods.IsPost(context.Request.Method))
         {
-            context.Response.Headers.Allow = "GET, HEAD, POST";
-            await ApiExceptionHandler.WriteAsync(context, ApiErrors.ForStatusCode(StatusCodes.Status405MethodNotAllowed), context.RequestAborted);
+            await ApiExceptionHandler.WriteMethodNotAllowedAsync(context, "GET, HEAD, POST", context.RequestAborted);
             return true;
         }
         var form = await DashboardRequestCheck.TryReadFormAsync(context.Request);

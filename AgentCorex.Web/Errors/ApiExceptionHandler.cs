@@ -60,6 +60,13 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
         return context.Response.WriteAsJsonAsync(error.ToEnvelope(), ApiJson.Options, JsonObjectResultExecutor.ContentType, cancellationToken);
     }
 
+    /// <summary>405 in the contract's shape, with <c>Allow</c> naming the methods the route takes: for routes that answer it themselves.</summary>
+    public static Task WriteMethodNotAllowedAsync(HttpContext context, string allow, CancellationToken cancellationToken)
+    {
+        context.Response.Headers.Allow = allow;
+        return WriteAsync(context, ApiErrors.ForStatusCode(StatusCodes.Status405MethodNotAllowed), cancellationToken);
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "The database cannot be reached: {Method} {Path} answered 503 ({Reason})")]
     private static partial void LogDatabaseUnavailable(ILogger logger, string method, string path, string reason);
 

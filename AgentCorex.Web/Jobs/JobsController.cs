@@ -53,8 +53,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
     [ApiExplorerSettings(IgnoreApi = true)]
     public async Task<EmptyResult> SubmitWithAnotherMethod(CancellationToken cancellationToken)
     {
-        Response.Headers.Allow = HttpMethods.Post;
-        await ApiExceptionHandler.WriteAsync(HttpContext, ApiErrors.ForStatusCode(StatusCodes.Status405MethodNotAllowed), cancellationToken);
+        await ApiExceptionHandler.WriteMethodNotAllowedAsync(HttpContext, HttpMethods.Post, cancellationToken);
         return new EmptyResult();
     }
 
