@@ -91,12 +91,17 @@ internal sealed class JobEntryConfiguration : IEntityTypeConfiguration<JobEntry>
         job.Property(j => j.TokensOutput).HasColumnName("tokens_output");
         job.Property(j => j.EventsPending).HasColumnName("events_pending");
 
-        // Listing (owner, newest first, optionally by status) and the queue (position, recovery) stay index scans.
-        job.HasIndex(j => new { j.OwnerKeyId, j.CreatedAt }).HasDatabaseName("ix_jobs_owner_created");
-        job.HasIndex(j => new { j.OwnerKeyId, j.Status, j.CreatedAt }).HasDatabaseName("ix_jobs_owner_status_created");
-        // An admin key's listing (every owner's jobs, newest first): a page without sorting the whole ledger.
+        // GET /jobs reads a page newest first (created_at, then job_id) straight from an index for each of its
+        // filters: the caller's jobs (an admin key's: every job), by status, by tool. Pages deep in a ledger of a
+        // million jobs skip index entries, not rows; a tool named with a status is checked in the index's own
+        // trailing tool column, and so is the count of it.
+        job.HasIndex(j => new { j.OwnerKeyId, j.CreatedAt, j.Id }).HasDatabaseName("ix_jobs_owner_created");
+        job.HasIndex(j => new { j.OwnerKeyId, j.Status, j.CreatedAt, j.Id, j.Tool }).HasDatabaseName("ix_jobs_owner_status_created");
+        job.HasIndex(j => new { j.OwnerKeyId, j.Tool, j.CreatedAt, j.Id }).HasDatabaseName("ix_jobs_owner_tool_created");
         job.HasIndex(j => new { j.CreatedAt, j.Id }).HasDatabaseName("ix_jobs_created");
-        job.HasIndex(j => new { j.Status, j.CreatedAt }).HasDatabaseName("ix_jobs_status_created");
+        job.HasIndex(j => new { j.Status, j.CreatedAt, j.Id, j.Tool }).HasDatabaseName("ix_jobs_status_created");
+        job.HasIndex(j => new { j.Tool, j.CreatedAt, j.Id }).HasDatabaseName("ix_jobs_tool_created");
+        // A tool's estimates and metrics (its completed jobs, latest first).
         job.HasIndex(j => new { j.Tool, j.Status, j.CompletedAt }).HasDatabaseName("ix_jobs_tool_status_completed");
         // A key's slots in use (not parked, queued or running) and its oldest parked job.
         job.HasIndex(j => new { j.OwnerKeyId, j.Parked, j.Status, j.CreatedAt }).HasDatabaseName("ix_jobs_owner_parked_status");

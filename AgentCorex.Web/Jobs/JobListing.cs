@@ -16,7 +16,14 @@ internal static class JobListing
         {
             jobs = jobs.Where(j => j.Status == status);
         }
-        if (query.Tool is not null)
+        if (query.Tool is not null && query.Status is not null and not JobListQuery.AnyStatus)
+        {
+            // Both filters: the status index, whose trailing tool column checks the tool without reading the row,
+            // bounds the count by that status's index entries. The tool index would read every row of the tool to
+            // check its status. `tool || ''` keeps SQLite (no statistics) and the other databases off that index.
+            jobs = jobs.Where(j => j.Tool + "" == query.Tool);
+        }
+        else if (query.Tool is not null)
         {
             jobs = jobs.Where(j => j.Tool == query.Tool);
         }
@@ -24,8 +31,8 @@ internal static class JobListing
     }
 
     /// <summary>
-    /// Newest first, ties broken by id so that pages never overlap. An owner's page reads ix_jobs_owner_created
-    /// (or ix_jobs_owner_status_created), an admin key's ix_jobs_created: neither sorts the whole ledger.
+    /// Newest first, ties broken by id so that pages never overlap. Each filter has an index in this order
+    /// (<see cref="JobEntryConfiguration"/>): no page sorts, and a deep page skips index entries.
     /// </summary>
     public static IQueryable<JobEntry> Page(this IQueryable<JobEntry> jobs, JobListQuery query) =>
         jobs.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id).Skip(query.Offset).Take(query.Limit);

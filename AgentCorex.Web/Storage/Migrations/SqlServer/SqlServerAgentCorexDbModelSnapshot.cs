@@ -198,20 +198,26 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                     b.HasIndex("CreatedAt", "Id")
                         .HasDatabaseName("ix_jobs_created");
 
-                    b.HasIndex("OwnerKeyId", "CreatedAt")
+                    b.HasIndex("OwnerKeyId", "CreatedAt", "Id")
                         .HasDatabaseName("ix_jobs_owner_created");
 
-                    b.HasIndex("Status", "CreatedAt")
-                        .HasDatabaseName("ix_jobs_status_created");
-
-                    b.HasIndex("OwnerKeyId", "Status", "CreatedAt")
-                        .HasDatabaseName("ix_jobs_owner_status_created");
+                    b.HasIndex("Tool", "CreatedAt", "Id")
+                        .HasDatabaseName("ix_jobs_tool_created");
 
                     b.HasIndex("Tool", "Status", "CompletedAt")
                         .HasDatabaseName("ix_jobs_tool_status_completed");
 
                     b.HasIndex("OwnerKeyId", "Parked", "Status", "CreatedAt")
                         .HasDatabaseName("ix_jobs_owner_parked_status");
+
+                    b.HasIndex("OwnerKeyId", "Tool", "CreatedAt", "Id")
+                        .HasDatabaseName("ix_jobs_owner_tool_created");
+
+                    b.HasIndex("Status", "CreatedAt", "Id", "Tool")
+                        .HasDatabaseName("ix_jobs_status_created");
+
+                    b.HasIndex("OwnerKeyId", "Status", "CreatedAt", "Id", "Tool")
+                        .HasDatabaseName("ix_jobs_owner_status_created");
 
                     b.ToTable("jobs", (string)null);
                 });
