@@ -17,6 +17,8 @@ internal sealed record BenchOptions
     public TimeSpan GetDuration { get; init; } = TimeSpan.FromSeconds(10);
     public int? Workers { get; init; }
     public int AblationJobs { get; init; } = 2_000;
+    public int ListRows { get; init; } = 1_000_000;
+    public int ListRequests { get; init; } = 30;
 
     /// <summary>What-if, not the shipped configuration: sets PRAGMA busy_timeout on the server's SQLite connections (after its own).</summary>
     public int? SqliteBusyTimeoutMs { get; init; }
@@ -51,10 +53,10 @@ internal sealed record BenchOptions
     /// <summary>PostgreSQL: how many nodes each measured topology has (1 and 2 by default).</summary>
     public IReadOnlyList<int> Nodes { get; init; } = [1, 2];
 
-    /// <summary>Which phases run: idle, throughput, ablations, get.</summary>
+    /// <summary>Which phases run: idle, throughput, ablations, get, list.</summary>
     public IReadOnlySet<string> Phases { get; init; } = AllPhases;
 
-    public static readonly IReadOnlySet<string> AllPhases = new HashSet<string>(["idle", "throughput", "ablations", "get"]);
+    public static readonly IReadOnlySet<string> AllPhases = new HashSet<string>(["idle", "throughput", "ablations", "get", "list"]);
 
     public bool IsWhatIf => SqliteBusyTimeoutMs is not null || MinThreads is not null || NoWriteGate || NodeSettings.Count > 0;
     public string? Out { get; init; }
@@ -62,7 +64,8 @@ internal sealed record BenchOptions
     public const string Usage = """
         JobsBenchmark [--jobs 20000] [--rounds 2] [--connections 32] [--raw-producers 2] [--warmup-jobs 2000]
                       [--idle-jobs 200] [--ledger-rows 100000] [--queued-rows 1000] [--get-warmup 3] [--get-seconds 10]
-                      [--workers N] [--ablation-jobs 2000] [--phases idle,throughput,ablations,get]
+                      [--workers N] [--ablation-jobs 2000] [--list-rows 1000000] [--list-requests 30]
+                      [--phases idle,throughput,ablations,get,list]
                       [--observe-ledger] [--out DIR]
                       [--storage embedded|postgresql] [--connection-string CS] [--nodes 1,2] [--setting KEY=VALUE]...  (postgresql: phases idle,throughput)
                       what-if (not the shipped configuration): [--sqlite-busy-timeout MS] [--no-write-gate] [--min-threads N]
@@ -99,6 +102,8 @@ internal sealed record BenchOptions
                 "--get-seconds" => options with { GetDuration = TimeSpan.FromSeconds(Int(name, value, 1, 300)) },
                 "--workers" => options with { Workers = Int(name, value, 1, 1000) },
                 "--ablation-jobs" => options with { AblationJobs = Int(name, value, 1, 50_000) },
+                "--list-rows" => options with { ListRows = Int(name, value, 1, 5_000_000) },
+                "--list-requests" => options with { ListRequests = Int(name, value, 1, 1_000) },
                 "--sqlite-busy-timeout" => options with { SqliteBusyTimeoutMs = Int(name, value, 0, 60_000) },
                 "--min-threads" => options with { MinThreads = Int(name, value, 1, 1000) },
                 "--phases" => options with { Phases = PhaseSet(value) },

@@ -16,6 +16,9 @@ internal sealed class BenchReport(BenchOptions options)
     public List<AblationRun> Ablations { get; } = [];
     public SeededJobs? Seed { get; set; }
     public List<JobStatusRun> Gets { get; } = [];
+    public TimeSpan ListingSeedTook { get; set; }
+    public long ListingLedgerRows { get; set; }
+    public List<ListingRun> Listings { get; } = [];
 
     private readonly StringBuilder md = new();
 
@@ -34,6 +37,7 @@ internal sealed class BenchReport(BenchOptions options)
         RenderAblations();
         RenderCeilings();
         RenderGets();
+        RenderListings();
         RenderGoals();
         return md.ToString();
     }
@@ -161,6 +165,24 @@ internal sealed class BenchReport(BenchOptions options)
         }
         Line($"");
         Line($"Seeded in {seed.Took.TotalSeconds:0.0} s: {options.LedgerRows} finished jobs over 30 days and {options.QueuedRows} queued ones, over 4 keys; the bench key owns {seed.Completed.Count} and {seed.Queued.Count} of them, asked for at random.");
+    }
+
+    private void RenderListings()
+    {
+        if (Listings.Count == 0)
+        {
+            return;
+        }
+        Header($"GET /jobs with {ListingLedgerRows} jobs in the ledger ({options.ListRequests} requests per query, one at a time, after 3 unmeasured)");
+        Line($"| caller | query | total | p50 ms | p90 ms | p99 ms | max ms |");
+        Line($"| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var run in Listings)
+        {
+            var l = run.Latency;
+            Line($"| {run.Caller} | `/jobs{run.Query}` | {run.Total} | {l.P50:0.00} | {l.P90:0.00} | {l.P99:0.00} | {l.Max:0.00} |");
+        }
+        Line($"");
+        Line($"Seeded in {ListingSeedTook.TotalSeconds:0.0} s: {options.ListRows} finished jobs over 30 days, {ListingLoad.OwnedOneIn - 1} in {ListingLoad.OwnedOneIn} of them the bench key's (the rest three other keys'): echo mostly, wait 1 in 100, fail 1 in 1,000; completed mostly, failed 1 in 50, canceled 1 in 1,000. Each answer counts its total.");
     }
 
     private void RenderGoals()

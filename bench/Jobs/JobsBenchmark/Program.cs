@@ -178,7 +178,28 @@ internal static class Entry
                 }
             }
         }
+        if (options.Phases.Contains("list"))
+        {
+            await SettleAsync();
+            report.ListingSeedTook = await ListingLoad.SeedAsync(server.DatabasePath, keyId, options.ListRows, cancellationToken);
+            report.ListingLedgerRows = await CountLedgerAsync(server.Services, cancellationToken);
+            Log($"seeded the ledger for listing: {report.ListingLedgerRows} rows now, in {report.ListingSeedTook.TotalSeconds:0.0} s");
+            foreach (var (caller, key) in new[] { ("the key", apiKey), ("admin", server.AdminKey) })
+            {
+                foreach (var query in ListingLoad.Queries)
+                {
+                    report.Listings.Add(await ListingLoad.RunAsync(clients, caller, key, query, options.ListRequests, cancellationToken));
+                    Log($"GET /jobs{query} as {caller}: total {report.Listings[^1].Total}, {report.Listings[^1].Latency}");
+                }
+            }
+        }
         return report;
+    }
+
+    private static async Task<long> CountLedgerAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        await using var scope = services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.LongCountAsync(cancellationToken);
     }
 
     private static async Task RunAblationsAsync(
