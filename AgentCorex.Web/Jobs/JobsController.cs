@@ -111,12 +111,12 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
     }
 
     [HttpGet]
-    public async Task<JobListResponse> List([FromQuery] JobListQuery query, [FromServices] IValidator<JobListQuery> validator, CancellationToken cancellationToken)
+    public async Task<JobListResponse> List(
+        [FromQuery] JobListQuery query, [FromServices] IValidator<JobListQuery> validator, [FromServices] JobTotals totals, CancellationToken cancellationToken)
     {
         validator.ValidateOrThrow(query);
-        var jobs = db.Jobs.AsNoTracking().Matching(Caller, query);
-        var total = await jobs.CountAsync(cancellationToken);
-        var page = await jobs.Page(query).ToListAsync(cancellationToken);
+        var total = await totals.CountAsync(Caller, query, cancellationToken);
+        var page = await db.Jobs.AsNoTracking().Matching(Caller, query).Page(query).ToListAsync(cancellationToken);
         return new JobListResponse([.. page.Select(j => j.ToSummary())], new Pagination(query.Limit, query.Offset, total));
     }
 

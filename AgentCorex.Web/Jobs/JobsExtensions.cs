@@ -65,6 +65,7 @@ public static class JobsExtensions
         }
 
         builder.Services.AddScoped<JobLedger>();
+        builder.Services.AddScoped<JobTotals>();
         builder.Services.AddScoped<JobView>();
         builder.Services.AddScoped<JobSubmitter>();
         builder.Services.AddSingleton<AbandonedSubmits>();
