@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -112,6 +113,21 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
         var firstBody = await first.ReadObjectAsync();
         var secondBody = await second.ReadObjectAsync();
         Assert.That(firstBody["revoked_at"]!.GetValue<long>(), Is.EqualTo(secondBody["revoked_at"]!.GetValue<long>()));
+    }
+
+    [Test]
+    public async Task Patch_RefusesARevokedKey_AndLeavesItAsItWas()
+    {
+        var created = await App.CreateKeyAsync(plan: "free");
+        (await Admin.DeleteAsync($"/api_keys/{created.KeyId}")).EnsureSuccessStatusCode();
+
+        var response = await Admin.PatchAsJsonAsync($"/api_keys/{created.KeyId}", new { plan = "pro", rate_limits = new { max_concurrent = 3 } });
+        var listed = (await (await Admin.GetAsync("/api_keys")).ReadObjectAsync())["api_keys"]!.AsArray().Single(k => k.Str("key_id") == created.KeyId);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
+        Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("API_KEY_REVOKED"));
+        Assert.That(listed.Str("plan"), Is.EqualTo("free"));
+        Assert.That(listed.At("rate_limits.max_concurrent")!.GetValue<int>(), Is.EqualTo(1), "the free plan's");
     }
 
     [Test]

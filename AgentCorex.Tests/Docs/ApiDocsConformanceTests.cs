@@ -82,10 +82,11 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
         var keyId = (await created.ReadObjectAsync()).Str("key_id");
         await Described(Admin.PatchAsync($"/api_keys/{keyId}", JsonContent.Create(new { rate_limits = new { max_concurrent = 2 } })), "/api_keys/{key_id}", "patch");
         await Described(Admin.DeleteAsync($"/api_keys/{keyId}"), "/api_keys/{key_id}", "delete");
+        var revokedPatch = await Described(Admin.PatchAsync($"/api_keys/{keyId}", JsonContent.Create(new { plan = "pro" })), "/api_keys/{key_id}", "patch");
         var listed = await Described(Admin.GetAsync("/api_keys"), "/api_keys", "get");
         await Described(user.GetAsync("/api_keys"), "/api_keys", "get");
 
-        Assert.That(listed.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((listed.StatusCode, revokedPatch.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.Conflict)));
     }
 
     [Test]

@@ -64,6 +64,7 @@ public sealed class ApiDocsTests : ServerTest
             Assert.That(Statuses("/jobs/{job_id}/stream", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429", "503" }));
             Assert.That(Statuses("/webhooks", "post"), Is.SupersetOf(new[] { "201", "400", "401", "409", "413", "415", "429" }));
             Assert.That(Statuses("/api_keys", "post"), Is.SupersetOf(new[] { "201", "400", "401", "403" }));
+            Assert.That(Statuses("/api_keys/{key_id}", "patch"), Is.SupersetOf(new[] { "200", "400", "401", "403", "404", "409" }));
             Assert.That(Statuses("/tools/{name}", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429" }));
             Assert.That(Statuses("/jobs", "get"), Does.Not.Contain("403"), "any key lists its jobs");
             Assert.That(Statuses("/api_keys", "get"), Does.Not.Contain("429"), "an admin key has no limit outside the execution endpoints");

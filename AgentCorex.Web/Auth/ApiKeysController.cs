@@ -61,6 +61,7 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
 
     /// <summary>Changes a key's plan or its own limits; other nodes see it within Auth:KeyCacheTtl.</summary>
     [HttpPatch("{key_id}")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status409Conflict, "application/json", Description = "API_KEY_REVOKED: the key has been revoked; a revoked key is not changed")]
     public async Task<ApiKeyResponse> Update(
         [FromRoute(Name = "key_id")] string keyId,
         UpdateApiKeyRequest request,
@@ -70,6 +71,10 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
     {
         validator.ValidateOrThrow(request);
         var key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken) ?? throw ApiErrors.ApiKeyNotFound(keyId);
+        if (key.RevokedAt is not null)
+        {
+            throw ApiErrors.ApiKeyRevoked(keyId);
+        }
         if (request.ResetRateLimits == true)
         {
             key.RequestsPerMinute = null;
