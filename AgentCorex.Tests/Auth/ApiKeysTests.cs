@@ -54,6 +54,32 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
         Assert.That((await response.ReadObjectAsync()).Str("error.argument"), Is.EqualTo("name"));
     }
 
+    [TestCase("nul\u0000byte")]
+    [TestCase("two\nlines")]
+    [TestCase("a\ttab")]
+    [TestCase("trailing newline\n")]
+    [TestCase("del\u007f")]
+    [TestCase("c1\u0085control")]
+    public async Task Create_RefusesControlCharactersInTheName(string name)
+    {
+        var response = await Admin.PostJsonAsync("/api_keys", new { name, plan = "free" });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+        Assert.That(body.Str("error.argument"), Is.EqualTo("name"));
+        Assert.That(body.Str("error.message"), Does.Contain("control characters"));
+    }
+
+    [Test]
+    public async Task Create_KeepsANameOfAnyOtherCharacters()
+    {
+        var response = await Admin.PostJsonAsync("/api_keys", new { name = "ci bot: café — ✓ 🤖", plan = "free" });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That((await response.ReadObjectAsync()).Str("name"), Is.EqualTo("ci bot: café — ✓ 🤖"));
+    }
+
     [Test]
     public async Task List_ShowsKeys_ButNeverTheKeyOrItsHash()
     {

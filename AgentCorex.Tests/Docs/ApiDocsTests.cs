@@ -220,6 +220,17 @@ public sealed class ApiDocsTests : ServerTest
         Assert.That(value?.GetValue<int>(), Is.EqualTo(bound), document.At($"components.schemas.{schema}.properties.{field}")?.ToJsonString());
     }
 
+    [Test]
+    public void AKeysName_HasAPattern_ThatRefusesExactlyTheControlCharacters()
+    {
+        var pattern = document.Str("components.schemas.CreateApiKeyRequest.properties.name.pattern");
+        var characters = Enumerable.Range(0, char.MaxValue + 1).Select(c => (char)c).ToList();
+
+        Assert.That(pattern, Is.Not.Null);
+        Assert.That(characters.Where(c => !System.Text.RegularExpressions.Regex.IsMatch($"a{c}b", pattern!)), Is.EqualTo(characters.Where(char.IsControl)));
+        Assert.That(System.Text.RegularExpressions.Regex.IsMatch("name\n", pattern!), Is.False, "nor a final newline");
+    }
+
     [TestCase("JobResponse", new[] { "queued", "running", "completed", "failed", "canceled", "timeout" })]
     [TestCase("JobSummaryResponse", new[] { "queued", "running", "completed", "failed", "canceled", "timeout" })]
     [TestCase("SubmittedJobResponse", new[] { "queued" })]

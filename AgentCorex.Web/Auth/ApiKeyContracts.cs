@@ -40,7 +40,8 @@ public sealed class CreateApiKeyRequestValidator : AbstractValidator<CreateApiKe
     public CreateApiKeyRequestValidator()
     {
         RuleFor(r => r.Name).NotEmpty().WithMessage("Missing required argument: name")
-            .MaximumLength(ApiKeyRules.MaxNameLength);
+            .MaximumLength(ApiKeyRules.MaxNameLength)
+            .Matches(ApiKeyRules.NamePattern).WithMessage("'name' must not contain control characters");
         RuleFor(r => r.Plan).NotEmpty().WithMessage("Missing required argument: plan")
             .Must(p => ApiKeyRules.Plans.Contains(p))
             .WithMessage($"'plan' must be one of: {string.Join(", ", ApiKeyRules.Plans)}");

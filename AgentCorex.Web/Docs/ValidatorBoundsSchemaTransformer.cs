@@ -10,9 +10,9 @@ namespace AgentCorex.Web.Docs;
 
 /// <summary>
 /// A request body's bounds, taken from where the server keeps them: its validator's unconditional rules on each field
-/// (NotEmpty, MaximumLength and Length, InclusiveBetween, comparisons) become the field's minLength, maxLength, minimum
-/// and maximum, as the tools' argument schemas get theirs. The generator sees only the C# types, so the document would
-/// otherwise say nothing of a key's name being 1 to 100 characters, or of timeout_ms' range.
+/// (NotEmpty, MaximumLength and Length, Matches, InclusiveBetween, comparisons) become the field's minLength, maxLength,
+/// pattern, minimum and maximum, as the tools' argument schemas get theirs. The generator sees only the C# types, so the
+/// document would otherwise say nothing of a key's name being 1 to 100 characters, or of timeout_ms' range.
 /// </summary>
 internal sealed class ValidatorBoundsSchemaTransformer(IServiceProvider services) : IOpenApiSchemaTransformer
 {
@@ -56,6 +56,9 @@ internal sealed class ValidatorBoundsSchemaTransformer(IServiceProvider services
                 {
                     field.MaxLength = length.Max;
                 }
+                break;
+            case IRegularExpressionValidator regex when isString:
+                field.Pattern = regex.Expression;
                 break;
             case IBetweenValidator { Name: "InclusiveBetweenValidator" } between:
                 field.Minimum = Number(between.From);
