@@ -29,9 +29,10 @@ public sealed class UpdateApiKeyRequestValidator : AbstractValidator<UpdateApiKe
             .Must(p => p is null || ApiKeyRules.Plans.Contains(p))
             .WithMessage($"'plan' must be one of: {string.Join(", ", ApiKeyRules.Plans)}");
         RuleFor(r => r.RateLimits!).SetValidator(new KeyRateLimitsRequestValidator()).When(r => r.RateLimits is not null);
+        // A rule on the whole request: no one field is missing more than the others, so the error names none.
         RuleFor(r => r)
             .Must(r => r.Plan is not null || r.RateLimits is not null || r.ResetRateLimits == true)
-            .OverridePropertyName("plan").WithMessage("Nothing to change: give plan, rate_limits or reset_rate_limits");
+            .WithMessage("Nothing to change: give plan, rate_limits or reset_rate_limits");
     }
 }
 

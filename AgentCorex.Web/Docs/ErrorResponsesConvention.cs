@@ -40,7 +40,7 @@ internal sealed class ErrorResponsesConvention : IActionModelConvention
         var sources = action.Parameters.Select(p => p.BindingInfo?.BindingSource).ToList();
         if (sources.Contains(BindingSource.Body) || sources.Contains(BindingSource.Query) || action.Parameters.Any(p => p.ParameterType.IsClass && p.ParameterType != typeof(string) && p.BindingInfo is null))
         {
-            Add(action, StatusCodes.Status400BadRequest, "INVALID_ARGUMENTS (error.argument names the field) or INVALID_REQUEST (the body is not a JSON object)");
+            Add(action, StatusCodes.Status400BadRequest, "INVALID_ARGUMENTS (error.argument names the field, unless no one field is at fault) or INVALID_REQUEST (the body is not a JSON object)");
         }
         if (action.Attributes.OfType<HttpPostAttribute>().Any() || action.Attributes.OfType<HttpPatchAttribute>().Any())
         {

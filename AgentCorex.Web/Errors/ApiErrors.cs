@@ -5,7 +5,8 @@ namespace AgentCorex.Web.Errors;
 /// <summary>Every error code the API returns, with its HTTP status.</summary>
 public static class ApiErrors
 {
-    public static ApiException InvalidArguments(string message, string argument) =>
+    /// <param name="argument">The field at fault; null when no one field is (a request with none of the fields it needs one of).</param>
+    public static ApiException InvalidArguments(string message, string? argument) =>
         new(StatusCodes.Status400BadRequest, new ApiError("INVALID_ARGUMENTS", message, argument));
 
     public static ApiException InvalidRequest(string message) =>

@@ -8,14 +8,17 @@ namespace AgentCorex.Web.Errors;
 
 public static class ValidationExtensions
 {
-    /// <summary>Validates a request (its rules are all synchronous); the first failure becomes INVALID_ARGUMENTS naming the field.</summary>
+    /// <summary>
+    /// Validates a request (its rules are all synchronous); the first failure becomes INVALID_ARGUMENTS naming the field,
+    /// or no field for a rule on the whole request (FluentValidation gives it an empty name).
+    /// </summary>
     public static void ValidateOrThrow<T>(this IValidator<T> validator, T instance)
     {
         var result = validator.Validate(instance);
         if (!result.IsValid)
         {
             var first = result.Errors[0];
-            throw ApiErrors.InvalidArguments(first.ErrorMessage, first.PropertyName);
+            throw ApiErrors.InvalidArguments(first.ErrorMessage, first.PropertyName is { Length: > 0 } name ? name : null);
         }
     }
 
