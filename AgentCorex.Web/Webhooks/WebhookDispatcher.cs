@@ -174,7 +174,14 @@ public sealed partial class WebhookDispatcher(
             await transaction.CommitAsync(CancellationToken.None);
         }
         metrics.WebhookAttempted(status == DeliveryStatus.Pending ? "retrying" : status);
-        LogAttempt(logger, deliveryId, webhook.Id, attempt, sent.StatusCode, sent.Error ?? "", status);
+        if (sent.Error is null)
+        {
+            LogAttempt(logger, deliveryId, webhook.Id, attempt, sent.StatusCode, status);
+        }
+        else
+        {
+            LogAttemptFailed(logger, deliveryId, webhook.Id, attempt, sent.Error, status);
+        }
         if (retry)
         {
             Schedule(hangfire, deliveryId, attempt + 1, delay);
@@ -197,8 +204,12 @@ public sealed partial class WebhookDispatcher(
         LogDisabled(logger, webhook.Id);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: status {StatusCode} {Error}, now {Status}")]
-    private static partial void LogAttempt(ILogger logger, string deliveryId, string webhookId, int attempt, int? statusCode, string error, string status);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: status {StatusCode}, now {Status}")]
+    private static partial void LogAttempt(ILogger logger, string deliveryId, string webhookId, int attempt, int? statusCode, string status);
+
+    // Its own line: the error says what came back ("HTTP 500") or why nothing did, where a status would read "(null)".
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: {Error}, now {Status}")]
+    private static partial void LogAttemptFailed(ILogger logger, string deliveryId, string webhookId, int attempt, string error, string status);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {WebhookId} disabled: its receiver answered 410 Gone")]
     private static partial void LogDisabled(ILogger logger, string webhookId);

@@ -1,0 +1,50 @@
+using AgentCorex.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace AgentCorex.Tests.Webhooks;
+
+/// <summary>The line logged for each delivery attempt reads cleanly, whether an answer came, an error status, or none.</summary>
+public sealed class WebhookAttemptLogTests
+{
+    [Test]
+    public async Task EachAttempt_IsLogged_WithItsStatusOrItsError_AndNothingEmpty()
+    {
+        var logs = new CapturedLogs();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        // A server of its own, to capture its log; private targets allowed for the receiver on loopback.
+        using var app = new AgentCorexApp(new Dictionary<string, string?> { ["Network:AllowPrivateTargets"] = "true" });
+        using var logged = app.WithWebHostBuilder(host => host
+            .UseSetting("Logging:LogLevel:AgentCorex", "Information")
+            .ConfigureLogging(logging => logging.AddProvider(logs)));
+        using var admin = logged.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        var key = await (await admin.PostJsonAsync("/api_keys", new { name = "logged", plan = "pro" })).ReadObjectAsync();
+        using var user = logged.CreateClient();
+        user.DefaultRequestHeaders.Authorization = new("Bearer", key.Str("api_key"));
+        var delivered = (await user.RegisterWebhookAsync(receiver.NewEndpoint(), "job.queued")).Str("webhook_id")!;
+        var refused = (await user.RegisterWebhookAsync(receiver.NewEndpoint(new Answer(404)), "job.queued")).Str("webhook_id")!;
+        // Nothing listens on the discard port: no answer, so no status code, and the delivery is retried later.
+        var unanswered = (await user.RegisterWebhookAsync("http://127.0.0.1:9/hooks/nobody", "job.queued")).Str("webhook_id")!;
+
+        await user.SubmitAsync("echo", new { message = "logged" });
+        await user.WaitForEndedDeliveryAsync(delivered, "job.queued");
+        await user.WaitForEndedDeliveryAsync(refused, "job.queued");
+        await user.WaitForDeliveriesAsync(unanswered, d => d.Any(x => x!["attempts"]!.AsArray().Count > 0));
+        // The dispatcher logs an attempt just after storing it: the stored state can be seen before the line is written.
+        List<string> Attempts() => [.. logs.Lines.Where(l => l.Contains("Webhook delivery", StringComparison.Ordinal))];
+        for (var deadline = DateTime.UtcNow.AddSeconds(5); DateTime.UtcNow < deadline && Attempts().Count < 3;)
+        {
+            await Task.Delay(20);
+        }
+        var lines = Attempts();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(lines, Has.Some.Contain($" to {delivered}, attempt 1: status 200, now delivered "));
+            Assert.That(lines, Has.Some.Contain($" to {refused}, attempt 1: HTTP 404, now failed "));
+            Assert.That(lines, Has.Some.Match($" to {unanswered}, attempt 1: \\S.*, now pending "));
+            Assert.That(lines, Has.None.Contain(" ,").And.None.Contain("(null)").And.None.Contain(":  "));
+        });
+    }
+}
