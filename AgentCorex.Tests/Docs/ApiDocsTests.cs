@@ -300,6 +300,34 @@ public sealed class ApiDocsTests : ServerTest
     }
 
     [Test]
+    public async Task ListStatus_IsAnEnumOfExactlyTheValuesTheServerAccepts()
+    {
+        var status = Operation("/jobs", "get")["parameters"]!.AsArray().Single(p => p.Str("name") == "status")!["schema"];
+        var values = status?["enum"]?.AsArray().Select(v => v!.GetValue<string>()).ToList() ?? [];
+
+        Assert.That(values, Is.EqualTo(new[] { "all", "queued", "running", "completed", "failed", "canceled", "timeout" }), status?.ToJsonString());
+        foreach (var value in values)
+        {
+            Assert.That((await Admin.GetAsync($"/jobs?status={value}&limit=1")).StatusCode, Is.EqualTo(HttpStatusCode.OK), value);
+        }
+        Assert.That((await Admin.GetAsync("/jobs?status=done")).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+    }
+
+    [Test]
+    public async Task AKeysPlan_IsAnEnumOfExactlyThePlansTheServerAccepts()
+    {
+        List<string?> Plans(string schema) => document.At($"components.schemas.{schema}.properties.plan")?["enum"]?.AsArray().Select(v => v?.GetValue<string>()).ToList() ?? [];
+
+        Assert.That(Plans("CreateApiKeyRequest"), Is.EqualTo(new[] { null, "free", "pro", "enterprise" }), "null too, as the field's type admits it");
+        Assert.That(Plans("UpdateApiKeyRequest"), Is.EqualTo(Plans("CreateApiKeyRequest")));
+        foreach (var plan in Plans("CreateApiKeyRequest").OfType<string>())
+        {
+            Assert.That((await Admin.PostJsonAsync("/api_keys", new { name = "docs-" + plan, plan })).StatusCode, Is.EqualTo(HttpStatusCode.Created), plan);
+        }
+        Assert.That((await Admin.PostJsonAsync("/api_keys", new { name = "docs-gold", plan = "gold" })).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+    }
+
+    [Test]
     public void EveryRoute_DocumentsTheServersOwnFailure_InTheErrorShape()
     {
         var operations = document["paths"]!.AsObject()

@@ -1,4 +1,5 @@
 using AgentCorex.Web.Api;
+using AgentCorex.Web.Errors;
 using AgentCorex.Web.RateLimits;
 using FluentValidation;
 
@@ -26,7 +27,7 @@ public sealed class UpdateApiKeyRequestValidator : AbstractValidator<UpdateApiKe
     public UpdateApiKeyRequestValidator()
     {
         RuleFor(r => r.Plan)
-            .Must(p => p is null || ApiKeyRules.Plans.Contains(p))
+            .IsOneOf(ApiKeyRules.Plans)
             .WithMessage($"'plan' must be one of: {string.Join(", ", ApiKeyRules.Plans)}");
         RuleFor(r => r.RateLimits!).SetValidator(new KeyRateLimitsRequestValidator()).When(r => r.RateLimits is not null);
         // A rule on the whole request: no one field is missing more than the others, so the error names none.
@@ -44,7 +45,7 @@ public sealed class CreateApiKeyRequestValidator : AbstractValidator<CreateApiKe
             .MaximumLength(ApiKeyRules.MaxNameLength)
             .Matches(ApiKeyRules.NamePattern).WithMessage("'name' must not contain control characters");
         RuleFor(r => r.Plan).NotEmpty().WithMessage("Missing required argument: plan")
-            .Must(p => ApiKeyRules.Plans.Contains(p))
+            .IsOneOf(ApiKeyRules.Plans)
             .WithMessage($"'plan' must be one of: {string.Join(", ", ApiKeyRules.Plans)}");
         RuleFor(r => r.RateLimits!).SetValidator(new KeyRateLimitsRequestValidator()).When(r => r.RateLimits is not null);
     }

@@ -7,10 +7,10 @@ using Microsoft.OpenApi;
 namespace AgentCorex.Web.Docs;
 
 /// <summary>
-/// A query parameter's bounds and default, taken from where the server keeps them: the rules of its query type's
-/// validator (InclusiveBetween, GreaterThanOrEqualTo, MaximumLength, bounded as request fields are) and the type's own
-/// initial values. The
-/// generator sees only the C# types, so the document would otherwise say nothing of <c>limit</c>'s 1 to 100.
+/// A query parameter's bounds, enum and default, taken from where the server keeps them: the rules of its query type's
+/// validator (InclusiveBetween, GreaterThanOrEqualTo, MaximumLength, IsOneOf, bounded as request fields are) and the
+/// type's own initial values. The generator sees only the C# types, so the document would otherwise say nothing of
+/// <c>limit</c>'s 1 to 100, or of the values <c>status</c> takes.
 /// </summary>
 internal sealed class QueryParameterRulesTransformer(IServiceProvider services) : IOpenApiOperationTransformer
 {

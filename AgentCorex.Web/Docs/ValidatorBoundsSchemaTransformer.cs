@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using AgentCorex.Web.Errors;
 using FluentValidation;
@@ -10,9 +11,10 @@ namespace AgentCorex.Web.Docs;
 
 /// <summary>
 /// A request body's bounds, taken from where the server keeps them: its validator's unconditional rules on each field
-/// (NotEmpty, MaximumLength and Length, Matches, InclusiveBetween, comparisons) become the field's minLength, maxLength,
-/// pattern, minimum and maximum, as the tools' argument schemas get theirs. The generator sees only the C# types, so the
-/// document would otherwise say nothing of a key's name being 1 to 100 characters, or of timeout_ms' range.
+/// (NotEmpty, MaximumLength and Length, Matches, IsOneOf, InclusiveBetween, comparisons) become the field's minLength,
+/// maxLength, pattern, enum, minimum and maximum, as the tools' argument schemas get theirs. The generator sees only the
+/// C# types, so the document would otherwise say nothing of a key's name being 1 to 100 characters, or of timeout_ms'
+/// range.
 /// </summary>
 internal sealed class ValidatorBoundsSchemaTransformer(IServiceProvider services) : IOpenApiSchemaTransformer
 {
@@ -56,6 +58,11 @@ internal sealed class ValidatorBoundsSchemaTransformer(IServiceProvider services
                 {
                     field.MaxLength = length.Max;
                 }
+                break;
+            case IOneOfValidator oneOf when isString:
+                // Null too where the type admits it: a field left null is as one left out, which the check lets pass.
+                IEnumerable<JsonNode> values = oneOf.Values.Select(v => JsonValue.Create(v));
+                field.Enum = [.. field.Type!.Value.HasFlag(JsonSchemaType.Null) ? values.Prepend(null!) : values];
                 break;
             case IRegularExpressionValidator regex when isString:
                 field.Pattern = regex.Expression;

@@ -26,6 +26,10 @@ public static class ValidationExtensions
     public static IRuleBuilderOptions<T, int> IsAnOffset<T>(this IRuleBuilder<T, int> offset) =>
         offset.GreaterThanOrEqualTo(0).WithMessage("'{PropertyName}' must be 0 or more. You entered {PropertyValue}.");
 
+    /// <summary>One of these words; the OpenAPI document gives them as the field's or the query parameter's enum.</summary>
+    public static IRuleBuilderOptions<T, string?> IsOneOf<T>(this IRuleBuilder<T, string?> value, IReadOnlyList<string> values) =>
+        value.SetValidator(new OneOfValidator<T>(values));
+
     /// <summary>
     /// A validator's rules for one property of a JSON type that always apply (no condition on the rule), found by
     /// every name FluentValidation may have given them: its resolver's at the time (the JSON name, once the tools

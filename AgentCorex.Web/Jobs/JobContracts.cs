@@ -89,7 +89,7 @@ public sealed class JobListQueryValidator : AbstractValidator<JobListQuery>
         RuleFor(q => q.Limit).InclusiveBetween(1, 100);
         RuleFor(q => q.Offset).IsAnOffset();
         RuleFor(q => q.Status)
-            .Must(s => s is null or JobListQuery.AnyStatus || JobStatus.All.Contains(s))
+            .IsOneOf([JobListQuery.AnyStatus, .. JobStatus.All])
             .WithMessage($"'status' must be one of: {JobListQuery.AnyStatus}, {string.Join(", ", JobStatus.All)}");
         RuleFor(q => q.Tool).MaximumLength(64);
     }
