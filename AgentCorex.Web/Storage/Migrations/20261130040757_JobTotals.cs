@@ -22,7 +22,7 @@ namespace AgentCorex.Web.Storage.Migrations
         /// <summary>Adds <paramref name="change"/> to the total of <paramref name="row"/>'s key, tool and status.</summary>
         private static string Add(string row, int change) =>
             $"""
-            INSERT INTO job_totals (owner_key_id, tool, status, jobs) SELECT {row}.owner_key_id, {row}.tool, {row}.status, {change} WHERE {Finished(row)}
+            INSERT INTO job_totals (owner_key_id, tool, status, jobs) VALUES ({row}.owner_key_id, {row}.tool, {row}.status, {change})
                 ON CONFLICT (owner_key_id, tool, status) DO UPDATE SET jobs = jobs + excluded.jobs;
             """;
 
@@ -44,13 +44,19 @@ namespace AgentCorex.Web.Storage.Migrations
                     {Add("NEW", 1)}
                 END;
                 """);
+            // A change of status in two triggers, each with one statement: a job's end runs only the first.
             migrationBuilder.Sql(
                 $"""
-                CREATE TRIGGER job_totals_update AFTER UPDATE OF status ON jobs
-                    WHEN OLD.status IS NOT NEW.status AND ({Finished("OLD")} OR {Finished("NEW")})
+                CREATE TRIGGER job_totals_finish AFTER UPDATE OF status ON jobs WHEN OLD.status IS NOT NEW.status AND {Finished("NEW")}
+                BEGIN
+                    {Add("NEW", 1)}
+                END;
+                """);
+            migrationBuilder.Sql(
+                $"""
+                CREATE TRIGGER job_totals_unfinish AFTER UPDATE OF status ON jobs WHEN OLD.status IS NOT NEW.status AND {Finished("OLD")}
                 BEGIN
                     {Add("OLD", -1)}
-                    {Add("NEW", 1)}
                 END;
                 """);
             migrationBuilder.Sql(
@@ -66,7 +72,8 @@ namespace AgentCorex.Web.Storage.Migrations
         protected override void Down(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.Sql("DROP TRIGGER job_totals_delete;");
-            migrationBuilder.Sql("DROP TRIGGER job_totals_update;");
+            migrationBuilder.Sql("DROP TRIGGER job_totals_unfinish;");
+            migrationBuilder.Sql("DROP TRIGGER job_totals_finish;");
             migrationBuilder.Sql("DROP TRIGGER job_totals_insert;");
             migrationBuilder.Sql("DROP TABLE job_totals;");
         }
