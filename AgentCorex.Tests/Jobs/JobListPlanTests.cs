@@ -47,7 +47,7 @@ public sealed class JobListPlanTests(TestStorage storage) : ServerTest(storage)
     {
         var query = new JobListQuery();
 
-        var plan = await PlanAsync(db => db.Jobs.AsNoTracking().Matching(ApiKeyIdentity.ConfiguredAdmin, query).Page(query));
+        var plan = await PlanAsync(db => db.Matching(ApiKeyIdentity.ConfiguredAdmin, query).Page(query));
 
         Assert.That(plan, Does.Contain("ix_jobs_created"), plan);
         Assert.That(plan, Does.Not.Contain("TEMP B-TREE").And.Not.Contain("Sort"), plan);
@@ -70,8 +70,8 @@ public sealed class JobListPlanTests(TestStorage storage) : ServerTest(storage)
         var caller = admin ? ApiKeyIdentity.ConfiguredAdmin : new ApiKeyIdentity(Owner, "plan owner", "free", IsAdmin: false);
         var query = new JobListQuery { Status = status, Tool = tool, Offset = 500_000 };
 
-        var page = await PlanAsync(db => db.Jobs.AsNoTracking().Matching(caller, query).Page(query));
-        var count = await PlanAsync(db => db.Jobs.AsNoTracking().Matching(caller, query).Select(j => j.Id), count: true);
+        var page = await PlanAsync(db => db.Matching(caller, query).Page(query));
+        var count = await PlanAsync(db => db.Matching(caller, query).Select(j => j.Id), count: true);
 
         Assert.That(page, Does.Not.Contain("TEMP B-TREE").And.Not.Contain("Sort"), page);
         if (Storage == TestStorage.Embedded)

@@ -111,6 +111,6 @@ public sealed class JobTotalsTests(TestStorage storage) : ServerTest(storage)
     private async Task<int> CountRowsAsync(ApiKeyIdentity caller, JobListQuery query)
     {
         await using var scope = App.Services.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Matching(caller, query).CountAsync();
+        return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Matching(caller, query).CountAsync();
     }
 }

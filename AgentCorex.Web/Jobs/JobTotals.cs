@@ -16,7 +16,7 @@ public sealed class JobTotals(AgentCorexDb db, SqliteReadPool? reads = null)
     {
         if (reads is null)
         {
-            return await db.Jobs.Matching(caller, query).CountAsync(cancellationToken);
+            return await db.Matching(caller, query).CountAsync(cancellationToken);
         }
         cancellationToken.ThrowIfCancellationRequested();
         var (sql, values) = Sql(caller, query);
