@@ -3,8 +3,6 @@ using AgentCorex.Web.Auth;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Jobs;
@@ -16,19 +14,15 @@ public sealed class EmbeddedJobTotalsTests() : ServerTest(TestStorage.Embedded)
     public async Task TheMigration_CountsTheFinishedJobsAlreadyInTheLedger()
     {
         using var folder = TempFolder.Create("agentcorex-totals-");
-        var options = new DbContextOptionsBuilder<AgentCorexDb>().UseSqlite($"Data Source={folder.File("old.db")};Pooling=False").Options;
-        await using var db = new AgentCorexDb(options);
-        var migrator = db.GetService<IMigrator>();
-        await migrator.MigrateAsync("20261130040033_ListingIndexes"); // the schema before job_totals
-        db.Jobs.AddRange(
+        await using var old = await OldDatabase.MigratedToAsync(folder, "20261130040033_ListingIndexes"); // the schema before job_totals
+        old.Db.Jobs.AddRange(
             Ledger.Job("key_old", "echo", JobStatus.Completed), Ledger.Job("key_old", "echo", JobStatus.Completed),
             Ledger.Job("key_old", "fail", JobStatus.Failed), Ledger.Job("key_old", "echo", JobStatus.Running),
             Ledger.Job("key_old", "echo", JobStatus.Queued), Ledger.Job("key_other", "echo", JobStatus.Canceled));
-        await db.SaveChangesAsync();
+        await old.Db.SaveChangesAsync();
 
-        await migrator.MigrateAsync();
-        await db.Database.OpenConnectionAsync();
-        await using var command = db.Database.GetDbConnection().CreateCommand();
+        await old.MigrateTheRestAsync();
+        await using var command = old.Db.Database.GetDbConnection().CreateCommand();
         command.CommandText = "SELECT owner_key_id || ' ' || tool || ' ' || status || ' ' || jobs FROM job_totals ORDER BY 1";
         var rows = new List<string>();
         await using (var reader = await command.ExecuteReaderAsync())

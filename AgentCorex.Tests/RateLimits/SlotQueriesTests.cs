@@ -5,8 +5,6 @@ using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.RateLimits;
@@ -132,23 +130,18 @@ public sealed class SlotQueriesTests() : ServerTest(TestStorage.Embedded)
     public async Task TheMigration_CountsTheJobsAlreadyInTheLedger()
     {
         using var folder = TempFolder.Create("agentcorex-slots-");
-        var options = new DbContextOptionsBuilder<AgentCorexDb>().UseSqlite($"Data Source={folder.File("old.db")};Pooling=False").Options;
-        await using var db = new AgentCorexDb(options);
-        var migrator = db.GetService<IMigrator>();
-        await migrator.MigrateAsync("20261128224617_JobEventsPending"); // the schema before key_slots
-        db.ApiKeys.Add(new ApiKey { Id = "key_old", Name = "old", Plan = "pro", IsAdmin = false, SecretHash = new byte[32], CreatedAt = DateTime.UtcNow });
+        await using var old = await OldDatabase.MigratedToAsync(folder, "20261128224617_JobEventsPending"); // the schema before key_slots
+        old.Db.ApiKeys.Add(new ApiKey { Id = "key_old", Name = "old", Plan = "pro", IsAdmin = false, SecretHash = new byte[32], CreatedAt = DateTime.UtcNow });
         var parked = Ledger.Job("key_old", "echo", JobStatus.Queued);
         parked.Parked = true;
-        db.Jobs.AddRange(
+        old.Db.Jobs.AddRange(
             Ledger.Job("key_old", "echo", JobStatus.Queued), Ledger.Job("key_old", "echo", JobStatus.Running),
             Ledger.Job("key_old", "echo", JobStatus.Completed), parked);
-        await db.SaveChangesAsync();
+        await old.Db.SaveChangesAsync();
 
-        await migrator.MigrateAsync();
-        var connection = db.Database.GetDbConnection();
-        await using var command = connection.CreateCommand();
+        await old.MigrateTheRestAsync();
+        await using var command = old.Db.Database.GetDbConnection().CreateCommand();
         command.CommandText = "SELECT held FROM key_slots WHERE owner_key_id = 'key_old'";
-        await db.Database.OpenConnectionAsync();
 
         Assert.That(Convert.ToInt64(await command.ExecuteScalarAsync()), Is.EqualTo(2), "one queued and one running; not the completed or the parked one");
     }

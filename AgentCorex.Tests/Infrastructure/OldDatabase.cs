@@ -1,0 +1,34 @@
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+namespace AgentCorex.Tests.Infrastructure;
+
+/// <summary>
+/// An embedded database file migrated only as far as a given migration: a test puts rows in the schema a later
+/// migration finds, migrates the rest of the way, and sees what that migration made of them.
+/// </summary>
+public sealed class OldDatabase : IAsyncDisposable
+{
+    private OldDatabase(AgentCorexDb db) => Db = db;
+
+    public AgentCorexDb Db { get; }
+
+    public static async Task<OldDatabase> MigratedToAsync(TempFolder folder, string migration)
+    {
+        var options = new DbContextOptionsBuilder<AgentCorexDb>().UseSqlite($"Data Source={folder.File("old.db")};Pooling=False").Options;
+        var old = new OldDatabase(new AgentCorexDb(options));
+        await old.Db.GetService<IMigrator>().MigrateAsync(migration);
+        return old;
+    }
+
+    /// <summary>Applies the migrations after the one it was made at, and leaves the connection open for the test's reads.</summary>
+    public async Task MigrateTheRestAsync()
+    {
+        await Db.GetService<IMigrator>().MigrateAsync();
+        await Db.Database.OpenConnectionAsync();
+    }
+
+    public ValueTask DisposeAsync() => Db.DisposeAsync();
+}
