@@ -1,3 +1,4 @@
+using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Hangfire.Dashboard;
 using Microsoft.EntityFrameworkCore;
@@ -15,6 +16,10 @@ internal sealed record EndedJobsModel(LedgerJobList List, Pager Pager, IReadOnly
 /// </summary>
 internal sealed class EndedJobs(AgentCorexDb db)
 {
+    // A cancel keeps no message in the ledger; when it came is what an operator can still be told.
+    private const string CanceledQueued = "Canceled before it started";
+    private const string CanceledRunning = "Canceled while running";
+
     public async Task<EndedJobsModel> ReadAsync(LedgerJobList list, int from, int count, int defaultCount, CancellationToken cancellationToken)
     {
         var jobs = db.Jobs.AsNoTracking().Where(j => j.Status == list.Status);
@@ -28,7 +33,8 @@ internal sealed class EndedJobs(AgentCorexDb db)
                 join key in db.ApiKeys on job.OwnerKeyId equals key.Id into keys
                 from key in keys.DefaultIfEmpty()
                 orderby job.CreatedAt descending, job.Id descending
-                select new EndedJobRow(job.Id, job.HangfireId, job.Tool, key != null ? key.Name : job.OwnerKeyId, job.CompletedAt, job.ErrorMessage))
+                select new EndedJobRow(job.Id, job.HangfireId, job.Tool, key != null ? key.Name : job.OwnerKeyId, job.CompletedAt,
+                    job.ErrorMessage ?? (job.Status == JobStatus.Canceled ? (job.StartedAt == null ? CanceledQueued : CanceledRunning) : null)))
             .ToListAsync(cancellationToken);
         return new EndedJobsModel(list, pager, rows);
     }
