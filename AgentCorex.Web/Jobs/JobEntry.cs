@@ -93,8 +93,8 @@ internal sealed class JobEntryConfiguration : IEntityTypeConfiguration<JobEntry>
 
         // GET /jobs reads a page newest first (created_at, then job_id) straight from an index for each of its
         // filters: the caller's jobs (an admin key's: every job), by status, by tool. Pages deep in a ledger of a
-        // million jobs skip index entries, not rows; a tool named with a status is checked in the index's own
-        // trailing tool column, and so is the count of it.
+        // million jobs skip index entries, not rows; a tool named with a status is checked in the status index's
+        // trailing tool column, without reading the row (JobListing, JobTotals).
         job.HasIndex(j => new { j.OwnerKeyId, j.CreatedAt, j.Id }).HasDatabaseName("ix_jobs_owner_created");
         job.HasIndex(j => new { j.OwnerKeyId, j.Status, j.CreatedAt, j.Id, j.Tool }).HasDatabaseName("ix_jobs_owner_status_created");
         job.HasIndex(j => new { j.OwnerKeyId, j.Tool, j.CreatedAt, j.Id }).HasDatabaseName("ix_jobs_owner_tool_created");
