@@ -116,7 +116,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
     {
         validator.ValidateOrThrow(query);
         var total = await totals.CountAsync(Caller, query, cancellationToken);
-        var page = await db.Matching(Caller, query).Page(query).ToListAsync(cancellationToken);
+        var page = await db.Page(Caller, query).ToListAsync(cancellationToken);
         return new JobListResponse([.. page.Select(j => j.ToSummary())], new Pagination(query.Limit, query.Offset, total));
     }
 
