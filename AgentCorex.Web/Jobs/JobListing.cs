@@ -15,11 +15,12 @@ internal static class JobListing
         {
             jobs = jobs.Where(j => j.OwnerKeyId == caller.KeyId);
         }
-        if (query.Status is { } status and not JobListQuery.AnyStatus)
+        var status = query.StatusFilter();
+        if (status is not null)
         {
             jobs = jobs.Where(j => j.Status == status);
         }
-        if (query.Tool is not null && query.Status is not null and not JobListQuery.AnyStatus && db.Database.IsSqlite())
+        if (query.Tool is not null && status is not null && db.Database.IsSqlite())
         {
             // Both filters, on SQLite, which has no statistics to choose by: the status index, whose trailing tool
             // column checks the tool without reading the row, bounds the work by that status's index entries; the
@@ -34,9 +35,12 @@ internal static class JobListing
         return jobs;
     }
 
+    /// <summary>The one status the query asks for; null for every status (<c>all</c>, or left out).</summary>
+    public static string? StatusFilter(this JobListQuery query) => query.Status is JobListQuery.AnyStatus ? null : query.Status;
+
     /// <summary>
     /// One page's jobs: its ids first (<see cref="PageIds"/>), then their rows by key. Read in one query, a page
-    /// made PostgreSQL fetch from the table every row its offset passed over: 180-250 ms half a million jobs deep.
+    /// made PostgreSQL fetch from the table every row its offset passed over: 108-253 ms half a million jobs deep.
     /// </summary>
     public static IQueryable<JobEntry> Page(this AgentCorexDb db, ApiKeyIdentity caller, JobListQuery query)
     {

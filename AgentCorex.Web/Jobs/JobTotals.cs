@@ -25,7 +25,7 @@ public sealed class JobTotals(AgentCorexDb db, SqliteReadPool? reads = null)
 
     internal static (string Sql, object?[] Values) Sql(ApiKeyIdentity caller, JobListQuery query)
     {
-        var status = query.Status is JobListQuery.AnyStatus ? null : query.Status;
+        var status = query.StatusFilter();
         List<object?> values = [];
         var finished = new List<string>();
         var unfinished = new List<string> { $"status IN ('{JobStatus.Queued}', '{JobStatus.Running}')" };
