@@ -62,15 +62,7 @@ public sealed class EmbeddedJobTotalsTests() : ServerTest(TestStorage.Embedded)
         await db.Database.OpenConnectionAsync();
         await using var command = db.Database.GetDbConnection().CreateCommand();
         command.CommandText = "EXPLAIN QUERY PLAN " + sql;
-        var lines = new List<string>();
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                lines.Add(reader.GetString(3));
-            }
-        }
-        var plan = string.Join(Environment.NewLine, lines);
+        var plan = await QueryPlans.ReadAsync(command);
 
         Assert.That(plan, Does.Not.Contain("SCAN jobs").And.Not.Contain("tool_created"), plan);
         if (status is null or JobStatus.Queued or JobStatus.Running)

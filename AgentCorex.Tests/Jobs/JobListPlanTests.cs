@@ -117,14 +117,7 @@ public sealed class JobListPlanTests(TestStorage storage) : ServerTest(storage)
             {
                 command.CommandText = "EXPLAIN QUERY PLAN " + command.CommandText;
             }
-            var lines = new List<string>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                // SQLite: id, parent, notused, detail. PostgreSQL: one text column.
-                lines.Add(reader.GetString(reader.FieldCount - 1));
-            }
-            return string.Join(Environment.NewLine, lines);
+            return await QueryPlans.ReadAsync(command);
         }
         finally
         {
