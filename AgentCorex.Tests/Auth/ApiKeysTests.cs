@@ -157,6 +157,61 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task Patch_ChangesTheName_AndNothingElse()
+    {
+        var created = await App.CreateKeyAsync(plan: "free");
+
+        var response = await Admin.PatchAsJsonAsync($"/api_keys/{created.KeyId}", new { name = "  nightly reports  " });
+        var listed = (await (await Admin.GetAsync("/api_keys")).ReadObjectAsync())["api_keys"]!.AsArray().Single(k => k.Str("key_id") == created.KeyId);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((await response.ReadObjectAsync()).Str("name"), Is.EqualTo("nightly reports"));
+        Assert.That(listed.Str("name"), Is.EqualTo("nightly reports"));
+        Assert.That(listed.Str("plan"), Is.EqualTo("free"));
+        Assert.That(listed.At("rate_limits.max_concurrent")!.GetValue<int>(), Is.EqualTo(1), "the free plan's");
+    }
+
+    [TestCase("   ", "must not be blank")]
+    [TestCase("", "must not be blank")]
+    [TestCase(@"a\u0000b", "control characters")]
+    [TestCase(@"a\nb", "control characters")]
+    public async Task Patch_RefusesABadName(string name, string message)
+    {
+        var created = await App.CreateKeyAsync();
+
+        var response = await Admin.PatchRawAsync($"/api_keys/{created.KeyId}", $$"""{"name":"{{name}}"}""");
+        var error = await response.ReadObjectAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(error.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+        Assert.That(error.Str("error.argument"), Is.EqualTo("name"));
+        Assert.That(error.Str("error.message"), Does.Contain(message));
+    }
+
+    [Test]
+    public async Task Patch_RacingARevocation_ChangesNothing()
+    {
+        var created = await App.CreateKeyAsync(plan: "free");
+        await using var scope = App.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        // A revocation written but not yet committed: the PATCH reads the key as not revoked, and its write waits for
+        // the revocation's lock (the database's on SQLite, the row's on PostgreSQL).
+        await using var revocation = await db.Database.BeginTransactionAsync();
+        await db.ApiKeys.Where(k => k.Id == created.KeyId).ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, DateTime.UtcNow));
+
+        var patch = Admin.PatchAsJsonAsync($"/api_keys/{created.KeyId}", new { plan = "pro", name = "renamed" });
+        await Task.Delay(500);
+        Assert.That(patch.IsCompleted, Is.False, "the PATCH waits for the revocation's lock");
+        await revocation.CommitAsync();
+        var response = await patch;
+        var key = await db.ApiKeys.AsNoTracking().SingleAsync(k => k.Id == created.KeyId);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Conflict));
+        Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("API_KEY_REVOKED"));
+        Assert.That((key.Plan, key.Name), Is.EqualTo(("free", created.Name)));
+    }
+
+    [Test]
     public async Task Revoke_ReturnsNotFound_ForUnknownKey()
     {
         var response = await Admin.DeleteAsync("/api_keys/key_doesnotexist");

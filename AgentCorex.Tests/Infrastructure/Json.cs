@@ -21,6 +21,9 @@ public static class Json
     public static Task<HttpResponseMessage> PostRawAsync(this HttpClient client, string url, string body, string contentType = "application/json") =>
         client.PostAsync(url, new StringContent(body, System.Text.Encoding.UTF8, contentType));
 
+    public static Task<HttpResponseMessage> PatchRawAsync(this HttpClient client, string url, string body) =>
+        client.PatchAsync(url, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
     public static string? Str(this JsonNode? node, string path) => node.At(path)?.GetValue<string>();
 
     public static JsonNode? At(this JsonNode? node, string path)

@@ -137,7 +137,7 @@ public sealed class RateLimitTests(TestStorage storage) : ServerTest(storage)
         Assert.That(empty.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(nothing.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
         Assert.That(nothing.At("error")!.AsObject().ContainsKey("argument"), Is.False, "no one field is missing more than the others");
-        Assert.That(nothing.Str("error.message"), Does.Contain("plan, rate_limits or reset_rate_limits"));
+        Assert.That(nothing.Str("error.message"), Does.Contain("name, plan, rate_limits or reset_rate_limits"));
         Assert.That(unknown.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That((await unknown.ReadObjectAsync()).Str("error.code"), Is.EqualTo("API_KEY_NOT_FOUND"));
     }

@@ -10,8 +10,8 @@ public sealed record CreateApiKeyRequest(string? Name, string? Plan, bool? Admin
 /// <summary>A key's own limits, instead of its plan's; a field left out keeps the plan's.</summary>
 public sealed record KeyRateLimitsRequest(int? RequestsPerMinute, int? MaxConcurrent);
 
-/// <summary>PATCH /api_keys/{key_id}: a new plan, own limits, or (reset_rate_limits) back to the plan's.</summary>
-public sealed record UpdateApiKeyRequest(string? Plan, KeyRateLimitsRequest? RateLimits, bool? ResetRateLimits);
+/// <summary>PATCH /api_keys/{key_id}: a new name, a new plan, own limits, or (reset_rate_limits) back to the plan's.</summary>
+public sealed record UpdateApiKeyRequest(string? Name, string? Plan, KeyRateLimitsRequest? RateLimits, bool? ResetRateLimits);
 
 public sealed class KeyRateLimitsRequestValidator : AbstractValidator<KeyRateLimitsRequest>
 {
@@ -26,14 +26,15 @@ public sealed class UpdateApiKeyRequestValidator : AbstractValidator<UpdateApiKe
 {
     public UpdateApiKeyRequestValidator()
     {
+        RuleFor(r => r.Name).IsKeyName();
         RuleFor(r => r.Plan)
             .IsOneOf(ApiKeyRules.Plans)
             .WithMessage($"'plan' must be one of: {string.Join(", ", ApiKeyRules.Plans)}");
         RuleFor(r => r.RateLimits!).SetValidator(new KeyRateLimitsRequestValidator()).When(r => r.RateLimits is not null);
         // A rule on the whole request: no one field is missing more than the others, so the error names none.
         RuleFor(r => r)
-            .Must(r => r.Plan is not null || r.RateLimits is not null || r.ResetRateLimits == true)
-            .WithMessage("Nothing to change: give plan, rate_limits or reset_rate_limits");
+            .Must(r => r.Name is not null || r.Plan is not null || r.RateLimits is not null || r.ResetRateLimits == true)
+            .WithMessage("Nothing to change: give name, plan, rate_limits or reset_rate_limits");
     }
 }
 
@@ -41,14 +42,24 @@ public sealed class CreateApiKeyRequestValidator : AbstractValidator<CreateApiKe
 {
     public CreateApiKeyRequestValidator()
     {
-        RuleFor(r => r.Name).NotEmpty().WithMessage("Missing required argument: name")
-            .MaximumLength(ApiKeyRules.MaxNameLength)
-            .Matches(ApiKeyRules.NamePattern).WithMessage("'name' must not contain control characters");
+        RuleFor(r => r.Name).NotEmpty().WithMessage("Missing required argument: name").IsKeyName();
         RuleFor(r => r.Plan).NotEmpty().WithMessage("Missing required argument: plan")
             .IsOneOf(ApiKeyRules.Plans)
             .WithMessage($"'plan' must be one of: {string.Join(", ", ApiKeyRules.Plans)}");
         RuleFor(r => r.RateLimits!).SetValidator(new KeyRateLimitsRequestValidator()).When(r => r.RateLimits is not null);
     }
+}
+
+internal static class ApiKeyNameRule
+{
+    /// <summary>
+    /// A name, where one is given: at most ApiKeyRules.MaxNameLength characters, none of them a control character, not
+    /// all of them white space. Checks that let null pass, so that the OpenAPI document carries them for PATCH too.
+    /// </summary>
+    public static IRuleBuilderOptions<T, string?> IsKeyName<T>(this IRuleBuilder<T, string?> name) =>
+        name.MaximumLength(ApiKeyRules.MaxNameLength)
+            .Matches(ApiKeyRules.NamePattern).WithMessage("'name' must not contain control characters")
+            .Must(n => n is null || !string.IsNullOrWhiteSpace(n)).WithMessage("'name' must not be blank");
 }
 
 /// <summary>The limits in force for a key (its own, else its plan's); null means unlimited.</summary>

@@ -59,7 +59,7 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
         return key.ToResponse(limits);
     }
 
-    /// <summary>Changes a key's plan or its own limits; other nodes see it within Auth:KeyCacheTtl.</summary>
+    /// <summary>Changes a key's name, plan or its own limits; other nodes see it within Auth:KeyCacheTtl.</summary>
     [HttpPatch("{key_id}")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status409Conflict, "application/json", Description = "API_KEY_REVOKED: the key has been revoked; a revoked key is not changed")]
     public async Task<ApiKeyResponse> Update(
@@ -70,20 +70,42 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
         CancellationToken cancellationToken)
     {
         validator.ValidateOrThrow(request);
-        var key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken) ?? throw ApiErrors.ApiKeyNotFound(keyId);
-        if (key.RevokedAt is not null)
+        var reset = request.ResetRateLimits == true;
+        // One conditional UPDATE: a revocation committed at any moment before it wins, even one that lands between a
+        // read of the key and its write. Only the fields asked for are written, so PATCHes of different fields at once
+        // both stand.
+        var changed = await db.ApiKeys.Where(k => k.Id == keyId && k.RevokedAt == null).ExecuteUpdateAsync(set =>
+        {
+            if (request.Name is { } name)
+            {
+                set.SetProperty(k => k.Name, name.Trim());
+            }
+            if (request.Plan is { } plan)
+            {
+                set.SetProperty(k => k.Plan, plan);
+            }
+            if (request.RateLimits?.RequestsPerMinute is { } perMinute)
+            {
+                set.SetProperty(k => k.RequestsPerMinute, perMinute);
+            }
+            else if (reset)
+            {
+                set.SetProperty(k => k.RequestsPerMinute, (int?)null);
+            }
+            if (request.RateLimits?.MaxConcurrent is { } maxConcurrent)
+            {
+                set.SetProperty(k => k.MaxConcurrent, maxConcurrent);
+            }
+            else if (reset)
+            {
+                set.SetProperty(k => k.MaxConcurrent, (int?)null);
+            }
+        }, cancellationToken);
+        var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken) ?? throw ApiErrors.ApiKeyNotFound(keyId);
+        if (changed == 0)
         {
             throw ApiErrors.ApiKeyRevoked(keyId);
         }
-        if (request.ResetRateLimits == true)
-        {
-            key.RequestsPerMinute = null;
-            key.MaxConcurrent = null;
-        }
-        key.Plan = request.Plan ?? key.Plan;
-        key.RequestsPerMinute = request.RateLimits?.RequestsPerMinute ?? key.RequestsPerMinute;
-        key.MaxConcurrent = request.RateLimits?.MaxConcurrent ?? key.MaxConcurrent;
-        await db.SaveChangesAsync(cancellationToken);
         authenticator.Forget(keyId);
         await slots.OnSlotFreedAsync(keyId, cancellationToken); // a raised limit hands parked jobs over at once
         return key.ToResponse(limits);
