@@ -35,6 +35,8 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
     [TestCase("""{"name":"x"}""", "plan")]
     [TestCase("""{"name":"x","plan":"gold"}""", "plan")]
     [TestCase("""{"name":"x","plan":"free","admin":"yes"}""", "admin")]
+    [TestCase("""{"name":"x","plan":"free","rate_limit":{"max_concurrent":3}}""", "rate_limit")]
+    [TestCase("""{"name":"x","plan":"free","rate_limits":{"max_concurent":3}}""", "rate_limits.max_concurent")]
     public async Task Create_NamesTheBadField(string request, string field)
     {
         var response = await Admin.PostRawAsync("/api_keys", request);
@@ -186,6 +188,22 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
         Assert.That(error.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
         Assert.That(error.Str("error.argument"), Is.EqualTo("name"));
         Assert.That(error.Str("error.message"), Does.Contain(message));
+    }
+
+    [Test]
+    public async Task Patch_RefusesAFieldItDoesNotHave_AndChangesNothing()
+    {
+        var created = await App.CreateKeyAsync(plan: "free");
+
+        var response = await Admin.PatchRawAsync($"/api_keys/{created.KeyId}", """{"plan":"pro","max_concurrent":3}""");
+        var error = await response.ReadObjectAsync();
+        var listed = (await (await Admin.GetAsync("/api_keys")).ReadObjectAsync())["api_keys"]!.AsArray().Single(k => k.Str("key_id") == created.KeyId);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(error.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+        Assert.That(error.Str("error.argument"), Is.EqualTo("max_concurrent"));
+        Assert.That(error.Str("error.message"), Is.EqualTo("'max_concurrent' is not a field of this request; its fields are name, plan, rate_limits, reset_rate_limits"));
+        Assert.That(listed.Str("plan"), Is.EqualTo("free"));
     }
 
     [Test]

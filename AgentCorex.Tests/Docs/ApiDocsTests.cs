@@ -192,6 +192,15 @@ public sealed class ApiDocsTests : ServerTest
         Assert.That(Required(schema), Is.EquivalentTo(required));
     }
 
+    [TestCase("CreateApiKeyRequest")]
+    [TestCase("UpdateApiKeyRequest")]
+    [TestCase("KeyRateLimitsRequest")]
+    [TestCase("CreateWebhookRequest")]
+    public void SettingsRequests_SayTheyTakeNoOtherFields(string schema)
+    {
+        Assert.That(document.At($"components.schemas.{schema}.additionalProperties")?.GetValue<bool>(), Is.False);
+    }
+
     [TestCase("WebhookResponse", new[] { "webhook_id", "url", "events", "created_at" })]
     [TestCase("CreatedWebhookResponse", new[] { "webhook_id", "url", "events", "secret", "created_at" })]
     [TestCase("DeliveryResponse", new[] { "delivery_id", "event", "job_id", "status", "created_at", "attempts" })]
@@ -209,6 +218,7 @@ public sealed class ApiDocsTests : ServerTest
 
     [TestCase("CreateApiKeyRequest", "name", "minLength", 1)]
     [TestCase("CreateApiKeyRequest", "name", "maxLength", 100)]
+    [TestCase("UpdateApiKeyRequest", "name", "maxLength", 100)]
     [TestCase("KeyRateLimitsRequest", "requests_per_minute", "maximum", 1_000_000)]
     [TestCase("KeyRateLimitsRequest", "max_concurrent", "minimum", 1)]
     [TestCase("SubmitJobRequest", "timeout_ms", "maximum", 86_400_000)]

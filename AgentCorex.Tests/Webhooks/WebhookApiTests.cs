@@ -67,6 +67,7 @@ public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
     [TestCase("""{"url":"https://hooks.example/a","events":["job.failed","job.failed"]}""", "events")]
     [TestCase("""{"url":"https://hooks.example/a","events":["job.failed"],"secret":"my-secret-of-forty-characters-or-so-xxxx"}""", "secret")]
     [TestCase("""{"url":"https://hooks.example/a","events":["job.failed"],"secret":"whsec_c2hvcnQ="}""", "secret")]
+    [TestCase("""{"url":"https://hooks.example/a","events":["job.failed"],"event":"job.completed"}""", "event")]
     public async Task Register_NamesTheBadField(string request, string field)
     {
         using var user = await NewUserAsync();

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.RateLimits;
@@ -5,12 +6,17 @@ using FluentValidation;
 
 namespace AgentCorex.Web.Auth;
 
+// A key's settings are refused with a field they do not have: a misspelt limit, silently dropped, would leave the key
+// with its plan's limits.
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record CreateApiKeyRequest(string? Name, string? Plan, bool? Admin, KeyRateLimitsRequest? RateLimits);
 
 /// <summary>A key's own limits, instead of its plan's; a field left out keeps the plan's.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record KeyRateLimitsRequest(int? RequestsPerMinute, int? MaxConcurrent);
 
 /// <summary>PATCH /api_keys/{key_id}: a new name, a new plan, own limits, or (reset_rate_limits) back to the plan's.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record UpdateApiKeyRequest(string? Name, string? Plan, KeyRateLimitsRequest? RateLimits, bool? ResetRateLimits);
 
 public sealed class KeyRateLimitsRequestValidator : AbstractValidator<KeyRateLimitsRequest>

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Execution;
 using Microsoft.AspNetCore.Mvc.Formatters;
@@ -101,6 +103,10 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
                     var name = repeated.StartsWith("arguments.", StringComparison.Ordinal) ? repeated["arguments.".Length..] : repeated;
                     return ApiErrors.InvalidArguments($"'{name}' is given more than once", name);
                 }
+                if (FirstUnknownName(document.RootElement, ApiJson.Options.GetTypeInfo(type), "") is ({ } unknown, var known))
+                {
+                    return ApiErrors.InvalidArguments($"'{unknown}' is not a field of this request; its fields are {string.Join(", ", known)}", unknown);
+                }
             }
         }
         catch (JsonException)
@@ -126,6 +132,38 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// The path of the first field a request that refuses unknown fields does not have ("rate_limits.max_concurent"),
+    /// with the names it does have; (null, []) if there is none. Names are matched as the reader matches them.
+    /// </summary>
+    private static (string? Path, IReadOnlyList<string> Known) FirstUnknownName(JsonElement element, JsonTypeInfo type, string path)
+    {
+        if (element.ValueKind != JsonValueKind.Object || type.Kind != JsonTypeInfoKind.Object)
+        {
+            return (null, []);
+        }
+        foreach (var property in element.EnumerateObject())
+        {
+            var at = path.Length == 0 ? property.Name : $"{path}.{property.Name}";
+            var field = type.Properties.FirstOrDefault(p => string.Equals(p.Name, property.Name,
+                type.Options.PropertyNameCaseInsensitive ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal));
+            if (field is null)
+            {
+                if (type.UnmappedMemberHandling == JsonUnmappedMemberHandling.Disallow)
+                {
+                    return (at, [.. type.Properties.Select(p => p.Name)]);
+                }
+                continue;
+            }
+            var inner = Nullable.GetUnderlyingType(field.PropertyType) ?? field.PropertyType;
+            if (FirstUnknownName(property.Value, type.Options.GetTypeInfo(inner), at) is ({ }, _) found)
+            {
+                return found;
+            }
+        }
+        return (null, []);
     }
 
     /// <summary>The path of the first name given twice in one object ("arguments.target.port"), or null.</summary>

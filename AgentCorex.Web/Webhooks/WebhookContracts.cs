@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using FluentValidation;
@@ -5,6 +6,8 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace AgentCorex.Web.Webhooks;
 
+/// <summary>POST /webhooks; a field it does not have (a misspelt "event") is refused, not dropped.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record CreateWebhookRequest(string? Url, IReadOnlyList<string>? Events, string? Secret);
 
 public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebhookRequest>
