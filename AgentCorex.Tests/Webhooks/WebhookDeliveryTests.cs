@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using AgentCorex.Tests.Infrastructure;
+using Hangfire;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Webhooks;
 
@@ -197,6 +199,31 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : WebhookServerTes
             // Hangfire schedules to the whole second, so a 200 ms delay may end a little early or up to a second late.
             Assert.That(requests[1].At - requests[0].At, Is.GreaterThan(TimeSpan.Zero).And.LessThan(TimeSpan.FromSeconds(10)));
         });
+    }
+
+    [Test]
+    public async Task EachAttemptsHangfireJob_SaysWhatTheAttemptCameTo()
+    {
+        using var user = await NewUserAsync();
+        var endpoint = Receiver.NewEndpoint(new Answer(500));
+        var webhookId = (await user.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
+
+        await user.SubmitAsync("echo", new { message = "again" });
+        var deliveryId = (await user.WaitForEndedDeliveryAsync(webhookId, "job.completed")).Str("delivery_id");
+        // The attempt's job succeeds a moment after it has recorded the attempt.
+        var monitoring = App.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        string[] results = [];
+        for (var tries = 0; tries < 50 && results.Length < 2; tries++, await Task.Delay(100))
+        {
+            results = [.. monitoring.SucceededJobs(0, 1000)
+                .Where(j => j.Value.Job?.Method.Name == "DeliverAsync" && Equals(j.Value.Job.Args[0], deliveryId))
+                .OrderBy(j => j.Value.Job!.Args[1])
+                .Select(j => j.Value.Result?.ToString() ?? "")];
+        }
+
+        Assert.That(results, Has.Length.EqualTo(2));
+        Assert.That(results[0], Does.Match("^\"HTTP 500, now pending, attempt 2 at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ\"$"));
+        Assert.That(results[1], Is.EqualTo("\"status 200, now delivered\""));
     }
 
     [Test]

@@ -13,6 +13,8 @@ namespace AgentCorex.Web.Webhooks;
 /// the other receivers' workers. It schedules the next attempt itself (Hangfire's automatic retry is off for
 /// every job): after a timeout, a connection error, 429 or 5xx, until Webhooks:MaxAttempts. Any other answer is
 /// final: 2xx delivered, 3xx (redirects are not followed) and 4xx failed; 410 Gone also disables the webhook.
+/// The job returns what the attempt came to ("HTTP 500, now pending, attempt 3 at ..."): the run of the job succeeds
+/// whatever the receiver answered, so the dashboard's Succeeded page shows that as the job's result.
 /// </summary>
 public sealed partial class WebhookDispatcher(
     AgentCorexDb db,
@@ -39,37 +41,35 @@ public sealed partial class WebhookDispatcher(
 
     [Queue(Queue)]
     [DisplayName("webhook delivery {0}, attempt {1}")]
-    public async Task DeliverAsync(string deliveryId, int attempt, CancellationToken cancellationToken)
+    public async Task<string> DeliverAsync(string deliveryId, int attempt, CancellationToken cancellationToken)
     {
         var delivery = await db.WebhookDeliveries.AsNoTracking().SingleOrDefaultAsync(d => d.Id == deliveryId, cancellationToken);
         if (delivery is null || delivery.Status != DeliveryStatus.Pending || delivery.Attempts >= attempt)
         {
-            return; // its webhook was deleted, it has ended, or this attempt was already made
+            return "Not made: its webhook was deleted, the delivery has ended, or this attempt was already made";
         }
         var webhook = await db.Webhooks.AsNoTracking().SingleOrDefaultAsync(w => w.Id == delivery.WebhookId, cancellationToken);
         if (webhook is null)
         {
-            return;
+            return "Not made: its webhook was deleted";
         }
         using var scope = JobLogScope.Begin(logger, delivery.JobId, WebhookPayload.ToolOf(delivery.Payload), webhook.OwnerKeyId);
         if (webhook.DisabledAt is not null)
         {
-            await RecordAsync(webhook, deliveryId, attempt, Sent.NotSent("the webhook is disabled (its receiver answered 410 Gone)", retryable: false), claimed: false);
-            return;
+            return await RecordAsync(webhook, deliveryId, attempt, Sent.NotSent("the webhook is disabled (its receiver answered 410 Gone)", retryable: false), claimed: false);
         }
 
         var admission = gate.TryEnter(webhook.Id);
         if (admission.Kind == AdmissionKind.Later)
         {
             await PutOffAsync(deliveryId, attempt, admission.At, cancellationToken);
-            return;
+            return $"Put off to {admission.At.UtcDateTime:u}: this node's workers for its receiver were busy";
         }
         if (admission.Kind == AdmissionKind.CircuitOpen)
         {
             // Retried on its schedule, but not before the circuit closes.
             var notSent = Sent.NotSent("the receiver did not answer a moment ago (circuit open)", retryable: true) with { RetryAfter = admission.At - time.GetUtcNow() };
-            await RecordAsync(webhook, deliveryId, attempt, notSent, claimed: false);
-            return;
+            return await RecordAsync(webhook, deliveryId, attempt, notSent, claimed: false);
         }
 
         Sent? sent = null;
@@ -79,7 +79,7 @@ public sealed partial class WebhookDispatcher(
             claimed = await ClaimAsync(deliveryId, attempt, cancellationToken);
             if (!claimed)
             {
-                return; // another run of this attempt is making it
+                return "Not made: another run of this attempt is making it";
             }
             sent = await sender.SendAsync(webhook, delivery, cancellationToken);
         }
@@ -98,7 +98,7 @@ public sealed partial class WebhookDispatcher(
                 }
             }
         }
-        await RecordAsync(webhook, deliveryId, attempt, sent, claimed: true);
+        return await RecordAsync(webhook, deliveryId, attempt, sent, claimed: true);
     }
 
     /// <summary>Marks the attempt in flight, so that a second run of it (a repair, a duplicate) does not send it too.</summary>
@@ -135,7 +135,8 @@ public sealed partial class WebhookDispatcher(
         }
     }
 
-    private async Task RecordAsync(Webhook webhook, string deliveryId, int attempt, Sent sent, bool claimed)
+    /// <summary>Records the attempt and schedules the next; returns what it came to, as the log line says it.</summary>
+    private async Task<string> RecordAsync(Webhook webhook, string deliveryId, int attempt, Sent sent, bool claimed)
     {
         var attemptedAt = time.GetUtcNow() - sent.Duration;
         var retry = sent.Retryable && attempt < options.Value.MaxAttempts;
@@ -159,7 +160,7 @@ public sealed partial class WebhookDispatcher(
                     .SetProperty(d => d.InFlightUntil, (DateTime?)null), CancellationToken.None) == 1;
             if (!won)
             {
-                return;
+                return "Not recorded: another run of this attempt recorded it";
             }
             db.WebhookAttempts.Add(new WebhookAttempt
             {
@@ -190,6 +191,8 @@ public sealed partial class WebhookDispatcher(
         {
             await DisableAsync(webhook);
         }
+        var outcome = $"{sent.Error ?? $"status {sent.StatusCode}"}, now {status}";
+        return retry ? $"{outcome}, attempt {attempt + 1} at {next:u}" : outcome;
     }
 
     private async Task DisableAsync(Webhook webhook)
