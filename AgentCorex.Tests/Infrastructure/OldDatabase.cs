@@ -6,8 +6,9 @@ using Microsoft.EntityFrameworkCore.Migrations;
 namespace AgentCorex.Tests.Infrastructure;
 
 /// <summary>
-/// An embedded database file migrated only as far as a given migration: a test puts rows in the schema a later
-/// migration finds, migrates the rest of the way, and sees what that migration made of them.
+/// A database migrated only as far as a given migration (an embedded database file, or a PostgreSQL database):
+/// a test puts rows in the schema a later migration finds, migrates the rest of the way, and sees what that
+/// migration made of them.
 /// </summary>
 public sealed class OldDatabase : IAsyncDisposable
 {
@@ -18,7 +19,18 @@ public sealed class OldDatabase : IAsyncDisposable
     public static async Task<OldDatabase> MigratedToAsync(TempFolder folder, string migration)
     {
         var options = new DbContextOptionsBuilder<AgentCorexDb>().UseSqlite($"Data Source={folder.File("old.db")};Pooling=False").Options;
-        var old = new OldDatabase(new AgentCorexDb(options));
+        return await MigratedToAsync(new AgentCorexDb(options), migration);
+    }
+
+    public static async Task<OldDatabase> MigratedToAsync(PostgresCluster cluster, string migration)
+    {
+        var options = new DbContextOptionsBuilder<PostgreSqlAgentCorexDb>().UseNpgsql(await cluster.CreateDatabaseAsync()).Options;
+        return await MigratedToAsync(new PostgreSqlAgentCorexDb(options), migration);
+    }
+
+    private static async Task<OldDatabase> MigratedToAsync(AgentCorexDb db, string migration)
+    {
+        var old = new OldDatabase(db);
         await old.Db.GetService<IMigrator>().MigrateAsync(migration);
         return old;
     }

@@ -19,4 +19,14 @@ public static class QueryPlans
         }
         return string.Join(Environment.NewLine, lines);
     }
+
+    /// <summary>A statement with {n} places (as JobTotals.Sql writes it) with its values written in, to explain it.</summary>
+    public static string Inline(string sql, object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            sql = sql.Replace($"{{{i}}}", $"'{values[i]}'");
+        }
+        return sql;
+    }
 }

@@ -51,17 +51,13 @@ public sealed class EmbeddedJobTotalsTests() : ServerTest(TestStorage.Embedded)
     public async Task EachFiltersTotal_IsReadFromTheTotalsAndAStatusIndex(bool admin, string? status, string? tool)
     {
         var caller = admin ? ApiKeyIdentity.ConfiguredAdmin : new ApiKeyIdentity("key_planowner01", "plan owner", "free", IsAdmin: false);
-        var (sql, values) = JobTotals.Sql(caller, new JobListQuery { Status = status, Tool = tool });
-        for (var i = 0; i < values.Length; i++)
-        {
-            sql = sql.Replace($"{{{i}}}", $"'{values[i]}'");
-        }
+        var (sql, values) = JobTotals.Sql(caller, new JobListQuery { Status = status, Tool = tool }, embedded: true);
 
         await using var scope = App.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         await db.Database.OpenConnectionAsync();
         await using var command = db.Database.GetDbConnection().CreateCommand();
-        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        command.CommandText = "EXPLAIN QUERY PLAN " + QueryPlans.Inline(sql, values);
         var plan = await QueryPlans.ReadAsync(command);
 
         Assert.That(plan, Does.Not.Contain("SCAN jobs").And.Not.Contain("tool_created"), plan);

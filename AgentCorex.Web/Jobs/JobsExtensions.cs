@@ -66,6 +66,11 @@ public static class JobsExtensions
 
         builder.Services.AddScoped<JobLedger>();
         builder.Services.AddScoped<JobTotals>();
+        if (StorageOptions.From(builder.Configuration).Provider == StorageProvider.PostgreSql)
+        {
+            builder.Services.AddSingleton<JobTotalsCompaction>();
+            builder.Services.AddHostedService(services => services.GetRequiredService<JobTotalsCompaction>());
+        }
         builder.Services.AddScoped<JobView>();
         builder.Services.AddScoped<JobSubmitter>();
         builder.Services.AddSingleton<AbandonedSubmits>();
