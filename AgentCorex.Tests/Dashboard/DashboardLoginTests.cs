@@ -123,7 +123,7 @@ public sealed class DashboardLoginTests(TestStorage storage) : ServerTest(storag
         using var client = Browserless();
         var (session, _, _) = await LogInAsync(client, created.ApiKey);
         Assert.That((await client.SendAsync(Get("/hangfire", session))).StatusCode, Is.EqualTo(HttpStatusCode.OK), "before the revocation");
-        Assert.That(Unprotected(session), Is.EqualTo(created.KeyId), "the cookie holds the key's id, not its secret");
+        Assert.That(Unprotected(session), Does.EndWith(" " + created.KeyId).And.Not.Contain(created.ApiKey), "the cookie holds the key's id, not its secret");
 
         await Admin.DeleteAsync($"/api_keys/{created.KeyId}");
         var afterRevocation = await client.SendAsync(Get("/hangfire", session));
@@ -135,6 +135,30 @@ public sealed class DashboardLoginTests(TestStorage storage) : ServerTest(storag
             Assert.That(afterRevocation.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
             Assert.That(altered.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
             Assert.That(garbage.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        });
+    }
+
+    [Test]
+    public async Task LoggingOut_EndsTheSession_ForAClientThatKeptItsCookie_AndOnlyThatSession()
+    {
+        using var client = Browserless();
+        var (loggedOut, _, _) = await LogInAsync(client, AgentCorexApp.AdminKey);
+        var (other, _, _) = await LogInAsync(client, AgentCorexApp.AdminKey);
+        Assert.That((await client.SendAsync(Get("/hangfire", loggedOut))).StatusCode, Is.EqualTo(HttpStatusCode.OK), "before logging out");
+
+        var logout = await client.SendAsync(Get("/hangfire/logout", loggedOut));
+        var page = await client.SendAsync(Get("/hangfire/jobs/succeeded", loggedOut));
+        using var stats = new HttpRequestMessage(HttpMethod.Post, "/hangfire/stats") { Content = new FormUrlEncodedContent([new("metrics[]", "enqueued:count")]) };
+        stats.Headers.Add("Cookie", $"{Cookie}={loggedOut}");
+        var statsAnswer = await client.SendAsync(stats);
+        var otherSession = await client.SendAsync(Get("/hangfire", other));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(logout.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+            Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "the old cookie, sent again, opens nothing");
+            Assert.That(statsAnswer.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "nor the stats");
+            Assert.That(otherSession.StatusCode, Is.EqualTo(HttpStatusCode.OK), "another session of the same key goes on");
         });
     }
 

@@ -10,6 +10,7 @@ public static class DashboardExtensions
     public static WebApplicationBuilder AddDashboard(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<DashboardLogin>();
+        builder.Services.AddScoped<DashboardSessions>();
         return builder;
     }
 

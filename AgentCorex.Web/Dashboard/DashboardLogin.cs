@@ -7,13 +7,14 @@ namespace AgentCorex.Web.Dashboard;
 
 /// <summary>
 /// A login form for browsers, besides HTTP basic auth. The dashboard's 401 is a page with the form, which a browser
-/// shows once its own prompt is dismissed; <c>POST /hangfire/login</c> checks the key and answers with a session cookie
-/// for <see cref="Lifetime"/>: HttpOnly, SameSite=Strict, on /hangfire only. The cookie holds which key opened the
-/// session (<see cref="ApiKeyAuthenticator.SessionOf"/>), never the key itself, protected by Data Protection (whose key
-/// ring every node reads from the shared database). The gate looks that key up on every request, so a revoked key's
-/// session ends at once. <c>/hangfire/logout</c> deletes it.
+/// shows once its own prompt is dismissed; <c>POST /hangfire/login</c> checks the key, opens a session in the database
+/// (<see cref="DashboardSessions"/>) and answers with its cookie for <see cref="Lifetime"/>: HttpOnly, SameSite=Strict,
+/// on /hangfire only. The cookie holds the session's id and which key opened it (<see cref="ApiKeyAuthenticator.SessionOf"/>),
+/// never the key itself, protected by Data Protection (whose key ring every node reads from the shared database). The
+/// gate looks both up on every request, so a revoked key's sessions end at once, and <c>/hangfire/logout</c>, which
+/// deletes the session's row, ends it on every node, whoever still holds the cookie.
 /// </summary>
-internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, ApiKeyAuthenticator authenticator)
+internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, ApiKeyAuthenticator authenticator, TimeProvider time)
 {
     public const string CookieName = "agentcorex_dashboard";
     public const string LoginPath = "/login";
@@ -21,8 +22,11 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
     public const string KeyField = "key";
     public const string ReturnField = "return";
 
-    /// <summary>Data Protection's purpose for sessions; v1's cookies held the key itself, and are refused.</summary>
-    public const string SessionPurpose = "AgentCorex.Dashboard.Session.v2";
+    /// <summary>
+    /// Data Protection's purpose for sessions. v1's cookies held the key itself, v2's only which key opened them (no
+    /// session that logging out could end): both are refused.
+    /// </summary>
+    public const string SessionPurpose = "AgentCorex.Dashboard.Session.v3";
 
     /// <summary>How long a session lasts: a working day; the form asks again after it.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
@@ -32,31 +36,31 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
 
     /// <summary>
     /// The admin key of the request's session, or null: no cookie, one that is expired, altered or from another key
-    /// ring, or one whose key is revoked, no longer an admin's, or no longer configured.
+    /// ring, one whose session was logged out, or one whose key is revoked, no longer an admin's, or no longer configured.
     /// </summary>
-    public async ValueTask<ApiKeyIdentity?> SessionIdentityAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <param name="staticResource">
+    /// A file of Hangfire's own (its scripts, styles, fonts: the same in every install, with nothing of the jobs), which
+    /// a page asks for several of: the session's row is not read for these, only the cookie and its key.
+    /// </param>
+    public async ValueTask<ApiKeyIdentity?> SessionIdentityAsync(
+        HttpRequest request, DashboardSessions sessions, bool staticResource, CancellationToken cancellationToken)
     {
-        if (!request.Cookies.TryGetValue(CookieName, out var cookie) || string.IsNullOrEmpty(cookie) || cookie.Length > MaxCookieLength)
+        if (ReadCookie(request) is not { } cookie || (!staticResource && !await sessions.IsOpenAsync(cookie.SessionId, cancellationToken)))
         {
             return null;
         }
-        string session;
-        try
-        {
-            session = protector.Unprotect(cookie);
-        }
-        catch (System.Security.Cryptography.CryptographicException)
-        {
-            return null;
-        }
-        return await authenticator.FindSessionAsync(session, cancellationToken);
+        return await authenticator.FindSessionAsync(cookie.KeySession, cancellationToken);
     }
 
     /// <summary>Answers /hangfire/login and /hangfire/logout; false for any other route of the dashboard.</summary>
-    public async Task<bool> TryAnswerAsync(HttpContext context, string route)
+    public async Task<bool> TryAnswerAsync(HttpContext context, string route, DashboardSessions sessions)
     {
         if (route.Equals(LogoutPath, StringComparison.OrdinalIgnoreCase))
         {
+            if (ReadCookie(context.Request) is { } cookie)
+            {
+                await sessions.EndAsync(cookie.SessionId, context.RequestAborted);
+            }
             context.Response.Cookies.Delete(CookieName, CookieOptions(context.Request));
             context.Response.Redirect(DashboardExtensions.Path + LoginPath);
             return true;
@@ -86,8 +90,10 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
             return true;
         }
         var options = CookieOptions(context.Request);
-        options.Expires = DateTimeOffset.UtcNow + Lifetime;
-        context.Response.Cookies.Append(CookieName, protector.Protect(ApiKeyAuthenticator.SessionOf(identity, key!), options.Expires.Value), options);
+        options.Expires = time.GetUtcNow() + Lifetime;
+        var sessionId = await sessions.OpenAsync(identity.KeyId, options.Expires.Value, context.RequestAborted);
+        var cookieValue = sessionId + SessionSeparator + ApiKeyAuthenticator.SessionOf(identity, key!);
+        context.Response.Cookies.Append(CookieName, protector.Protect(cookieValue, options.Expires.Value), options);
         // 303: the browser follows with a GET, so reloading the dashboard does not post the key again.
         context.Response.StatusCode = StatusCodes.Status303SeeOther;
         context.Response.Headers.Location = returnPath;
@@ -101,6 +107,29 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
     /// <summary>Whether the client reads HTML (a browser's navigation), so that its 401 is better a page than JSON.</summary>
     public static bool WantsHtml(HttpRequest request) =>
         request.Headers.Accept.Any(accept => accept?.Contains("text/html", StringComparison.OrdinalIgnoreCase) == true);
+
+    /// <summary>What the request's cookie holds once unprotected, or null: none, or not one of this server's current sessions.</summary>
+    private SessionCookie? ReadCookie(HttpRequest request)
+    {
+        if (!request.Cookies.TryGetValue(CookieName, out var cookie) || string.IsNullOrEmpty(cookie) || cookie.Length > MaxCookieLength)
+        {
+            return null;
+        }
+        try
+        {
+            var parts = protector.Unprotect(cookie).Split(SessionSeparator, 2);
+            return parts.Length == 2 ? new SessionCookie(parts[0], parts[1]) : null;
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Between the session's id and which key opened it; neither has one.</summary>
+    private const char SessionSeparator = ' ';
+
+    private sealed record SessionCookie(string SessionId, string KeySession);
 
     private static CookieOptions CookieOptions(HttpRequest request) => new()
     {

@@ -35,6 +35,8 @@ public class AgentCorexDb : DbContext, IDataProtectionKeyContext
 
     public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();
 
+    public DbSet<Dashboard.DashboardSession> DashboardSessions => Set<Dashboard.DashboardSession>();
+
     /// <summary>The Data Protection key ring, shared by every node on this database (it protects webhook secrets).</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 

@@ -92,6 +92,32 @@ namespace AgentCorex.Web.Storage.Migrations
                     b.ToTable("direct_executions", (string)null);
                 });
 
+            modelBuilder.Entity("AgentCorex.Web.Dashboard.DashboardSession", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("session_id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key_id");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("dashboard_sessions", (string)null);
+                });
+
             modelBuilder.Entity("AgentCorex.Web.Jobs.JobEntry", b =>
                 {
                     b.Property<string>("Id")

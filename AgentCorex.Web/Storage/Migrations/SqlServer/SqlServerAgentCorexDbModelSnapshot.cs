@@ -97,6 +97,32 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                     b.ToTable("direct_executions", (string)null);
                 });
 
+            modelBuilder.Entity("AgentCorex.Web.Dashboard.DashboardSession", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(32)
+                        .HasColumnType("nvarchar(32)")
+                        .HasColumnName("session_id");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("datetime2")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime>("ExpiresAt")
+                        .HasColumnType("datetime2")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("nvarchar(32)")
+                        .HasColumnName("key_id");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("dashboard_sessions", (string)null);
+                });
+
             modelBuilder.Entity("AgentCorex.Web.Jobs.JobEntry", b =>
                 {
                     b.Property<string>("Id")
