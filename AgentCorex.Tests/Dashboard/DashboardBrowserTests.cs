@@ -90,6 +90,25 @@ public sealed class DashboardBrowserTests : BrowserTest
         });
     }
 
+    /// <summary>Headless Chromium fails a navigation answered with a Basic challenge, where a browser with a window prompts.</summary>
+    [Test]
+    public async Task AWrongKey_ShowsTheFormsError_NotTheBrowsersPrompt()
+    {
+        await using var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = Server.BaseAddress.ToString() });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
+
+        await page.GotoAsync("/hangfire/login");
+        await page.GetByLabel("Admin API key").FillAsync("acx_not_a_key");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
+        var problem = page.GetByRole(AriaRole.Alert);
+        await problem.WaitForAsync();
+        await ScreenshotAsync(page, "login-refused");
+
+        Assert.That(await problem.InnerTextAsync(), Is.EqualTo("That is not an admin key of this server."));
+        Assert.That(await page.GetByLabel("Admin API key").IsVisibleAsync(), Is.True, "the form, to try again");
+    }
+
     [Test]
     public async Task ApiReference_RendersAtDocs_FromThePackage()
     {

@@ -110,6 +110,8 @@ public sealed class DashboardLoginTests(TestStorage storage) : ServerTest(storag
             Assert.Multiple(async () =>
             {
                 Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), what);
+                Assert.That(response.Headers.WwwAuthenticate.ToString(), Does.StartWith("Form ").And.Not.Contain("Basic"),
+                    what + ": the form shows its error, without a browser's prompt over it");
                 Assert.That(response.Headers.Contains("Set-Cookie"), Is.False, what);
                 Assert.That(await response.Content.ReadAsStringAsync(), Does.Contain("That is not an admin key of this server."), what);
             });

@@ -85,7 +85,11 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
         var identity = string.IsNullOrEmpty(key) || key.Length > MaxKeyLength ? null : await authenticator.AuthenticateAsync(key, context.RequestAborted);
         if (identity is not { IsAdmin: true })
         {
-            DashboardGate.Challenge(context.Response);
+            // Still 401: no key of this server's admins was given (403 would say a known key was refused, and a 200
+            // would let a script take the failure for a login). A 401 must carry a challenge; Basic's would make the
+            // browser put its own prompt over this form and its error, so the challenge names the form, a scheme that
+            // browsers do not prompt for. The dashboard's other 401s still challenge Basic (DashboardGate).
+            context.Response.Headers.WWWAuthenticate = FormChallenge;
             await WriteFormAsync(context, StatusCodes.Status401Unauthorized, returnPath, "That is not an admin key of this server.");
             return true;
         }
@@ -192,6 +196,9 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
             </html>
             """, context.RequestAborted);
     }
+
+    /// <summary>The challenge of a failed login, which a browser answers with the form rather than a prompt of its own.</summary>
+    private const string FormChallenge = "Form realm=\"AgentCorex dashboard\"";
 
     /// <summary>A protected session is a few hundred characters; anything much longer is not one of ours.</summary>
     private const int MaxCookieLength = 4096;
