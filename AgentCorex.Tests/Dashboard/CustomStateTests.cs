@@ -54,9 +54,9 @@ public sealed class CustomStateTests(TestStorage storage) : DashboardTest(storag
         {
             Assert.That(DashboardPages.Metric(list, "agentcorex:canceled:count"), Is.EqualTo(countBefore + 2));
             Assert.That(DashboardPages.ListedRow(list, running), Does.Contain($"href=\"/hangfire/jobs/details/{hangfireId}\""));
-            Assert.That(DashboardPages.ListedRow(list, running), Does.Contain("Canceled while running"));
+            Assert.That(DashboardPages.ListedRow(list, running), Does.Contain("Canceled by its owner while running"));
             Assert.That(DashboardPages.ListedRow(list, neverStarted.Id), Does.Contain("never started"));
-            Assert.That(DashboardPages.ListedRow(list, neverStarted.Id), Does.Contain("Canceled before it started"));
+            Assert.That(DashboardPages.ListedRow(list, neverStarted.Id), Does.Contain("Canceled before it started"), "a cancel stored without who made it");
             Assert.That(jobPage, Does.Contain("Canceled at:"), "the Canceled state's data, rendered");
         });
         Assert.That(await StylesheetOfAsync(jobPage), Does.Contain(".state-card-state-canceled {"));

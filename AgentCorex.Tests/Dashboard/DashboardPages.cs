@@ -9,7 +9,7 @@ namespace AgentCorex.Tests.Dashboard;
 /// <summary>Reading the dashboard's pages as an operator does: the admin key as the Basic password.</summary>
 public static partial class DashboardPages
 {
-    public static HttpClient CreateDashboardClient(this AgentCorexApp app)
+    public static HttpClient CreateDashboardClient(this Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> app)
     {
         var client = app.CreateClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(

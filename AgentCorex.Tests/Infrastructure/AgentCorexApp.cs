@@ -84,7 +84,13 @@ public sealed class AgentCorexApp : WebApplicationFactory<Program>
     public async Task<CreatedKey> CreateKeyAsync(string plan = "free", bool admin = false, string? name = null)
     {
         using var client = CreateAdminClient();
-        var response = await client.PostAsJsonAsync("/api_keys", new { name = name ?? "test-" + Guid.NewGuid().ToString("N")[..8], plan, admin });
+        return await CreateKeyAsync(client, plan, admin, name);
+    }
+
+    /// <summary>Creates a key through <paramref name="adminClient"/>, a client of a server this class does not start (one made WithWebHostBuilder).</summary>
+    public static async Task<CreatedKey> CreateKeyAsync(HttpClient adminClient, string plan = "free", bool admin = false, string? name = null)
+    {
+        var response = await adminClient.PostAsJsonAsync("/api_keys", new { name = name ?? "test-" + Guid.NewGuid().ToString("N")[..8], plan, admin });
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<CreatedKey>(Json.Options))!;
     }

@@ -52,16 +52,18 @@ public sealed class LedgerTransitionTests(TestStorage storage) : ServerTest(stor
     }
 
     [Test]
-    public async Task Cancel_OnlyFromTheStatusSeen()
+    public async Task Cancel_OnlyFromTheStatusSeen_KeepingWhoCanceled()
     {
         var queued = await SeedAsync(JobStatus.Queued);
+        var admin = new JobCanceler("admin key key_abc");
 
-        Assert.That(await Ledger(l => l.TryCancelAsync(queued.Id, JobStatus.Running, 0, default)), Is.False, "it is not running");
-        Assert.That(await Ledger(l => l.TryCancelAsync(queued.Id, JobStatus.Queued, 0, default)), Is.True);
+        Assert.That(await Ledger(l => l.TryCancelAsync(queued.Id, JobStatus.Running, admin, 0, default)), Is.False, "it is not running");
+        Assert.That(await Ledger(l => l.TryCancelAsync(queued.Id, JobStatus.Queued, admin, 0, default)), Is.True);
         var row = await ReadAsync(queued.Id);
         Assert.That(row.Status, Is.EqualTo(JobStatus.Canceled));
         Assert.That(row.CompletedAt, Is.EqualTo(DateTime.UtcNow).Within(TimeSpan.FromMinutes(1)));
-        Assert.That(await Ledger(l => l.TryCancelAsync(queued.Id, JobStatus.Queued, 0, default)), Is.False, "already canceled");
+        Assert.That(row.ErrorMessage, Is.EqualTo("Canceled by admin key key_abc before it started"));
+        Assert.That(await Ledger(l => l.TryCancelAsync(queued.Id, JobStatus.Queued, admin, 0, default)), Is.False, "already canceled");
     }
 
     [Test]

@@ -16,7 +16,7 @@ internal sealed record EndedJobsModel(LedgerJobList List, Pager Pager, IReadOnly
 /// </summary>
 internal sealed class EndedJobs(AgentCorexDb db)
 {
-    // A cancel keeps no message in the ledger; when it came is what an operator can still be told.
+    // A cancel stored before the ledger kept who made it has no message; when it came is what an operator can still be told.
     private const string CanceledQueued = "Canceled before it started";
     private const string CanceledRunning = "Canceled while running";
 

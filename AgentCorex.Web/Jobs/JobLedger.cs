@@ -311,14 +311,17 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
             ending.ErrorDetails, ending.TokensInput, ending.TokensOutput, raises, jobId, attempt) == 1;
     }
 
-    /// <summary>Ends a job that is in <paramref name="from"/> as canceled; false when it was not.</summary>
-    public async Task<bool> TryCancelAsync(string jobId, string from, int raises, CancellationToken cancellationToken) =>
-        await WriteAsync(CancelSql, cancellationToken, Timestamp(Now), raises, jobId, from) == 1;
+    /// <summary>
+    /// Ends a job that is in <paramref name="from"/> as canceled by <paramref name="canceler"/>, which its message
+    /// keeps (<see cref="JobCanceler.Reason"/>; the API does not show a canceled job's message); false when it was not.
+    /// </summary>
+    public async Task<bool> TryCancelAsync(string jobId, string from, JobCanceler canceler, int raises, CancellationToken cancellationToken) =>
+        await WriteAsync(CancelSql, cancellationToken, Timestamp(Now), canceler.Reason(from), raises, jobId, from) == 1;
 
     private const string CancelSql =
         $$"""
-        UPDATE jobs SET status = '{{JobStatus.Canceled}}', completed_at = {0}, events_pending = events_pending | {1}
-        WHERE job_id = {2} AND {{StatusOfTheRowIs}}{3}
+        UPDATE jobs SET status = '{{JobStatus.Canceled}}', completed_at = {0}, error_message = {1}, events_pending = events_pending | {2}
+        WHERE job_id = {3} AND {{StatusOfTheRowIs}}{4}
         """;
 
     /// <summary>

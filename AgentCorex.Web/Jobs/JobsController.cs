@@ -78,27 +78,28 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         var job = await FindOwnAsync(jobId, cancellationToken);
         using var scope = JobLogScope.Begin(logger, job);
         var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, cancellationToken);
+        var canceler = JobCanceler.Of(Caller, job);
         // At most twice: a job seen queued may start before the cancel lands, and is then handled as running.
         for (var tries = 0; tries < 2; tries++)
         {
             switch (job.Status)
             {
-                case JobStatus.Queued when await ledger.TryCancelAsync(jobId, JobStatus.Queued, canceled, cancellationToken):
+                case JobStatus.Queued when await ledger.TryCancelAsync(jobId, JobStatus.Queued, canceler, canceled, cancellationToken):
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
-                    LogCanceled(logger, jobId, JobStatus.Queued);
+                    LogCanceled(logger, jobId, canceler.Who, JobCanceler.When(JobStatus.Queued));
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
                     await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                     return Canceled(jobId);
                 case JobStatus.Running when !force:
                     throw JobErrors.CannotCancelRunning();
-                case JobStatus.Running when await ledger.TryCancelAsync(jobId, JobStatus.Running, canceled, cancellationToken):
+                case JobStatus.Running when await ledger.TryCancelAsync(jobId, JobStatus.Running, canceler, canceled, cancellationToken):
                     running.Cancel(jobId);
                     if (job.HangfireId is not null)
                     {
-                        CancelInHangfire(hangfire, job.HangfireId, logger, jobId);
+                        CancelInHangfire(hangfire, job.HangfireId, canceler.Reason(JobStatus.Running), logger, jobId);
                     }
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
-                    LogCanceled(logger, jobId, JobStatus.Running);
+                    LogCanceled(logger, jobId, canceler.Who, JobCanceler.When(JobStatus.Running));
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
                     await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                     return Canceled(jobId);
@@ -126,11 +127,11 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
     /// be reached for this second step is logged, not answered 503: the tool has stopped if it ran on this node;
     /// on another node it runs on until it ends.
     /// </summary>
-    private static void CancelInHangfire(IBackgroundJobClient hangfire, string hangfireId, ILogger logger, string jobId)
+    private static void CancelInHangfire(IBackgroundJobClient hangfire, string hangfireId, string reason, ILogger logger, string jobId)
     {
         try
         {
-            hangfire.ChangeState(hangfireId, new CanceledState("Canceled by its owner while running"), Hangfire.States.ProcessingState.StateName);
+            hangfire.ChangeState(hangfireId, new CanceledState(reason), Hangfire.States.ProcessingState.StateName);
         }
         catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
         {
@@ -146,6 +147,6 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was canceled, but its Hangfire job could not be moved to Canceled ({Reason}): a tool running on another node runs on until it ends")]
     private static partial void LogHangfireNotTold(ILogger logger, string jobId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} canceled by its owner while {Status}")]
-    private static partial void LogCanceled(ILogger logger, string jobId, string status);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} canceled by {Canceler} {When}")]
+    private static partial void LogCanceled(ILogger logger, string jobId, string canceler, string when);
 }

@@ -10,7 +10,7 @@ namespace AgentCorex.Web.Jobs;
 /// had not yet heard of the revocation is canceled by the worker that picks it up (see <see cref="JobLedger.TryStartAsync"/>).
 /// Its running jobs run to their end.
 /// </summary>
-public sealed class RevokedKeyJobs(
+public sealed partial class RevokedKeyJobs(
     AgentCorexDb db, JobLedger ledger, WebhookEvents webhooks, AgentCorexMetrics metrics, ILogger<RevokedKeyJobs> logger)
 {
     private const int Batch = 500;
@@ -28,13 +28,17 @@ public sealed class RevokedKeyJobs(
                 .ToListAsync(cancellationToken);
             if (queued.Count == 0)
             {
+                if (canceled > 0)
+                {
+                    LogCanceled(logger, keyId, canceled);
+                }
                 return canceled;
             }
             foreach (var job in queued)
             {
                 using var scope = JobLogScope.Begin(logger, job);
                 // A job that started meanwhile is left to run.
-                if (await ledger.TryCancelAsync(job.Id, JobStatus.Queued, raises, cancellationToken))
+                if (await ledger.TryCancelAsync(job.Id, JobStatus.Queued, JobCanceler.Revocation, raises, cancellationToken))
                 {
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, raises, cancellationToken);
@@ -43,4 +47,7 @@ public sealed class RevokedKeyJobs(
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The revocation of API key {KeyId} canceled {Count} of its queued jobs")]
+    private static partial void LogCanceled(ILogger logger, string keyId, int count);
 }

@@ -113,7 +113,7 @@ public sealed partial class ToolJob(
             }
             if (!await stored)
             {
-                return new JobRunSummary(JobStatus.Canceled, CanceledWhileRunning);
+                return new JobRunSummary(JobStatus.Canceled, await CancelReasonAsync(ledger, jobId));
             }
             await AfterEndAsync(webhooks, slots, job, ending, ended, raises);
             return summary;
@@ -124,13 +124,14 @@ public sealed partial class ToolJob(
             {
                 // Not a shutdown: the job was canceled (a forced DELETE here, or its Hangfire state changed elsewhere).
                 var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, CancellationToken.None);
-                if (await UntilStoredAsync(jobId, () => ledger.TryCancelAsync(jobId, JobStatus.Running, canceled, CancellationToken.None)))
+                if (await UntilStoredAsync(jobId, () => ledger.TryCancelAsync(jobId, JobStatus.Running, JobCanceler.HangfireState, canceled, CancellationToken.None)))
                 {
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
                     await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                 }
-                return new JobRunSummary(JobStatus.Canceled, "Canceled while running");
+                // Whoever canceled it stored it first (a DELETE, here or on another node): the ledger says who.
+                return new JobRunSummary(JobStatus.Canceled, await CancelReasonAsync(ledger, jobId));
             }
             // The server is stopping: leave the job as the restart rules say, and let Hangfire see the shutdown.
             LogCutOff(logger, jobId);
@@ -163,15 +164,16 @@ public sealed partial class ToolJob(
     {
         try
         {
+            await using var scope = scopes.CreateAsyncScope();
             if (await stored)
             {
-                await using var scope = scopes.CreateAsyncScope();
                 await AfterEndAsync(
                     scope.ServiceProvider.GetRequiredService<WebhookEvents>(), scope.ServiceProvider.GetRequiredService<ExecutionSlots>(),
                     job, ending, ended, raises);
                 return;
             }
-            hangfire.ChangeState(hangfireId, new CanceledState(CanceledWhileRunning), expectedState: null);
+            var reason = await CancelReasonAsync(scope.ServiceProvider.GetRequiredService<JobLedger>(), job.Id);
+            hangfire.ChangeState(hangfireId, new CanceledState(reason), expectedState: null);
         }
         catch (Exception e)
         {
@@ -239,13 +241,13 @@ public sealed partial class ToolJob(
         }
         var now = await ledger.FindAsync(jobId, cancellationToken);
         var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, cancellationToken);
-        if (now?.Status == JobStatus.Queued && await ledger.TryCancelAsync(jobId, JobStatus.Queued, canceled, cancellationToken))
+        if (now?.Status == JobStatus.Queued && await ledger.TryCancelAsync(jobId, JobStatus.Queued, JobCanceler.Revocation, canceled, cancellationToken))
         {
             // Still queued, so its key was revoked: a revoked key's jobs never start.
             metrics.JobFinished(job.Tool, JobStatus.Canceled);
             await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, cancellationToken);
             await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
-            return JobStart.NotStarted(new JobRunSummary(JobStatus.Canceled, "Its API key was revoked before it started"));
+            return JobStart.NotStarted(new JobRunSummary(JobStatus.Canceled, JobCanceler.Revocation.Reason(JobStatus.Queued)));
         }
         return JobStart.NotStarted(now is null ? new JobRunSummary(JobStatus.Canceled, null) : Ended(now, hangfireId));
     }
@@ -319,8 +321,22 @@ public sealed partial class ToolJob(
         };
     }
 
-    /// <summary>Why a run that a forced cancel ended first counts as canceled, in Hangfire as in the ledger.</summary>
-    private const string CanceledWhileRunning = "Canceled by its owner while running";
+    /// <summary>
+    /// Why a run that a cancel ended first counts as canceled, for its Hangfire state: the cancel's message in the ledger,
+    /// which says who canceled it (<see cref="JobCanceler"/>). Read after the cancel was stored; a database that cannot be
+    /// read now costs only the name of who canceled.
+    /// </summary>
+    private static async Task<string> CancelReasonAsync(JobLedger ledger, string jobId)
+    {
+        try
+        {
+            return (await ledger.FindAsync(jobId, CancellationToken.None))?.ErrorMessage ?? JobCanceler.Unknown;
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            return JobCanceler.Unknown;
+        }
+    }
 
     /// <summary>How long a job's start is tried again while the database is unavailable, holding its worker.</summary>
     private static readonly TimeSpan StartPatience = TimeSpan.FromMinutes(1);
