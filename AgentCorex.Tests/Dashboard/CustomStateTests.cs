@@ -106,6 +106,34 @@ public sealed class CustomStateTests(TestStorage storage) : DashboardTest(storag
         });
     }
 
+    [Test]
+    public async Task Lists_AreInTheOrderTheyEnded_WrapBetweenWords_AndLinkOnlyJobsHangfireStillHas()
+    {
+        var key = await App.CreateKeyAsync(name: "an owner with a rather long name");
+        // The first created ended last. The whole list is read (count=500), wherever other tests' jobs put these.
+        var createdFirst = Ledger.Job(key.KeyId, "wait", JobStatus.Timeout, 10, at: DateTime.UtcNow.AddHours(1), errorMessage: "ended last");
+        createdFirst.CompletedAt = DateTime.UtcNow.AddHours(3);
+        var createdLast = Ledger.Job(key.KeyId, "wait", JobStatus.Timeout, 10, at: DateTime.UtcNow.AddHours(2), errorMessage: "ended first");
+        // Ended two days ago, longer than Hangfire keeps a job on any storage (and before this server started).
+        var expired = Ledger.Job(key.KeyId, "wait", JobStatus.Timeout, 10, at: DateTime.UtcNow.AddDays(-2), errorMessage: "long gone");
+        expired.HangfireId = "8f6bd0e4-5b1a-4c3e-9d2f-0a1b2c3d4e5f";
+        await App.AddJobsAsync([createdFirst, createdLast, expired]);
+
+        var page = await Dashboard.GetPageAsync("/jobs/timeout?count=500");
+        var expiredRow = DashboardPages.ListedRow(page, expired.Id);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(page.IndexOf(createdFirst.Id, StringComparison.Ordinal), Is.LessThan(page.IndexOf(createdLast.Id, StringComparison.Ordinal)), "the latest ended first");
+            Assert.That(DashboardPages.ListedRow(page, createdFirst.Id), Does.Contain("<td class=\"agentcorex-wrap\">ended last</td>").And.Not.Contain("word-break"));
+            Assert.That(expiredRow, Does.Contain("expired").And.Not.Contain("/hangfire/jobs/details/"), "no link to a job Hangfire no longer has");
+            Assert.That(page, Does.Contain(Storage == TestStorage.Embedded
+                ? "a Hangfire job also expires 3 hours after it ends, or at a restart of this embedded server, while the ledger keeps it"
+                : "a Hangfire job also expires 1 day after it ends while the ledger keeps it"), "the storage's own expiration");
+        });
+        Assert.That(await StylesheetOfAsync(page), Does.Contain(".agentcorex-wrap { word-break: normal; overflow-wrap: anywhere; }"));
+    }
+
     /// <summary>The dashboard's combined stylesheet, as the page links it.</summary>
     private async Task<string> StylesheetOfAsync(string page)
     {

@@ -1,5 +1,6 @@
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Dashboard;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -127,6 +128,23 @@ public sealed class JobListPlanTests(TestStorage storage) : ServerTest(storage)
         await using var command = db.Database.GetDbConnection().CreateCommand();
         command.CommandText = (Storage == TestStorage.PostgreSql ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + sql;
         return await QueryPlans.ReadAsync(command);
+    }
+
+    /// <summary>
+    /// The dashboard's ledger lists (Timed out, Canceled, Interrupted), the latest ended first: a page read in order from
+    /// the ended index, never sorted, and the count from it alone, whichever storage.
+    /// </summary>
+    [Test]
+    public async Task EachLedgerListOfTheDashboard_ReadsItsPageInOrder_AndCountsItsTotal_FromTheEndedIndex()
+    {
+        foreach (var list in LedgerJobList.All)
+        {
+            var page = await PlanAsync(db => db.Listed(list).LatestEndedFirst().Skip(500).Take(20));
+            var count = await PlanAsync(db => db.Listed(list).Select(j => j.Id), count: true);
+
+            Assert.That(page, Does.Contain(JobEntryConfiguration.EndedIndex).And.Not.Contain("TEMP B-TREE").And.Not.Contain("Sort"), list.Title + ": " + page);
+            Assert.That(count, Does.Contain(JobEntryConfiguration.EndedIndex), list.Title + ": " + count);
+        }
     }
 
     /// <summary>

@@ -46,7 +46,7 @@ internal static class DashboardAdditions
                 {
                     int.TryParse(context.Request.GetQuery("from"), out var from);
                     int.TryParse(context.Request.GetQuery("count"), out var count);
-                    var model = await Create<EndedJobs>(context).ReadAsync(list, from, count, context.Options.DefaultRecordsPerPage, cancellationToken);
+                    var model = await Create<EndedJobs>(context).ReadAsync(list, from, count, context.Options.DefaultRecordsPerPage, context.Storage, cancellationToken);
                     return new EndedJobsPage(model);
                 }));
                 var metric = LedgerStateCounts.Metric(list);

@@ -47,6 +47,13 @@ internal static class HangfireStorage
     }
 
     /// <summary>
+    /// How long Hangfire keeps a job after it ends, as <paramref name="storage"/> does it: its expiration timeout (a day by
+    /// default), which Hangfire.InMemory cuts to its own maximum (3 hours here).
+    /// </summary>
+    public static TimeSpan JobExpiration(JobStorage storage) =>
+        storage is InMemoryStorage { Options.MaxExpirationTime: { } max } && max < storage.JobExpirationTimeout ? max : storage.JobExpirationTimeout;
+
+    /// <summary>
     /// Hangfire.PostgreSql's defaults poll every 15 s and hide a fetched job for a fixed 30 min, so a long job
     /// runs twice and a new one waits (its issues #130, #352, #381). Here a worker's heartbeat keeps its job
     /// hidden only while it lives (sliding), a job left by a dead node is taken over after

@@ -48,4 +48,12 @@ public class AgentCorexDb : DbContext, IDataProtectionKeyContext
 public sealed class PostgreSqlAgentCorexDb(DbContextOptions<PostgreSqlAgentCorexDb> options) : AgentCorexDb(options);
 
 /// <summary>The app's tables on SQL Server, with their own migrations (Storage/Migrations/SqlServer).</summary>
-public sealed class SqlServerAgentCorexDb(DbContextOptions<SqlServerAgentCorexDb> options) : AgentCorexDb(options);
+public sealed class SqlServerAgentCorexDb(DbContextOptions<SqlServerAgentCorexDb> options) : AgentCorexDb(options)
+{
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        base.OnModelCreating(modelBuilder);
+        modelBuilder.Entity<JobEntry>().HasIndex(j => new { j.Status, j.CompletedAt, j.Id, j.ErrorCode }, JobEntryConfiguration.EndedIndex)
+            .HasFilter(JobEntryConfiguration.EndedFilter(inList: true));
+    }
+}

@@ -240,6 +240,9 @@ namespace AgentCorex.Web.Storage.Migrations
                     b.HasIndex("OwnerKeyId", "Status", "CreatedAt", "Id", "Tool")
                         .HasDatabaseName("ix_jobs_owner_status_created");
 
+                    b.HasIndex(new[] { "Status", "CompletedAt", "Id", "ErrorCode" }, "ix_jobs_ended")
+                        .HasFilter("status = 'timeout' OR status = 'canceled' OR status = 'failed'");
+
                     b.ToTable("jobs", (string)null);
                 });
 

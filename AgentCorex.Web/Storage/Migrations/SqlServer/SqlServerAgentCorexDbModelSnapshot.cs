@@ -245,6 +245,9 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                     b.HasIndex("OwnerKeyId", "Status", "CreatedAt", "Id", "Tool")
                         .HasDatabaseName("ix_jobs_owner_status_created");
 
+                    b.HasIndex(new[] { "Status", "CompletedAt", "Id", "ErrorCode" }, "ix_jobs_ended")
+                        .HasFilter("status IN ('timeout', 'canceled', 'failed')");
+
                     b.ToTable("jobs", (string)null);
                 });
 
