@@ -79,13 +79,19 @@ public sealed partial class AdminBootstrapTests
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => ApiKeyPattern().IsMatch(l)).ToList();
         Assert.That(lines, Has.Count.EqualTo(1), output);
         var banner = System.Text.Json.Nodes.JsonNode.Parse(lines[0])!;
+        var other = System.Text.Json.Nodes.JsonNode.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .First(l => l.StartsWith('{') && !ApiKeyPattern().IsMatch(l)))!;
         Assert.Multiple(() =>
         {
             Assert.That(banner.Str("LogLevel"), Is.EqualTo("Warning"));
             Assert.That(banner.Str("Message"), Does.StartWith("AgentCorex created an admin API key"));
             Assert.That(ApiKeyPattern().IsMatch(banner.Str("State.AdminKey")!), Is.True);
+            Assert.That(FieldsOf(banner), Is.EqualTo(FieldsOf(other)), "the fields of every other line: " + lines[0]);
+            Assert.That(banner["Scopes"]?.AsArray(), Is.Empty);
         });
     }
+
+    private static string[] FieldsOf(System.Text.Json.Nodes.JsonNode line) => [.. line.AsObject().Select(field => field.Key)];
 
     [Test]
     public async Task ConfiguredAdminKey_IsNeverPrinted()

@@ -68,6 +68,9 @@ internal sealed class AdminKeyBootstrap(IServiceScopeFactory scopes, ApiKeyAuthe
             json.WriteStartObject("State");
             json.WriteString("AdminKey", apiKey);
             json.WriteEndObject();
+            // Every line has the console formatter's fields, so that a reader need not tell the banner apart: it has no scope.
+            json.WriteStartArray("Scopes");
+            json.WriteEndArray();
             json.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
