@@ -174,6 +174,8 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
     [TestCase("""{"auth":{"api_key":"k1","ApiKey":"k2","region":"eu"}}""", """{"auth":{"api_key":"[REDACTED]","ApiKey":"[REDACTED]","region":"eu"}}""")]
     [TestCase("""{"items":[{"client_secret":"s","id":1}],"refresh_token":"t"}""", """{"items":[{"client_secret":"[REDACTED]","id":1}],"refresh_token":"[REDACTED]"}""")]
     [TestCase("""{"message":"my password is hunter2"}""", """{"message":"my password is hunter2"}""")]
+    [TestCase("""{"api key":"k1","Private Key":"k2","passphrase":"p1","pass-phrase":"p2","region":"eu"}""", """{"api key":"[REDACTED]","Private Key":"[REDACTED]","passphrase":"[REDACTED]","pass-phrase":"[REDACTED]","region":"eu"}""")]
+    [TestCase("""{"apiKey":"k1","X-Api-Key":"k2","private_key":"k3","max_tokens":5}""", """{"apiKey":"[REDACTED]","X-Api-Key":"[REDACTED]","private_key":"[REDACTED]","max_tokens":"[REDACTED]"}""")]
     public void Redaction_HidesValuesOfSecretNamedKeys(string arguments, string expected)
     {
         Assert.That(AgentCorex.Web.Dashboard.ArgumentRedaction.Redact(arguments), Is.EqualTo(expected));

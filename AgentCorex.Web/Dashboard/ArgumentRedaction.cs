@@ -41,6 +41,8 @@ public static partial class ArgumentRedaction
         }
     }
 
-    [GeneratedRegex("secret|token|passw(or)?d|pwd|api[_-]?key|authorization|credential|private[_-]?key", RegexOptions.IgnoreCase)]
+    // Words of a name may be joined by '_', '-', a space or nothing ("api key", "apiKey"). "token" also hides
+    // harmless names (max_tokens): the safe side.
+    [GeneratedRegex(@"secret|token|passw(or)?d|pass[_\-\s]?phrase|pwd|api[_\-\s]?key|authorization|credential|private[_\-\s]?key", RegexOptions.IgnoreCase)]
     private static partial Regex SecretName();
 }
