@@ -194,6 +194,7 @@ public sealed class DashboardLoginTests(TestStorage storage) : ServerTest(storag
         {
             Assert.That(form.StatusCode, Is.EqualTo(HttpStatusCode.OK));
             Assert.That(await form.Content.ReadAsStringAsync(), Does.Contain("""<form method="post" action="/hangfire/login">"""));
+            Assert.That(await form.Content.ReadAsStringAsync(), Does.Contain("""<link rel="icon" href="data:,">"""), "no request for /favicon.ico, which is a 404");
             Assert.That(put.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed));
             Assert.That((await put.ReadObjectAsync()).Str("error.code"), Is.EqualTo("METHOD_NOT_ALLOWED"));
             Assert.That(put.Content.Headers.Allow, Is.EquivalentTo(new[] { "GET", "HEAD", "POST" }));

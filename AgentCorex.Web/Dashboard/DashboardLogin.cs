@@ -170,6 +170,7 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>AgentCorex jobs: log in</title>
+            <link rel="icon" href="data:,">
             <style>
             body { font-family: system-ui, sans-serif; background: #f5f5f5; margin: 0; }
             main { max-width: 26rem; margin: 12vh auto; background: #fff; padding: 2rem; border-radius: .5rem; box-shadow: 0 1px 4px rgba(0,0,0,.15); }
