@@ -37,6 +37,7 @@ public sealed class ShutdownTests
                 Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), body.ToJsonString());
                 Assert.That(body.Str("error.code"), Is.EqualTo("SERVER_SHUTTING_DOWN"));
                 Assert.That(body.Str("error.message"), Does.Contain("starts no new executions"));
+                Assert.That((body.Str("status"), body.Str("tool")), Is.EqualTo(("error", "echo")), "an execution's error names its tool");
             });
         }
         var readiness = await ready.ReadObjectAsync();

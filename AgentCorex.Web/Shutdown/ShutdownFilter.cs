@@ -1,3 +1,4 @@
+using AgentCorex.Web.Execution;
 using AgentCorex.Web.RateLimits;
 using Microsoft.AspNetCore.Mvc.Filters;
 
@@ -5,18 +6,19 @@ namespace AgentCorex.Web.Shutdown;
 
 /// <summary>
 /// A stopping node starts nothing new: the execution endpoints (POST /execute_tool, POST /jobs/submit) answer
-/// 503 SERVER_SHUTTING_DOWN. Ordered before the rate limit, so a refused request does not count against the key.
+/// 503 SERVER_SHUTTING_DOWN, naming the tool the body asks for, as their other errors do. Ordered before the rate
+/// limit, so a refused request does not count against the key.
 /// </summary>
 internal sealed class ShutdownFilter(ShutdownDeadline shutdown) : IAsyncResourceFilter
 {
     public const int Order = -1000;
 
-    public Task OnResourceExecutionAsync(ResourceExecutingContext context, ResourceExecutionDelegate next)
+    public async Task OnResourceExecutionAsync(ResourceExecutingContext context, ResourceExecutionDelegate next)
     {
         if (shutdown.IsStopping && context.ActionDescriptor.EndpointMetadata.OfType<ExecutionRateLimitAttribute>().Any())
         {
-            throw ShutdownErrors.ShuttingDown();
+            throw await ShutdownErrors.ShuttingDown().ForToolInBodyAsync(context.HttpContext.Request, context.HttpContext.RequestAborted);
         }
-        return next();
+        await next();
     }
 }
