@@ -42,6 +42,44 @@ public sealed class DatabaseOutageTests
         await proxy.DisposeAsync();
     }
 
+    /// <summary>
+    /// A restart of the database kills every idle connection in the node's pools, which Npgsql finds only when it next
+    /// uses one. Each used to fail a request with 503 although the database was back (a two-node audit: 1 to 3 per node
+    /// and restart, and minutes later on a node the rate limit's pool had not been used on since).
+    /// </summary>
+    [Test]
+    public async Task RightAfterTheDatabaseRestarts_NoRequestIsRefused_ForAConnectionTheRestartKilled()
+    {
+        using var admin = app.CreateAdminClient();
+        var key = await app.CreateKeyAsync(plan: "pro");
+        using var client = app.CreateClient(key.ApiKey);
+        var submit = new { tool = "echo", arguments = new { message = "again" } };
+        // Idle connections in each pool: the rate limit's counts, the ledger's, the readiness probe's.
+        foreach (var response in await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => client.PostJsonAsync("/jobs/submit", submit))))
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        }
+        Assert.That((await admin.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        proxy.Stop(); // a restart: every connection cut, and new ones taken at once
+        proxy.Resume();
+        var ready = await admin.GetAsync("/health/ready");
+        var submitted = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => client.PostJsonAsync("/jobs/submit", submit)));
+        await Task.Delay(PostgreSqlPoolWatchInterval * 2);
+        var byAdmin = await admin.PostJsonAsync("/jobs/submit", submit);
+
+        var answers = new List<string>();
+        foreach (var response in submitted.Prepend(byAdmin).Prepend(ready))
+        {
+            answers.Add($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+
+        Assert.That(answers.Select(a => a[..3]), Is.EqualTo(new[] { "200", "202" }.Concat(Enumerable.Repeat("202", submitted.Length))),
+            "readiness, an unlimited key's submit after the pools' watch, and the limited key's submits at once: " + string.Join(Environment.NewLine, answers));
+    }
+
+    private static readonly TimeSpan PostgreSqlPoolWatchInterval = AgentCorex.Web.Storage.PostgreSqlPoolWatch.Interval;
+
     [Test]
     public async Task Requests_Answer503DatabaseUnavailable_WhileTheDatabaseIsDown_AndWorkAgainOnceItIsBack()
     {

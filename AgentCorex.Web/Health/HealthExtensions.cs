@@ -51,18 +51,26 @@ public static class HealthExtensions
     /// its connect timeout, or an answer to its cancel request, 15 to 35 s): the probe runs in a scope of its own, so
     /// that at the check's timeout it can be left to end by itself without its context going back to the pool in use.
     /// </summary>
-    private sealed class DatabaseHealthCheck(IServiceScopeFactory scopes) : IHealthCheck
+    /// <remarks>On PostgreSQL a probe that meets a connection a restart of the database killed tries once more (<see cref="LostConnections"/>).</remarks>
+    private sealed class DatabaseHealthCheck(IServiceScopeFactory scopes, LostConnections? lostConnections = null) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken) =>
             ProbeAsync(cancellationToken).WaitAsync(cancellationToken);
 
         private async Task<HealthCheckResult> ProbeAsync(CancellationToken cancellationToken)
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+            // A context each time: one whose connection broke under it is not to be used again. A statement first,
+            // which throws where it fails: CanConnect answers false for a lost connection, which could not be told apart.
+            async Task<bool> ReachableAndUpToDate()
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+                await db.Database.ExecuteSqlRawAsync("SELECT 1", cancellationToken);
+                return await db.Database.CanConnectAsync(cancellationToken) && !(await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any();
+            }
             try
             {
-                return await db.Database.CanConnectAsync(cancellationToken) && !(await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any()
+                return await (lostConnections?.RetryOnceAsync(ReachableAndUpToDate) ?? ReachableAndUpToDate())
                     ? HealthCheckResult.Healthy()
                     : HealthCheckResult.Unhealthy(Unreachable);
             }

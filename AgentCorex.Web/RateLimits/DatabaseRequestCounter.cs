@@ -8,7 +8,8 @@ namespace AgentCorex.Web.RateLimits;
 /// that returns the new count. Old minutes are deleted as a new minute begins. On PostgreSQL the counts commit
 /// asynchronously (see <see cref="AsyncCommitDataSource"/>).
 /// </summary>
-internal sealed class DatabaseRequestCounter(IServiceScopeFactory scopes, AsyncCommitDataSource? asyncCommits = null) : IRequestCounter
+internal sealed class DatabaseRequestCounter(
+    IServiceScopeFactory scopes, AsyncCommitDataSource? asyncCommits = null, LostConnections? lostConnections = null) : IRequestCounter
 {
     private const string PostgreSqlCount =
         """
@@ -24,7 +25,9 @@ internal sealed class DatabaseRequestCounter(IServiceScopeFactory scopes, AsyncC
         var sweep = Interlocked.Exchange(ref lastSweptMinute, minute) != minute;
         if (asyncCommits is not null)
         {
-            return await CountOnPostgreSqlAsync(asyncCommits.Source, keyId, bucket, minute, sweep, cancellationToken);
+            // Once more on a lost connection (a restarted database's): at worst, where the first reached the
+            // database after all, one request counted twice.
+            return await lostConnections!.RetryOnceAsync(() => CountOnPostgreSqlAsync(asyncCommits.Source, keyId, bucket, minute, sweep, cancellationToken));
         }
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();

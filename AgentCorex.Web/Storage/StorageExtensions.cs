@@ -37,8 +37,11 @@ public static class StorageExtensions
                 break;
             case StorageProvider.PostgreSql:
                 var ledger = Parsed(options.Provider, () => LedgerConnectionString(connectionString));
-                builder.Services.AddDbContextPool<AgentCorexDb, PostgreSqlAgentCorexDb>(db => db.UseNpgsql(ledger).WithoutNoise());
+                builder.Services.AddDbContextPool<AgentCorexDb, PostgreSqlAgentCorexDb>(
+                    (services, db) => db.UseNpgsql(ledger).AddInterceptors(services.GetRequiredService<LostConnections>()).WithoutNoise());
                 builder.Services.AddSingleton(_ => new AsyncCommitDataSource(connectionString));
+                builder.Services.AddSingleton<LostConnections>();
+                builder.Services.AddHostedService<PostgreSqlPoolWatch>();
                 builder.Services.AddSingleton(new WriteGate(serialize: false));
                 break;
             case StorageProvider.SqlServer:
