@@ -60,6 +60,28 @@ public sealed class LedgerOutageTests
         });
     }
 
+    /// <summary>An end kept through an outage says when the tool ended, not when the database took it (an audit saw 28 s for a 6 s job).</summary>
+    [Test]
+    public async Task Job_WhoseEndTheDatabaseRefusesForSeconds_KeepsTheTimeItEnded()
+    {
+        using var admin = app.CreateAdminClient();
+        await RefuseAsync("OLD.status = 'running' AND NEW.status <> 'running'");
+
+        var jobId = await admin.SubmitAsync("echo", new { message = "late" });
+        await RefusedAtLeastAsync(5); // pauses of 0.1, 0.2, 0.4 and 0.8 s between them
+        await AllowAsync();
+        await admin.WaitForFinalAsync(jobId, TimeSpan.FromSeconds(15));
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT completed_at - started_at, now() - completed_at FROM jobs WHERE job_id = $1", connection);
+        command.Parameters.Add(new() { Value = jobId });
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+
+        Assert.That(reader.GetTimeSpan(0), Is.LessThan(TimeSpan.FromMilliseconds(500)), "an echo's run, not the outage");
+        Assert.That(reader.GetTimeSpan(1), Is.GreaterThan(TimeSpan.FromSeconds(1)), "the end was stored over a second after it");
+    }
+
     [Test]
     public async Task Job_WhoseEndFreesASlot_TheDatabaseCannotHandOver_EndsSucceeded_AndTheParkedJobRunsAtASweep()
     {

@@ -303,11 +303,15 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
         RETURNING {{JobColumns}}
         """;
 
-    /// <summary>running (this attempt) → a final state; false when something else ended it first (a forced cancel).</summary>
-    public async Task<bool> TryFinishAsync(string jobId, int attempt, JobEnding ending, int raises, CancellationToken cancellationToken)
+    /// <summary>
+    /// running (this attempt) → a final state, ended at <paramref name="endedAt"/> (not when the write is taken: an
+    /// end kept through a database outage still says when the tool ended); false when something else ended it first
+    /// (a forced cancel).
+    /// </summary>
+    public async Task<bool> TryFinishAsync(string jobId, int attempt, JobEnding ending, DateTime endedAt, int raises, CancellationToken cancellationToken)
     {
         return await WriteAsync(FinishSql, cancellationToken,
-            ending.Status, Timestamp(Now), ending.ExecutionTimeMs, ending.Result, ending.ErrorCode, ending.ErrorMessage,
+            ending.Status, Timestamp(endedAt), ending.ExecutionTimeMs, ending.Result, ending.ErrorCode, ending.ErrorMessage,
             ending.ErrorDetails, ending.TokensInput, ending.TokensOutput, raises, jobId, attempt) == 1;
     }
 

@@ -100,9 +100,10 @@ public sealed partial class ToolJob(
         try
         {
             var ending = await RunToolAsync(job, perform.BackgroundJob.Id, cancellation.Token);
+            var endedAt = time.GetUtcNow().UtcDateTime;
             var ended = "job." + ending.Status;
             var raises = await webhooks.PendingAsync(job.OwnerKeyId, ended, CancellationToken.None);
-            var stored = UntilStoredAsync(jobId, () => ledger.TryFinishAsync(jobId, attempt, ending, raises, CancellationToken.None));
+            var stored = UntilStoredAsync(jobId, () => ledger.TryFinishAsync(jobId, attempt, ending, endedAt, raises, CancellationToken.None));
             var summary = new JobRunSummary(ending.Status, ending.ErrorMessage, job.TimeoutMs, ending.ExecutionTimeMs);
             if (ledger.AppliesWritesInOrder && !stored.IsCompleted)
             {
