@@ -1,6 +1,9 @@
 namespace AgentCorex.Web.Api;
 
-/// <summary>The loop of a background pass that runs every so often until the server stops: a failed pass is reported and the next one runs on time.</summary>
+/// <summary>
+/// The loop of a background pass that runs every so often until the server stops: a failed pass is reported and the
+/// next one runs on time; while the database is away, <paramref name="outage"/> reports it instead, once.
+/// </summary>
 public static class PeriodicWork
 {
     /// <param name="atOnce">Run the first pass now rather than after the first interval.</param>
@@ -10,6 +13,7 @@ public static class PeriodicWork
         bool atOnce,
         Func<CancellationToken, Task> pass,
         Action<Exception> failed,
+        DatabaseOutageLog outage,
         CancellationToken stoppingToken)
     {
         var wait = !atOnce;
@@ -23,6 +27,7 @@ public static class PeriodicWork
                 }
                 wait = true;
                 await pass(stoppingToken);
+                outage.Succeeded();
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -30,7 +35,10 @@ public static class PeriodicWork
             }
             catch (Exception e)
             {
-                failed(e);
+                if (!outage.Failed(e))
+                {
+                    failed(e);
+                }
             }
         }
     }

@@ -29,7 +29,8 @@ internal sealed partial class ParkedJobsSweeper(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await recovery.WaitAsync(stoppingToken); // else a job it hands over is enqueued again by the start's recovery
-        await PeriodicWork.RunAsync(() => options.Value.ReconcileInterval, time, atOnce: true, SweepAsync, e => LogSweepFailed(logger, e), stoppingToken);
+        await PeriodicWork.RunAsync(() => options.Value.ReconcileInterval, time, atOnce: true, SweepAsync, e => LogSweepFailed(logger, e),
+            new DatabaseOutageLog(logger, "The sweep of parked jobs"), stoppingToken);
     }
 
     private async Task SweepAsync(CancellationToken cancellationToken)

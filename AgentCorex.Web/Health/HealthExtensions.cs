@@ -76,7 +76,9 @@ public static class HealthExtensions
             }
             catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or OperationCanceledException)
             {
-                return HealthCheckResult.Unhealthy(Unreachable, e); // also the end of a probe nobody waits for any more
+                // The cause's message, not the exception: the health check service logs the result, and a probe every
+                // few seconds through an outage would log a stack trace each time. Also the end of a probe nobody waits for.
+                return HealthCheckResult.Unhealthy($"{Unreachable} ({e.GetBaseException().Message})");
             }
         }
 

@@ -45,7 +45,8 @@ internal sealed partial class JobRecovery(
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        PeriodicWork.RunAsync(() => options.Value.ReconcileInterval, time, atOnce: false, RepairOrphansAsync, e => LogRepairFailed(logger, e), stoppingToken);
+        PeriodicWork.RunAsync(() => options.Value.ReconcileInterval, time, atOnce: false, RepairOrphansAsync, e => LogRepairFailed(logger, e),
+            new DatabaseOutageLog(logger, "The ledger repair pass"), stoppingToken);
 
     private async Task RecoverAfterRestartAsync(CancellationToken cancellationToken)
     {

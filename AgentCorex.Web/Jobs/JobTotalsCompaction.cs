@@ -25,11 +25,9 @@ public sealed partial class JobTotalsCompaction(IServiceScopeFactory scopes, Tim
         ON CONFLICT (owner_key_id, tool, status) DO UPDATE SET jobs = job_totals.jobs + excluded.jobs
         """;
 
-    /// <summary>Passes failed in a row: only the first is logged, so that a database outage is not one line every 5 s.</summary>
-    private int failures;
-
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        PeriodicWork.RunAsync(() => Interval, time, atOnce: true, PassAsync, Failed, stoppingToken);
+        PeriodicWork.RunAsync(() => Interval, time, atOnce: true, CompactAsync, e => LogCompactionFailed(logger, e),
+            new DatabaseOutageLog(logger, "Moving job totals' changes"), stoppingToken);
 
     /// <returns>How many totals changed.</returns>
     public async Task<int> CompactAsync(CancellationToken cancellationToken)
@@ -39,27 +37,6 @@ public sealed partial class JobTotalsCompaction(IServiceScopeFactory scopes, Tim
         return await db.Database.ExecuteSqlRawAsync(MoveChanges, cancellationToken);
     }
 
-    private async Task PassAsync(CancellationToken cancellationToken)
-    {
-        await CompactAsync(cancellationToken);
-        if (failures > 0)
-        {
-            LogCompactionResumed(logger, failures);
-            failures = 0;
-        }
-    }
-
-    private void Failed(Exception exception)
-    {
-        if (failures++ == 0)
-        {
-            LogCompactionFailed(logger, exception);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Moving job totals' changes failed; they are still counted, and a later pass moves them")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Moving job totals' changes failed; they are still counted, and the next pass moves them")]
     private static partial void LogCompactionFailed(ILogger logger, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job totals' changes are moved again, after {Failures} failed passes")]
-    private static partial void LogCompactionResumed(ILogger logger, int failures);
 }

@@ -65,8 +65,20 @@ public static class StorageExtensions
     /// A key's slots are counted up to a limit with Take and no order (SlotQueries), on purpose: which rows are counted
     /// does not matter. EF Core warns of that once a process on each such query, which is only noise in the log.
     /// </summary>
+    /// <summary>
+    /// EF Core's own failure events at Debug: a failed command, connection or query is an exception that reaches
+    /// whoever made it, which reports it (a request's 500 with its stack trace, an outage's 503 as one line, a background
+    /// pass's failure), so EF Core's error line with the stack trace said it twice, and during an outage once per
+    /// statement. Also the first start's probe of a migrations table that does not exist yet, logged as an error.
+    /// </summary>
     private static DbContextOptionsBuilder WithoutNoise(this DbContextOptionsBuilder db) =>
-        db.ConfigureWarnings(warnings => warnings.Ignore(CoreEventId.RowLimitingOperationWithoutOrderByWarning));
+        db.ConfigureWarnings(warnings => warnings
+            .Ignore(CoreEventId.RowLimitingOperationWithoutOrderByWarning)
+            .Log(
+                (RelationalEventId.CommandError, LogLevel.Debug),
+                (RelationalEventId.ConnectionError, LogLevel.Debug),
+                (CoreEventId.QueryIterationFailed, LogLevel.Debug),
+                (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
 
     /// <summary>A connection string its provider cannot read stops the start, naming the setting (never the string: it may hold a password).</summary>
     private static T Parsed<T>(StorageProvider provider, Func<T> parse)

@@ -1,3 +1,4 @@
+using AgentCorex.Web.Api;
 using System.Collections.Concurrent;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
@@ -56,6 +57,7 @@ public sealed partial class JobWatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var outage = new DatabaseOutageLog(logger, "Looking at the streamed jobs");
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -64,6 +66,7 @@ public sealed partial class JobWatcher(
                 if (!watches.IsEmpty)
                 {
                     await PollAsync(stoppingToken);
+                    outage.Succeeded();
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -72,7 +75,10 @@ public sealed partial class JobWatcher(
             }
             catch (Exception e)
             {
-                LogPollFailed(logger, e);
+                if (!outage.Failed(e))
+                {
+                    LogPollFailed(logger, e);
+                }
             }
         }
     }

@@ -28,7 +28,8 @@ internal sealed partial class WebhookSweeper(
     private const int MaxBatchesPerSweep = 20;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        PeriodicWork.RunAsync(() => options.Value.SweepInterval, time, atOnce: false, SweepAsync, e => LogSweepFailed(logger, e), stoppingToken);
+        PeriodicWork.RunAsync(() => options.Value.SweepInterval, time, atOnce: false, SweepAsync, e => LogSweepFailed(logger, e),
+            new DatabaseOutageLog(logger, "The webhook delivery sweep"), stoppingToken);
 
     private async Task SweepAsync(CancellationToken cancellationToken)
     {
