@@ -13,12 +13,11 @@ internal sealed class ShutdownFilter(ShutdownDeadline shutdown) : IAsyncResource
 {
     public const int Order = -1000;
 
-    public async Task OnResourceExecutionAsync(ResourceExecutingContext context, ResourceExecutionDelegate next)
-    {
-        if (shutdown.IsStopping && context.ActionDescriptor.EndpointMetadata.OfType<ExecutionRateLimitAttribute>().Any())
-        {
-            throw await ShutdownErrors.ShuttingDown().ForToolInBodyAsync(context.HttpContext.Request, context.HttpContext.RequestAborted);
-        }
-        await next();
-    }
+    public Task OnResourceExecutionAsync(ResourceExecutingContext context, ResourceExecutionDelegate next) =>
+        shutdown.IsStopping && context.ActionDescriptor.EndpointMetadata.OfType<ExecutionRateLimitAttribute>().Any()
+            ? RefuseAsync(context.HttpContext.Request)
+            : next(); // the execute path's hot path: no state machine of its own
+
+    private static async Task RefuseAsync(HttpRequest request) =>
+        throw await ShutdownErrors.ShuttingDown().ForToolInBodyAsync(request, request.HttpContext.RequestAborted);
 }

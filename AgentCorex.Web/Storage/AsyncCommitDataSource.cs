@@ -11,7 +11,7 @@ namespace AgentCorex.Web.Storage;
 /// itself can lose the last fraction of a second of them (a few more requests let through in that minute, a
 /// slot freed early). Jobs, keys and webhooks keep their synchronous commits.
 /// </summary>
-public sealed class AsyncCommitDataSource(string connectionString) : IAsyncDisposable
+public sealed class AsyncCommitDataSource(string connectionString) : IAsyncDisposable, IDisposable
 {
     public NpgsqlDataSource Source { get; } = Create(connectionString);
 
@@ -28,4 +28,7 @@ public sealed class AsyncCommitDataSource(string connectionString) : IAsyncDispo
     }
 
     public ValueTask DisposeAsync() => Source.DisposeAsync();
+
+    /// <summary>For a container disposed synchronously (a test's).</summary>
+    public void Dispose() => Source.Dispose();
 }
