@@ -16,7 +16,7 @@ namespace AgentCorex.Web.Storage;
 /// (<see cref="AsyncCommitDataSource"/>). <see cref="PostgreSqlPoolWatch"/> finds one within a second of a restart; a
 /// short statement that meets one first tries once more on a new connection (<see cref="RetryOnceAsync{T}"/>).
 /// </summary>
-public sealed class LostConnections(AsyncCommitDataSource asyncCommits, IServiceScopeFactory scopes) : DbCommandInterceptor
+public sealed class LostConnections(AsyncCommitDataSource asyncCommits) : DbCommandInterceptor
 {
     /// <summary>Whether <paramref name="exception"/> says its connection was closed under it, by the server or the network.</summary>
     public static bool IsLost(Exception exception)
@@ -35,15 +35,13 @@ public sealed class LostConnections(AsyncCommitDataSource asyncCommits, IService
 
     /// <summary>
     /// Closes every idle connection of this node's pools; those in use are closed when given back. Npgsql's
-    /// ClearAllPools reaches the pools of connection strings (Hangfire's); the counts' data source and EF Core's (a
-    /// data source of its own) are cleared by name, the latter through a connection of a pooled context (no round trip).
+    /// ClearAllPools reaches every pool made from a connection string (the ledger's, which EF Core opens from one, and
+    /// Hangfire's); the counts' data source is cleared by name.
     /// </summary>
     public void ClearPools()
     {
         NpgsqlConnection.ClearAllPools();
         asyncCommits.Source.Clear();
-        using var scope = scopes.CreateScope();
-        NpgsqlConnection.ClearPool((NpgsqlConnection)scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Database.GetDbConnection());
     }
 
     /// <summary>Clears the pools if <paramref name="exception"/> is a lost connection's; always false, to use in an exception filter.</summary>
