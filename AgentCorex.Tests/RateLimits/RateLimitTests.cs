@@ -131,6 +131,7 @@ public sealed class RateLimitTests(TestStorage storage) : ServerTest(storage)
         var key = await App.CreateKeyAsync();
 
         var empty = await Admin.PatchAsJsonAsync($"/api_keys/{key.KeyId}", new { });
+        var emptyLimits = await Admin.PatchAsJsonAsync($"/api_keys/{key.KeyId}", new { rate_limits = new { } });
         var unknown = await Admin.PatchAsJsonAsync("/api_keys/key_doesnotexist", new { plan = "pro" });
 
         var nothing = await empty.ReadObjectAsync();
@@ -138,6 +139,8 @@ public sealed class RateLimitTests(TestStorage storage) : ServerTest(storage)
         Assert.That(nothing.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
         Assert.That(nothing.At("error")!.AsObject().ContainsKey("argument"), Is.False, "no one field is missing more than the others");
         Assert.That(nothing.Str("error.message"), Does.Contain("name, plan, rate_limits or reset_rate_limits"));
+        Assert.That(emptyLimits.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "rate_limits with neither limit changes nothing either");
+        Assert.That((await emptyLimits.ReadObjectAsync()).Str("error.message"), Does.StartWith("Nothing to change"));
         Assert.That(unknown.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That((await unknown.ReadObjectAsync()).Str("error.code"), Is.EqualTo("API_KEY_NOT_FOUND"));
     }

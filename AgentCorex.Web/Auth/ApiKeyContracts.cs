@@ -39,7 +39,8 @@ public sealed class UpdateApiKeyRequestValidator : AbstractValidator<UpdateApiKe
         RuleFor(r => r.RateLimits!).SetValidator(new KeyRateLimitsRequestValidator()).When(r => r.RateLimits is not null);
         // A rule on the whole request: no one field is missing more than the others, so the error names none.
         RuleFor(r => r)
-            .Must(r => r.Name is not null || r.Plan is not null || r.RateLimits is not null || r.ResetRateLimits == true)
+            .Must(r => r.Name is not null || r.Plan is not null || r.ResetRateLimits == true
+                || r.RateLimits is { RequestsPerMinute: not null } or { MaxConcurrent: not null })
             .WithMessage("Nothing to change: give name, plan, rate_limits or reset_rate_limits");
     }
 }
