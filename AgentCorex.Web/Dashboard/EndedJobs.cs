@@ -22,10 +22,6 @@ internal sealed record EndedJobsModel(
 /// </summary>
 internal sealed class EndedJobs(AgentCorexDb db, HangfireExecutor executor, TimeProvider time)
 {
-    // A cancel stored before the ledger kept who made it has no message; when it came is what an operator can still be told.
-    private const string CanceledQueued = "Canceled before it started";
-    private const string CanceledRunning = "Canceled while running";
-
     public async Task<EndedJobsModel> ReadAsync(LedgerJobList list, int from, int count, int defaultCount, JobStorage hangfire, CancellationToken cancellationToken)
     {
         var jobs = db.Listed(list);
@@ -35,8 +31,9 @@ internal sealed class EndedJobs(AgentCorexDb db, HangfireExecutor executor, Time
                 join key in db.ApiKeys on job.OwnerKeyId equals key.Id into keys
                 from key in keys.DefaultIfEmpty()
                 orderby job.CompletedAt descending, job.Id descending
+                // A cancel stored before the ledger kept who made it has no message: when it came is what can still be told.
                 select new EndedJobRow(job.Id, job.HangfireId, job.Tool, key != null ? key.Name : job.OwnerKeyId, job.StartedAt, job.CompletedAt,
-                    job.ErrorMessage ?? (job.Status == JobStatus.Canceled ? (job.StartedAt == null ? CanceledQueued : CanceledRunning) : null)))
+                    job.ErrorMessage ?? (job.Status == JobStatus.Canceled ? (job.StartedAt == null ? JobCanceler.UnknownBeforeStart : JobCanceler.Unknown) : null)))
             .ToListAsync(cancellationToken);
         var expiration = HangfireStorage.JobExpiration(hangfire);
         var expiredBefore = time.GetUtcNow().UtcDateTime - expiration;

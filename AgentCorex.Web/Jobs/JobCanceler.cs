@@ -16,6 +16,9 @@ public sealed record JobCanceler(string Who)
     /// <summary>Said when the run cannot tell who canceled it: the ledger kept no one (a cancel stored before it did).</summary>
     public const string Unknown = "Canceled while running";
 
+    /// <summary>Said of a job canceled before it started whose cancel the ledger kept no one for.</summary>
+    public const string UnknownBeforeStart = "Canceled before it started";
+
     public static JobCanceler Of(ApiKeyIdentity caller, JobEntry job) =>
         new(caller.KeyId == job.OwnerKeyId ? "its owner" : $"admin key {caller.KeyId}");
 
