@@ -59,14 +59,14 @@ public static class HealthExtensions
 
         private async Task<HealthCheckResult> ProbeAsync(CancellationToken cancellationToken)
         {
-            // A context each time: one whose connection broke under it is not to be used again. A statement first,
-            // which throws where it fails: CanConnect answers false for a lost connection, which could not be told apart.
+            // A context each time: one whose connection broke under it is not to be used again. A statement rather than
+            // CanConnect, which answers false for a lost connection instead of throwing, so that it could not be retried.
             async Task<bool> ReachableAndUpToDate()
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
                 await db.Database.ExecuteSqlRawAsync("SELECT 1", cancellationToken);
-                return await db.Database.CanConnectAsync(cancellationToken) && !(await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any();
+                return !(await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any();
             }
             try
             {
