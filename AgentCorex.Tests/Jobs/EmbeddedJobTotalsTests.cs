@@ -22,16 +22,7 @@ public sealed class EmbeddedJobTotalsTests() : ServerTest(TestStorage.Embedded)
         await old.Db.SaveChangesAsync();
 
         await old.MigrateTheRestAsync();
-        await using var command = old.Db.Database.GetDbConnection().CreateCommand();
-        command.CommandText = "SELECT owner_key_id || ' ' || tool || ' ' || status || ' ' || jobs FROM job_totals ORDER BY 1";
-        var rows = new List<string>();
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                rows.Add(reader.GetString(0));
-            }
-        }
+        var rows = await old.Db.TextAsync("SELECT owner_key_id || ' ' || tool || ' ' || status || ' ' || jobs FROM job_totals ORDER BY 1");
 
         Assert.That(rows, Is.EqualTo(new[] { "key_old echo completed 2", "key_old fail failed 1", "key_other echo canceled 1" }));
     }

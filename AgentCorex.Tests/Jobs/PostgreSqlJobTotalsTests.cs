@@ -26,10 +26,10 @@ public sealed class PostgreSqlJobTotalsTests() : ServerTest(TestStorage.PostgreS
         await old.Db.SaveChangesAsync();
 
         await old.MigrateTheRestAsync();
-        var filled = await RowsAsync(old.Db, "SELECT owner_key_id || ' ' || tool || ' ' || status || ' ' || jobs FROM job_totals ORDER BY 1");
+        var filled = await old.Db.TextAsync("SELECT owner_key_id || ' ' || tool || ' ' || status || ' ' || jobs FROM job_totals ORDER BY 1");
         await old.Db.Jobs.Where(j => j.Id == running.Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatus.Timeout));
         await old.Db.Jobs.Where(j => j.OwnerKeyId == "key_other").ExecuteDeleteAsync();
-        var changes = await RowsAsync(old.Db, "SELECT owner_key_id || ' ' || tool || ' ' || status || ' ' || change FROM job_total_changes ORDER BY 1");
+        var changes = await old.Db.TextAsync("SELECT owner_key_id || ' ' || tool || ' ' || status || ' ' || change FROM job_total_changes ORDER BY 1");
 
         Assert.That(filled, Is.EqualTo(new[] { "key_old echo completed 2", "key_old fail failed 1", "key_other echo canceled 1" }));
         Assert.That(changes, Is.EqualTo(new[] { "key_old echo timeout 1", "key_other echo canceled -1" }));
@@ -73,19 +73,6 @@ public sealed class PostgreSqlJobTotalsTests() : ServerTest(TestStorage.PostgreS
         await using var scope = App.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         await db.Database.OpenConnectionAsync();
-        return await RowsAsync(db, sql);
-    }
-
-    private static async Task<List<string>> RowsAsync(AgentCorexDb db, string sql)
-    {
-        await using var command = db.Database.GetDbConnection().CreateCommand();
-        command.CommandText = sql;
-        var rows = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            rows.Add(reader.GetString(0));
-        }
-        return rows;
+        return await db.TextAsync(sql);
     }
 }
