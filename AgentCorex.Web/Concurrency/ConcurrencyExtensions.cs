@@ -7,8 +7,9 @@ public static class ConcurrencyExtensions
     /// <summary>Each key's limit of tool executions at once (its plan's max_concurrent, or its own), held on every node.</summary>
     public static WebApplicationBuilder AddConcurrencyLimits(this WebApplicationBuilder builder)
     {
+        var provider = StorageOptions.From(builder.Configuration).Provider;
         builder.Services.AddSingleton<KeySlotLock>();
-        if (StorageOptions.From(builder.Configuration).Provider == StorageProvider.Embedded)
+        if (provider == StorageProvider.Embedded)
         {
             builder.Services.AddSingleton<IDirectExecutions, InMemoryDirectExecutions>();
             builder.Services.AddSingleton<ISlotQueries, SqliteSlotQueries>();
@@ -16,7 +17,12 @@ public static class ConcurrencyExtensions
         else
         {
             builder.Services.AddSingleton<IDirectExecutions, DatabaseDirectExecutions>();
-            builder.Services.AddSingleton<ISlotQueries, CompiledSlotQueries>();
+            builder.Services.AddSingleton<ISlotQueries, DatabaseSlotQueries>();
+            if (provider == StorageProvider.PostgreSql)
+            {
+                builder.Services.AddSingleton<KeySlotCompaction>();
+                builder.Services.AddHostedService(services => services.GetRequiredService<KeySlotCompaction>());
+            }
         }
         builder.Services.AddSingleton<FailedHandOvers>();
         builder.Services.AddScoped<ExecutionSlots>();

@@ -19,9 +19,9 @@ public sealed class KeySlotLock(StorageConnection storage)
     /// <summary>
     /// PostgreSQL's admission in one round trip: the key's advisory lock, then <paramref name="admit"/>, a statement
     /// that counts the key's slots (<see cref="PostgreSqlSlotsHeld"/>), as one implicit transaction, so the count
-    /// sees everything committed before the lock was granted. The lock is held for that statement alone, not for
-    /// round trips, so one key's admissions queue for microseconds. Returns the reader at the admitting
-    /// statement's answer.
+    /// sees everything committed before the lock was granted. The lock is held for that statement and its commit,
+    /// not for round trips, so one key's admissions queue for about a commit each. Returns the reader at the
+    /// admitting statement's answer.
     /// </summary>
     public static async Task<Npgsql.NpgsqlDataReader> AdmitOnPostgreSqlAsync(
         Npgsql.NpgsqlBatch batch, string keyId, Npgsql.NpgsqlBatchCommand admit, CancellationToken cancellationToken)
@@ -38,15 +38,45 @@ public sealed class KeySlotLock(StorageConnection storage)
 
     /// <summary>
     /// PostgreSQL: the slots a key holds, its jobs handed to Hangfire and its live direct executions, as an SQL
-    /// expression; each part is counted up to <paramref name="limitParameter"/> only, which is all a comparison with
-    /// the limit needs, so a key with a deep queue costs no more to admit than its limit allows.
+    /// expression. Its jobs' are kept counted: key_slots plus the changes not yet moved into it (migration
+    /// KeySlotCounts), read in one statement, so that a move committed meanwhile is seen whole or not at all. Its
+    /// direct executions are counted up to <paramref name="limitParameter"/> only, which is all a comparison with
+    /// the limit needs.
     /// </summary>
     public static string PostgreSqlSlotsHeld(string keyParameter, string nowParameter, string limitParameter) =>
+        $"({PostgreSqlJobsHeld(keyParameter)} + {PostgreSqlDirectsHeld(keyParameter, nowParameter, limitParameter)})";
+
+    /// <summary>PostgreSQL: the slots a key's jobs hold, key_slots and the changes not yet moved into it.</summary>
+    public static string PostgreSqlJobsHeld(string keyParameter) =>
         $"""
-        ((SELECT count(*) FROM (SELECT 1 FROM jobs WHERE owner_key_id = {keyParameter} AND NOT parked
-                AND status IN ('{Jobs.JobStatus.Queued}', '{Jobs.JobStatus.Running}') LIMIT {limitParameter}) held)
-            + (SELECT count(*) FROM (SELECT 1 FROM direct_executions WHERE key_id = {keyParameter} AND expires_at > {nowParameter} LIMIT {limitParameter}) live))
+        (COALESCE((SELECT held FROM key_slots WHERE owner_key_id = {keyParameter}), 0)
+            + COALESCE((SELECT SUM(change) FROM key_slot_changes WHERE owner_key_id = {keyParameter}), 0))
         """;
+
+    /// <summary>
+    /// PostgreSQL: as <see cref="PostgreSqlSlotsHeld"/>, for the admitting statement of a job, which holds the key's
+    /// lock: the key's changes are moved into key_slots as they are counted, so that a key admitted often has only
+    /// the changes since its last admission to read. The statement begins with <see cref="PostgreSqlMoveSlotChanges"/>.
+    /// </summary>
+    public static string PostgreSqlSlotsHeldAsMoved(string keyParameter, string nowParameter, string limitParameter) =>
+        $"((SELECT held FROM kept_slots) + {PostgreSqlDirectsHeld(keyParameter, nowParameter, limitParameter)})";
+
+    /// <summary>
+    /// The WITH clause that moves a key's slot changes into key_slots and answers the count as kept_slots. Only under
+    /// the key's lock: KeySlotCompaction moves only the changes of keys whose lock it takes, and a move elsewhere
+    /// while this one deletes the same rows could wait on it in the opposite order.
+    /// </summary>
+    public static string PostgreSqlMoveSlotChanges(string keyParameter) =>
+        $"""
+        WITH moved_slots AS (DELETE FROM key_slot_changes WHERE owner_key_id = {keyParameter} RETURNING change),
+        kept_slots AS (
+            INSERT INTO key_slots (owner_key_id, held) SELECT {keyParameter}, COALESCE(SUM(change), 0) FROM moved_slots
+            ON CONFLICT (owner_key_id) DO UPDATE SET held = key_slots.held + excluded.held
+            RETURNING held)
+        """;
+
+    private static string PostgreSqlDirectsHeld(string keyParameter, string nowParameter, string limitParameter) =>
+        $"(SELECT count(*) FROM (SELECT 1 FROM direct_executions WHERE key_id = {keyParameter} AND expires_at > {nowParameter} LIMIT {limitParameter}) live)";
 
     private readonly SemaphoreSlim[] stripes = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
 

@@ -37,8 +37,11 @@ public interface ISlotQueries
     void NoneParked(string keyId);
 }
 
-/// <summary>On a server database: compiled EF Core queries on the request's own context.</summary>
-internal sealed class CompiledSlotQueries : ISlotQueries
+/// <summary>
+/// On a server database, on the request's own context: on PostgreSQL the slots its triggers keep counted
+/// (<see cref="KeySlotLock.PostgreSqlSlotsHeld"/>), on SQL Server the rows counted up to the limit.
+/// </summary>
+internal sealed class DatabaseSlotQueries(StorageConnection storage) : ISlotQueries
 {
     /// <summary>Other nodes store jobs too: nothing can be remembered.</summary>
     public bool Remembers => false;
@@ -47,12 +50,17 @@ internal sealed class CompiledSlotQueries : ISlotQueries
         (AgentCorexDb db, string keyId, int limit, CancellationToken _) =>
             db.Jobs.Where(j => j.OwnerKeyId == keyId && !j.Parked && (j.Status == JobStatus.Queued || j.Status == JobStatus.Running)).Take(limit).Count());
 
+    private static readonly string PostgreSqlHeldByJobs = $"SELECT LEAST({KeySlotLock.PostgreSqlJobsHeld("{0}")}, {{1}})::integer AS \"Value\"";
+
     private static readonly Func<AgentCorexDb, string, CancellationToken, Task<bool>> HasParked = EF.CompileAsyncQuery(
         (AgentCorexDb db, string keyId, CancellationToken _) =>
             db.Jobs.Any(j => j.OwnerKeyId == keyId && j.Parked && j.Status == JobStatus.Queued));
 
     public Task<int> HeldByJobsAsync(Func<AgentCorexDb> db, string keyId, int limit, CancellationToken cancellationToken) =>
-        limit <= 0 ? Task.FromResult(0) : HeldByJobs(db(), keyId, limit, cancellationToken);
+        limit <= 0 ? Task.FromResult(0)
+        : storage.Provider == StorageProvider.PostgreSql
+            ? db().Database.SqlQueryRaw<int>(PostgreSqlHeldByJobs, keyId, limit).SingleAsync(cancellationToken)
+            : HeldByJobs(db(), keyId, limit, cancellationToken);
 
     public async Task<bool> HoldAtLeastAsync(Func<AgentCorexDb> db, string keyId, int count, CancellationToken cancellationToken) =>
         count <= 0 || await HeldByJobsAsync(db, keyId, count, cancellationToken) >= count;

@@ -54,8 +54,9 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
 
     private static readonly string AddWithinLimitSql =
         $"""
+        {Concurrency.KeySlotLock.PostgreSqlMoveSlotChanges("$2")}
         INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output, events_pending)
-        SELECT $1, $2, $3, $4, '{JobStatus.Queued}', {Concurrency.KeySlotLock.PostgreSqlSlotsHeld("$2", "$7", "$8")} >= $8, $5, 0, $6, 0, 0, $9
+        SELECT $1, $2, $3, $4, '{JobStatus.Queued}', {Concurrency.KeySlotLock.PostgreSqlSlotsHeldAsMoved("$2", "$7", "$8")} >= $8, $5, 0, $6, 0, 0, $9
         RETURNING parked
         """;
 

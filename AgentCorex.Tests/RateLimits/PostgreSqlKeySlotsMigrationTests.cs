@@ -1,0 +1,32 @@
+using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Jobs;
+using Microsoft.EntityFrameworkCore;
+
+namespace AgentCorex.Tests.RateLimits;
+
+/// <summary>PostgreSQL's migration KeySlotCounts: the slots held by the jobs already in the ledger, and the triggers' changes after.</summary>
+public sealed class PostgreSqlKeySlotsMigrationTests
+{
+    [Test]
+    public async Task TheMigration_CountsTheJobsAlreadyHoldingSlots_AndItsTriggersEachChangeAfter()
+    {
+        await using var old = await OldDatabase.MigratedToAsync(await PostgresCluster.RequireAsync(), "20261130063755_EndedJobsIndex");
+        var queued = Ledger.Job("key_old", "echo", JobStatus.Queued);
+        var running = Ledger.Job("key_old", "echo", JobStatus.Running);
+        var parked = Ledger.Job("key_old", "echo", JobStatus.Queued);
+        parked.Parked = true;
+        old.Db.Jobs.AddRange(queued, running, parked, Ledger.Job("key_old", "echo", JobStatus.Completed), Ledger.Job("key_other", "echo", JobStatus.Queued));
+        await old.Db.SaveChangesAsync();
+
+        await old.MigrateTheRestAsync();
+        var filled = await old.Db.TextAsync("SELECT owner_key_id || ' ' || held FROM key_slots ORDER BY 1");
+        await old.Db.Jobs.Where(j => j.Id == queued.Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatus.Running)); // held either way
+        await old.Db.Jobs.Where(j => j.Id == running.Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatus.Completed));
+        await old.Db.Jobs.Where(j => j.Id == parked.Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.Parked, false));
+        await old.Db.Jobs.Where(j => j.OwnerKeyId == "key_other").ExecuteDeleteAsync();
+        var changes = await old.Db.TextAsync("SELECT owner_key_id || ' ' || change FROM key_slot_changes ORDER BY 1");
+
+        Assert.That(filled, Is.EqualTo(new[] { "key_old 2", "key_other 1" }), "queued and running, not the parked or the completed");
+        Assert.That(changes, Is.EqualTo(new[] { "key_old -1", "key_old 1", "key_other -1" }));
+    }
+}
