@@ -2,7 +2,10 @@ using System.Net;
 using AgentCorex.Tests.Dashboard;
 using AgentCorex.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
+using AgentCorex.Web.Storage;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace AgentCorex.Tests.Jobs;
@@ -94,6 +97,25 @@ public sealed class CancelReasonTests(TestStorage storage)
             }
         });
         await admin.DeleteAsync($"/jobs/{running}?force=true");
+    }
+
+    [Test]
+    public async Task AJobOfAKeyRevokedOnAnotherNode_CanceledByTheWorkerAtItsStart_IsLogged()
+    {
+        var revoked = await CreateKeyAsync("pro", admin: false);
+        using var client = ClientOf(revoked.ApiKey);
+        await client.WaitForFinalAsync(await client.SubmitAsync("echo", new { message = "the key is known here now" }));
+        // Revoked as another node would: this node still knows the key from its cache, and takes its next submit.
+        await using (var scope = logged.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().ApiKeys
+                .Where(k => k.Id == revoked.KeyId).ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, DateTime.UtcNow));
+        }
+        var job = await client.SubmitAsync("echo", new { message = "never" });
+
+        using var admin = ClientOf(AgentCorexApp.AdminKey);
+        Assert.That((await admin.WaitForFinalAsync(job)).Str("status"), Is.EqualTo("canceled"));
+        Assert.That(logs.Lines, Has.Some.Contain($"Job {job} canceled by the revocation of its API key {revoked.KeyId} before it started"));
     }
 
     private async Task<CreatedKey> CreateKeyAsync(string plan, bool admin)

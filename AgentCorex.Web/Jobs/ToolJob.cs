@@ -245,6 +245,7 @@ public sealed partial class ToolJob(
         if (now?.Status == JobStatus.Queued && await ledger.TryCancelAsync(jobId, JobStatus.Queued, JobCanceler.Revocation, canceled, cancellationToken))
         {
             // Still queued, so its key was revoked: a revoked key's jobs never start.
+            LogCanceledAtStart(logger, jobId, job.OwnerKeyId);
             metrics.JobFinished(job.Tool, JobStatus.Canceled);
             await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, cancellationToken);
             await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
@@ -347,6 +348,10 @@ public sealed partial class ToolJob(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended, but the database is unavailable to store it ({Reason}): trying again until it is")]
     private static partial void LogEndWaits(ILogger logger, string jobId, string reason);
+
+    // As the revocation's own line, for a job handed to Hangfire by a node that had not heard of it yet.
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} canceled by the revocation of its API key {KeyId} before it started")]
+    private static partial void LogCanceledAtStart(ILogger logger, string jobId, string keyId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Hangfire started job {JobId}, which the ledger does not have")]
     private static partial void LogMissing(ILogger logger, string jobId);
