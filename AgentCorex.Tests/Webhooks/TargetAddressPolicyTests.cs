@@ -27,6 +27,11 @@ public sealed class TargetAddressPolicyTests
     [TestCase("64:ff9b::7f00:1")]
     [TestCase("2002:a9fe:a9fe::1")]
     [TestCase("::127.0.0.1")]
+    [TestCase("64:ff9b:1::a00:1")]
+    [TestCase("64:ff9b:1:ffff::1")]
+    [TestCase("2001:2::1")]
+    [TestCase("3fff::1")]
+    [TestCase("5f00::1")]
     public void PrivateAndMetadataAddresses_AreForbidden(string address) =>
         Assert.That(TargetAddressPolicy.IsForbidden(IPAddress.Parse(address)), Is.True);
 
