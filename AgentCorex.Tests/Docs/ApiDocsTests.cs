@@ -338,6 +338,37 @@ public sealed class ApiDocsTests : ServerTest
     }
 
     [Test]
+    public async Task AnExecutionsMode_IsAnEnumOfExactlyTheModesTheServerAccepts()
+    {
+        var mode = document.At("components.schemas.ExecuteToolRequest.properties.mode");
+        var modes = mode?["enum"]?.AsArray().Select(v => v?.GetValue<string>()).ToList() ?? [];
+
+        Assert.That(modes, Is.EqualTo(new[] { null, "sync", "async" }), mode?.ToJsonString());
+        await Assert.MultipleAsync(async () =>
+        {
+            Assert.That((await Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" }, mode = "sync" })).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That((await Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" }, mode = "async" })).StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+            Assert.That((await Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" }, mode = "later" })).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        });
+    }
+
+    [Test]
+    public async Task AnExecutionsTimeout_DocumentsTheWidestRangeEitherModeAccepts()
+    {
+        var timeout = document.At("components.schemas.ExecuteToolRequest.properties.timeout_ms");
+
+        await Assert.MultipleAsync(async () =>
+        {
+            Assert.That((timeout?["minimum"]?.GetValue<int>(), timeout?["maximum"]?.GetValue<int>()), Is.EqualTo((1, 86_400_000)), timeout?.ToJsonString());
+            Assert.That((await Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" }, mode = "async", timeout_ms = 86_400_000 })).StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+            var direct = await Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" }, timeout_ms = 300_001 });
+            Assert.That(await direct.Content.ReadAsStringAsync(), Does.Contain("'timeout_ms' must be between 1 and 300000\""), "a direct run's own bound, named as before");
+            var zero = await Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" }, mode = "async", timeout_ms = 0 });
+            Assert.That(await zero.Content.ReadAsStringAsync(), Does.Contain("'timeout_ms' must be between 1 and 86400000 for a job"));
+        });
+    }
+
+    [Test]
     public void EveryRoute_DocumentsTheServersOwnFailure_InTheErrorShape()
     {
         var operations = document["paths"]!.AsObject()

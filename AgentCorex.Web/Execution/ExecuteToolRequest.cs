@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentCorex.Web.Errors;
 using AgentCorex.Web.Jobs;
 using FluentValidation;
 using Microsoft.Extensions.Options;
@@ -19,9 +20,12 @@ public sealed class ExecuteToolRequestValidator : AbstractValidator<ExecuteToolR
         RuleFor(r => r.Tool).IsToolName();
         RuleFor(r => r.Arguments).IsArgumentsObject();
         RuleFor(r => r.Mode)
-            .Must(m => m is null or Sync or Async)
+            .IsOneOf([Sync, Async])
             .WithMessage("'mode' must be \"sync\" or \"async\"");
         RuleFor(r => r.TimeoutMs).IsTimeoutUpTo(syncMax).When(r => r.Mode != Async);
         RuleFor(r => r.TimeoutMs).IsTimeoutUpTo(asyncMax, " for a job").When(r => r.Mode == Async);
+        // What the OpenAPI document can say of timeout_ms, which reads unconditional rules only: the widest range either
+        // mode accepts. A value outside it breaks one of the rules above first, whose message names the mode's own bound.
+        RuleFor(r => r.TimeoutMs).InclusiveBetween(1, Math.Max(syncMax, asyncMax));
     }
 }
