@@ -72,6 +72,10 @@ public sealed class ArgumentValidationTests : ServerTest
     [TestCase("/execute_tool", """{"tool":"echo","arguments":{"message":"hi","message":"there"}}""", "message")]
     [TestCase("/jobs/submit", """{"tool":"echo","arguments":{"message":"hi"},"timeout_ms":100,"timeout_ms":200}""", "timeout_ms")]
     [TestCase("/jobs/submit", """{"tool":"fail","arguments":{"message":"x","code":"A","code":"B"}}""", "code")]
+    [TestCase("/execute_tool", """{"tool":"echo","Tool":"fail","arguments":{"message":"hi"}}""", "tool")]
+    [TestCase("/jobs/submit", """{"TIMEOUT_MS":100,"tool":"echo","arguments":{"message":"hi"},"timeout_ms":200}""", "timeout_ms")]
+    [TestCase("/api_keys", """{"name":"a","Name":"b","plan":"free"}""", "name")]
+    [TestCase("/api_keys", """{"name":"a","plan":"free","rate_limits":{"max_concurrent":1,"Max_Concurrent":2}}""", "rate_limits.max_concurrent")]
     public async Task AFieldGivenTwice_IsRefused_NotReadAsItsLastValue(string route, string body, string argument)
     {
         var response = await Admin.PostRawAsync(route, body);

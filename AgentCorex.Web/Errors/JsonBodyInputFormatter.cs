@@ -97,7 +97,7 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
                 {
                     return ApiErrors.InvalidRequest(NotAnObject);
                 }
-                if (FirstRepeatedName(document.RootElement, "") is { } repeated)
+                if (FirstRepeatedName(document.RootElement, ApiJson.Options.GetTypeInfo(type), "") is { } repeated)
                 {
                     // Arguments are named as the tool knows them: "message", not "arguments.message".
                     var name = repeated.StartsWith("arguments.", StringComparison.Ordinal) ? repeated["arguments.".Length..] : repeated;
@@ -166,33 +166,44 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         return (null, []);
     }
 
-    /// <summary>The path of the first name given twice in one object ("arguments.target.port"), or null.</summary>
-    private static string? FirstRepeatedName(JsonElement element, string path)
+    /// <summary>
+    /// The path of the first name given twice in one object ("arguments.target.port"), or null. Names are matched as the
+    /// reader matches them: a request's own fields regardless of case ("Tool" is "tool" again, named as declared), the
+    /// JSON a field holds as it is (a tool's arguments, case by case).
+    /// </summary>
+    private static string? FirstRepeatedName(JsonElement element, JsonTypeInfo? type, string path)
     {
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
+                var typed = type is { Kind: JsonTypeInfoKind.Object } ? type : null;
+                var matching = typed?.Options.PropertyNameCaseInsensitive == true ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+                var fields = new HashSet<JsonPropertyInfo>();
                 var names = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var property in element.EnumerateObject())
                 {
-                    var at = path.Length == 0 ? property.Name : $"{path}.{property.Name}";
-                    if (!names.Add(property.Name))
+                    var field = typed?.Properties.FirstOrDefault(p => string.Equals(p.Name, property.Name, matching));
+                    var name = field?.Name ?? property.Name;
+                    var at = path.Length == 0 ? name : $"{path}.{name}";
+                    if (field is null ? !names.Add(name) : !fields.Add(field))
                     {
                         return at;
                     }
-                    if (FirstRepeatedName(property.Value, at) is { } inner)
+                    var inner = field is null ? null : typed!.Options.GetTypeInfo(Nullable.GetUnderlyingType(field.PropertyType) ?? field.PropertyType);
+                    if (FirstRepeatedName(property.Value, inner, at) is { } repeated)
                     {
-                        return inner;
+                        return repeated;
                     }
                 }
                 return null;
             case JsonValueKind.Array:
+                var items = type?.ElementType is { } itemType ? type.Options.GetTypeInfo(itemType) : null;
                 var index = 0;
                 foreach (var item in element.EnumerateArray())
                 {
-                    if (FirstRepeatedName(item, $"{path}[{index++}]") is { } inner)
+                    if (FirstRepeatedName(item, items, $"{path}[{index++}]") is { } repeated)
                     {
-                        return inner;
+                        return repeated;
                     }
                 }
                 return null;
