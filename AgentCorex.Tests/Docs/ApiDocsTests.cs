@@ -369,6 +369,27 @@ public sealed class ApiDocsTests : ServerTest
     }
 
     [Test]
+    public async Task AWebhooksEvents_AreAnEnumOfExactlyTheEventsTheServerAccepts_AtLeastOne()
+    {
+        var events = document.At("components.schemas.CreateWebhookRequest.properties.events");
+        var names = events?["items"]?["enum"]?.AsArray().Select(v => v?.GetValue<string>()).ToList() ?? [];
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(names, Is.EqualTo(new[] { "job.queued", "job.started", "job.completed", "job.failed", "job.canceled", "job.timeout" }), events?.ToJsonString());
+            Assert.That(events?["minItems"]?.GetValue<int>(), Is.EqualTo(1), events?.ToJsonString());
+        });
+        using var client = App.CreateClient((await App.CreateKeyAsync(name: "docs-events")).ApiKey);
+        await Assert.MultipleAsync(async () =>
+        {
+            Assert.That((await client.PostJsonAsync("/webhooks", new { url = "http://93.184.215.14/hook", events = names })).StatusCode, Is.EqualTo(HttpStatusCode.Created));
+            Assert.That((await client.PostJsonAsync("/webhooks", new { url = "http://93.184.215.14/hook", events = new[] { "job.done" } })).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That((await client.PostRawAsync("/webhooks", """{"url":"http://93.184.215.14/hook","events":[null]}""")).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That((await client.PostJsonAsync("/webhooks", new { url = "http://93.184.215.14/hook", events = Array.Empty<string>() })).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        });
+    }
+
+    [Test]
     public void EveryRoute_DocumentsTheServersOwnFailure_InTheErrorShape()
     {
         var operations = document["paths"]!.AsObject()

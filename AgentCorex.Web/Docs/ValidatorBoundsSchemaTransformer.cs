@@ -11,10 +11,10 @@ namespace AgentCorex.Web.Docs;
 
 /// <summary>
 /// A request body's bounds, taken from where the server keeps them: its validator's unconditional rules on each field
-/// (NotEmpty, MaximumLength and Length, Matches, IsOneOf, InclusiveBetween, comparisons) become the field's minLength,
-/// maxLength, pattern, enum, minimum and maximum, as the tools' argument schemas get theirs. The generator sees only the
-/// C# types, so the document would otherwise say nothing of a key's name being 1 to 100 characters, or of timeout_ms'
-/// range.
+/// (NotEmpty, MaximumLength and Length, Matches, IsOneOf, InclusiveBetween, comparisons) become the field's minLength
+/// (minItems for a list), maxLength, pattern, enum, minimum and maximum, and a RuleForEach's become its items', as the
+/// tools' argument schemas get theirs. The generator sees only the C# types, so the document would otherwise say nothing
+/// of a key's name being 1 to 100 characters, of timeout_ms' range, or of which events a webhook may name.
 /// </summary>
 internal sealed class ValidatorBoundsSchemaTransformer(IServiceProvider services) : IOpenApiSchemaTransformer
 {
@@ -36,6 +36,13 @@ internal sealed class ValidatorBoundsSchemaTransformer(IServiceProvider services
             {
                 Bound(field, check);
             }
+            if (field.Items is OpenApiSchema items)
+            {
+                foreach (var check in validator.UnconditionalItemChecksOf(type.Type, property))
+                {
+                    Bound(items, check); // a RuleForEach bounds the list's items (a webhook's events), not the list
+                }
+            }
         }
         return Task.CompletedTask;
     }
@@ -48,6 +55,9 @@ internal sealed class ValidatorBoundsSchemaTransformer(IServiceProvider services
         {
             case INotEmptyValidator when isString:
                 field.MinLength = Math.Max(field.MinLength ?? 0, 1);
+                break;
+            case INotEmptyValidator when field.Type?.HasFlag(JsonSchemaType.Array) == true:
+                field.MinItems = Math.Max(field.MinItems ?? 0, 1);
                 break;
             case ILengthValidator length when isString:
                 if (length.Min > 0)

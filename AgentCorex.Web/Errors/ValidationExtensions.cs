@@ -57,6 +57,14 @@ public static class ValidationExtensions
             .Where(c => !c.HasCondition && !c.HasAsyncCondition)
             .Select(c => c.Validator);
 
+    /// <summary>The checks that always apply to each item of the property, a list (a RuleForEach without a condition).</summary>
+    public static IEnumerable<IPropertyValidator> UnconditionalItemChecksOf(this IValidatorDescriptor descriptor, Type type, JsonPropertyInfo property) =>
+        descriptor.UnconditionalRulesFor(type, property)
+            .Where(rule => rule.IsForEachItem())
+            .SelectMany(rule => rule.Components)
+            .Where(c => !c.HasCondition && !c.HasAsyncCondition)
+            .Select(c => c.Validator);
+
     /// <summary>Whether the validator insists on a value: an unconditional NotNull or NotEmpty on the property itself, not on each of its items.</summary>
     public static bool Demands(this IValidatorDescriptor descriptor, Type type, JsonPropertyInfo property) =>
         descriptor.UnconditionalChecksOf(type, property).Any(check => check is INotNullValidator or INotEmptyValidator);

@@ -24,9 +24,10 @@ public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebh
             .NotNull().WithMessage("Missing required argument: events")
             .NotEmpty().WithMessage("'events' must name at least one event")
             .Must(e => e!.Distinct(StringComparer.Ordinal).Count() == e!.Count).WithMessage("'events' must not name an event twice");
-        RuleForEach(r => r.Events)
-            .Must(e => JobEventNames.All.Contains(e))
-            .WithMessage($"each of 'events' must be one of: {string.Join(", ", JobEventNames.All)}");
+        var notAnEvent = $"each of 'events' must be one of: {string.Join(", ", JobEventNames.All)}";
+        RuleForEach(r => r.Events).Cascade(CascadeMode.Stop)
+            .NotNull().WithMessage(notAnEvent)
+            .IsOneOf(JobEventNames.All).WithMessage(notAnEvent);
         RuleFor(r => r.Secret)
             .Must(WebhookSecrets.IsWellFormed).When(r => r.Secret is not null)
             .WithMessage($"'secret' must be {WebhookSecrets.Prefix} followed by the base64 of {WebhookSecrets.MinBytes} to {WebhookSecrets.MaxBytes} random bytes; leave it out to get one");
