@@ -328,8 +328,8 @@ public sealed class ApiDocsTests : ServerTest
     {
         List<string?> Plans(string schema) => document.At($"components.schemas.{schema}.properties.plan")?["enum"]?.AsArray().Select(v => v?.GetValue<string>()).ToList() ?? [];
 
-        Assert.That(Plans("CreateApiKeyRequest"), Is.EqualTo(new[] { null, "free", "pro", "enterprise" }), "null too, as the field's type admits it");
-        Assert.That(Plans("UpdateApiKeyRequest"), Is.EqualTo(Plans("CreateApiKeyRequest")));
+        Assert.That(Plans("CreateApiKeyRequest"), Is.EqualTo(new[] { "free", "pro", "enterprise" }), "a key's plan is required: null is refused");
+        Assert.That(Plans("UpdateApiKeyRequest"), Is.EqualTo(new[] { null, "free", "pro", "enterprise" }), "null too, as a PATCH leaves it out");
         foreach (var plan in Plans("CreateApiKeyRequest").OfType<string>())
         {
             Assert.That((await Admin.PostJsonAsync("/api_keys", new { name = "docs-" + plan, plan })).StatusCode, Is.EqualTo(HttpStatusCode.Created), plan);
@@ -386,6 +386,30 @@ public sealed class ApiDocsTests : ServerTest
             Assert.That((await client.PostJsonAsync("/webhooks", new { url = "http://93.184.215.14/hook", events = new[] { "job.done" } })).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
             Assert.That((await client.PostRawAsync("/webhooks", """{"url":"http://93.184.215.14/hook","events":[null]}""")).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
             Assert.That((await client.PostJsonAsync("/webhooks", new { url = "http://93.184.215.14/hook", events = Array.Empty<string>() })).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        });
+    }
+
+    [TestCase("ExecuteToolRequest", "/execute_tool", """{"tool":null,"arguments":{"message":"x"}}""")]
+    [TestCase("ExecuteToolRequest", "/execute_tool", """{"tool":"echo","arguments":null}""")]
+    [TestCase("SubmitJobRequest", "/jobs/submit", """{"tool":null,"arguments":{"message":"x"}}""")]
+    [TestCase("SubmitJobRequest", "/jobs/submit", """{"tool":"echo","arguments":null}""")]
+    [TestCase("CreateApiKeyRequest", "/api_keys", """{"name":null,"plan":"free"}""")]
+    [TestCase("CreateApiKeyRequest", "/api_keys", """{"name":"k","plan":null}""")]
+    [TestCase("CreateWebhookRequest", "/webhooks", """{"url":null,"events":["job.failed"]}""")]
+    [TestCase("CreateWebhookRequest", "/webhooks", """{"url":"http://93.184.215.14/hook","events":null}""")]
+    public async Task ARequiredField_IsNotDocumentedAsNullable_AsTheServerRefusesNull(string schema, string route, string body)
+    {
+        var field = System.Text.Json.Nodes.JsonNode.Parse(body)!.AsObject().Single(p => p.Value is null).Key;
+        var declared = document.At($"components.schemas.{schema}.properties.{field}");
+        var nullable = declared?["type"]?.ToJsonString().Contains("null") == true
+            || declared?["oneOf"]?.AsArray().Any(branch => branch?["type"]?.ToJsonString() == "\"null\"") == true
+            || declared?["enum"]?.AsArray().Any(value => value is null) == true;
+
+        await Assert.MultipleAsync(async () =>
+        {
+            Assert.That(Required(schema), Does.Contain(field));
+            Assert.That(nullable, Is.False, declared?.ToJsonString());
+            Assert.That((await Admin.PostRawAsync(route, body)).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         });
     }
 

@@ -19,6 +19,7 @@ public static class DocsExtensions
             openApi.ShouldInclude = description => !HttpMethods.IsHead(description.HttpMethod ?? "") && included(description);
             openApi.AddDocumentTransformer<ApiDocumentTransformer>();
             openApi.AddDocumentTransformer<OperationalRoutesTransformer>();
+            openApi.AddDocumentTransformer<RequiredReferencesTransformer>();
             openApi.AddOperationTransformer<BearerOperationTransformer>();
             openApi.AddOperationTransformer<ResponseHeadersTransformer>();
             openApi.AddOperationTransformer<QueryParameterRulesTransformer>();

@@ -31,7 +31,20 @@ internal sealed class RequiredFieldsSchemaTransformer(IServiceProvider services)
             {
                 required.Remove(property.Name);
             }
+            else if (validator is not null && schema.Properties?.TryGetValue(property.Name, out var declared) == true && declared is OpenApiSchema field)
+            {
+                RefuseNull(field); // {"tool":null} is refused as a missing tool is: the document must not offer null
+            }
         }
         return Task.CompletedTask;
+    }
+
+    /// <summary>The field's type without null (an object's reference gets its null later: RequiredReferencesTransformer).</summary>
+    private static void RefuseNull(OpenApiSchema field)
+    {
+        if (field.Type is { } declared && declared.HasFlag(JsonSchemaType.Null))
+        {
+            field.Type = declared & ~JsonSchemaType.Null;
+        }
     }
 }
