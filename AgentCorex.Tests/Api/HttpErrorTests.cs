@@ -41,6 +41,39 @@ public sealed class HttpErrorTests : ServerTest
         Assert.That(body.Str("status"), Is.EqualTo("error"), "an execution endpoint's error");
     }
 
+    [TestCase("/execute_tool", "gzip")]
+    [TestCase("/jobs/submit", "br")]
+    [TestCase("/jobs/submit", "identity, gzip")]
+    public async Task ACompressedBody_IsUnsupportedMediaType_NotJsonThatIsNotValid(string route, string coding)
+    {
+        using var compressed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write("""{"tool":"echo","arguments":{"message":"x"}}"""u8);
+        }
+        var content = new ByteArrayContent(compressed.ToArray());
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        content.Headers.TryAddWithoutValidation("Content-Encoding", coding);
+
+        var response = await Admin.PostAsync(route, content);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.UnsupportedMediaType));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("UNSUPPORTED_MEDIA_TYPE"));
+        Assert.That(body.Str("status"), Is.EqualTo("error"), "an execution endpoint's error");
+    }
+
+    [Test]
+    public async Task ABodyWithTheIdentityCoding_IsRead()
+    {
+        var content = new StringContent("""{"tool":"echo","arguments":{"message":"x"}}""", System.Text.Encoding.UTF8, "application/json");
+        content.Headers.TryAddWithoutValidation("Content-Encoding", "identity");
+
+        var response = await Admin.PostAsync("/execute_tool", content);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+    }
+
     [TestCase("/execute_tool")]
     [TestCase("/jobs/submit")]
     public async Task BodyWithAUtf8ByteOrderMark_IsRead(string route)

@@ -45,7 +45,7 @@ internal sealed class ErrorResponsesConvention : IActionModelConvention
         if (action.Attributes.OfType<HttpPostAttribute>().Any() || action.Attributes.OfType<HttpPatchAttribute>().Any())
         {
             Add(action, StatusCodes.Status413PayloadTooLarge, "PAYLOAD_TOO_LARGE: the body is over 1 MiB");
-            Add(action, StatusCodes.Status415UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE: the body must be application/json");
+            Add(action, StatusCodes.Status415UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE: the body must be application/json, uncompressed (no Content-Encoding)");
         }
         // As RateLimitFilter and ShutdownFilter apply: the plan's limit on the execution endpoints, the looser
         // per-key limit on the rest (admin keys are exempt from it), new executions refused while stopping.

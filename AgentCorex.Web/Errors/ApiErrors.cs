@@ -37,6 +37,10 @@ public static class ApiErrors
     public static ApiException ApiKeyRevoked(string keyId) =>
         new(StatusCodes.Status409Conflict, new ApiError("API_KEY_REVOKED", $"API key {keyId} has been revoked and cannot be changed"));
 
+    /// <summary>A body sent compressed (Content-Encoding): RFC 9110's answer to a coding the server does not take is 415.</summary>
+    public static ApiException ContentEncodingUnsupported() =>
+        new(StatusCodes.Status415UnsupportedMediaType, new ApiError("UNSUPPORTED_MEDIA_TYPE", "The request body must be sent uncompressed: Content-Encoding is not supported"));
+
     /// <summary>An exception nothing meant for the client: the server's own fault, logged where it is handled.</summary>
     public static ApiException Internal() =>
         new(StatusCodes.Status500InternalServerError, new ApiError("INTERNAL_ERROR", "The server failed to handle the request"));

@@ -34,6 +34,10 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
 
     public override async Task<InputFormatterResult> ReadRequestBodyAsync(InputFormatterContext context, Encoding encoding)
     {
+        if (IsCompressed(context.HttpContext.Request))
+        {
+            throw ApiErrors.ContentEncodingUnsupported(); // gzip bytes would otherwise be refused as JSON that is not valid
+        }
         var body = context.HttpContext.Request.BodyReader;
         var read = await ReadToEndAsync(body, context.HttpContext.RequestAborted);
         try
@@ -49,6 +53,11 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
             body.AdvanceTo(read.Buffer.End);
         }
     }
+
+    /// <summary>Whether the body has a content coding other than identity (gzip, br, ...), which the server does not undo.</summary>
+    private static bool IsCompressed(HttpRequest request) =>
+        request.Headers.ContentEncoding.SelectMany(value => (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            .Any(coding => !coding.Equals("identity", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The whole body, which the server's limit keeps small (see <see cref="RequestBodyLimit"/>).</summary>
     private static async Task<ReadResult> ReadToEndAsync(PipeReader body, CancellationToken cancellationToken)
