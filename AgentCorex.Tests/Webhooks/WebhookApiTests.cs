@@ -80,6 +80,21 @@ public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
         Assert.That(body.Str("error.argument"), Is.EqualTo(field), body.ToJsonString());
     }
 
+    [TestCase(" http://93.184.215.14/hook ")]
+    [TestCase("http://93.184.215.14/a b")]
+    [TestCase("http://93.184.215.14/a\tb\n")]
+    public async Task Register_RefusesAUrlWithWhiteSpaceOrControlCharacters_WhichItWouldNotStoreAsItDelivers(string url)
+    {
+        using var user = await NewUserAsync();
+
+        var response = await user.PostJsonAsync("/webhooks", new { url, events = new[] { "job.completed" } });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), await response.Content.ReadAsStringAsync());
+        var body = await response.ReadObjectAsync();
+        Assert.That((body.Str("error.argument"), body.Str("error.message")),
+            Is.EqualTo(("url", "'url' must not contain white space or control characters: percent-encode them")));
+    }
+
     [Test]
     public async Task Register_RefusesAnOverlongUrl()
     {

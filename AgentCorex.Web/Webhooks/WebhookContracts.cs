@@ -17,6 +17,9 @@ public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebh
         RuleFor(r => r.Url).Cascade(CascadeMode.Stop)
             .NotEmpty().WithMessage("Missing required argument: url")
             .MaximumLength(WebhookRules.MaxUrlLength).WithMessage($"'url' must be at most {WebhookRules.MaxUrlLength} characters")
+            // Uri trims and escapes them, so deliveries would go elsewhere than the URL stored and listed says.
+            .Must(url => !url!.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            .WithMessage("'url' must not contain white space or control characters: percent-encode them")
             .Must(BeHttpUrl).WithMessage("'url' must be an absolute http or https URL")
             // It is shown in listings and logs; deliveries are authenticated by their signature instead.
             .Must(url => new Uri(url!).UserInfo.Length == 0).WithMessage("'url' must not contain a user name or password: receivers verify the signature instead");
