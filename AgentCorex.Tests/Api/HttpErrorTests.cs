@@ -149,6 +149,34 @@ public sealed class HttpErrorTests : ServerTest
         Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo(code));
     }
 
+    private static readonly string Absurd = new('k', 100_000);
+
+    [TestCase("POST", "/execute_tool", """{"tool":"ABSURD","arguments":{}}""", "TOOL_NOT_FOUND")]
+    [TestCase("POST", "/jobs/submit", """{"tool":"ABSURD","arguments":{}}""", "TOOL_NOT_FOUND")]
+    [TestCase("POST", "/execute_tool", """{"tool":"echo","arguments":{"message":"x","ABSURD":1}}""", "INVALID_ARGUMENTS")]
+    [TestCase("POST", "/execute_tool", """{"tool":"echo","arguments":{"ABSURD":1,"ABSURD":2}}""", "INVALID_ARGUMENTS")]
+    [TestCase("POST", "/api_keys", """{"name":"x","plan":"free","ABSURD":1}""", "INVALID_ARGUMENTS")]
+    [TestCase("POST", "/webhooks", """{"url":"https://example.com/","events":["job.failed"],"ABSURD":1}""", "INVALID_ARGUMENTS")]
+    [TestCase("GET", "/tools/SHORTER", null, "TOOL_NOT_FOUND")]
+    [TestCase("DELETE", "/api_keys/SHORTER", null, "API_KEY_NOT_FOUND")]
+    [TestCase("DELETE", "/webhooks/SHORTER", null, "WEBHOOK_NOT_FOUND")]
+    [TestCase("GET", "/webhooks/SHORTER/deliveries", null, "WEBHOOK_NOT_FOUND")]
+    public async Task ANameOrIdLongerThanAnyRealOne_IsEchoedOnlyInPart(string method, string url, string? body, string code)
+    {
+        // A body may carry a name of a megabyte, a path one of several kilobytes (Kestrel's request line limit).
+        var request = new HttpRequestMessage(new HttpMethod(method), url.Replace("SHORTER", Absurd[..5000]));
+        if (body is not null)
+        {
+            request.Content = new StringContent(body.Replace("ABSURD", Absurd), System.Text.Encoding.UTF8, "application/json");
+        }
+
+        var response = await Admin.SendAsync(request);
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo(code), text[..Math.Min(300, text.Length)]);
+        Assert.That(text, Does.Contain("kkk...").And.Length.LessThan(1000), text[..Math.Min(300, text.Length)]);
+    }
+
     [TestCase("POST", "/health/live")]
     [TestCase("DELETE", "/health/ready")]
     [TestCase("PUT", "/metrics")]

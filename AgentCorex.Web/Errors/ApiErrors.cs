@@ -1,3 +1,4 @@
+using AgentCorex.Web.Execution;
 using Microsoft.AspNetCore.Http;
 
 namespace AgentCorex.Web.Errors;
@@ -12,8 +13,29 @@ public static class ApiErrors
     public static ApiException InvalidRequest(string message) =>
         new(StatusCodes.Status400BadRequest, new ApiError("INVALID_REQUEST", message));
 
+    /// <summary>The name is echoed only as far as the longest a tool can have: it may be a megabyte of a request's body.</summary>
     public static ApiException ToolNotFound(string tool) =>
-        new(StatusCodes.Status404NotFound, new ApiError("TOOL_NOT_FOUND", $"Tool {tool} does not exist"));
+        new(StatusCodes.Status404NotFound, new ApiError("TOOL_NOT_FOUND", $"Tool {Echo(tool, ExecutionRequestRules.MaxToolNameLength)} does not exist"));
+
+    /// <summary>
+    /// What a client sent, echoed in a message up to <paramref name="max"/> characters and cut there with "...", so
+    /// that a name or id longer than any real one does not come back whole. A cut never splits a surrogate pair.
+    /// </summary>
+    public static string Echo(string value, int max)
+    {
+        if (value.Length <= max)
+        {
+            return value;
+        }
+        var cut = char.IsHighSurrogate(value[max - 1]) ? max - 1 : max;
+        return $"{value[..cut]}...";
+    }
+
+    /// <summary>Longer than any id the server makes (a job's, a key's, a webhook's): an id is echoed only this far.</summary>
+    public const int MaxEchoedId = 40;
+
+    /// <summary>Longer than any field's or argument's path a request can rightly have: a name it gives is echoed only this far.</summary>
+    public const int MaxEchoedName = 128;
 
     public static ApiException ExecutionError(string message, IReadOnlyDictionary<string, object?>? details = null) =>
         new(StatusCodes.Status500InternalServerError, new ApiError("EXECUTION_ERROR", message, Details: details));
@@ -31,7 +53,8 @@ public static class ApiErrors
         new(StatusCodes.Status404NotFound, new ApiError("NOT_FOUND", message));
 
     public static ApiException ApiKeyNotFound(string keyId) =>
-        new(StatusCodes.Status404NotFound, new ApiError("API_KEY_NOT_FOUND", $"API key {keyId} does not exist"));
+        new(StatusCodes.Status404NotFound, new ApiError("API_KEY_NOT_FOUND", $"API key {Echo(keyId, MaxEchoedId)} does not exist"));
+
 
     /// <summary>A revoked key stays listed, with its revoked_at, but is never changed again: a revocation is final.</summary>
     public static ApiException ApiKeyRevoked(string keyId) =>

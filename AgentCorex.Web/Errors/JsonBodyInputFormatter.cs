@@ -109,11 +109,13 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
                 if (FirstRepeatedName(document.RootElement, ApiJson.Options.GetTypeInfo(type), "") is { } repeated)
                 {
                     // Arguments are named as the tool knows them: "message", not "arguments.message".
-                    var name = repeated.StartsWith("arguments.", StringComparison.Ordinal) ? repeated["arguments.".Length..] : repeated;
+                    var name = ApiErrors.Echo(
+                        repeated.StartsWith("arguments.", StringComparison.Ordinal) ? repeated["arguments.".Length..] : repeated, ApiErrors.MaxEchoedName);
                     return ApiErrors.InvalidArguments($"'{name}' is given more than once", name);
                 }
-                if (FirstUnknownName(document.RootElement, ApiJson.Options.GetTypeInfo(type), "") is ({ } unknown, var known))
+                if (FirstUnknownName(document.RootElement, ApiJson.Options.GetTypeInfo(type), "") is ({ } given, var known))
                 {
+                    var unknown = ApiErrors.Echo(given, ApiErrors.MaxEchoedName);
                     return ApiErrors.InvalidArguments($"'{unknown}' is not a field of this request; its fields are {string.Join(", ", known)}", unknown);
                 }
             }

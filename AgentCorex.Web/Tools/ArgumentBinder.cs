@@ -68,7 +68,8 @@ public static class ArgumentBinder
         {
             if (!typeInfo.Properties.Any(p => p.Name == given.Name))
             {
-                throw ApiErrors.InvalidArguments($"Unknown argument: {prefix}{given.Name}", prefix + given.Name);
+                var unknown = ApiErrors.Echo(prefix + given.Name, ApiErrors.MaxEchoedName);
+                throw ApiErrors.InvalidArguments($"Unknown argument: {unknown}", unknown);
             }
         }
     }

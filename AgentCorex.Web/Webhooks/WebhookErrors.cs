@@ -6,7 +6,7 @@ public static class WebhookErrors
 {
     /// <summary>Also for another key's webhook: its existence is not the caller's to know.</summary>
     public static ApiException NotFound(string webhookId) =>
-        new(StatusCodes.Status404NotFound, new ApiError("WEBHOOK_NOT_FOUND", $"Webhook {webhookId} does not exist"));
+        new(StatusCodes.Status404NotFound, new ApiError("WEBHOOK_NOT_FOUND", $"Webhook {ApiErrors.Echo(webhookId, ApiErrors.MaxEchoedId)} does not exist"));
 
     public static ApiException LimitReached(int limit) =>
         new(StatusCodes.Status409Conflict, new ApiError(
