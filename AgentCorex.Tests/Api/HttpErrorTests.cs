@@ -74,6 +74,27 @@ public sealed class HttpErrorTests : ServerTest
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
     }
 
+    [TestCase("/execute_tool", "application/json; charset=utf8")]
+    [TestCase("/jobs/submit", "application/json; charset=utf8")]
+    [TestCase("/execute_tool", "application/json; charset=iso-8859-1")]
+    [TestCase("/api_keys", "application/json; charset=utf-16")]
+    public async Task AJsonBodysCharset_HasNoEffect_TheBodyIsReadAsUtf8(string route, string contentType)
+    {
+        // RFC 8259 defines no charset for application/json: "adding one really has no effect on compliant recipients".
+        var body = route == "/api_keys" ? """{"name":"café","plan":"free"}""" : """{"tool":"echo","arguments":{"message":"café"}}""";
+        var content = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes(body));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        var response = await Admin.PostAsync(route, content);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(route switch { "/execute_tool" => 200, "/jobs/submit" => 202, _ => 201 }),
+            await response.Content.ReadAsStringAsync());
+        if (route == "/execute_tool")
+        {
+            Assert.That((await response.ReadObjectAsync()).Str("result.message"), Is.EqualTo("café"), "read as UTF-8");
+        }
+    }
+
     [TestCase("/execute_tool")]
     [TestCase("/jobs/submit")]
     public async Task BodyWithAUtf8ByteOrderMark_IsRead(string route)

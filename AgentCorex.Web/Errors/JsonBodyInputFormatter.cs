@@ -32,6 +32,14 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         SupportedEncodings.Add(UTF8EncodingWithoutBOM);
     }
 
+    /// <summary>
+    /// UTF-8 whatever the Content-Type's charset says: JSON is UTF-8 (RFC 8259 defines no charset parameter for
+    /// application/json, and one "has no effect on compliant recipients"), and MVC would otherwise answer a 415 to
+    /// <c>application/json; charset=utf8</c>, a name .NET does not know, as though the body were not JSON at all.
+    /// </summary>
+    public override Task<InputFormatterResult> ReadRequestBodyAsync(InputFormatterContext context) =>
+        ReadRequestBodyAsync(context, UTF8EncodingWithoutBOM);
+
     public override async Task<InputFormatterResult> ReadRequestBodyAsync(InputFormatterContext context, Encoding encoding)
     {
         if (IsCompressed(context.HttpContext.Request))
