@@ -124,6 +124,23 @@ public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task RegistrationsSentAtOnce_NeverTakeTheKeyPastItsLimit()
+    {
+        using var user = await NewUserAsync();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
+            user.PostJsonAsync("/webhooks", new { url = $"https://hooks.example/{i}", events = new[] { "job.completed" } })));
+
+        var listed = (await (await user.GetAsync("/webhooks")).ReadObjectAsync())["webhooks"]!.AsArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.Created), Is.EqualTo(3));
+            Assert.That(responses.Count(r => r.StatusCode == HttpStatusCode.Conflict), Is.EqualTo(9));
+            Assert.That(listed, Has.Count.EqualTo(3));
+        });
+    }
+
+    [Test]
     public async Task AnotherKeysWebhook_IsNotFound_AndNotListed()
     {
         using var owner = await NewUserAsync();

@@ -6,7 +6,8 @@ namespace AgentCorex.Web.Concurrency;
 /// <summary>
 /// One key's slots are counted and taken by one caller at a time, on every node: a stripe of this process's
 /// locks, and on a server database a transaction-scoped lock that other nodes wait on (PostgreSQL's advisory
-/// lock, SQL Server's application lock). The embedded database has only this process to wait for.
+/// lock, SQL Server's application lock). The embedded database has only this process to wait for. A key's webhooks
+/// are counted and registered under it too (a registration is rare, so the key's admissions hardly wait for it).
 /// </summary>
 public sealed class KeySlotLock(StorageConnection storage)
 {

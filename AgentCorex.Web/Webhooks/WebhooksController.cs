@@ -1,4 +1,5 @@
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Jobs;
@@ -25,6 +26,7 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
         [FromServices] IValidator<CreateWebhookRequest> validator,
         [FromServices] TargetGuard guard,
         [FromServices] WebhookSecrets secrets,
+        [FromServices] KeySlotLock keyLock,
         CancellationToken cancellationToken)
     {
         validator.ValidateOrThrow(request);
@@ -35,11 +37,6 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
         }
         var owner = CallerKeyId;
         var limit = options.Value.MaxPerKey;
-        if (await db.Webhooks.CountAsync(w => w.OwnerKeyId == owner, cancellationToken) >= limit)
-        {
-            throw WebhookErrors.LimitReached(limit);
-        }
-
         var secret = request.Secret ?? WebhookSecrets.Generate();
         var webhook = new Webhook
         {
@@ -50,8 +47,17 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
             ProtectedSecret = secrets.Protect(secret),
             CreatedAt = time.GetUtcNow().UtcDateTime,
         };
-        db.Webhooks.Add(webhook);
-        await db.SaveChangesAsync(cancellationToken);
+        // Counted and added under the key's lock, on every node: registrations sent at once would otherwise each find
+        // room for one more, and the key end with more than its limit.
+        await keyLock.RunAsync(() => db, owner, async token =>
+        {
+            if (await db.Webhooks.CountAsync(w => w.OwnerKeyId == owner, token) >= limit)
+            {
+                throw WebhookErrors.LimitReached(limit);
+            }
+            db.Webhooks.Add(webhook);
+            return await db.SaveChangesAsync(token);
+        }, cancellationToken);
         subscriptions.Forget(owner);
         return StatusCode(StatusCodes.Status201Created, webhook.ToCreatedResponse(secret));
     }
