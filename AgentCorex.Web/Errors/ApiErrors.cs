@@ -55,7 +55,6 @@ public static class ApiErrors
     public static ApiException ApiKeyNotFound(string keyId) =>
         new(StatusCodes.Status404NotFound, new ApiError("API_KEY_NOT_FOUND", $"API key {Echo(keyId, MaxEchoedId)} does not exist"));
 
-
     /// <summary>A revoked key stays listed, with its revoked_at, but is never changed again: a revocation is final.</summary>
     public static ApiException ApiKeyRevoked(string keyId) =>
         new(StatusCodes.Status409Conflict, new ApiError("API_KEY_REVOKED", $"API key {keyId} has been revoked and cannot be changed"));
