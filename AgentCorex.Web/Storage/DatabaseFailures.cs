@@ -1,11 +1,15 @@
 using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using static SQLitePCL.raw;
 
 namespace AgentCorex.Web.Storage;
 
 /// <summary>
 /// Tells a database that cannot be reached (stopped, restarting, not answering, out of connections) from a fault of
 /// the request or of the code: the provider marks the former transient, whether it reaches the app bare or wrapped
-/// by EF Core's execution strategy or by Hangfire's client.
+/// by EF Core's execution strategy or by Hangfire's client. The embedded database's file counts as unavailable when
+/// it cannot take a write or be opened (a full disk, an I/O error, a file or folder made read-only): the request is
+/// not at fault, and the same request goes through once the operator has made room.
 /// </summary>
 public static class DatabaseFailures
 {
@@ -16,7 +20,7 @@ public static class DatabaseFailures
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is DbException { IsTransient: true })
+            if (e is DbException { IsTransient: true } or SqliteException { SqliteErrorCode: SQLITE_FULL or SQLITE_IOERR or SQLITE_READONLY or SQLITE_CANTOPEN })
             {
                 return true;
             }
