@@ -1,4 +1,5 @@
 using System.Reflection;
+using AgentCorex.Web.Storage;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 
@@ -28,8 +29,10 @@ public static class StartupErrors
             // The settings' checks before the host's start, which would first make services from unchecked settings
             // (Hangfire's server throws on a negative worker count) and log the refusal with a stack trace.
             app.Services.GetService<IStartupValidator>()?.Validate();
+            var database = app.Services.GetService<EmbeddedDatabaseFile>();
             app.Run();
-            return 0;
+            // Stopped by the server itself because its database's file went away (EmbeddedDatabaseWatch): a failure.
+            return database?.IsGone == true ? 1 : 0;
         }
         catch (Exception e) when (RunsTheProcess && Refusals(e) is { Count: > 0 } refusals)
         {

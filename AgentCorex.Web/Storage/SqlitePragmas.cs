@@ -8,7 +8,11 @@ namespace AgentCorex.Web.Storage;
 /// process crash (kill -9) and skips an fsync per commit; only an OS crash or power loss can lose the last
 /// commits. Storage:SqliteSynchronous=FULL trades throughput for that too.
 /// </summary>
-internal sealed class SqlitePragmas(string synchronous) : DbConnectionInterceptor
+/// <remarks>
+/// Nor does EF Core use a connection once the database's file is gone (<see cref="EmbeddedDatabaseFile"/>): a pooled one
+/// would still reach the file it opened, whose writes would be lost.
+/// </remarks>
+internal sealed class SqlitePragmas(string synchronous, EmbeddedDatabaseFile? file) : DbConnectionInterceptor
 {
     // busy_timeout: should a write still meet a lock (another process, a migration), SQLite retries it in
     // small steps instead of failing at once into Microsoft.Data.Sqlite's 150 ms sleep.
@@ -18,6 +22,13 @@ internal sealed class SqlitePragmas(string synchronous) : DbConnectionIntercepto
 
     public static string For(string synchronous) =>
         $"PRAGMA synchronous={synchronous}; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;";
+
+    public override InterceptionResult ConnectionOpening(DbConnection connection, ConnectionEventData eventData, InterceptionResult result) =>
+        file is { IsGone: true } ? throw file.Refusal() : result;
+
+    public override ValueTask<InterceptionResult> ConnectionOpeningAsync(
+        DbConnection connection, ConnectionEventData eventData, InterceptionResult result, CancellationToken cancellationToken = default) =>
+        file is { IsGone: true } ? throw file.Refusal() : ValueTask.FromResult(result);
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {

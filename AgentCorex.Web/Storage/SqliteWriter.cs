@@ -27,6 +27,7 @@ public sealed class SqliteWriter : IDisposable
     private static readonly TimeSpan CheckpointEvery = TimeSpan.FromMilliseconds(200);
 
     private readonly SqliteStatements statements;
+    private readonly EmbeddedDatabaseFile? file;
     private readonly SqliteStatements checkpoints;
     private readonly WriteGate gate;
     private readonly Thread checkpointer;
@@ -35,8 +36,10 @@ public sealed class SqliteWriter : IDisposable
         new BoundedChannelOptions(MaxWaiting) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Thread thread;
 
-    public SqliteWriter(string connectionString, string synchronous, WriteGate gate)
+    /// <param name="file">The database's file, whose writes are refused once it is gone; null for an in-memory database.</param>
+    public SqliteWriter(string connectionString, string synchronous, WriteGate gate, EmbeddedDatabaseFile? file = null)
     {
+        this.file = file;
         statements = new SqliteStatements(connectionString, synchronous);
         checkpoints = new SqliteStatements(connectionString, synchronous);
         this.gate = gate;
@@ -94,11 +97,19 @@ public sealed class SqliteWriter : IDisposable
             {
                 continue;
             }
-            using (gate.Enter())
+            if (file is { IsGone: true })
             {
-                if (batch.Count == 1 || !TryRunTogether(batch))
+                // Its connection would write on into a file that no longer has its name: the writes would be lost.
+                batch.ForEach(write => write.Refuse(file.Refusal()));
+            }
+            else
+            {
+                using (gate.Enter())
                 {
-                    batch.ForEach(RunAlone);
+                    if (batch.Count == 1 || !TryRunTogether(batch))
+                    {
+                        batch.ForEach(RunAlone);
+                    }
                 }
             }
             batch.Clear();
@@ -219,6 +230,12 @@ public sealed class SqliteWriter : IDisposable
         public abstract void Failed(Exception failure);
 
         public abstract void Complete();
+
+        public void Refuse(Exception refusal)
+        {
+            Failed(refusal);
+            Complete();
+        }
     }
 
     private sealed class Write<T>(Func<SqliteStatements, T> statement) : Write

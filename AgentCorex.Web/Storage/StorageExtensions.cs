@@ -24,15 +24,18 @@ public static class StorageExtensions
                 var synchronous = options.SqliteSynchronous.ToUpperInvariant() is "NORMAL" or "FULL" or "EXTRA"
                     ? options.SqliteSynchronous.ToUpperInvariant()
                     : throw new StartupRefusedException($"Storage:SqliteSynchronous must be NORMAL, FULL or EXTRA, not '{options.SqliteSynchronous}'.");
-                if (file is not null) // an in-memory database is no other process's to open
+                var watched = file is null ? null : new EmbeddedDatabaseFile(file);
+                if (watched is not null) // an in-memory database is no other process's to open
                 {
-                    var held = EmbeddedDatabaseLock.Take(file);
+                    var held = EmbeddedDatabaseLock.Take(watched.Path);
                     builder.Services.AddHostedService(_ => held); // made by the container, so let go of with it; first of the hosted services
+                    builder.Services.AddSingleton(watched);
+                    builder.Services.AddHostedService<EmbeddedDatabaseWatch>();
                 }
-                builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous)).WithoutNoise());
+                builder.Services.AddDbContextPool<AgentCorexDb>(db => db.UseSqlite(sqlite).AddInterceptors(new SqlitePragmas(synchronous, watched)).WithoutNoise());
                 var gate = new WriteGate(serialize: true);
                 builder.Services.AddSingleton(gate);
-                builder.Services.AddSingleton(_ => new SqliteWriter(sqlite, synchronous, gate)); // made by the container, so disposed with it
+                builder.Services.AddSingleton(_ => new SqliteWriter(sqlite, synchronous, gate, watched)); // made by the container, so disposed with it
                 builder.Services.AddSingleton(_ => new SqliteReadPool(sqlite, synchronous));
                 break;
             case StorageProvider.PostgreSql:
@@ -117,7 +120,9 @@ public static class StorageExtensions
 
     /// <summary>
     /// The embedded database's connection string and its file (null for an in-memory database). A relative path is
-    /// taken from the content root, and the file's folder is made on first start.
+    /// taken from the content root, and the file and its folder are made on first start. Connections never make the file
+    /// themselves: one deleted while the server runs would be made again, empty, by the next connection to open, which
+    /// would then answer that the ledger has no tables (see <see cref="EmbeddedDatabaseFile"/>).
     /// </summary>
     private static (string ConnectionString, string? File) EmbeddedDatabase(string connectionString, string contentRoot)
     {
@@ -136,7 +141,34 @@ public static class StorageExtensions
         {
             throw new StartupRefusedException($"the embedded database's folder '{folder}' cannot be made: {e.Message}", e);
         }
+        if (csb.Mode == SqliteOpenMode.ReadWriteCreate)
+        {
+            MakeIfMissing(csb.DataSource);
+            csb.Mode = SqliteOpenMode.ReadWrite;
+        }
         return (csb.ToString(), csb.DataSource);
+    }
+
+    /// <summary>An empty file is an empty SQLite database. A file that exists is left unopened: closing a descriptor of it would let go of SQLite's locks on it.</summary>
+    private static void MakeIfMissing(string file)
+    {
+        try
+        {
+            if (!File.Exists(file))
+            {
+                using (new FileStream(file, FileMode.CreateNew, FileAccess.Write))
+                {
+                }
+            }
+        }
+        catch (IOException) when (File.Exists(file))
+        {
+            // made meanwhile
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupRefusedException($"the embedded database's file '{file}' cannot be made: {e.Message}", e);
+        }
     }
 }
 
