@@ -64,6 +64,49 @@ public sealed class SqliteWriterTests
     }
 
     /// <summary>
+    /// The checkpointer copies the log (WAL) back into the database beside the writer, but a log is only started over
+    /// once all of it is copied, which writes that never pause never allowed: an audit saw it reach 4.9 GB in a minute
+    /// of 1,000 jobs a second, for a 78 MB database. Its size stays bounded: here nearly 600 MB go through a log
+    /// started over past 64 MB (the readers then reading from it may hold it a little longer).
+    /// </summary>
+    [Test]
+    public async Task TheLog_StaysBounded_UnderWritesThatNeverPause()
+    {
+        var log = Path.Combine(folder, "writer.db-wal");
+        var text = new string('x', 16_000);
+        long largest = 0;
+        using var done = new CancellationTokenSource();
+        var reading = Task.Run(async () =>
+        {
+            using var connection = Open();
+            using var read = connection.CreateCommand();
+            read.CommandText = "SELECT max(id) FROM notes";
+            while (!done.IsCancellationRequested)
+            {
+                read.ExecuteScalar();
+                largest = Math.Max(largest, File.Exists(log) ? new FileInfo(log).Length : 0);
+                await Task.Delay(1);
+            }
+        });
+
+        var writing = new List<Task<int>>();
+        for (var id = 1; id <= 36_000; id++)
+        {
+            writing.Add(writer.ExecuteAsync(Insert, [id, text], CancellationToken.None));
+            if (writing.Count == 64)
+            {
+                await Task.WhenAll(writing);
+                writing.Clear();
+            }
+        }
+        await Task.WhenAll(writing);
+        await done.CancelAsync();
+        await reading;
+
+        Assert.That(largest, Is.LessThan(200L << 20), $"the log reached {largest >> 20} MB");
+    }
+
+    /// <summary>
     /// Holds the gate while <paramref name="queue"/> queues writes, after one write the writer has taken and
     /// waits with at the gate: those queued meanwhile then run in one transaction.
     /// </summary>
