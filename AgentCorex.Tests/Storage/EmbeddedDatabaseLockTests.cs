@@ -47,6 +47,19 @@ public sealed class EmbeddedDatabaseLockTests
         Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
+    /// <summary>An audit started a server on a database on a read-only file system, and was told another process held it.</summary>
+    [Test]
+    public void ALockFileThatCannotBeOpened_IsSaidToBeSo_NotToBeHeldByAnotherProcess()
+    {
+        var lockFile = Path.Combine(data, "agentcorex.db.lock");
+        File.CreateSymbolicLink(lockFile, lockFile); // a link to itself: ELOOP, an I/O error that is no other process
+
+        using var app = new AgentCorexApp(dataDirectory: data);
+        var error = Assert.Catch<Exception>(() => app.CreateClient());
+
+        Assert.That(error!.Message, Does.StartWith($"the embedded database's lock file '{lockFile}' cannot be opened:"));
+    }
+
     [Test]
     public void InOneProcess_TheSecondServerOnTheFile_IsRefusedToo_AndTheFileIsFreeOnceTheFirstIsGone()
     {

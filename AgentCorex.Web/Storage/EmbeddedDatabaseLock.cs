@@ -28,13 +28,22 @@ internal sealed class EmbeddedDatabaseLock : IHostedService, IDisposable
         {
             throw new StartupRefusedException($"the embedded database's lock file '{path}' cannot be made: {e.Message}", e);
         }
-        catch (IOException e)
+        catch (IOException e) when (HeldByAnother(e))
         {
             throw new StartupRefusedException(
                 $"the embedded database '{database}' is in use by another AgentCorex process (it holds '{path}'). " +
                 "The embedded default serves one node; for several, use Storage:Provider PostgreSql or SqlServer.", e);
         }
+        catch (IOException e)
+        {
+            // A read-only file system, a broken link: not another process, which is what an operator would look for.
+            throw new StartupRefusedException($"the embedded database's lock file '{path}' cannot be opened: {e.Message}", e);
+        }
     }
+
+    /// <summary>The lock is taken: EWOULDBLOCK from flock (11 on Linux, 35 on macOS), or Windows' sharing or lock violation.</summary>
+    private static bool HeldByAnother(IOException e) =>
+        e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
