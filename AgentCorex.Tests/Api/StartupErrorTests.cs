@@ -145,6 +145,34 @@ public sealed class StartupErrorTests
     }
 
     /// <summary>Starts the server expecting it to refuse: exit code 1, and never the runtime's report of an unhandled exception.</summary>
+    /// <summary>
+    /// The start's recovery of the jobs a kill left behind must write to the ledger. An audit restarted a server on a full
+    /// disk: the process aborted (exit code 134) with an unhandled exception's stack trace. The ledger here refuses
+    /// every change of a job, as a full disk refuses every write, by a trigger the test adds between the two starts.
+    /// </summary>
+    [Test]
+    public async Task ALedgerThatRefusesTheRecoveryOfJobs_EndsTheStart_WithExitCode1_NotAsACrash()
+    {
+        await using (var first = await ServerProcess.StartAsync(data))
+        {
+            using var client = first.CreateClient();
+            var jobId = await client.SubmitAsync("wait", new { duration_ms = 60_000 });
+            await client.WaitForStatusAsync(jobId, "running");
+            await first.KillAsync();
+        }
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(data, "agentcorex.db")};Pooling=False"))
+        {
+            await connection.OpenAsync();
+            await using var refuse = connection.CreateCommand();
+            refuse.CommandText = "CREATE TRIGGER refuse BEFORE UPDATE ON jobs BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;";
+            await refuse.ExecuteNonQueryAsync();
+        }
+
+        var output = await RefusedStartAsync([]);
+
+        Assert.That(output, Does.Contain("AgentCorex cannot start: the jobs the last run left queued or running cannot be recovered: SQLite Error 19: 'database or disk is full'."));
+    }
+
     private async Task<string> RefusedStartAsync(Dictionary<string, string> settings, Dictionary<string, string>? environment = null)
     {
         var failure = Assert.ThrowsAsync<InvalidOperationException>(async () => await ServerProcess.StartAsync(data, settings, environment))!;

@@ -28,7 +28,14 @@ internal sealed partial class ParkedJobsSweeper(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await recovery.WaitAsync(stoppingToken); // else a job it hands over is enqueued again by the start's recovery
+        try
+        {
+            await recovery.WaitAsync(stoppingToken); // else a job it hands over is enqueued again by the start's recovery
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return; // the start was refused (or the server stopped) before the recovery ended: not a failure of this loop
+        }
         await PeriodicWork.RunAsync(() => options.Value.ReconcileInterval, time, atOnce: true, SweepAsync, e => LogSweepFailed(logger, e),
             new DatabaseOutageLog(logger, "The sweep of parked jobs"), stoppingToken);
     }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Monitoring;
@@ -38,7 +39,15 @@ internal sealed partial class JobRecovery(
     {
         if (executor.ForgetsOnRestart)
         {
-            await RecoverAfterRestartAsync(cancellationToken);
+            try
+            {
+                await RecoverAfterRestartAsync(cancellationToken);
+            }
+            catch (DbException e)
+            {
+                // A full disk, say: the jobs the last run left cannot be taken up, and the server must not run without them.
+                throw new StartupRefusedException($"the jobs the last run left queued or running cannot be recovered: {e.Message}", e);
+            }
         }
         recovery.Ended();
         await base.StartAsync(cancellationToken);

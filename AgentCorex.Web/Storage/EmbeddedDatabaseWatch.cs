@@ -20,7 +20,14 @@ internal sealed partial class EmbeddedDatabaseWatch(
                 lifetime.StopApplication();
                 return;
             }
-            await Task.Delay(Every, time, stoppingToken);
+            try
+            {
+                await Task.Delay(Every, time, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return; // also when a refused start stops it, which the host would otherwise log as this loop's failure
+            }
         }
     }
 
