@@ -34,6 +34,14 @@ public sealed class StartupErrorTests
         Assert.That(output, Does.Contain("AgentCorex cannot start: ").And.Contain("'WorkerCount' with the error: 'The field WorkerCount must be between 0 and 1000.'"));
     }
 
+    [Test]
+    public async Task AnInMemoryJobExpirationOutsideItsRange_IsRefused()
+    {
+        var output = await RefusedStartAsync(new() { ["Jobs:InMemoryJobExpiration"] = "00:00:10" });
+
+        Assert.That(output, Does.Contain("AgentCorex cannot start: Jobs:InMemoryJobExpiration must be between 00:01:00 and 1.00:00:00."));
+    }
+
     [TestCase("Jobs:WorkerCount", "five", "System.Int32")]
     [TestCase("Storage:Provider", "Oracle", "AgentCorex.Web.Storage.StorageProvider")]
     [TestCase("Jobs:ShutdownTimeout", "soon", "System.TimeSpan")]

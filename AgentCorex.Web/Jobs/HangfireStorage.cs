@@ -25,7 +25,7 @@ internal static class HangfireStorage
             {
                 StorageProvider.Embedded => hangfire.UseInMemoryStorage(new InMemoryStorageOptions
                 {
-                    MaxExpirationTime = TimeSpan.FromHours(3),
+                    MaxExpirationTime = options.InMemoryJobExpiration,
                     // Numbered ids start again at 1 in every process, while the ledger keeps the ids of earlier ones:
                     // the dashboard's links from the ledger (timed out, canceled) then opened other jobs after a restart.
                     IdType = InMemoryStorageIdType.Guid,
@@ -48,7 +48,7 @@ internal static class HangfireStorage
 
     /// <summary>
     /// How long Hangfire keeps a job after it ends, as <paramref name="storage"/> does it: its expiration timeout (a day by
-    /// default), which Hangfire.InMemory cuts to its own maximum (3 hours here).
+    /// default), which Hangfire.InMemory cuts to its own maximum (Jobs:InMemoryJobExpiration, 3 hours by default).
     /// </summary>
     public static TimeSpan JobExpiration(JobStorage storage) =>
         storage is InMemoryStorage { Options.MaxExpirationTime: { } max } && max < storage.JobExpirationTimeout ? max : storage.JobExpirationTimeout;

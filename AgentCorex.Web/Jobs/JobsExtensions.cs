@@ -27,6 +27,7 @@ public static class JobsExtensions
             .Validate(o => o.ProgressInterval >= TimeSpan.Zero && o.ProgressInterval <= TimeSpan.FromMinutes(1), "Jobs:ProgressInterval must be between 0 and 00:01:00.")
             .Validate(o => o.InvisibilityTimeout >= TimeSpan.FromSeconds(1), "Jobs:InvisibilityTimeout must be at least 00:00:01.")
             .Validate(o => o.QueuePollInterval >= TimeSpan.FromMilliseconds(50), "Jobs:QueuePollInterval must be at least 00:00:00.05.")
+            .Validate(o => o.InMemoryJobExpiration >= TimeSpan.FromMinutes(1) && o.InMemoryJobExpiration <= TimeSpan.FromDays(1), "Jobs:InMemoryJobExpiration must be between 00:01:00 and 1.00:00:00.")
             .Validate(o => o.ShutdownTimeout >= TimeSpan.Zero && o.ShutdownTimeout <= TimeSpan.FromHours(1), "Jobs:ShutdownTimeout must be between 00:00:00 and 01:00:00.")
             // A stopping node's storage no longer slides the invisibility of the jobs it still runs (Hangfire.PostgreSql
             // renews it every fifth of the timeout, from a process that stops with the server): with a drain as long as

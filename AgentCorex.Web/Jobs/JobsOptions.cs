@@ -67,6 +67,12 @@ public sealed class JobsOptions
     /// </summary>
     public TimeSpan QueuedRepairGrace { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// The embedded default: how long Hangfire.InMemory keeps a job after it ends, for the dashboard's pages (the ledger
+    /// keeps every job, and answers the API, whatever this is). Each such job holds memory until then: about 1.2 KB.
+    /// </summary>
+    public TimeSpan InMemoryJobExpiration { get; set; } = TimeSpan.FromHours(3);
+
     /// <summary>The least time between two stored progress reports of one job: a chatty tool cannot flood the storage.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
