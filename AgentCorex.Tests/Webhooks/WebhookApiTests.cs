@@ -60,6 +60,7 @@ public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
     [TestCase("""{"url":"file:///etc/passwd","events":["job.completed"]}""", "url")]
     [TestCase("""{"url":"/relative","events":["job.completed"]}""", "url")]
     [TestCase("""{"url":"https://user:pw@hooks.example/a","events":["job.completed"]}""", "url")]
+    [TestCase("""{"url":"http://93.184.215.14:0/a","events":["job.completed"]}""", "url")]
     [TestCase("""{"url":"https://hooks.example/a"}""", "events")]
     [TestCase("""{"url":"https://hooks.example/a","events":[]}""", "events")]
     [TestCase("""{"url":"https://hooks.example/a","events":"job.completed"}""", "events")]

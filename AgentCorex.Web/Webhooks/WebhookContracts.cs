@@ -21,6 +21,7 @@ public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebh
             .Must(url => !url!.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
             .WithMessage("'url' must not contain white space or control characters: percent-encode them")
             .Must(BeHttpUrl).WithMessage("'url' must be an absolute http or https URL")
+            .Must(url => new Uri(url!).Port > 0).WithMessage("'url' must not name port 0, which reaches no receiver")
             // It is shown in listings and logs; deliveries are authenticated by their signature instead.
             .Must(url => new Uri(url!).UserInfo.Length == 0).WithMessage("'url' must not contain a user name or password: receivers verify the signature instead");
         RuleFor(r => r.Events).Cascade(CascadeMode.Stop)
