@@ -46,6 +46,9 @@ public sealed class FullDiskTests : ServerTest
             Assert.That(refused.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(5)));
         });
 
+        var whileFull = await Admin.GetAsync("/health/ready");
+        Assert.That(whileFull.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "unready while writes are refused: a load balancer sends them elsewhere");
+
         await CapPagesAsync(writer, int.MaxValue);
         foreach (var jobId in accepted)
         {
@@ -53,6 +56,13 @@ public sealed class FullDiskTests : ServerTest
             Assert.That(job.Str("status"), Is.EqualTo("completed"), job.ToJsonString());
         }
         await Admin.SubmitAsync("echo", new { message = "room again" });
+        HttpStatusCode ready;
+        var until = DateTime.UtcNow + SqliteWriter.RefusalWindow + TimeSpan.FromSeconds(5);
+        while ((ready = (await Admin.GetAsync("/health/ready")).StatusCode) != HttpStatusCode.OK && DateTime.UtcNow < until)
+        {
+            await Task.Delay(250);
+        }
+        Assert.That(ready, Is.EqualTo(HttpStatusCode.OK), "ready again once no write was refused for a while");
     }
 
     private static Task<int> CapPagesAsync(SqliteWriter writer, long pages) =>

@@ -52,10 +52,16 @@ public static class HealthExtensions
     /// that at the check's timeout it can be left to end by itself without its context going back to the pool in use.
     /// </summary>
     /// <remarks>On PostgreSQL a probe that meets a connection a restart of the database killed tries once more (<see cref="LostConnections"/>).</remarks>
-    private sealed class DatabaseHealthCheck(IServiceScopeFactory scopes, LostConnections? lostConnections = null) : IHealthCheck
+    /// <remarks>
+    /// On the embedded database a statement that reads goes through while the disk is full: a write the writer refused as
+    /// the database being unavailable makes the node unready for a while (<see cref="SqliteWriter.RecentRefusal"/>).
+    /// </remarks>
+    private sealed class DatabaseHealthCheck(IServiceScopeFactory scopes, LostConnections? lostConnections = null, SqliteWriter? writer = null) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken) =>
-            ProbeAsync(cancellationToken).WaitAsync(cancellationToken);
+            writer?.RecentRefusal() is { } refusal
+                ? Task.FromResult(HealthCheckResult.Unhealthy($"The embedded database refused a write in the last {SqliteWriter.RefusalWindow.TotalSeconds:0} s ({refusal})."))
+                : ProbeAsync(cancellationToken).WaitAsync(cancellationToken);
 
         private async Task<HealthCheckResult> ProbeAsync(CancellationToken cancellationToken)
         {

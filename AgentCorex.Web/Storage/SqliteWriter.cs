@@ -26,8 +26,12 @@ public sealed class SqliteWriter : IDisposable
     /// <summary>How often the checkpointer copies commits back into the database (nothing to copy costs next to nothing).</summary>
     private static readonly TimeSpan CheckpointEvery = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>How long after a write refused as the database being unavailable (a full disk) the writer counts as refusing.</summary>
+    public static readonly TimeSpan RefusalWindow = TimeSpan.FromSeconds(10);
+
     private readonly SqliteStatements statements;
     private readonly EmbeddedDatabaseFile? file;
+    private volatile Refusal? lastRefusal;
     private readonly SqliteStatements checkpoints;
     private readonly WriteGate gate;
     private readonly Thread checkpointer;
@@ -100,7 +104,7 @@ public sealed class SqliteWriter : IDisposable
             if (file is { IsGone: true })
             {
                 // Its connection would write on into a file that no longer has its name: the writes would be lost.
-                batch.ForEach(write => write.Refuse(file.Refusal()));
+                batch.ForEach(write => Refuse(write, file.Refusal()));
             }
             else
             {
@@ -157,7 +161,7 @@ public sealed class SqliteWriter : IDisposable
                 }
                 catch (Exception failure) when (statements.InTransaction)
                 {
-                    write.Failed(failure); // SQLite undid this statement alone
+                    Fail(write, failure); // SQLite undid this statement alone
                 }
             }
             statements.Execute("COMMIT");
@@ -195,10 +199,36 @@ public sealed class SqliteWriter : IDisposable
         }
         catch (Exception failure)
         {
-            write.Failed(failure);
+            Fail(write, failure);
         }
         write.Complete();
     }
+
+    /// <summary>
+    /// Why the writer refused a write as the database being unavailable (a full disk, an I/O error, its file gone) in
+    /// the last <see cref="RefusalWindow"/>, or null: /health/ready is unready meanwhile, so that a load balancer sends
+    /// the writes elsewhere, and ready again once the window passes with no refusal (a write to try, for a node it
+    /// took out: one that still fails takes it out again).
+    /// </summary>
+    public string? RecentRefusal() =>
+        lastRefusal is { } refusal && Environment.TickCount64 - refusal.AtTicks < (long)RefusalWindow.TotalMilliseconds ? refusal.Reason : null;
+
+    private void Fail(Write write, Exception failure)
+    {
+        if (DatabaseFailures.IsUnavailable(failure))
+        {
+            lastRefusal = new Refusal(Environment.TickCount64, failure.GetBaseException().Message);
+        }
+        write.Failed(failure);
+    }
+
+    private void Refuse(Write write, Exception refusal)
+    {
+        Fail(write, refusal);
+        write.Complete();
+    }
+
+    private sealed record Refusal(long AtTicks, string Reason);
 
     /// <summary>Runs what is still waiting, then closes the connections (the last one to close checkpoints the rest).</summary>
     public void Dispose()
@@ -231,11 +261,6 @@ public sealed class SqliteWriter : IDisposable
 
         public abstract void Complete();
 
-        public void Refuse(Exception refusal)
-        {
-            Failed(refusal);
-            Complete();
-        }
     }
 
     private sealed class Write<T>(Func<SqliteStatements, T> statement) : Write
