@@ -164,6 +164,30 @@ public sealed class DashboardLoginTests(TestStorage storage) : ServerTest(storag
         });
     }
 
+    [TestCase("cross-site")]
+    [TestCase("same-site")]
+    public async Task ALogoutAskedByAnotherSitesPage_EndsNothing(string fetchSite)
+    {
+        using var client = Browserless();
+        var (session, _, _) = await LogInAsync(client, AgentCorexApp.AdminKey);
+
+        var fromElsewhere = Get("/hangfire/logout", session);
+        fromElsewhere.Headers.Add("Sec-Fetch-Site", fetchSite);
+        var refused = await client.SendAsync(fromElsewhere);
+        var after = await client.SendAsync(Get("/hangfire", session));
+        var fromTheDashboard = Get("/hangfire/logout", session);
+        fromTheDashboard.Headers.Add("Sec-Fetch-Site", "same-origin");
+        await client.SendAsync(fromTheDashboard);
+        var afterLoggingOut = await client.SendAsync(Get("/hangfire", session));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.Headers.Contains("Set-Cookie"), Is.False, "the cookie is left as it is");
+            Assert.That(after.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the session goes on");
+            Assert.That(afterLoggingOut.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "the dashboard's own menu still logs out");
+        });
+    }
+
     [TestCase("https://elsewhere.example/")]
     [TestCase("//elsewhere.example/hangfire")]
     [TestCase("/hangfire//elsewhere.example")]

@@ -57,6 +57,11 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
     {
         if (route.Equals(LogoutPath, StringComparison.OrdinalIgnoreCase))
         {
+            if (!AskedByThisSite(context.Request))
+            {
+                context.Response.Redirect(DashboardExtensions.Path); // a link or an image on another page logs no one out
+                return true;
+            }
             if (ReadCookie(context.Request) is { } cookie)
             {
                 await sessions.EndAsync(cookie.SessionId, context.RequestAborted);
@@ -143,6 +148,15 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
         Path = DashboardExtensions.Path,
         IsEssential = true,
     };
+
+    /// <summary>
+    /// Whether the browser says the request comes from the dashboard's own pages or from the operator (a typed address, a
+    /// bookmark): Sec-Fetch-Site same-origin or none. Logging out is a GET (Hangfire's menu holds links), so a page of
+    /// another site, or of another host of the same site (to which the SameSite cookie still goes), could otherwise end
+    /// an operator's session. A client that sends no Sec-Fetch-Site (a script, an old browser) is taken at its word.
+    /// </summary>
+    private static bool AskedByThisSite(HttpRequest request) =>
+        request.Headers["Sec-Fetch-Site"].ToString() is "" or "same-origin" or "none";
 
     /// <summary>Where to go once logged in: a page of the dashboard (not the login or logout), never another site (an open redirect).</summary>
     private static string ReturnPath(string? asked) =>
