@@ -175,7 +175,10 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
     [TestCase("""{"items":[{"client_secret":"s","id":1}],"refresh_token":"t"}""", """{"items":[{"client_secret":"[REDACTED]","id":1}],"refresh_token":"[REDACTED]"}""")]
     [TestCase("""{"message":"my password is hunter2"}""", """{"message":"my password is hunter2"}""")]
     [TestCase("""{"api key":"k1","Private Key":"k2","passphrase":"p1","pass-phrase":"p2","region":"eu"}""", """{"api key":"[REDACTED]","Private Key":"[REDACTED]","passphrase":"[REDACTED]","pass-phrase":"[REDACTED]","region":"eu"}""")]
-    [TestCase("""{"apiKey":"k1","X-Api-Key":"k2","private_key":"k3","max_tokens":5}""", """{"apiKey":"[REDACTED]","X-Api-Key":"[REDACTED]","private_key":"[REDACTED]","max_tokens":"[REDACTED]"}""")]
+    [TestCase("""{"apiKey":"k1","X-Api-Key":"k2","private_key":"k3"}""", """{"apiKey":"[REDACTED]","X-Api-Key":"[REDACTED]","private_key":"[REDACTED]"}""")]
+    [TestCase("""{"access_token":"t1","accessToken":"t2","tokens":["t3"],"id_token":"t4","token":"t5"}""", """{"access_token":"[REDACTED]","accessToken":"[REDACTED]","tokens":"[REDACTED]","id_token":"[REDACTED]","token":"[REDACTED]"}""")]
+    [TestCase("""{"max_tokens":5,"maxOutputTokens":6,"tokens_used":7,"token_count":8,"max completion tokens":9}""", """{"max_tokens":5,"maxOutputTokens":6,"tokens_used":7,"token_count":8,"max completion tokens":9}""")]
+    [TestCase("""{"secret_token_count":1,"max_tokens_password":"p"}""", """{"secret_token_count":"[REDACTED]","max_tokens_password":"[REDACTED]"}""")]
     public void Redaction_HidesValuesOfSecretNamedKeys(string arguments, string expected)
     {
         Assert.That(AgentCorex.Web.Dashboard.ArgumentRedaction.Redact(arguments), Is.EqualTo(expected));
