@@ -160,6 +160,7 @@ public sealed class JobLifecycleTests(TestStorage storage) : ServerTest(storage)
             Assert.That(job.Str("status"), Is.EqualTo("timeout"));
             Assert.That(job.Str("error.code"), Is.EqualTo("EXECUTION_TIMEOUT"));
             Assert.That(job.Str("error.message"), Is.EqualTo("Tool execution exceeded 300ms timeout"));
+            Assert.That((long?)job["error"]?["details"]?["timeout_ms"], Is.EqualTo(300));
             Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "the tool would have blocked for 8 s");
         });
     }

@@ -269,6 +269,9 @@ public sealed partial class ToolJob(
         public static JobStart NotStarted(JobRunSummary summary) => new(null, 0, summary);
     }
 
+    /// <summary>A timed-out job's <c>error.details</c>: the limit it ran past.</summary>
+    private sealed record TimeoutDetails(long TimeoutMs);
+
     /// <summary>A cut-off run: back to the queue when its tool is safe to retry, else failed (and that is an event).</summary>
     private async Task InterruptAsync(JobEntry job, int attempt, CancellationToken cancellationToken)
     {
@@ -314,6 +317,7 @@ public sealed partial class ToolJob(
             ToolOutcomeKind.TimedOut => new JobEnding(
                 JobStatus.Timeout, outcome.ExecutionTimeMs,
                 ErrorCode: "EXECUTION_TIMEOUT", ErrorMessage: $"Tool execution exceeded {job.TimeoutMs}ms timeout",
+                ErrorDetails: JsonSerializer.Serialize(new TimeoutDetails(job.TimeoutMs), ApiJson.Options),
                 TokensInput: tokens.Input, TokensOutput: tokens.Output),
             _ => new JobEnding(
                 JobStatus.Failed, outcome.ExecutionTimeMs,
