@@ -30,6 +30,8 @@ public sealed class TargetAddressPolicyTests
     [TestCase("64:ff9b:1::a00:1")]
     [TestCase("64:ff9b:1:ffff::1")]
     [TestCase("2001:2::1")]
+    [TestCase("2001:10::1")]
+    [TestCase("2001:2f:ffff::1")]
     [TestCase("3fff::1")]
     [TestCase("5f00::1")]
     public void PrivateAndMetadataAddresses_AreForbidden(string address) =>
@@ -41,6 +43,7 @@ public sealed class TargetAddressPolicyTests
     [TestCase("::ffff:8.8.8.8")]
     [TestCase("64:ff9b::808:808")]
     [TestCase("2606:4700:4700::1111")]
+    [TestCase("2001:4860:4860::8888")]
     public void PublicAddresses_AreAllowed(string address) =>
         Assert.That(TargetAddressPolicy.IsForbidden(IPAddress.Parse(address)), Is.False);
 }

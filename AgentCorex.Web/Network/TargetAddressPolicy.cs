@@ -20,7 +20,7 @@ public static class TargetAddressPolicy
 
     private static readonly IPNetwork[] ForbiddenV6 = Parse(
         "::/128", "::1/128", "::/96" /* IPv4-compatible, deprecated */, "100::/64", "2001::/32" /* Teredo */,
-        "2001:2::/48" /* benchmarking */, "2001:db8::/32", "3fff::/20" /* documentation, both */, "5f00::/16" /* SRv6 */,
+        "2001:2::/48" /* benchmarking */, "2001:10::/28", "2001:20::/28" /* ORCHID, ORCHIDv2: identifiers, never routed */, "2001:db8::/32", "3fff::/20" /* documentation, both */, "5f00::/16" /* SRv6 */,
         "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
         // Local-use IPv4/IPv6 translation (RFC 8215): a translator of the receiver's own network, which may carry any
         // IPv4 address, private ones included, at any of several offsets; unlike 64:ff9b::/96 it is never public.
