@@ -389,6 +389,20 @@ public sealed class ApiDocsTests : ServerTest
         });
     }
 
+    [TestCase("ExecuteToolRequest", "/execute_tool")]
+    [TestCase("SubmitJobRequest", "/jobs/submit")]
+    public async Task ARequestsArguments_IsDocumentedAsAnObject_AsTheServerTakesNothingElse(string schema, string route)
+    {
+        var arguments = document.At($"components.schemas.{schema}.properties.arguments");
+
+        await Assert.MultipleAsync(async () =>
+        {
+            Assert.That(arguments?["type"]?.ToJsonString(), Is.EqualTo("\"object\""), arguments?.ToJsonString());
+            Assert.That((await Admin.PostRawAsync(route, """{"tool":"echo","arguments":["x"]}""")).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That((await Admin.PostRawAsync(route, """{"tool":"echo","arguments":{"message":"x"}}""")).IsSuccessStatusCode, Is.True);
+        });
+    }
+
     [TestCase("ExecuteToolRequest", "/execute_tool", """{"tool":null,"arguments":{"message":"x"}}""")]
     [TestCase("ExecuteToolRequest", "/execute_tool", """{"tool":"echo","arguments":null}""")]
     [TestCase("SubmitJobRequest", "/jobs/submit", """{"tool":null,"arguments":{"message":"x"}}""")]

@@ -20,6 +20,7 @@ public static class DocsExtensions
             openApi.AddDocumentTransformer<ApiDocumentTransformer>();
             openApi.AddDocumentTransformer<OperationalRoutesTransformer>();
             openApi.AddDocumentTransformer<RequiredReferencesTransformer>();
+            openApi.AddDocumentTransformer<ArgumentsSchemaTransformer>();
             openApi.AddOperationTransformer<BearerOperationTransformer>();
             openApi.AddOperationTransformer<ResponseHeadersTransformer>();
             openApi.AddOperationTransformer<QueryParameterRulesTransformer>();
