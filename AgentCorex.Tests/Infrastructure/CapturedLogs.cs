@@ -6,10 +6,13 @@ namespace AgentCorex.Tests.Infrastructure;
 /// <summary>Every line the server logs, with its scopes' values, to check what never may appear in a log.</summary>
 public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope
 {
-    private readonly ConcurrentQueue<string> lines = new();
+    private readonly ConcurrentQueue<(LogLevel Level, string Line)> lines = new();
     private IExternalScopeProvider scopes = new LoggerExternalScopeProvider();
 
-    public IReadOnlyCollection<string> Lines => lines;
+    public IReadOnlyCollection<string> Lines => [.. lines.Select(l => l.Line)];
+
+    /// <summary>The lines logged at <paramref name="level"/>.</summary>
+    public IReadOnlyCollection<string> At(LogLevel level) => [.. lines.Where(l => l.Level == level).Select(l => l.Line)];
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
@@ -29,7 +32,7 @@ public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope
         {
             var line = $"{category}: {formatter(state, exception)} {exception}";
             logs.scopes.ForEachScope((scope, text) => line += $" [{scope}]", line);
-            logs.lines.Enqueue(line);
+            logs.lines.Enqueue((logLevel, line));
         }
     }
 }

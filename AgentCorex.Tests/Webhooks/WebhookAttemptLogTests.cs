@@ -47,4 +47,43 @@ public sealed class WebhookAttemptLogTests
             Assert.That(lines, Has.None.Contain(" ,").And.None.Contain("(null)").And.None.Contain(":  "));
         });
     }
+
+    [Test]
+    public async Task AttemptsNotSent_ToADeadReceiversOpenCircuit_AreLoggedAtDebug_NotALinePerDeliveryAtInformation()
+    {
+        var logs = new CapturedLogs();
+        using var app = new AgentCorexApp(new Dictionary<string, string?>
+        {
+            ["Network:AllowPrivateTargets"] = "true",
+            ["Webhooks:RetryBaseDelay"] = "00:00:00.2",
+        });
+        using var logged = app.WithWebHostBuilder(host => host
+            .UseSetting("Logging:LogLevel:AgentCorex", "Debug")
+            .ConfigureLogging(logging => logging.AddProvider(logs)));
+        using var admin = logged.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        var key = await (await admin.PostJsonAsync("/api_keys", new { name = "dead receiver", plan = "pro" })).ReadObjectAsync();
+        using var user = logged.CreateClient();
+        user.DefaultRequestHeaders.Authorization = new("Bearer", key.Str("api_key"));
+        var dead = (await user.RegisterWebhookAsync("http://127.0.0.1:9/hooks/nobody", "job.queued")).Str("webhook_id")!;
+
+        for (var i = 0; i < 6; i++)
+        {
+            await user.SubmitAsync("echo", new { message = $"into the void {i}" });
+        }
+        await user.WaitForDeliveriesAsync(dead, deliveries => deliveries.Any(d => d!["attempts"]!.AsArray()
+            .Any(a => a!.Str("error")?.Contains("circuit open", StringComparison.Ordinal) == true)), TimeSpan.FromSeconds(30));
+        List<string> Attempts(LogLevel level) =>
+            [.. logs.At(level).Where(l => l.Contains($"Webhook delivery ", StringComparison.Ordinal) && l.Contains($" to {dead}, ", StringComparison.Ordinal))];
+        for (var deadline = DateTime.UtcNow.AddSeconds(5); DateTime.UtcNow < deadline && Attempts(LogLevel.Debug).Count == 0;)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Attempts(LogLevel.Debug), Is.Not.Empty.And.All.Contain("circuit open"));
+            Assert.That(Attempts(LogLevel.Information), Is.Not.Empty.And.None.Contain("circuit open"), "attempts sent are still logged");
+        });
+    }
 }

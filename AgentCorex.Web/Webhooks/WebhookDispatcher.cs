@@ -175,13 +175,23 @@ public sealed partial class WebhookDispatcher(
             await transaction.CommitAsync(CancellationToken.None);
         }
         metrics.WebhookAttempted(status == DeliveryStatus.Pending ? "retrying" : status);
+        // A dead receiver's backlog would write a line per delivery each time one came due while its circuit is open
+        // (or its webhook disabled, which has a line of its own): those attempts, not sent, are recorded (GET
+        // /webhooks/{id}/deliveries shows them) and logged at Debug. A delivery that has failed for good is a Warning.
+        var level = (claimed, status) switch
+        {
+            (true, DeliveryStatus.Failed) => LogLevel.Warning,
+            (true, _) => LogLevel.Information,
+            (false, DeliveryStatus.Failed) when webhook.DisabledAt is null => LogLevel.Warning,
+            _ => LogLevel.Debug,
+        };
         if (sent.Error is null)
         {
-            LogAttempt(logger, deliveryId, webhook.Id, attempt, sent.StatusCode, status);
+            LogAttempt(logger, level, deliveryId, webhook.Id, attempt, sent.StatusCode, status);
         }
         else
         {
-            LogAttemptFailed(logger, deliveryId, webhook.Id, attempt, sent.Error, status);
+            LogAttemptFailed(logger, level, deliveryId, webhook.Id, attempt, sent.Error, status);
         }
         if (retry)
         {
@@ -207,12 +217,12 @@ public sealed partial class WebhookDispatcher(
         LogDisabled(logger, webhook.Id);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: status {StatusCode}, now {Status}")]
-    private static partial void LogAttempt(ILogger logger, string deliveryId, string webhookId, int attempt, int? statusCode, string status);
+    [LoggerMessage(Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: status {StatusCode}, now {Status}")]
+    private static partial void LogAttempt(ILogger logger, LogLevel level, string deliveryId, string webhookId, int attempt, int? statusCode, string status);
 
     // Its own line: the error says what came back ("HTTP 500") or why nothing did, where a status would read "(null)".
-    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: {Error}, now {Status}")]
-    private static partial void LogAttemptFailed(ILogger logger, string deliveryId, string webhookId, int attempt, string error, string status);
+    [LoggerMessage(Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: {Error}, now {Status}")]
+    private static partial void LogAttemptFailed(ILogger logger, LogLevel level, string deliveryId, string webhookId, int attempt, string error, string status);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {WebhookId} disabled: its receiver answered 410 Gone")]
     private static partial void LogDisabled(ILogger logger, string webhookId);
