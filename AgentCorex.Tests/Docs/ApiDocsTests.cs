@@ -57,12 +57,12 @@ public sealed class ApiDocsTests : ServerTest
     {
         Assert.Multiple(() =>
         {
-            Assert.That(Statuses("/execute_tool", "post"), Is.SupersetOf(new[] { "200", "202", "400", "401", "403", "404", "413", "415", "429", "500", "503", "504" }));
-            Assert.That(Statuses("/jobs/submit", "post"), Is.SupersetOf(new[] { "202", "400", "401", "404", "413", "415", "429", "503" }));
+            Assert.That(Statuses("/execute_tool", "post"), Is.SupersetOf(new[] { "200", "202", "400", "401", "403", "404", "408", "413", "415", "429", "500", "503", "504" }));
+            Assert.That(Statuses("/jobs/submit", "post"), Is.SupersetOf(new[] { "202", "400", "401", "404", "408", "413", "415", "429", "503" }));
             Assert.That(Statuses("/jobs/{job_id}", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429" }));
             Assert.That(Statuses("/jobs/{job_id}", "delete"), Is.SupersetOf(new[] { "200", "400", "401", "404", "429" }));
             Assert.That(Statuses("/jobs/{job_id}/stream", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429", "503" }));
-            Assert.That(Statuses("/webhooks", "post"), Is.SupersetOf(new[] { "201", "400", "401", "409", "413", "415", "429" }));
+            Assert.That(Statuses("/webhooks", "post"), Is.SupersetOf(new[] { "201", "400", "401", "408", "409", "413", "415", "429" }));
             Assert.That(Statuses("/api_keys", "post"), Is.SupersetOf(new[] { "201", "400", "401", "403" }));
             Assert.That(Statuses("/api_keys/{key_id}", "patch"), Is.SupersetOf(new[] { "200", "400", "401", "403", "404", "409" }));
             Assert.That(Statuses("/tools/{name}", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429" }));

@@ -10,7 +10,7 @@ namespace AgentCorex.Web.Docs;
 
 /// <summary>
 /// Declares the error responses every action can give, in the contract's shape, from what the action is:
-/// any key (401), an admin route (403), a path id (404), input to validate (400), a JSON body (413, 415), the
+/// any key (401), an admin route (403), a path id (404), input to validate (400), a JSON body (408, 413, 415), the
 /// request limits (429: an execution endpoint's plan limit, or the looser limit on every route a non-admin key
 /// may call), a stopping node's refusal of new executions and an unreachable database (503), and the server's own
 /// failure (500, from the one exception handler, on any route). Responses peculiar to one action are declared on it.
@@ -44,6 +44,7 @@ internal sealed class ErrorResponsesConvention : IActionModelConvention
         }
         if (action.Attributes.OfType<HttpPostAttribute>().Any() || action.Attributes.OfType<HttpPatchAttribute>().Any())
         {
+            Add(action, StatusCodes.Status408RequestTimeout, "REQUEST_TIMEOUT: the body came more slowly than 240 bytes a second, after a grace of 5 s");
             Add(action, StatusCodes.Status413PayloadTooLarge, "PAYLOAD_TOO_LARGE: the body is over 1 MiB");
             Add(action, StatusCodes.Status415UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE: the body must be application/json, uncompressed (no Content-Encoding)");
         }

@@ -81,6 +81,7 @@ public static class ApiErrors
     {
         StatusCodes.Status404NotFound => NotFound("No such route"),
         StatusCodes.Status405MethodNotAllowed => new(statusCode, new ApiError("METHOD_NOT_ALLOWED", "This route does not accept that method")),
+        StatusCodes.Status408RequestTimeout => new(statusCode, new ApiError("REQUEST_TIMEOUT", "The request body did not arrive in time")),
         StatusCodes.Status413PayloadTooLarge => new(statusCode, new ApiError("PAYLOAD_TOO_LARGE", "The request body is larger than allowed")),
         StatusCodes.Status415UnsupportedMediaType => new(statusCode, new ApiError("UNSUPPORTED_MEDIA_TYPE", "The request body must be application/json")),
         StatusCodes.Status401Unauthorized => Unauthorized("A valid API key is required"),

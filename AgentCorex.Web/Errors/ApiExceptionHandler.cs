@@ -20,7 +20,8 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
         var error = exception switch
         {
             ApiException api => api,
-            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => ApiErrors.ForStatusCode(StatusCodes.Status413PayloadTooLarge),
+            // Too large, or sent too slowly (Kestrel's minimum body data rate): said so, not "could not be read".
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge or StatusCodes.Status408RequestTimeout } bad => ApiErrors.ForStatusCode(bad.StatusCode),
             BadHttpRequestException => ApiErrors.InvalidRequest("The request could not be read"),
             _ when DatabaseFailures.IsUnavailable(exception) => ApiErrors.DatabaseUnavailable(exception),
             _ => null,
