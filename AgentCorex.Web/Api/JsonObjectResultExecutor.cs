@@ -14,9 +14,16 @@ internal sealed class JsonObjectResultExecutor : IActionResultExecutor<ObjectRes
     /// <summary>Every JSON answer's, errors' included.</summary>
     public const string ContentType = "application/json; charset=utf-8";
 
+    /// <summary>
+    /// Every JSON answer's, errors' included: answers hold results, keys and secrets shown once, and a job's state that
+    /// changes; no cache, shared or private, keeps them.
+    /// </summary>
+    public const string NoStore = "no-store";
+
     public Task ExecuteAsync(ActionContext context, ObjectResult result)
     {
         var response = context.HttpContext.Response;
+        response.Headers.CacheControl = NoStore;
         result.OnFormatting(context); // where AcceptedResult and CreatedResult set their Location
         if (result.StatusCode is { } status)
         {

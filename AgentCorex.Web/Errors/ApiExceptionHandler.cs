@@ -54,6 +54,7 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
     public static Task WriteAsync(HttpContext context, ApiException error, CancellationToken cancellationToken)
     {
         context.Response.StatusCode = error.StatusCode;
+        context.Response.Headers.CacheControl = JsonObjectResultExecutor.NoStore;
         if (error.RetryAfter is { } retryAfter)
         {
             context.Response.Headers.RetryAfter = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);

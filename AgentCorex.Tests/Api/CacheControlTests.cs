@@ -1,0 +1,41 @@
+using System.Net;
+using AgentCorex.Tests.Infrastructure;
+
+namespace AgentCorex.Tests.Api;
+
+/// <summary>
+/// Every JSON answer says <c>Cache-Control: no-store</c>: answers hold results, keys and webhook secrets shown once,
+/// and job states that change; errors answered without an exception (a 401, an unknown route) as well as with one.
+/// </summary>
+public sealed class CacheControlTests : ServerTest
+{
+    [Test]
+    public async Task EveryJsonAnswer_SaysNoStore_SuccessesAndErrorsAlike()
+    {
+        var created = await Admin.PostJsonAsync("/api_keys", new { name = "cache", plan = "pro" });
+        using var user = App.CreateClient((await created.ReadObjectAsync()).Str("api_key"));
+        var jobId = await user.SubmitAsync("echo", new { message = "cached?" });
+        using var anonymous = App.CreateClient(apiKey: null);
+        var answers = new Dictionary<string, HttpResponseMessage>
+        {
+            ["201 POST /api_keys"] = created,
+            ["200 GET /jobs/{id}"] = await user.GetAsync($"/jobs/{jobId}"),
+            ["200 GET /jobs"] = await user.GetAsync("/jobs"),
+            ["200 POST /execute_tool"] = await Admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "x" } }),
+            ["404 GET /jobs/{unknown}"] = await user.GetAsync("/jobs/job_000000000000"),
+            ["404 no such route"] = await user.GetAsync("/no/such/route"),
+            ["400 POST /jobs/submit"] = await user.PostJsonAsync("/jobs/submit", new { tool = "echo" }),
+            ["401 GET /jobs"] = await anonymous.GetAsync("/jobs"),
+            ["403 GET /api_keys"] = await user.GetAsync("/api_keys"),
+        };
+
+        Assert.Multiple(() =>
+        {
+            foreach (var (what, answer) in answers)
+            {
+                Assert.That((int)answer.StatusCode, Is.EqualTo(int.Parse(what[..3])), $"{what}: {answer.Content.ReadAsStringAsync().Result}");
+                Assert.That(answer.Headers.CacheControl?.NoStore, Is.True, $"{what}: {answer.Headers.CacheControl}");
+            }
+        });
+    }
+}
