@@ -14,7 +14,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgentCorex.Tests.Execution;
 
-/// <summary>Where a tool starts: on the caller's thread only when it declares that it never blocks.</summary>
+/// <summary>Where a tool starts: on the caller's thread only when it declares that it never blocks, else on a thread of its own.</summary>
 public sealed class ToolRunnerTests : ServerTest
 {
     [TestCase("test_inline", true)]
@@ -35,8 +35,10 @@ public sealed class ToolRunnerTests : ServerTest
         Assert.That(thread.Join(TimeSpan.FromSeconds(10)), Is.True);
 
         Assert.That(outcome?.Kind, Is.EqualTo(ToolOutcomeKind.Succeeded));
-        var startedOn = JsonSerializer.Deserialize<ThreadResult>(outcome!.Result!.Utf8, ApiJson.Options)!.StartedOnThread;
-        Assert.That(startedOn == caller, Is.EqualTo(onCallersThread), $"caller {caller}, tool started on {startedOn}");
+        var started = JsonSerializer.Deserialize<ThreadResult>(outcome!.Result!.Utf8, ApiJson.Options)!;
+        Assert.That(started.StartedOnThread == caller, Is.EqualTo(onCallersThread), $"caller {caller}, tool started on {started.StartedOnThread}");
+        // One that may block starts on a thread of its own: blocked and abandoned, it must not hold one of the pool's.
+        Assert.That(started.StartedOnPoolThread, Is.False, "started on a thread of the pool");
     }
 
     [Test]

@@ -142,7 +142,7 @@ public sealed class SideEffectTool : Tool<SideEffectArguments, SideEffectResult>
 
 public sealed record ThreadArguments(int DurationMs = 0);
 
-public sealed record ThreadResult(int StartedOnThread);
+public sealed record ThreadResult(int StartedOnThread, bool StartedOnPoolThread);
 
 public sealed class ThreadArgumentsValidator : AbstractValidator<ThreadArguments>
 {
@@ -161,11 +161,12 @@ public sealed class InlineTool : Tool<ThreadArguments, ThreadResult>
     public override async Task<ThreadResult> ExecuteAsync(ThreadArguments arguments, IToolContext context, CancellationToken cancellationToken)
     {
         var thread = Environment.CurrentManagedThreadId;
+        var pooled = Thread.CurrentThread.IsThreadPoolThread;
         if (arguments.DurationMs > 0)
         {
             await Task.Delay(arguments.DurationMs, CancellationToken.None);
         }
-        return new ThreadResult(thread);
+        return new ThreadResult(thread, pooled);
     }
 }
 
@@ -177,7 +178,7 @@ public sealed class PooledTool : Tool<ThreadArguments, ThreadResult>
     public override string Description => "May block: reports the thread it started on.";
 
     public override Task<ThreadResult> ExecuteAsync(ThreadArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
-        Task.FromResult(new ThreadResult(Environment.CurrentManagedThreadId));
+        Task.FromResult(new ThreadResult(Environment.CurrentManagedThreadId, Thread.CurrentThread.IsThreadPoolThread));
 }
 
 public sealed record BadResultArguments(bool InDetails = false);

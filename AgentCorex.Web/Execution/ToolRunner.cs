@@ -155,14 +155,22 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
         cancellationToken.IsCancellationRequested || stopping.IsCancellationRequested;
 
     /// <summary>
-    /// A tool that may block is started on the thread pool, so that a synchronous wait before its first await
-    /// cannot hold up the deadline; one that never blocks starts here, with no thread hop.
+    /// A tool that may block is started on a thread of its own, so that a synchronous wait before its first await
+    /// cannot hold up the deadline, and so that a tool that blocks and ignores its token, abandoned at its deadline,
+    /// holds that thread and not one of the pool's: those serve every request and every continuation, and a few
+    /// hundred of them blocked starved the server (submits took minutes, timeouts came late). After its first await
+    /// the tool goes on where its awaits take it, as any async code does. One that never blocks starts here, with no
+    /// thread hop.
     /// </summary>
     private static Task<object?> Start(ITool tool, object arguments, ToolExecutionContext context, CancellationToken cancellationToken)
     {
         if (!tool.NeverBlocks)
         {
-            return Task.Run(() => tool.ExecuteAsync(arguments, context, cancellationToken), CancellationToken.None);
+            return Task.Factory.StartNew(
+                () => tool.ExecuteAsync(arguments, context, cancellationToken),
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
+                TaskScheduler.Default).Unwrap();
         }
         try
         {
