@@ -22,6 +22,10 @@ public static class ValidationExtensions
         }
     }
 
+    /// <summary>A listing's limit: 1 to <see cref="Api.PageQuery.MaxLimit"/> items a page.</summary>
+    public static IRuleBuilderOptions<T, int> IsAPageLimit<T>(this IRuleBuilder<T, int> limit) =>
+        limit.InclusiveBetween(1, Api.PageQuery.MaxLimit);
+
     /// <summary>A listing's offset: 0 or more, said in the words of the other bounds ("... You entered -1.").</summary>
     public static IRuleBuilderOptions<T, int> IsAnOffset<T>(this IRuleBuilder<T, int> offset) =>
         offset.GreaterThanOrEqualTo(0).WithMessage("'{PropertyName}' must be 0 or more. You entered {PropertyValue}.");

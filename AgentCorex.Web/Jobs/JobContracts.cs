@@ -54,22 +54,11 @@ public sealed record JobSummaryResponse(
     long? StartedAt,
     long? CompletedAt);
 
-public sealed record Pagination(int Limit, int Offset, int Total);
-
 public sealed record JobListResponse(IReadOnlyList<JobSummaryResponse> Jobs, Pagination Pagination);
 
-/// <summary>
-/// GET /jobs's query, under the contract's names. Properties, not a positional record: MVC binds a record's
-/// constructor parameters by their attributes, but the OpenAPI document names query parameters by the properties'.
-/// </summary>
-public sealed record JobListQuery
+/// <summary>GET /jobs's query: a page, and the filters it takes.</summary>
+public sealed record JobListQuery : PageQuery
 {
-    [FromQuery(Name = "limit")]
-    public int Limit { get; init; } = 20;
-
-    [FromQuery(Name = "offset")]
-    public int Offset { get; init; }
-
     /// <summary>The contract's default for <see cref="Status"/>: jobs in every status, as when it is left out.</summary>
     public const string AnyStatus = "all";
 
@@ -86,7 +75,7 @@ public sealed class JobListQueryValidator : AbstractValidator<JobListQuery>
 {
     public JobListQueryValidator()
     {
-        RuleFor(q => q.Limit).InclusiveBetween(1, 100);
+        RuleFor(q => q.Limit).IsAPageLimit();
         RuleFor(q => q.Offset).IsAnOffset();
         RuleFor(q => q.Status)
             .IsOneOf([JobListQuery.AnyStatus, .. JobStatus.All])

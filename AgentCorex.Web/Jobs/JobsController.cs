@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;

@@ -2,7 +2,6 @@ using System.Text.Json.Serialization;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using FluentValidation;
-using Microsoft.AspNetCore.Mvc;
 
 namespace AgentCorex.Web.Webhooks;
 
@@ -51,31 +50,12 @@ public sealed record CreatedWebhookResponse(string WebhookId, string Url, IReadO
 
 public sealed record WebhookListResponse(IReadOnlyList<WebhookResponse> Webhooks);
 
-/// <summary>Under the contract's names, as properties for the reason <see cref="Jobs.JobListQuery"/> gives.</summary>
-public sealed record DeliveryListQuery
-{
-    [FromQuery(Name = "limit")]
-    public int Limit { get; init; } = 20;
-
-    [FromQuery(Name = "offset")]
-    public int Offset { get; init; }
-}
-
-public sealed class DeliveryListQueryValidator : AbstractValidator<DeliveryListQuery>
-{
-    public DeliveryListQueryValidator()
-    {
-        RuleFor(q => q.Limit).InclusiveBetween(1, 100);
-        RuleFor(q => q.Offset).IsAnOffset();
-    }
-}
-
 public sealed record AttemptResponse(int Attempt, int? StatusCode, long DurationMs, string? Error, long AttemptedAt);
 
 public sealed record DeliveryResponse(
     string DeliveryId, string Event, string JobId, string Status, long CreatedAt, long? NextAttemptAt, IReadOnlyList<AttemptResponse> Attempts);
 
-public sealed record DeliveryListResponse(IReadOnlyList<DeliveryResponse> Deliveries, Jobs.Pagination Pagination);
+public sealed record DeliveryListResponse(IReadOnlyList<DeliveryResponse> Deliveries, Pagination Pagination);
 
 internal static class WebhookMapping
 {

@@ -1,3 +1,4 @@
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
@@ -86,7 +87,7 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
     /// <summary>The newest deliveries first, each with its attempts.</summary>
     [HttpGet("{webhook_id}/deliveries")]
     public async Task<DeliveryListResponse> Deliveries(
-        [FromRoute(Name = "webhook_id")] string webhookId, [FromQuery] DeliveryListQuery query, [FromServices] IValidator<DeliveryListQuery> validator, CancellationToken cancellationToken)
+        [FromRoute(Name = "webhook_id")] string webhookId, [FromQuery] PageQuery query, [FromServices] IValidator<PageQuery> validator, CancellationToken cancellationToken)
     {
         validator.ValidateOrThrow(query);
         var webhook = await FindOwnAsync(webhookId, cancellationToken);
