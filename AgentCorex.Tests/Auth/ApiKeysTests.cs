@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Api;
+using AgentCorex.Web.Auth;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -236,5 +239,194 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("API_KEY_NOT_FOUND"));
+    }
+
+    [Test]
+    public async Task List_PagesNewestFirst_WithTheTotal()
+    {
+        var before = await TotalAsync();
+        var created = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            created.Add((await App.CreateKeyAsync()).KeyId);
+        }
+
+        var first = await (await Admin.GetAsync("/api_keys?limit=2")).ReadObjectAsync();
+        var second = await (await Admin.GetAsync("/api_keys?limit=2&offset=2")).ReadObjectAsync();
+        var third = await (await Admin.GetAsync("/api_keys?limit=2&offset=4")).ReadObjectAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(KeyIds(first), Is.EqualTo(new[] { created[4], created[3] }));
+            Assert.That(KeyIds(second), Is.EqualTo(new[] { created[2], created[1] }));
+            Assert.That(KeyIds(third)[0], Is.EqualTo(created[0]));
+            Assert.That(Pagination(first), Is.EqualTo((2, 0, before + 5)));
+            Assert.That(Pagination(second), Is.EqualTo((2, 2, before + 5)));
+            Assert.That(Pagination(third), Is.EqualTo((2, 4, before + 5)));
+        });
+    }
+
+    [Test]
+    public async Task List_WithoutParameters_IsTheFirstTwentyKeys()
+    {
+        for (var i = 0; i < 21; i++)
+        {
+            await App.CreateKeyAsync();
+        }
+
+        var body = await (await Admin.GetAsync("/api_keys")).ReadObjectAsync();
+
+        Assert.That(body["api_keys"]!.AsArray(), Has.Count.EqualTo(20));
+        Assert.That(Pagination(body), Is.EqualTo((20, 0, await TotalAsync())));
+    }
+
+    [Test]
+    public async Task List_TheLastPage_HoldsTheOldestKeys_AndPastItNone()
+    {
+        // The oldest a key can be: no other key of this server is older.
+        var oldest = await StoreKeysCreatedAtAsync(DateTime.UnixEpoch, 1);
+        await App.CreateKeyAsync();
+        var total = await TotalAsync();
+
+        var last = await (await Admin.GetAsync($"/api_keys?limit=3&offset={total - 1}")).ReadObjectAsync();
+        var past = await (await Admin.GetAsync($"/api_keys?limit=3&offset={total}")).ReadObjectAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(KeyIds(last), Is.EqualTo(oldest));
+            Assert.That(Pagination(last), Is.EqualTo((3, total - 1, total)));
+            Assert.That(KeyIds(past), Is.Empty);
+            Assert.That(Pagination(past), Is.EqualTo((3, total, total)));
+        });
+    }
+
+    [Test]
+    public async Task List_KeysCreatedAtTheSameMoment_AreOrderedByKeyId_AndNoPageRepeatsOne()
+    {
+        // Older than any key the API makes: the listing's last three but for those another test stored older still.
+        var moment = new DateTime(1990, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        var tied = await StoreKeysCreatedAtAsync(moment, 3);
+        var first = await TotalAsync() - 3 - await CountKeysOlderThanAsync(moment);
+
+        var pages = new List<string>();
+        for (var offset = first; offset < first + 3; offset++)
+        {
+            pages.AddRange(KeyIds(await (await Admin.GetAsync($"/api_keys?limit=1&offset={offset}")).ReadObjectAsync()));
+        }
+
+        Assert.That(pages, Is.EqualTo(tied.OrderDescending(StringComparer.Ordinal)));
+    }
+
+    [Test]
+    public async Task List_ShowsRevokedKeys_WithWhenTheyWereRevoked()
+    {
+        var created = await App.CreateKeyAsync();
+        (await Admin.DeleteAsync($"/api_keys/{created.KeyId}")).EnsureSuccessStatusCode();
+
+        var listed = (await (await Admin.GetAsync("/api_keys?limit=1")).ReadObjectAsync())["api_keys"]!.AsArray().Single()!;
+
+        Assert.That(listed.Str("key_id"), Is.EqualTo(created.KeyId));
+        Assert.That(listed["revoked_at"]!.GetValue<long>(), Is.EqualTo(DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Within(60));
+    }
+
+    /// <summary>The same answer, to the byte, as GET /jobs gives the same bad page: one binder, one set of rules.</summary>
+    [TestCase("limit=0", "limit")]
+    [TestCase("limit=101", "limit")]
+    [TestCase("limit=-1", "limit")]
+    [TestCase("limit=abc", "limit")]
+    [TestCase("limit=0x10", "limit")]
+    [TestCase("limit=", "limit")]
+    [TestCase("limit=5&limit=6", "limit")]
+    [TestCase("limit=99999999999", "limit")]
+    [TestCase("offset=-1", "offset")]
+    [TestCase("offset=", "offset")]
+    [TestCase("offset=1.5", "offset")]
+    [TestCase("offset=0&offset=0", "offset")]
+    public async Task List_RefusesABadPage_NamingTheParameter_AsGetJobsDoes(string query, string parameter)
+    {
+        var response = await Admin.GetAsync($"/api_keys?{query}");
+        var jobs = await Admin.GetAsync($"/jobs?{query}");
+        var body = await response.ReadObjectAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+        Assert.That(body.Str("error.argument"), Is.EqualTo(parameter));
+        Assert.That(body.ToJsonString(), Is.EqualTo((await jobs.ReadObjectAsync()).ToJsonString()));
+    }
+
+    [TestCase(1)]
+    [TestCase(100)]
+    public async Task List_TakesTheBoundsOfALimit(int limit)
+    {
+        var response = await Admin.GetAsync($"/api_keys?limit={limit}");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(Pagination(await response.ReadObjectAsync()).Limit, Is.EqualTo(limit));
+    }
+
+    /// <summary>
+    /// Read in its order from an index, never sorted: on SQLite as it plans; on PostgreSQL with sorts and sequential
+    /// scans priced out, as on a table this small it would rightly choose them.
+    /// </summary>
+    [Test]
+    public async Task List_ReadsItsPageInOrderFromAnIndex()
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        await db.Database.OpenConnectionAsync();
+        try
+        {
+            if (Storage == TestStorage.PostgreSql)
+            {
+                await db.Database.ExecuteSqlRawAsync("SET enable_seqscan = off; SET enable_sort = off; SET enable_bitmapscan = off;");
+            }
+            await using var command = db.ApiKeyPage(new PageQuery { Offset = 10_000 }).CreateDbCommand();
+            command.CommandText = (Storage == TestStorage.PostgreSql ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + command.CommandText;
+            var plan = await QueryPlans.ReadAsync(command);
+
+            Assert.That(plan, Does.Contain("ix_api_keys_created").And.Not.Contain("TEMP B-TREE").And.Not.Contain("Sort"), plan);
+        }
+        finally
+        {
+            if (Storage == TestStorage.PostgreSql)
+            {
+                await db.Database.ExecuteSqlRawAsync("RESET enable_seqscan; RESET enable_sort; RESET enable_bitmapscan;");
+            }
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private async Task<int> TotalAsync() =>
+        Pagination(await (await Admin.GetAsync("/api_keys?limit=1")).ReadObjectAsync()).Total;
+
+    private static List<string> KeyIds(JsonObject page) =>
+        [.. page["api_keys"]!.AsArray().Select(k => k.Str("key_id")!)];
+
+    private static (int Limit, int Offset, int Total) Pagination(JsonObject page) =>
+        (page.At("pagination.limit")!.GetValue<int>(), page.At("pagination.offset")!.GetValue<int>(), page.At("pagination.total")!.GetValue<int>());
+
+    private async Task<int> CountKeysOlderThanAsync(DateTime moment)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().ApiKeys.CountAsync(k => k.CreatedAt < moment);
+    }
+
+    /// <summary>Keys stored as made at <paramref name="createdAt"/>, a time the API would not give them; their ids.</summary>
+    private async Task<List<string>> StoreKeysCreatedAtAsync(DateTime createdAt, int count)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        var keys = Enumerable.Range(0, count).Select(_ => new ApiKey
+        {
+            Id = "key_" + Guid.NewGuid().ToString("N")[..12],
+            Name = "stored",
+            Plan = "free",
+            IsAdmin = false,
+            SecretHash = new byte[32],
+            CreatedAt = createdAt,
+        }).ToList();
+        db.ApiKeys.AddRange(keys);
+        await db.SaveChangesAsync();
+        return [.. keys.Select(k => k.Id)];
     }
 }

@@ -95,6 +95,8 @@ public sealed class AuthTests(TestStorage storage) : ServerTest(storage)
 
     [TestCase("POST", "/execute_tool")]
     [TestCase("GET", "/api_keys")]
+    [TestCase("GET", "/api_keys?limit=5&offset=5")]
+    [TestCase("GET", "/api_keys?limit=0")] // refused before its query is read
     [TestCase("POST", "/api_keys")]
     [TestCase("DELETE", "/api_keys/key_aaaaaaaaaaaa")]
     public async Task AdminEndpoint_ReturnsForbidden_ForUserKey(string method, string url)

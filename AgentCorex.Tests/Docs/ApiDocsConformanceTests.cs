@@ -84,9 +84,12 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
         await Described(Admin.DeleteAsync($"/api_keys/{keyId}"), "/api_keys/{key_id}", "delete");
         var revokedPatch = await Described(Admin.PatchAsync($"/api_keys/{keyId}", JsonContent.Create(new { plan = "pro" })), "/api_keys/{key_id}", "patch");
         var listed = await Described(Admin.GetAsync("/api_keys"), "/api_keys", "get");
+        var paged = await Described(Admin.GetAsync("/api_keys?limit=1&offset=1"), "/api_keys", "get");
+        var badPage = await Described(Admin.GetAsync("/api_keys?limit=0"), "/api_keys", "get");
         await Described(user.GetAsync("/api_keys"), "/api_keys", "get");
 
         Assert.That((listed.StatusCode, revokedPatch.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.Conflict)));
+        Assert.That((paged.StatusCode, badPage.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.BadRequest)));
     }
 
     [Test]

@@ -64,6 +64,7 @@ public sealed class ApiDocsTests : ServerTest
             Assert.That(Statuses("/jobs/{job_id}/stream", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429", "503" }));
             Assert.That(Statuses("/webhooks", "post"), Is.SupersetOf(new[] { "201", "400", "401", "408", "409", "413", "415", "429" }));
             Assert.That(Statuses("/api_keys", "post"), Is.SupersetOf(new[] { "201", "400", "401", "403" }));
+            Assert.That(Statuses("/api_keys", "get"), Is.SupersetOf(new[] { "200", "400", "401", "403" }));
             Assert.That(Statuses("/api_keys/{key_id}", "patch"), Is.SupersetOf(new[] { "200", "400", "401", "403", "404", "409" }));
             Assert.That(Statuses("/tools/{name}", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429" }));
             Assert.That(Statuses("/jobs", "get"), Does.Not.Contain("403"), "any key lists its jobs");
@@ -76,6 +77,7 @@ public sealed class ApiDocsTests : ServerTest
     [TestCase("/webhooks", "post", new[] { "201" })]
     [TestCase("/api_keys", "post", new[] { "201" })]
     [TestCase("/webhooks", "get", new[] { "200" })]
+    [TestCase("/api_keys", "get", new[] { "200" })]
     [TestCase("/jobs/{job_id}", "delete", new[] { "200" })]
     public void SuccessStatuses_AreTheOnesTheActionAnswers(string path, string method, string[] successes)
     {
@@ -206,6 +208,8 @@ public sealed class ApiDocsTests : ServerTest
     [TestCase("DeliveryResponse", new[] { "delivery_id", "event", "job_id", "status", "created_at", "attempts" })]
     [TestCase("AttemptResponse", new[] { "attempt", "duration_ms", "attempted_at" })]
     [TestCase("ApiKeyResponse", new[] { "key_id", "name", "plan", "admin", "created_at", "rate_limits" })]
+    [TestCase("ApiKeyListResponse", new[] { "api_keys", "pagination" })]
+    [TestCase("Pagination", new[] { "limit", "offset", "total" })]
     [TestCase("KeyRateLimitsResponse", new string[] { })]
     [TestCase("JobResponse", new[] { "job_id", "status", "tool", "created_at" })]
     [TestCase("JobSummaryResponse", new[] { "job_id", "tool", "status", "created_at" })]
@@ -257,6 +261,7 @@ public sealed class ApiDocsTests : ServerTest
 
     [TestCase("/jobs", "get", new[] { "limit", "offset", "status", "tool" })]
     [TestCase("/webhooks/{webhook_id}/deliveries", "get", new[] { "limit", "offset" })]
+    [TestCase("/api_keys", "get", new[] { "limit", "offset" })]
     [TestCase("/jobs/{job_id}", "delete", new[] { "force" })]
     public void QueryParameters_HaveTheContractsSnakeCaseNames(string path, string method, string[] names)
     {
@@ -286,6 +291,8 @@ public sealed class ApiDocsTests : ServerTest
     [TestCase("/jobs", "offset", 0, null, 0)]
     [TestCase("/webhooks/{webhook_id}/deliveries", "limit", 1, 100, 20)]
     [TestCase("/webhooks/{webhook_id}/deliveries", "offset", 0, null, 0)]
+    [TestCase("/api_keys", "limit", 1, 100, 20)]
+    [TestCase("/api_keys", "offset", 0, null, 0)]
     public void PagingParameters_DocumentTheirBoundsAndDefault(string path, string name, int minimum, int? maximum, int @default)
     {
         var schema = Operation(path, "get")["parameters"]!.AsArray().Single(p => p.Str("in") == "query" && p.Str("name") == name)!["schema"];

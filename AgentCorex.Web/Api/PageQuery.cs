@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Mvc;
 namespace AgentCorex.Web.Api;
 
 /// <summary>
-/// A listing's page under the contract's names, newest first: a webhook's deliveries take it as it is, GET /jobs
-/// with its filters added. Properties, not a positional record: MVC binds a record's constructor
+/// A listing's page under the contract's names, newest first: GET /api_keys and a webhook's deliveries take it as it
+/// is, GET /jobs with its filters added. Properties, not a positional record: MVC binds a record's constructor
 /// parameters by their attributes, but the OpenAPI document names query parameters by the properties'.
 /// </summary>
 public record PageQuery

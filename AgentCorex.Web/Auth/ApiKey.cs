@@ -44,5 +44,7 @@ internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
         key.Property(k => k.RevokedAt).HasColumnName("revoked_at");
         key.Property(k => k.RequestsPerMinute).HasColumnName("requests_per_minute");
         key.Property(k => k.MaxConcurrent).HasColumnName("max_concurrent");
+        // GET /api_keys's order (ApiKeyListing): a page is read from it, not sorted out of every key.
+        key.HasIndex(k => new { k.CreatedAt, k.Id }).HasDatabaseName("ix_api_keys_created");
     }
 }

@@ -76,7 +76,7 @@ public sealed record ApiKeyResponse(string KeyId, string Name, string Plan, bool
 
 public sealed record CreatedApiKeyResponse(string KeyId, string ApiKey, string Name, string Plan, bool Admin, long CreatedAt, KeyRateLimitsResponse RateLimits);
 
-public sealed record ApiKeyListResponse(IReadOnlyList<ApiKeyResponse> ApiKeys);
+public sealed record ApiKeyListResponse(IReadOnlyList<ApiKeyResponse> ApiKeys, Pagination Pagination);
 
 internal static class ApiKeyMapping
 {

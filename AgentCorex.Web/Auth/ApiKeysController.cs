@@ -1,3 +1,4 @@
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Jobs;
@@ -38,11 +39,14 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
         return StatusCode(StatusCodes.Status201Created, key.ToCreatedResponse(apiKey, limits));
     }
 
+    /// <summary>Every key, revoked ones too (with their revoked_at), newest first.</summary>
     [HttpGet]
-    public async Task<ApiKeyListResponse> List(CancellationToken cancellationToken)
+    public async Task<ApiKeyListResponse> List([FromQuery] PageQuery query, [FromServices] IValidator<PageQuery> validator, CancellationToken cancellationToken)
     {
-        var keys = await db.ApiKeys.AsNoTracking().OrderBy(k => k.CreatedAt).ThenBy(k => k.Id).ToListAsync(cancellationToken);
-        return new ApiKeyListResponse([.. keys.Select(k => k.ToResponse(limits))]);
+        validator.ValidateOrThrow(query);
+        var total = await db.ApiKeys.CountAsync(cancellationToken);
+        var page = await db.ApiKeyPage(query).ToListAsync(cancellationToken);
+        return new ApiKeyListResponse([.. page.Select(k => k.ToResponse(limits))], new Pagination(query.Limit, query.Offset, total));
     }
 
     [HttpDelete("{key_id}")]

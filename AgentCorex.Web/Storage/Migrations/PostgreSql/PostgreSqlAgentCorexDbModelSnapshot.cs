@@ -69,6 +69,9 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
 
                     b.HasKey("Id");
 
+                    b.HasIndex("CreatedAt", "Id")
+                        .HasDatabaseName("ix_api_keys_created");
+
                     b.ToTable("api_keys", (string)null);
                 });
 
