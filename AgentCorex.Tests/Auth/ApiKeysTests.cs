@@ -396,6 +396,44 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
         }
     }
 
+    [Test]
+    public async Task Get_ReturnsTheKey_AsTheListShowsIt()
+    {
+        var created = await App.CreateKeyAsync(plan: "pro");
+        (await Admin.PatchAsJsonAsync($"/api_keys/{created.KeyId}", new { rate_limits = new { max_concurrent = 3 } })).EnsureSuccessStatusCode();
+
+        var response = await Admin.GetAsync($"/api_keys/{created.KeyId}");
+        var listed = (await (await Admin.GetAsync("/api_keys?limit=1")).ReadObjectAsync())["api_keys"]![0]!;
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("key_id"), Is.EqualTo(created.KeyId));
+        Assert.That(body.At("rate_limits.max_concurrent")!.GetValue<int>(), Is.EqualTo(3));
+        Assert.That(JsonNode.DeepEquals(body, listed), Is.True, $"{body.ToJsonString()} listed as {listed.ToJsonString()}");
+    }
+
+    [Test]
+    public async Task Get_ReturnsARevokedKey_WithWhenItWasRevoked()
+    {
+        var created = await App.CreateKeyAsync();
+        var revoked = await (await Admin.DeleteAsync($"/api_keys/{created.KeyId}")).ReadObjectAsync();
+
+        var body = await (await Admin.GetAsync($"/api_keys/{created.KeyId}")).ReadObjectAsync();
+
+        Assert.That(JsonNode.DeepEquals(body, revoked), Is.True, $"{body.ToJsonString()} revoked as {revoked.ToJsonString()}");
+    }
+
+    [Test]
+    public async Task Get_ReturnsNotFound_ForUnknownKey_AsRevokeDoes()
+    {
+        var response = await Admin.GetAsync("/api_keys/key_doesnotexist");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("API_KEY_NOT_FOUND"));
+        Assert.That(body.ToJsonString(), Is.EqualTo((await (await Admin.DeleteAsync("/api_keys/key_doesnotexist")).ReadObjectAsync()).ToJsonString()));
+    }
+
     private async Task<int> TotalAsync() =>
         Pagination(await (await Admin.GetAsync("/api_keys?limit=1")).ReadObjectAsync()).Total;
 

@@ -20,6 +20,8 @@ public sealed class AuthTests(TestStorage storage) : ServerTest(storage)
         yield return new TestCaseData(HttpMethod.Get, "/api_keys");
         yield return new TestCaseData(HttpMethod.Post, "/api_keys");
         yield return new TestCaseData(HttpMethod.Delete, "/api_keys/key_aaaaaaaaaaaa");
+        yield return new TestCaseData(HttpMethod.Get, "/api_keys/key_aaaaaaaaaaaa");
+        yield return new TestCaseData(HttpMethod.Get, "/webhooks/wh_aaaaaaaaaaaa");
     }
 
     private static HttpRequestMessage Request(HttpMethod method, string url, string? authorization)
@@ -97,6 +99,7 @@ public sealed class AuthTests(TestStorage storage) : ServerTest(storage)
     [TestCase("GET", "/api_keys")]
     [TestCase("GET", "/api_keys?limit=5&offset=5")]
     [TestCase("GET", "/api_keys?limit=0")] // refused before its query is read
+    [TestCase("GET", "/api_keys/key_aaaaaaaaaaaa")]
     [TestCase("POST", "/api_keys")]
     [TestCase("DELETE", "/api_keys/key_aaaaaaaaaaaa")]
     public async Task AdminEndpoint_ReturnsForbidden_ForUserKey(string method, string url)

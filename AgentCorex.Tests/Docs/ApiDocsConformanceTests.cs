@@ -34,14 +34,17 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
         var webhookId = (await created.ReadObjectAsync()).Str("webhook_id");
         var overLimit = await Described(user.PostJsonAsync("/webhooks", new { url = endpoint, events = new[] { "job.queued" } }), "/webhooks", "post");
         await Described(user.GetAsync("/webhooks"), "/webhooks", "get");
+        var read = await Described(user.GetAsync($"/webhooks/{webhookId}"), "/webhooks/{webhook_id}", "get");
         await user.SubmitAsync("echo", new { message = "hi" });
         await user.WaitForEndedDeliveryAsync(webhookId!, "job.queued");
         var deliveries = await Described(user.GetAsync($"/webhooks/{webhookId}/deliveries?limit=10"), "/webhooks/{webhook_id}/deliveries", "get");
         await Described(user.GetAsync($"/webhooks/{webhookId}/deliveries?limit=0"), "/webhooks/{webhook_id}/deliveries", "get");
         await Described(user.DeleteAsync($"/webhooks/{webhookId}"), "/webhooks/{webhook_id}", "delete");
         await Described(user.DeleteAsync($"/webhooks/{webhookId}"), "/webhooks/{webhook_id}", "delete");
+        var gone = await Described(user.GetAsync($"/webhooks/{webhookId}"), "/webhooks/{webhook_id}", "get");
 
         Assert.That((created.StatusCode, overLimit.StatusCode, deliveries.StatusCode), Is.EqualTo((HttpStatusCode.Created, HttpStatusCode.Conflict, HttpStatusCode.OK)));
+        Assert.That((read.StatusCode, gone.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.NotFound)));
     }
 
     [Test]
@@ -80,6 +83,7 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
 
         var created = await Described(Admin.PostJsonAsync("/api_keys", new { name = "docs-" + Guid.NewGuid().ToString("N")[..8], plan = "free" }), "/api_keys", "post");
         var keyId = (await created.ReadObjectAsync()).Str("key_id");
+        var read = await Described(Admin.GetAsync($"/api_keys/{keyId}"), "/api_keys/{key_id}", "get");
         await Described(Admin.PatchAsync($"/api_keys/{keyId}", JsonContent.Create(new { rate_limits = new { max_concurrent = 2 } })), "/api_keys/{key_id}", "patch");
         await Described(Admin.DeleteAsync($"/api_keys/{keyId}"), "/api_keys/{key_id}", "delete");
         var revokedPatch = await Described(Admin.PatchAsync($"/api_keys/{keyId}", JsonContent.Create(new { plan = "pro" })), "/api_keys/{key_id}", "patch");
@@ -87,9 +91,13 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
         var paged = await Described(Admin.GetAsync("/api_keys?limit=1&offset=1"), "/api_keys", "get");
         var badPage = await Described(Admin.GetAsync("/api_keys?limit=0"), "/api_keys", "get");
         await Described(user.GetAsync("/api_keys"), "/api_keys", "get");
+        var revoked = await Described(Admin.GetAsync($"/api_keys/{keyId}"), "/api_keys/{key_id}", "get");
+        var unknown = await Described(Admin.GetAsync("/api_keys/key_doesnotexist"), "/api_keys/{key_id}", "get");
+        await Described(user.GetAsync($"/api_keys/{keyId}"), "/api_keys/{key_id}", "get");
 
         Assert.That((listed.StatusCode, revokedPatch.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.Conflict)));
-        Assert.That((paged.StatusCode, badPage.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.BadRequest)));
+        Assert.That((read.StatusCode, paged.StatusCode, badPage.StatusCode, revoked.StatusCode, unknown.StatusCode),
+            Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.BadRequest, HttpStatusCode.OK, HttpStatusCode.NotFound)));
     }
 
     [Test]

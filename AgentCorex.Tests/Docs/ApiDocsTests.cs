@@ -34,9 +34,11 @@ public sealed class ApiDocsTests : ServerTest
     [TestCase("/tools/{name}/metrics", "get")]
     [TestCase("/api_keys", "post")]
     [TestCase("/api_keys", "get")]
+    [TestCase("/api_keys/{key_id}", "get")]
     [TestCase("/api_keys/{key_id}", "delete")]
     [TestCase("/webhooks", "post")]
     [TestCase("/webhooks", "get")]
+    [TestCase("/webhooks/{webhook_id}", "get")]
     [TestCase("/webhooks/{webhook_id}", "delete")]
     [TestCase("/webhooks/{webhook_id}/deliveries", "get")]
     public void EveryRoute_IsDocumented_WithTheBearerScheme_AndTheErrorShape(string path, string method)
@@ -65,6 +67,8 @@ public sealed class ApiDocsTests : ServerTest
             Assert.That(Statuses("/webhooks", "post"), Is.SupersetOf(new[] { "201", "400", "401", "408", "409", "413", "415", "429" }));
             Assert.That(Statuses("/api_keys", "post"), Is.SupersetOf(new[] { "201", "400", "401", "403" }));
             Assert.That(Statuses("/api_keys", "get"), Is.SupersetOf(new[] { "200", "400", "401", "403" }));
+            Assert.That(Statuses("/api_keys/{key_id}", "get"), Is.SupersetOf(new[] { "200", "401", "403", "404" }));
+            Assert.That(Statuses("/webhooks/{webhook_id}", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429" }));
             Assert.That(Statuses("/api_keys/{key_id}", "patch"), Is.SupersetOf(new[] { "200", "400", "401", "403", "404", "409" }));
             Assert.That(Statuses("/tools/{name}", "get"), Is.SupersetOf(new[] { "200", "401", "404", "429" }));
             Assert.That(Statuses("/jobs", "get"), Does.Not.Contain("403"), "any key lists its jobs");
@@ -77,7 +81,9 @@ public sealed class ApiDocsTests : ServerTest
     [TestCase("/webhooks", "post", new[] { "201" })]
     [TestCase("/api_keys", "post", new[] { "201" })]
     [TestCase("/webhooks", "get", new[] { "200" })]
+    [TestCase("/webhooks/{webhook_id}", "get", new[] { "200" })]
     [TestCase("/api_keys", "get", new[] { "200" })]
+    [TestCase("/api_keys/{key_id}", "get", new[] { "200" })]
     [TestCase("/jobs/{job_id}", "delete", new[] { "200" })]
     public void SuccessStatuses_AreTheOnesTheActionAnswers(string path, string method, string[] successes)
     {

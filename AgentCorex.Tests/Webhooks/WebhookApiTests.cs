@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -149,13 +150,17 @@ public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
         var webhookId = (await owner.RegisterWebhookAsync("https://hooks.example/mine")).Str("webhook_id")!;
 
         var deliveries = await other.GetAsync($"/webhooks/{webhookId}/deliveries");
+        var get = await other.GetAsync($"/webhooks/{webhookId}");
         var delete = await other.DeleteAsync($"/webhooks/{webhookId}");
         var deliveriesBody = await deliveries.ReadObjectAsync();
+        var getBody = await get.ReadObjectAsync();
         var deleteBody = await delete.ReadObjectAsync();
         var list = await (await other.GetAsync("/webhooks")).ReadObjectAsync();
 
         Assert.Multiple(() =>
         {
+            Assert.That(get.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That(getBody.ToJsonString(), Is.EqualTo(deleteBody.ToJsonString()), "as DELETE answers it");
             Assert.That(deliveries.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
             Assert.That(deliveriesBody.Str("error.code"), Is.EqualTo("WEBHOOK_NOT_FOUND"));
             Assert.That(delete.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
@@ -163,6 +168,38 @@ public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
             Assert.That(list["webhooks"]!.AsArray(), Is.Empty);
         });
         Assert.That((await owner.GetAsync($"/webhooks/{webhookId}/deliveries")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "still there for its owner");
+        Assert.That((await owner.GetAsync($"/webhooks/{webhookId}")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "still there for its owner");
+    }
+
+    [Test]
+    public async Task Get_ReturnsTheWebhook_AsTheListShowsIt()
+    {
+        using var user = await NewUserAsync();
+        await user.RegisterWebhookAsync("https://hooks.example/other", "job.queued");
+        var webhookId = (await user.RegisterWebhookAsync("https://hooks.example/read", "job.failed", "job.timeout")).Str("webhook_id")!;
+
+        var response = await user.GetAsync($"/webhooks/{webhookId}");
+        var listed = (await (await user.GetAsync("/webhooks")).ReadObjectAsync())["webhooks"]!.AsArray().Single(w => w.Str("webhook_id") == webhookId)!;
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var body = await response.ReadObjectAsync();
+        Assert.That((body.Str("webhook_id"), body.Str("url")), Is.EqualTo((webhookId, "https://hooks.example/read")));
+        Assert.That(JsonNode.DeepEquals(body, listed), Is.True, $"{body.ToJsonString()} listed as {listed.ToJsonString()}");
+        Assert.That(body.ContainsKey("secret"), Is.False, "the secret is shown only at registration");
+    }
+
+    [Test]
+    public async Task Get_ReturnsNotFound_ForAnUnknownWebhook_AsDeleteDoes()
+    {
+        using var user = await NewUserAsync();
+
+        var response = await user.GetAsync("/webhooks/wh_doesnotexist1");
+        var delete = await user.DeleteAsync("/webhooks/wh_doesnotexist1");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("WEBHOOK_NOT_FOUND"));
+        Assert.That(body.ToJsonString(), Is.EqualTo((await delete.ReadObjectAsync()).ToJsonString()));
     }
 
     [Test]
@@ -177,6 +214,7 @@ public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
         Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That((await first.ReadObjectAsync()).Str("webhook_id"), Is.EqualTo(webhookId));
         Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That((await user.GetAsync($"/webhooks/{webhookId}")).StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That((await (await user.GetAsync("/webhooks")).ReadObjectAsync())["webhooks"]!.AsArray(), Is.Empty);
     }
 

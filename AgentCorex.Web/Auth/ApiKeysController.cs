@@ -49,6 +49,14 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
         return new ApiKeyListResponse([.. page.Select(k => k.ToResponse(limits))], new Pagination(query.Limit, query.Offset, total));
     }
 
+    /// <summary>One key, revoked or not, as GET /api_keys lists it.</summary>
+    [HttpGet("{key_id}")]
+    public async Task<ApiKeyResponse> Get([FromRoute(Name = "key_id")] string keyId, CancellationToken cancellationToken)
+    {
+        var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken) ?? throw ApiErrors.ApiKeyNotFound(keyId);
+        return key.ToResponse(limits);
+    }
+
     [HttpDelete("{key_id}")]
     public async Task<ApiKeyResponse> Revoke([FromRoute(Name = "key_id")] string keyId, [FromServices] RevokedKeyJobs jobs, CancellationToken cancellationToken)
     {

@@ -74,6 +74,11 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
         return new WebhookListResponse([.. webhooks.Select(w => w.ToResponse())]);
     }
 
+    /// <summary>One of the caller's webhooks, as GET /webhooks lists it.</summary>
+    [HttpGet("{webhook_id}")]
+    public async Task<WebhookResponse> Get([FromRoute(Name = "webhook_id")] string webhookId, CancellationToken cancellationToken) =>
+        (await FindOwnAsync(webhookId, cancellationToken)).ToResponse();
+
     [HttpDelete("{webhook_id}")]
     public async Task<WebhookResponse> Delete([FromRoute(Name = "webhook_id")] string webhookId, [FromServices] ReceiverGate gate, CancellationToken cancellationToken)
     {
