@@ -434,6 +434,21 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
         Assert.That(body.ToJsonString(), Is.EqualTo((await (await Admin.DeleteAsync("/api_keys/key_doesnotexist")).ReadObjectAsync()).ToJsonString()));
     }
 
+    [Test]
+    public async Task Create_SaysWhereTheKeyIs_AndThereItCanBeRead()
+    {
+        var response = await Admin.PostJsonAsync("/api_keys", new { name = "located", plan = "enterprise" });
+        var created = await response.ReadObjectAsync();
+        var keyId = created.Str("key_id");
+
+        Assert.That(response.Headers.Location?.OriginalString, Is.EqualTo($"/api_keys/{keyId}"));
+        var read = await Admin.GetAsync(response.Headers.Location);
+        var body = await read.ReadObjectAsync();
+        Assert.That(read.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((body.Str("key_id"), body.Str("name"), body.Str("plan")), Is.EqualTo((keyId, "located", "enterprise")));
+        Assert.That(body.ContainsKey("api_key"), Is.False, "the key itself is shown only once");
+    }
+
     private async Task<int> TotalAsync() =>
         Pagination(await (await Admin.GetAsync("/api_keys?limit=1")).ReadObjectAsync()).Total;
 

@@ -45,6 +45,7 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
 
         Assert.That((created.StatusCode, overLimit.StatusCode, deliveries.StatusCode), Is.EqualTo((HttpStatusCode.Created, HttpStatusCode.Conflict, HttpStatusCode.OK)));
         Assert.That((read.StatusCode, gone.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.NotFound)));
+        Assert.That(created.Headers.Location, Is.Not.Null, "a 201 that says where the webhook is");
     }
 
     [Test]
@@ -98,6 +99,7 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
         Assert.That((listed.StatusCode, revokedPatch.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.Conflict)));
         Assert.That((read.StatusCode, paged.StatusCode, badPage.StatusCode, revoked.StatusCode, unknown.StatusCode),
             Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.BadRequest, HttpStatusCode.OK, HttpStatusCode.NotFound)));
+        Assert.That(created.Headers.Location, Is.Not.Null, "a 201 that says where the key is");
     }
 
     [Test]

@@ -142,6 +142,24 @@ public sealed class ApiDocsTests : ServerTest
         });
     }
 
+    /// <summary>A 201 says where what it created is: a route of the document that reads it, as its list shows it.</summary>
+    [TestCase("/api_keys", "/api_keys/{key_id}", "api_keys")]
+    [TestCase("/webhooks", "/webhooks/{webhook_id}", "webhooks")]
+    public void Created_DocumentsALocation_ThatReadsTheItemAsItsListShowsIt(string path, string item, string listField)
+    {
+        var location = Operation(path, "post").At("responses.201.headers.Location");
+        var read = Operation(item, "get").At("responses.200.content")?["application/json"]?["schema"]?["$ref"]?.GetValue<string>();
+        var listSchema = Operation(path, "get").At("responses.200.content")?["application/json"]?["schema"]?["$ref"]?.GetValue<string>()?.Split('/')[^1];
+        var listed = document.At($"components.schemas.{listSchema}.properties.{listField}.items")?["$ref"]?.GetValue<string>();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(location?["required"]?.GetValue<bool>(), Is.True, location?.ToJsonString());
+            Assert.That(location.Str("description"), Does.EndWith(item));
+            Assert.That(read, Is.Not.Null.And.EqualTo(listed));
+        });
+    }
+
     [Test]
     public void EveryOtherRoute_ThatAnyKeyMayCall_DocumentsRetryAfterOnTooManyRequests()
     {

@@ -203,6 +203,22 @@ public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task Register_SaysWhereTheWebhookIs_AndThereItsOwnerCanReadIt()
+    {
+        using var user = await NewUserAsync();
+
+        var response = await user.PostJsonAsync("/webhooks", new { url = "https://hooks.example/located", events = new[] { "job.completed" } });
+        var webhookId = (await response.ReadObjectAsync()).Str("webhook_id");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(response.Headers.Location?.OriginalString, Is.EqualTo($"/webhooks/{webhookId}"));
+        var read = await user.GetAsync(response.Headers.Location);
+        Assert.That(read.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var body = await read.ReadObjectAsync();
+        Assert.That((body.Str("webhook_id"), body.Str("url")), Is.EqualTo((webhookId, "https://hooks.example/located")));
+    }
+
+    [Test]
     public async Task Delete_RemovesTheWebhook_ThenItIsNotFound()
     {
         using var user = await NewUserAsync();

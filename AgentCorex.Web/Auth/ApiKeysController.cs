@@ -1,5 +1,6 @@
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Concurrency;
+using AgentCorex.Web.Docs;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.RateLimits;
@@ -18,6 +19,7 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
 {
     [HttpPost]
     [ProducesResponseType<CreatedApiKeyResponse>(StatusCodes.Status201Created, "application/json")]
+    [CreatedLocation("/api_keys/{key_id}")]
     public async Task<ActionResult<CreatedApiKeyResponse>> Create(
         CreateApiKeyRequest request, [FromServices] IValidator<CreateApiKeyRequest> validator, CancellationToken cancellationToken)
     {
@@ -36,7 +38,7 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
         };
         db.ApiKeys.Add(key);
         await db.SaveChangesAsync(cancellationToken);
-        return StatusCode(StatusCodes.Status201Created, key.ToCreatedResponse(apiKey, limits));
+        return Created($"/api_keys/{key.Id}", key.ToCreatedResponse(apiKey, limits));
     }
 
     /// <summary>Every key, revoked ones too (with their revoked_at), newest first.</summary>

@@ -7,9 +7,10 @@ namespace AgentCorex.Web.Docs;
 /// <summary>
 /// The response headers clients act on, which ApiExplorer cannot declare: the rate-limit window on every answer
 /// of an execution endpoint that counted the request (all but 401 and 403, refused before; none for a key without a
-/// limit), Retry-After on 429 and on 503 (DATABASE_UNAVAILABLE, the stream's TOO_MANY_STREAMS), Location on 202,
-/// WWW-Authenticate on 401. A header is <c>required</c> only where every answer of that status carries it, and a
-/// header some answers of a status leave out says which: the document promises no header an answer may lack.
+/// limit), Retry-After on 429 and on 503 (DATABASE_UNAVAILABLE, the stream's TOO_MANY_STREAMS), Location on 202 and
+/// on a 201 (the route its action's <see cref="CreatedLocationAttribute"/> names), WWW-Authenticate on 401. A header
+/// is <c>required</c> only where every answer of that status carries it, and a header some answers of a status leave
+/// out says which: the document promises no header an answer may lack.
 /// </summary>
 internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
 {
@@ -32,7 +33,9 @@ internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
 
     public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
-        var counted = context.Description.ActionDescriptor.EndpointMetadata.OfType<ExecutionRateLimitAttribute>().Any();
+        var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+        var counted = metadata.OfType<ExecutionRateLimitAttribute>().Any();
+        var created = metadata.OfType<CreatedLocationAttribute>().SingleOrDefault();
         foreach (var (status, response) in operation.Responses ?? [])
         {
             if (response is not OpenApiResponse declared)
@@ -61,6 +64,9 @@ internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
                     break;
                 case "202":
                     Add(declared, "Location", "The job: /jobs/{job_id}", JsonSchemaType.String, required: true);
+                    break;
+                case "201" when created is not null:
+                    Add(declared, "Location", $"What was created, to read with GET: {created.Route}", JsonSchemaType.String, required: true);
                     break;
                 case "401":
                     Add(declared, "WWW-Authenticate", "Bearer", JsonSchemaType.String, required: true);

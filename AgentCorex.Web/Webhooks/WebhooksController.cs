@@ -1,6 +1,7 @@
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Concurrency;
+using AgentCorex.Web.Docs;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Jobs;
@@ -21,6 +22,7 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
 
     [HttpPost]
     [ProducesResponseType<CreatedWebhookResponse>(StatusCodes.Status201Created, "application/json")]
+    [CreatedLocation("/webhooks/{webhook_id}")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status409Conflict, "application/json", Description = "WEBHOOK_LIMIT_REACHED: the key has Webhooks:MaxPerKey webhooks already (error.details.limit)")]
     public async Task<ActionResult<CreatedWebhookResponse>> Create(
         CreateWebhookRequest request,
@@ -60,7 +62,7 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
             return await db.SaveChangesAsync(token);
         }, cancellationToken);
         subscriptions.Forget(owner);
-        return StatusCode(StatusCodes.Status201Created, webhook.ToCreatedResponse(secret));
+        return Created($"/webhooks/{webhook.Id}", webhook.ToCreatedResponse(secret));
     }
 
     [HttpGet]
