@@ -1,5 +1,6 @@
 using AgentCorex.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace AgentCorex.Tests.Webhooks;
@@ -12,16 +13,8 @@ public sealed class WebhookAttemptLogTests
     {
         var logs = new CapturedLogs();
         await using var receiver = await WebhookReceiver.StartAsync();
-        // A server of its own, to capture its log; private targets allowed for the receiver on loopback.
-        using var app = new AgentCorexApp(new Dictionary<string, string?> { ["Network:AllowPrivateTargets"] = "true" });
-        using var logged = app.WithWebHostBuilder(host => host
-            .UseSetting("Logging:LogLevel:AgentCorex", "Information")
-            .ConfigureLogging(logging => logging.AddProvider(logs)));
-        using var admin = logged.CreateClient();
-        admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
-        var key = await (await admin.PostJsonAsync("/api_keys", new { name = "logged", plan = "pro" })).ReadObjectAsync();
-        using var user = logged.CreateClient();
-        user.DefaultRequestHeaders.Authorization = new("Bearer", key.Str("api_key"));
+        using var server = await LoggedServer.StartAsync(logs, LogLevel.Information, new Dictionary<string, string?>());
+        var user = server.User;
         var delivered = (await user.RegisterWebhookAsync(receiver.NewEndpoint(), "job.queued")).Str("webhook_id")!;
         var refused = (await user.RegisterWebhookAsync(receiver.NewEndpoint(new Answer(404)), "job.queued")).Str("webhook_id")!;
         // Nothing listens on the discard port: no answer, so no status code, and the delivery is retried later.
@@ -52,19 +45,8 @@ public sealed class WebhookAttemptLogTests
     public async Task AttemptsNotSent_ToADeadReceiversOpenCircuit_AreLoggedAtDebug_NotALinePerDeliveryAtInformation()
     {
         var logs = new CapturedLogs();
-        using var app = new AgentCorexApp(new Dictionary<string, string?>
-        {
-            ["Network:AllowPrivateTargets"] = "true",
-            ["Webhooks:RetryBaseDelay"] = "00:00:00.2",
-        });
-        using var logged = app.WithWebHostBuilder(host => host
-            .UseSetting("Logging:LogLevel:AgentCorex", "Debug")
-            .ConfigureLogging(logging => logging.AddProvider(logs)));
-        using var admin = logged.CreateClient();
-        admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
-        var key = await (await admin.PostJsonAsync("/api_keys", new { name = "dead receiver", plan = "pro" })).ReadObjectAsync();
-        using var user = logged.CreateClient();
-        user.DefaultRequestHeaders.Authorization = new("Bearer", key.Str("api_key"));
+        using var server = await LoggedServer.StartAsync(logs, LogLevel.Debug, new Dictionary<string, string?> { ["Webhooks:RetryBaseDelay"] = "00:00:00.2" });
+        var user = server.User;
         var dead = (await user.RegisterWebhookAsync("http://127.0.0.1:9/hooks/nobody", "job.queued")).Str("webhook_id")!;
 
         for (var i = 0; i < 6; i++)
@@ -85,5 +67,36 @@ public sealed class WebhookAttemptLogTests
             Assert.That(Attempts(LogLevel.Debug), Is.Not.Empty.And.All.Contain("circuit open"));
             Assert.That(Attempts(LogLevel.Information), Is.Not.Empty.And.None.Contain("circuit open"), "attempts sent are still logged");
         });
+    }
+
+    /// <summary>
+    /// A server of its own, to capture its log from <paramref name="level"/> up; private targets allowed for receivers
+    /// on loopback. <see cref="User"/> is a client of a key of its own.
+    /// </summary>
+    private sealed class LoggedServer(AgentCorexApp app, WebApplicationFactory<Program> logged, HttpClient user) : IDisposable
+    {
+        public HttpClient User => user;
+
+        public static async Task<LoggedServer> StartAsync(CapturedLogs logs, LogLevel level, Dictionary<string, string?> settings)
+        {
+            settings["Network:AllowPrivateTargets"] = "true";
+            var app = new AgentCorexApp(settings);
+            var logged = app.WithWebHostBuilder(host => host
+                .UseSetting("Logging:LogLevel:AgentCorex", level.ToString())
+                .ConfigureLogging(logging => logging.AddProvider(logs)));
+            using var admin = logged.CreateClient();
+            admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+            var key = await (await admin.PostJsonAsync("/api_keys", new { name = "logged", plan = "pro" })).ReadObjectAsync();
+            var user = logged.CreateClient();
+            user.DefaultRequestHeaders.Authorization = new("Bearer", key.Str("api_key"));
+            return new LoggedServer(app, logged, user);
+        }
+
+        public void Dispose()
+        {
+            user.Dispose();
+            logged.Dispose();
+            app.Dispose();
+        }
     }
 }
