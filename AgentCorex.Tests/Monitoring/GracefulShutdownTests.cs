@@ -106,6 +106,45 @@ public sealed class GracefulShutdownTests
         });
     }
 
+    [Test]
+    public async Task Sigterm_WhileOnlyADirectExecutionRuns_StillAnswersNewConnections_UntilItEnds()
+    {
+        await using var server = await ServerProcess.StartAsync(data, new Dictionary<string, string> { ["Jobs:ShutdownTimeout"] = "00:00:04" });
+        using var client = server.CreateClient();
+        var direct = client.PostJsonAsync("/execute_tool", new { tool = "wait", arguments = new { duration_ms = 3000 } });
+        await PrometheusText.WaitForAsync(client, m => m.Value("http_server_active_requests", ("http_request_method", "POST")) >= 1);
+
+        await server.SendSigtermAsync();
+        // A client that was not connected before, as a load balancer's probe or a reader's next request is: with no job
+        // running, the drain used not to wait for the direct execution, and Kestrel stopped listening at once.
+        HttpResponseMessage ready;
+        var clock = Stopwatch.StartNew();
+        do
+        {
+            using var fresh = server.CreateClient();
+            ready = await fresh.GetAsync("/health/ready");
+            if (clock.Elapsed > Drain)
+            {
+                Assert.Fail("/health/ready did not turn 503 after SIGTERM");
+            }
+        }
+        while (ready.StatusCode != HttpStatusCode.ServiceUnavailable);
+        using var another = server.CreateClient();
+        var refused = await another.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "too late" } });
+        var refusedBody = await refused.ReadObjectAsync();
+        var directResponse = await direct;
+        var directBody = await directResponse.ReadObjectAsync();
+        await server.WaitForExitAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), refusedBody.ToJsonString());
+            Assert.That(refusedBody.Str("error.code"), Is.EqualTo("SERVER_SHUTTING_DOWN"));
+            Assert.That(directResponse.StatusCode, Is.EqualTo(HttpStatusCode.OK), directBody.ToJsonString());
+            Assert.That(directBody.Str("status"), Is.EqualTo("success"), "it ran to its end within Jobs:ShutdownTimeout");
+        });
+    }
+
     /// <summary>Polls /health/ready until a stopping server says it is not ready; how long that took.</summary>
     private static async Task<TimeSpan> WaitUntilNotReadyAsync(HttpClient client)
     {

@@ -9,6 +9,7 @@ public static class ExecutionExtensions
             .Validate(o => o.DefaultTimeoutMs <= o.MaxTimeoutMs, "Execution:DefaultTimeoutMs must not exceed Execution:MaxTimeoutMs.")
             .ValidateOnStart();
         builder.Services.AddSingleton<ToolRunner>();
+        builder.Services.AddSingleton<RunningExecutions>();
         return builder;
     }
 }

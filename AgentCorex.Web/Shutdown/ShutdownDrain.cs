@@ -1,3 +1,4 @@
+using AgentCorex.Web.Execution;
 using AgentCorex.Web.Jobs;
 using Microsoft.Extensions.Options;
 
@@ -6,11 +7,13 @@ namespace AgentCorex.Web.Shutdown;
 /// <summary>
 /// Keeps the web server answering while this node's running jobs finish. The host calls every lifecycle service's
 /// StoppingAsync before it stops any service, Kestrel included; so during the drain a client can still read its
-/// jobs, a new execution gets 503 and /health/ready says the node is not ready. Hangfire's own stop, after this,
+/// jobs, a new execution gets 503 and /health/ready says the node is not ready. Execution requests under way (a direct
+/// execution above all) are waited for too: Kestrel would let them finish, but stop listening, and close idle
+/// connections, the moment the drain ended. Hangfire's own stop, after this,
 /// waits for what is left (webhook attempts, a job between fetch and start).
 /// </summary>
 internal sealed class ShutdownDrain(
-    IHostApplicationLifetime lifetime, RunningJobs running, IOptions<JobsOptions> options, TimeProvider time) : IHostedLifecycleService
+    IHostApplicationLifetime lifetime, RunningJobs running, RunningExecutions executions, IOptions<JobsOptions> options, TimeProvider time) : IHostedLifecycleService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
 
@@ -21,7 +24,7 @@ internal sealed class ShutdownDrain(
         var giveUpAt = time.GetUtcNow() + options.Value.ShutdownTimeout + ShutdownTimeouts.InterruptGrace;
         try
         {
-            while (running.Count > 0 && time.GetUtcNow() < giveUpAt)
+            while ((running.Count > 0 || executions.Count > 0) && time.GetUtcNow() < giveUpAt)
             {
                 await Task.Delay(Poll, time, cancellationToken);
             }

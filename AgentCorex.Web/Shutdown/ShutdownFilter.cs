@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.RateLimits;
+using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Mvc.Filters;
 
 namespace AgentCorex.Web.Shutdown;
@@ -7,16 +9,38 @@ namespace AgentCorex.Web.Shutdown;
 /// <summary>
 /// A stopping node starts nothing new: the execution endpoints (POST /execute_tool, POST /jobs/submit) answer
 /// 503 SERVER_SHUTTING_DOWN, naming the tool the body asks for, as their other errors do. Ordered before the rate
-/// limit, so a refused request does not count against the key.
+/// limit, so a refused request does not count against the key. One it admits is counted in
+/// <see cref="RunningExecutions"/> until it is answered, for the drain to wait for.
 /// </summary>
-internal sealed class ShutdownFilter(ShutdownDeadline shutdown) : IAsyncResourceFilter
+internal sealed class ShutdownFilter(ShutdownDeadline shutdown, RunningExecutions executions) : IAsyncResourceFilter
 {
     public const int Order = -1000;
 
-    public Task OnResourceExecutionAsync(ResourceExecutingContext context, ResourceExecutionDelegate next) =>
-        shutdown.IsStopping && context.ActionDescriptor.EndpointMetadata.OfType<ExecutionRateLimitAttribute>().Any()
-            ? RefuseAsync(context.HttpContext.Request)
-            : next(); // the execute path's hot path: no state machine of its own
+    private readonly ConcurrentDictionary<ActionDescriptor, bool> executionActions = new();
+
+    public Task OnResourceExecutionAsync(ResourceExecutingContext context, ResourceExecutionDelegate next)
+    {
+        if (!executionActions.GetOrAdd(context.ActionDescriptor, static action => action.EndpointMetadata.OfType<ExecutionRateLimitAttribute>().Any()))
+        {
+            return next();
+        }
+        // Counted before the check: the drain, which looks once the node is stopping, sees every execution admitted before.
+        var underWay = executions.Enter();
+        if (shutdown.IsStopping)
+        {
+            underWay.Dispose();
+            return RefuseAsync(context.HttpContext.Request);
+        }
+        return RunAsync(next, underWay);
+    }
+
+    private static async Task RunAsync(ResourceExecutionDelegate next, RunningExecutions.Scope underWay)
+    {
+        using (underWay)
+        {
+            await next();
+        }
+    }
 
     private static async Task RefuseAsync(HttpRequest request) =>
         throw await ShutdownErrors.ShuttingDown().ForToolInBodyAsync(request, request.HttpContext.RequestAborted);
