@@ -104,14 +104,20 @@ public sealed class ArgumentValidationTests : ServerTest
         Assert.That(body.Str("error.argument"), Is.EqualTo("arguments"));
     }
 
-    [Test]
-    public async Task Execute_RejectsMissingArguments()
+    // The contract requires arguments; a request without them says so as one without a tool does, not that they are of the wrong type.
+    [TestCase("/execute_tool", """{"tool":"echo"}""")]
+    [TestCase("/jobs/submit", """{"tool":"echo","arguments":null}""")]
+    public async Task Execute_RejectsMissingArguments(string route, string request)
     {
-        var response = await Admin.PostRawAsync("/execute_tool", """{"tool":"echo"}""");
+        var response = await Admin.PostRawAsync(route, request);
 
         var body = await response.ReadObjectAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That(body.Str("error.argument"), Is.EqualTo("arguments"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(body.Str("error.argument"), Is.EqualTo("arguments"));
+            Assert.That(body.Str("error.message"), Is.EqualTo("Missing required argument: arguments"));
+        });
     }
 
     [Test]

@@ -14,10 +14,13 @@ internal static class ExecutionRequestRules
 
     private const string ArgumentsNotAnObject = "'arguments' must be a JSON object";
 
-    /// <summary>NotNull first, though the object check refuses null too: it is what marks the field required in the OpenAPI document.</summary>
+    /// <summary>
+    /// NotNull first, though the object check refuses null too: it is what marks the field required in the OpenAPI document,
+    /// and arguments left out (or null) are missing, as the contract words it, not of the wrong type.
+    /// </summary>
     public static IRuleBuilderOptions<T, JsonElement?> IsArgumentsObject<T>(this IRuleBuilderInitial<T, JsonElement?> arguments) =>
         arguments.Cascade(CascadeMode.Stop)
-            .NotNull().WithMessage(ArgumentsNotAnObject)
+            .NotNull().WithMessage("Missing required argument: arguments")
             .Must(a => a is { ValueKind: JsonValueKind.Object }).WithMessage(ArgumentsNotAnObject);
 
     public static IRuleBuilderOptions<T, int?> IsTimeoutUpTo<T>(this IRuleBuilder<T, int?> timeoutMs, int maxMs, string context = "") =>
