@@ -115,20 +115,8 @@ public sealed class GracefulShutdownTests
         await PrometheusText.WaitForAsync(client, m => m.Value("http_server_active_requests", ("http_request_method", "POST")) >= 1);
 
         await server.SendSigtermAsync();
-        // A client that was not connected before, as a load balancer's probe or a reader's next request is: with no job
-        // running, the drain used not to wait for the direct execution, and Kestrel stopped listening at once.
-        HttpResponseMessage ready;
-        var clock = Stopwatch.StartNew();
-        do
-        {
-            using var fresh = server.CreateClient();
-            ready = await fresh.GetAsync("/health/ready");
-            if (clock.Elapsed > Drain)
-            {
-                Assert.Fail("/health/ready did not turn 503 after SIGTERM");
-            }
-        }
-        while (ready.StatusCode != HttpStatusCode.ServiceUnavailable);
+        // With no job running, the drain used not to wait for the direct execution, and Kestrel stopped listening at once.
+        await WaitUntilNotReadyOnFreshConnectionsAsync(server);
         using var another = server.CreateClient();
         var refused = await another.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "too late" } });
         var refusedBody = await refused.ReadObjectAsync();
@@ -143,6 +131,57 @@ public sealed class GracefulShutdownTests
             Assert.That(directResponse.StatusCode, Is.EqualTo(HttpStatusCode.OK), directBody.ToJsonString());
             Assert.That(directBody.Str("status"), Is.EqualTo("success"), "it ran to its end within Jobs:ShutdownTimeout");
         });
+    }
+
+    [Test]
+    public async Task Sigterm_WhileOnlyAWebhookAttemptIsMade_StillAnswersNewConnections_UntilItEnds()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var slow = receiver.NewEndpoint(new Answer(200, Delay: TimeSpan.FromSeconds(3)));
+        await using var server = await ServerProcess.StartAsync(data, new Dictionary<string, string>
+        {
+            ["Jobs:ShutdownTimeout"] = "00:00:04",
+            ["Network:AllowPrivateTargets"] = "true", // the receiver is on loopback
+        });
+        using var client = server.CreateClient();
+        await client.RegisterWebhookAsync(slow, "job.completed");
+        await client.WaitForStatusAsync(await client.SubmitAsync("echo", new { message = "heard slowly" }), "completed");
+        await receiver.WaitForAsync(slow, 1); // the attempt is being made: the receiver answers in 3 s
+
+        await server.SendSigtermAsync();
+        // With no job or execution running, the drain used not to wait for the attempt, and Kestrel stopped listening at once.
+        await WaitUntilNotReadyOnFreshConnectionsAsync(server);
+        var answered = 0;
+        for (var clock = Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(1.5); answered++)
+        {
+            using var fresh = server.CreateClient();
+            var ready = await fresh.GetAsync("/health/ready"); // throws if the server no longer listens
+            Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+            await Task.Delay(100);
+        }
+        await server.WaitForExitAsync();
+
+        Assert.That(answered, Is.GreaterThan(5), "new connections answered while the attempt was being made");
+    }
+
+    /// <summary>
+    /// Asks /health/ready on connections made after SIGTERM, as a load balancer's probe or a reader's next request is,
+    /// until a stopping server says it is not ready: a server that stopped listening fails this.
+    /// </summary>
+    private static async Task WaitUntilNotReadyOnFreshConnectionsAsync(ServerProcess server)
+    {
+        HttpResponseMessage ready;
+        var clock = Stopwatch.StartNew();
+        do
+        {
+            using var fresh = server.CreateClient();
+            ready = await fresh.GetAsync("/health/ready");
+            if (clock.Elapsed > Drain)
+            {
+                Assert.Fail("/health/ready did not turn 503 after SIGTERM");
+            }
+        }
+        while (ready.StatusCode != HttpStatusCode.ServiceUnavailable);
     }
 
     /// <summary>Polls /health/ready until a stopping server says it is not ready; how long that took.</summary>

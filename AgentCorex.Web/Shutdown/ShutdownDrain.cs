@@ -1,5 +1,6 @@
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Webhooks;
 using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Web.Shutdown;
@@ -8,12 +9,17 @@ namespace AgentCorex.Web.Shutdown;
 /// Keeps the web server answering while this node's running jobs finish. The host calls every lifecycle service's
 /// StoppingAsync before it stops any service, Kestrel included; so during the drain a client can still read its
 /// jobs, a new execution gets 503 and /health/ready says the node is not ready. Execution requests under way (a direct
-/// execution above all) are waited for too: Kestrel would let them finish, but stop listening, and close idle
-/// connections, the moment the drain ended. Hangfire's own stop, after this,
-/// waits for what is left (webhook attempts, a job between fetch and start).
+/// execution above all) and webhook attempts being made are waited for too: Kestrel would let the requests finish,
+/// and Hangfire the attempts, but stop listening, and close idle connections, the moment the drain ended. Hangfire's
+/// own stop, after this, waits for what is left (an attempt's record, a job between fetch and start).
 /// </summary>
 internal sealed class ShutdownDrain(
-    IHostApplicationLifetime lifetime, RunningJobs running, RunningExecutions executions, IOptions<JobsOptions> options, TimeProvider time) : IHostedLifecycleService
+    IHostApplicationLifetime lifetime,
+    RunningJobs running,
+    RunningExecutions executions,
+    ReceiverGate webhookAttempts,
+    IOptions<JobsOptions> options,
+    TimeProvider time) : IHostedLifecycleService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
 
@@ -24,7 +30,7 @@ internal sealed class ShutdownDrain(
         var giveUpAt = time.GetUtcNow() + options.Value.ShutdownTimeout + ShutdownTimeouts.InterruptGrace;
         try
         {
-            while ((running.Count > 0 || executions.Count > 0) && time.GetUtcNow() < giveUpAt)
+            while ((running.Count > 0 || executions.Count > 0 || webhookAttempts.InFlight > 0) && time.GetUtcNow() < giveUpAt)
             {
                 await Task.Delay(Poll, time, cancellationToken);
             }

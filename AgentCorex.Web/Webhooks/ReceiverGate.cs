@@ -24,6 +24,11 @@ public sealed class ReceiverGate(IOptions<WebhooksOptions> options, TimeProvider
 
     private int HalfTheWorkers => Math.Max(1, options.Value.WorkerCount / 2);
 
+    private int inFlight;
+
+    /// <summary>Attempts this node is making now, for a stopping node to keep answering until they end.</summary>
+    public int InFlight => Volatile.Read(ref inFlight);
+
     public Admission TryEnter(string webhookId)
     {
         var now = time.GetUtcNow();
@@ -46,6 +51,7 @@ public sealed class ReceiverGate(IOptions<WebhooksOptions> options, TimeProvider
                 return new Admission(AdmissionKind.Later, now + PutOff + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 500)));
             }
             receiver.InFlight++;
+            inFlight++;
             slowInFlight += receiver.Slow ? 1 : 0;
             receivers[webhookId] = receiver;
             return new Admission(AdmissionKind.Go, now);
@@ -66,6 +72,7 @@ public sealed class ReceiverGate(IOptions<WebhooksOptions> options, TimeProvider
             var receiver = receivers[webhookId];
             slowInFlight -= receiver.Slow ? receiver.InFlight : 0;
             receiver.InFlight--;
+            inFlight--;
             if (attempt is var (answered, took))
             {
                 receiver.Slow = !answered || took >= options.Value.AttemptTimeout / 2;
