@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What idle job streams cost the server: threads and resident memory of a Release AgentCorex with STREAMS
-# streams open on jobs that stay queued or running, against none. Then it cancels the jobs one at a time and
-# reports how long each change took to reach its stream.
+# streams open on jobs that stay queued or running, against none, and its CPU time over 20 s of them idle. Then
+# it cancels the jobs one at a time and reports how long each change took to reach its stream.
 #
 #   bash bench/Streams/run.sh                     # STREAMS=500, one node on the embedded default
 #   NODES=2 bash bench/Streams/run.sh             # two nodes on a throwaway PostgreSQL cluster: the streams

@@ -3,6 +3,8 @@
 // cancels the jobs one at a time and reports how long after each change its stream carried it: from the
 // DELETE's 200 (the change committed) to the stream's "canceled" event. The DELETEs go to <changes url>, when
 // given: another node of the same cluster, so the change reaches the streams' node through the database.
+// It also reports the server process's CPU time (user and system) over the idle 10 s, the 10 s after them (the
+// runtime warmed up) and the cancels.
 // Usage: StreamsBenchmark <base url> <api key> <server pid> [streams=500] [changes url=base url]
 using System.Diagnostics;
 using System.Globalization;
@@ -69,11 +71,18 @@ while (Volatile.Read(ref firstEvents) < count && deadline.Elapsed < TimeSpan.Fro
 {
     await Task.Delay(100);
 }
+var idleFrom = CpuTime(pid);
 await Task.Delay(TimeSpan.FromSeconds(10)); // idle: nothing changes, the node's watcher polls
+var idleCpu = CpuTime(pid) - idleFrom;
 var during = Sample(pid);
+// The first 10 s still carry the runtime's warm-up (tiered JIT compiles on a thread of its own): 10 s more, warm.
+await Task.Delay(TimeSpan.FromSeconds(10));
+var warmCpu = CpuTime(pid) - idleFrom - idleCpu;
 
 // One change at a time, 20 ms apart, so that each stream's latency is its own and not a queue's.
 var committed = new Dictionary<string, long>();
+var cancelsFrom = CpuTime(pid);
+var cancelsTook = Stopwatch.StartNew();
 foreach (var id in jobs)
 {
     (await changes.DeleteAsync($"/jobs/{id}?force=true")).EnsureSuccessStatusCode();
@@ -85,6 +94,8 @@ while (canceledSeen.Count < committed.Count && waitForLast.Elapsed < TimeSpan.Fr
 {
     await Task.Delay(50);
 }
+var cancelsCpu = CpuTime(pid) - cancelsFrom;
+cancelsTook.Stop();
 stop.Cancel();
 await Task.WhenAll(readers.Select(r => r.ContinueWith(_ => { })));
 var latencies = committed.Where(c => canceledSeen.ContainsKey(c.Key))
@@ -99,10 +110,20 @@ Console.WriteLine($"| {firstEvents} | {during.Threads} | {during.RssKb / 1024.0:
 Console.WriteLine();
 Console.WriteLine($"per stream: {(during.Threads - before.Threads) / (double)Math.Max(1, firstEvents):F3} threads, {(during.RssKb - before.RssKb) / (double)Math.Max(1, firstEvents):F1} KiB");
 Console.WriteLine();
+Console.WriteLine($"server CPU: {idleCpu.TotalMilliseconds:F0} ms over the idle 10 s ({idleCpu.TotalMilliseconds / 100:F1} % of a core), "
+    + $"{warmCpu.TotalMilliseconds:F0} ms over the next 10 s ({warmCpu.TotalMilliseconds / 100:F1} %); "
+    + $"{cancelsCpu.TotalMilliseconds:F0} ms over the {committed.Count} cancels and their events ({cancelsTook.Elapsed.TotalSeconds:F1} s)");
+Console.WriteLine();
 Console.WriteLine($"change to event (DELETE's 200{(changesUrl == baseUrl ? "" : " on another node")} to the stream's canceled event), {latencies.Count} of {committed.Count} seen: "
     + $"p50 {Percentile(0.50):F1} ms, p95 {Percentile(0.95):F1} ms, p99 {Percentile(0.99):F1} ms, max {(latencies.Count > 0 ? latencies[^1] : double.NaN):F1} ms");
 
 double Percentile(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
+
+static TimeSpan CpuTime(int pid)
+{
+    using var process = Process.GetProcessById(pid);
+    return process.TotalProcessorTime;
+}
 
 static (int Threads, long RssKb) Sample(int pid)
 {
