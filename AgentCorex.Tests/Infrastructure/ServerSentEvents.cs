@@ -26,8 +26,15 @@ public sealed class ServerSentEventReader(StreamReader reader) : IDisposable
     }
 
     /// <summary>The next event, or null when the server closed the stream.</summary>
-    public async Task<ServerSentEvent?> NextAsync(CancellationToken cancellationToken)
+    public Task<ServerSentEvent?> NextAsync(CancellationToken cancellationToken) => NextAsync(int.MaxValue, cancellationToken);
+
+    /// <summary>
+    /// The next event, or null when <paramref name="keepAlives"/> comment lines came first (the server sends one after
+    /// each Streaming:KeepAliveInterval without an event) or the server closed the stream.
+    /// </summary>
+    public async Task<ServerSentEvent?> NextAsync(int keepAlives, CancellationToken cancellationToken)
     {
+        var until = keepAlives == int.MaxValue ? int.MaxValue : Comments + keepAlives;
         string? id = null;
         var data = new List<string>();
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
@@ -42,7 +49,10 @@ public sealed class ServerSentEventReader(StreamReader reader) : IDisposable
             }
             if (line.StartsWith(':'))
             {
-                Comments++;
+                if (++Comments >= until)
+                {
+                    return null;
+                }
             }
             else if (line.StartsWith("id: ", StringComparison.Ordinal))
             {

@@ -18,8 +18,8 @@ public sealed class JobStreamController(
     private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
 
     /// <summary>
-    /// Server-sent events: the job at once, then on every change of its status or progress, until its final
-    /// state. A reconnect with Last-Event-ID is not sent the state it already has; one that already has the final
+    /// Server-sent events: the job at once, then on every change of its status or progress, or of its place in the
+    /// queue while it waits (<see cref="JobWatcher"/>), until its final state. A reconnect with Last-Event-ID is not sent the state it already has; one that already has the final
     /// state gets 204, since EventSource reconnects after every close and a 204 is what makes it stop. A finished
     /// job is answered at once, without a place among the node's streams. A stopping server ends its streams at
     /// once, so they do not hold up its shutdown; EventSource reconnects (to another node) by itself. A HEAD is answered
