@@ -15,8 +15,9 @@ internal static class QueuePositions
     /// <summary>
     /// One statement reads the queue up to the last of the jobs once and counts along it, in the queue's order: each
     /// job's unparked jobs ahead, and its own key's parked jobs ahead. GET's count made for each job apart reads the
-    /// queue ahead of every one of them: for 500 jobs at places 4,501 to 5,000, 260-360 ms on PostgreSQL against
-    /// 7-11 ms this way (docs/benchmarks.md). For one job far back it is the slower, 35 ms against 3 at place 20,000.
+    /// queue ahead of every one of them: for the 4,501st to the 5,000th queued jobs, 205 ms on PostgreSQL and 214 ms on
+    /// SQLite against 5 and 9 ms this way (bench/Streams/queue-positions.sh). For one job far back this way is the slower:
+    /// 26 and 39 ms against 2 for the 20,000th.
     /// </summary>
     private const string PositionsSql =
         $$"""
