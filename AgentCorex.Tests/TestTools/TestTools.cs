@@ -201,3 +201,58 @@ public sealed class BadResultTool : Tool<BadResultArguments, BadResult>
             ? throw new ToolFailedException("RATIO_UNDEFINED", "no ratio", new Dictionary<string, object?> { ["ratio"] = double.NaN, ["of"] = "x" })
             : Task.FromResult(new BadResult(double.NaN));
 }
+
+public sealed record NameArguments(string Name);
+
+public sealed record NameResult(string Name);
+
+public sealed class NameArgumentsValidator : AbstractValidator<NameArguments>
+{
+    public NameArgumentsValidator() =>
+        RuleFor(a => a.Name).MustAsync(async (name, cancellationToken) =>
+        {
+            await Task.Delay(1, cancellationToken); // a look-up, as a real check of a name would make
+            return name != "taken";
+        }).WithMessage("'name' is taken.");
+}
+
+/// <summary>A validator with an asynchronous rule, which only ValidateAsync runs.</summary>
+public sealed class AsyncRuleTool : Tool<NameArguments, NameResult>
+{
+    public override string Name => "test_async_rule";
+
+    public override string Description => "Takes a name that is not taken.";
+
+    public override Task<NameResult> ExecuteAsync(NameArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
+        Task.FromResult(new NameResult(arguments.Name));
+}
+
+public sealed record ShapesArguments(
+    Target Target,
+    IReadOnlyList<Target> Mirrors,
+    bool Verbose = false,
+    string? Mode = null,
+    DateTimeOffset? When = null,
+    Dictionary<string, int>? Weights = null);
+
+public sealed record ShapesResult(string Address, string? Mode, object? Extra);
+
+public sealed class ShapesArgumentsValidator : AbstractValidator<ShapesArguments>
+{
+    public ShapesArgumentsValidator()
+    {
+        RuleFor(a => a.Target.Host).Must(host => host != "localhost").WithMessage("'host' must not be localhost.");
+        RuleFor(a => a.Mode).NotEmpty().When(a => a.Verbose);
+    }
+}
+
+/// <summary>Arguments and a result of the shapes tool authors write: rules on nested members, conditions, dates, maps, nullable results.</summary>
+public sealed class ShapesTool : Tool<ShapesArguments, ShapesResult>
+{
+    public override string Name => "test_shapes";
+
+    public override string Description => "Joins the target into an address; gives the mode back, null when none.";
+
+    public override Task<ShapesResult> ExecuteAsync(ShapesArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
+        Task.FromResult(new ShapesResult($"{arguments.Target.Host}:{arguments.Target.Port}", arguments.Mode, Extra: null));
+}

@@ -29,24 +29,40 @@ internal static class JsonPaths
                 name = segment[..bracket];
                 indexes = segment.Count(c => c == '[');
             }
-            var property = type is null ? null : root.Options.GetTypeInfo(type).Properties.FirstOrDefault(p => p.Name == name);
-            type = property?.PropertyType;
+            var info = type is null ? null : root.Options.GetTypeInfo(type);
+            // A dictionary's key names one of its values.
+            type = info?.Kind == JsonTypeInfoKind.Dictionary ? info.ElementType : info?.Properties.FirstOrDefault(p => p.Name == name)?.PropertyType;
             for (var i = 0; i < indexes && type is not null; i++)
             {
                 type = root.Options.GetTypeInfo(type).ElementType;
             }
         }
-        type = type is null ? null : Nullable.GetUnderlyingType(type) ?? type;
-        return type switch
-        {
-            null => "value",
-            _ when type == typeof(string) => "string",
-            _ when type == typeof(bool) => "boolean",
-            _ when type == typeof(int) || type == typeof(long) || type == typeof(short) => "integer",
-            _ when type == typeof(double) || type == typeof(float) || type == typeof(decimal) => "number",
-            _ when type == typeof(System.Text.Json.JsonElement) => "value",
-            _ when type.IsArray || typeof(System.Collections.IEnumerable).IsAssignableFrom(type) => "array",
-            _ => "object",
-        };
+        return Describe(type is null ? null : Nullable.GetUnderlyingType(type) ?? type);
     }
+
+    /// <summary>A type as JSON writes it, in the words of its JSON Schema (a date-time is a string of that format).</summary>
+    public static string Describe(Type? type) => type switch
+    {
+        null => "value",
+        _ when type == typeof(string) || type == typeof(char) || type == typeof(Uri) => "string",
+        _ when type == typeof(bool) => "boolean",
+        // An enum is written as its number (the API's options have no string converter).
+        _ when type.IsEnum || type == typeof(int) || type == typeof(long) || type == typeof(short) || type == typeof(byte)
+            || type == typeof(sbyte) || type == typeof(ushort) || type == typeof(uint) || type == typeof(ulong)
+            || type == typeof(Int128) || type == typeof(UInt128) => "integer",
+        _ when type == typeof(double) || type == typeof(float) || type == typeof(decimal) || type == typeof(Half) => "number",
+        _ when type == typeof(DateTime) || type == typeof(DateTimeOffset) => "date-time string (ISO 8601, such as 2026-01-02T03:04:05Z)",
+        _ when type == typeof(DateOnly) => "date string (yyyy-MM-dd)",
+        _ when type == typeof(TimeOnly) => "time string (HH:mm:ss)",
+        _ when type == typeof(TimeSpan) => "time span string ([d.]hh:mm:ss[.fffffff])",
+        _ when type == typeof(Guid) => "UUID string",
+        _ when type == typeof(System.Text.Json.JsonElement) || typeof(System.Text.Json.Nodes.JsonNode).IsAssignableFrom(type) => "value",
+        _ when type.IsArray || typeof(System.Collections.IEnumerable).IsAssignableFrom(type) && !IsDictionary(type) => "array",
+        _ => "object",
+    };
+
+    private static bool IsDictionary(Type type) =>
+        typeof(System.Collections.IDictionary).IsAssignableFrom(type)
+        || type.GetInterfaces().Append(type).Any(i => i.IsGenericType
+            && (i.GetGenericTypeDefinition() == typeof(IDictionary<,>) || i.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>)));
 }

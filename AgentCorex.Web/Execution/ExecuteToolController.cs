@@ -46,7 +46,7 @@ public sealed class ExecuteToolController(
                 return Accepted($"/jobs/{submitted.JobId}", submitted);
             }
             var tool = catalog.Find(request.Tool!) ?? throw ApiErrors.ToolNotFound(request.Tool!);
-            var arguments = ArgumentBinder.Bind(tool, request.Arguments!.Value);
+            var arguments = await ArgumentBinder.BindAsync(tool, request.Arguments!.Value, cancellationToken);
             var timeoutMs = request.TimeoutMs ?? options.Value.DefaultTimeoutMs;
 
             var context = new ToolExecutionContext(ExecutionIds.New(), tool.Logger);

@@ -37,7 +37,7 @@ public sealed partial class JobSubmitter(
         ApiKeyIdentity owner, string toolName, JsonElement arguments, int timeoutMs, CancellationToken cancellationToken)
     {
         var tool = catalog.Find(toolName) ?? throw ApiErrors.ToolNotFound(toolName);
-        ArgumentBinder.Bind(tool, arguments);
+        await ArgumentBinder.BindAsync(tool, arguments, cancellationToken);
 
         var job = new JobEntry
         {

@@ -296,7 +296,7 @@ public sealed partial class ToolJob(
         try
         {
             using var document = JsonDocument.Parse(job.Arguments);
-            arguments = ArgumentBinder.Bind(tool, document.RootElement);
+            arguments = await ArgumentBinder.BindAsync(tool, document.RootElement, cancellationToken);
         }
         catch (ApiException invalid)
         {

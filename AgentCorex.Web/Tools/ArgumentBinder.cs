@@ -1,7 +1,9 @@
+using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using AgentCorex.Web.Errors;
 using FluentValidation;
+using FluentValidation.Results;
 
 namespace AgentCorex.Web.Tools;
 
@@ -11,7 +13,7 @@ namespace AgentCorex.Web.Tools;
 /// </summary>
 public static class ArgumentBinder
 {
-    public static object Bind(ToolDescriptor tool, JsonElement arguments)
+    public static async Task<object> BindAsync(ToolDescriptor tool, JsonElement arguments, CancellationToken cancellationToken)
     {
         if (arguments.ValueKind != JsonValueKind.Object)
         {
@@ -36,13 +38,33 @@ public static class ArgumentBinder
             throw ApiErrors.InvalidArguments("'arguments' must be a JSON object", "arguments");
         }
 
-        var result = tool.Validator.Validate(new ValidationContext<object>(bound));
+        var result = await ValidateAsync(tool, bound, cancellationToken);
         if (!result.IsValid)
         {
             var first = result.Errors[0];
             throw ApiErrors.InvalidArguments(first.ErrorMessage, first.PropertyName);
         }
         return bound;
+    }
+
+    /// <summary>
+    /// Synchronously, as most validators are (no task per run), unless the validator has asynchronous rules (MustAsync, a
+    /// custom async check), which only ValidateAsync runs: found at its first run, and remembered.
+    /// </summary>
+    private static async ValueTask<ValidationResult> ValidateAsync(ToolDescriptor tool, object arguments, CancellationToken cancellationToken)
+    {
+        if (!tool.ValidatesAsynchronously)
+        {
+            try
+            {
+                return tool.Validator.Validate(new ValidationContext<object>(arguments));
+            }
+            catch (AsyncValidatorInvokedSynchronouslyException)
+            {
+                tool.ValidatesAsynchronously = true;
+            }
+        }
+        return await tool.Validator.ValidateAsync(new ValidationContext<object>(arguments), cancellationToken);
     }
 
     /// <summary>
@@ -62,7 +84,7 @@ public static class ArgumentBinder
                 }
                 continue;
             }
-            CheckNested(typeInfo.Options.GetTypeInfo(property.PropertyType), value, prefix + property.Name);
+            CheckNested(typeInfo.Options.GetTypeInfo(property.PropertyType), value, prefix + property.Name, property);
         }
         foreach (var given in arguments.EnumerateObject())
         {
@@ -74,8 +96,12 @@ public static class ArgumentBinder
         }
     }
 
-    /// <summary>An object's arguments, or each object in a list; a value of the wrong kind is left to the deserializer to name.</summary>
-    private static void CheckNested(JsonTypeInfo typeInfo, JsonElement value, string path)
+    /// <summary>
+    /// An object's arguments, or each object in a list; a value of the wrong kind is left to the deserializer to name.
+    /// A null item of a list whose <paramref name="list"/> property declares its items not nullable is refused here:
+    /// the deserializer keeps nullable annotations of properties, not of their items.
+    /// </summary>
+    private static void CheckNested(JsonTypeInfo typeInfo, JsonElement value, string path, JsonPropertyInfo? list = null)
     {
         if (typeInfo.Kind == JsonTypeInfoKind.Object && value.ValueKind == JsonValueKind.Object)
         {
@@ -87,8 +113,27 @@ public static class ArgumentBinder
             var index = 0;
             foreach (var element in value.EnumerateArray())
             {
-                CheckNested(elementInfo, element, $"{path}[{index++}]");
+                var elementPath = $"{path}[{index++}]";
+                if (element.ValueKind == JsonValueKind.Null && !elementType.IsValueType && list is not null && ItemsNotNullable(list))
+                {
+                    throw ApiErrors.InvalidArguments($"'{elementPath}' is not a valid {JsonPaths.Describe(elementType)}", elementPath);
+                }
+                CheckNested(elementInfo, element, elementPath);
             }
         }
+    }
+
+    /// <summary>Whether a list property's items are declared not nullable (List&lt;Item&gt;, not List&lt;Item?&gt;; unknown without annotations).</summary>
+    private static bool ItemsNotNullable(JsonPropertyInfo list)
+    {
+        var context = new NullabilityInfoContext();
+        var declared = list.AttributeProvider switch
+        {
+            PropertyInfo property => context.Create(property),
+            FieldInfo field => context.Create(field),
+            _ => null,
+        };
+        var items = declared?.ElementType ?? (declared?.GenericTypeArguments is [.., var last] ? last : null);
+        return items?.ReadState == NullabilityState.NotNull;
     }
 }

@@ -16,6 +16,9 @@ public sealed class ToolDescriptor(ITool tool, IValidator validator, JsonObject 
 
     public IValidator Validator { get; } = validator;
 
+    /// <summary>Whether the validator has asynchronous rules, which only ValidateAsync runs; found at its first run.</summary>
+    internal bool ValidatesAsynchronously { get; set; }
+
     public JsonObject InputSchema { get; } = inputSchema;
 
     public JsonObject OutputSchema { get; } = outputSchema;

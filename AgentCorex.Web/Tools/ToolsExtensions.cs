@@ -1,9 +1,11 @@
+using System.Linq.Expressions;
 using System.Reflection;
 using System.Runtime.Loader;
 using System.Text.Json;
 using AgentCorex.Tools;
 using AgentCorex.Web.Api;
 using FluentValidation;
+using FluentValidation.Internal;
 
 namespace AgentCorex.Web.Tools;
 
@@ -14,7 +16,7 @@ public static class ToolsExtensions
     {
         // Validation messages and argument paths speak the API's snake_case, not C# member names.
         ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : JsonNamingPolicy.SnakeCaseLower.ConvertName(member.Name);
-        ValidatorOptions.Global.PropertyNameResolver = (_, member, _) => member is null ? null : JsonNamingPolicy.SnakeCaseLower.ConvertName(member.Name);
+        ValidatorOptions.Global.PropertyNameResolver = (_, member, expression) => ArgumentPath(member, expression);
 
         var options = builder.Configuration.GetSection(ToolsOptions.Section).Get<ToolsOptions>() ?? new ToolsOptions();
         foreach (var assembly in PluginAssemblies(options, builder.Environment.ContentRootPath).Prepend(typeof(ITool).Assembly).Distinct())
@@ -31,6 +33,18 @@ public static class ToolsExtensions
         builder.Services.AddScoped<ToolMetrics>();
         builder.Services.AddHostedService<ToolCatalogStartupCheck>();
         return builder;
+    }
+
+    /// <summary>
+    /// A rule's argument as a path: RuleFor(a => a.Target.Host) checks target.host, not a host at the top (FluentValidation's
+    /// own resolver names the whole chain too; a plain member is named alone).
+    /// </summary>
+    private static string? ArgumentPath(MemberInfo? member, LambdaExpression? expression)
+    {
+        var chain = expression is null ? null : PropertyChain.FromExpression(expression).ToString();
+        return chain is { Length: > 0 }
+            ? string.Join('.', chain.Split('.').Select(JsonNamingPolicy.SnakeCaseLower.ConvertName))
+            : member is null ? null : JsonNamingPolicy.SnakeCaseLower.ConvertName(member.Name);
     }
 
     /// <summary>

@@ -1,0 +1,59 @@
+using System.Net;
+using AgentCorex.Tests.Infrastructure;
+
+namespace AgentCorex.Tests.Tools;
+
+/// <summary>What a tool author writes, as README's "Writing a tool" says it is read, validated and described.</summary>
+public sealed class ToolAuthoringTests : ServerTest
+{
+    private const string Shapes = """{"target":{"host":"h","port":80},"mirrors":[]""";
+
+    [Test]
+    public async Task AnAsynchronousRule_IsRun_AndItsFailureIsInvalidArguments()
+    {
+        var taken = await Admin.PostJsonAsync("/execute_tool", new { tool = "test_async_rule", arguments = new { name = "taken" } });
+        var free = await Admin.PostJsonAsync("/execute_tool", new { tool = "test_async_rule", arguments = new { name = "free" } });
+        var submitted = await Admin.PostJsonAsync("/jobs/submit", new { tool = "test_async_rule", arguments = new { name = "taken" } });
+
+        var error = await taken.ReadObjectAsync();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(taken.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That(error.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+            Assert.That(error.Str("error.message"), Is.EqualTo("'name' is taken."));
+            Assert.That(error.Str("error.argument"), Is.EqualTo("name"));
+            Assert.That(free.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(submitted.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That((await submitted.ReadObjectAsync()).Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+        });
+    }
+
+    private static IEnumerable<TestCaseData> BadShapes()
+    {
+        yield return new TestCaseData("""{"target":{"host":"localhost","port":80},"mirrors":[]}""", "target.host", "'host' must not be localhost.")
+            .SetName("a rule on a nested member names its path");
+        yield return new TestCaseData("""{"target":{"host":"h","port":80},"mirrors":[{"host":"m","port":1},null]}""", "mirrors[1]", "'mirrors[1]' is not a valid object")
+            .SetName("a null item of a list of objects");
+        yield return new TestCaseData(Shapes + ""","when":"yesterday"}""", "when", "'when' is not a valid date-time string (ISO 8601, such as 2026-01-02T03:04:05Z)")
+            .SetName("a date-time that is not one");
+        yield return new TestCaseData(Shapes + ""","weights":{"a":"x"}}""", "weights.a", "'weights.a' is not a valid integer")
+            .SetName("a value of a map of the wrong type");
+        yield return new TestCaseData(Shapes + ""","weights":[1]}""", "weights", "'weights' is not a valid object")
+            .SetName("a list for a map");
+    }
+
+    [TestCaseSource(nameof(BadShapes))]
+    public async Task ABadArgument_IsNamedByItsPath_AndWhatItShouldBe(string arguments, string argument, string message)
+    {
+        var response = await Admin.PostRawAsync("/execute_tool", $$"""{"tool":"test_shapes","arguments":{{arguments}}}""");
+
+        var error = await response.ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That(error.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+            Assert.That(error.Str("error.argument"), Is.EqualTo(argument));
+            Assert.That(error.Str("error.message"), Is.EqualTo(message));
+        });
+    }
+}
