@@ -1,5 +1,9 @@
 using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Tools;
+using Json.Schema;
 
 namespace AgentCorex.Tests.Tools;
 
@@ -55,5 +59,47 @@ public sealed class ToolAuthoringTests : ServerTest
             Assert.That(error.Str("error.argument"), Is.EqualTo(argument));
             Assert.That(error.Str("error.message"), Is.EqualTo(message));
         });
+    }
+
+    [Test]
+    public async Task ACheckWithACondition_IsNotInTheSchema_WhichTakesWhatTheServerTakes()
+    {
+        var schema = (await (await Admin.GetAsync("/tools/test_shapes")).ReadObjectAsync())["input_schema"]!;
+        var arguments = JsonNode.Parse(Shapes + ""","verbose":false,"mode":""}""")!;
+
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "test_shapes", arguments });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), "mode may be empty unless verbose");
+        Assert.That(Problems(schema, arguments), Is.Empty);
+        Assert.That(schema.At("properties.mode.minLength"), Is.Null);
+    }
+
+    [Test]
+    public async Task AResult_MatchesTheToolsOutputSchema_WithItsNullPropertiesLeftOut()
+    {
+        var tool = await (await Admin.GetAsync("/tools/test_shapes")).ReadObjectAsync();
+
+        var response = await Admin.PostRawAsync("/execute_tool", """{"tool":"test_shapes","arguments":""" + Shapes + "}}");
+
+        var result = (await response.ReadObjectAsync())["result"]!;
+        Assert.That(result["mode"], Is.Null, "left out, as every null of the API is");
+        Assert.That(Problems(tool["output_schema"]!, result), Is.Empty);
+    }
+
+    [TestCase(typeof(object))]
+    [TestCase(typeof(JsonElement))]
+    public void AResultOfAnyJson_HasTheEmptySchema(Type resultType)
+    {
+        var schema = ToolSchemas.ForResult(resultType);
+
+        // Not {"type":true}, which no JSON Schema validator reads.
+        Assert.That(schema.ToJsonString(), Is.EqualTo("{}"));
+    }
+
+    private static List<string> Problems(JsonNode schema, JsonNode instance)
+    {
+        var compiled = JsonSchema.FromText(schema.ToJsonString(), new BuildOptions { SchemaRegistry = new SchemaRegistry() });
+        var results = compiled.Evaluate(JsonDocument.Parse(instance.ToJsonString()).RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        return results.IsValid ? [] : [.. (results.Details ?? []).Where(r => r.Errors is { Count: > 0 }).SelectMany(r => r.Errors!.Values)];
     }
 }

@@ -16,8 +16,30 @@ namespace AgentCorex.Web.Tools;
 /// </summary>
 internal static class ToolSchemas
 {
+    /// <summary>
+    /// The result's schema. A null property is left out of the result as written (the API's convention), so a property
+    /// that may be null is not required, even when the exporter found it a constructor parameter.
+    /// </summary>
     public static JsonObject ForResult(Type resultType) =>
-        Export(resultType, ApiJson.Options, transform: null);
+        Export(resultType, ApiJson.Options, (context, node) =>
+        {
+            if (node is JsonObject schema && schema["required"] is JsonArray required && schema["properties"] is JsonObject properties)
+            {
+                var always = required.Select(n => n!.GetValue<string>())
+                    // A property of any JSON (object, JsonElement: a schema without a type) may be null too.
+                    .Where(name => properties[name] is JsonObject property && property.ContainsKey("type") && !IsType(property, "null"))
+                    .ToList();
+                if (always.Count == 0)
+                {
+                    schema.Remove("required");
+                }
+                else if (always.Count < required.Count)
+                {
+                    schema["required"] = new JsonArray([.. always.Select(n => (JsonNode)JsonValue.Create(n))]);
+                }
+            }
+            return node;
+        });
 
     public static JsonObject ForArguments(Type argumentsType, IValidator validator)
     {
@@ -37,7 +59,8 @@ internal static class ToolSchemas
                 {
                     // A rule for each item of a list bounds the items, not the list.
                     var target = rule.IsForEachItem() ? schema["items"] as JsonObject : schema;
-                    foreach (var component in target is null ? [] : rule.Components)
+                    // A check with its own condition (When, Unless) may not apply: the schema must not refuse what the server takes.
+                    foreach (var component in target is null ? [] : rule.Components.Where(c => !c.HasCondition && !c.HasAsyncCondition))
                     {
                         AddBounds(target!, component.Validator);
                     }
@@ -121,7 +144,13 @@ internal static class ToolSchemas
             TransformSchemaNode = transform,
         };
         var node = options.GetJsonSchemaAsNode(type, exporterOptions);
-        return node as JsonObject ?? new JsonObject { ["type"] = node.DeepClone() };
+        return node switch
+        {
+            JsonObject schema => schema,
+            // The schema true (any JSON: a result typed object or JsonElement) is the empty schema as an object.
+            JsonValue any when any.GetValueKind() == JsonValueKind.True => [],
+            _ => new JsonObject { ["type"] = node.DeepClone() },
+        };
     }
 
     /// <summary>Adds what a validator says to a property's schema (whether it is required is <see cref="AddRequired"/>'s).</summary>
