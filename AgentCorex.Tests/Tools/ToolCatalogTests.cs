@@ -44,6 +44,78 @@ public sealed class ToolCatalogTests
         Assert.That(error!.Message, Does.Contain("no validator").And.Contain(nameof(EchoArguments)));
     }
 
+    [Test]
+    public void Catalog_RefusesTwoValidatorsOfOneArgumentsType_NamingBoth()
+    {
+        using var services = new ServiceCollection()
+            .AddValidatorsFromAssemblyContaining<EchoTool>(ServiceLifetime.Singleton)
+            .AddSingleton<IValidator<EchoArguments>, ShortEchoValidator>()
+            .BuildServiceProvider();
+
+        var error = Assert.Throws<StartupRefusedException>(() => new ToolCatalog([new EchoTool()], services, NullLoggerFactory.Instance));
+
+        Assert.That(error!.Message, Does.Contain("'echo' has 2 validators").And.Contain(nameof(EchoArgumentsValidator)).And.Contain(nameof(ShortEchoValidator)));
+    }
+
+    [Test]
+    public void Catalog_RefusesAToolWhoseNameThrows_NamingItsType()
+    {
+        using var services = Validators();
+
+        var error = Assert.Throws<StartupRefusedException>(() => new ToolCatalog([new NameThrows()], services, NullLoggerFactory.Instance));
+
+        Assert.That(error!.Message, Does.Contain(typeof(NameThrows).FullName).And.Contain("not configured yet"));
+    }
+
+    [Test]
+    public void ATool_ThatCannotBeCreated_StopsTheStartNamingIt()
+    {
+        using var services = new ServiceCollection().BuildServiceProvider();
+
+        var missing = Assert.Throws<StartupRefusedException>(() => ToolsExtensions.Create(services, typeof(NeedsAClient)));
+        var throwing = Assert.Throws<StartupRefusedException>(() => ToolsExtensions.Create(services, typeof(ConstructorThrows)));
+
+        Assert.That(missing!.Message, Does.Contain(typeof(NeedsAClient).FullName).And.Contain(nameof(IHttpClientFactory)));
+        Assert.That(throwing!.Message, Does.Contain(typeof(ConstructorThrows).FullName).And.Contain("no settings"));
+    }
+
+    private sealed class ShortEchoValidator : AbstractValidator<EchoArguments>
+    {
+        public ShortEchoValidator() => RuleFor(a => a.Message).MaximumLength(3);
+    }
+
+    private sealed class NameThrows : Tool<EchoArguments, EchoResult>
+    {
+        public override string Name => throw new InvalidOperationException("not configured yet");
+
+        public override string Description => "Its name is not known.";
+
+        public override Task<EchoResult> ExecuteAsync(EchoArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
+            Task.FromResult(new EchoResult(arguments.Message));
+    }
+
+    private sealed class NeedsAClient(IHttpClientFactory clients) : Tool<EchoArguments, EchoResult>
+    {
+        public override string Name => "needs_a_client";
+
+        public override string Description => "Calls out.";
+
+        public override Task<EchoResult> ExecuteAsync(EchoArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
+            Task.FromResult(new EchoResult(clients.GetType().Name));
+    }
+
+    private sealed class ConstructorThrows : Tool<EchoArguments, EchoResult>
+    {
+        public ConstructorThrows() => throw new InvalidOperationException("no settings");
+
+        public override string Name => "constructor_throws";
+
+        public override string Description => "Cannot be made.";
+
+        public override Task<EchoResult> ExecuteAsync(EchoArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
+            Task.FromResult(new EchoResult(arguments.Message));
+    }
+
     // Private: the test server scans this assembly's public tools, and these must not reach it.
     private sealed class AnotherEcho : Tool<EchoArguments, EchoResult>
     {

@@ -16,7 +16,7 @@ public sealed partial class ToolCatalog
         var byName = new Dictionary<string, ToolDescriptor>(StringComparer.Ordinal);
         foreach (var tool in tools)
         {
-            if (!SnakeCase().IsMatch(tool.Name))
+            if (!SnakeCase().IsMatch(NameOf(tool)))
             {
                 throw new StartupRefusedException(
                     $"Tool {tool.GetType().FullName} has the name '{tool.Name}': a tool name must be snake_case (^[a-z][a-z0-9_]{{0,63}}$).");
@@ -27,7 +27,15 @@ public sealed partial class ToolCatalog
                     $"Two tools are named '{tool.Name}': {existing.Tool.GetType().AssemblyQualifiedName} and {tool.GetType().AssemblyQualifiedName}. Rename one or remove its assembly.");
             }
             var validatorType = typeof(IValidator<>).MakeGenericType(tool.ArgumentsType);
-            var validator = (IValidator?)services.GetService(validatorType)
+            var validators = services.GetServices(validatorType).OfType<IValidator>().ToList();
+            if (validators.Count > 1)
+            {
+                // Only the last registered would run, and the others' rules be silently dropped.
+                throw new StartupRefusedException(
+                    $"Tool '{tool.Name}' has {validators.Count} validators of {tool.ArgumentsType.Name} ({string.Join(", ", validators.Select(v => v.GetType().FullName))}), "
+                    + "and only one would run: merge their rules into one, or make one Include() the other and the other not public.");
+            }
+            var validator = validators.SingleOrDefault()
                 ?? throw new StartupRefusedException(
                     $"Tool '{tool.Name}' has no validator: add a public AbstractValidator<{tool.ArgumentsType.Name}> to {tool.GetType().Assembly.GetName().Name}.");
             byName.Add(tool.Name, new ToolDescriptor(
@@ -39,6 +47,19 @@ public sealed partial class ToolCatalog
         }
         this.tools = byName.ToFrozenDictionary(StringComparer.Ordinal);
         All = [.. this.tools.Values.OrderBy(t => t.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>The tool's name, read once here: a plugin whose Name throws stops the start naming its type.</summary>
+    private static string NameOf(ITool tool)
+    {
+        try
+        {
+            return tool.Name;
+        }
+        catch (Exception e)
+        {
+            throw new StartupRefusedException($"Tool {tool.GetType().FullName} cannot say its name: {e.Message}", e);
+        }
     }
 
     public IReadOnlyList<ToolDescriptor> All { get; }

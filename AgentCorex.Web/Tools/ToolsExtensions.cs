@@ -26,7 +26,7 @@ public static class ToolsExtensions
                 builder.Services.AddSingleton(validator.InterfaceType, validator.ValidatorType));
             foreach (var type in types.Where(IsTool))
             {
-                builder.Services.AddSingleton(typeof(ITool), type);
+                builder.Services.AddSingleton(typeof(ITool), services => Create(services, type));
             }
         }
         builder.Services.AddSingleton<ToolCatalog>();
@@ -63,6 +63,23 @@ public static class ToolsExtensions
             types = partial.Types;
         }
         return [.. types.OfType<Type>().Where(t => t.IsVisible)];
+    }
+
+    /// <summary>
+    /// A tool as dependency injection makes it; one that cannot be made (a dependency not registered, a constructor that
+    /// throws) stops the start naming it, as an operator's matter, not a crash with the exception alone.
+    /// </summary>
+    internal static ITool Create(IServiceProvider services, Type type)
+    {
+        try
+        {
+            return (ITool)ActivatorUtilities.CreateInstance(services, type);
+        }
+        catch (Exception e) when (e is not StartupRefusedException)
+        {
+            var cause = e is TargetInvocationException { InnerException: { } inner } ? inner : e;
+            throw new StartupRefusedException($"Tool {type.FullName} cannot be created: {cause.Message}", cause);
+        }
     }
 
     private static bool IsTool(Type type) =>
