@@ -233,9 +233,16 @@ public sealed record ShapesArguments(
     bool Verbose = false,
     string? Mode = null,
     DateTimeOffset? When = null,
-    Dictionary<string, int>? Weights = null);
+    Dictionary<string, int>? Weights = null,
+    Priority? Priority = null);
 
-public sealed record ShapesResult(string Address, string? Mode, object? Extra);
+public enum Priority
+{
+    Low,
+    VeryHigh,
+}
+
+public sealed record ShapesResult(string Address, string? Mode, object? Extra, Priority? Priority = null);
 
 public sealed class ShapesArgumentsValidator : AbstractValidator<ShapesArguments>
 {
@@ -246,7 +253,7 @@ public sealed class ShapesArgumentsValidator : AbstractValidator<ShapesArguments
     }
 }
 
-/// <summary>Arguments and a result of the shapes tool authors write: rules on nested members, conditions, dates, maps, nullable results.</summary>
+/// <summary>Arguments and a result of the shapes tool authors write: rules on nested members, conditions, dates, maps, enums, nullable results.</summary>
 public sealed class ShapesTool : Tool<ShapesArguments, ShapesResult>
 {
     public override string Name => "test_shapes";
@@ -254,5 +261,5 @@ public sealed class ShapesTool : Tool<ShapesArguments, ShapesResult>
     public override string Description => "Joins the target into an address; gives the mode back, null when none.";
 
     public override Task<ShapesResult> ExecuteAsync(ShapesArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
-        Task.FromResult(new ShapesResult($"{arguments.Target.Host}:{arguments.Target.Port}", arguments.Mode, Extra: null));
+        Task.FromResult(new ShapesResult($"{arguments.Target.Host}:{arguments.Target.Port}", arguments.Mode, Extra: null, arguments.Priority));
 }

@@ -44,6 +44,8 @@ public sealed class ToolAuthoringTests : ServerTest
             .SetName("a value of a map of the wrong type");
         yield return new TestCaseData(Shapes + ""","weights":[1]}""", "weights", "'weights' is not a valid object")
             .SetName("a list for a map");
+        yield return new TestCaseData(Shapes + ""","priority":"urgent"}""", "priority", "'priority' is not a valid value (one of low, very_high)")
+            .SetName("an enum's value it does not name");
     }
 
     [TestCaseSource(nameof(BadShapes))]
@@ -84,6 +86,26 @@ public sealed class ToolAuthoringTests : ServerTest
         var result = (await response.ReadObjectAsync())["result"]!;
         Assert.That(result["mode"], Is.Null, "left out, as every null of the API is");
         Assert.That(Problems(tool["output_schema"]!, result), Is.Empty);
+    }
+
+    [Test]
+    public async Task AnEnum_IsReadAndWrittenByItsSnakeCaseName_AsTheSchemaListsThem_ANumberStillRead()
+    {
+        var tool = await (await Admin.GetAsync("/tools/test_shapes")).ReadObjectAsync();
+        var byName = JsonNode.Parse(Shapes + ""","priority":"very_high"}""")!;
+
+        var named = await Admin.PostJsonAsync("/execute_tool", new { tool = "test_shapes", arguments = byName });
+        var numbered = await Admin.PostRawAsync("/execute_tool", """{"tool":"test_shapes","arguments":""" + Shapes + ""","priority":1}}""");
+
+        var result = (await named.ReadObjectAsync())["result"]!;
+        Assert.Multiple(async () =>
+        {
+            Assert.That(tool.At("input_schema.properties.priority.enum")?.ToJsonString(), Does.Contain("\"low\"").And.Contain("\"very_high\""));
+            Assert.That(Problems(tool["input_schema"]!, byName), Is.Empty);
+            Assert.That(result.Str("priority"), Is.EqualTo("very_high"));
+            Assert.That(Problems(tool["output_schema"]!, result), Is.Empty);
+            Assert.That((await numbered.ReadObjectAsync()).Str("result.priority"), Is.EqualTo("very_high"), "a number, as arguments stored before were written");
+        });
     }
 
     [TestCase(typeof(object))]

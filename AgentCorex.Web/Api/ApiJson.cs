@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 
 namespace AgentCorex.Web.Api;
 
-/// <summary>The API's JSON conventions: snake_case names, absent rather than null fields.</summary>
+/// <summary>The API's JSON conventions: snake_case names and enum values, absent rather than null fields.</summary>
 public static class ApiJson
 {
     public static JsonSerializerOptions Options { get; } = CreateReadOnly();
@@ -28,6 +28,9 @@ public static class ApiJson
         options.AllowDuplicateProperties = false;
         // Responses are application/json, never HTML: quotes and '<' need no escaping there.
         options.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+        // A tool's enum arguments and results by name, as its schema lists them for an agent to choose from
+        // ("very_high", not 1); a number is still read, as arguments stored before were written.
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: true));
         return options;
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
 namespace AgentCorex.Web.Errors;
@@ -46,8 +47,8 @@ internal static class JsonPaths
         null => "value",
         _ when type == typeof(string) || type == typeof(char) || type == typeof(Uri) => "string",
         _ when type == typeof(bool) => "boolean",
-        // An enum is written as its number (the API's options have no string converter).
-        _ when type.IsEnum || type == typeof(int) || type == typeof(long) || type == typeof(short) || type == typeof(byte)
+        _ when type.IsEnum => $"value (one of {string.Join(", ", Enum.GetNames(type).Select(JsonNamingPolicy.SnakeCaseLower.ConvertName))})",
+        _ when type == typeof(int) || type == typeof(long) || type == typeof(short) || type == typeof(byte)
             || type == typeof(sbyte) || type == typeof(ushort) || type == typeof(uint) || type == typeof(ulong)
             || type == typeof(Int128) || type == typeof(UInt128) => "integer",
         _ when type == typeof(double) || type == typeof(float) || type == typeof(decimal) || type == typeof(Half) => "number",
