@@ -250,6 +250,8 @@ public sealed class ShapesArgumentsValidator : AbstractValidator<ShapesArguments
     {
         RuleFor(a => a.Target.Host).Must(host => host != "localhost").WithMessage("'host' must not be localhost.");
         RuleFor(a => a.Mode).NotEmpty().When(a => a.Verbose);
+        // A validator's own bug, as a tool author may write one.
+        RuleFor(a => a.Mode).Must(mode => mode != "crash" ? true : throw new InvalidOperationException("the validator's own bug, secret-42"));
     }
 }
 

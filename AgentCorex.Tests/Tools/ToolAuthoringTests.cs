@@ -63,6 +63,23 @@ public sealed class ToolAuthoringTests : ServerTest
         });
     }
 
+    [TestCase("/execute_tool")]
+    [TestCase("/jobs/submit")]
+    public async Task AValidatorThatThrows_IsAnInternalError_ForTheTool_SayingNothingOfIt(string route)
+    {
+        var response = await Admin.PostRawAsync(route, """{"tool":"test_shapes","arguments":""" + Shapes + ""","mode":"crash"}}""");
+
+        var body = await response.ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError));
+            Assert.That(body.Str("error.code"), Is.EqualTo("INTERNAL_ERROR"));
+            Assert.That(body.Str("status"), Is.EqualTo("error"), "an execution endpoint's error says so");
+            Assert.That(body.Str("tool"), Is.EqualTo("test_shapes"), "and names the tool, as its other errors do");
+            Assert.That(body.ToJsonString(), Does.Not.Contain("secret-42"));
+        });
+    }
+
     [Test]
     public async Task ACheckWithACondition_IsNotInTheSchema_WhichTakesWhatTheServerTakes()
     {

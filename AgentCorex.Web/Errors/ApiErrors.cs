@@ -63,9 +63,14 @@ public static class ApiErrors
     public static ApiException ContentEncodingUnsupported() =>
         new(StatusCodes.Status415UnsupportedMediaType, new ApiError("UNSUPPORTED_MEDIA_TYPE", "The request body must be sent uncompressed: Content-Encoding is not supported"));
 
-    /// <summary>An exception nothing meant for the client: the server's own fault, logged where it is handled.</summary>
-    public static ApiException Internal() =>
-        new(StatusCodes.Status500InternalServerError, new ApiError("INTERNAL_ERROR", "The server failed to handle the request"));
+    public const string InternalCode = "INTERNAL_ERROR";
+
+    /// <summary>
+    /// An exception nothing meant for the client: the server's own fault (or a tool's, outside its run), logged with its
+    /// <paramref name="fault"/> where it is handled; the client learns nothing of it.
+    /// </summary>
+    public static ApiException Internal(Exception? fault = null) =>
+        new(StatusCodes.Status500InternalServerError, new ApiError(InternalCode, "The server failed to handle the request"), fault);
 
     public const string DatabaseUnavailableCode = "DATABASE_UNAVAILABLE";
 

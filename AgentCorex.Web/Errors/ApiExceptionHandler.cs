@@ -46,6 +46,11 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
             LogUnhandled(logger, exception, context.Request.Method, context.Request.Path);
             error = ApiErrors.Internal();
         }
+        else if (error is { Error.Code: ApiErrors.InternalCode, InnerException: { } fault })
+        {
+            // A fault an execution endpoint answered for its tool: logged whole, as any other.
+            LogUnhandled(logger, fault, context.Request.Method, context.Request.Path);
+        }
 
         await WriteAsync(context, error, cancellationToken);
         return true;

@@ -20,14 +20,16 @@ internal static class ExecutionRequest
 {
     /// <summary>
     /// What an execution endpoint answers, naming <paramref name="tool"/>, for an exception its action let out: an
-    /// error meant for the client, or a database out of reach; null for anything else (a fault of the server's own).
+    /// error meant for the client, a database out of reach, or a fault (the server's own, or a tool's validator that
+    /// throws), which the handler logs whole and answers 500 INTERNAL_ERROR; null for a cancellation, which is not a
+    /// fault (the client went away, or the node is stopping) and for a request that could not be read.
     /// </summary>
     public static ApiException? AnswerFor(this Exception exception, string? tool) => exception switch
     {
         ApiException { ExecutionStatus: null } error => error.ForTool(Named(tool)),
-        ApiException => null,
+        ApiException or OperationCanceledException or BadHttpRequestException => null,
         _ when DatabaseFailures.IsUnavailable(exception) => ApiErrors.DatabaseUnavailable(exception).ForTool(Named(tool)),
-        _ => null,
+        _ => ApiErrors.Internal(exception).ForTool(Named(tool)),
     };
 
     /// <summary>The tool as an error names it: none for an empty name, or one longer than any tool's.</summary>
