@@ -1,8 +1,10 @@
 using AgentCorex.Tools;
 using AgentCorex.Tools.BuiltIn.Echo;
 using AgentCorex.Web.Api;
+using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Tools;
 using FluentValidation;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -77,6 +79,29 @@ public sealed class ToolCatalogTests
 
         Assert.That(missing!.Message, Does.Contain(typeof(NeedsAClient).FullName).And.Contain(nameof(IHttpClientFactory)));
         Assert.That(throwing!.Message, Does.Contain(typeof(ConstructorThrows).FullName).And.Contain("no settings"));
+    }
+
+    [Test]
+    public void ATool_ThatTakesAScopedService_StopsTheStartNamingIt_InEveryEnvironment()
+    {
+        using var app = new AgentCorexApp();
+        using var production = app.WithWebHostBuilder(host => host.UseEnvironment("Production"));
+        var services = production.Services;
+
+        // The host validates scopes outside Development too: a scoped service is not given to a singleton.
+        Assert.Throws<InvalidOperationException>(() => services.GetService<AgentCorex.Web.Storage.AgentCorexDb>());
+        var refused = Assert.Throws<StartupRefusedException>(() => ToolsExtensions.Create(services, typeof(NeedsADatabase)));
+        Assert.That(refused!.Message, Does.Contain(typeof(NeedsADatabase).FullName).And.Contain("scoped"));
+    }
+
+    private sealed class NeedsADatabase(AgentCorex.Web.Storage.AgentCorexDb db) : Tool<EchoArguments, EchoResult>
+    {
+        public override string Name => "needs_a_database";
+
+        public override string Description => "Holds a DbContext for every run: what a tool must not do.";
+
+        public override Task<EchoResult> ExecuteAsync(EchoArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
+            Task.FromResult(new EchoResult(db.GetType().Name));
     }
 
     private sealed class ShortEchoValidator : AbstractValidator<EchoArguments>

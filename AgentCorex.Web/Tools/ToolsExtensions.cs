@@ -29,6 +29,14 @@ public static class ToolsExtensions
                 builder.Services.AddSingleton(typeof(ITool), services => Create(services, type));
             }
         }
+        // A tool is made once and serves every run: a scoped service (a DbContext) in its constructor would be one
+        // instance shared by runs at once, never disposed. Scopes are validated in every environment, not only in
+        // Development, so such a tool stops the start naming it (Create) instead of misbehaving under load.
+        builder.Host.UseDefaultServiceProvider((context, provider) =>
+        {
+            provider.ValidateScopes = true;
+            provider.ValidateOnBuild = context.HostingEnvironment.IsDevelopment();
+        });
         builder.Services.AddSingleton<ToolCatalog>();
         builder.Services.AddScoped<ToolMetrics>();
         builder.Services.AddHostedService<ToolCatalogStartupCheck>();
