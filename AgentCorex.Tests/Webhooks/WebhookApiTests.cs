@@ -55,6 +55,25 @@ public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
         Assert.That(body.Str("secret"), Is.EqualTo(secret));
     }
 
+    // .NET's base64 reader skips white space; the Standard Webhooks libraries refuse the secret ("incorrect characters").
+    [TestCase(20, " ")]
+    [TestCase(20, "\n")]
+    [TestCase(20, "\r\n")]
+    [TestCase(20, "\t")]
+    [TestCase(0, " ")]
+    [TestCase(44, " ")]
+    public async Task Register_RefusesASecretWithWhiteSpace_ThatReceiversCouldNotDecode(int at, string space)
+    {
+        using var user = await NewUserAsync();
+        var base64 = Convert.ToBase64String(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray());
+        var secret = "whsec_" + base64[..at] + space + base64[at..];
+
+        var response = await user.PostJsonAsync("/webhooks", new { url = "https://hooks.example/a", events = new[] { "job.queued" }, secret });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), await response.Content.ReadAsStringAsync());
+        Assert.That((await response.ReadObjectAsync()).Str("error.argument"), Is.EqualTo("secret"));
+    }
+
     [TestCase("""{"events":["job.completed"]}""", "url")]
     [TestCase("""{"url":"","events":["job.completed"]}""", "url")]
     [TestCase("""{"url":"ftp://hooks.example/a","events":["job.completed"]}""", "url")]

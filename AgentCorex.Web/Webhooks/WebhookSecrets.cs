@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.DataProtection;
 
@@ -16,6 +17,10 @@ public sealed class WebhookSecrets(IDataProtectionProvider dataProtection)
     public const int MinBytes = 24;
     public const int MaxBytes = 64;
 
+    // Convert's base64 reader skips white space, which Standard Webhooks libraries refuse to decode: a secret with
+    // a space or a line break in it would be taken here and fail in every receiver given it as it was shown.
+    private static readonly SearchValues<char> Base64Alphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=");
+
     private readonly IDataProtector protector = dataProtection.CreateProtector("AgentCorex.Webhooks.Secret.v1");
 
     public static string Generate() => Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
@@ -33,7 +38,8 @@ public sealed class WebhookSecrets(IDataProtectionProvider dataProtection)
     private static bool TryDecode(string? secret, out byte[] key)
     {
         key = [];
-        if (secret is null || !secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > Prefix.Length + 100)
+        if (secret is null || !secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > Prefix.Length + 100
+            || secret.AsSpan(Prefix.Length).ContainsAnyExcept(Base64Alphabet))
         {
             return false;
         }
