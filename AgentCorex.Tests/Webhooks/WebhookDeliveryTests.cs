@@ -51,6 +51,19 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : WebhookServerTes
     }
 
     [Test]
+    public async Task Delivery_NamesItsSenderInUserAgent_WhichFirewallsBeforeReceiversRequire()
+    {
+        using var user = await NewUserAsync();
+        var endpoint = Receiver.NewEndpoint();
+        await user.RegisterWebhookAsync(endpoint, "job.completed");
+
+        await user.SubmitAsync("echo", new { message = "who" });
+        var request = (await Receiver.WaitForAsync(endpoint, 1)).Single();
+
+        Assert.That(request.Headers.GetValueOrDefault("user-agent"), Is.EqualTo("AgentCorex-Webhooks"));
+    }
+
+    [Test]
     public async Task Payload_IsExactlyTheContractsShape()
     {
         using var user = await NewUserAsync();

@@ -11,6 +11,12 @@ public sealed class WebhookSender(IHttpClientFactory http, WebhookSecrets secret
 {
     public const string HttpClientName = "webhooks";
 
+    /// <summary>
+    /// Who sends: firewalls in front of receivers (AWS WAF's common rule set, Cloudflare's browser check) refuse a
+    /// request with no User-Agent, which would fail the delivery at once with a 403.
+    /// </summary>
+    public static readonly ProductInfoHeaderValue UserAgent = new("AgentCorex-Webhooks", null);
+
     public async Task<Sent> SendAsync(Webhook webhook, WebhookDelivery delivery, CancellationToken cancellationToken)
     {
         var body = Encoding.UTF8.GetBytes(delivery.Payload);
@@ -18,6 +24,7 @@ public sealed class WebhookSender(IHttpClientFactory http, WebhookSecrets secret
         var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        request.Headers.UserAgent.Add(UserAgent);
         request.Headers.Add(WebhookSignatures.IdHeader, delivery.Id);
         request.Headers.Add(WebhookSignatures.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
         request.Headers.Add(WebhookSignatures.SignatureHeader, WebhookSignatures.StandardWebhooks(secret, delivery.Id, timestamp, body));
