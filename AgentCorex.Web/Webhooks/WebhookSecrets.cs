@@ -17,17 +17,23 @@ public sealed class WebhookSecrets(IDataProtectionProvider dataProtection)
     public const int MinBytes = 24;
     public const int MaxBytes = 64;
 
-    // Convert's base64 reader skips white space, which Standard Webhooks libraries refuse to decode: a secret with
-    // a space or a line break in it would be taken here and fail in every receiver given it as it was shown.
     private static readonly SearchValues<char> Base64Alphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=");
 
     private readonly IDataProtector protector = dataProtection.CreateProtector("AgentCorex.Webhooks.Secret.v1");
 
     public static string Generate() => Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
-    public static bool IsWellFormed(string? secret) => TryDecode(secret, out _);
+    /// <summary>
+    /// A secret a client may register: only the base64 alphabet after <c>whsec_</c>. Convert's reader would skip white
+    /// space, which Standard Webhooks libraries refuse to decode, so such a secret would fail in every receiver given it.
+    /// </summary>
+    public static bool IsWellFormed(string? secret) =>
+        secret is not null && !secret.AsSpan(Math.Min(Prefix.Length, secret.Length)).ContainsAnyExcept(Base64Alphabet) && TryDecode(secret, out _);
 
-    /// <summary>The HMAC key: the bytes the base64 after <c>whsec_</c> stands for.</summary>
+    /// <summary>
+    /// The HMAC key: the bytes the base64 after <c>whsec_</c> stands for. A secret stored before white space was refused
+    /// still signs as it did.
+    /// </summary>
     public static byte[] KeyOf(string secret) =>
         TryDecode(secret, out var key) ? key : throw new ArgumentException("Not a whsec_ secret.", nameof(secret));
 
@@ -38,8 +44,7 @@ public sealed class WebhookSecrets(IDataProtectionProvider dataProtection)
     private static bool TryDecode(string? secret, out byte[] key)
     {
         key = [];
-        if (secret is null || !secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > Prefix.Length + 100
-            || secret.AsSpan(Prefix.Length).ContainsAnyExcept(Base64Alphabet))
+        if (secret is null || !secret.StartsWith(Prefix, StringComparison.Ordinal) || secret.Length > Prefix.Length + 100)
         {
             return false;
         }
