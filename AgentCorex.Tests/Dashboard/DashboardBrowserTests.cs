@@ -109,6 +109,55 @@ public sealed class DashboardBrowserTests : BrowserTest
         Assert.That(await page.GetByLabel("Admin API key").IsVisibleAsync(), Is.True, "the form, to try again");
     }
 
+    /// <summary>The pages' Content-Security-Policy (DashboardHeaders) leaves everything of Hangfire's and ours working.</summary>
+    [Test]
+    public async Task ThePagesContentSecurityPolicy_BlocksNothingTheDashboardUses()
+    {
+        using var api = Server.CreateClient();
+        var jobId = await api.SubmitAsync("echo", new { message = "hi" });
+        await api.WaitForStatusAsync(jobId, "completed");
+        await using var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = Server.BaseAddress.ToString(),
+            HttpCredentials = new HttpCredentials { Username = "ops", Password = AgentCorexApp.AdminKey },
+        });
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
+        var problems = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                problems.Add(message.Text);
+            }
+        };
+        page.PageError += (_, error) => problems.Add(error);
+
+        // Hangfire's script polls its stats as soon as it runs: the poll's answer shows that it ran and was let connect.
+        var polled = page.WaitForResponseAsync(response => response.Url.EndsWith("/hangfire/stats", StringComparison.Ordinal) && response.Status == 200);
+        await page.GotoAsync("/hangfire");
+        await polled;
+        await page.GotoAsync("/hangfire/jobs/succeeded");
+        await page.GetByText($"echo {jobId}").ClickAsync();
+        await page.Locator("#agentcorex-job").WaitForAsync();
+        await page.GotoAsync("/hangfire/tools");
+        await page.Locator("tr[data-tool=echo]").WaitForAsync();
+        await ScreenshotAsync(page, "tools-under-csp");
+        await using var anonymous = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = Server.BaseAddress.ToString() });
+        var form = await anonymous.NewPageAsync();
+        form.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                problems.Add(message.Text);
+            }
+        };
+        await form.GotoAsync("/hangfire/login");
+        await form.GetByLabel("Admin API key").WaitForAsync();
+
+        Assert.That(problems, Is.Empty, "no script, style, font or connection refused, no script error");
+    }
+
     [Test]
     public async Task ApiReference_RendersAtDocs_FromThePackage()
     {

@@ -39,6 +39,32 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task EveryAnswerOfTheDashboard_ForbidsFramingSniffingAndOtherSitesScripts()
+    {
+        using var admin = Client("Basic", Basic("ops", AgentCorexApp.AdminKey));
+        using var anonymous = Client(null, null);
+        anonymous.DefaultRequestHeaders.Accept.ParseAdd("text/html");
+        var answers = new Dictionary<string, HttpResponseMessage>
+        {
+            ["a page"] = await admin.GetAsync("/hangfire/jobs/succeeded"),
+            ["the login form"] = await anonymous.GetAsync("/hangfire/login"),
+            ["the 401 with the form"] = await anonymous.GetAsync("/hangfire"),
+            ["an error"] = await admin.GetAsync("/hangfire/stats"),
+            ["a command refused"] = await admin.PostAsync("/hangfire/jobs/enqueued/delete", new FormUrlEncodedContent([new("jobs[]", "x")])),
+        };
+
+        foreach (var (what, response) in answers)
+        {
+            Assert.That(response.Headers.GetValues("Content-Security-Policy").Single(),
+                Does.Contain("frame-ancestors 'none'").And.Contain("script-src 'self';").And.Contain("object-src 'none'"), what);
+            Assert.That(response.Headers.GetValues("X-Frame-Options").Single(), Is.EqualTo("DENY"), what);
+            Assert.That(response.Headers.GetValues("X-Content-Type-Options").Single(), Is.EqualTo("nosniff"), what);
+            Assert.That(response.Headers.GetValues("Referrer-Policy").Single(), Is.EqualTo("no-referrer"), what);
+            response.Dispose();
+        }
+    }
+
+    [Test]
     public async Task EveryoneElse_GetsUnauthorized_WithABasicChallenge()
     {
         var user = await App.CreateKeyAsync(plan: "enterprise");

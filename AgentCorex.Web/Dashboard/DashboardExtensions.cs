@@ -19,6 +19,7 @@ public static class DashboardExtensions
     {
         DashboardAdditions.AddOnce();
         app.UseWhen(context => context.Request.Path.StartsWithSegments(Path), branch => branch
+            .UseMiddleware<DashboardHeaders>()
             .UseMiddleware<DashboardGate>()
             .UseMiddleware<DashboardRequestCheck>());
         app.UseHangfireDashboard(Path, new DashboardOptions
