@@ -33,6 +33,17 @@ public sealed class ListeningTests
     }
 
     [Test]
+    public async Task Answers_DoNotNameTheServerSoftware()
+    {
+        await using var server = await ServerProcess.StartAsync(data);
+        using var client = server.CreateClient();
+
+        var answers = new[] { await client.GetAsync("/health/live"), await client.GetAsync("/jobs"), await client.GetAsync("/nowhere") };
+
+        Assert.That(answers.Select(a => a.Headers.Server.ToString()), Is.All.Empty);
+    }
+
+    [Test]
     public void TheServersBuildFolder_CarriesTheShippedSettings()
     {
         // A server started from its build or publish folder reads the settings there, as dotnet run reads the root's.

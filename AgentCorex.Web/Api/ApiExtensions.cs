@@ -23,7 +23,11 @@ public static class ApiExtensions
     {
         SpeakInvariantCulture();
         ListenByDefault(builder);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            kestrel.AddServerHeader = false; // "Server: Kestrel" tells a scanner which exploits to try, and a client nothing
+        });
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services
             .AddControllers(mvc =>
