@@ -14,6 +14,15 @@ namespace AgentCorex.Web.Auth;
 public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<AuthOptions> options, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, CachedKey> cache = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Ids that named no key when last read, until when that is trusted. Without them a made-up id cost a query every
+    /// time where a real one is answered from <see cref="cache"/>: a 401's time told whether an id exists, and a flood of
+    /// made-up keys was a flood of queries. At most <see cref="MaxUnknownIds"/>: anyone can send new ones.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, DateTimeOffset> unknownIds = new(StringComparer.Ordinal);
+
+    private const int MaxUnknownIds = 10_000;
     private readonly string? configuredAdminKey = string.IsNullOrEmpty(options.Value.AdminKey) ? null : options.Value.AdminKey;
     private readonly string? configuredAdminSession = string.IsNullOrEmpty(options.Value.AdminKey) ? null : ConfiguredAdminSession(options.Value.AdminKey);
 
@@ -72,7 +81,11 @@ public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<Au
     private static string ConfiguredAdminSession(string key) =>
         ApiKeyIdentity.ConfiguredAdminKeyId + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("AgentCorex session\n" + key)));
 
-    public void Forget(string keyId) => cache.TryRemove(keyId, out _);
+    public void Forget(string keyId)
+    {
+        cache.TryRemove(keyId, out _);
+        unknownIds.TryRemove(keyId, out _);
+    }
 
     private async ValueTask<CachedKey?> CachedAsync(string keyId, CancellationToken cancellationToken)
     {
@@ -81,12 +94,40 @@ public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<Au
         {
             return cached;
         }
+        if (unknownIds.TryGetValue(keyId, out var unknownUntil) && unknownUntil > now)
+        {
+            return null;
+        }
         cached = await LoadAsync(keyId, now, cancellationToken);
         if (cached is not null)
         {
             cache[keyId] = cached;
+            unknownIds.TryRemove(keyId, out _);
+        }
+        else
+        {
+            RememberUnknown(keyId, now);
         }
         return cached;
+    }
+
+    private void RememberUnknown(string keyId, DateTimeOffset now)
+    {
+        if (unknownIds.Count >= MaxUnknownIds)
+        {
+            foreach (var (id, until) in unknownIds)
+            {
+                if (until <= now)
+                {
+                    unknownIds.TryRemove(id, out _);
+                }
+            }
+            if (unknownIds.Count >= MaxUnknownIds)
+            {
+                unknownIds.Clear(); // a flood of made-up ids within one TTL: start over rather than grow
+            }
+        }
+        unknownIds[keyId] = now + options.Value.KeyCacheTtl;
     }
 
     private async Task<CachedKey?> LoadAsync(string keyId, DateTimeOffset now, CancellationToken cancellationToken)
