@@ -258,6 +258,63 @@ public sealed class JobStreamLimitTests : ServerTest
     }
 }
 
+/// <summary>
+/// One key may hold Streaming:MaxStreamsPerKey streams on a node, so that it cannot take every stream the node serves;
+/// other keys, and admin keys, are not held back by it, and a stream closed gives its place back.
+/// </summary>
+public sealed class JobStreamKeyLimitTests : ServerTest
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Streaming:MaxStreamsPerKey"] = "2" };
+
+    [Test]
+    public async Task Streams_BeyondTheKeysLimit_AreRateLimited_WhileOtherKeysStillStream()
+    {
+        using var user = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+        using var other = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+        var jobId = await user.SubmitAsync("wait", new { duration_ms = 30_000 });
+        var othersJob = await other.SubmitAsync("wait", new { duration_ms = 30_000 });
+        var first = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream");
+        var (second, secondEvents) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{jobId}/stream");
+        using var _ = second;
+        using var __ = secondEvents;
+        await first.Events.NextAsync(CancellationToken.None);
+        await secondEvents.NextAsync(CancellationToken.None);
+
+        var refused = await user.GetAsync($"/jobs/{jobId}/stream");
+        var (others, othersEvents) = await ServerSentEventReader.OpenAsync(other, $"/jobs/{othersJob}/stream");
+        using var ___ = others;
+        using var ____ = othersEvents;
+        var (admins, adminsEvents) = await ServerSentEventReader.OpenAsync(Admin, $"/jobs/{jobId}/stream");
+        using var _____ = admins;
+        using var ______ = adminsEvents;
+
+        var error = await refused.ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests), error.ToJsonString());
+            Assert.That(error.Str("error.code"), Is.EqualTo("RATE_LIMIT_EXCEEDED"));
+            Assert.That((int?)error["error"]?["details"]?["max_streams_per_key"], Is.EqualTo(2));
+            Assert.That(refused.Headers.RetryAfter?.Delta?.TotalSeconds, Is.Not.Null.And.GreaterThan(0), "Retry-After, in seconds");
+            Assert.That(others.StatusCode, Is.EqualTo(HttpStatusCode.OK), "another key's stream");
+            Assert.That(admins.StatusCode, Is.EqualTo(HttpStatusCode.OK), "an admin key's stream, over the user's two");
+        });
+
+        // A stream closed gives its place back, once the server has seen it go.
+        first.Events.Dispose();
+        first.Response.Dispose();
+        HttpResponseMessage again;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((again = await user.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/jobs/{jobId}/stream"))).StatusCode == HttpStatusCode.TooManyRequests
+            && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.OK), "a place freed by a closed stream");
+        await user.DeleteAsync($"/jobs/{jobId}?force=true");
+        await other.DeleteAsync($"/jobs/{othersJob}?force=true");
+    }
+}
+
 /// <summary>EventSource clients put their key in the URL; it must not reach the log through it.</summary>
 public sealed class JobStreamLoggingTests
 {

@@ -12,7 +12,13 @@ namespace AgentCorex.Web.Streaming;
 [ApiController]
 [Route("jobs")]
 public sealed class JobStreamController(
-    JobLedger ledger, JobView view, JobWatcher watcher, ApiKeyAuthenticator keys, IHostApplicationLifetime lifetime, IOptions<StreamingOptions> options)
+    JobLedger ledger,
+    JobView view,
+    JobWatcher watcher,
+    KeyStreams keyStreams,
+    ApiKeyAuthenticator keys,
+    IHostApplicationLifetime lifetime,
+    IOptions<StreamingOptions> options)
     : ControllerBase
 {
     private static readonly byte[] KeepAlive = ": keep-alive\n\n"u8.ToArray();
@@ -34,6 +40,8 @@ public sealed class JobStreamController(
             "with a comment line between them while nothing changes; the stream ends after the job's final state")]
     [ProducesResponseType(StatusCodes.Status204NoContent, Description = "A reconnect whose Last-Event-ID is the finished job's final event: nothing more will come")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, "application/json", Description = "TOO_MANY_STREAMS, or DATABASE_UNAVAILABLE")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status429TooManyRequests, "application/json",
+        Description = "RATE_LIMIT_EXCEEDED: the key has Streaming:MaxStreamsPerKey streams open on this node (error.details.max_streams_per_key), or its API request limit")]
     public async Task Stream([FromRoute(Name = "job_id")] string jobId, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken requestAborted)
     {
         using var streaming = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);
@@ -59,6 +67,7 @@ public sealed class JobStreamController(
                 return;
             }
 
+            using var keyLease = caller.IsAdmin ? null : keyStreams.TryEnter(caller.KeyId) ?? throw StreamErrors.TooManyStreamsForKey(keyStreams.Max);
             using var subscription = watcher.TrySubscribe(jobId) ?? throw StreamErrors.TooManyStreams();
             StartEventStream();
             if (HttpMethods.IsHead(Request.Method))
@@ -127,6 +136,16 @@ internal static class StreamErrors
 {
     /// <summary>How soon a refused client may try again: streams close as their jobs end or their clients leave.</summary>
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>The key has its most streams open on this node: one of them must close first.</summary>
+    public static ApiException TooManyStreamsForKey(int max) =>
+        new(StatusCodes.Status429TooManyRequests, new ApiError(
+            "RATE_LIMIT_EXCEEDED",
+            $"Limit of {max} open streams per key on this server reached; close one of this key's streams first",
+            Details: new Dictionary<string, object?> { ["max_streams_per_key"] = max }))
+        {
+            RetryAfter = RetryAfter,
+        };
 
     public static ApiException TooManyStreams() =>
         new(StatusCodes.Status503ServiceUnavailable, new ApiError("TOO_MANY_STREAMS", "This server has as many open streams as it serves; try again shortly"))

@@ -15,6 +15,7 @@ public static class StreamingExtensions
         // Added after the configured rules, this one wins for its category.
         builder.Services.PostConfigure<LoggerFilterOptions>(logging =>
             logging.Rules.Add(new LoggerFilterRule(null, "Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning, null)));
+        builder.Services.AddSingleton<KeyStreams>();
         builder.Services.AddSingleton<JobWatcher>();
         builder.Services.AddHostedService(services => services.GetRequiredService<JobWatcher>());
         return builder;

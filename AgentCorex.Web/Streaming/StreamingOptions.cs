@@ -15,4 +15,11 @@ public sealed class StreamingOptions
     /// <summary>Open streams this node serves at most; more are refused with 503 until some close.</summary>
     [Range(1, 100_000)]
     public int MaxStreams { get; set; } = 5_000;
+
+    /// <summary>
+    /// Open streams one key may have on this node; more are refused with 429 until some close. Admin keys are not
+    /// limited. Without it one key could take every stream of <see cref="MaxStreams"/>.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxStreamsPerKey { get; set; } = 100;
 }
