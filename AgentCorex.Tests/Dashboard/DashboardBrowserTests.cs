@@ -13,11 +13,7 @@ public sealed class DashboardBrowserTests : BrowserTest
         using var api = Server.CreateClient();
         var jobId = await api.SubmitAsync("wait", new { duration_ms = 10_000, steps = 10 }, timeoutMs: 60_000);
         await api.WaitForStatusAsync(jobId, "running");
-        await using var context = await Browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = Server.BaseAddress.ToString(),
-            HttpCredentials = new HttpCredentials { Username = "ops", Password = AgentCorexApp.AdminKey },
-        });
+        await using var context = await AdminContextAsync();
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
 
@@ -116,11 +112,7 @@ public sealed class DashboardBrowserTests : BrowserTest
         using var api = Server.CreateClient();
         var jobId = await api.SubmitAsync("echo", new { message = "hi" });
         await api.WaitForStatusAsync(jobId, "completed");
-        await using var context = await Browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = Server.BaseAddress.ToString(),
-            HttpCredentials = new HttpCredentials { Username = "ops", Password = AgentCorexApp.AdminKey },
-        });
+        await using var context = await AdminContextAsync();
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
         var problems = new List<string>();
@@ -181,4 +173,11 @@ public sealed class DashboardBrowserTests : BrowserTest
         Assert.That(await page.TitleAsync(), Does.Contain("AgentCorex API"));
         Assert.That(outside, Is.Empty, "everything is served by the server itself, no CDN");
     }
+
+    /// <summary>A browser that gives the admin key as Basic auth's password, as an operator's does.</summary>
+    private Task<IBrowserContext> AdminContextAsync() => Browser.NewContextAsync(new BrowserNewContextOptions
+    {
+        BaseURL = Server.BaseAddress.ToString(),
+        HttpCredentials = new HttpCredentials { Username = "ops", Password = AgentCorexApp.AdminKey },
+    });
 }
