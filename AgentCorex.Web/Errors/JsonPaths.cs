@@ -38,13 +38,23 @@ internal static class JsonPaths
                 type = root.Options.GetTypeInfo(type).ElementType;
             }
         }
-        return Describe(type is null ? null : Nullable.GetUnderlyingType(type) ?? type);
+        return Describe(type is null ? null : root.Options.GetTypeInfo(type));
     }
 
-    /// <summary>A type as JSON writes it, in the words of its JSON Schema (a date-time is a string of that format).</summary>
-    public static string Describe(Type? type) => type switch
+    /// <summary>
+    /// A type as JSON writes it, in the words of its JSON Schema (a date-time is a string of that format): a list or a map
+    /// as its serializer's contract says it is, a single value by its type.
+    /// </summary>
+    public static string Describe(JsonTypeInfo? info) => info?.Kind switch
     {
         null => "value",
+        JsonTypeInfoKind.Enumerable => "array",
+        JsonTypeInfoKind.Dictionary or JsonTypeInfoKind.Object => "object",
+        _ => Describe(Nullable.GetUnderlyingType(info.Type) ?? info.Type),
+    };
+
+    private static string Describe(Type type) => type switch
+    {
         _ when type == typeof(string) || type == typeof(char) || type == typeof(Uri) => "string",
         _ when type == typeof(bool) => "boolean",
         _ when type.IsEnum => $"value (one of {string.Join(", ", Enum.GetNames(type).Select(JsonNamingPolicy.SnakeCaseLower.ConvertName))})",
@@ -57,13 +67,8 @@ internal static class JsonPaths
         _ when type == typeof(TimeOnly) => "time string (HH:mm:ss)",
         _ when type == typeof(TimeSpan) => "time span string ([d.]hh:mm:ss[.fffffff])",
         _ when type == typeof(Guid) => "UUID string",
-        _ when type == typeof(System.Text.Json.JsonElement) || typeof(System.Text.Json.Nodes.JsonNode).IsAssignableFrom(type) => "value",
-        _ when type.IsArray || typeof(System.Collections.IEnumerable).IsAssignableFrom(type) && !IsDictionary(type) => "array",
+        _ when type == typeof(byte[]) => "base64 string",
+        _ when type == typeof(JsonElement) || typeof(System.Text.Json.Nodes.JsonNode).IsAssignableFrom(type) => "value",
         _ => "object",
     };
-
-    private static bool IsDictionary(Type type) =>
-        typeof(System.Collections.IDictionary).IsAssignableFrom(type)
-        || type.GetInterfaces().Append(type).Any(i => i.IsGenericType
-            && (i.GetGenericTypeDefinition() == typeof(IDictionary<,>) || i.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>)));
 }

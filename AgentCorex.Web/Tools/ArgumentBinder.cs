@@ -116,7 +116,7 @@ public static class ArgumentBinder
                 var elementPath = $"{path}[{index++}]";
                 if (element.ValueKind == JsonValueKind.Null && !elementType.IsValueType && list is not null && ItemsNotNullable(list))
                 {
-                    throw ApiErrors.InvalidArguments($"'{elementPath}' is not a valid {JsonPaths.Describe(elementType)}", elementPath);
+                    throw ApiErrors.InvalidArguments($"'{elementPath}' is not a valid {JsonPaths.Describe(elementInfo)}", elementPath);
                 }
                 CheckNested(elementInfo, element, elementPath);
             }
