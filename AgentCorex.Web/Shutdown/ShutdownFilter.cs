@@ -1,7 +1,4 @@
-using System.Collections.Concurrent;
 using AgentCorex.Web.Execution;
-using AgentCorex.Web.RateLimits;
-using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Mvc.Filters;
 
 namespace AgentCorex.Web.Shutdown;
@@ -16,11 +13,9 @@ internal sealed class ShutdownFilter(ShutdownDeadline shutdown, RunningExecution
 {
     public const int Order = -1000;
 
-    private readonly ConcurrentDictionary<ActionDescriptor, bool> executionActions = new();
-
     public Task OnResourceExecutionAsync(ResourceExecutingContext context, ResourceExecutionDelegate next)
     {
-        if (!executionActions.GetOrAdd(context.ActionDescriptor, static action => action.EndpointMetadata.OfType<ExecutionRateLimitAttribute>().Any()))
+        if (!context.HttpContext.GetEndpoint().IsExecution())
         {
             return next();
         }
