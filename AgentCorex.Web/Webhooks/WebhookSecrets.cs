@@ -28,7 +28,7 @@ public sealed class WebhookSecrets(IDataProtectionProvider dataProtection)
     /// space, which Standard Webhooks libraries refuse to decode, so such a secret would fail in every receiver given it.
     /// </summary>
     public static bool IsWellFormed(string? secret) =>
-        secret is not null && !secret.AsSpan(Math.Min(Prefix.Length, secret.Length)).ContainsAnyExcept(Base64Alphabet) && TryDecode(secret, out _);
+        TryDecode(secret, out _) && !secret!.AsSpan(Prefix.Length).ContainsAnyExcept(Base64Alphabet);
 
     /// <summary>
     /// The HMAC key: the bytes the base64 after <c>whsec_</c> stands for. A secret stored before white space was refused
