@@ -234,7 +234,13 @@ public sealed record ShapesArguments(
     string? Mode = null,
     DateTimeOffset? When = null,
     Dictionary<string, int>? Weights = null,
-    Priority? Priority = null);
+    Priority? Priority = null,
+    Dictionary<string, Target>? Hosts = null,
+    DateTime? Until = null,
+    Uri? Callback = null,
+    DateOnly? On = null,
+    TimeOnly? At = null,
+    TimeSpan? Every = null);
 
 public enum Priority
 {
@@ -242,7 +248,7 @@ public enum Priority
     VeryHigh,
 }
 
-public sealed record ShapesResult(string Address, string? Mode, object? Extra, Priority? Priority = null);
+public sealed record ShapesResult(string Address, string? Mode, object? Extra, Priority? Priority = null, DateTime? Until = null);
 
 public sealed class ShapesArgumentsValidator : AbstractValidator<ShapesArguments>
 {
@@ -255,7 +261,10 @@ public sealed class ShapesArgumentsValidator : AbstractValidator<ShapesArguments
     }
 }
 
-/// <summary>Arguments and a result of the shapes tool authors write: rules on nested members, conditions, dates, maps, enums, nullable results.</summary>
+/// <summary>
+/// Arguments and a result of the shapes tool authors write: rules on nested members, conditions, dates and times, URIs,
+/// maps (of objects too), enums, nullable results.
+/// </summary>
 public sealed class ShapesTool : Tool<ShapesArguments, ShapesResult>
 {
     public override string Name => "test_shapes";
@@ -263,5 +272,5 @@ public sealed class ShapesTool : Tool<ShapesArguments, ShapesResult>
     public override string Description => "Joins the target into an address; gives the mode back, null when none.";
 
     public override Task<ShapesResult> ExecuteAsync(ShapesArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
-        Task.FromResult(new ShapesResult($"{arguments.Target.Host}:{arguments.Target.Port}", arguments.Mode, Extra: null, arguments.Priority));
+        Task.FromResult(new ShapesResult($"{arguments.Target.Host}:{arguments.Target.Port}", arguments.Mode, Extra: null, arguments.Priority, arguments.Until));
 }

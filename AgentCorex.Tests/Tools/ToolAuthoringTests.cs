@@ -38,8 +38,22 @@ public sealed class ToolAuthoringTests : ServerTest
             .SetName("a rule on a nested member names its path");
         yield return new TestCaseData("""{"target":{"host":"h","port":80},"mirrors":[{"host":"m","port":1},null]}""", "mirrors[1]", "'mirrors[1]' is not a valid object")
             .SetName("a null item of a list of objects");
-        yield return new TestCaseData(Shapes + ""","when":"yesterday"}""", "when", "'when' is not a valid date-time string (ISO 8601, such as 2026-01-02T03:04:05Z)")
+        yield return new TestCaseData(Shapes + ""","when":"yesterday"}""", "when", "'when' is not a valid " + DateTimeString)
             .SetName("a date-time that is not one");
+        yield return new TestCaseData(Shapes + ""","when":"2026-01-02"}""", "when", "'when' is not a valid " + DateTimeString)
+            .SetName("a date alone for a date-time");
+        yield return new TestCaseData(Shapes + ""","until":"2026-01-02T03:04:05"}""", "until", "'until' is not a valid " + DateTimeString)
+            .SetName("a DateTime without an offset");
+        yield return new TestCaseData(Shapes + ""","callback":"/hooks/done"}""", "callback", "'callback' is not a valid absolute URI string (RFC 3986, such as https://example.com/path)")
+            .SetName("a relative URI");
+        yield return new TestCaseData(Shapes + ""","hosts":{"a":{"host":"h"}}}""", "hosts.a.port", "Missing required argument: hosts.a.port")
+            .SetName("a missing property of a map's value");
+        yield return new TestCaseData(Shapes + ""","hosts":{"a":{"host":"h","port":1,"prot":2}}}""", "hosts.a.prot", "Unknown argument: hosts.a.prot")
+            .SetName("an unknown property of a map's value");
+        yield return new TestCaseData(Shapes + ""","hosts":{"a":{"host":"h","port":1},"b":null}}""", "hosts.b", "'hosts.b' is not a valid object")
+            .SetName("a null value of a map of objects");
+        yield return new TestCaseData(Shapes + ""","hosts":{"a":{"host":"h","port":"x"}}}""", "hosts.a.port", "'hosts.a.port' is not a valid integer")
+            .SetName("a value of the wrong type in a map's value");
         yield return new TestCaseData(Shapes + ""","weights":{"a":"x"}}""", "weights.a", "'weights.a' is not a valid integer")
             .SetName("a value of a map of the wrong type");
         yield return new TestCaseData(Shapes + ""","weights":[1]}""", "weights", "'weights' is not a valid object")
@@ -61,6 +75,78 @@ public sealed class ToolAuthoringTests : ServerTest
             Assert.That(error.Str("error.argument"), Is.EqualTo(argument));
             Assert.That(error.Str("error.message"), Is.EqualTo(message));
         });
+    }
+
+    private const string DateTimeString = "date-time string (RFC 3339, a date, a time and an offset, such as 2026-01-02T03:04:05Z)";
+
+    private static IEnumerable<TestCaseData> FormattedStrings()
+    {
+        (string Argument, string Value, bool Valid)[] cases =
+        [
+            ("when", "2026-01-02T03:04:05Z", true),
+            ("when", "2026-01-02t03:04:05.123456789+02:00", true),
+            ("when", "2026-01-02 03:04:05-05:00", true),
+            ("when", "2026-01-02", false),
+            ("when", "2026-01-02T03:04:05", false),
+            ("when", "2026-01-02T03:04Z", false),
+            ("when", "2026-01-02T03:04:05+02", false),
+            ("when", "2026-02-30T03:04:05Z", false),
+            ("until", "2026-01-02T03:04:05+02:00", true),
+            ("until", "2026-01-02T03:04:05", false),
+            ("callback", "https://example.com/a?b=c#d", true),
+            ("callback", "mailto:ops@example.com", true),
+            ("callback", "/a/b", false),
+            ("callback", "example.com", false),
+            ("callback", "", false),
+            ("callback", "https://example.com/a b", false),
+            ("on", "2026-01-02", true),
+            ("on", "2026-1-2", false),
+            ("on", "2026-01-02T00:00:00Z", false),
+            ("at", "03:04:05", true),
+            ("at", "23:59:59.1234567", true),
+            ("at", "3:04:05", false),
+            ("at", "03:04", false),
+            ("at", "03:04:05Z", false),
+            ("at", "24:00:00", false),
+            ("every", "03:04:05", true),
+            ("every", "-1.02:03:04.5", true),
+            ("every", "03:04", false),
+            ("every", "3:04:05", false),
+            ("every", "24:00:00", false),
+            ("every", "P1D", false),
+        ];
+        return cases.Select(c => new TestCaseData(c.Argument, c.Value, c.Valid).SetName($"{c.Argument} '{c.Value}' {(c.Valid ? "taken" : "refused")}"));
+    }
+
+    [TestCaseSource(nameof(FormattedStrings))]
+    public async Task AStringOfAFormat_IsTakenByTheServer_ExactlyWhenItsPublishedSchemaTakesIt(string argument, string value, bool valid)
+    {
+        var schema = (await (await Admin.GetAsync("/tools/test_shapes")).ReadObjectAsync())["input_schema"]!;
+        var arguments = JsonNode.Parse(Shapes + "}")!.AsObject();
+        arguments[argument] = value;
+
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "test_shapes", arguments });
+
+        var body = await response.ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(Problems(schema, arguments), valid ? Is.Empty : Is.Not.Empty, "the published schema");
+            Assert.That(response.StatusCode, Is.EqualTo(valid ? HttpStatusCode.OK : HttpStatusCode.BadRequest), body.ToJsonString());
+            if (!valid)
+            {
+                Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+                Assert.That(body.Str("error.argument"), Is.EqualTo(argument));
+                Assert.That(body.Str("error.message"), Does.StartWith($"'{argument}' is not a valid "));
+            }
+        });
+    }
+
+    [Test]
+    public async Task ADateTime_IsReadAsTheInstantItsOffsetSays_InUtc()
+    {
+        var response = await Admin.PostRawAsync("/execute_tool", """{"tool":"test_shapes","arguments":""" + Shapes + ""","until":"2026-01-02T03:04:05+02:00"}}""");
+
+        Assert.That((await response.ReadObjectAsync()).Str("result.until"), Is.EqualTo("2026-01-02T01:04:05Z"));
     }
 
     [TestCase("/execute_tool")]
@@ -138,7 +224,9 @@ public sealed class ToolAuthoringTests : ServerTest
     private static List<string> Problems(JsonNode schema, JsonNode instance)
     {
         var compiled = JsonSchema.FromText(schema.ToJsonString(), new BuildOptions { SchemaRegistry = new SchemaRegistry() });
-        var results = compiled.Evaluate(JsonDocument.Parse(instance.ToJsonString()).RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        // Formats asserted, as a strict client's validator does: 2020-12 makes them annotations unless asked.
+        var options = new EvaluationOptions { OutputFormat = OutputFormat.List, RequireFormatValidation = true };
+        var results = compiled.Evaluate(JsonDocument.Parse(instance.ToJsonString()).RootElement, options);
         return results.IsValid ? [] : [.. (results.Details ?? []).Where(r => r.Errors is { Count: > 0 }).SelectMany(r => r.Errors!.Values)];
     }
 }

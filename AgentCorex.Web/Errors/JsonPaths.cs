@@ -55,17 +55,18 @@ internal static class JsonPaths
 
     private static string Describe(Type type) => type switch
     {
-        _ when type == typeof(string) || type == typeof(char) || type == typeof(Uri) => "string",
+        _ when type == typeof(string) || type == typeof(char) => "string",
+        _ when type == typeof(Uri) => "absolute URI string (RFC 3986, such as https://example.com/path)",
         _ when type == typeof(bool) => "boolean",
         _ when type.IsEnum => $"value (one of {string.Join(", ", Enum.GetNames(type).Select(JsonNamingPolicy.SnakeCaseLower.ConvertName))})",
         _ when type == typeof(int) || type == typeof(long) || type == typeof(short) || type == typeof(byte)
             || type == typeof(sbyte) || type == typeof(ushort) || type == typeof(uint) || type == typeof(ulong)
             || type == typeof(Int128) || type == typeof(UInt128) => "integer",
         _ when type == typeof(double) || type == typeof(float) || type == typeof(decimal) || type == typeof(Half) => "number",
-        _ when type == typeof(DateTime) || type == typeof(DateTimeOffset) => "date-time string (ISO 8601, such as 2026-01-02T03:04:05Z)",
+        _ when type == typeof(DateTime) || type == typeof(DateTimeOffset) => "date-time string (RFC 3339, a date, a time and an offset, such as 2026-01-02T03:04:05Z)",
         _ when type == typeof(DateOnly) => "date string (yyyy-MM-dd)",
-        _ when type == typeof(TimeOnly) => "time string (HH:mm:ss)",
-        _ when type == typeof(TimeSpan) => "time span string ([d.]hh:mm:ss[.fffffff])",
+        _ when type == typeof(TimeOnly) => "time string (HH:mm:ss[.fffffff])",
+        _ when type == typeof(TimeSpan) => "time span string ([-][d.]hh:mm:ss[.fffffff])",
         _ when type == typeof(Guid) => "UUID string",
         _ when type == typeof(byte[]) => "base64 string",
         _ when type == typeof(JsonElement) || typeof(System.Text.Json.Nodes.JsonNode).IsAssignableFrom(type) => "value",

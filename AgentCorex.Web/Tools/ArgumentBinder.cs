@@ -97,11 +97,12 @@ public static class ArgumentBinder
     }
 
     /// <summary>
-    /// An object's arguments, or each object in a list; a value of the wrong kind is left to the deserializer to name.
-    /// A null item of a list whose <paramref name="list"/> property declares its items not nullable is refused here:
-    /// the deserializer keeps nullable annotations of properties, not of their items.
+    /// An object's arguments, or each object in a list or a dictionary's values (named by their key, as in
+    /// <c>hosts.primary.port</c>); a value of the wrong kind is left to the deserializer to name. A null item of a list or
+    /// value of a dictionary whose <paramref name="collection"/> property declares them not nullable is refused here: the
+    /// deserializer keeps nullable annotations of properties, not of their items.
     /// </summary>
-    private static void CheckNested(JsonTypeInfo typeInfo, JsonElement value, string path, JsonPropertyInfo? list = null)
+    private static void CheckNested(JsonTypeInfo typeInfo, JsonElement value, string path, JsonPropertyInfo? collection = null)
     {
         if (typeInfo.Kind == JsonTypeInfoKind.Object && value.ValueKind == JsonValueKind.Object)
         {
@@ -113,21 +114,36 @@ public static class ArgumentBinder
             var index = 0;
             foreach (var element in value.EnumerateArray())
             {
-                var elementPath = $"{path}[{index++}]";
-                if (element.ValueKind == JsonValueKind.Null && !elementType.IsValueType && list is not null && ItemsNotNullable(list))
-                {
-                    throw ApiErrors.InvalidArguments($"'{elementPath}' is not a valid {JsonPaths.Describe(elementInfo)}", elementPath);
-                }
-                CheckNested(elementInfo, element, elementPath);
+                CheckItem(elementInfo, element, $"{path}[{index++}]", collection);
+            }
+        }
+        else if (typeInfo is { Kind: JsonTypeInfoKind.Dictionary, ElementType: { } valueType } && value.ValueKind == JsonValueKind.Object)
+        {
+            var valueInfo = typeInfo.Options.GetTypeInfo(valueType);
+            foreach (var entry in value.EnumerateObject())
+            {
+                CheckItem(valueInfo, entry.Value, $"{path}.{ApiErrors.Echo(entry.Name, ApiErrors.MaxEchoedName)}", collection);
             }
         }
     }
 
-    /// <summary>Whether a list property's items are declared not nullable (List&lt;Item&gt;, not List&lt;Item?&gt;; unknown without annotations).</summary>
-    private static bool ItemsNotNullable(JsonPropertyInfo list)
+    private static void CheckItem(JsonTypeInfo itemInfo, JsonElement item, string path, JsonPropertyInfo? collection)
+    {
+        if (item.ValueKind == JsonValueKind.Null && !itemInfo.Type.IsValueType && collection is not null && ItemsNotNullable(collection))
+        {
+            throw ApiErrors.InvalidArguments($"'{path}' is not a valid {JsonPaths.Describe(itemInfo)}", path);
+        }
+        CheckNested(itemInfo, item, path);
+    }
+
+    /// <summary>
+    /// Whether a list's items or a dictionary's values are declared not nullable (List&lt;Item&gt;, not List&lt;Item?&gt;;
+    /// unknown without annotations): the last type argument, or an array's element.
+    /// </summary>
+    private static bool ItemsNotNullable(JsonPropertyInfo collection)
     {
         var context = new NullabilityInfoContext();
-        var declared = list.AttributeProvider switch
+        var declared = collection.AttributeProvider switch
         {
             PropertyInfo property => context.Create(property),
             FieldInfo field => context.Create(field),

@@ -47,12 +47,13 @@ internal static class ToolSchemas
         var descriptors = new Dictionary<Type, IValidatorDescriptor>();
         Collect(argumentsType, validator, descriptors);
 
-        return Export(argumentsType, ToolJson.Arguments, (context, node) =>
+        return Export(argumentsType, ToolJson.Described, (context, node) =>
         {
             if (node is not JsonObject schema)
             {
                 return node;
             }
+            ArgumentFormats.Describe(context.TypeInfo.Type, schema);
             if (context.PropertyInfo is { } property && descriptors.TryGetValue(property.DeclaringType, out var owner))
             {
                 foreach (var rule in owner.UnconditionalRulesFor(property.DeclaringType, property))
