@@ -13,7 +13,7 @@ public sealed class ListeningTests
     public void MakeDataFolderWithTheShippedSettings()
     {
         data = Directory.CreateTempSubdirectory("agentcorex-listen-").FullName;
-        File.Copy(Path.Combine(RepositoryRoot(), "appsettings.json"), Path.Combine(data, "appsettings.json"));
+        File.Copy(Path.Combine(RepositoryFiles.Root(), "appsettings.json"), Path.Combine(data, "appsettings.json"));
     }
 
     [TearDown]
@@ -50,18 +50,6 @@ public sealed class ListeningTests
         var beside = Path.Combine(Path.GetDirectoryName(typeof(Program).Assembly.Location)!, "appsettings.json");
 
         Assert.That(File.Exists(beside), Is.True, beside);
-        Assert.That(File.ReadAllText(beside), Is.EqualTo(File.ReadAllText(Path.Combine(RepositoryRoot(), "appsettings.json"))));
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "AgentCorex.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-        throw new InvalidOperationException("AgentCorex.sln not found above " + AppContext.BaseDirectory);
+        Assert.That(File.ReadAllText(beside), Is.EqualTo(File.ReadAllText(Path.Combine(RepositoryFiles.Root(), "appsettings.json"))));
     }
 }

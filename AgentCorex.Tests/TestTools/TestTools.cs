@@ -274,3 +274,20 @@ public sealed class ShapesTool : Tool<ShapesArguments, ShapesResult>
     public override Task<ShapesResult> ExecuteAsync(ShapesArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
         Task.FromResult(new ShapesResult($"{arguments.Target.Host}:{arguments.Target.Port}", arguments.Mode, Extra: null, arguments.Priority, arguments.Until));
 }
+
+public sealed record ToolFailureArguments(string Code, string Message);
+
+public sealed record ToolFailureResult;
+
+public sealed class ToolFailureArgumentsValidator : AbstractValidator<ToolFailureArguments>;
+
+/// <summary>Fails with whatever code and message it is given, as a careless tool would (a code of the server's own, a blank message).</summary>
+public sealed class ToolFailureTool : Tool<ToolFailureArguments, ToolFailureResult>
+{
+    public override string Name => "test_tool_failure";
+
+    public override string Description => "Throws ToolFailedException with the code and message, and details {\"disk\": \"sda\"}.";
+
+    public override Task<ToolFailureResult> ExecuteAsync(ToolFailureArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
+        throw new ToolFailedException(arguments.Code, arguments.Message, new Dictionary<string, object?> { ["disk"] = "sda" });
+}

@@ -19,8 +19,11 @@ public sealed record ToolOutcome(
     public static ToolOutcome Succeeded(ToolResultJson result, long executionTimeMs) =>
         new(ToolOutcomeKind.Succeeded, result, null, null, null, executionTimeMs);
 
+    /// <summary>The message said when a tool fails with none (an empty one, or white space): the contract's error always says something.</summary>
+    public const string NoMessage = "The tool failed without saying why";
+
     public static ToolOutcome Failed(string? code, string message, IReadOnlyDictionary<string, object?>? details, long executionTimeMs) =>
-        new(ToolOutcomeKind.Failed, null, code, message, details, executionTimeMs);
+        new(ToolOutcomeKind.Failed, null, code, string.IsNullOrWhiteSpace(message) ? NoMessage : message, details, executionTimeMs);
 
     public static ToolOutcome TimedOut(long executionTimeMs) =>
         new(ToolOutcomeKind.TimedOut, null, null, null, null, executionTimeMs);

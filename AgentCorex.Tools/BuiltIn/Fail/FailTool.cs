@@ -11,9 +11,10 @@ public sealed class FailArgumentsValidator : AbstractValidator<FailArguments>
     public FailArgumentsValidator()
     {
         RuleFor(a => a.Message).NotEmpty().MaximumLength(10_000);
-        // (?!\n): .NET's $ also matches before a last newline; JSON Schema's (ECMA-262) does not, and the schema says this pattern.
-        RuleFor(a => a.Code).NotEmpty().MaximumLength(100).Matches(@"^[A-Z][A-Z0-9_]*(?!\n)$")
-            .WithMessage("'code' must be UPPER_SNAKE_CASE.");
+        // The code a ToolFailedException takes; the pattern is published in the schema.
+        RuleFor(a => a.Code).NotEmpty().MaximumLength(ToolFailedException.MaxCodeLength).Matches(ToolFailedException.CodePattern)
+            .WithMessage("'code' must be UPPER_SNAKE_CASE.")
+            .Must(code => !ToolFailedException.IsReserved(code)).WithMessage("'code' must not be one of the server's own error codes.");
     }
 }
 
