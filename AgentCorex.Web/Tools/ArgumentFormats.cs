@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using AgentCorex.Web.Api;
 
 namespace AgentCorex.Web.Tools;
 
@@ -107,8 +108,8 @@ internal static class ArgumentFormats
 
     /// <summary>
     /// A string read by <paramref name="tryRead"/>; anything else is a <see cref="JsonException"/>, which the binder names
-    /// by its path and the type's description; a dictionary's key of the type alike. Arguments are only read: written, a
-    /// value is System.Text.Json's.
+    /// by its path and the type's description. A dictionary's key of the type is still System.Text.Json's to read (the
+    /// schema says nothing of keys). Arguments are only read: written, a value is System.Text.Json's.
     /// </summary>
     private sealed class StringReader<T>(TryRead<T> tryRead) : JsonConverter<T>
     {
@@ -116,9 +117,6 @@ internal static class ArgumentFormats
             reader.TokenType == JsonTokenType.String && tryRead(reader.GetString()!, out var value) ? value : throw new JsonException();
 
         public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
-            JsonSerializer.Serialize(writer, value, Api.ApiJson.Options);
-
-        public override T ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            Read(ref reader, typeToConvert, options);
+            JsonSerializer.Serialize(writer, value, ApiJson.Options);
     }
 }
