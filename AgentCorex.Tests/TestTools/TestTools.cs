@@ -240,7 +240,8 @@ public sealed record ShapesArguments(
     Uri? Callback = null,
     DateOnly? On = null,
     TimeOnly? At = null,
-    TimeSpan? Every = null);
+    TimeSpan? Every = null,
+    IReadOnlyList<Uri>? Links = null);
 
 public enum Priority
 {

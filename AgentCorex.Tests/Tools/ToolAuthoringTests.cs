@@ -46,6 +46,8 @@ public sealed class ToolAuthoringTests : ServerTest
             .SetName("a DateTime without an offset");
         yield return new TestCaseData(Shapes + ""","callback":"/hooks/done"}""", "callback", "'callback' is not a valid absolute URI string (RFC 3986, such as https://example.com/path)")
             .SetName("a relative URI");
+        yield return new TestCaseData(Shapes + ""","links":["https://example.com/a","b"]}""", "links[1]", "'links[1]' is not a valid absolute URI string (RFC 3986, such as https://example.com/path)")
+            .SetName("a relative URI in a list, named by its whole path");
         yield return new TestCaseData(Shapes + ""","hosts":{"a":{"host":"h"}}}""", "hosts.a.port", "Missing required argument: hosts.a.port")
             .SetName("a missing property of a map's value");
         yield return new TestCaseData(Shapes + ""","hosts":{"a":{"host":"h","port":1,"prot":2}}}""", "hosts.a.prot", "Unknown argument: hosts.a.prot")
