@@ -282,7 +282,7 @@ public sealed record ToolFailureResult;
 
 public sealed class ToolFailureArgumentsValidator : AbstractValidator<ToolFailureArguments>;
 
-/// <summary>Fails with whatever code and message it is given, as a careless tool would (a code of the server's own, a blank message).</summary>
+/// <summary>Fails with whatever code and message it is given, as a careless tool would (a malformed code, a blank message).</summary>
 public sealed class ToolFailureTool : Tool<ToolFailureArguments, ToolFailureResult>
 {
     public override string Name => "test_tool_failure";

@@ -13,8 +13,7 @@ public sealed class FailArgumentsValidator : AbstractValidator<FailArguments>
         RuleFor(a => a.Message).NotEmpty().MaximumLength(10_000);
         // The code a ToolFailedException takes; the pattern is published in the schema.
         RuleFor(a => a.Code).NotEmpty().MaximumLength(ToolFailedException.MaxCodeLength).Matches(ToolFailedException.CodePattern)
-            .WithMessage("'code' must be UPPER_SNAKE_CASE.")
-            .Must(code => !ToolFailedException.IsReserved(code)).WithMessage("'code' must not be one of the server's own error codes.");
+            .WithMessage("'code' must be UPPER_SNAKE_CASE.");
     }
 }
 
