@@ -86,22 +86,30 @@ public sealed class JobListQueryValidator : AbstractValidator<JobListQuery>
 
 internal static class JobMapping
 {
-    public static JobResponse ToResponse(this JobEntry job, int? positionInQueue, ToolProgress? progress) => job.Status switch
+    /// <summary>The job as GET /jobs/{id} answers: a running job shows "starting" until its tool reports progress.</summary>
+    public static JobResponse ToResponse(this JobEntry job, int? positionInQueue, ToolProgress? progress) =>
+        job.ToResponse(job.Status, positionInQueue, progress ?? (job.Status == JobStatus.Running ? new ToolProgress(ToolProgress.StartingStep, 1, 0) : null));
+
+    /// <summary>
+    /// The job's fields that GET /jobs/{id} shows in <paramref name="status"/>, which may be a status the row has left
+    /// since (a webhook's event is raised after its change, and raised again by the sweep later still).
+    /// </summary>
+    public static JobResponse ToResponse(this JobEntry job, string status, int? positionInQueue, ToolProgress? progress) => status switch
     {
-        JobStatus.Queued => new(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(), PositionInQueue: positionInQueue),
-        JobStatus.Running => new(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(),
+        JobStatus.Queued => new(job.Id, status, job.Tool, job.CreatedAt.ToUnixSeconds(), PositionInQueue: positionInQueue),
+        JobStatus.Running => new(job.Id, status, job.Tool, job.CreatedAt.ToUnixSeconds(),
             StartedAt: job.StartedAt.ToUnixSeconds(),
-            Progress: progress ?? new ToolProgress(ToolProgress.StartingStep, 1, 0)),
-        JobStatus.Completed => new(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(),
+            Progress: progress),
+        JobStatus.Completed => new(job.Id, status, job.Tool, job.CreatedAt.ToUnixSeconds(),
             StartedAt: job.StartedAt.ToUnixSeconds(),
             CompletedAt: job.CompletedAt.ToUnixSeconds(),
             Result: ParseJson(job.Result),
             ExecutionTimeMs: job.ExecutionTimeMs,
             TokensUsed: new TokensUsed(job.TokensInput, job.TokensOutput)),
-        JobStatus.Canceled => new(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(),
+        JobStatus.Canceled => new(job.Id, status, job.Tool, job.CreatedAt.ToUnixSeconds(),
             StartedAt: job.StartedAt.ToUnixSeconds(),
             CompletedAt: job.CompletedAt.ToUnixSeconds()),
-        _ => new(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(),
+        _ => new(job.Id, status, job.Tool, job.CreatedAt.ToUnixSeconds(),
             StartedAt: job.StartedAt.ToUnixSeconds(),
             CompletedAt: job.CompletedAt.ToUnixSeconds(),
             ExecutionTimeMs: job.ExecutionTimeMs,
