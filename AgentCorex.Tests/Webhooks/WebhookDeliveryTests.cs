@@ -64,7 +64,7 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : WebhookServerTes
     }
 
     [Test]
-    public async Task Payload_IsExactlyTheContractsShape()
+    public async Task Payload_IsTheContractsShape_ItsJobFollowedByGetsTimesAndFigures()
     {
         using var user = await NewUserAsync();
         var endpoint = Receiver.NewEndpoint();
@@ -79,7 +79,10 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : WebhookServerTes
             Assert.That(payload.Str("event"), Is.EqualTo("job.completed"));
             Assert.That(payload.Str("timestamp"), Does.Match(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"));
             Assert.That(DateTimeOffset.Parse(payload.Str("timestamp")!), Is.EqualTo(DateTimeOffset.UtcNow).Within(TimeSpan.FromMinutes(1)));
-            Assert.That(payload["job"]!.AsObject().Select(p => p.Key), Is.EqualTo(new[] { "job_id", "status", "tool", "result" }));
+            Assert.That(payload["job"]!.AsObject().Select(p => p.Key), Is.EqualTo(new[]
+            {
+                "job_id", "status", "tool", "result", "created_at", "started_at", "completed_at", "execution_time_ms", "tokens_used",
+            }));
             Assert.That(payload.Str("job.job_id"), Is.EqualTo(jobId));
             Assert.That(payload.Str("job.status"), Is.EqualTo("completed"));
             Assert.That(payload.Str("job.tool"), Is.EqualTo("echo"));
@@ -100,7 +103,10 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : WebhookServerTes
         Assert.Multiple(() =>
         {
             Assert.That(payload.Str("event"), Is.EqualTo("job.failed"));
-            Assert.That(payload["job"]!.AsObject().Select(p => p.Key), Is.EqualTo(new[] { "job_id", "status", "tool", "error" }));
+            Assert.That(payload["job"]!.AsObject().Select(p => p.Key), Is.EqualTo(new[]
+            {
+                "job_id", "status", "tool", "error", "created_at", "started_at", "completed_at", "execution_time_ms",
+            }));
             Assert.That(payload.Str("job.job_id"), Is.EqualTo(jobId));
             Assert.That(payload.Str("job.status"), Is.EqualTo("failed"));
             Assert.That(payload.Str("job.error.code"), Is.EqualTo("EXECUTION_ERROR"));
@@ -130,7 +136,7 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : WebhookServerTes
             Assert.That(byJob[timedOut].Str("job.error.code"), Is.EqualTo("EXECUTION_TIMEOUT"));
             Assert.That(byJob[canceled].Str("event"), Is.EqualTo("job.canceled"));
             Assert.That(byJob[canceled].Str("job.status"), Is.EqualTo("canceled"));
-            Assert.That(byJob[canceled]["job"]!.AsObject().Select(p => p.Key), Is.EqualTo(new[] { "job_id", "status", "tool" }));
+            Assert.That(byJob[canceled]["job"]!.AsObject().Select(p => p.Key), Is.EqualTo(new[] { "job_id", "status", "tool", "created_at", "started_at", "completed_at" }));
         });
     }
 

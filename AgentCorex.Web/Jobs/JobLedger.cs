@@ -153,9 +153,9 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     /// Here and below: the bits of the events to mark pending with the change (see <see cref="JobEntry.EventsPending"/>),
     /// 0 when no webhook wants them.
     /// </param>
-    public async Task<bool> TryStartAsync(string jobId, string hangfireId, int attempt, int raises, CancellationToken cancellationToken)
+    public async Task<bool> TryStartAsync(string jobId, string hangfireId, int attempt, DateTime startedAt, int raises, CancellationToken cancellationToken)
     {
-        return await WriteAsync(StartSql, cancellationToken, hangfireId, attempt, Timestamp(Now), raises, jobId) == 1;
+        return await WriteAsync(StartSql, cancellationToken, hangfireId, attempt, Timestamp(startedAt), raises, jobId) == 1;
     }
 
     /// <summary>
@@ -392,4 +392,19 @@ public sealed record JobEnding(
     string? ErrorMessage = null,
     string? ErrorDetails = null,
     long TokensInput = 0,
-    long TokensOutput = 0);
+    long TokensOutput = 0)
+{
+    /// <summary>The end on the run's copy of its job, as <see cref="JobLedger.TryFinishAsync"/> stored it in the row.</summary>
+    public void ApplyTo(JobEntry job, DateTime endedAt)
+    {
+        job.Status = Status;
+        job.CompletedAt = endedAt;
+        job.ExecutionTimeMs = ExecutionTimeMs;
+        job.Result = Result;
+        job.ErrorCode = ErrorCode;
+        job.ErrorMessage = ErrorMessage;
+        job.ErrorDetails = ErrorDetails;
+        job.TokensInput = TokensInput;
+        job.TokensOutput = TokensOutput;
+    }
+}

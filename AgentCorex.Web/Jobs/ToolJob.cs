@@ -109,14 +109,14 @@ public sealed partial class ToolJob(
             {
                 // The end is handed to the ledger, and no later write can be applied before it: the worker is free
                 // for the next job without waiting for the commit (measured in docs/benchmarks.md).
-                _ = AfterEndStoredAsync(job, ending, ended, raises, stored, perform.BackgroundJob.Id);
+                _ = AfterEndStoredAsync(job, ending, endedAt, raises, stored, perform.BackgroundJob.Id);
                 return summary;
             }
             if (!await stored)
             {
                 return new JobRunSummary(JobStatus.Canceled, await CancelReasonAsync(ledger, jobId));
             }
-            await AfterEndAsync(webhooks, slots, job, ending, ended, raises);
+            await AfterEndAsync(webhooks, slots, job, ending, endedAt, raises);
             return summary;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || cancellation.IsCancellationRequested)
@@ -147,11 +147,12 @@ public sealed partial class ToolJob(
     }
 
     /// <summary>What follows a stored end: the metric, the log, the job's event, and its key's slot for a parked job.</summary>
-    private async Task AfterEndAsync(WebhookEvents webhooks, ExecutionSlots slots, JobEntry job, JobEnding ending, string ended, int raises)
+    private async Task AfterEndAsync(WebhookEvents webhooks, ExecutionSlots slots, JobEntry job, JobEnding ending, DateTime endedAt, int raises)
     {
         metrics.JobFinished(job.Tool, ending.Status);
         LogFinished(logger, job.Id, ending.Status, ending.ExecutionTimeMs);
-        await webhooks.RaiseAsync(job, ended, raises, CancellationToken.None, ending);
+        ending.ApplyTo(job, endedAt);
+        await webhooks.RaiseAsync(job, "job." + ending.Status, raises, CancellationToken.None);
         await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
     }
 
@@ -161,7 +162,7 @@ public sealed partial class ToolJob(
     /// (the cancel moves the Hangfire job from Processing only), so the Hangfire job is made Canceled from any state.
     /// It runs in a scope of its own: the Hangfire job's scope, this job's, ends as the worker goes on.
     /// </summary>
-    private async Task AfterEndStoredAsync(JobEntry job, JobEnding ending, string ended, int raises, Task<bool> stored, string hangfireId)
+    private async Task AfterEndStoredAsync(JobEntry job, JobEnding ending, DateTime endedAt, int raises, Task<bool> stored, string hangfireId)
     {
         try
         {
@@ -170,7 +171,7 @@ public sealed partial class ToolJob(
             {
                 await AfterEndAsync(
                     scope.ServiceProvider.GetRequiredService<WebhookEvents>(), scope.ServiceProvider.GetRequiredService<ExecutionSlots>(),
-                    job, ending, ended, raises);
+                    job, ending, endedAt, raises);
                 return;
             }
             var reason = await CancelReasonAsync(scope.ServiceProvider.GetRequiredService<JobLedger>(), job.Id);
@@ -234,10 +235,12 @@ public sealed partial class ToolJob(
 
         var attempt = job.Attempt + 1;
         var startedRaises = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Started, cancellationToken);
-        if (await ledger.TryStartAsync(jobId, hangfireId, attempt, startedRaises, cancellationToken))
+        var startedAt = time.GetUtcNow().UtcDateTime;
+        if (await ledger.TryStartAsync(jobId, hangfireId, attempt, startedAt, startedRaises, cancellationToken))
         {
             job.Status = JobStatus.Running;
             job.Attempt = attempt;
+            job.StartedAt = startedAt;
             return JobStart.Started(job, startedRaises);
         }
         var now = await ledger.FindAsync(jobId, cancellationToken);

@@ -42,9 +42,12 @@ public sealed partial class WebhookEvents(
         }
     }
 
+    /// <param name="job">
+    /// The job as the event's change left it; for a final event, the job as it was before (its status not yet the
+    /// event's) when the caller does not have its end: the row is read then.
+    /// </param>
     /// <param name="pending">What <see cref="PendingAsync"/> gave for this event: nothing is done when it is 0.</param>
-    /// <param name="ending">How the run ended, when the caller has it; otherwise the job's stored result or error is read.</param>
-    public async ValueTask RaiseAsync(JobEntry job, string eventName, int pending, CancellationToken cancellationToken, JobEnding? ending = null)
+    public async ValueTask RaiseAsync(JobEntry job, string eventName, int pending, CancellationToken cancellationToken)
     {
         if (pending == 0)
         {
@@ -52,7 +55,7 @@ public sealed partial class WebhookEvents(
         }
         try
         {
-            await StoreAndEnqueueAsync(job, eventName, pending, ending, cancellationToken);
+            await StoreAndEnqueueAsync(job, eventName, pending, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -60,18 +63,19 @@ public sealed partial class WebhookEvents(
         }
     }
 
-    private async Task StoreAndEnqueueAsync(JobEntry job, string eventName, int bit, JobEnding? ending, CancellationToken cancellationToken)
+    private async Task StoreAndEnqueueAsync(JobEntry job, string eventName, int bit, CancellationToken cancellationToken)
     {
         var owner = job.OwnerKeyId;
         var webhooks = (await db.Webhooks.AsNoTracking().Where(w => w.OwnerKeyId == owner && w.DisabledAt == null).ToListAsync(cancellationToken))
             .Where(w => w.EventNames.Contains(eventName))
             .ToList();
-        if (webhooks.Count > 0 && ending is null && JobStatus.IsFinal(JobEventNames.StatusOf(eventName)))
+        var status = JobEventNames.StatusOf(eventName);
+        if (webhooks.Count > 0 && JobStatus.IsFinal(status) && job.Status != status)
         {
             job = await db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == job.Id, cancellationToken) ?? job;
         }
         var now = time.GetUtcNow();
-        var payload = webhooks.Count > 0 ? WebhookPayload.Serialize(eventName, now, job, ending) : "";
+        var payload = webhooks.Count > 0 ? WebhookPayload.Serialize(eventName, now, job) : "";
         var deliveries = webhooks.Select(w => new WebhookDelivery
         {
             Id = ExecutionIds.New("msg_"),

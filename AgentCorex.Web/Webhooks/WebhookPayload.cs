@@ -1,29 +1,29 @@
 using System.Globalization;
 using System.Text.Json;
 using AgentCorex.Web.Api;
+using AgentCorex.Web.Execution;
 using AgentCorex.Web.Jobs;
 
 namespace AgentCorex.Web.Webhooks;
 
-/// <summary>The contract's payload: <c>{event, timestamp, job: {job_id, status, tool, result | error}}</c>.</summary>
+/// <summary>
+/// The contract's payload, <c>{event, timestamp, job: {job_id, status, tool, result | error}}</c>, whose job goes on
+/// with the times and figures GET /jobs/{id} shows in the event's status: <c>created_at</c>, and as they apply
+/// <c>started_at</c>, <c>completed_at</c>, <c>execution_time_ms</c>, <c>tokens_used</c>. Not a queued job's place in the
+/// queue nor a running job's progress: they change, and the payload is written once, when the event is raised.
+/// </summary>
 public sealed record WebhookPayload(string Event, string Timestamp, WebhookJob Job)
 {
-    public static string Serialize(string eventName, DateTimeOffset at, JobEntry job, JobEnding? ending)
+    /// <param name="job">The job as the event's change left it in the ledger (it may have moved on since).</param>
+    public static string Serialize(string eventName, DateTimeOffset at, JobEntry job)
     {
-        var status = JobEventNames.StatusOf(eventName);
-        var result = ending?.Result ?? job.Result;
-        var errorCode = ending?.ErrorCode ?? job.ErrorCode;
+        var shown = job.ToResponse(JobEventNames.StatusOf(eventName), positionInQueue: null, progress: null);
         var payload = new WebhookPayload(
             eventName,
             at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             new WebhookJob(
-                job.Id,
-                status,
-                job.Tool,
-                status == JobStatus.Completed ? JobMapping.ParseJson(result) : null,
-                status is JobStatus.Failed or JobStatus.Timeout
-                    ? new JobError(errorCode ?? "EXECUTION_ERROR", ending?.ErrorMessage ?? job.ErrorMessage ?? "", JobMapping.ParseJson(ending?.ErrorDetails ?? job.ErrorDetails) ?? JobMapping.EmptyObject)
-                    : null));
+                shown.JobId, shown.Status, shown.Tool, shown.Result, shown.Error,
+                shown.CreatedAt, shown.StartedAt, shown.CompletedAt, shown.ExecutionTimeMs, shown.TokensUsed));
         return JsonSerializer.Serialize(payload, ApiJson.Options);
     }
 
@@ -44,4 +44,15 @@ public sealed record WebhookPayload(string Event, string Timestamp, WebhookJob J
     }
 }
 
-public sealed record WebhookJob(string JobId, string Status, string Tool, JsonElement? Result = null, JobError? Error = null);
+/// <summary>A job in a payload: the contract's fields first, in its order, then GET /jobs/{id}'s times and figures.</summary>
+public sealed record WebhookJob(
+    string JobId,
+    string Status,
+    string Tool,
+    JsonElement? Result,
+    JobError? Error,
+    long CreatedAt,
+    long? StartedAt,
+    long? CompletedAt,
+    long? ExecutionTimeMs,
+    TokensUsed? TokensUsed);
