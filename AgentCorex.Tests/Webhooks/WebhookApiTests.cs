@@ -116,6 +116,32 @@ public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
             Is.EqualTo(("url", "'url' must not contain white space or control characters: percent-encode them")));
     }
 
+    [TestCase("https://user:pw@93.184.215.14/a")]
+    [TestCase("https://user@93.184.215.14/a")]
+    [TestCase("https://:@93.184.215.14/a")]
+    [TestCase("https://@93.184.215.14/a")]
+    public async Task Register_RefusesAUrlWithUserInfo_EvenAnEmptyOne(string url)
+    {
+        using var user = await NewUserAsync();
+
+        var response = await user.PostJsonAsync("/webhooks", new { url, events = new[] { "job.completed" } });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), await response.Content.ReadAsStringAsync());
+        var body = await response.ReadObjectAsync();
+        Assert.That((body.Str("error.code"), body.Str("error.argument"), body.Str("error.message")),
+            Is.EqualTo(("INVALID_ARGUMENTS", "url", "'url' must not contain a user name or password: receivers verify the signature instead")));
+    }
+
+    [Test]
+    public async Task Register_AcceptsAnAtSignInThePathOrQuery()
+    {
+        using var user = await NewUserAsync();
+
+        var response = await user.PostJsonAsync("/webhooks", new { url = "https://hooks.example/a@b?to=ops@hooks.example", events = new[] { "job.completed" } });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
+    }
+
     [Test]
     public async Task Register_RefusesAnOverlongUrl()
     {

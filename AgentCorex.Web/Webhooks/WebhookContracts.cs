@@ -22,7 +22,7 @@ public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebh
             .Must(BeHttpUrl).WithMessage("'url' must be an absolute http or https URL")
             .Must(url => new Uri(url!).Port > 0).WithMessage("'url' must not name port 0, which reaches no receiver")
             // It is shown in listings and logs; deliveries are authenticated by their signature instead.
-            .Must(url => new Uri(url!).UserInfo.Length == 0).WithMessage("'url' must not contain a user name or password: receivers verify the signature instead");
+            .Must(HaveNoUserInfo).WithMessage("'url' must not contain a user name or password: receivers verify the signature instead");
         RuleFor(r => r.Events).Cascade(CascadeMode.Stop)
             .NotNull().WithMessage("Missing required argument: events")
             .NotEmpty().WithMessage("'events' must name at least one event")
@@ -35,6 +35,13 @@ public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebh
             .Must(WebhookSecrets.IsWellFormed).When(r => r.Secret is not null)
             .WithMessage($"'secret' must be {WebhookSecrets.Prefix} followed by the base64 of {WebhookSecrets.MinBytes} to {WebhookSecrets.MaxBytes} random bytes; leave it out to get one");
     }
+
+    /// <summary>
+    /// No user-info, not even an empty one: <c>https://@host/</c> has a <see cref="Uri.UserInfo"/> of "", while the URL
+    /// listed and sent keeps its '@'. The authority keeps it too, and no host has one.
+    /// </summary>
+    private static bool HaveNoUserInfo(string? url) =>
+        !new Uri(url!).GetComponents(UriComponents.StrongAuthority, UriFormat.UriEscaped).Contains('@', StringComparison.Ordinal);
 
     private static bool BeHttpUrl(string? url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri)
