@@ -39,36 +39,21 @@ public sealed class WebhookPayloadTests(TestStorage storage) : WebhookServerTest
         Assert.That(sent["job.completed"].At("tokens_used")!.ToJsonString(), Is.EqualTo("""{"input":2,"output":7}"""));
     }
 
-    [Test]
-    public async Task FailedJob_CarriesItsEndAndExecutionTime_AsGetShowsThem()
+    [TestCase("fail", """{"message":"it broke","code":"BROKEN"}""", null, "job.failed")]
+    [TestCase("wait", """{"duration_ms":5000}""", 100, "job.timeout")]
+    public async Task JobEndedInError_CarriesItsEndAndExecutionTime_AsGetShowsThem(string tool, string arguments, int? timeoutMs, string ended)
     {
         using var user = await NewUserAsync();
         var endpoint = Receiver.NewEndpoint();
         await user.RegisterWebhookAsync(endpoint);
 
-        var jobId = await user.SubmitAsync("fail", new { message = "it broke", code = "BROKEN" });
+        var jobId = await user.SubmitAsync(tool, JsonNode.Parse(arguments)!, timeoutMs);
         var sent = await SentByEventAsync(endpoint, 3);
         var got = await user.WaitForFinalAsync(jobId);
 
         AssertAgrees(sent["job.queued"], got, Queued);
         AssertAgrees(sent["job.started"], got, Started);
-        AssertAgrees(sent["job.failed"], got, ["job_id", "status", "tool", "error", "created_at", "started_at", "completed_at", "execution_time_ms"]);
-    }
-
-    [Test]
-    public async Task TimedOutJob_CarriesItsEndAndExecutionTime_AsGetShowsThem()
-    {
-        using var user = await NewUserAsync();
-        var endpoint = Receiver.NewEndpoint();
-        await user.RegisterWebhookAsync(endpoint);
-
-        var jobId = await user.SubmitAsync("wait", new { duration_ms = 5_000 }, timeoutMs: 100);
-        var sent = await SentByEventAsync(endpoint, 3);
-        var got = await user.WaitForFinalAsync(jobId);
-
-        AssertAgrees(sent["job.queued"], got, Queued);
-        AssertAgrees(sent["job.started"], got, Started);
-        AssertAgrees(sent["job.timeout"], got, ["job_id", "status", "tool", "error", "created_at", "started_at", "completed_at", "execution_time_ms"]);
+        AssertAgrees(sent[ended], got, ["job_id", "status", "tool", "error", "created_at", "started_at", "completed_at", "execution_time_ms"]);
     }
 
     [Test]
