@@ -152,6 +152,34 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
         }
     }
 
+    [Test]
+    public async Task PagesAndFiles_TakeGetAndHead_AndAnyOtherMethodIs405_OnceTheKeyIsChecked()
+    {
+        using var admin = Client("Basic", Basic("ops", AgentCorexApp.AdminKey));
+        using var anonymous = Client(null, null);
+        // Hangfire's home and a list, a job's page, its combined scripts, a font, and a page of ours.
+        var routes = new[] { "/hangfire", "/hangfire/jobs/succeeded", "/hangfire/jobs/details/11", "/hangfire/js1", "/hangfire/fonts/glyphicons-halflings-regular/woff2", "/hangfire/tools" };
+        var others = new[] { HttpMethod.Trace, HttpMethod.Put, HttpMethod.Post, HttpMethod.Delete, HttpMethod.Patch, HttpMethod.Options };
+
+        foreach (var route in routes)
+        {
+            foreach (var method in new[] { HttpMethod.Get, HttpMethod.Head })
+            {
+                Assert.That((await admin.SendAsync(new HttpRequestMessage(method, route))).StatusCode, Is.EqualTo(HttpStatusCode.OK), $"{method} {route}");
+            }
+            foreach (var method in others)
+            {
+                var refused = await admin.SendAsync(new HttpRequestMessage(method, route));
+                Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed), $"{method} {route}");
+                Assert.That(refused.Content.Headers.Allow, Is.EqualTo(new[] { "GET", "HEAD" }), $"{method} {route}");
+                Assert.That((await refused.ReadObjectAsync()).Str("error.code"), Is.EqualTo("METHOD_NOT_ALLOWED"), $"{method} {route}");
+                var anonymousAsked = await anonymous.SendAsync(new HttpRequestMessage(method, route));
+                Assert.That(anonymousAsked.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), $"{method} {route} without a key");
+            }
+        }
+        Assert.That((await admin.SendAsync(new HttpRequestMessage(HttpMethod.Put, "/hangfire/no/such/page"))).StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "a route the dashboard lacks");
+    }
+
     private static ByteArrayContent Multipart(string body)
     {
         var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));

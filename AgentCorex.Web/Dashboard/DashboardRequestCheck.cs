@@ -8,7 +8,9 @@ namespace AgentCorex.Web.Dashboard;
 /// Checks a request against what its Hangfire dashboard route takes before Hangfire sees it, so that a client's
 /// mistake is a 4xx in the contract's shape, not a bare status from Hangfire or a 500:
 /// <list type="bullet">
-/// <item>The JSON stats and the commands take POST only; Hangfire's own pages post to them.</item>
+/// <item>The JSON stats and the commands take POST only; Hangfire's own pages post to them. Every other route (its
+/// pages, its scripts, styles and fonts, ours) takes GET and HEAD only: Hangfire answers those whatever the method, so
+/// a PUT or a TRACE got the page. (The login form, which takes POST too, is answered before: DashboardLogin.)</item>
 /// <item>Commands are refused: the dashboard is read-only by design (jobs change through the API). The admin who
 /// asked gets 403; Hangfire's own answer, 401, would make a browser ask for the login again.</item>
 /// <item>The stats and the batch commands read a form, which Hangfire reads without checking that there is one
@@ -27,23 +29,36 @@ internal sealed class DashboardRequestCheck(RequestDelegate next, RouteCollectio
     {
         context.Request.Path.StartsWithSegments(DashboardExtensions.Path, out var route);
         var dispatcher = routes.FindDispatcher(route.Value ?? "")?.Item1.GetType();
-        var command = dispatcher == Command || dispatcher == BatchCommand;
-        var readsForm = dispatcher == BatchCommand || (dispatcher is not null && dispatcher == stats);
-        var refusal = !command && !readsForm ? null
-            : !HttpMethods.IsPost(context.Request.Method) ? PostOnly(context.Response)
-            : command ? DashboardErrors.ReadOnly()
-            : await ReadFormAsync(context.Request);
-        if (refusal is not null)
+        if (dispatcher is not null && await RefusalAsync(context, dispatcher) is { } refusal)
         {
             await ApiExceptionHandler.WriteAsync(context, refusal, context.RequestAborted);
             return;
         }
-        await next(context);
+        await next(context); // a route Hangfire does not have is its own 404
     }
 
-    private static ApiException PostOnly(HttpResponse response)
+    /// <summary>Null when the request is one the route takes, else the error to answer.</summary>
+    private async Task<ApiException?> RefusalAsync(HttpContext context, Type dispatcher)
     {
-        response.Headers.Allow = HttpMethods.Post;
+        var method = context.Request.Method;
+        var command = dispatcher == Command || dispatcher == BatchCommand;
+        var readsForm = dispatcher == BatchCommand || dispatcher == stats;
+        if (!command && !readsForm)
+        {
+            return HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? null : MethodNotAllowed(context.Response, ReadMethods);
+        }
+        if (!HttpMethods.IsPost(method))
+        {
+            return MethodNotAllowed(context.Response, HttpMethods.Post);
+        }
+        return command ? DashboardErrors.ReadOnly() : await ReadFormAsync(context.Request);
+    }
+
+    private const string ReadMethods = "GET, HEAD";
+
+    private static ApiException MethodNotAllowed(HttpResponse response, string allow)
+    {
+        response.Headers.Allow = allow;
         return ApiErrors.ForStatusCode(StatusCodes.Status405MethodNotAllowed);
     }
 
