@@ -546,4 +546,29 @@ public sealed class ApiDocsTests : ServerTest
             Assert.That(asset.StatusCode, Is.EqualTo(HttpStatusCode.OK), script);
         }
     }
+
+    [Test]
+    public async Task APathUnderDocs_ThatIsNeitherThePageNorItsFiles_IsAnUnknownRoute()
+    {
+        using var anonymous = App.CreateClient(apiKey: null);
+        var unknownRoute = await (await anonymous.GetAsync("/no/such/route")).Content.ReadAsStringAsync();
+        // The page, the document's own page, and what the page loads (its scripts; its icon, named in its configuration).
+        var served = new[] { "/docs", "/docs/", "/docs/v1", "/docs/scalar.js", "/docs/scalar.aspnetcore.js", "/docs/favicon.svg" };
+
+        await Assert.MultipleAsync(async () =>
+        {
+            foreach (var path in new[] { "/docs/anything", "/docs/index.html", "/docs/v2", "/docs/scalar.js.map" })
+            {
+                var response = await anonymous.GetAsync(path);
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), path);
+                Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo(unknownRoute), path);
+                Assert.That((await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Head, path))).StatusCode, Is.EqualTo(HttpStatusCode.NotFound), $"HEAD {path}");
+            }
+            foreach (var path in served)
+            {
+                Assert.That((await anonymous.GetAsync(path)).StatusCode, Is.EqualTo(HttpStatusCode.OK), path);
+            }
+            Assert.That(await (await anonymous.GetAsync("/docs")).Content.ReadAsStringAsync(), Does.Contain("favicon.svg"));
+        });
+    }
 }
