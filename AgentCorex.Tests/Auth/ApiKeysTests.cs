@@ -413,6 +413,48 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task Create_WithANullLimit_GivesTheKeyNoLimit_AndThePlansForTheOther()
+    {
+        var response = await Admin.PostRawAsync("/api_keys", """{"name":"unmetered","plan":"free","rate_limits":{"requests_per_minute":null}}""");
+        var created = await response.ReadObjectAsync();
+        var read = await (await Admin.GetAsync($"/api_keys/{created.Str("key_id")}")).ReadObjectAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        foreach (var key in new[] { created, read })
+        {
+            Assert.That(key["rate_limits"]!.ToJsonString(), Is.EqualTo("""{"max_concurrent":1}"""), "no limit is left out, as null fields are; the free plan's executions at once");
+        }
+    }
+
+    [Test]
+    public async Task Patch_WithANullLimit_LiftsIt_LeavesTheOtherAsItWas_AndResetGoesBackToThePlans()
+    {
+        var created = await App.CreateKeyAsync(plan: "pro");
+        async Task<JsonObject> PatchAsync(string body) => await (await Admin.PatchRawAsync($"/api_keys/{created.KeyId}", body)).ReadObjectAsync();
+
+        var own = await PatchAsync("""{"rate_limits":{"requests_per_minute":50,"max_concurrent":3}}""");
+        var perMinuteLifted = await PatchAsync("""{"rate_limits":{"requests_per_minute":null}}""");
+        var renamed = await PatchAsync("""{"name":"renamed"}""");
+        var bothLifted = await PatchAsync("""{"rate_limits":{"max_concurrent":null}}""");
+        var listed = (await (await Admin.GetAsync("/api_keys")).ReadObjectAsync())["api_keys"]!.AsArray().Single(k => k.Str("key_id") == created.KeyId)!;
+        var perMinuteAgain = await PatchAsync("""{"rate_limits":{"requests_per_minute":7}}""");
+        var liftedAndReset = await PatchAsync("""{"rate_limits":{"max_concurrent":null},"reset_rate_limits":true}""");
+        var reset = await PatchAsync("""{"reset_rate_limits":true}""");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(own["rate_limits"]!.ToJsonString(), Is.EqualTo("""{"requests_per_minute":50,"max_concurrent":3}"""));
+            Assert.That(perMinuteLifted["rate_limits"]!.ToJsonString(), Is.EqualTo("""{"max_concurrent":3}"""), "no limit per minute; its own executions at once kept");
+            Assert.That(renamed["rate_limits"]!.ToJsonString(), Is.EqualTo("""{"max_concurrent":3}"""), "a PATCH without rate_limits keeps no limit");
+            Assert.That(bothLifted["rate_limits"]!.ToJsonString(), Is.EqualTo("{}"));
+            Assert.That(listed["rate_limits"]!.ToJsonString(), Is.EqualTo("{}"), "listed as read");
+            Assert.That(perMinuteAgain["rate_limits"]!.ToJsonString(), Is.EqualTo("""{"requests_per_minute":7}"""));
+            Assert.That(liftedAndReset["rate_limits"]!.ToJsonString(), Is.EqualTo("""{"requests_per_minute":100}"""), "the one given stays given, the other is the plan's");
+            Assert.That(reset["rate_limits"]!.ToJsonString(), Is.EqualTo("""{"requests_per_minute":100,"max_concurrent":5}"""), "the pro plan's");
+        });
+    }
+
+    [Test]
     public async Task Get_ReturnsARevokedKey_WithWhenItWasRevoked()
     {
         var created = await App.CreateKeyAsync();

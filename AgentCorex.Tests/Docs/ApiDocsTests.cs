@@ -258,6 +258,18 @@ public sealed class ApiDocsTests : ServerTest
         Assert.That(value?.GetValue<int>(), Is.EqualTo(bound), document.At($"components.schemas.{schema}.properties.{field}")?.ToJsonString());
     }
 
+    [TestCase("KeyRateLimitsRequest", "requests_per_minute")]
+    [TestCase("KeyRateLimitsRequest", "max_concurrent")]
+    [TestCase("KeyRateLimitsResponse", "requests_per_minute")]
+    [TestCase("KeyRateLimitsResponse", "max_concurrent")]
+    public void AKeysLimit_IsNullable_AndSaysThatNullIsNoLimit(string schema, string field)
+    {
+        var declared = document.At($"components.schemas.{schema}.properties.{field}");
+
+        Assert.That(declared?["type"]?.ToJsonString(), Does.Contain("null"), declared?.ToJsonString());
+        Assert.That(declared.Str("description"), Does.Contain("no limit"), declared?.ToJsonString());
+    }
+
     [Test]
     public void AKeysName_HasAPattern_ThatRefusesExactlyTheControlCharacters()
     {

@@ -272,6 +272,32 @@ public sealed class ConcurrencyTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task LiftingAKeysLimit_StartsItsWaitingJobs_AndParksNoneAfter()
+    {
+        var (keyId, free) = await KeyAsync("free");
+        var first = await free.SubmitAsync("wait", Wait(3_000));
+        await free.WaitForStatusAsync(first, "running");
+        var second = await free.SubmitAsync("echo", new { message = "waiting" });
+        await Task.Delay(300);
+        var before = await free.GetJobAsync(second);
+
+        (await Admin.PatchRawAsync($"/api_keys/{keyId}", """{"rate_limits":{"max_concurrent":null}}""")).EnsureSuccessStatusCode();
+        var after = await free.WaitForStatusAsync(second, "completed", within: TimeSpan.FromSeconds(2));
+        var third = await free.SubmitAsync("echo", new { message = "not parked" });
+        var thirdDone = await free.WaitForStatusAsync(third, "completed", within: TimeSpan.FromSeconds(2));
+        var firstNow = await free.GetJobAsync(first);
+        await free.WaitForFinalAsync(first); // its worker free again for the fixture's next test
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(before.Str("status"), Is.EqualTo("queued"), "over the free plan's one at once");
+            Assert.That(after.Str("status"), Is.EqualTo("completed"), "handed over when the limit was lifted");
+            Assert.That(thirdDone.Str("status"), Is.EqualTo("completed"), "a job submitted after is not parked");
+            Assert.That(firstNow.Str("status"), Is.EqualTo("running"), "both beside the first");
+        });
+    }
+
+    [Test]
     public async Task PositionInQueue_DoesNotCountOtherKeysWaitingJobs()
     {
         // Both workers busy; a free key's three jobs wait for its slot; then a pro key's job.

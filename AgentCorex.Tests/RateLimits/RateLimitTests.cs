@@ -105,6 +105,31 @@ public sealed class RateLimitTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task AKeyGivenNoLimitPerMinute_IsNotCounted_AndCarriesNoHeaders_UntilGivenOneAgain()
+    {
+        await StartOfAFreshMinuteAsync();
+        var created = await Admin.PostRawAsync("/api_keys", """{"name":"unmetered","plan":"free","rate_limits":{"requests_per_minute":null}}""");
+        var key = await created.ReadObjectAsync();
+        using var client = App.CreateClient(key.Str("api_key"));
+
+        var answers = new List<HttpResponseMessage>();
+        for (var i = 0; i < 12; i++)
+        {
+            answers.Add(await SubmitRawAsync(client));
+        }
+        (await Admin.PatchRawAsync($"/api_keys/{key.Str("key_id")}", """{"rate_limits":{"requests_per_minute":20}}""")).EnsureSuccessStatusCode();
+        var limitedAgain = await SubmitRawAsync(client);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(answers.Select(a => a.StatusCode), Is.All.EqualTo(HttpStatusCode.Accepted), "more than the free plan's 10 in a minute");
+            Assert.That(answers.Where(a => a.Headers.Contains("X-RateLimit-Limit")), Is.Empty, "no window to report");
+            Assert.That(Header(limitedAgain, "X-RateLimit-Limit"), Is.EqualTo(20));
+            Assert.That(Header(limitedAgain, "X-RateLimit-Remaining"), Is.EqualTo(19), "what it sent without a limit was not counted");
+        });
+    }
+
+    [Test]
     public async Task AdminKeys_AreUnlimited_AndCarryNoHeaders()
     {
         var response = await SubmitRawAsync(Admin);

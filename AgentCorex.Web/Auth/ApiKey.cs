@@ -26,7 +26,14 @@ public sealed class ApiKey
     /// <summary>This key's own limit of tool executions running at once, instead of its plan's.</summary>
     public int? MaxConcurrent { get; set; }
 
-    public ApiKeyIdentity ToIdentity() => new(Id, Name, Plan, IsAdmin, RequestsPerMinute, MaxConcurrent);
+    /// <summary>This key has no limit of requests per minute, whatever its plan's (RequestsPerMinute is then null).</summary>
+    public bool RequestsPerMinuteUnlimited { get; set; }
+
+    /// <summary>This key has no limit of tool executions at once, whatever its plan's (MaxConcurrent is then null).</summary>
+    public bool MaxConcurrentUnlimited { get; set; }
+
+    public ApiKeyIdentity ToIdentity() =>
+        new(Id, Name, Plan, IsAdmin, RequestsPerMinute, MaxConcurrent, RequestsPerMinuteUnlimited, MaxConcurrentUnlimited);
 }
 
 internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
@@ -44,6 +51,9 @@ internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
         key.Property(k => k.RevokedAt).HasColumnName("revoked_at");
         key.Property(k => k.RequestsPerMinute).HasColumnName("requests_per_minute");
         key.Property(k => k.MaxConcurrent).HasColumnName("max_concurrent");
+        // Beside the limits, whose null is the plan's: true is no limit at all (the limit then null).
+        key.Property(k => k.RequestsPerMinuteUnlimited).HasColumnName("requests_per_minute_unlimited");
+        key.Property(k => k.MaxConcurrentUnlimited).HasColumnName("max_concurrent_unlimited");
         // GET /api_keys's order (ApiKeyListing): a page is read from it, not sorted out of every key.
         key.HasIndex(k => new { k.CreatedAt, k.Id }).HasDatabaseName("ix_api_keys_created");
     }

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Text.Json.Serialization;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
@@ -11,9 +12,58 @@ namespace AgentCorex.Web.Auth;
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record CreateApiKeyRequest(string? Name, string? Plan, bool? Admin, KeyRateLimitsRequest? RateLimits);
 
-/// <summary>A key's own limits, instead of its plan's; a field left out keeps the plan's.</summary>
+/// <summary>
+/// A key's own limits, instead of its plan's: a number, or null for no limit at all. A field left out is not changed
+/// (on POST: the plan's), so whether it was given is kept apart from its value.
+/// </summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
-public sealed record KeyRateLimitsRequest(int? RequestsPerMinute, int? MaxConcurrent);
+public sealed record KeyRateLimitsRequest
+{
+    [Description("The key's own limit of execution requests per minute, instead of its plan's; null for no limit at all; left out, unchanged (a new key's: its plan's)")]
+    public int? RequestsPerMinute
+    {
+        get;
+        init
+        {
+            field = value;
+            GivesRequestsPerMinute = true;
+        }
+    }
+
+    [Description("The key's own limit of tool executions at once, instead of its plan's; null for no limit at all; left out, unchanged (a new key's: its plan's)")]
+    public int? MaxConcurrent
+    {
+        get;
+        init
+        {
+            field = value;
+            GivesMaxConcurrent = true;
+        }
+    }
+
+    [JsonIgnore]
+    public bool GivesRequestsPerMinute { get; private init; }
+
+    [JsonIgnore]
+    public bool GivesMaxConcurrent { get; private init; }
+
+    /// <summary>The key's own requests per minute as given; null when left out.</summary>
+    [JsonIgnore]
+    public OwnLimit? OwnRequestsPerMinute => GivesRequestsPerMinute ? OwnLimit.Given(RequestsPerMinute) : null;
+
+    /// <summary>The key's own executions at once as given; null when left out.</summary>
+    [JsonIgnore]
+    public OwnLimit? OwnMaxConcurrent => GivesMaxConcurrent ? OwnLimit.Given(MaxConcurrent) : null;
+}
+
+/// <summary>A limit of a key as stored (<see cref="ApiKey"/>): its own number, none at all (Unlimited), or neither: its plan's.</summary>
+public readonly record struct OwnLimit(int? Limit, bool Unlimited)
+{
+    public static readonly OwnLimit Plans = new(null, false);
+
+    /// <summary>A limit given in a request: a number, or null for none at all.</summary>
+    public static OwnLimit Given(int? limit) => new(limit, limit is null);
+}
 
 /// <summary>PATCH /api_keys/{key_id}: a new name, a new plan, own limits, or (reset_rate_limits) back to the plan's.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
@@ -40,7 +90,7 @@ public sealed class UpdateApiKeyRequestValidator : AbstractValidator<UpdateApiKe
         // A rule on the whole request: no one field is missing more than the others, so the error names none.
         RuleFor(r => r)
             .Must(r => r.Name is not null || r.Plan is not null || r.ResetRateLimits == true
-                || r.RateLimits is { RequestsPerMinute: not null } or { MaxConcurrent: not null })
+                || r.RateLimits is { GivesRequestsPerMinute: true } or { GivesMaxConcurrent: true })
             .WithMessage("Nothing to change: give name, plan, rate_limits or reset_rate_limits");
     }
 }
@@ -69,8 +119,10 @@ internal static class ApiKeyNameRule
             .Must(n => n is null || !string.IsNullOrWhiteSpace(n)).WithMessage("'name' must not be blank");
 }
 
-/// <summary>The limits in force for a key (its own, else its plan's); null means unlimited.</summary>
-public sealed record KeyRateLimitsResponse(int? RequestsPerMinute, int? MaxConcurrent);
+/// <summary>The limits in force for a key (its own, else its plan's); null, left out, means no limit.</summary>
+public sealed record KeyRateLimitsResponse(
+    [property: Description("Execution requests per minute in force for the key (its own, else its plan's); left out when it has no limit")] int? RequestsPerMinute,
+    [property: Description("Tool executions at once in force for the key (its own, else its plan's); left out when it has no limit")] int? MaxConcurrent);
 
 public sealed record ApiKeyResponse(string KeyId, string Name, string Plan, bool Admin, long CreatedAt, long? RevokedAt, KeyRateLimitsResponse RateLimits);
 
@@ -85,9 +137,6 @@ internal static class ApiKeyMapping
 
     public static CreatedApiKeyResponse ToCreatedResponse(this ApiKey key, string apiKey, KeyLimits limits) =>
         new(key.Id, apiKey, key.Name, key.Plan, key.IsAdmin, key.CreatedAt.ToUnixSeconds(), key.Limits(limits));
-
-    public static ApiKeyIdentity ToIdentity(this ApiKey key) =>
-        new(key.Id, key.Name, key.Plan, key.IsAdmin, key.RequestsPerMinute, key.MaxConcurrent);
 
     private static KeyRateLimitsResponse Limits(this ApiKey key, KeyLimits limits)
     {

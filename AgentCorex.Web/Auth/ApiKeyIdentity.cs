@@ -3,8 +3,19 @@ using System.Security.Claims;
 
 namespace AgentCorex.Web.Auth;
 
-/// <summary>Who is calling: what a request's principal says about its key, with the key's own limits if it has any.</summary>
-public sealed record ApiKeyIdentity(string KeyId, string Name, string Plan, bool IsAdmin, int? RequestsPerMinute = null, int? MaxConcurrent = null)
+/// <summary>
+/// Who is calling: what a request's principal says about its key, with the key's own limits if it has any (a number,
+/// or none at all: *Unlimited); see <see cref="RateLimits.KeyLimits"/>.
+/// </summary>
+public sealed record ApiKeyIdentity(
+    string KeyId,
+    string Name,
+    string Plan,
+    bool IsAdmin,
+    int? RequestsPerMinute = null,
+    int? MaxConcurrent = null,
+    bool RequestsPerMinuteUnlimited = false,
+    bool MaxConcurrentUnlimited = false)
 {
     public const string ConfiguredAdminKeyId = "key_configured_admin";
 
@@ -15,6 +26,7 @@ public sealed record ApiKeyIdentity(string KeyId, string Name, string Plan, bool
     private const string AdminRole = "admin";
     private const string RequestsPerMinuteClaim = "requests_per_minute";
     private const string MaxConcurrentClaim = "max_concurrent";
+    private const string NoLimit = "none";
 
     public ClaimsPrincipal ToPrincipal(string scheme)
     {
@@ -23,15 +35,17 @@ public sealed record ApiKeyIdentity(string KeyId, string Name, string Plan, bool
         {
             claims.Add(new Claim(ClaimTypes.Role, AdminRole));
         }
-        if (RequestsPerMinute is { } requests)
-        {
-            claims.Add(new Claim(RequestsPerMinuteClaim, requests.ToString(CultureInfo.InvariantCulture)));
-        }
-        if (MaxConcurrent is { } concurrent)
-        {
-            claims.Add(new Claim(MaxConcurrentClaim, concurrent.ToString(CultureInfo.InvariantCulture)));
-        }
+        AddLimit(claims, RequestsPerMinuteClaim, RequestsPerMinute, RequestsPerMinuteUnlimited);
+        AddLimit(claims, MaxConcurrentClaim, MaxConcurrent, MaxConcurrentUnlimited);
         return new ClaimsPrincipal(new ClaimsIdentity(claims, scheme));
+    }
+
+    private static void AddLimit(List<Claim> claims, string claim, int? own, bool unlimited)
+    {
+        if (unlimited || own is not null)
+        {
+            claims.Add(new Claim(claim, unlimited ? NoLimit : own!.Value.ToString(CultureInfo.InvariantCulture)));
+        }
     }
 
     /// <summary>The identity the authentication handler left on the request, without reading its claims again.</summary>
@@ -43,8 +57,10 @@ public sealed record ApiKeyIdentity(string KeyId, string Name, string Plan, bool
         principal.FindFirstValue(PlanClaim) ?? "",
         principal.IsInRole(AdminRole),
         Number(principal, RequestsPerMinuteClaim),
-        Number(principal, MaxConcurrentClaim));
+        Number(principal, MaxConcurrentClaim),
+        principal.FindFirstValue(RequestsPerMinuteClaim) == NoLimit,
+        principal.FindFirstValue(MaxConcurrentClaim) == NoLimit);
 
     private static int? Number(ClaimsPrincipal principal, string claim) =>
-        principal.FindFirstValue(claim) is { } value ? int.Parse(value, CultureInfo.InvariantCulture) : null;
+        principal.FindFirstValue(claim) is { } value and not NoLimit ? int.Parse(value, CultureInfo.InvariantCulture) : null;
 }

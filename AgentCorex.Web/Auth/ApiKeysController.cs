@@ -25,6 +25,8 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
     {
         validator.ValidateOrThrow(request);
         var (keyId, apiKey, hash) = ApiKeySecrets.Generate();
+        var perMinute = request.RateLimits?.OwnRequestsPerMinute ?? OwnLimit.Plans;
+        var maxConcurrent = request.RateLimits?.OwnMaxConcurrent ?? OwnLimit.Plans;
         var key = new ApiKey
         {
             Id = keyId,
@@ -33,8 +35,10 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
             IsAdmin = request.Admin ?? false,
             SecretHash = hash,
             CreatedAt = time.GetUtcNow().UtcDateTime,
-            RequestsPerMinute = request.RateLimits?.RequestsPerMinute,
-            MaxConcurrent = request.RateLimits?.MaxConcurrent,
+            RequestsPerMinute = perMinute.Limit,
+            RequestsPerMinuteUnlimited = perMinute.Unlimited,
+            MaxConcurrent = maxConcurrent.Limit,
+            MaxConcurrentUnlimited = maxConcurrent.Unlimited,
         };
         db.ApiKeys.Add(key);
         await db.SaveChangesAsync(cancellationToken);
@@ -84,7 +88,10 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
         CancellationToken cancellationToken)
     {
         validator.ValidateOrThrow(request);
-        var reset = request.ResetRateLimits == true;
+        // A limit given is the key's own (null: none at all); one left out stays as it is, or with reset is the plan's again.
+        var reset = request.ResetRateLimits == true ? OwnLimit.Plans : (OwnLimit?)null;
+        var perMinute = request.RateLimits?.OwnRequestsPerMinute ?? reset;
+        var maxConcurrent = request.RateLimits?.OwnMaxConcurrent ?? reset;
         // One conditional UPDATE: a revocation committed at any moment before it wins, even one that lands between a
         // read of the key and its write. Only the fields asked for are written, so PATCHes of different fields at once
         // both stand.
@@ -98,21 +105,15 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
             {
                 set.SetProperty(k => k.Plan, plan);
             }
-            if (request.RateLimits?.RequestsPerMinute is { } perMinute)
+            if (perMinute is { } ownPerMinute)
             {
-                set.SetProperty(k => k.RequestsPerMinute, perMinute);
+                set.SetProperty(k => k.RequestsPerMinute, ownPerMinute.Limit);
+                set.SetProperty(k => k.RequestsPerMinuteUnlimited, ownPerMinute.Unlimited);
             }
-            else if (reset)
+            if (maxConcurrent is { } ownMaxConcurrent)
             {
-                set.SetProperty(k => k.RequestsPerMinute, (int?)null);
-            }
-            if (request.RateLimits?.MaxConcurrent is { } maxConcurrent)
-            {
-                set.SetProperty(k => k.MaxConcurrent, maxConcurrent);
-            }
-            else if (reset)
-            {
-                set.SetProperty(k => k.MaxConcurrent, (int?)null);
+                set.SetProperty(k => k.MaxConcurrent, ownMaxConcurrent.Limit);
+                set.SetProperty(k => k.MaxConcurrentUnlimited, ownMaxConcurrent.Unlimited);
             }
         }, cancellationToken);
         var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken) ?? throw ApiErrors.ApiKeyNotFound(keyId);

@@ -36,6 +36,10 @@ namespace AgentCorex.Web.Storage.Migrations
                         .HasColumnType("INTEGER")
                         .HasColumnName("max_concurrent");
 
+                    b.Property<bool>("MaxConcurrentUnlimited")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("max_concurrent_unlimited");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -51,6 +55,10 @@ namespace AgentCorex.Web.Storage.Migrations
                     b.Property<int?>("RequestsPerMinute")
                         .HasColumnType("INTEGER")
                         .HasColumnName("requests_per_minute");
+
+                    b.Property<bool>("RequestsPerMinuteUnlimited")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("requests_per_minute_unlimited");
 
                     b.Property<DateTime?>("RevokedAt")
                         .HasColumnType("TEXT")

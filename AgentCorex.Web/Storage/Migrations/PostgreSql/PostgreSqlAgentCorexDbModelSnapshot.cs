@@ -41,6 +41,10 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
                         .HasColumnType("integer")
                         .HasColumnName("max_concurrent");
 
+                    b.Property<bool>("MaxConcurrentUnlimited")
+                        .HasColumnType("boolean")
+                        .HasColumnName("max_concurrent_unlimited");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -56,6 +60,10 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
                     b.Property<int?>("RequestsPerMinute")
                         .HasColumnType("integer")
                         .HasColumnName("requests_per_minute");
+
+                    b.Property<bool>("RequestsPerMinuteUnlimited")
+                        .HasColumnType("boolean")
+                        .HasColumnName("requests_per_minute_unlimited");
 
                     b.Property<DateTime?>("RevokedAt")
                         .HasColumnType("timestamp with time zone")

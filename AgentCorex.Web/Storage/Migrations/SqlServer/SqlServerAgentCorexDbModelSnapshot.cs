@@ -41,6 +41,10 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                         .HasColumnType("int")
                         .HasColumnName("max_concurrent");
 
+                    b.Property<bool>("MaxConcurrentUnlimited")
+                        .HasColumnType("bit")
+                        .HasColumnName("max_concurrent_unlimited");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(100)
@@ -56,6 +60,10 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                     b.Property<int?>("RequestsPerMinute")
                         .HasColumnType("int")
                         .HasColumnName("requests_per_minute");
+
+                    b.Property<bool>("RequestsPerMinuteUnlimited")
+                        .HasColumnType("bit")
+                        .HasColumnName("requests_per_minute_unlimited");
 
                     b.Property<DateTime?>("RevokedAt")
                         .HasColumnType("datetime2")
