@@ -252,15 +252,21 @@ public sealed class ConcurrencyTests(TestStorage storage) : ServerTest(storage)
         });
     }
 
-    [Test]
-    public async Task RaisingAKeysLimit_StartsItsWaitingJobs_AtOnce()
+    /// <summary>A free key with a 3 s job running and a second one parked behind it; the second as it was seen then.</summary>
+    private async Task<(string KeyId, HttpClient Client, string First, string Second, JsonObject SecondBefore)> FreeKeyWithAJobWaitingAsync()
     {
         var (keyId, free) = await KeyAsync("free");
         var first = await free.SubmitAsync("wait", Wait(3_000));
         await free.WaitForStatusAsync(first, "running");
         var second = await free.SubmitAsync("echo", new { message = "waiting" });
         await Task.Delay(300);
-        var before = await free.GetJobAsync(second);
+        return (keyId, free, first, second, await free.GetJobAsync(second));
+    }
+
+    [Test]
+    public async Task RaisingAKeysLimit_StartsItsWaitingJobs_AtOnce()
+    {
+        var (keyId, free, first, second, before) = await FreeKeyWithAJobWaitingAsync();
 
         (await Admin.PatchAsJsonAsync($"/api_keys/{keyId}", new { rate_limits = new { max_concurrent = 2 } })).EnsureSuccessStatusCode();
         var after = await free.WaitForStatusAsync(second, "completed", within: TimeSpan.FromSeconds(2));
@@ -274,12 +280,7 @@ public sealed class ConcurrencyTests(TestStorage storage) : ServerTest(storage)
     [Test]
     public async Task LiftingAKeysLimit_StartsItsWaitingJobs_AndParksNoneAfter()
     {
-        var (keyId, free) = await KeyAsync("free");
-        var first = await free.SubmitAsync("wait", Wait(3_000));
-        await free.WaitForStatusAsync(first, "running");
-        var second = await free.SubmitAsync("echo", new { message = "waiting" });
-        await Task.Delay(300);
-        var before = await free.GetJobAsync(second);
+        var (keyId, free, first, second, before) = await FreeKeyWithAJobWaitingAsync();
 
         (await Admin.PatchRawAsync($"/api_keys/{keyId}", """{"rate_limits":{"max_concurrent":null}}""")).EnsureSuccessStatusCode();
         var after = await free.WaitForStatusAsync(second, "completed", within: TimeSpan.FromSeconds(2));
