@@ -97,7 +97,7 @@ internal sealed class LedgerAblation(IServiceProvider services, string databaseP
                 await using (runScope)
                 {
                     var found = await run.FindAsync(job.Id, cancellationToken) ?? throw new InvalidOperationException("The job just added is not there.");
-                    await Write(async () => Check(await run.TryStartAsync(found.Id, "1", 1, 0, cancellationToken)));
+                    await Write(async () => Check(await run.TryStartAsync(found.Id, "1", 1, DateTime.UtcNow, 0, cancellationToken)));
                     await Write(async () => Check(await run.TryFinishAsync(found.Id, 1, Completed, DateTime.UtcNow, 0, CancellationToken.None)));
                 }
             }
