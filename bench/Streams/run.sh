@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What idle job streams cost the server: threads and resident memory of a Release AgentCorex with STREAMS
-# streams open on jobs that stay queued or running, against none, and its CPU time over 20 s of them idle. Then
+# streams open on jobs that stay queued or running, against none, and its CPU time and the bytes it allocated
+# (dotnet.gc.heap.total_allocated, from /metrics) over 10 s with none open and 20 s of them idle. Then
 # it cancels the jobs one at a time and reports how long each change took to reach its stream.
 #
 #   bash bench/Streams/run.sh                     # STREAMS=500, one node on the embedded default
