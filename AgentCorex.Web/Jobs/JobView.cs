@@ -13,6 +13,9 @@ public sealed class JobView(JobLedger ledger, JobStorage storage)
     };
 
     /// <summary>The progress the running node last stored, readable from any node.</summary>
-    public Execution.ToolProgress? ProgressOf(JobEntry job) =>
-        job.Status == JobStatus.Running && job.HangfireId is not null ? JobProgressPublisher.Read(storage, job.HangfireId) : null;
+    public Execution.ToolProgress? ProgressOf(JobEntry job) => ProgressOf(job.Status, job.HangfireId);
+
+    /// <summary>The same, of a job known by its status and Hangfire id only.</summary>
+    public Execution.ToolProgress? ProgressOf(string status, string? hangfireId) =>
+        status == JobStatus.Running && hangfireId is not null ? JobProgressPublisher.Read(storage, hangfireId) : null;
 }

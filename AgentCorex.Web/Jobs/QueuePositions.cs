@@ -28,17 +28,18 @@ internal static class QueuePositions
         FROM jobs WHERE status = '{{JobStatus.Queued}}' AND created_at <= {0}
         """;
 
-    /// <summary>Each of <paramref name="queued"/>'s place, by job id; a job no longer queued has none.</summary>
+    /// <summary>
+    /// The place of each of the jobs <paramref name="ids"/>, by job id; a job no longer queued has none.
+    /// <paramref name="last"/> is the latest of their created_at: the queue is read up to it.
+    /// </summary>
     public static async Task<Dictionary<string, int>> PositionsInQueueAsync(
-        this AgentCorexDb db, IReadOnlyCollection<JobEntry> queued, CancellationToken cancellationToken)
+        this AgentCorexDb db, string[] ids, DateTime last, CancellationToken cancellationToken)
     {
-        if (queued.Count == 0)
+        if (ids.Length == 0)
         {
             return [];
         }
-        var ids = queued.Select(j => j.Id).ToArray();
         // SQL Server would take a bare DateTime as the old datetime type, rounded (see JobLedger's Timestamp).
-        var last = queued.Max(j => j.CreatedAt);
         object bound = db is SqlServerAgentCorexDb ? new SqlParameter { SqlDbType = SqlDbType.DateTime2, Value = last } : last;
         // The ids are filtered outside the counting (a job's place counts rows not asked for), as one array-like
         // parameter: EF Core's default, a parameter each, would meet SQL Server's limit of 2,100 with many streams.

@@ -11,7 +11,9 @@ namespace AgentCorex.Web.Streaming;
 /// Watches the jobs this node's streams follow: every Streaming:PollInterval, one ledger query for all of
 /// them (a change made on any node is in the ledger or, for progress, in Hangfire's job parameters), one more
 /// for the places in the queue of those queued, and an event for each job whose status, progress or place
-/// changed. A stream waits on a task, holding no thread.
+/// changed. The first query reads only each job's status and attempt (and what its progress or place is read
+/// by); the whole rows, which the events show, are read in a third, of the jobs that changed only: with
+/// nothing changing, a poll reads no job's arguments, result or error. A stream waits on a task, holding no thread.
 /// </summary>
 public sealed partial class JobWatcher(
     IServiceScopeFactory scopes,
@@ -99,10 +101,15 @@ public sealed partial class JobWatcher(
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         var view = scope.ServiceProvider.GetRequiredService<JobView>();
         var refreshPlaces = clock.GetUtcNow() >= placesDue;
-        List<(JobEntry Job, JobWatch Watch)> queued = [];
+        List<(JobPulse Job, JobWatch Watch)> queued = [];
+        List<Change> changed = [];
         foreach (var batch in watches.Keys.Chunk(Batch))
         {
-            var jobs = await db.Jobs.AsNoTracking().Where(j => batch.Contains(j.Id)).ToListAsync(cancellationToken);
+            // Only what tells whether a job changed; the whole rows (arguments, result ...) are read below for those that did.
+            var jobs = await db.Jobs.AsNoTracking()
+                .Where(j => EF.Parameter(batch).Contains(j.Id))
+                .Select(j => new JobPulse(j.Id, j.Status, j.Attempt, j.HangfireId, j.CreatedAt))
+                .ToListAsync(cancellationToken);
             foreach (var job in jobs)
             {
                 if (!watches.TryGetValue(job.Id, out var watch))
@@ -118,41 +125,72 @@ public sealed partial class JobWatcher(
                     }
                     continue;
                 }
-                var progress = view.ProgressOf(job);
-                var state = new StreamedState(job.Status, job.Attempt, progress, PositionInQueue: null);
+                var state = new StreamedState(job.Status, job.Attempt, view.ProgressOf(job.Status, job.HangfireId), PositionInQueue: null);
                 if (state != watch.State)
                 {
-                    watch.Publish(state, JobEvent.From(job.ToResponse(null, progress)));
+                    changed.Add(new Change(job.Id, state, watch));
                 }
             }
         }
         if (queued.Count > 0)
         {
-            await PublishPlacesAsync(db, queued, refreshPlaces, cancellationToken);
+            await AddMovedInQueueAsync(db, queued, refreshPlaces, changed, cancellationToken);
+        }
+        if (changed.Count > 0)
+        {
+            await PublishAsync(db, changed, cancellationToken);
         }
     }
 
-    private async Task PublishPlacesAsync(AgentCorexDb db, List<(JobEntry Job, JobWatch Watch)> queued, bool refresh, CancellationToken cancellationToken)
+    private async Task AddMovedInQueueAsync(
+        AgentCorexDb db, List<(JobPulse Job, JobWatch Watch)> queued, bool refresh, List<Change> changed, CancellationToken cancellationToken)
     {
         var started = clock.GetTimestamp();
-        var places = await db.PositionsInQueueAsync([.. queued.Select(q => q.Job)], cancellationToken);
+        var places = await db.PositionsInQueueAsync([.. queued.Select(q => q.Job.Id)], queued.Max(q => q.Job.CreatedAt), cancellationToken);
         if (refresh)
         {
             placesDue = clock.GetUtcNow() + clock.GetElapsedTime(started) * (PlacesShare - 1);
         }
         foreach (var (job, watch) in queued)
         {
-            // A job missing has left the queue since its row was read: the next poll sees where it went.
+            // A job missing has left the queue since its status was read: the next poll sees where it went.
             if (places.TryGetValue(job.Id, out var place))
             {
                 var state = new StreamedState(job.Status, job.Attempt, Progress: null, place);
                 if (state != watch.State)
                 {
-                    watch.Publish(state, JobEvent.From(job.ToResponse(place, progress: null)));
+                    changed.Add(new Change(job.Id, state, watch));
                 }
             }
         }
     }
+
+    /// <summary>
+    /// Reads the whole rows of the jobs that changed and sends each its event. A row that has moved on since its status
+    /// was read (another status or attempt) is left for the next poll, which sees it and reads it again: an event always
+    /// shows the state it is published for.
+    /// </summary>
+    private static async Task PublishAsync(AgentCorexDb db, List<Change> changed, CancellationToken cancellationToken)
+    {
+        foreach (var batch in changed.Chunk(Batch))
+        {
+            var ids = batch.Select(c => c.JobId).ToArray();
+            var rows = await db.Jobs.AsNoTracking().Where(j => EF.Parameter(ids).Contains(j.Id)).ToDictionaryAsync(j => j.Id, StringComparer.Ordinal, cancellationToken);
+            foreach (var (jobId, state, watch) in batch)
+            {
+                if (rows.TryGetValue(jobId, out var job) && job.Status == state.Status && job.Attempt == state.Attempt)
+                {
+                    watch.Publish(state, JobEvent.From(job.ToResponse(state.PositionInQueue, state.Progress)));
+                }
+            }
+        }
+    }
+
+    /// <summary>Of a watched job, what each poll reads: enough to tell whether it changed, and to read its progress or place.</summary>
+    private sealed record JobPulse(string Id, string Status, int Attempt, string? HangfireId, DateTime CreatedAt);
+
+    /// <summary>A watched job found changed, and the state its event is to show.</summary>
+    private readonly record struct Change(string JobId, StreamedState State, JobWatch Watch);
 
     /// <summary>A stream's hold on a watched job; disposing it lets the job go when no other stream follows it.</summary>
     public sealed class Subscription(JobWatcher watcher, string jobId, JobWatch watch) : IDisposable
