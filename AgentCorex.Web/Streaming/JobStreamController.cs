@@ -68,7 +68,7 @@ public sealed class JobStreamController(
             }
 
             using var keyLease = caller.IsAdmin ? null : keyStreams.TryEnter(caller.KeyId) ?? throw StreamErrors.TooManyStreamsForKey(keyStreams.Max);
-            using var subscription = watcher.TrySubscribe(jobId) ?? throw StreamErrors.TooManyStreams();
+            using var subscription = watcher.TrySubscribe(job) ?? throw StreamErrors.TooManyStreams();
             StartEventStream();
             if (HttpMethods.IsHead(Request.Method))
             {

@@ -11,9 +11,10 @@ namespace AgentCorex.Web.Streaming;
 /// Watches the jobs this node's streams follow: every Streaming:PollInterval, one ledger query for all of
 /// them (a change made on any node is in the ledger or, for progress, in Hangfire's job parameters), one more
 /// for the places in the queue of those queued, and an event for each job whose status, progress or place
-/// changed. The first query reads only each job's status and attempt (and what its progress or place is read
-/// by); the whole rows, which the events show, are read in a third, of the jobs that changed only: with
-/// nothing changing, a poll reads no job's arguments, result or error. A stream waits on a task, holding no thread.
+/// changed. The first query reads only each job's status, attempt and Hangfire id (its progress is read by that;
+/// its created_at, which bounds the read of the places, is known from the stream's start). The whole rows, which
+/// the events show, are read in a third query, of the jobs that changed only: with nothing changing, a poll reads
+/// no job's arguments, result or error. A stream waits on a task, holding no thread.
 /// </summary>
 public sealed partial class JobWatcher(
     IServiceScopeFactory scopes,
@@ -40,8 +41,9 @@ public sealed partial class JobWatcher(
     internal int OpenStreams => Volatile.Read(ref streams);
 
     /// <summary>Follows a job; null when this node already serves Streaming:MaxStreams streams.</summary>
-    public Subscription? TrySubscribe(string jobId)
+    public Subscription? TrySubscribe(JobEntry job)
     {
+        var jobId = job.Id;
         if (Interlocked.Increment(ref streams) > options.Value.MaxStreams)
         {
             Interlocked.Decrement(ref streams);
@@ -49,7 +51,7 @@ public sealed partial class JobWatcher(
         }
         while (true)
         {
-            var watch = watches.GetOrAdd(jobId, _ => new JobWatch());
+            var watch = watches.GetOrAdd(jobId, static (_, createdAt) => new JobWatch(createdAt), job.CreatedAt);
             if (watch.TryAddSubscriber())
             {
                 return new Subscription(this, jobId, watch);
@@ -108,7 +110,7 @@ public sealed partial class JobWatcher(
             // Only what tells whether a job changed; the whole rows (arguments, result ...) are read below for those that did.
             var jobs = await db.Jobs.AsNoTracking()
                 .Where(j => EF.Parameter(batch).Contains(j.Id))
-                .Select(j => new JobPulse(j.Id, j.Status, j.Attempt, j.HangfireId, j.CreatedAt))
+                .Select(j => new JobPulse(j.Id, j.Status, j.Attempt, j.HangfireId))
                 .ToListAsync(cancellationToken);
             foreach (var job in jobs)
             {
@@ -146,7 +148,7 @@ public sealed partial class JobWatcher(
         AgentCorexDb db, List<(JobPulse Job, JobWatch Watch)> queued, bool refresh, List<Change> changed, CancellationToken cancellationToken)
     {
         var started = clock.GetTimestamp();
-        var places = await db.PositionsInQueueAsync([.. queued.Select(q => q.Job.Id)], queued.Max(q => q.Job.CreatedAt), cancellationToken);
+        var places = await db.PositionsInQueueAsync([.. queued.Select(q => q.Job.Id)], queued.Max(q => q.Watch.CreatedAt), cancellationToken);
         if (refresh)
         {
             placesDue = clock.GetUtcNow() + clock.GetElapsedTime(started) * (PlacesShare - 1);
@@ -187,7 +189,7 @@ public sealed partial class JobWatcher(
     }
 
     /// <summary>Of a watched job, what each poll reads: enough to tell whether it changed, and to read its progress or place.</summary>
-    private sealed record JobPulse(string Id, string Status, int Attempt, string? HangfireId, DateTime CreatedAt);
+    private sealed record JobPulse(string Id, string Status, int Attempt, string? HangfireId);
 
     /// <summary>A watched job found changed, and the state its event is to show.</summary>
     private readonly record struct Change(string JobId, StreamedState State, JobWatch Watch);
@@ -233,12 +235,15 @@ public sealed partial class JobWatcher(
 public readonly record struct StreamedState(string Status, int Attempt, Execution.ToolProgress? Progress, int? PositionInQueue);
 
 /// <summary>One watched job: its last seen state and the task its streams wait on for the next.</summary>
-public sealed class JobWatch
+/// <param name="createdAt">The job's created_at, which never changes: the places in the queue are read up to the latest.</param>
+public sealed class JobWatch(DateTime createdAt)
 {
     private readonly Lock gate = new();
     private TaskCompletionSource<JobEvent> next = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int subscribers;
     private bool removed;
+
+    public DateTime CreatedAt => createdAt;
 
     public StreamedState? State { get; private set; }
 
