@@ -40,7 +40,7 @@ public sealed class JobStreamRerunTests(TestStorage storage) : ServerTest(storag
             var ledger = scope.ServiceProvider.GetRequiredService<JobLedger>();
             var row = (await ledger.FindAsync(jobId, CancellationToken.None))!;
             Assert.That(await ledger.TryInterruptAsync(jobId, row.Attempt, requeue: true, raisesWhenFailed: 0, CancellationToken.None), Is.True);
-            Assert.That(await ledger.TryStartAsync(jobId, row.HangfireId!, row.Attempt + 1, raises: 0, CancellationToken.None), Is.True);
+            Assert.That(await ledger.TryStartAsync(jobId, row.HangfireId!, row.Attempt + 1, DateTime.UtcNow, raises: 0, CancellationToken.None), Is.True);
         }
 
         // Within two polls and a half; another event of the first run (its progress) may come first.
