@@ -26,6 +26,7 @@ internal sealed partial class JobRecovery(
     JobStorage storage,
     ToolCatalog catalog,
     HangfireExecutor executor,
+    HangfireBatchEnqueue batchEnqueue,
     StartRecovery recovery,
     AbandonedSubmits abandoned,
     AgentCorexMetrics metrics,
@@ -79,16 +80,26 @@ internal sealed partial class JobRecovery(
         }
 
         // Parked jobs stay parked: they are handed over as their keys' slots free (ParkedJobs sweeps at start).
+        // In the ledger's order, a batch at a time: the queue runs them first come, first served.
         var requeued = 0;
         var queued = db.Jobs.AsNoTracking()
             .Where(j => j.Status == JobStatus.Queued && !j.Parked)
             .OrderBy(j => j.CreatedAt).ThenBy(j => j.Id)
+            .Select(j => new QueuedJob(j.Id, j.Tool, j.OwnerKeyId))
             .AsAsyncEnumerable();
+        var batch = new List<QueuedJob>(Batch);
         await foreach (var job in queued.WithCancellation(cancellationToken))
         {
-            JobSubmitter.Enqueue(hangfire, job);
-            requeued++;
+            batch.Add(job);
+            if (batch.Count == Batch)
+            {
+                batchEnqueue.Enqueue(batch, hangfire);
+                requeued += batch.Count;
+                batch.Clear();
+            }
         }
+        batchEnqueue.Enqueue(batch, hangfire);
+        requeued += batch.Count;
         if (interrupted.Count + requeued > 0)
         {
             LogRecovered(logger, interrupted.Count, requeued);

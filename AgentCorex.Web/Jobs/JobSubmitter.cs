@@ -90,7 +90,11 @@ public sealed partial class JobSubmitter(
     /// made without building and evaluating an expression tree for each job (a profile found it on the submit path).
     /// </summary>
     public static string Enqueue(IBackgroundJobClient hangfire, JobEntry job) =>
-        hangfire.Create(new Job(typeof(ToolJob), RunAsync, job.Id, job.Tool, job.OwnerKeyId, null, CancellationToken.None), new EnqueuedState());
+        hangfire.Create(HangfireJob(new QueuedJob(job.Id, job.Tool, job.OwnerKeyId)), new EnqueuedState());
+
+    /// <summary>What Hangfire runs for a job: <see cref="ToolJob.RunAsync"/> with its id, tool and owner.</summary>
+    internal static Job HangfireJob(QueuedJob job) =>
+        new(typeof(ToolJob), RunAsync, job.Id, job.Tool, job.OwnerKeyId, null, CancellationToken.None);
 
     private static readonly MethodInfo RunAsync = typeof(ToolJob).GetMethod(
         nameof(ToolJob.RunAsync), [typeof(string), typeof(string), typeof(string), typeof(PerformContext), typeof(CancellationToken)])!;

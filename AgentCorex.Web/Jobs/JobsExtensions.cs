@@ -80,6 +80,7 @@ public static class JobsExtensions
         builder.Services.AddSingleton<JobEstimates>();
         builder.Services.AddSingleton<RunningJobs>();
         builder.Services.AddSingleton<StartRecovery>();
+        builder.Services.AddSingleton<HangfireBatchEnqueue>();
         builder.Services.AddHostedService<JobRecovery>();
         return builder;
     }
