@@ -1,14 +1,59 @@
+using System.Net;
+using System.Net.Sockets;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Network;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AgentCorex.Tests.Webhooks;
 
 /// <summary>The guard as the webhook HttpClient uses it: the check happens at connect time, on the addresses connected to.</summary>
 public sealed class TargetGuardTests
 {
+    private static readonly Uri Receiver = new("https://receiver.example/hook");
+
+    /// <summary>A guard whose resolver answers <paramref name="resolve"/>, on a clock the test moves.</summary>
+    private static TargetGuard RegistrationGuard(Func<Task<IPAddress[]>> resolve, TimeProvider? time = null) =>
+        new(Options.Create(new NetworkOptions()), time ?? TimeProvider.System, (_, _) => resolve());
+
+    [Test]
+    public async Task Check_RefusesANameResolvingToAPrivateAddress()
+    {
+        var guard = RegistrationGuard(() => Task.FromResult(new[] { IPAddress.Parse("93.184.215.14"), IPAddress.Parse("10.1.2.3") }));
+
+        Assert.That(await guard.CheckAsync(Receiver, CancellationToken.None), Does.Contain("resolves to 10.1.2.3").And.Contain("may not reach"));
+    }
+
+    [Test]
+    public async Task Check_AcceptsANameWithNoAddressYet()
+    {
+        var guard = RegistrationGuard(() => Task.FromResult(Array.Empty<IPAddress>()));
+
+        Assert.That(await guard.CheckAsync(Receiver, CancellationToken.None), Is.Null);
+    }
+
+    [Test]
+    public async Task Check_AcceptsANameTheResolverFailsOn()
+    {
+        var guard = RegistrationGuard(() => Task.FromException<IPAddress[]>(new SocketException((int)SocketError.TryAgain)));
+
+        Assert.That(await guard.CheckAsync(Receiver, CancellationToken.None), Is.Null);
+    }
+
+    [Test]
+    public async Task Check_AcceptsAName_WhoseResolverGivesNoAnswerInTime()
+    {
+        var time = new FakeTimeProvider();
+        var guard = RegistrationGuard(() => new TaskCompletionSource<IPAddress[]>().Task, time);
+
+        var check = guard.CheckAsync(Receiver, CancellationToken.None);
+        time.Advance(TargetGuard.RegistrationResolveTimeout);
+
+        Assert.That(await check.WaitAsync(TimeSpan.FromSeconds(10)), Is.Null);
+    }
+
     private static HttpClient ClientWith(bool allowPrivate) =>
-        new(new SocketsHttpHandler { ConnectCallback = new TargetGuard(Options.Create(new NetworkOptions { AllowPrivateTargets = allowPrivate })).ConnectAsync, UseProxy = false });
+        new(new SocketsHttpHandler { ConnectCallback = new TargetGuard(Options.Create(new NetworkOptions { AllowPrivateTargets = allowPrivate }), TimeProvider.System).ConnectAsync, UseProxy = false });
 
     [Test]
     public async Task ConnectCallback_RefusesLoopback_BeforeAnythingIsSent()

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Webhooks;
@@ -9,6 +10,9 @@ namespace AgentCorex.Tests.Webhooks;
 /// <summary>With Network:AllowPrivateTargets off (the default), webhooks cannot point into the server's own network.</summary>
 public sealed class WebhookTargetTests() : ServerTest(TestStorage.Embedded)
 {
+    // Retries after 200 ms instead of 5 s, so that a test sees a delivery retried.
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Webhooks:RetryBaseDelay"] = "00:00:00.2" };
+
     [TestCase("http://127.0.0.1/hook")]
     [TestCase("http://127.1.2.3:8080/hook")]
     [TestCase("http://10.0.0.1/hook")]
@@ -43,6 +47,32 @@ public sealed class WebhookTargetTests() : ServerTest(TestStorage.Embedded)
         var response = await user.PostJsonAsync("/webhooks", new { url = "https://93.184.215.14/hook", events = new[] { "job.completed" } });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+    }
+
+    /// <summary>
+    /// A receiver registered before its DNS record exists: the check at each connection protects as well, so
+    /// registration does not refuse it, and its deliveries fail as a connection does, retried, saying why.
+    /// .invalid is reserved (RFC 2606): it never resolves.
+    /// </summary>
+    [Test]
+    public async Task Register_AcceptsAHostThatDoesNotResolveYet_WhoseDeliveriesSaySoAndAreRetried()
+    {
+        using var user = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
+
+        var response = await user.PostJsonAsync("/webhooks", new { url = "https://receiver-not-yet.invalid/hook", events = new[] { "job.completed" } });
+        var body = await response.ReadObjectAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToJsonString());
+
+        await user.SubmitAsync("echo", new { message = "nobody there yet" });
+        // Attempts due while the receiver's circuit is open are logged as not sent; the others went as far as DNS.
+        static IEnumerable<JsonNode> Sent(JsonNode delivery) =>
+            delivery["attempts"]!.AsArray().Select(a => a!).Where(a => a.Str("error")?.StartsWith("not sent: ", StringComparison.Ordinal) != true);
+        var deliveries = await user.WaitForDeliveriesAsync(body.Str("webhook_id")!, d => d.Count == 1 && Sent(d[0]!).Count() >= 2);
+
+        var errors = Sent(deliveries[0]!).Select(a => a.Str("error")).ToList();
+        Assert.That(Sent(deliveries[0]!).Select(a => a["status_code"]), Is.All.Null);
+        Assert.That(errors, Is.All.StartsWith("NameResolutionError: receiver-not-yet.invalid did not resolve ("));
+        Assert.That(errors, Is.All.Not.Contain(":443").And.Not.Contain(" at "), "the host once, no port, no stack trace");
     }
 
     /// <summary>A host that was public at registration and resolves to loopback later (DNS changed) is refused at delivery.</summary>

@@ -50,6 +50,11 @@ public sealed class WebhookSender(IHttpClientFactory http, WebhookSecrets secret
         {
             return new Sent(null, time.GetElapsedTime(started), refused.Message, Retryable: false);
         }
+        catch (HttpRequestException e) when (e.InnerException is UnresolvedTargetException unresolved)
+        {
+            // HttpClient's own message would repeat the resolver's twice, with the host and port in between.
+            return Unanswered(started, $"{HttpRequestError.NameResolutionError}: {unresolved.Message}");
+        }
         catch (HttpRequestException e)
         {
             // A TLS failure says "see inner exception", which the delivery log's reader cannot: the inner one says why.
