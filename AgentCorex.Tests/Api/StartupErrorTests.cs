@@ -42,6 +42,15 @@ public sealed class StartupErrorTests
         Assert.That(output, Does.Contain("AgentCorex cannot start: Jobs:InMemoryJobExpiration must be between 00:01:00 and 1.00:00:00."));
     }
 
+    [Test]
+    public async Task AServerTimeoutOfFewerThanThreeHeartbeats_IsRefused()
+    {
+        // One late heartbeat would take a live node for dead, and restart its Hangfire server under its jobs.
+        var output = await RefusedStartAsync(new() { ["Jobs:ServerHeartbeatInterval"] = "00:00:30", ["Jobs:ServerTimeout"] = "00:01:00" });
+
+        Assert.That(output, Does.Contain("AgentCorex cannot start: Jobs:ServerTimeout must be at least three times Jobs:ServerHeartbeatInterval and at most 01:00:00."));
+    }
+
     [TestCase("Jobs:WorkerCount", "five", "System.Int32")]
     [TestCase("Storage:Provider", "Oracle", "AgentCorex.Web.Storage.StorageProvider")]
     [TestCase("Jobs:ShutdownTimeout", "soon", "System.TimeSpan")]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using AgentCorex.Tests.Infrastructure;
 using Npgsql;
@@ -155,6 +156,62 @@ public sealed class ClusterTests
         });
         var running = await (await client.GetAsync("/jobs?status=running")).ReadObjectAsync();
         Assert.That(running.At("pagination.total")!.GetValue<int>(), Is.Zero, "no job is left running");
+    }
+
+    /// <summary>
+    /// A killed node's Hangfire servers (its tools' and its webhooks') leave the dashboard's Servers within
+    /// Jobs:ServerTimeout plus Jobs:ServerCheckInterval of its last heartbeat: 75 s at the defaults, which these
+    /// nodes keep. Hangfire's own defaults (5 and 5 minutes) kept them listed for up to 10 minutes.
+    /// </summary>
+    [Test]
+    public async Task NodeKilled_LeavesTheServersList_WithinAboutAMinute_WhileTheLiveOneStays()
+    {
+        var (doomed, survivor) = await StartTwoAtOnceAsync(workers: 1);
+        await using var killed = doomed;
+        await using var live = survivor;
+        int Listed(IEnumerable<string> ids, ServerProcess node) => ids.Count(id => id.Contains($":{node.ProcessId}:", StringComparison.Ordinal));
+        await WaitForServersAsync(ids => Listed(ids, doomed) == 2 && Listed(ids, survivor) == 2, TimeSpan.FromSeconds(30));
+
+        await doomed.KillAsync();
+        var killedAt = Stopwatch.StartNew();
+        var after = await WaitForServersAsync(ids => Listed(ids, doomed) == 0, TimeSpan.FromSeconds(90));
+
+        Assert.That(Listed(after, survivor), Is.EqualTo(2), "the live node's servers stay");
+        TestContext.Out.WriteLine($"the killed node's servers left the list {killedAt.Elapsed} after the kill");
+    }
+
+    /// <summary>Polls the servers the dashboard's Servers page lists (ids machine:pid:guid, machine:webhooks:pid:guid) until they satisfy the condition.</summary>
+    private async Task<List<string>> WaitForServersAsync(Func<List<string>, bool> condition, TimeSpan within)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var ids = await ServerIdsAsync();
+            if (condition(ids))
+            {
+                return ids;
+            }
+            if (deadline.Elapsed > within)
+            {
+                Assert.Fail($"the servers listed did not reach the expected state within {within}; last seen: {string.Join(", ", ids)}");
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>The ids of the servers the dashboard's Servers page lists (machine:pid:guid, machine:webhooks:pid:guid).</summary>
+    private async Task<List<string>> ServerIdsAsync()
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT id FROM hangfire.server", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        List<string> ids = [];
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+        return ids;
     }
 
     [Test]

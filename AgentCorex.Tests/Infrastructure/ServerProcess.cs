@@ -23,6 +23,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The process's id, which Hangfire puts in the ids of its servers (machine:pid:guid).</summary>
+    public int ProcessId => process.Id;
+
     public string Output
     {
         get

@@ -26,6 +26,10 @@ public static class JobsExtensions
             .Validate(o => o.QueuedRepairGrace >= TimeSpan.FromSeconds(1), "Jobs:QueuedRepairGrace must be at least 00:00:01.")
             .Validate(o => o.ProgressInterval >= TimeSpan.Zero && o.ProgressInterval <= TimeSpan.FromMinutes(1), "Jobs:ProgressInterval must be between 0 and 00:01:00.")
             .Validate(o => o.InvisibilityTimeout >= TimeSpan.FromSeconds(1), "Jobs:InvisibilityTimeout must be at least 00:00:01.")
+            .Validate(o => o.ServerHeartbeatInterval >= TimeSpan.FromSeconds(1) && o.ServerHeartbeatInterval <= TimeSpan.FromMinutes(5), "Jobs:ServerHeartbeatInterval must be between 00:00:01 and 00:05:00.")
+            // Three heartbeats missed in a row, not one late, before a live server is taken for dead.
+            .Validate(o => o.ServerTimeout >= 3 * o.ServerHeartbeatInterval && o.ServerTimeout <= TimeSpan.FromHours(1), "Jobs:ServerTimeout must be at least three times Jobs:ServerHeartbeatInterval and at most 01:00:00.")
+            .Validate(o => o.ServerCheckInterval >= TimeSpan.FromSeconds(1) && o.ServerCheckInterval <= o.ServerTimeout, "Jobs:ServerCheckInterval must be between 00:00:01 and Jobs:ServerTimeout.")
             .Validate(o => o.QueuePollInterval >= TimeSpan.FromMilliseconds(50), "Jobs:QueuePollInterval must be at least 00:00:00.05.")
             .Validate(o => o.InMemoryJobExpiration >= TimeSpan.FromMinutes(1) && o.InMemoryJobExpiration <= TimeSpan.FromDays(1), "Jobs:InMemoryJobExpiration must be between 00:01:00 and 1.00:00:00.")
             .Validate(o => o.ShutdownTimeout >= TimeSpan.Zero && o.ShutdownTimeout <= TimeSpan.FromHours(1), "Jobs:ShutdownTimeout must be between 00:00:00 and 01:00:00.")
@@ -61,6 +65,7 @@ public static class JobsExtensions
                 // Tool jobs only: webhook deliveries have workers of their own (see AddWebhooks).
                 server.Queues = [EnqueuedState.DefaultQueue];
                 server.CancellationCheckInterval = options.CancellationCheckInterval;
+                ServerLiveness.ApplyTo(server, options);
                 ShutdownTimeouts.ApplyTo(server, options.ShutdownTimeout);
             });
         }

@@ -39,6 +39,23 @@ public sealed class JobsOptions
     public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
+    /// How often each Hangfire server of a node writes that it lives (hangfire.server's last heartbeat). It is
+    /// written from a thread of its own, whatever the workers are doing.
+    /// </summary>
+    public TimeSpan ServerHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// How long a Hangfire server may go without a heartbeat before the other nodes remove it from the dashboard's
+    /// Servers. A server that could not write its heartbeat for this long, or finds itself removed (the database
+    /// was away), restarts, which interrupts the jobs it runs. Which jobs another node takes over, and when, is
+    /// Jobs:InvisibilityTimeout's, not this.
+    /// </summary>
+    public TimeSpan ServerTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often each node looks for servers past Jobs:ServerTimeout, and removes them.</summary>
+    public TimeSpan ServerCheckInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
     /// On PostgreSQL: how often each idle worker looks for jobs enqueued by another node. With 10 workers polling
     /// out of step, another node's job waits about a tenth of it for the next look.
     /// </summary>

@@ -1,0 +1,19 @@
+using Hangfire;
+
+namespace AgentCorex.Web.Jobs;
+
+/// <summary>
+/// How soon a dead node's Hangfire servers leave the dashboard's Servers: at most Jobs:ServerTimeout plus
+/// Jobs:ServerCheckInterval after its last heartbeat (75 s by default; Hangfire's own 5 and 5 minutes kept one there
+/// for up to 10). Only the list depends on it: on PostgreSQL and SQL Server a dead node's running jobs are hidden by
+/// their own sliding timeout (Jobs:InvisibilityTimeout), whatever the server list says.
+/// </summary>
+public static class ServerLiveness
+{
+    public static void ApplyTo(BackgroundJobServerOptions server, JobsOptions options)
+    {
+        server.HeartbeatInterval = options.ServerHeartbeatInterval;
+        server.ServerTimeout = options.ServerTimeout;
+        server.ServerCheckInterval = options.ServerCheckInterval;
+    }
+}
