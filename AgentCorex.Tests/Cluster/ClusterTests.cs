@@ -25,20 +25,28 @@ public sealed class ClusterTests
     [TearDown]
     public void RemoveDataFolder() => Directory.Delete(data, recursive: true);
 
-    private Task<ServerProcess> StartNodeAsync(int workers, string name) =>
-        ServerProcess.StartAsync(Directory.CreateDirectory(Path.Combine(data, name)).FullName, new Dictionary<string, string>
+    /// <param name="settings">Settings of the test's own, added to (or replacing) the cluster's.</param>
+    private Task<ServerProcess> StartNodeAsync(int workers, string name, IDictionary<string, string>? settings = null)
+    {
+        var all = new Dictionary<string, string>
         {
             ["Storage:Provider"] = "PostgreSql",
             ["ConnectionStrings:AgentCorex"] = connectionString,
             ["Jobs:WorkerCount"] = workers.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Jobs:InvisibilityTimeout"] = "00:00:05",
             ["Jobs:CancellationCheckInterval"] = "00:00:00.200",
-        });
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            all[key] = value;
+        }
+        return ServerProcess.StartAsync(Directory.CreateDirectory(Path.Combine(data, name)).FullName, all);
+    }
 
     /// <summary>Two nodes started together; when one fails to start, the other is not left running.</summary>
-    private async Task<(ServerProcess A, ServerProcess B)> StartTwoAtOnceAsync(int workers)
+    private async Task<(ServerProcess A, ServerProcess B)> StartTwoAtOnceAsync(int workers, IDictionary<string, string>? settings = null)
     {
-        var starting = new[] { StartNodeAsync(workers, "a"), StartNodeAsync(workers, "b") };
+        var starting = new[] { StartNodeAsync(workers, "a", settings), StartNodeAsync(workers, "b", settings) };
         try
         {
             await Task.WhenAll(starting);
@@ -169,7 +177,6 @@ public sealed class ClusterTests
         var (doomed, survivor) = await StartTwoAtOnceAsync(workers: 1);
         await using var killed = doomed;
         await using var live = survivor;
-        int Listed(IEnumerable<string> ids, ServerProcess node) => ids.Count(id => id.Contains($":{node.ProcessId}:", StringComparison.Ordinal));
         await WaitForServersAsync(ids => Listed(ids, doomed) == 2 && Listed(ids, survivor) == 2, TimeSpan.FromSeconds(30));
 
         await doomed.KillAsync();
@@ -178,6 +185,61 @@ public sealed class ClusterTests
 
         Assert.That(Listed(after, survivor), Is.EqualTo(2), "the live node's servers stay");
         TestContext.Out.WriteLine($"the killed node's servers left the list {killedAt.Elapsed} after the kill");
+    }
+
+    /// <summary>
+    /// A Hangfire server that finds its row gone (another node took it for dead: it could not write its heartbeat
+    /// for Jobs:ServerTimeout, the database away or stalled that long) restarts in place, which fires its running
+    /// jobs' tokens. That is a cut-off, not a cancel: the ledger's restart rules apply, and Hangfire runs the jobs
+    /// again after the restart. Without the distinction both jobs ended canceled, as if their owner had canceled them.
+    /// </summary>
+    [Test]
+    public async Task HangfireServerRestartedInPlace_CutsItsRunningJobsOff_AsARestartDoes_NotCanceled()
+    {
+        await using var node = await StartNodeAsync(workers: 2, "node", new Dictionary<string, string>
+        {
+            ["Jobs:ServerHeartbeatInterval"] = "00:00:05",
+            ["Jobs:ServerTimeout"] = "00:00:30",
+            ["Jobs:ServerCheckInterval"] = "00:00:05",
+        });
+        using var client = node.CreateClient();
+        var unsafeJob = await client.SubmitAsync("test_side_effect", new { duration_ms = 120_000 });
+        // Longer than a heartbeat, so that it is still running when its server restarts.
+        var safeJob = await client.SubmitAsync("wait", new { duration_ms = 8000, steps = 2 });
+        await client.WaitForStatusAsync(unsafeJob, "running");
+        await client.WaitForStatusAsync(safeJob, "running");
+
+        // As another node removes a server it takes for dead; the node's next heartbeat finds it gone and restarts.
+        var removed = await RemoveServersAsync(node);
+        var unsafeEnd = await client.WaitForFinalAsync(unsafeJob, TimeSpan.FromSeconds(30));
+        var safeEnd = await client.WaitForFinalAsync(safeJob, TimeSpan.FromSeconds(30));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(removed, Is.EqualTo(2), "the node's two servers, its tools' and its webhooks'");
+            Assert.That(unsafeEnd.Str("status"), Is.EqualTo("failed"), unsafeEnd.ToJsonString());
+            Assert.That(unsafeEnd.Str("error.code"), Is.EqualTo("SERVER_RESTARTED"));
+            Assert.That(safeEnd.Str("status"), Is.EqualTo("completed"), safeEnd.ToJsonString());
+            Assert.That(safeEnd.At("result.waited_ms")!.GetValue<long>(), Is.EqualTo(8000), "a tool safe to retry runs again, whole");
+            Assert.That(node.Output, Does.Contain("restarting").And.Contain("was cut off: its Hangfire server"));
+        });
+        Assert.That(await AttemptAsync(safeJob), Is.EqualTo(2), "the safe job ran a second time");
+    }
+
+    private static int Listed(IEnumerable<string> ids, ServerProcess node) => ids.Count(id => IsOf(id, node));
+
+    /// <summary>Whether a Hangfire server id (machine:pid:guid, machine:webhooks:pid:guid) is one of this node's.</summary>
+    private static bool IsOf(string serverId, ServerProcess node) => serverId.Contains($":{node.ProcessId}:", StringComparison.Ordinal);
+
+    /// <summary>Deletes the node's rows from hangfire.server, as another node's check does with a server it takes for dead.</summary>
+    private async Task<int> RemoveServersAsync(ServerProcess node)
+    {
+        var ids = (await ServerIdsAsync()).Where(id => IsOf(id, node)).ToArray();
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("DELETE FROM hangfire.server WHERE id = ANY(@ids)", connection);
+        command.Parameters.AddWithValue("ids", ids);
+        return await command.ExecuteNonQueryAsync();
     }
 
     /// <summary>Polls the servers the dashboard's Servers page lists (ids machine:pid:guid, machine:webhooks:pid:guid) until they satisfy the condition.</summary>

@@ -114,6 +114,48 @@ public sealed class DatabaseOutageTests
         });
     }
 
+    /// <summary>
+    /// An outage longer than Jobs:ServerTimeout: the node's Hangfire server, unable to write its heartbeat, restarts in
+    /// place and cuts off the job it runs, while the ledger cannot record that. The node says so in one line, with no
+    /// stack trace, and the cut-off is settled when Hangfire runs the job again: a tool not safe to retry ends failed
+    /// SERVER_RESTARTED, not canceled as if its owner had canceled it.
+    /// </summary>
+    [Test]
+    public async Task AnOutageLongerThanTheServerTimeout_CutsTheRunningJobOff_SettledWhenItRunsAgain_NotCanceled()
+    {
+        var logs = new CapturedLogs();
+        using var node = app.WithWebHostBuilder(host => host
+            .UseSetting("Jobs:ServerHeartbeatInterval", "00:00:01")
+            .UseSetting("Jobs:ServerTimeout", "00:00:03")
+            .UseSetting("Jobs:ServerCheckInterval", "00:00:01")
+            // The job's requeue fails too, the database being away: it runs again once it is visible again.
+            .UseSetting("Jobs:InvisibilityTimeout", "00:00:05")
+            .ConfigureLogging(logging => logging.AddProvider(logs)));
+        using var client = node.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        var job = await client.SubmitAsync("test_side_effect", new { duration_ms = 120_000 });
+        await client.WaitForStatusAsync(job, "running");
+
+        proxy.Stop();
+        var deadline = Stopwatch.StartNew();
+        List<string> cutOff;
+        while ((cutOff = [.. logs.Lines.Where(l => l.Contains($"Job {job} was cut off, but the ledger could not record it"))]).Count == 0
+            && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100);
+        }
+        proxy.Resume();
+        var ended = await client.WaitForFinalAsync(job, TimeSpan.FromSeconds(60));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cutOff, Has.Count.EqualTo(1), "the node said the run was cut off while the database was away");
+            Assert.That(cutOff, Has.None.Contains("\n   at "), "a database outage is said without a stack trace");
+            Assert.That(ended.Str("status"), Is.EqualTo("failed"), ended.ToJsonString());
+            Assert.That(ended.Str("error.code"), Is.EqualTo("SERVER_RESTARTED"));
+        });
+    }
+
     private static readonly TimeSpan PostgreSqlPoolWatchInterval = AgentCorex.Web.Storage.PostgreSqlPoolWatch.Interval;
 
     [Test]

@@ -121,9 +121,9 @@ public sealed partial class ToolJob(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || cancellation.IsCancellationRequested)
         {
-            if (!lifetime.ApplicationStopping.IsCancellationRequested)
+            if (!IsCutOff(perform, cancellationToken))
             {
-                // Not a shutdown: the job was canceled (a forced DELETE here, or its Hangfire state changed elsewhere).
+                // The job was canceled: a forced DELETE here, or its Hangfire state changed elsewhere.
                 var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, CancellationToken.None);
                 if (await UntilStoredAsync(jobId, () => ledger.TryCancelAsync(jobId, JobStatus.Running, JobCanceler.HangfireState, canceled, CancellationToken.None)))
                 {
@@ -134,9 +134,25 @@ public sealed partial class ToolJob(
                 // Whoever canceled it stored it first (a DELETE, here or on another node): the ledger says who.
                 return new JobRunSummary(JobStatus.Canceled, await CancelReasonAsync(ledger, jobId));
             }
-            // The server is stopping: leave the job as the restart rules say, and let Hangfire see the shutdown.
-            LogCutOff(logger, jobId);
-            await InterruptAsync(job, attempt, CancellationToken.None);
+            // Its server is stopping or restarting: leave the job as the restart rules say, and let Hangfire see the
+            // stop, so that it requeues the job (Hangfire's worker requeues a job that throws as its server stops).
+            if (lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                LogCutOff(logger, jobId);
+            }
+            else
+            {
+                LogCutOffByRestart(logger, jobId, perform.ServerId);
+            }
+            try
+            {
+                await InterruptAsync(job, attempt, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                // The run is found cut off when the job runs again (StartAsync), and settled then.
+                LogInterruptNotStored(logger, DatabaseFailures.IsUnavailable(e) ? null : e, jobId, e.GetBaseException().Message);
+            }
             throw;
         }
         finally
@@ -144,6 +160,38 @@ public sealed partial class ToolJob(
             running.Unregister(jobId, cancellation);
             cancellation.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Whether a run whose token fired was cut off by its server's stopping (the application's shutdown, or Hangfire
+    /// restarting its server in place: one that could not write its heartbeat for Jobs:ServerTimeout, or found itself
+    /// removed by another node) rather than canceled. Our own token alone (a forced DELETE on this node) is a cancel.
+    /// Hangfire's fires for either, and Hangfire tells them apart as its worker does: its token throws a
+    /// <see cref="JobAbortedException"/> when its cancellation check found the job's state changed (no longer
+    /// Processing, or Processing on another server or worker: a cancel elsewhere), and a plain
+    /// OperationCanceledException when its server stopped. Once the token fired neither answer reads the database
+    /// (it reads the job's state only when neither happened), so it costs nothing, and holds during a database
+    /// outage: a check that cannot read the state aborts nothing, so its server's restart is a cut-off.
+    /// </summary>
+    private static bool IsCutOff(PerformContext perform, CancellationToken hangfireToken)
+    {
+        if (!hangfireToken.IsCancellationRequested)
+        {
+            return false;
+        }
+        try
+        {
+            perform.CancellationToken.ThrowIfCancellationRequested();
+        }
+        catch (JobAbortedException)
+        {
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return true;
+        }
+        return false; // not a Hangfire server's token (one a test made): taken for a cancel
     }
 
     /// <summary>What follows a stored end: the metric, the log, the job's event, and its key's slot for a parked job.</summary>
@@ -377,4 +425,10 @@ public sealed partial class ToolJob(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was still running when the server's shutdown timeout ran out: cut off")]
     private static partial void LogCutOff(ILogger logger, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was cut off: its Hangfire server {ServerId} restarted (it could not write its heartbeat for Jobs:ServerTimeout, or another node took it for dead and removed it)")]
+    private static partial void LogCutOffByRestart(ILogger logger, string jobId, string? serverId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was cut off, but the ledger could not record it ({Reason}): it is settled when the job runs again")]
+    private static partial void LogInterruptNotStored(ILogger logger, Exception? exception, string jobId, string reason);
 }
