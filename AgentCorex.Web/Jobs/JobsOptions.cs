@@ -47,10 +47,11 @@ public sealed class JobsOptions
     /// <summary>
     /// How long a Hangfire server may go without a heartbeat before the other nodes remove it from the dashboard's
     /// Servers. A server that could not write its heartbeat for this long, or finds itself removed (the database
-    /// was away), restarts, which interrupts the jobs it runs. Which jobs another node takes over, and when, is
+    /// was away), restarts in place, which cuts off the jobs it runs; so this is also the database outage running
+    /// jobs ride through. Hangfire's own default. Which jobs another node takes over, and when, is
     /// Jobs:InvisibilityTimeout's, not this.
     /// </summary>
-    public TimeSpan ServerTimeout { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan ServerTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How often each node looks for servers past Jobs:ServerTimeout, and removes them.</summary>
     public TimeSpan ServerCheckInterval { get; set; } = TimeSpan.FromSeconds(15);
