@@ -67,6 +67,26 @@ public sealed class HangfireStateTests(TestStorage storage) : ServerTest(storage
     }
 
     /// <summary>
+    /// A failed run expires from Hangfire as a completed one does. Hangfire's own Failed state is not final and never
+    /// expires (it waits for a requeue): a soak test found every failed tool job kept in the embedded default's memory
+    /// for good, and on a server database in hangfire.job.
+    /// </summary>
+    [Test]
+    public async Task FailedRun_ExpiresFromHangfire_AsACompletedOneDoes()
+    {
+        var failed = await Admin.SubmitAsync("fail", new { message = "no" });
+        var completed = await Admin.SubmitAsync("echo", new { message = "fine" });
+        await FinalHistoryAsync(Admin, failed);
+        await FinalHistoryAsync(Admin, completed);
+
+        var failedExpiry = Monitoring.JobDetails(await App.HangfireIdAsync(failed)).ExpireAt;
+        var completedExpiry = Monitoring.JobDetails(await App.HangfireIdAsync(completed)).ExpireAt;
+
+        Assert.That(completedExpiry, Is.Not.Null, "a completed run's expiration");
+        Assert.That(failedExpiry, Is.EqualTo(completedExpiry).Within(TimeSpan.FromMinutes(1)), "a failed run's expiration");
+    }
+
+    /// <summary>
     /// The Succeeded an election passes over (the fallback) is written into the job's history all the same, with the
     /// server's serializer settings: there too, no .NET type name, and not the message, which may be the tool's text.
     /// </summary>

@@ -32,7 +32,7 @@ internal sealed class JobOutcomeStateFilter : IElectStateFilter
 
     private static IState? StateOfOutcome(JobRunSummary summary) => summary.Status switch
     {
-        JobStatus.Failed => new FailedState(new ToolJobFailedException(summary.Message ?? "The tool failed")) { Reason = summary.Message },
+        JobStatus.Failed => new ToolFailedState(new FailedState(new ToolJobFailedException(summary.Message ?? "The tool failed")) { Reason = summary.Message }),
         JobStatus.Timeout => new TimeoutState(summary.TimeoutMs),
         JobStatus.Canceled => new CanceledState(summary.Message),
         _ => null,

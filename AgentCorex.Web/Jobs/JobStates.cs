@@ -34,3 +34,23 @@ public sealed class TimeoutState(long timeoutMs) : IState
 
     public Dictionary<string, string> SerializeData() => new() { ["TimeoutMs"] = timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture) };
 }
+
+/// <summary>
+/// Hangfire's Failed state, as the dashboard lists it, for a tool that failed: a final answer (never retried, and the
+/// dashboard cannot requeue it), so final, and expired as every other finished job (Jobs:InMemoryJobExpiration on the
+/// embedded default, a day on a server database). Hangfire's own FailedState is not final: it waits for an operator's
+/// requeue and never expires, so every failed tool job stayed in Hangfire for good, in the embedded default's memory
+/// until a restart and in a server database's hangfire.job for ever (found by a soak test).
+/// </summary>
+public sealed class ToolFailedState(FailedState failed) : IState
+{
+    public string Name => failed.Name;
+
+    public string? Reason => failed.Reason;
+
+    public bool IsFinal => true;
+
+    public bool IgnoreJobLoadException => failed.IgnoreJobLoadException;
+
+    public Dictionary<string, string> SerializeData() => failed.SerializeData();
+}
