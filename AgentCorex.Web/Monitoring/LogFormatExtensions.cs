@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using AgentCorex.Web.Api;
+using Microsoft.Extensions.Configuration.Memory;
 
 namespace AgentCorex.Web.Monitoring;
 
@@ -14,11 +15,25 @@ public static class LogFormatExtensions
     public static bool IsJson(IConfiguration configuration) => string.Equals(configuration[FormatKey], "json", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
+    /// The levels appsettings.json sets, as defaults under every configuration source, so that appsettings.json, the
+    /// environment and the command line still set any of them. appsettings.json is read from the working directory: a
+    /// server started from another folder read none, and logged two lines per request and one per SQL statement at
+    /// Information (in a soak test at 30 jobs/s, 5 MB of log a minute).
+    /// </summary>
+    private static readonly Dictionary<string, string?> QuietLevels = new()
+    {
+        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:Microsoft.EntityFrameworkCore"] = "Warning",
+        ["Logging:LogLevel:AgentCorex.Web.Auth.ApiKeyAuthenticationHandler"] = "Warning",
+    };
+
+    /// <summary>
     /// Logging:Format=json writes the console log as one JSON object a line, with the scopes' fields (a job's
     /// job_id, tool and key_id); unset or "plain", the usual console lines.
     /// </summary>
     public static WebApplicationBuilder AddLogFormat(this WebApplicationBuilder builder)
     {
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = QuietLevels });
         var format = builder.Configuration[FormatKey];
         if (IsJson(builder.Configuration))
         {
