@@ -160,7 +160,7 @@ def submit(key_name, kind, body, expect=(202,)):
     if s == 202:
         with lock:
             accepted[js["job_id"]] = (key_name, kind)
-            recent.append((key_name, js["job_id"]))
+            recent.append((keys[key_name], key_name, js["job_id"]))
         return js["job_id"]
     return None
 
@@ -172,12 +172,12 @@ def job_body():
     if r < 0.93: return "fail", {"tool": "fail", "arguments": {"message": "soak failure", "code": "SOAK_FAIL"}}
     return "timeout", {"tool": "wait", "arguments": {"duration_ms": 2000}, "timeout_ms": random.randint(1, 30)}
 
-def paced(rate, fn):
-    """Calls fn about rate times a second until the end, on this thread."""
+def paced(rate, fn, steady=False):
+    """Calls fn about rate times a second (at random, or steadily) until the end, on this thread."""
     nxt = time.time()
     while not stop.is_set() and time.time() < END:
         fn()
-        nxt += random.expovariate(rate)
+        nxt += 1 / rate if steady else random.expovariate(rate)
         d = nxt - time.time()
         if d > 0: time.sleep(d)
         elif d < -5: nxt = time.time()
@@ -200,7 +200,7 @@ def slow_keys():
     def free():
         kind, body = job_body()
         submit("free", kind, body)
-    paced(1 / 8, free)
+    paced(1 / 8, free, steady=True)
 
 def canceler():
     def one():
@@ -226,12 +226,11 @@ def reader():
     def one():
         with lock:
             if not recent: return
-            key_name, jid = random.choice(recent)
-        s, js, dt = request("GET", f"/jobs/{jid}", keys[key_name], expect=(200,) if key_name not in revoked_names else (200, 401))
+            key, key_name, jid = random.choice(recent)
+        s, js, dt = request("GET", f"/jobs/{jid}", key, expect=(200,) if key_name != "churn" else (200, 401))   # 401: revoked
         note("get", dt)
     paced(5, one)
 
-revoked_names = set()
 def lister():
     def one():
         key_name = random.choice(["admin", "ent-a", "ent-b", "pro", "free"])
@@ -254,7 +253,7 @@ def streamer():
                 record_status("GET", f"/jobs/{jid}/stream", str(r.status)); return
             events, final, deadline = 0, False, time.time() + random.choice([1.0, 30.0])   # some closed early
             while time.time() < deadline:
-                line = r.fp.readline()
+                line = r.readline()
                 if not line: final = True; break
                 if line.startswith(b"data:"): events += 1
             with lock: counts["stream " + ("to end" if final else "closed early")] += 1
@@ -282,7 +281,6 @@ def key_churn():
         jid2 = submit("churn", "churn", {"tool": "echo", "arguments": {"message": "bye"}})
         time.sleep(1)
         request("DELETE", f"/api_keys/{kid}", ADMIN)
-        revoked_names.add("churn")
         with lock: counts["keys churned"] += 1
     paced(1 / 20, one)
 
