@@ -65,7 +65,9 @@ public sealed class SlotQueriesTests() : ServerTest(TestStorage.Embedded)
     {
         using var folder = TempFolder.Create("agentcorex-slots-");
         await using var old = await OldDatabase.MigratedToAsync(folder, "20261128224617_JobEventsPending"); // the schema before key_slots
-        old.Db.ApiKeys.Add(new ApiKey { Id = "key_old", Name = "old", Plan = "pro", IsAdmin = false, SecretHash = new byte[32], CreatedAt = DateTime.UtcNow });
+        // The key in that schema's own columns: today's model has columns the old table has not (a key without limits).
+        await old.Db.Database.ExecuteSqlInterpolatedAsync(
+            $"INSERT INTO api_keys (key_id, name, plan, is_admin, secret_hash, created_at) VALUES ('key_old', 'old', 'pro', 0, {new byte[32]}, {DateTime.UtcNow})");
         var parked = Ledger.Job("key_old", "echo", JobStatus.Queued);
         parked.Parked = true;
         old.Db.Jobs.AddRange(
