@@ -32,7 +32,7 @@ internal sealed class HangfireBatchEnqueue(JobStorage storage, IJobFilterProvide
         {
             foreach (var job in jobs)
             {
-                client.Create(JobSubmitter.HangfireJob(job), new EnqueuedState());
+                JobSubmitter.Enqueue(client, job);
             }
             return;
         }

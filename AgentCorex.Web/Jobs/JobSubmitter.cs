@@ -89,8 +89,10 @@ public sealed partial class JobSubmitter(
     /// Hands the job to Hangfire. The same job as <c>Enqueue&lt;ToolJob&gt;(run => run.RunAsync(...))</c> stores,
     /// made without building and evaluating an expression tree for each job (a profile found it on the submit path).
     /// </summary>
-    public static string Enqueue(IBackgroundJobClient hangfire, JobEntry job) =>
-        hangfire.Create(HangfireJob(new QueuedJob(job.Id, job.Tool, job.OwnerKeyId)), new EnqueuedState());
+    public static string Enqueue(IBackgroundJobClient hangfire, JobEntry job) => Enqueue(hangfire, new QueuedJob(job.Id, job.Tool, job.OwnerKeyId));
+
+    /// <summary>The same, of a job known by what Hangfire runs it with.</summary>
+    internal static string Enqueue(IBackgroundJobClient hangfire, QueuedJob job) => hangfire.Create(HangfireJob(job), new EnqueuedState());
 
     /// <summary>What Hangfire runs for a job: <see cref="ToolJob.RunAsync"/> with its id, tool and owner.</summary>
     internal static Job HangfireJob(QueuedJob job) =>
