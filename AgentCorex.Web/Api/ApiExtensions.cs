@@ -26,6 +26,7 @@ public static class ApiExtensions
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            RequestHeadLimits.RaiseKestrelLimits(kestrel.Limits);
             kestrel.AddServerHeader = false; // "Server: Kestrel" tells a scanner which exploits to try, and a client nothing
         });
         builder.Services.AddSingleton(TimeProvider.System);
@@ -93,6 +94,7 @@ public static class ApiExtensions
             return ApiExceptionHandler.WriteAsync(
                 context.HttpContext, context.HttpContext.GetEndpoint().IsExecution() ? error.ForNoTool() : error, context.HttpContext.RequestAborted);
         });
+        app.UseMiddleware<RequestHeadLimits>();
         app.UseMiddleware<RequestBodyLimit>(MaxRequestBodyBytes);
         return app;
     }

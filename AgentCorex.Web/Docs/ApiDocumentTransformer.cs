@@ -1,4 +1,5 @@
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Errors;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -22,7 +23,9 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
             Description = "Run tools synchronously (POST /execute_tool) or as background jobs (POST /jobs/submit). " +
                 "Every error has the shape {\"error\":{\"code\",\"message\",...}}. " +
                 "Every GET route also answers HEAD, with the same status and headers and no body; HEAD is not listed apart. " +
-                "A method a route does not take is 405 METHOD_NOT_ALLOWED, with Allow listing those it does (GET /jobs/submit included).",
+                "A method a route does not take is 405 METHOD_NOT_ALLOWED, with Allow listing those it does (GET /jobs/submit included). " +
+                $"On any route, a request line over {RequestHeadLimits.MaxRequestLineBytes} bytes is 414 URI_TOO_LONG, and headers over " +
+                $"{RequestHeadLimits.MaxHeaderBytes} bytes or {RequestHeadLimits.MaxHeaderCount} fields are 431 HEADERS_TOO_LARGE.",
         };
         document.Components ??= new OpenApiComponents();
         document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();

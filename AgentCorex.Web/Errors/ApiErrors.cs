@@ -63,6 +63,16 @@ public static class ApiErrors
     public static ApiException ContentEncodingUnsupported() =>
         new(StatusCodes.Status415UnsupportedMediaType, new ApiError("UNSUPPORTED_MEDIA_TYPE", "The request body must be sent uncompressed: Content-Encoding is not supported"));
 
+    /// <summary>A request line over <see cref="RequestHeadLimits.MaxRequestLineBytes"/>: a path or query too long.</summary>
+    public static ApiException UriTooLong() =>
+        new(StatusCodes.Status414UriTooLong, new ApiError(
+            "URI_TOO_LONG", $"The request line is longer than {RequestHeadLimits.MaxRequestLineBytes} bytes"));
+
+    /// <summary>Headers over <see cref="RequestHeadLimits.MaxHeaderBytes"/> or <see cref="RequestHeadLimits.MaxHeaderCount"/> fields.</summary>
+    public static ApiException HeadersTooLarge() =>
+        new(StatusCodes.Status431RequestHeaderFieldsTooLarge, new ApiError(
+            "HEADERS_TOO_LARGE", $"The request's headers are larger than {RequestHeadLimits.MaxHeaderBytes} bytes or more than {RequestHeadLimits.MaxHeaderCount} fields"));
+
     public const string InternalCode = "INTERNAL_ERROR";
 
     /// <summary>
@@ -88,6 +98,8 @@ public static class ApiErrors
         StatusCodes.Status405MethodNotAllowed => new(statusCode, new ApiError("METHOD_NOT_ALLOWED", "This route does not accept that method")),
         StatusCodes.Status408RequestTimeout => new(statusCode, new ApiError("REQUEST_TIMEOUT", "The request body did not arrive in time")),
         StatusCodes.Status413PayloadTooLarge => new(statusCode, new ApiError("PAYLOAD_TOO_LARGE", "The request body is larger than allowed")),
+        StatusCodes.Status414UriTooLong => UriTooLong(),
+        StatusCodes.Status431RequestHeaderFieldsTooLarge => HeadersTooLarge(),
         StatusCodes.Status415UnsupportedMediaType => new(statusCode, new ApiError("UNSUPPORTED_MEDIA_TYPE", "The request body must be application/json")),
         StatusCodes.Status401Unauthorized => Unauthorized("A valid API key is required"),
         StatusCodes.Status403Forbidden => Forbidden(),
