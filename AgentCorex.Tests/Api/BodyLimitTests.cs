@@ -20,12 +20,7 @@ public sealed class BodyLimitTests
     {
         // Kestrel, not the in-memory TestServer: that one gives every body a Content-Length (so none is chunked) and
         // enforces no body size of its own.
-        app = new AgentCorexApp(new Dictionary<string, string?> { ["urls"] = "http://127.0.0.1:0" });
-        app.UseKestrel();
-        using (var started = app.CreateClient())
-        {
-            address = started.BaseAddress!;
-        }
+        (app, address) = AgentCorexApp.StartOnKestrel();
         Admin = Client(AgentCorexApp.AdminKey);
     }
 

@@ -15,15 +15,9 @@ public sealed class RequestHeadLimitTests
     private AgentCorexApp app = null!;
     private Uri address = null!;
 
+    /// <summary>Kestrel, not the in-memory TestServer: these limits are the HTTP parser's.</summary>
     [OneTimeSetUp]
-    public void StartServer()
-    {
-        // Kestrel, not the in-memory TestServer: these limits are the HTTP parser's.
-        app = new AgentCorexApp(new Dictionary<string, string?> { ["urls"] = "http://127.0.0.1:0" });
-        app.UseKestrel();
-        using var started = app.CreateClient();
-        address = started.BaseAddress!;
-    }
+    public void StartServer() => (app, address) = AgentCorexApp.StartOnKestrel();
 
     [OneTimeTearDown]
     public void StopServer() => app?.Dispose();

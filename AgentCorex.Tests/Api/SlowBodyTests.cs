@@ -15,13 +15,8 @@ public sealed class SlowBodyTests
     public async Task ABodySentAByteASecond_IsAnsweredRequestTimeout_InTheErrorShape()
     {
         // Kestrel, not the in-memory TestServer, which enforces no data rate.
-        using var app = new AgentCorexApp(new Dictionary<string, string?> { ["urls"] = "http://127.0.0.1:0" });
-        app.UseKestrel();
-        Uri address;
-        using (var started = app.CreateClient())
-        {
-            address = started.BaseAddress!;
-        }
+        var (started, address) = AgentCorexApp.StartOnKestrel();
+        using var app = started;
         const string body = """{"tool":"echo","arguments":{"message":"slowly, slowly"}}""";
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(address.Host, address.Port);

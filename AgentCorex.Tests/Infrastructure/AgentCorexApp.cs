@@ -68,6 +68,18 @@ public sealed class AgentCorexApp : WebApplicationFactory<Program>
         }
     }
 
+    /// <summary>
+    /// The server on Kestrel at a free loopback port, and its address: for what the in-memory TestServer does not do
+    /// (Kestrel's HTTP parsing and limits, its body data rate, chunked bodies).
+    /// </summary>
+    public static (AgentCorexApp App, Uri Address) StartOnKestrel()
+    {
+        var app = new AgentCorexApp(new Dictionary<string, string?> { ["urls"] = "http://127.0.0.1:0" });
+        app.UseKestrel();
+        using var started = app.CreateClient();
+        return (app, started.BaseAddress!);
+    }
+
     public HttpClient CreateClient(string? apiKey)
     {
         var client = CreateClient();
