@@ -65,6 +65,14 @@ function curl(example, key) {
   return { status: Number(out.slice(cut + 1)), body: JSON.parse(out.slice(0, cut)) };
 }
 
+// A contract example the server refuses: its status, and the error in the contract's shape.
+function refused(name, example, key, status, code) {
+  const answer = curl(example, key);
+  check(`curl ${name} is ${status}`, answer.status === status, answer.status);
+  errorShape(name, answer.body, code);
+  return answer.body;
+}
+
 const submitted = async (key, tool, args, extra = {}) => {
   const r = await api('POST', '/jobs/submit', key, { tool, arguments: args, ...extra });
   if (r.status !== 202) throw new Error(`submit ${tool}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -110,7 +118,7 @@ async function main() {
   check('POST /webhooks with a local receiver is 201', hook.status === 201, hook);
 
   // ---- The contract's curl examples for the execution endpoints ----
-  const execSimple = curl(`curl -X POST "https://api.agent-corex.com/execute_tool" \\
+  const execSimple = refused('execute_tool of a tool the server has not', `curl -X POST "https://api.agent-corex.com/execute_tool" \\
   -H "Authorization: Bearer ADMIN_KEY" \\
   -H "Content-Type: application/json" \\
   -d '{
@@ -122,12 +130,10 @@ async function main() {
       "to_branch": "main",
       "body": "This PR fixes issue #123"
     }
-  }'`, ADMIN_KEY);
-  check('curl execute_tool of a tool the server has not is 404', execSimple.status === 404, execSimple.status);
-  errorShape('execute_tool unknown tool', execSimple.body, 'TOOL_NOT_FOUND');
-  check('execute_tool error carries tool and status "error"', execSimple.body.tool === 'create_pull_request' && execSimple.body.status === 'error', execSimple.body);
+  }'`, ADMIN_KEY, 404, 'TOOL_NOT_FOUND');
+  check('execute_tool error carries tool and status "error"', execSimple.tool === 'create_pull_request' && execSimple.status === 'error', execSimple);
 
-  const deployExample = curl(`curl -X POST "https://api.agent-corex.com/execute_tool" \\
+  const deployExample = refused('execute_tool "With Timeout" of a tool the server has not', `curl -X POST "https://api.agent-corex.com/execute_tool" \\
   -H "Authorization: Bearer ADMIN_KEY" \\
   -H "Content-Type: application/json" \\
   -d '{
@@ -138,21 +144,10 @@ async function main() {
       "version": "1.2.3"
     },
     "timeout_ms": 60000
-  }'`, ADMIN_KEY);
-  check('curl execute_tool "With Timeout" of a tool the server has not is 404', deployExample.status === 404 && deployExample.body.tool === 'deploy_to_aws', deployExample);
-  errorShape('execute_tool With Timeout', deployExample.body, 'TOOL_NOT_FOUND');
+  }'`, ADMIN_KEY, 404, 'TOOL_NOT_FOUND');
 
   // The same request on a tool the server has, made to run past its timeout_ms.
-  const execTimeout = curl(`curl -X POST "https://api.agent-corex.com/execute_tool" \\
-  -H "Authorization: Bearer ADMIN_KEY" \\
-  -H "Content-Type: application/json" \\
-  -d '{
-    "tool": "wait",
-    "arguments": {
-      "duration_ms": 5000
-    },
-    "timeout_ms": 500
-  }'`, ADMIN_KEY);
+  const execTimeout = await api('POST', '/execute_tool', ADMIN_KEY, { tool: 'wait', arguments: { duration_ms: 5000 }, timeout_ms: 500 });
   check('execute_tool over its timeout_ms is 504', execTimeout.status === 504, execTimeout.status);
   errorShape('execute_tool timeout', execTimeout.body, 'EXECUTION_TIMEOUT');
   check('execute_tool timeout: status "timeout", message as the contract words it',
@@ -177,7 +172,7 @@ async function main() {
   check('execute_tool with a non-admin key is 403 (the contract: admin only)', execNotAdmin.status === 403, execNotAdmin.status);
   errorShape('execute_tool non-admin', execNotAdmin.body, 'FORBIDDEN');
 
-  const submitExample = curl(`curl -X POST "https://api.agent-corex.com/jobs/submit" \\
+  refused('jobs/submit of a tool the server has not', `curl -X POST "https://api.agent-corex.com/jobs/submit" \\
   -H "Authorization: Bearer YOUR_API_KEY" \\
   -H "Content-Type: application/json" \\
   -d '{
@@ -187,19 +182,13 @@ async function main() {
       "service": "api",
       "version": "1.2.3"
     }
-  }'`, pro);
-  check('curl jobs/submit of a tool the server has not is 404', submitExample.status === 404, submitExample.status);
-  errorShape('jobs/submit unknown tool', submitExample.body, 'TOOL_NOT_FOUND');
+  }'`, pro, 404, 'TOOL_NOT_FOUND');
 
-  const unknownJob = curl(`curl "https://api.agent-corex.com/jobs/job_abc123def456" \\
-  -H "Authorization: Bearer YOUR_API_KEY"`, pro);
-  check('curl GET an unknown job is 404', unknownJob.status === 404, unknownJob.status);
-  errorShape('GET unknown job', unknownJob.body, 'JOB_NOT_FOUND');
-  const deleteUnknown = curl(`curl -X DELETE "https://api.agent-corex.com/jobs/job_abc123def456" \\
-  -H "Authorization: Bearer YOUR_API_KEY"`, pro);
-  check('curl DELETE an unknown job is 404', deleteUnknown.status === 404, deleteUnknown.status);
-  errorShape('DELETE unknown job', deleteUnknown.body, 'JOB_NOT_FOUND');
-  check('JOB_NOT_FOUND message as the contract words it', deleteUnknown.body.error.message === 'Job job_abc123def456 does not exist', deleteUnknown.body.error.message);
+  refused('GET an unknown job', `curl "https://api.agent-corex.com/jobs/job_abc123def456" \\
+  -H "Authorization: Bearer YOUR_API_KEY"`, pro, 404, 'JOB_NOT_FOUND');
+  const deleteUnknown = refused('DELETE an unknown job', `curl -X DELETE "https://api.agent-corex.com/jobs/job_abc123def456" \\
+  -H "Authorization: Bearer YOUR_API_KEY"`, pro, 404, 'JOB_NOT_FOUND');
+  check('JOB_NOT_FOUND message as the contract words it', deleteUnknown.error.message === 'Job job_abc123def456 does not exist', deleteUnknown.error.message);
 
   // ---- completed, through pollJobWithBackoff, executeAndWait, executeWithTimeout and the stream ----
   const jobSpec = { job_id: 'string', status: 'string', tool: 'string', created_at: 'unix' };
