@@ -67,6 +67,21 @@ public sealed class LedgerTransitionTests(TestStorage storage) : ServerTest(stor
     }
 
     [Test]
+    public async Task CancelOfARun_TakesOnlyItsOwnAttempt_NotANewerOneThatTookTheJobOver()
+    {
+        var running = await SeedAsync(JobStatus.Running, attempt: 2);
+
+        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 1, JobCanceler.HangfireState, 0, default)), Is.False, "attempt 2 took it over");
+        var untouched = await ReadAsync(running.Id);
+        Assert.That((untouched.Status, untouched.Attempt, untouched.CompletedAt, untouched.ErrorMessage), Is.EqualTo((JobStatus.Running, 2, (DateTime?)null, (string?)null)));
+
+        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 2, JobCanceler.HangfireState, 0, default)), Is.True);
+        var canceled = await ReadAsync(running.Id);
+        Assert.That((canceled.Status, canceled.ErrorMessage), Is.EqualTo((JobStatus.Canceled, "Canceled by a change of its Hangfire job's state while running")));
+        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 2, JobCanceler.HangfireState, 0, default)), Is.False, "already canceled");
+    }
+
+    [Test]
     public async Task Interrupt_RequeuesOrFails_OnlyTheAttemptThatRan()
     {
         var retried = await SeedAsync(JobStatus.Running);
@@ -85,11 +100,12 @@ public sealed class LedgerTransitionTests(TestStorage storage) : ServerTest(stor
         Assert.That(await Ledger(l => l.TryInterruptAsync(failed.Id, attempt: 1, requeue: false, 0, default)), Is.False, "already ended");
     }
 
-    private async Task<JobEntry> SeedAsync(string status, bool parked = false)
+    private async Task<JobEntry> SeedAsync(string status, bool parked = false, int attempt = 1)
     {
         var key = await App.CreateKeyAsync();
         var job = Infrastructure.Ledger.Job(key.KeyId, "echo", status);
         job.Parked = parked;
+        job.Attempt = attempt;
         await App.AddJobsAsync([job]);
         return job;
     }

@@ -323,11 +323,22 @@ public sealed class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider ti
     public async Task<bool> TryCancelAsync(string jobId, string from, JobCanceler canceler, int raises, CancellationToken cancellationToken) =>
         await WriteAsync(CancelSql, cancellationToken, Timestamp(Now), canceler.Reason(from), raises, jobId, from) == 1;
 
-    private const string CancelSql =
+    /// <summary>
+    /// running (this attempt) → canceled: a run's own cancel. A newer attempt (another worker's, which took the job over
+    /// while this run's node stalled) is not this run's to cancel; false then too.
+    /// </summary>
+    public async Task<bool> TryCancelAsync(string jobId, int attempt, JobCanceler canceler, int raises, CancellationToken cancellationToken) =>
+        await WriteAsync(CancelAttemptSql, cancellationToken, Timestamp(Now), canceler.Reason(JobStatus.Running), raises, jobId, attempt) == 1;
+
+    private const string CancelSetSql =
         $$"""
         UPDATE jobs SET status = '{{JobStatus.Canceled}}', completed_at = {0}, error_message = {1}, events_pending = events_pending | {2}
-        WHERE job_id = {3} AND {{StatusOfTheRowIs}}{4}
+        WHERE job_id = {3} AND {{StatusOfTheRowIs}}
         """;
+
+    private const string CancelSql = CancelSetSql + "{4}";
+
+    private const string CancelAttemptSql = $"{CancelSetSql}'{JobStatus.Running}' AND attempt = {{4}}";
 
     /// <summary>
     /// A run that was cut off (its server stopped or died): a tool safe to retry goes back to the queue,
