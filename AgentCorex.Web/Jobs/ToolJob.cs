@@ -19,7 +19,7 @@ namespace AgentCorex.Web.Jobs;
 /// The Hangfire job that runs one ledger job. Its argument is the job id; everything else is read from the
 /// ledger, which it keeps up to date. A run that completed returns, and Hangfire's worker makes it Succeeded; one
 /// that failed, timed out or was canceled moves its Hangfire job to that state itself before returning (see
-/// <see cref="EndInHangfire"/>).
+/// <see cref="EndInHangfire"/>). A run whose job another worker took over meanwhile changes nothing (<see cref="TakenOver"/>).
 /// </summary>
 public sealed partial class ToolJob(
     JobLedger ledger,
@@ -114,46 +114,59 @@ public sealed partial class ToolJob(
             }
             if (!await stored)
             {
-                return new JobRunSummary(JobStatus.Canceled, await CancelReasonAsync(ledger, jobId));
+                return await EndedByAnotherAsync(jobId, attempt, perform);
             }
             await AfterEndAsync(webhooks, slots, job, ending, endedAt, raises);
             return summary;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || cancellation.IsCancellationRequested)
+        // Not the JobAbortedException of a run taken over (EndedByAnotherAsync): that one ends the run as it is.
+        catch (OperationCanceledException stop) when (stop is not JobAbortedException && (cancellationToken.IsCancellationRequested || cancellation.IsCancellationRequested))
         {
-            if (!IsCutOff(perform, cancellationToken))
+            if (IsCutOff(perform, cancellationToken))
             {
-                // The job was canceled: a forced DELETE here, or its Hangfire state changed elsewhere.
-                var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, CancellationToken.None);
-                if (await UntilStoredAsync(jobId, () => ledger.TryCancelAsync(jobId, JobStatus.Running, JobCanceler.HangfireState, canceled, CancellationToken.None)))
+                // Its server is stopping or restarting: leave the job as the restart rules say, and let Hangfire see
+                // the stop, so that it requeues the job (Hangfire's worker requeues a job that throws as its server
+                // stops); unless the ledger refused the cut-off because another worker took the job over meanwhile.
+                bool refused;
+                try
                 {
-                    metrics.JobFinished(job.Tool, JobStatus.Canceled);
-                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
-                    await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
+                    refused = !await InterruptAsync(job, attempt, CancellationToken.None);
                 }
-                // Whoever canceled it stored it first (a DELETE, here or on another node): the ledger says who.
+                catch (Exception e)
+                {
+                    // The run is found cut off when the job runs again (StartAsync), and settled then.
+                    LogInterruptNotStored(logger, DatabaseFailures.IsUnavailable(e) ? null : e, jobId, e.GetBaseException().Message);
+                    refused = false;
+                }
+                if (refused && await IsTakenOverAsync(ledger, jobId, attempt, perform))
+                {
+                    throw TakenOver(jobId, attempt);
+                }
+                if (lifetime.ApplicationStopping.IsCancellationRequested)
+                {
+                    LogCutOff(logger, jobId);
+                }
+                else
+                {
+                    LogCutOffByRestart(logger, jobId, perform.ServerId);
+                }
+                throw;
+            }
+            // The job was canceled: a forced DELETE here, or its Hangfire state changed elsewhere; unless that change
+            // was another worker's taking the job over.
+            if (await IsTakenOverAsync(ledger, jobId, attempt, perform))
+            {
+                throw TakenOver(jobId, attempt);
+            }
+            var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, CancellationToken.None);
+            if (await UntilStoredAsync(jobId, () => ledger.TryCancelAsync(jobId, attempt, JobCanceler.HangfireState, canceled, CancellationToken.None)))
+            {
+                metrics.JobFinished(job.Tool, JobStatus.Canceled);
+                await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
+                await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                 return new JobRunSummary(JobStatus.Canceled, await CancelReasonAsync(ledger, jobId));
             }
-            // Its server is stopping or restarting: leave the job as the restart rules say, and let Hangfire see the
-            // stop, so that it requeues the job (Hangfire's worker requeues a job that throws as its server stops).
-            if (lifetime.ApplicationStopping.IsCancellationRequested)
-            {
-                LogCutOff(logger, jobId);
-            }
-            else
-            {
-                LogCutOffByRestart(logger, jobId, perform.ServerId);
-            }
-            try
-            {
-                await InterruptAsync(job, attempt, CancellationToken.None);
-            }
-            catch (Exception e)
-            {
-                // The run is found cut off when the job runs again (StartAsync), and settled then.
-                LogInterruptNotStored(logger, DatabaseFailures.IsUnavailable(e) ? null : e, jobId, e.GetBaseException().Message);
-            }
-            throw;
+            return await EndedByAnotherAsync(jobId, attempt, perform);
         }
         finally
         {
@@ -173,25 +186,93 @@ public sealed partial class ToolJob(
     /// (it reads the job's state only when neither happened), so it costs nothing, and holds during a database
     /// outage: a check that cannot read the state aborts nothing, so its server's restart is a cut-off.
     /// </summary>
-    private static bool IsCutOff(PerformContext perform, CancellationToken hangfireToken)
+    private static bool IsCutOff(PerformContext perform, CancellationToken hangfireToken) =>
+        hangfireToken.IsCancellationRequested && HangfireTokenOf(perform) == HangfireToken.Stopped;
+
+    /// <summary>What the Hangfire job token says (reading the job's state only when it has not fired).</summary>
+    private static HangfireToken HangfireTokenOf(PerformContext perform)
     {
-        if (!hangfireToken.IsCancellationRequested)
-        {
-            return false;
-        }
         try
         {
             perform.CancellationToken.ThrowIfCancellationRequested();
         }
         catch (JobAbortedException)
         {
-            return false;
+            return HangfireToken.Aborted;
         }
         catch (OperationCanceledException)
         {
-            return true;
+            return HangfireToken.Stopped;
         }
-        return false; // not a Hangfire server's token (one a test made): taken for a cancel
+        return HangfireToken.Live; // or not a Hangfire server's token (one a test made): taken for a cancel
+    }
+
+    private enum HangfireToken
+    {
+        Live,
+
+        /// <summary>The job's state is no longer Processing under this worker.</summary>
+        Aborted,
+
+        /// <summary>Its server is stopping or restarting.</summary>
+        Stopped,
+    }
+
+    /// <summary>
+    /// Whether the job is no longer this run's: another worker runs it now. A node that stalled longer than
+    /// Jobs:InvisibilityTimeout while alive (a paused VM, a long GC pause) loses its running job to another node, whose
+    /// worker moves the Hangfire job to Processing on its own server and then starts a newer attempt in the ledger. So
+    /// either says it: the Hangfire job Processing under another worker, or a newer attempt in the ledger. Such a run
+    /// ends without a trace (<see cref="TakenOver"/>). A database that cannot be read says nothing: the run goes on as
+    /// its own, each of its writes guarded by its attempt.
+    /// </summary>
+    private async Task<bool> IsTakenOverAsync(JobLedger jobs, string jobId, int attempt, PerformContext? perform)
+    {
+        try
+        {
+            return (perform is not null && IsProcessingElsewhere(perform)) || (await jobs.FindAsync(jobId, CancellationToken.None))?.Attempt > attempt;
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether the run's Hangfire job is Processing under another worker: another server's, or (Hangfire's own check
+    /// knows this worker's id, so asked first) another of this server's workers. Once the token was aborted, a
+    /// Processing state is never this worker's again.
+    /// </summary>
+    private bool IsProcessingElsewhere(PerformContext perform)
+    {
+        var aborted = HangfireTokenOf(perform) == HangfireToken.Aborted;
+        using var connection = storage.GetConnection();
+        var state = connection.GetStateData(perform.BackgroundJob.Id);
+        if (state is null || !ProcessingState.StateName.Equals(state.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        return aborted || !(state.Data.TryGetValue("ServerId", out var serverId) && serverId.Equals(perform.ServerId, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>
+    /// A run whose end or cancel the ledger did not take: a cancel stored first (a DELETE, here or on another node: the
+    /// ledger says who), or a takeover by another worker (<see cref="IsTakenOverAsync"/>), which ends this run as it is.
+    /// </summary>
+    private async Task<JobRunSummary> EndedByAnotherAsync(string jobId, int attempt, PerformContext perform) =>
+        await IsTakenOverAsync(ledger, jobId, attempt, perform)
+            ? throw TakenOver(jobId, attempt)
+            : new JobRunSummary(JobStatus.Canceled, await CancelReasonAsync(ledger, jobId));
+
+    /// <summary>
+    /// Ends a run taken over by another worker as it is: no ledger write, no event, no slot handed over, and no change
+    /// of its Hangfire job, which is the other worker's now. Hangfire's worker takes the exception for an aborted job:
+    /// it neither changes the job's state nor requeues it, and removes only its own fetch of it from the queue.
+    /// </summary>
+    private JobAbortedException TakenOver(string jobId, int attempt)
+    {
+        LogTakenOver(logger, jobId, attempt);
+        return new JobAbortedException();
     }
 
     /// <summary>What follows a stored end: the metric, the log, the job's event, and its key's slot for a parked job.</summary>
@@ -222,7 +303,13 @@ public sealed partial class ToolJob(
                     job, ending, endedAt, raises);
                 return;
             }
-            var reason = await CancelReasonAsync(scope.ServiceProvider.GetRequiredService<JobLedger>(), job.Id);
+            var jobs = scope.ServiceProvider.GetRequiredService<JobLedger>();
+            if (await IsTakenOverAsync(jobs, job.Id, job.Attempt, perform: null))
+            {
+                LogTakenOver(logger, job.Id, job.Attempt);
+                return;
+            }
+            var reason = await CancelReasonAsync(jobs, job.Id);
             hangfire.ChangeState(hangfireId, new CanceledState(reason), expectedState: null);
         }
         catch (Exception e)
@@ -323,17 +410,22 @@ public sealed partial class ToolJob(
     /// <summary>A timed-out job's <c>error.details</c>: the limit it ran past.</summary>
     private sealed record TimeoutDetails(long TimeoutMs);
 
-    /// <summary>A cut-off run: back to the queue when its tool is safe to retry, else failed (and that is an event).</summary>
-    private async Task InterruptAsync(JobEntry job, int attempt, CancellationToken cancellationToken)
+    /// <summary>
+    /// A cut-off run: back to the queue when its tool is safe to retry, else failed (and that is an event). False when
+    /// the job was no longer running in that attempt.
+    /// </summary>
+    private async Task<bool> InterruptAsync(JobEntry job, int attempt, CancellationToken cancellationToken)
     {
         var requeue = catalog.IsSafeToRetry(job.Tool);
         var failed = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Failed, cancellationToken);
-        if (await ledger.TryInterruptAsync(job.Id, attempt, requeue, failed, cancellationToken) && !requeue)
+        var interrupted = await ledger.TryInterruptAsync(job.Id, attempt, requeue, failed, cancellationToken);
+        if (interrupted && !requeue)
         {
             metrics.JobFinished(job.Tool, JobStatus.Failed);
             await webhooks.RaiseAsync(job, JobEventNames.Failed, failed, cancellationToken);
             await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
         }
+        return interrupted;
     }
 
     private async Task<JobEnding> RunToolAsync(JobEntry job, string hangfireId, CancellationToken cancellationToken)
@@ -422,6 +514,9 @@ public sealed partial class ToolJob(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended, but what follows its end (its event, its key's slot, or its Hangfire job's state after a forced cancel) failed")]
     private static partial void LogAfterEndFailed(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} was taken over by a newer attempt on another worker while its attempt {Attempt} ran here (this node stalled past Jobs:InvisibilityTimeout, say): this run ends without changing the job")]
+    private static partial void LogTakenOver(ILogger logger, string jobId, int attempt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was still running when the server's shutdown timeout ran out: cut off")]
     private static partial void LogCutOff(ILogger logger, string jobId);
