@@ -21,7 +21,7 @@ namespace AgentCorex.Tests.Jobs;
 /// </summary>
 [TestFixture(TestStorage.Embedded)]
 [TestFixture(TestStorage.PostgreSql)]
-public sealed class TakeoverTests(TestStorage storage) : TakeoverTest(storage, cancellationCheck: "00:00:00.100")
+public sealed class TakeoverTests(TestStorage storage) : TakeoverTest(storage, new() { ["Jobs:CancellationCheckInterval"] = "00:00:00.100" })
 {
     [Test]
     public async Task RunWhoseJobWasTakenOver_EndsQuietly_WhenItsTokenIsAborted()
@@ -35,15 +35,23 @@ public sealed class TakeoverTests(TestStorage storage) : TakeoverTest(storage, c
 }
 
 /// <summary>
-/// The same when the stalled run's tool ends before Hangfire's cancellation check tells it (the check is made rare here):
-/// its end, refused by the ledger (another attempt runs), is no cancel of the job. Only on a server database: there the
-/// worker waits for the end to be stored before it goes on, which is when a takeover can still be told apart (the
-/// embedded default hands the end over and goes on; it is single-node, and Hangfire.InMemory never hands a running job
-/// to another worker).
+/// The same when something else than Hangfire's cancellation check (made rare here) ends the stalled run first. Only on a
+/// server database, where other nodes exist (Hangfire.InMemory never hands a running job to another worker).
 /// </summary>
 [TestFixture(TestStorage.PostgreSql)]
-public sealed class TakeoverAtTheEndTests(TestStorage storage) : TakeoverTest(storage, cancellationCheck: "00:01:00")
+public sealed class TakeoverAtTheEndTests(TestStorage storage) : TakeoverTest(storage, new()
 {
+    ["Jobs:CancellationCheckInterval"] = "00:01:00",
+    // A heartbeat that soon finds its server removed; no server is taken for dead by the check meanwhile.
+    ["Jobs:ServerHeartbeatInterval"] = "00:00:01",
+    ["Jobs:ServerTimeout"] = "00:00:30",
+    ["Jobs:ServerCheckInterval"] = "00:00:30",
+})
+{
+    /// <summary>
+    /// Its tool ends: the end, refused by the ledger (another attempt runs), is no cancel of the job. The worker waits
+    /// for the end to be stored before it goes on here, which is when a takeover can still be told apart.
+    /// </summary>
     [Test]
     public async Task RunWhoseJobWasTakenOver_EndsQuietly_WhenItsToolEndsFirst()
     {
@@ -53,10 +61,27 @@ public sealed class TakeoverAtTheEndTests(TestStorage storage) : TakeoverTest(st
 
         await AssertEndedQuietlyAsync(run);
     }
+
+    /// <summary>
+    /// The stall also outlasted Jobs:ServerTimeout: another node removed this node's Hangfire server, which restarts in
+    /// place as it wakes and cuts its run off. The ledger refuses the cut-off (another attempt runs), and the run must
+    /// not hand its fetch of the job back to the queue, for the restarted server to start yet another attempt.
+    /// </summary>
+    [Test]
+    public async Task RunWhoseJobWasTakenOver_EndsQuietly_WhenItsServerRestartsInPlace()
+    {
+        var run = await StartRunAsync(new { duration_ms = 60_000 });
+
+        await TakeOverAsync(run);
+        await RemoveServersAsync();
+
+        await AssertEndedQuietlyAsync(run);
+        Assert.That(LogLines, Has.Some.Contain("restarting"), "the server restarted in place");
+    }
 }
 
 /// <summary>A server with one worker, its log captured, and a webhook receiver to count a job's events.</summary>
-public abstract class TakeoverTest(TestStorage storage, string cancellationCheck)
+public abstract class TakeoverTest(TestStorage storage, Dictionary<string, string?> serverSettings)
 {
     /// <summary>The Hangfire server of the node that took the job over.</summary>
     private const string OtherServer = "other-node:4242:6d1b6a4e-0d3c-4f4e-9a52-3c2f5d1e7a10";
@@ -71,11 +96,10 @@ public abstract class TakeoverTest(TestStorage storage, string cancellationCheck
     [OneTimeSetUp]
     public async Task StartServer()
     {
-        var settings = new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>(serverSettings)
         {
             // One worker: once a later job has run, this run has ended, and so has what Hangfire's worker does after it.
             ["Jobs:WorkerCount"] = "1",
-            ["Jobs:CancellationCheckInterval"] = cancellationCheck,
             ["Jobs:ReconcileInterval"] = "01:00:00",
             ["Network:AllowPrivateTargets"] = "true",
         };
@@ -121,6 +145,16 @@ public abstract class TakeoverTest(TestStorage storage, string cancellationCheck
         }
         var moved = logged.Services.GetRequiredService<IBackgroundJobClient>().ChangeState(run.HangfireId, new OtherWorkersProcessing(), ProcessingState.StateName);
         Assert.That(moved, Is.True, "the Hangfire job was Processing here");
+    }
+
+    protected IReadOnlyCollection<string> LogLines => logs.Lines;
+
+    /// <summary>Removes this node's Hangfire servers, as another node's check does with servers it takes for dead.</summary>
+    protected async Task RemoveServersAsync()
+    {
+        await using var scope = logged.Services.CreateAsyncScope();
+        var removed = await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Database.ExecuteSqlRawAsync("DELETE FROM hangfire.server");
+        Assert.That(removed, Is.EqualTo(2), "its tools' and its webhooks' servers");
     }
 
     protected async Task AssertEndedQuietlyAsync(Run run)
