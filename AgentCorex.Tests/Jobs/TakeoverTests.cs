@@ -51,7 +51,8 @@ public sealed class TakeoverTests(TestStorage storage) : TakeoverTest(storage, n
 
 /// <summary>
 /// The same when something else than Hangfire's cancellation check (made rare here) ends the stalled run first. Only on a
-/// server database, where other nodes exist (Hangfire.InMemory never hands a running job to another worker).
+/// server database, where other nodes exist (Hangfire.InMemory has no invisibility timeout: it never hands a running job
+/// to another worker by itself).
 /// </summary>
 [TestFixture(TestStorage.PostgreSql)]
 public sealed class TakeoverAtTheEndTests(TestStorage storage) : TakeoverTest(storage, new()
