@@ -100,4 +100,23 @@ public sealed class ReceiverGateTests
 
         Assert.That(gate.TryEnter("wh_1").Kind, Is.EqualTo(AdmissionKind.Go));
     }
+
+    [Test]
+    public void AnOpenCircuit_SaysSinceWhenItsReceiverHasNotAnswered_UntilItAnswers()
+    {
+        Unanswered("wh_down");
+        var firstSilence = time.GetUtcNow();
+        time.Advance(TimeSpan.FromSeconds(2));
+        Unanswered("wh_down");
+
+        var open = gate.TryEnter("wh_down");
+        Assert.That(open.Kind, Is.EqualTo(AdmissionKind.CircuitOpen));
+        Assert.That(open.SilentSince, Is.EqualTo(firstSilence), "since its first unanswered attempt in a row");
+
+        time.Advance(open.At - time.GetUtcNow());
+        Assert.That(gate.TryEnter("wh_down").Kind, Is.EqualTo(AdmissionKind.Go));
+        gate.Exit("wh_down", answered: true, TimeSpan.FromMilliseconds(30));
+        Unanswered("wh_down");
+        Assert.That(gate.TryEnter("wh_down").SilentSince, Is.EqualTo(time.GetUtcNow()), "an answer ended the silence");
+    }
 }

@@ -45,4 +45,59 @@ public sealed class RetryScheduleTests
             Assert.That(RetrySchedule.Delay(8, Defaults, TimeSpan.FromMinutes(30)), Is.GreaterThanOrEqualTo(TimeSpan.FromHours(8)), "the backoff is longer already");
         });
     }
+
+    [Test]
+    public void DefaultSchedule_EndsAboutADayAfterTheDeliveryWasCreated()
+    {
+        Assert.That(RetrySchedule.Span(Defaults), Is.InRange(TimeSpan.FromHours(25), TimeSpan.FromHours(27)));
+    }
+
+    [Test]
+    public void NoRetryComesDueAfterTheEnd_ButOneTheReceiverAskedFor()
+    {
+        var now = DateTimeOffset.Parse("2026-11-28T10:00:00Z");
+        var end = now + TimeSpan.FromMinutes(30);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(RetrySchedule.NextAttempt(now, 5, null, end, Defaults) - now, Is.InRange(TimeSpan.FromMinutes(21), TimeSpan.FromMinutes(23.5)), "within the end: the schedule's own");
+            Assert.That(RetrySchedule.NextAttempt(now, 7, null, end, Defaults), Is.EqualTo(end), "5.7 h: the end instead");
+            Assert.That(RetrySchedule.NextAttempt(now, 1, TimeSpan.FromMinutes(45), end, Defaults) - now, Is.EqualTo(TimeSpan.FromMinutes(45)), "Retry-After is honoured");
+        });
+    }
+
+    [Test]
+    public void AfterCircuit_AYoungDelivery_ComesBackAsTheCircuitCloses()
+    {
+        var now = DateTimeOffset.Parse("2026-11-28T10:00:00Z");
+
+        var at = RetrySchedule.AfterCircuit(now, closes: now.AddSeconds(5), waitingSince: now.AddSeconds(-1), end: now.AddHours(26), Defaults);
+
+        Assert.That(at - now, Is.InRange(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5.5)));
+    }
+
+    [Test]
+    public void AfterCircuit_ADeadReceiversBacklog_ComesBackEverMoreRarely_AndNotAfterTheEnd()
+    {
+        // A delivery of a receiver that never answers: each time it comes back, the circuit is open for another minute.
+        var created = DateTimeOffset.Parse("2026-11-28T10:00:00Z");
+        var end = created + RetrySchedule.Span(Defaults);
+        var now = created;
+        var waits = new List<TimeSpan>();
+        while (now < end)
+        {
+            var at = RetrySchedule.AfterCircuit(now, closes: now + ReceiverGate.MaxOpen, waitingSince: created, end, Defaults);
+            waits.Add(at - now);
+            now = at;
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(now, Is.EqualTo(end), "the last time it comes back is its end, when it is given up");
+            Assert.That(waits, Has.Count.LessThanOrEqualTo(20), string.Join(", ", waits));
+            Assert.That(waits.Take(waits.Count - 1), Is.All.LessThanOrEqualTo(Defaults.MaxRetryDelay));
+            // The first wait is the circuit's minute; from then on, each is as long as the delivery has waited so far.
+            Assert.That(waits.Skip(1).Zip(waits.Skip(2)).Take(7).All(w => w.Second >= w.First * 1.9), Is.True, "each wait about doubles: " + string.Join(", ", waits));
+        });
+    }
 }

@@ -64,13 +64,12 @@ public sealed class WebhookTargetTests() : ServerTest(TestStorage.Embedded)
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToJsonString());
 
         await user.SubmitAsync("echo", new { message = "nobody there yet" });
-        // Attempts due while the receiver's circuit is open are logged as not sent; the others went as far as DNS.
-        static IEnumerable<JsonNode> Sent(JsonNode delivery) =>
-            delivery["attempts"]!.AsArray().Select(a => a!).Where(a => a.Str("error")?.StartsWith("not sent: ", StringComparison.Ordinal) != true);
-        var deliveries = await user.WaitForDeliveriesAsync(body.Str("webhook_id")!, d => d.Count == 1 && Sent(d[0]!).Count() >= 2);
+        // An attempt due while the receiver's circuit is open waits for it: each one listed went as far as DNS.
+        static IEnumerable<JsonNode> Made(JsonNode delivery) => delivery["attempts"]!.AsArray().Select(a => a!);
+        var deliveries = await user.WaitForDeliveriesAsync(body.Str("webhook_id")!, d => d.Count == 1 && Made(d[0]!).Count() >= 2);
 
-        var errors = Sent(deliveries[0]!).Select(a => a.Str("error")).ToList();
-        Assert.That(Sent(deliveries[0]!).Select(a => a["status_code"]), Is.All.Null);
+        var errors = Made(deliveries[0]!).Select(a => a.Str("error")).ToList();
+        Assert.That(Made(deliveries[0]!).Select(a => a["status_code"]), Is.All.Null);
         Assert.That(errors, Is.All.StartsWith("NameResolutionError: receiver-not-yet.invalid did not resolve ("));
         Assert.That(errors, Is.All.Not.Contain(":443").And.Not.Contain(" at "), "the host once, no port, no stack trace");
     }

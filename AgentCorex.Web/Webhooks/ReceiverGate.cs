@@ -10,8 +10,8 @@ namespace AgentCorex.Web.Webhooks;
 /// finds no room is put off, without being spent: by a second for a busy healthy webhook, by an attempt timeout
 /// or a little more for a slow one. After an unanswered attempt the webhook's circuit is open for a
 /// while (Webhooks:RetryBaseDelay, doubled at each further one, up to <see cref="MaxOpen"/>): attempts due
-/// meanwhile are not sent, recorded as such and retried on their schedule, so a dead receiver costs one worker
-/// for one timeout per opening, whatever its backlog.
+/// meanwhile are not made, and wait without being spent (<see cref="RetrySchedule.AfterCircuit"/>), so a dead
+/// receiver costs one worker for one timeout per opening, whatever its backlog.
 /// </summary>
 public sealed class ReceiverGate(IOptions<WebhooksOptions> options, TimeProvider time)
 {
@@ -37,7 +37,7 @@ public sealed class ReceiverGate(IOptions<WebhooksOptions> options, TimeProvider
             var receiver = receivers.GetValueOrDefault(webhookId) ?? new Receiver();
             if (receiver.OpenUntil > now)
             {
-                return new Admission(AdmissionKind.CircuitOpen, receiver.OpenUntil);
+                return new Admission(AdmissionKind.CircuitOpen, receiver.OpenUntil, receiver.SilentSince);
             }
             if (receiver.Slow && (receiver.InFlight > 0 || slowInFlight >= HalfTheWorkers))
             {
@@ -82,6 +82,10 @@ public sealed class ReceiverGate(IOptions<WebhooksOptions> options, TimeProvider
                 }
                 else
                 {
+                    if (receiver.Unanswered == 0)
+                    {
+                        receiver.SilentSince = now;
+                    }
                     receiver.Unanswered++;
                     var open = options.Value.RetryBaseDelay * Math.Pow(2, Math.Min(receiver.Unanswered - 1, 16));
                     receiver.OpenUntil = now + (open < MaxOpen ? open : MaxOpen);
@@ -116,6 +120,9 @@ public sealed class ReceiverGate(IOptions<WebhooksOptions> options, TimeProvider
         public int Unanswered { get; set; }
 
         public DateTimeOffset OpenUntil { get; set; }
+
+        /// <summary>When the first of its unanswered attempts in a row ended.</summary>
+        public DateTimeOffset SilentSince { get; set; }
     }
 }
 
@@ -127,8 +134,11 @@ public enum AdmissionKind
     /// <summary>No room now: try at <see cref="Admission.At"/>, without spending an attempt.</summary>
     Later,
 
-    /// <summary>The receiver did not answer moments ago: record the attempt as not sent; the circuit closes at <see cref="Admission.At"/>.</summary>
+    /// <summary>
+    /// The receiver did not answer moments ago: the attempt is not made now, nor spent; the circuit closes at
+    /// <see cref="Admission.At"/>, and the receiver has not answered since <see cref="Admission.SilentSince"/>.
+    /// </summary>
     CircuitOpen,
 }
 
-public readonly record struct Admission(AdmissionKind Kind, DateTimeOffset At);
+public readonly record struct Admission(AdmissionKind Kind, DateTimeOffset At, DateTimeOffset SilentSince = default);

@@ -11,8 +11,10 @@ namespace AgentCorex.Web.Webhooks;
 /// The Hangfire job that makes one attempt of one delivery, on the "webhooks" queue that only the webhook workers
 /// serve, so a slow or dead receiver never holds a tool worker; <see cref="ReceiverGate"/> keeps it from holding
 /// the other receivers' workers. It schedules the next attempt itself (Hangfire's automatic retry is off for
-/// every job): after a timeout, a connection error, 429 or 5xx, until Webhooks:MaxAttempts. Any other answer is
-/// final: 2xx delivered, 3xx (redirects are not followed) and 4xx failed; 410 Gone also disables the webhook.
+/// every job): after a timeout, a connection error, 429 or 5xx, until Webhooks:MaxAttempts, within the schedule's
+/// <see cref="RetrySchedule.Span"/>. Any other answer is final: 2xx delivered, 3xx (redirects are not followed) and
+/// 4xx failed; 410 Gone also disables the webhook. An attempt due while its receiver's circuit is open is not made
+/// and not spent: it waits (<see cref="RetrySchedule.AfterCircuit"/>), and fails only at the end of the span.
 /// The job returns what the attempt came to ("HTTP 500, now pending, attempt 3 at ..."): the run of the job succeeds
 /// whatever the receiver answered, so the dashboard's Succeeded page shows that as the job's result.
 /// </summary>
@@ -56,7 +58,7 @@ public sealed partial class WebhookDispatcher(
         using var scope = JobLogScope.Begin(logger, delivery.JobId, WebhookPayload.ToolOf(delivery.Payload), webhook.OwnerKeyId);
         if (webhook.DisabledAt is not null)
         {
-            return await RecordAsync(webhook, deliveryId, attempt, Sent.NotSent("the webhook is disabled (its receiver answered 410 Gone)", retryable: false), claimed: false);
+            return await RecordAsync(webhook, delivery, attempt, Sent.NotSent("the webhook is disabled (its receiver answered 410 Gone)"), claimed: false);
         }
 
         var admission = gate.TryEnter(webhook.Id);
@@ -67,9 +69,7 @@ public sealed partial class WebhookDispatcher(
         }
         if (admission.Kind == AdmissionKind.CircuitOpen)
         {
-            // Retried on its schedule, but not before the circuit closes.
-            var notSent = Sent.NotSent("the receiver did not answer a moment ago (circuit open)", retryable: true) with { RetryAfter = admission.At - time.GetUtcNow() };
-            return await RecordAsync(webhook, deliveryId, attempt, notSent, claimed: false);
+            return await WaitForCircuitAsync(webhook, delivery, attempt, admission, cancellationToken);
         }
 
         Sent? sent = null;
@@ -98,7 +98,7 @@ public sealed partial class WebhookDispatcher(
                 }
             }
         }
-        return await RecordAsync(webhook, deliveryId, attempt, sent, claimed: true);
+        return await RecordAsync(webhook, delivery, attempt, sent, claimed: true);
     }
 
     /// <summary>Marks the attempt in flight, so that a second run of it (a repair, a duplicate) does not send it too.</summary>
@@ -135,15 +135,44 @@ public sealed partial class WebhookDispatcher(
         }
     }
 
-    /// <summary>Records the attempt and schedules the next; returns what it came to, as the log line says it.</summary>
-    private async Task<string> RecordAsync(Webhook webhook, string deliveryId, int attempt, Sent sent, bool claimed)
+    /// <summary>
+    /// The receiver did not answer a moment ago: the attempt waits, not spent, as its receiver has not been tried
+    /// (a dead receiver's backlog must not use its deliveries' attempts up in a minute of open circuit). At the
+    /// end of the delivery's schedule it is given up instead, the attempt recorded as not sent.
+    /// </summary>
+    private async Task<string> WaitForCircuitAsync(Webhook webhook, WebhookDelivery delivery, int attempt, Admission admission, CancellationToken cancellationToken)
     {
-        var attemptedAt = time.GetUtcNow() - sent.Duration;
-        var retry = sent.Retryable && attempt < options.Value.MaxAttempts;
+        var now = time.GetUtcNow();
+        var created = CreatedAt(delivery);
+        var end = EndOf(delivery);
+        if (now >= end)
+        {
+            var notSent = Sent.NotSent("the receiver did not answer a moment ago (circuit open), and the delivery's retry schedule has run out");
+            return await RecordAsync(webhook, delivery, attempt, notSent, claimed: false);
+        }
+        var at = RetrySchedule.AfterCircuit(now, admission.At, created > admission.SilentSince ? created : admission.SilentSince, end, options.Value);
+        await PutOffAsync(delivery.Id, attempt, at, cancellationToken);
+        LogWaitsForCircuit(logger, delivery.Id, webhook.Id, attempt, at.UtcDateTime);
+        return $"Put off to {at.UtcDateTime:u}: its receiver did not answer a moment ago (circuit open); no attempt spent";
+    }
+
+    private static DateTimeOffset CreatedAt(WebhookDelivery delivery) => new(DateTime.SpecifyKind(delivery.CreatedAt, DateTimeKind.Utc));
+
+    /// <summary>When the delivery's schedule ends: no retry comes due after it, but one the receiver asked for.</summary>
+    private DateTimeOffset EndOf(WebhookDelivery delivery) => CreatedAt(delivery) + RetrySchedule.Span(options.Value);
+
+    /// <summary>Records the attempt and schedules the next; returns what it came to, as the log line says it.</summary>
+    private async Task<string> RecordAsync(Webhook webhook, WebhookDelivery delivery, int attempt, Sent sent, bool claimed)
+    {
+        var deliveryId = delivery.Id;
+        var at = time.GetUtcNow();
+        var attemptedAt = at - sent.Duration;
+        var end = EndOf(delivery);
+        var retry = sent.Retryable && attempt < options.Value.MaxAttempts && at < end;
         var status = sent.Delivered ? DeliveryStatus.Delivered : retry ? DeliveryStatus.Pending : DeliveryStatus.Failed;
-        var delay = RetrySchedule.Delay(attempt, options.Value, sent.RetryAfter);
-        DateTime? next = retry ? (time.GetUtcNow() + delay).UtcDateTime : null;
-        var now = time.GetUtcNow().UtcDateTime;
+        var nextAt = RetrySchedule.NextAttempt(at, attempt, sent.RetryAfter, end, options.Value);
+        DateTime? next = retry ? nextAt.UtcDateTime : null;
+        var now = at.UtcDateTime;
 
         using (await writes.EnterAsync(CancellationToken.None))
         {
@@ -175,9 +204,8 @@ public sealed partial class WebhookDispatcher(
             await transaction.CommitAsync(CancellationToken.None);
         }
         metrics.WebhookAttempted(status == DeliveryStatus.Pending ? "retrying" : status);
-        // A dead receiver's backlog would write a line per delivery each time one came due while its circuit is open
-        // (or its webhook disabled, which has a line of its own): those attempts, not sent, are recorded (GET
-        // /webhooks/{id}/deliveries shows them) and logged at Debug. A delivery that has failed for good is a Warning.
+        // A delivery that has failed for good is a Warning, but one not sent as its webhook is disabled: that has a
+        // line of its own, and a backlog would write one per delivery (GET /webhooks/{id}/deliveries shows them).
         var level = (claimed, status) switch
         {
             (true, DeliveryStatus.Failed) => LogLevel.Warning,
@@ -195,7 +223,7 @@ public sealed partial class WebhookDispatcher(
         }
         if (retry)
         {
-            Schedule(hangfire, deliveryId, attempt + 1, delay);
+            Schedule(hangfire, deliveryId, attempt + 1, nextAt - time.GetUtcNow());
         }
         if (sent.StatusCode == StatusCodes.Status410Gone)
         {
@@ -223,6 +251,10 @@ public sealed partial class WebhookDispatcher(
     // Its own line: the error says what came back ("HTTP 500") or why nothing did, where a status would read "(null)".
     [LoggerMessage(Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: {Error}, now {Status}")]
     private static partial void LogAttemptFailed(ILogger logger, LogLevel level, string deliveryId, string webhookId, int attempt, string error, string status);
+
+    // Debug: a dead receiver's backlog would write a line per delivery each time one came due while its circuit is open.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: not made, its receiver did not answer a moment ago (circuit open); put off to {At:u}")]
+    private static partial void LogWaitsForCircuit(ILogger logger, string deliveryId, string webhookId, int attempt, DateTime at);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {WebhookId} disabled: its receiver answered 410 Gone")]
     private static partial void LogDisabled(ILogger logger, string webhookId);

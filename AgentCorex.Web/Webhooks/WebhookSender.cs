@@ -77,5 +77,6 @@ public sealed record Sent(int? StatusCode, TimeSpan Duration, string? Error, boo
 {
     public bool Delivered => StatusCode is >= 200 and < 300;
 
-    public static Sent NotSent(string why, bool retryable) => new(null, TimeSpan.Zero, "not sent: " + why, retryable);
+    /// <summary>An attempt not made, and final: an attempt that can wait is put off instead, not recorded.</summary>
+    public static Sent NotSent(string why) => new(null, TimeSpan.Zero, "not sent: " + why, Retryable: false);
 }

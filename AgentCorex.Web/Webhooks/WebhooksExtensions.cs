@@ -59,7 +59,7 @@ public static class WebhooksExtensions
                 server.Queues = [WebhookDispatcher.Queue];
                 server.WorkerCount = options.WorkerCount;
                 // Retries are scheduled jobs; Hangfire's 15 s default poll would delay a 5 s retry to up to 20 s.
-                server.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+                server.SchedulePollingInterval = RetrySchedule.SchedulePollingInterval;
                 ServerLiveness.ApplyTo(server, jobs);
                 // An attempt under way is let finish as the tools are (it takes at most Webhooks:AttemptTimeout).
                 ShutdownTimeouts.ApplyTo(server, jobs.ShutdownTimeout);
