@@ -227,6 +227,81 @@ public sealed class ClusterTests
         Assert.That(await AttemptAsync(safeJob), Is.EqualTo(2), "the safe job ran a second time");
     }
 
+    /// <summary>
+    /// The webhooks' Hangfire server restarting in place fires the token of the attempt it is making: that attempt is
+    /// cut off, not made. Hangfire runs its job again once the server is back, and the attempt is made then, whole:
+    /// no attempt spent on the cut-off request, no unanswered attempt held against the receiver (its circuit stays
+    /// closed), nothing given up, and the answered attempt recorded once.
+    /// </summary>
+    [Test]
+    public async Task WebhookServerRestartedInPlace_MakesTheAttemptItCutOffAgain_AsTheSameAttempt()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        // Its first answer takes 20 s, within the 40 s an attempt has here: the attempt is in flight when its server restarts.
+        var endpoint = receiver.NewEndpoint(new Answer(200, Delay: TimeSpan.FromSeconds(20)));
+        await using var node = await StartNodeAsync(workers: 1, "node", new Dictionary<string, string>
+        {
+            ["Jobs:ServerHeartbeatInterval"] = "00:00:05",
+            ["Jobs:ServerTimeout"] = "00:00:30",
+            ["Jobs:ServerCheckInterval"] = "00:00:05",
+            ["Network:AllowPrivateTargets"] = "true",
+            ["Webhooks:AttemptTimeout"] = "00:00:40",
+        });
+        using var client = node.CreateClient();
+        var webhookId = (await client.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
+        await client.SubmitAsync("echo", new { message = "in flight" });
+        await receiver.WaitForAsync(endpoint, 1);
+
+        var removed = await RemoveServersAsync(node);
+        var delivery = await client.WaitForEndedDeliveryAsync(webhookId, "job.completed", TimeSpan.FromSeconds(60));
+        var requests = receiver.Received(endpoint);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(removed, Is.EqualTo(2), "the node's two servers, its tools' and its webhooks'");
+            Assert.That(delivery.Str("status"), Is.EqualTo("delivered"), delivery.ToJsonString());
+            Assert.That(delivery["attempts"]!.AsArray().Select(a => $"{a!["attempt"]}: {a["status_code"]} {a["error"]}"), Is.EqualTo(new[] { "1: 200 " }),
+                "the cut-off request is no attempt of its own");
+            Assert.That(requests, Has.Count.EqualTo(2), "sent again after the restart");
+            Assert.That(requests.Select(r => r.Headers["webhook-id"]).Distinct().Count(), Is.EqualTo(1));
+            Assert.That(requests[1].At - requests[0].At, Is.LessThan(TimeSpan.FromSeconds(20)), "made again once its server was back, not after a retry's delay");
+            Assert.That(node.Output, Does.Contain("restart"));
+        });
+        // The attempt's Hangfire job ends Succeeded, with the attempt recorded once; nothing is left to send it again.
+        await WaitForDeliveryJobsAsync(delivery.Str("delivery_id")!, states => states.Count > 0 && states.All(s => s == "Succeeded"));
+        Assert.That(receiver.Received(endpoint), Has.Count.EqualTo(2));
+    }
+
+    /// <summary>Polls the current states of the Hangfire jobs of a delivery's attempts until they satisfy the condition.</summary>
+    private async Task WaitForDeliveryJobsAsync(string deliveryId, Func<List<string>, bool> condition)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT statename FROM hangfire.job WHERE arguments::text LIKE @id", connection);
+            command.Parameters.AddWithValue("id", $"%{deliveryId}%");
+            List<string> states = [];
+            await using (var reader = await command.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    states.Add(reader.GetString(0));
+                }
+            }
+            if (condition(states))
+            {
+                return;
+            }
+            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                Assert.Fail($"the Hangfire jobs of {deliveryId} did not reach the expected states; last seen: {string.Join(", ", states)}");
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
+        }
+    }
+
     private static int Listed(IEnumerable<string> ids, ServerProcess node) => ids.Count(id => IsOf(id, node));
 
     /// <summary>Whether a Hangfire server id (machine:pid:guid, machine:webhooks:pid:guid) is one of this node's.</summary>
