@@ -193,17 +193,22 @@ public sealed class ClusterTests
     /// for Jobs:ServerTimeout, the database away or stalled that long) restarts in place, which fires its running
     /// jobs' tokens. That is a cut-off, not a cancel: the ledger's restart rules apply, and Hangfire runs the jobs
     /// again after the restart. Without the distinction both jobs ended canceled, as if their owner had canceled them.
+    /// The job run again starts again: its second job.started says which run it is.
     /// </summary>
     [Test]
     public async Task HangfireServerRestartedInPlace_CutsItsRunningJobsOff_AsARestartDoes_NotCanceled()
     {
+        await using var receiver = await WebhookReceiver.StartAsync();
         await using var node = await StartNodeAsync(workers: 2, "node", new Dictionary<string, string>
         {
             ["Jobs:ServerHeartbeatInterval"] = "00:00:05",
             ["Jobs:ServerTimeout"] = "00:00:30",
             ["Jobs:ServerCheckInterval"] = "00:00:05",
+            ["Network:AllowPrivateTargets"] = "true",
         });
         using var client = node.CreateClient();
+        var starts = receiver.NewEndpoint();
+        await client.RegisterWebhookAsync(starts, "job.started");
         var unsafeJob = await client.SubmitAsync("test_side_effect", new { duration_ms = 120_000 });
         // Longer than a heartbeat, so that it is still running when its server restarts.
         var safeJob = await client.SubmitAsync("wait", new { duration_ms = 8000, steps = 2 });
@@ -225,6 +230,9 @@ public sealed class ClusterTests
             Assert.That(node.Output, Does.Contain("restarting").And.Contain("was cut off: its Hangfire server"));
         });
         Assert.That(await AttemptAsync(safeJob), Is.EqualTo(2), "the safe job ran a second time");
+        var started = (await receiver.WaitForAsync(starts, 3)).Select(r => r.Json).ToList();
+        Assert.That(started.Where(p => p.Str("job.job_id") == safeJob).Select(p => p.At("job.attempt")?.GetValue<int>()), Is.EquivalentTo(new[] { 1, 2 }));
+        Assert.That(started.Where(p => p.Str("job.job_id") == unsafeJob).Select(p => p.At("job.attempt")?.GetValue<int>()), Is.EqualTo(new[] { 1 }));
     }
 
     /// <summary>

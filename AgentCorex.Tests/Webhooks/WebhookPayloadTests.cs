@@ -17,7 +17,8 @@ public sealed class WebhookPayloadTests(TestStorage storage) : WebhookServerTest
     protected override IDictionary<string, string?> WebhookSettings => new Dictionary<string, string?>();
 
     private static readonly string[] Queued = ["job_id", "status", "tool", "created_at"];
-    private static readonly string[] Started = ["job_id", "status", "tool", "created_at", "started_at"];
+    // Its attempt is the run's: GET does not show it, and the first run is 1.
+    private static readonly string[] Started = ["job_id", "status", "tool", "created_at", "started_at", "attempt"];
 
     private async Task<HttpClient> NewUserAsync(string plan = "pro") => App.CreateClient((await App.CreateKeyAsync(plan)).ApiKey);
 
@@ -118,13 +119,20 @@ public sealed class WebhookPayloadTests(TestStorage storage) : WebhookServerTest
     private async Task<Dictionary<string, JsonObject>> SentByEventAsync(string endpoint, int count) =>
         (await Receiver.WaitForAsync(endpoint, count)).ToDictionary(r => r.Event!, r => r.Json["job"]!.AsObject());
 
-    /// <summary>The payload's job has these fields, in this order, each but its status (the event's) as GET answers it.</summary>
+    /// <summary>
+    /// The payload's job has these fields, in this order, each but its status (the event's) as GET answers it; a
+    /// started job's attempt, which GET does not show, is its first.
+    /// </summary>
     private static void AssertAgrees(JsonObject sent, JsonObject got, string[] fields)
     {
         Assert.Multiple(() =>
         {
             Assert.That(sent.Select(p => p.Key), Is.EqualTo(fields), sent.ToJsonString());
-            foreach (var field in fields.Where(f => f != "status"))
+            if (fields.Contains("attempt"))
+            {
+                Assert.That(sent["attempt"]?.GetValue<int>(), Is.EqualTo(1), sent.ToJsonString());
+            }
+            foreach (var field in fields.Where(f => f is not "status" and not "attempt"))
             {
                 Assert.That(JsonNode.DeepEquals(sent[field], got[field]), Is.True, $"{field}: sent {sent.ToJsonString()}, GET {got.ToJsonString()}");
             }

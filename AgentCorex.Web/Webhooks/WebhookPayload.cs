@@ -11,6 +11,8 @@ namespace AgentCorex.Web.Webhooks;
 /// with the times and figures GET /jobs/{id} shows in the event's status: <c>created_at</c>, and as they apply
 /// <c>started_at</c>, <c>completed_at</c>, <c>execution_time_ms</c>, <c>tokens_used</c>. Not a queued job's place in the
 /// queue nor a running job's progress: they change, and the payload is written once, when the event is raised.
+/// A <c>job.started</c> job ends with its run's <c>attempt</c>: a job cut off by a restart and run again (its tool
+/// safe to retry) starts twice, and a receiver tells the runs apart by it.
 /// </summary>
 public sealed record WebhookPayload(string Event, string Timestamp, WebhookJob Job)
 {
@@ -23,7 +25,8 @@ public sealed record WebhookPayload(string Event, string Timestamp, WebhookJob J
             at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             new WebhookJob(
                 shown.JobId, shown.Status, shown.Tool, shown.Result, shown.Error,
-                shown.CreatedAt, shown.StartedAt, shown.CompletedAt, shown.ExecutionTimeMs, shown.TokensUsed));
+                shown.CreatedAt, shown.StartedAt, shown.CompletedAt, shown.ExecutionTimeMs, shown.TokensUsed,
+                eventName == JobEventNames.Started ? job.Attempt : null));
         return JsonSerializer.Serialize(payload, ApiJson.Options);
     }
 
@@ -44,7 +47,10 @@ public sealed record WebhookPayload(string Event, string Timestamp, WebhookJob J
     }
 }
 
-/// <summary>A job in a payload: the contract's fields first, in its order, then GET /jobs/{id}'s times and figures.</summary>
+/// <summary>
+/// A job in a payload: the contract's fields first, in its order, then GET /jobs/{id}'s times and figures, then,
+/// for job.started, which run of the job started (1, then 2 and up for a run again after a restart cut one off).
+/// </summary>
 public sealed record WebhookJob(
     string JobId,
     string Status,
@@ -55,4 +61,5 @@ public sealed record WebhookJob(
     long? StartedAt,
     long? CompletedAt,
     long? ExecutionTimeMs,
-    TokensUsed? TokensUsed);
+    TokensUsed? TokensUsed,
+    int? Attempt);
