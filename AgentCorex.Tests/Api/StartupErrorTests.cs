@@ -34,12 +34,13 @@ public sealed class StartupErrorTests
         Assert.That(output, Does.Contain("AgentCorex cannot start: ").And.Contain("'WorkerCount' with the error: 'The field WorkerCount must be between 0 and 1000.'"));
     }
 
-    [Test]
-    public async Task AnInMemoryJobExpirationOutsideItsRange_IsRefused()
+    [TestCase("Jobs:InMemoryJobExpiration", "00:00:10", "Jobs:InMemoryJobExpiration must be between 00:01:00 and 1.00:00:00.")]
+    [TestCase("Jobs:InMemoryMaxFinishedJobs", "5", "Jobs:InMemoryMaxFinishedJobs must be between 10 and 10000000.")]
+    public async Task AnEmbeddedHangfireBoundOutsideItsRange_IsRefused(string key, string value, string message)
     {
-        var output = await RefusedStartAsync(new() { ["Jobs:InMemoryJobExpiration"] = "00:00:10" });
+        var output = await RefusedStartAsync(new() { [key] = value });
 
-        Assert.That(output, Does.Contain("AgentCorex cannot start: Jobs:InMemoryJobExpiration must be between 00:01:00 and 1.00:00:00."));
+        Assert.That(output, Does.Contain("AgentCorex cannot start: " + message));
     }
 
     [Test]

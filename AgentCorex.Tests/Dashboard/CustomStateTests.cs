@@ -128,7 +128,7 @@ public sealed class CustomStateTests(TestStorage storage) : DashboardTest(storag
             Assert.That(DashboardPages.ListedRow(page, createdFirst.Id), Does.Contain("<td class=\"agentcorex-wrap\">ended last</td>").And.Not.Contain("word-break"));
             Assert.That(expiredRow, Does.Contain("expired").And.Not.Contain("/hangfire/jobs/details/"), "no link to a job Hangfire no longer has");
             Assert.That(page, Does.Contain(Storage == TestStorage.Embedded
-                ? "a Hangfire job also expires 3 hours after it ends, or at a restart of this embedded server, while the ledger keeps it"
+                ? "a Hangfire job also expires 3 hours after it ends, once 100000 jobs have ended after it, or at a restart of this embedded server, while the ledger keeps it"
                 : "a Hangfire job also expires 1 day after it ends while the ledger keeps it"), "the storage's own expiration");
         });
         Assert.That(await StylesheetOfAsync(page), Does.Contain(".agentcorex-wrap { word-break: normal; overflow-wrap: anywhere; }"));

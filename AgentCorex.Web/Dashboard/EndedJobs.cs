@@ -12,8 +12,9 @@ internal sealed record EndedJobRow(string JobId, string? HangfireId, string Tool
 
 /// <param name="HangfireExpiration">How long Hangfire keeps a job after it ends.</param>
 /// <param name="HangfireForgetsOnRestart">Whether a restart forgets it sooner (the embedded executor).</param>
+/// <param name="HangfireMaxFinishedJobs">After how many later ends it drops it sooner (the embedded executor).</param>
 internal sealed record EndedJobsModel(
-    LedgerJobList List, Pager Pager, IReadOnlyList<EndedJobRow> Rows, TimeSpan HangfireExpiration, bool HangfireForgetsOnRestart);
+    LedgerJobList List, Pager Pager, IReadOnlyList<EndedJobRow> Rows, TimeSpan HangfireExpiration, bool HangfireForgetsOnRestart, int? HangfireMaxFinishedJobs);
 
 /// <summary>
 /// One page of a list's jobs, the latest ended first. The ledger, not Hangfire, because Hangfire's monitoring API lists
@@ -41,8 +42,14 @@ internal sealed class EndedJobs(AgentCorexDb db, HangfireExecutor executor, Time
         var kept = rows.Select(row => row with
         {
             HangfireKept = row.EndedAt >= expiredBefore && (!executor.ForgetsOnRestart || row.StartedAt >= executor.StartedAt),
-        });
-        return new EndedJobsModel(list, pager, [.. kept], expiration, executor.ForgetsOnRestart);
+        }).ToList();
+        if (executor.MaxFinishedJobs is not null)
+        {
+            // Dropped once so many jobs ended after it, which the ledger cannot tell: asked of Hangfire, in memory, for a page's rows.
+            using var connection = hangfire.GetConnection();
+            kept = [.. kept.Select(row => row is { HangfireKept: true, HangfireId: { } id } && connection.GetStateData(id) is null ? row with { HangfireKept = false } : row)];
+        }
+        return new EndedJobsModel(list, pager, kept, expiration, executor.ForgetsOnRestart, executor.MaxFinishedJobs);
     }
 }
 

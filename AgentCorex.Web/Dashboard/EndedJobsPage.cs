@@ -43,6 +43,7 @@ internal sealed class EndedJobsPage(EndedJobsModel model) : AgentCorexPage(model
     private static string Caption(EndedJobsModel model) =>
         "From the AgentCorex job ledger, the latest ended first. A job canceled before it started never had a Hangfire job of its own to show; "
         + $"a Hangfire job also expires {Duration(model.HangfireExpiration)} after it ends"
+        + (model.HangfireMaxFinishedJobs is { } max ? $", once {Number(max)} jobs have ended after it" : "")
         + (model.HangfireForgetsOnRestart ? ", or at a restart of this embedded server," : "") + " while the ledger keeps it.";
 
     private static string Duration(TimeSpan span) =>

@@ -32,6 +32,7 @@ public static class JobsExtensions
             .Validate(o => o.ServerCheckInterval >= TimeSpan.FromSeconds(1) && o.ServerCheckInterval <= o.ServerTimeout, "Jobs:ServerCheckInterval must be between 00:00:01 and Jobs:ServerTimeout.")
             .Validate(o => o.QueuePollInterval >= TimeSpan.FromMilliseconds(50), "Jobs:QueuePollInterval must be at least 00:00:00.05.")
             .Validate(o => o.InMemoryJobExpiration >= TimeSpan.FromMinutes(1) && o.InMemoryJobExpiration <= TimeSpan.FromDays(1), "Jobs:InMemoryJobExpiration must be between 00:01:00 and 1.00:00:00.")
+            .Validate(o => o.InMemoryMaxFinishedJobs is >= 10 and <= 10_000_000, "Jobs:InMemoryMaxFinishedJobs must be between 10 and 10000000.")
             .Validate(o => o.ShutdownTimeout >= TimeSpan.Zero && o.ShutdownTimeout <= TimeSpan.FromHours(1), "Jobs:ShutdownTimeout must be between 00:00:00 and 01:00:00.")
             // A stopping node's storage no longer slides the invisibility of the jobs it still runs (Hangfire.PostgreSql
             // renews it every fifth of the timeout, from a process that stops with the server): with a drain as long as
@@ -44,9 +45,12 @@ public static class JobsExtensions
         var options = builder.Configuration.GetSection(JobsOptions.Section).Get<JobsOptions>() ?? new JobsOptions();
 
         RaiseThreadPoolFloor(options.MinThreadPoolThreads);
+        var embedded = StorageOptions.From(builder.Configuration).Provider == StorageProvider.Embedded;
         // Registered before AddHangfire, which then keeps it: the client and the servers take their filters from it.
-        builder.Services.AddSingleton<IJobFilterProvider>(new AgentCorexJobFilters(JobFilterProviders.Providers));
-        builder.Services.AddSingleton(new HangfireExecutor(ForgetsOnRestart: StorageOptions.From(builder.Configuration).Provider == StorageProvider.Embedded));
+        builder.Services.AddSingleton<IJobFilterProvider>(embedded
+            ? new AgentCorexJobFilters(JobFilterProviders.Providers, new FinishedJobLimit(options.InMemoryMaxFinishedJobs))
+            : new AgentCorexJobFilters(JobFilterProviders.Providers));
+        builder.Services.AddSingleton(new HangfireExecutor(ForgetsOnRestart: embedded, embedded ? options.InMemoryMaxFinishedJobs : null));
         builder.Services.AddHangfire((services, hangfire) =>
         {
             hangfire

@@ -91,6 +91,12 @@ public sealed class JobsOptions
     /// </summary>
     public TimeSpan InMemoryJobExpiration { get; set; } = TimeSpan.FromHours(3);
 
+    /// <summary>
+    /// The embedded default: how many finished jobs Hangfire.InMemory keeps at most, the latest to end; an older one
+    /// goes before its Jobs:InMemoryJobExpiration when more have ended since. Bounds the heap they hold at a sustained load.
+    /// </summary>
+    public int InMemoryMaxFinishedJobs { get; set; } = 100_000;
+
     /// <summary>The least time between two stored progress reports of one job: a chatty tool cannot flood the storage.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
