@@ -53,10 +53,15 @@ internal sealed record BenchOptions
     /// <summary>PostgreSQL: how many nodes each measured topology has (1 and 2 by default).</summary>
     public IReadOnlyList<int> Nodes { get; init; } = [1, 2];
 
-    /// <summary>Which phases run: idle, throughput, ablations, get, list.</summary>
+    /// <summary>Which phases run: idle, throughput, ablations, get, list by default; memory only when asked for.</summary>
     public IReadOnlySet<string> Phases { get; init; } = AllPhases;
 
     public static readonly IReadOnlySet<string> AllPhases = new HashSet<string>(["idle", "throughput", "ablations", "get", "list"]);
+
+    public static readonly IReadOnlySet<string> KnownPhases = new HashSet<string>([.. AllPhases, "memory"]);
+
+    /// <summary>The memory phase's jobs: echo only, or a mix of echo, waits reporting progress and failures.</summary>
+    public IReadOnlyList<string> MemoryMixes { get; init; } = ["echo", "mix"];
 
     public bool IsWhatIf => SqliteBusyTimeoutMs is not null || MinThreads is not null || NoWriteGate || NodeSettings.Count > 0;
     public string? Out { get; init; }
@@ -65,7 +70,7 @@ internal sealed record BenchOptions
         JobsBenchmark [--jobs 20000] [--rounds 2] [--connections 32] [--raw-producers 2] [--warmup-jobs 2000]
                       [--idle-jobs 200] [--ledger-rows 100000] [--queued-rows 1000] [--get-warmup 3] [--get-seconds 10]
                       [--workers N] [--ablation-jobs 2000] [--list-rows 1000000] [--list-requests 30]
-                      [--phases idle,throughput,ablations,get,list]
+                      [--phases idle,throughput,ablations,get,list,memory] [--memory-mixes echo,mix]
                       [--observe-ledger] [--out DIR]
                       [--storage embedded|postgresql] [--connection-string CS] [--nodes 1,2] [--setting KEY=VALUE]...  (postgresql: phases idle,throughput)
                       what-if (not the shipped configuration): [--sqlite-busy-timeout MS] [--no-write-gate] [--min-threads N]
@@ -107,6 +112,7 @@ internal sealed record BenchOptions
                 "--sqlite-busy-timeout" => options with { SqliteBusyTimeoutMs = Int(name, value, 0, 60_000) },
                 "--min-threads" => options with { MinThreads = Int(name, value, 1, 1000) },
                 "--phases" => options with { Phases = PhaseSet(value) },
+                "--memory-mixes" => options with { MemoryMixes = MixList(value) },
                 "--out" => options with { Out = value },
                 "--storage" when value is "embedded" or "postgresql" => options with { Storage = value },
                 "--connection-string" => options with { ConnectionString = value },
@@ -124,10 +130,18 @@ internal sealed record BenchOptions
     private static HashSet<string> PhaseSet(string value)
     {
         var phases = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
-        var unknown = phases.Except(AllPhases).ToList();
+        var unknown = phases.Except(KnownPhases).ToList();
         return unknown.Count == 0 && phases.Count > 0
             ? phases
-            : throw new ArgumentException($"--phases takes some of {string.Join(",", AllPhases)}, not '{value}'.");
+            : throw new ArgumentException($"--phases takes some of {string.Join(",", KnownPhases)}, not '{value}'.");
+    }
+
+    private static List<string> MixList(string value)
+    {
+        var mixes = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
+        return mixes.Count > 0 && mixes.All(m => m is "echo" or "mix")
+            ? mixes
+            : throw new ArgumentException($"--memory-mixes takes echo, mix or both, not '{value}'.");
     }
 
     private static int Int(string name, string value, int min, int max) =>

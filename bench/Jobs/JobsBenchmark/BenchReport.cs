@@ -19,6 +19,7 @@ internal sealed class BenchReport(BenchOptions options)
     public TimeSpan ListingSeedTook { get; set; }
     public long ListingLedgerRows { get; set; }
     public List<ListingRun> Listings { get; } = [];
+    public List<MemoryRun> Memory { get; } = [];
 
     private readonly StringBuilder md = new();
 
@@ -38,8 +39,25 @@ internal sealed class BenchReport(BenchOptions options)
         RenderCeilings();
         RenderGets();
         RenderListings();
+        RenderMemory();
         RenderGoals();
         return md.ToString();
+    }
+
+    private void RenderMemory()
+    {
+        if (Memory.Count == 0)
+        {
+            return;
+        }
+        Header($"Heap held by Hangfire.InMemory's finished jobs: {options.Jobs} API jobs per mix");
+        Line($"| jobs | ended | finished jobs Hangfire kept | live heap with them MB | once dropped MB | held MB | bytes per finished Hangfire job |");
+        Line($"| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var run in Memory)
+        {
+            Line($"| {run.Mix} | {run.Jobs} | {run.Held} | {run.LiveBefore / 1e6:0.0} | {run.LiveAfter / 1e6:0.0} | {run.HeldBytes / 1e6:0.0} | {run.BytesPerHeldJob:0} |");
+        }
+        Line($"");
     }
 
     private void RenderThroughput()

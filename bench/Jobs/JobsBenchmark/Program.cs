@@ -178,6 +178,14 @@ internal static class Entry
                 }
             }
         }
+        if (options.Phases.Contains("memory"))
+        {
+            foreach (var mix in options.MemoryMixes)
+            {
+                report.Memory.Add(await HangfireMemory.RunAsync(mix, options.Jobs, options.Connections, clients, apiKey, server.Services, cancellationToken));
+                Log("memory " + report.Memory[^1]);
+            }
+        }
         if (options.Phases.Contains("list"))
         {
             await SettleAsync();
