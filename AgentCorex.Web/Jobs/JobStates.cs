@@ -52,5 +52,14 @@ public sealed class ToolFailedState(FailedState failed) : IState
 
     public bool IgnoreJobLoadException => failed.IgnoreJobLoadException;
 
-    public Dictionary<string, string> SerializeData() => failed.SerializeData();
+    /// <summary>
+    /// Hangfire's Failed data less ExceptionDetails, which for an exception never thrown is its type and message again
+    /// (the state shows both): held in memory by every failed job Hangfire keeps on the embedded default, for nothing.
+    /// </summary>
+    public Dictionary<string, string> SerializeData()
+    {
+        var data = failed.SerializeData();
+        data.Remove("ExceptionDetails");
+        return data;
+    }
 }
