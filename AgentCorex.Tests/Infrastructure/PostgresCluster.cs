@@ -63,6 +63,31 @@ public sealed class PostgresCluster
         return shared!;
     }
 
+    /// <summary>
+    /// A cluster of the calling test's own, for a test that restarts it (the shared one serves every fixture); the test
+    /// stops it with <see cref="StopAsync"/>. Marks the test skipped when PostgreSQL is absent.
+    /// </summary>
+    public static async Task<PostgresCluster> StartPrivateAsync()
+    {
+        if (FindBinaries() is not { } bin)
+        {
+            Assert.Ignore("no PostgreSQL binaries (initdb, pg_ctl) found: install postgresql or set AGENTCOREX_PG_BIN");
+            return null!;
+        }
+        return await StartAsync(bin);
+    }
+
+    /// <summary>Restarts the cluster as an operator's `pg_ctl restart` does (fast shutdown: every session is ended), and waits until it accepts connections.</summary>
+    public Task RestartAsync() =>
+        RunAsync("pg_ctl", "-D", dataDirectory, "-l", Path.Combine(dataDirectory, "server.log"), "-m", "fast", "-w", "-t", "60", "restart");
+
+    /// <summary>Stops a cluster of <see cref="StartPrivateAsync"/> and deletes its files.</summary>
+    public async Task StopAsync()
+    {
+        await RunAsync("pg_ctl", "-D", dataDirectory, "-m", "immediate", "-w", "stop");
+        TryDelete(dataDirectory);
+    }
+
     /// <summary>A new, empty database on the cluster; returns its connection string.</summary>
     public async Task<string> CreateDatabaseAsync()
     {
@@ -80,8 +105,7 @@ public sealed class PostgresCluster
         {
             shared = null;
             NpgsqlConnection.ClearAllPools();
-            await cluster.RunAsync("pg_ctl", "-D", cluster.dataDirectory, "-m", "immediate", "-w", "stop");
-            TryDelete(cluster.dataDirectory);
+            await cluster.StopAsync();
         }
     }
 

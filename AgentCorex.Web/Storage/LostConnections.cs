@@ -9,12 +9,12 @@ namespace AgentCorex.Web.Storage;
 /// <summary>
 /// PostgreSQL connections that a restart of the database killed while they sat idle in a pool. Npgsql learns of it
 /// only at a connection's next use, which fails ("57P01: terminating connection due to administrator command", or a
-/// closed socket), and it clears no pool for it (npgsql#5073): each such connection failed one request with
-/// 503 DATABASE_UNAVAILABLE although the database was back, and the pool of the rate limit's counts, used only by
-/// requests, kept them for minutes (found by a two-node audit). So the first lost connection seen clears every pool of
-/// the node: the ledger's (EF Core's, whose failed commands this interceptor sees), Hangfire's and the counts'
-/// (<see cref="AsyncCommitDataSource"/>). <see cref="PostgreSqlPoolWatch"/> finds one within a second of a restart; a
-/// short statement that meets one first tries once more on a new connection (<see cref="RetryOnceAsync{T}"/>).
+/// closed socket), and clears only that connection's own pool for it: each such connection failed one request with
+/// 503 DATABASE_UNAVAILABLE although the database was back (found by a two-node audit, and by a real restart between two
+/// passes of the one-second watch that came before <see cref="PostgreSqlRestartWatch"/>). So every pool of the node is
+/// cleared at once: the ledger's (EF Core's, whose failed commands this interceptor sees), Hangfire's and the counts'
+/// (<see cref="AsyncCommitDataSource"/>), by <see cref="PostgreSqlRestartWatch"/> as the server goes down, and by the
+/// first lost connection any statement meets.
 /// </summary>
 public sealed class LostConnections(AsyncCommitDataSource asyncCommits) : DbCommandInterceptor
 {
@@ -81,28 +81,30 @@ public sealed class LostConnections(AsyncCommitDataSource asyncCommits) : DbComm
 }
 
 /// <summary>
-/// Every second, one short statement on each of this node's PostgreSQL pools (the ledger's and the counts'): after a
-/// restart of the database the first one meets a lost connection and <see cref="LostConnections"/> clears the pools,
-/// before a request meets one. Two statements a second per node; an outage fails them quietly (requests report it).
+/// One connection of the node's own to PostgreSQL, outside every pool, that waits on the server and sends nothing. A
+/// restart of the database ends it together with every connection idle in the node's pools (a fast shutdown ends every
+/// session, a crash every backend), so its read returns as the server goes down, and the pools are emptied then
+/// (<see cref="LostConnections.ClearPools"/>), before the server is back. Npgsql cannot tell whether a statement that
+/// met a dead connection reached the server (the failure is a read after a write that succeeded), so a request that
+/// met one could not be safely run again; with the pools emptied first, none meets one. It connects again at once,
+/// and every <see cref="ReconnectPause"/> while the server is away; Npgsql's keepalive on it (a statement each
+/// <see cref="KeepAliveSeconds"/> s) finds a connection a network failure left open but dead.
 /// </summary>
-internal sealed class PostgreSqlPoolWatch(IServiceScopeFactory scopes, AsyncCommitDataSource asyncCommits, LostConnections lost, TimeProvider time)
-    : BackgroundService
+internal sealed class PostgreSqlRestartWatch(StorageConnection storage, LostConnections lost, TimeProvider time) : BackgroundService
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan ReconnectPause = TimeSpan.FromMilliseconds(250);
+    public const int KeepAliveSeconds = 10;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        var watching = new NpgsqlConnectionStringBuilder(storage.ConnectionString) { Pooling = false, KeepAlive = KeepAliveSeconds }.ConnectionString;
+        while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await using (var scope = scopes.CreateAsyncScope())
-                {
-                    await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Database.ExecuteSqlRawAsync("SELECT 1", stoppingToken);
-                }
-                await using var probe = asyncCommits.Source.CreateCommand("SELECT 1");
-                await probe.ExecuteScalarAsync(stoppingToken);
+                await using var connection = new NpgsqlConnection(watching);
+                await connection.OpenAsync(stoppingToken);
+                await connection.WaitAsync(stoppingToken); // nothing is sent to it: it returns as the server ends it
             }
             catch (Exception e) when (lost.ClearIfLost(e))
             {
@@ -110,8 +112,9 @@ internal sealed class PostgreSqlPoolWatch(IServiceScopeFactory scopes, AsyncComm
             catch (Exception e) when (e is DbException or InvalidOperationException or TimeoutException
                 || (e is OperationCanceledException && !stoppingToken.IsCancellationRequested))
             {
-                // The database is away or slow: requests answer 503 and say so; nothing to add every second.
+                // The database is away: requests answer 503 and say so; nothing to add on every try.
             }
+            await Task.Delay(ReconnectPause, time, stoppingToken);
         }
     }
 }

@@ -44,7 +44,7 @@ public static class StorageExtensions
                     (services, db) => db.UseNpgsql(ledger).AddInterceptors(services.GetRequiredService<LostConnections>()).WithoutNoise());
                 builder.Services.AddSingleton(_ => new AsyncCommitDataSource(connectionString));
                 builder.Services.AddSingleton<LostConnections>();
-                builder.Services.AddHostedService<PostgreSqlPoolWatch>();
+                builder.Services.AddHostedService<PostgreSqlRestartWatch>();
                 builder.Services.AddSingleton(new WriteGate(serialize: false));
                 break;
             case StorageProvider.SqlServer:
