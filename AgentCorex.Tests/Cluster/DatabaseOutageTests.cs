@@ -22,11 +22,12 @@ public sealed class DatabaseOutageTests
 {
     private DatabaseProxy proxy = null!;
     private AgentCorexApp app = null!;
+    private string direct = null!;
 
     [SetUp]
     public async Task StartServerBehindAProxy()
     {
-        var direct = (await ServerTest.PostgreSqlSettingsAsync())["ConnectionStrings:AgentCorex"]!;
+        direct = (await ServerTest.PostgreSqlSettingsAsync())["ConnectionStrings:AgentCorex"]!;
         var database = new NpgsqlConnectionStringBuilder(direct);
         proxy = DatabaseProxy.Start(database.Host!, database.Port);
         app = new AgentCorexApp(new Dictionary<string, string?>
@@ -81,6 +82,49 @@ public sealed class DatabaseOutageTests
 
         Assert.That(answers.Select(a => a[..3]), Is.EqualTo(new[] { "200", "202" }.Concat(Enumerable.Repeat("202", submitted.Length))),
             "readiness, the limited key's submits at once, and an unlimited key's: " + string.Join(Environment.NewLine, answers));
+    }
+
+    /// <summary>
+    /// A request's count against its rate limit reached the database and committed, and its answer was lost with its
+    /// connection. The count used to be run once more on a new connection, counting the request twice; it is run once,
+    /// and the request is answered 503 as any other whose statement's outcome the node cannot know.
+    /// </summary>
+    [Test]
+    public async Task ACountWhoseAnswerIsLost_IsNotRunAgain_SoTheRequestIsCountedOnce()
+    {
+        var key = await app.CreateKeyAsync(plan: "pro");
+        using var client = app.CreateClient(key.ApiKey);
+        var submit = new { tool = "echo", arguments = new { message = "counted" } };
+        Assert.That((await client.PostJsonAsync("/jobs/submit", submit)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the key looked up and counted once");
+
+        proxy.HoldAnswers();
+        var answered = client.PostJsonAsync("/jobs/submit", submit);
+        var deadline = Stopwatch.StartNew();
+        while (await CountedAsync(key.KeyId) < 2 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+        Assert.That(await CountedAsync(key.KeyId), Is.EqualTo(2), "the second count committed, its answer held");
+        proxy.Cut();
+        var response = await answered;
+        var body = await response.Content.ReadAsStringAsync();
+        var counted = await CountedAsync(key.KeyId);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(counted, Is.EqualTo(2), "counted once, not again on a new connection");
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), body);
+        });
+    }
+
+    /// <summary>The key's requests counted against its plan, read past the proxy.</summary>
+    private async Task<long> CountedAsync(string keyId)
+    {
+        await using var connection = new NpgsqlConnection(direct);
+        await connection.OpenAsync();
+        await using var read = new NpgsqlCommand("SELECT COALESCE(SUM(requests), 0) FROM rate_limit_windows WHERE key_id = $1 AND bucket = 'execution'", connection);
+        read.Parameters.Add(new() { Value = keyId });
+        return (long)(await read.ExecuteScalarAsync())!;
     }
 
     /// <summary>

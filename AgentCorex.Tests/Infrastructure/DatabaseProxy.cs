@@ -15,6 +15,7 @@ public sealed class DatabaseProxy : IAsyncDisposable
     private readonly List<TcpClient> open = [];
     private TcpListener? listener;
     private TaskCompletionSource flowing = NewGate(open: true);
+    private TaskCompletionSource answering = NewGate(open: true);
 
     private DatabaseProxy(IPEndPoint target, int port)
     {
@@ -60,6 +61,32 @@ public sealed class DatabaseProxy : IAsyncDisposable
             {
                 flowing = NewGate(open: false);
             }
+        }
+    }
+
+    /// <summary>
+    /// As a network that loses the database's answers: what a server sends still reaches the database, which runs and
+    /// commits it, but nothing the database answers passes, until <see cref="Cut"/>.
+    /// </summary>
+    public void HoldAnswers()
+    {
+        lock (open)
+        {
+            if (answering.Task.IsCompleted)
+            {
+                answering = NewGate(open: false);
+            }
+        }
+    }
+
+    /// <summary>As a network failure: the open connections are cut (answers held are lost with them); new ones pass.</summary>
+    public void Cut()
+    {
+        lock (open)
+        {
+            open.ForEach(c => c.Client.Close(0));
+            open.Clear();
+            answering.TrySetResult();
         }
     }
 
@@ -115,7 +142,7 @@ public sealed class DatabaseProxy : IAsyncDisposable
         try
         {
             await server.ConnectAsync(target, disposed.Token);
-            await Task.WhenAny(PumpAsync(client.GetStream(), server.GetStream()), PumpAsync(server.GetStream(), client.GetStream()));
+            await Task.WhenAny(PumpAsync(client.GetStream(), server.GetStream(), answers: false), PumpAsync(server.GetStream(), client.GetStream(), answers: true));
         }
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
@@ -131,7 +158,7 @@ public sealed class DatabaseProxy : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(NetworkStream from, NetworkStream to)
+    private async Task PumpAsync(NetworkStream from, NetworkStream to, bool answers)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -142,7 +169,7 @@ public sealed class DatabaseProxy : IAsyncDisposable
                 Task gate;
                 lock (open)
                 {
-                    gate = flowing.Task;
+                    gate = answers ? Task.WhenAll(flowing.Task, answering.Task) : flowing.Task;
                 }
                 await gate.WaitAsync(disposed.Token);
                 await to.WriteAsync(buffer.AsMemory(0, read), disposed.Token);

@@ -5,11 +5,10 @@ namespace AgentCorex.Web.RateLimits;
 
 /// <summary>
 /// Counts in the shared database, so N nodes never multiply a key's allowance: one atomic upsert per request
-/// that returns the new count. Old minutes are deleted as a new minute begins. On PostgreSQL the counts commit
-/// asynchronously (see <see cref="AsyncCommitDataSource"/>).
+/// that returns the new count, run once: a request is never counted twice. Old minutes are deleted as a new minute
+/// begins. On PostgreSQL the counts commit asynchronously (see <see cref="AsyncCommitDataSource"/>).
 /// </summary>
-internal sealed class DatabaseRequestCounter(
-    IServiceScopeFactory scopes, AsyncCommitDataSource? asyncCommits = null, LostConnections? lostConnections = null) : IRequestCounter
+internal sealed class DatabaseRequestCounter(IServiceScopeFactory scopes, AsyncCommitDataSource? asyncCommits = null) : IRequestCounter
 {
     private const string PostgreSqlCount =
         """
@@ -25,9 +24,10 @@ internal sealed class DatabaseRequestCounter(
         var sweep = Interlocked.Exchange(ref lastSweptMinute, minute) != minute;
         if (asyncCommits is not null)
         {
-            // Once more on a lost connection (a restarted database's): at worst, where the first reached the
-            // database after all, one request counted twice.
-            return await lostConnections!.RetryOnceAsync(() => CountOnPostgreSqlAsync(asyncCommits.Source, keyId, bucket, minute, sweep, cancellationToken));
+            // Never run again on a lost connection: the count may have committed before its answer was lost, and a
+            // second run would count the request twice. A restart's dead connections are cleared from the pool before
+            // the database is back (PostgreSqlRestartWatch), so a count meets one only when the database goes away under it.
+            return await CountOnPostgreSqlAsync(asyncCommits.Source, keyId, bucket, minute, sweep, cancellationToken);
         }
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();

@@ -55,8 +55,9 @@ public sealed class LostConnections(AsyncCommitDataSource asyncCommits) : DbComm
     }
 
     /// <summary>
-    /// Runs <paramref name="statement"/>, and once more on a new connection if its connection was lost: for a statement
-    /// whose second run does no harm where the first reached the database after all (a count of requests, a probe).
+    /// Runs <paramref name="statement"/>, and once more on a new connection if its connection was lost: only for a
+    /// statement that changes nothing (the readiness probe), whose second run does no harm where the first reached the
+    /// database after all. A write is never run again: it may have committed before its answer was lost.
     /// </summary>
     public async Task<T> RetryOnceAsync<T>(Func<Task<T>> statement)
     {
