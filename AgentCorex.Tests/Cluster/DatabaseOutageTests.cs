@@ -162,6 +162,41 @@ public sealed class DatabaseOutageTests
     }
 
     /// <summary>
+    /// Hangfire.PostgreSql warns of each statement an outage fails (its distributed locks, at every try): one line each,
+    /// naming the exception and its cause, and the stack trace at Debug only, not some thirty lines a warning.
+    /// </summary>
+    [Test]
+    public async Task ThroughAnOutage_HangfirePostgreSqlWarnsInOneLine_WithTheStackTraceAtDebug()
+    {
+        var logs = new CapturedLogs();
+        using var logged = app.WithWebHostBuilder(host => host
+            .ConfigureLogging(logging => logging.AddProvider(logs).AddFilter("Hangfire.PostgreSql", LogLevel.Debug)));
+        using var admin = logged.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        await admin.WaitForFinalAsync(await admin.SubmitAsync("echo", new { message = "before" }));
+
+        proxy.Stop();
+        var deadline = Stopwatch.StartNew();
+        while (!HangfirePostgreSql(logs.At(LogLevel.Warning)).Any() && deadline.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(100); // the webhook server's scheduler takes its lock every second
+        }
+        proxy.Resume();
+
+        var warnings = HangfirePostgreSql(logs.At(LogLevel.Warning)).ToList();
+        var debug = HangfirePostgreSql(logs.At(LogLevel.Debug)).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(warnings, Is.Not.Empty, "Hangfire.PostgreSql warned of the outage");
+            Assert.That(warnings, Has.All.Not.Contains("\n"), string.Join("\n----\n", warnings.Take(2)));
+            Assert.That(warnings, Has.All.Match("\\((Npgsql|Postgres|Socket|InvalidOperation)\\w*Exception: "), "the exception's type and message");
+            Assert.That(debug.Where(l => l.Contains("\n   at ")).ToList(), Has.Count.GreaterThanOrEqualTo(warnings.Count), "each warning's stack trace, at Debug");
+        });
+
+        static IEnumerable<string> HangfirePostgreSql(IEnumerable<string> lines) => lines.Where(l => l.StartsWith("Hangfire.PostgreSql", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// An outage longer than Jobs:ServerTimeout: the node's Hangfire server, unable to write its heartbeat, restarts in
     /// place and cuts off the job it runs, while the ledger cannot record that. The node says so in one line, with no
     /// stack trace, and the cut-off is settled when Hangfire runs the job again: a tool not safe to retry ends failed

@@ -58,6 +58,7 @@ public static class JobsExtensions
                 .UseSimpleAssemblyNameTypeSerializer()
                 // A run's result, shown on the dashboard, without a .NET type name (see JobRunSummaryJson).
                 .UseRecommendedSerializerSettings(settings => settings.Converters.Add(new JobRunSummaryJson()))
+                .UseLogProvider(new HangfireOutageLog(new Hangfire.AspNetCore.AspNetCoreLogProvider(services.GetRequiredService<ILoggerFactory>())))
                 .UseAgentCorexStorage(services.GetRequiredService<StorageConnection>(), options);
             AddGlobalFiltersOnce(hangfire);
         });
