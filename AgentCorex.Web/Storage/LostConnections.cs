@@ -87,8 +87,8 @@ public sealed class LostConnections(AsyncCommitDataSource asyncCommits) : DbComm
 /// session, a crash every backend), so its read returns as the server goes down, and the pools are emptied then
 /// (<see cref="LostConnections.ClearPools"/>), before the server is back. Npgsql cannot tell whether a statement that
 /// met a dead connection reached the server (the failure is a read after a write that succeeded), so a request that
-/// met one could not be safely run again; with the pools emptied first, none meets one. It connects again at once,
-/// and every <see cref="ReconnectPause"/> while the server is away; Npgsql's keepalive on it (a statement each
+/// met one could not be safely run again; with the pools emptied first, none meets one. It connects again every
+/// <see cref="ReconnectPause"/> until the server is back; Npgsql's keepalive on it (a Sync message each
 /// <see cref="KeepAliveSeconds"/> s) finds a connection a network failure left open but dead.
 /// </summary>
 internal sealed class PostgreSqlRestartWatch(StorageConnection storage, LostConnections lost, TimeProvider time) : BackgroundService
