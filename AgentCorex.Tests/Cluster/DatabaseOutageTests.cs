@@ -163,37 +163,53 @@ public sealed class DatabaseOutageTests
 
     /// <summary>
     /// Hangfire.PostgreSql warns of each statement an outage fails (its distributed locks, at every try): one line each,
-    /// naming the exception and its cause, and the stack trace at Debug only, not some thirty lines a warning.
+    /// naming the exception and its cause, and the stack trace at Debug only, not some thirty lines a warning. Read from a
+    /// real process's JSON log: Hangfire's loggers are static, bound to the first in-process host of a test run.
     /// </summary>
     [Test]
     public async Task ThroughAnOutage_HangfirePostgreSqlWarnsInOneLine_WithTheStackTraceAtDebug()
     {
-        var logs = new CapturedLogs();
-        using var logged = app.WithWebHostBuilder(host => host
-            .ConfigureLogging(logging => logging.AddProvider(logs).AddFilter("Hangfire.PostgreSql", LogLevel.Debug)));
-        using var admin = logged.CreateClient();
-        admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
-        await admin.WaitForFinalAsync(await admin.SubmitAsync("echo", new { message = "before" }));
-
-        proxy.Stop();
-        var deadline = Stopwatch.StartNew();
-        while (!HangfirePostgreSql(logs.At(LogLevel.Warning)).Any() && deadline.Elapsed < TimeSpan.FromSeconds(20))
+        var data = Directory.CreateTempSubdirectory("agentcorex-hangfire-log-").FullName;
+        try
         {
-            await Task.Delay(100); // the webhook server's scheduler takes its lock every second
+            await using var server = await ServerProcess.StartAsync(data, new Dictionary<string, string>
+            {
+                ["Storage:Provider"] = "PostgreSql",
+                ["ConnectionStrings:AgentCorex"] = proxy.Through(direct),
+                ["Logging:Format"] = "json",
+                ["Logging:LogLevel:Hangfire.PostgreSql"] = "Debug",
+            });
+            using var admin = server.CreateClient();
+            await admin.WaitForFinalAsync(await admin.SubmitAsync("echo", new { message = "before" }));
+
+            proxy.Stop();
+            var deadline = Stopwatch.StartNew();
+            while (!HangfirePostgreSql(server.Output, "Warning").Any() && deadline.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                await Task.Delay(100); // the webhook server's scheduler takes its lock every second
+            }
+            proxy.Resume();
+
+            var warnings = HangfirePostgreSql(server.Output, "Warning").ToList();
+            var debug = HangfirePostgreSql(server.Output, "Debug").ToList();
+            Assert.Multiple(() =>
+            {
+                Assert.That(warnings, Is.Not.Empty, "Hangfire.PostgreSql warned of the outage");
+                Assert.That(warnings.Where(w => w["Exception"] is not null).Select(w => w.ToJsonString()), Is.Empty, "no stack trace at Warning");
+                Assert.That(warnings.Select(w => w.Str("Message")), Has.All.Match(@"\((Npgsql|Postgres|Socket|InvalidOperation)\w*Exception: "), "the exception's type and message");
+                Assert.That(debug.Count(d => d.Str("Exception")?.Contains("   at ") == true), Is.GreaterThanOrEqualTo(warnings.Count), "each warning's stack trace, at Debug");
+            });
         }
-        proxy.Resume();
-
-        var warnings = HangfirePostgreSql(logs.At(LogLevel.Warning)).ToList();
-        var debug = HangfirePostgreSql(logs.At(LogLevel.Debug)).ToList();
-        Assert.Multiple(() =>
+        finally
         {
-            Assert.That(warnings, Is.Not.Empty, "Hangfire.PostgreSql warned of the outage");
-            Assert.That(warnings, Has.All.Not.Contains("\n"), string.Join("\n----\n", warnings.Take(2)));
-            Assert.That(warnings, Has.All.Match("\\((Npgsql|Postgres|Socket|InvalidOperation)\\w*Exception: "), "the exception's type and message");
-            Assert.That(debug.Where(l => l.Contains("\n   at ")).ToList(), Has.Count.GreaterThanOrEqualTo(warnings.Count), "each warning's stack trace, at Debug");
-        });
+            Directory.Delete(data, recursive: true);
+        }
 
-        static IEnumerable<string> HangfirePostgreSql(IEnumerable<string> lines) => lines.Where(l => l.StartsWith("Hangfire.PostgreSql", StringComparison.Ordinal));
+        static IEnumerable<JsonObject> HangfirePostgreSql(string output, string level) => output
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => l.StartsWith('{'))
+            .Select(l => JsonNode.Parse(l)!.AsObject())
+            .Where(e => e.Str("Category")!.StartsWith("Hangfire.PostgreSql", StringComparison.Ordinal) && e.Str("LogLevel") == level);
     }
 
     /// <summary>
