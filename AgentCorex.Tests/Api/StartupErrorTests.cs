@@ -52,6 +52,20 @@ public sealed class StartupErrorTests
         Assert.That(output, Does.Contain("AgentCorex cannot start: Jobs:ServerTimeout must be at least three times Jobs:ServerHeartbeatInterval and at most 01:00:00."));
     }
 
+    [TestCase("letmein")]
+    [TestCase("only-23-characters-long")]
+    public async Task AnAdminKeyShortEnoughToGuess_IsRefused_WithoutShowingIt(string adminKey)
+    {
+        // Any string used to be taken: a one-character key opened every endpoint and the dashboard.
+        var output = await RefusedStartAsync(new() { ["Auth:AdminKey"] = adminKey });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain("AgentCorex cannot start: Auth:AdminKey must be 24 to 256 characters (or unset, for the first start to create one)."));
+            Assert.That(output, Does.Not.Contain(adminKey));
+        });
+    }
+
     [TestCase("Jobs:WorkerCount", "five", "System.Int32")]
     [TestCase("Storage:Provider", "Oracle", "AgentCorex.Web.Storage.StorageProvider")]
     [TestCase("Jobs:ShutdownTimeout", "soon", "System.TimeSpan")]

@@ -9,6 +9,9 @@ public static class AuthExtensions
     {
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section)
             .Validate(o => o.KeyCacheTtl >= TimeSpan.Zero && o.KeyCacheTtl <= TimeSpan.FromMinutes(10), "Auth:KeyCacheTtl must be between 00:00:00 and 00:10:00.")
+            // It opens everything, so it is held to the scrape token's bound at least; the message never shows it.
+            .Validate(o => string.IsNullOrEmpty(o.AdminKey) || o.AdminKey.Length is >= AuthOptions.MinAdminKeyLength and <= AuthOptions.MaxAdminKeyLength,
+                $"Auth:AdminKey must be {AuthOptions.MinAdminKeyLength} to {AuthOptions.MaxAdminKeyLength} characters (or unset, for the first start to create one).")
             .ValidateOnStart();
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddHostedService<AdminKeyBootstrap>();

@@ -4,7 +4,10 @@ public sealed class AuthOptions
 {
     public const string Section = "Auth";
 
-    /// <summary>An admin key given by configuration (env Auth__AdminKey). Never logged, never stored.</summary>
+    public const int MinAdminKeyLength = 24;
+    public const int MaxAdminKeyLength = 256;
+
+    /// <summary>An admin key given by configuration (env Auth__AdminKey), 24 to 256 characters. Never logged, never stored.</summary>
     public string? AdminKey { get; set; }
 
     /// <summary>
