@@ -176,6 +176,27 @@ public sealed class StartupErrorTests
         Assert.That(output, Does.Contain($"AgentCorex cannot start: Failed to bind to address {address}: address already in use. (another process listens there"));
     }
 
+    [Test]
+    public async Task AnAddressInUse_OnPostgreSql_LogsNoBackgroundServiceAsFailed()
+    {
+        // The host is disposed without a stop when its start fails: a background loop ending on its canceled token then
+        // read to the host as a failure, which logged "BackgroundService failed" and a Critical line after the reason.
+        using var other = new TcpListener(IPAddress.Loopback, 0);
+        other.Start();
+        var address = $"http://127.0.0.1:{((IPEndPoint)other.LocalEndpoint).Port}";
+        var settings = (await ServerTest.PostgreSqlSettingsAsync()).ToDictionary(s => s.Key, s => s.Value!);
+        settings["urls"] = address;
+
+        var output = await RefusedStartAsync(settings);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain($"AgentCorex cannot start: Failed to bind to address {address}: address already in use."));
+            Assert.That(output, Does.Not.Contain("BackgroundService failed"));
+            Assert.That(output, Does.Not.Contain("crit:"));
+        });
+    }
+
     /// <summary>Starts the server expecting it to refuse: exit code 1, and never the runtime's report of an unhandled exception.</summary>
     /// <summary>
     /// The start's recovery of the jobs a kill left behind must write to the ledger. An audit restarted a server on a full

@@ -99,23 +99,36 @@ internal sealed class PostgreSqlRestartWatch(StorageConnection storage, LostConn
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var watching = new NpgsqlConnectionStringBuilder(storage.ConnectionString) { Pooling = false, KeepAlive = KeepAliveSeconds }.ConnectionString;
-        while (!stoppingToken.IsCancellationRequested)
+        try
         {
-            try
+            while (true)
             {
-                await using var connection = new NpgsqlConnection(watching);
-                await connection.OpenAsync(stoppingToken);
-                await connection.WaitAsync(stoppingToken); // nothing is sent to it: it returns as the server ends it
+                await WatchAsync(watching, stoppingToken);
+                await Task.Delay(ReconnectPause, time, stoppingToken);
             }
-            catch (Exception e) when (lost.ClearIfLost(e))
-            {
-            }
-            catch (Exception e) when (e is DbException or InvalidOperationException or TimeoutException
-                || (e is OperationCanceledException && !stoppingToken.IsCancellationRequested))
-            {
-                // The database is away: requests answer 503 and say so; nothing to add on every try.
-            }
-            await Task.Delay(ReconnectPause, time, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Ends as it was asked to. Left to the host, a start that fails (an address in use) disposes it without a
+            // stop, and the host logs the canceled loop as a failed background service, at Critical.
+        }
+    }
+
+    private async Task WatchAsync(string watching, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(watching);
+            await connection.OpenAsync(stoppingToken);
+            await connection.WaitAsync(stoppingToken); // nothing is sent to it: it returns as the server ends it
+        }
+        catch (Exception e) when (lost.ClearIfLost(e))
+        {
+        }
+        catch (Exception e) when (e is DbException or InvalidOperationException or TimeoutException
+            || (e is OperationCanceledException && !stoppingToken.IsCancellationRequested))
+        {
+            // The database is away: requests answer 503 and say so; nothing to add on every try.
         }
     }
 }
