@@ -8,8 +8,10 @@ plans, samples the process every --sample seconds into OUT/samples.csv, and at t
 accepted job reached a final state, that every delivery the server stored as delivered reached the receiver
 with valid signatures, and counts every unexpected status. How to run it: bench/Soak/README.md.
 """
-import argparse, base64, collections, csv, hashlib, hmac, http.client, http.server, json, os, random, re
-import sqlite3, subprocess, tempfile, threading, time, urllib.parse
+import argparse, base64, collections, csv, http.client, http.server, json, os, random, re
+import sqlite3, subprocess, sys, tempfile, threading, time, urllib.parse
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import webhook_signatures
 
 p = argparse.ArgumentParser()
 p.add_argument("--url", default="http://127.0.0.1:5080")
@@ -89,15 +91,6 @@ secrets = {}                              # receiver path -> secret
 receiver_mode = {"/ok": "ok", "/ok2": "ok", "/flaky": "flaky"}
 receiver_counts = collections.Counter()
 
-def verify(secret, headers, body):
-    key = base64.b64decode(secret[len("whsec_"):])
-    wid, ts = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "0")
-    if abs(time.time() - int(ts)) > 300: return False
-    hexsig = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    v1 = "v1," + base64.b64encode(hmac.new(key, f"{wid}.{ts}.".encode() + body, hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(headers.get("X-AgentCorex-Signature", ""), hexsig) and \
-        any(hmac.compare_digest(s, v1) for s in headers.get("webhook-signature", "").split(" "))
-
 class Receiver(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *args): pass
@@ -111,7 +104,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         if mode == "flaky" and roll < 0.12:
             with lock: receiver_counts["500"] += 1
             self.send_response(500); self.send_header("Content-Length", "0"); self.end_headers(); return
-        valid = verify(secrets.get(self.path, "whsec_"), self.headers, body)
+        valid = webhook_signatures.valid(secrets.get(self.path, "whsec_"), self.headers, body)
         js = json.loads(body)
         with lock:
             received[self.headers.get("webhook-id")].append((self.path, js["event"], js["job"]["job_id"], valid))
