@@ -370,6 +370,16 @@ def check():
     report["final_by_kind"] = dict(sorted(by_kind.items()))
     report["attempts_by_tool"] = dict(sorted(attempts.items()))
 
+    # An event whose deliveries a kill kept from being stored is marked on its job (events_pending), and raised again by
+    # the webhook sweep once Webhooks:RepairGrace (2 minutes) has passed, looking every 30 s: waited for here.
+    t0, deadline = time.time(), time.time() + 240
+    marked = lambda: int(ledger("SELECT count(*) FROM jobs WHERE events_pending != 0")[0][0])
+    report["events_marked_after_drain"] = waiting = marked()
+    while waiting and time.time() < deadline:
+        time.sleep(5); waiting = marked()
+    if waiting: violation(f"{waiting} job(s) with events never stored 240 s after the drain")
+    report["events_raised_again_within_s"] = round(time.time() - t0)
+
     # Webhooks: every final job of a key with a webhook for its final event has a delivery, which is delivered (and
     # reached the receiver, signed) or pending with a next attempt; given a minute to deliver what is due.
     deadline = time.time() + 90
