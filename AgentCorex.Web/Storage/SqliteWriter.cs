@@ -23,20 +23,15 @@ public sealed class SqliteWriter : IDisposable
     /// <summary>Writes waiting at most; callers beyond it wait for room.</summary>
     private const int MaxWaiting = 10_000;
 
-    /// <summary>How often the checkpointer copies commits back into the database (nothing to copy costs next to nothing).</summary>
-    private static readonly TimeSpan CheckpointEvery = TimeSpan.FromMilliseconds(200);
-
     /// <summary>How long after a write refused as the database being unavailable (a full disk) the writer counts as refusing.</summary>
     public static readonly TimeSpan RefusalWindow = TimeSpan.FromSeconds(10);
 
     private readonly SqliteStatements statements;
     private readonly EmbeddedDatabaseFile? file;
     private volatile Refusal? lastRefusal;
-    private readonly SqliteStatements checkpoints;
     private readonly WriteGate gate;
-    private readonly Thread checkpointer;
-    private readonly ManualResetEventSlim stopping = new();
-    private readonly Channel<Write> waiting = Channel.CreateBounded<Write>(
+    private readonly SqliteCheckpointer checkpointer;
+    private readonly Channel<SqliteWrite> waiting = Channel.CreateBounded<SqliteWrite>(
         new BoundedChannelOptions(MaxWaiting) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Thread thread;
 
@@ -45,12 +40,10 @@ public sealed class SqliteWriter : IDisposable
     {
         this.file = file;
         statements = new SqliteStatements(connectionString, synchronous);
-        checkpoints = new SqliteStatements(connectionString, synchronous);
         this.gate = gate;
         thread = new Thread(Run) { IsBackground = true, Name = "AgentCorex SQLite writer" };
         thread.Start();
-        checkpointer = new Thread(Checkpoint) { IsBackground = true, Name = "AgentCorex SQLite checkpointer" };
-        checkpointer.Start();
+        checkpointer = new SqliteCheckpointer(connectionString, synchronous);
     }
 
     /// <summary>
@@ -59,17 +52,17 @@ public sealed class SqliteWriter : IDisposable
     /// has not taken yet; one it has taken is done.
     /// </summary>
     public Task<int> ExecuteAsync(string template, object?[] values, CancellationToken cancellationToken) =>
-        EnqueueAsync(new Write<int>(s => s.Execute(template, values)), cancellationToken);
+        EnqueueAsync(new SqliteWrite<int>(s => s.Execute(template, values)), cancellationToken);
 
     /// <summary>Runs <paramref name="template"/> as <see cref="ExecuteAsync"/> does; returns its first row read by <paramref name="read"/>, or the default.</summary>
     public Task<T?> QueryFirstAsync<T>(string template, Func<Microsoft.Data.Sqlite.SqliteDataReader, T> read, object?[] values, CancellationToken cancellationToken) =>
-        EnqueueAsync(new Write<T?>(s => s.QueryFirst(template, read, values)), cancellationToken);
+        EnqueueAsync(new SqliteWrite<T?>(s => s.QueryFirst(template, read, values)), cancellationToken);
 
     /// <summary>Runs <paramref name="template"/> as <see cref="ExecuteAsync"/> does; returns every row it answers, each read by <paramref name="read"/>.</summary>
     public Task<List<T>> QueryAllAsync<T>(string template, Func<Microsoft.Data.Sqlite.SqliteDataReader, T> read, object?[] values, CancellationToken cancellationToken) =>
-        EnqueueAsync(new Write<List<T>>(s => s.QueryAll(template, read, values)), cancellationToken);
+        EnqueueAsync(new SqliteWrite<List<T>>(s => s.QueryAll(template, read, values)), cancellationToken);
 
-    private Task<T> EnqueueAsync<T>(Write<T> write, CancellationToken cancellationToken)
+    private Task<T> EnqueueAsync<T>(SqliteWrite<T> write, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
@@ -79,7 +72,7 @@ public sealed class SqliteWriter : IDisposable
         return waiting.Writer.TryWrite(write) ? write.Task : EnqueueWhenRoomAsync(write, cancellationToken);
     }
 
-    private async Task<T> EnqueueWhenRoomAsync<T>(Write<T> write, CancellationToken cancellationToken)
+    private async Task<T> EnqueueWhenRoomAsync<T>(SqliteWrite<T> write, CancellationToken cancellationToken)
     {
         await waiting.Writer.WriteAsync(write, cancellationToken);
         return await write.Task;
@@ -87,7 +80,7 @@ public sealed class SqliteWriter : IDisposable
 
     private void Run()
     {
-        var batch = new List<Write>(MaxBatch);
+        var batch = new List<SqliteWrite>(MaxBatch);
         while (WaitForWrites())
         {
             while (batch.Count < MaxBatch && waiting.Reader.TryRead(out var write))
@@ -120,26 +113,6 @@ public sealed class SqliteWriter : IDisposable
         }
     }
 
-    /// <summary>
-    /// Copies what was committed to the WAL back into the database, off the writer's thread (no connection of
-    /// this process checkpoints as it commits, see <see cref="SqlitePragmas"/>). PASSIVE: it never waits for the
-    /// writer or a reader, and copies what it can; what a reader still needs is copied on a later turn.
-    /// </summary>
-    private void Checkpoint()
-    {
-        while (!stopping.Wait(CheckpointEvery))
-        {
-            try
-            {
-                checkpoints.Execute("PRAGMA wal_checkpoint(PASSIVE)");
-            }
-            catch (Exception)
-            {
-                checkpoints.Reset(); // tried again on the next turn, on a new connection
-            }
-        }
-    }
-
     /// <summary>Blocks this thread until a write waits; false once the writer is disposed and nothing is left.</summary>
     private bool WaitForWrites()
     {
@@ -148,7 +121,7 @@ public sealed class SqliteWriter : IDisposable
     }
 
     /// <summary>The batch in one transaction, each write completed after the commit; false when the transaction was lost, nothing completed.</summary>
-    private bool TryRunTogether(List<Write> batch)
+    private bool TryRunTogether(List<SqliteWrite> batch)
     {
         try
         {
@@ -191,7 +164,7 @@ public sealed class SqliteWriter : IDisposable
         }
     }
 
-    private void RunAlone(Write write)
+    private void RunAlone(SqliteWrite write)
     {
         try
         {
@@ -213,7 +186,7 @@ public sealed class SqliteWriter : IDisposable
     public string? RecentRefusal() =>
         lastRefusal is { } refusal && Environment.TickCount64 - refusal.AtTicks < (long)RefusalWindow.TotalMilliseconds ? refusal.Reason : null;
 
-    private void Fail(Write write, Exception failure)
+    private void Fail(SqliteWrite write, Exception failure)
     {
         if (DatabaseFailures.IsUnavailable(failure))
         {
@@ -222,7 +195,7 @@ public sealed class SqliteWriter : IDisposable
         write.Failed(failure);
     }
 
-    private void Refuse(Write write, Exception refusal)
+    private void Refuse(SqliteWrite write, Exception refusal)
     {
         Fail(write, refusal);
         write.Complete();
@@ -236,77 +209,8 @@ public sealed class SqliteWriter : IDisposable
         if (waiting.Writer.TryComplete())
         {
             thread.Join();
-            stopping.Set();
-            checkpointer.Join();
+            checkpointer.Dispose();
             statements.Dispose();
-            checkpoints.Dispose();
-            stopping.Dispose();
-        }
-    }
-
-    private abstract class Write
-    {
-        private const int Waiting = 0, Taken = 1, Withdrawn = 2;
-        private int state;
-
-        /// <summary>Claims the write for the thread; false when its caller withdrew it first.</summary>
-        public bool TryTake() => Interlocked.CompareExchange(ref state, Taken, Waiting) == Waiting;
-
-        protected bool TryWithdraw() => Interlocked.CompareExchange(ref state, Withdrawn, Waiting) == Waiting;
-
-        /// <summary>Runs the statement and keeps its outcome, reported by <see cref="Complete"/>; resets any earlier outcome.</summary>
-        public abstract void Run(SqliteStatements statements);
-
-        public abstract void Failed(Exception failure);
-
-        public abstract void Complete();
-
-    }
-
-    private sealed class Write<T>(Func<SqliteStatements, T> statement) : Write
-    {
-        // Continuations run on the thread pool, never on the writer's thread.
-        private readonly TaskCompletionSource<T> outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private CancellationTokenRegistration withdrawal;
-        private T? result;
-        private Exception? failure;
-
-        public Task<T> Task => outcome.Task;
-
-        public void WithdrawOn(CancellationToken cancellationToken)
-        {
-            if (cancellationToken.CanBeCanceled)
-            {
-                withdrawal = cancellationToken.Register(static (state, token) =>
-                {
-                    var write = (Write<T>)state!;
-                    if (write.TryWithdraw())
-                    {
-                        write.outcome.TrySetCanceled(token);
-                    }
-                }, this);
-            }
-        }
-
-        public override void Run(SqliteStatements statements)
-        {
-            failure = null;
-            result = statement(statements);
-        }
-
-        public override void Failed(Exception failure) => this.failure = failure;
-
-        public override void Complete()
-        {
-            withdrawal.Dispose();
-            if (failure is null)
-            {
-                outcome.TrySetResult(result!);
-            }
-            else
-            {
-                outcome.TrySetException(failure);
-            }
         }
     }
 }
