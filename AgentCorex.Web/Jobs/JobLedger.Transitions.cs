@@ -1,0 +1,117 @@
+namespace AgentCorex.Web.Jobs;
+
+// A run's transitions: its start, its end, a cancel, and the cut-off of a run whose server stopped.
+public sealed partial class JobLedger
+{
+    /// <summary>
+    /// queued → running, for the given attempt; false when the job was no longer queued, or its key has been
+    /// revoked (a revoked key's queued jobs never start).
+    /// </summary>
+    /// <param name="raises">
+    /// Here and below: the bits of the events to mark pending with the change (see <see cref="JobEntry.EventsPending"/>),
+    /// 0 when no webhook wants them.
+    /// </param>
+    public async Task<bool> TryStartAsync(string jobId, string hangfireId, int attempt, DateTime startedAt, int raises, CancellationToken cancellationToken)
+    {
+        return await WriteAsync(StartSql, cancellationToken, hangfireId, attempt, Timestamp(startedAt), raises, jobId) == 1;
+    }
+
+    private const string StartSql =
+        $$"""
+        UPDATE jobs SET status = '{{JobStatus.Running}}', hangfire_id = {0}, attempt = {1}, started_at = {2}, events_pending = events_pending | {3}
+        WHERE job_id = {4} AND {{StatusOfTheRowIs}}'{{JobStatus.Queued}}'
+            AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.key_id = jobs.owner_key_id AND k.revoked_at IS NOT NULL)
+        """;
+
+    /// <summary>
+    /// queued → running as the next attempt, in one statement that returns the started job (what a run needs of
+    /// it); null when the job was not queued or its key has been revoked. SQL Server always answers null: its
+    /// callers then read the job and start it with <see cref="TryStartAsync"/>.
+    /// </summary>
+    public async Task<JobEntry?> TryStartQueuedAsync(string jobId, string hangfireId, int raises, CancellationToken cancellationToken)
+    {
+        if (IsSqlServer)
+        {
+            return null;
+        }
+        object?[] values = [hangfireId, Timestamp(Now), raises, jobId];
+        return sqlite is not null
+            ? await sqlite.QueryFirstAsync(StartQueuedSql, JobRow.Read, values, cancellationToken)
+            : await QueryFirstAsync(StartQueuedSql, JobRow.Read, values, cancellationToken);
+    }
+
+    /// <summary>The start in one statement: the next attempt, and the started row back.</summary>
+    private const string StartQueuedSql =
+        $$"""
+        UPDATE jobs SET status = '{{JobStatus.Running}}', hangfire_id = {0}, attempt = attempt + 1, started_at = {1}, events_pending = events_pending | {2}
+        WHERE job_id = {3} AND {{StatusOfTheRowIs}}'{{JobStatus.Queued}}'
+            AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.key_id = jobs.owner_key_id AND k.revoked_at IS NOT NULL)
+        RETURNING {{JobRow.Columns}}
+        """;
+
+    /// <summary>
+    /// running (this attempt) → a final state, ended at <paramref name="endedAt"/> (not when the write is taken: an
+    /// end kept through a database outage still says when the tool ended); false when something else ended it first
+    /// (a forced cancel).
+    /// </summary>
+    public async Task<bool> TryFinishAsync(string jobId, int attempt, JobEnding ending, DateTime endedAt, int raises, CancellationToken cancellationToken)
+    {
+        return await WriteAsync(FinishSql, cancellationToken,
+            ending.Status, Timestamp(endedAt), ending.ExecutionTimeMs, ending.Result, ending.ErrorCode, ending.ErrorMessage,
+            ending.ErrorDetails, ending.TokensInput, ending.TokensOutput, raises, jobId, attempt) == 1;
+    }
+
+    private const string FinishSql =
+        $$"""
+        UPDATE jobs SET status = {0}, completed_at = {1}, execution_time_ms = {2}, result = {3}, error_code = {4}, error_message = {5},
+            error_details = {6}, tokens_input = {7}, tokens_output = {8}, events_pending = events_pending | {9}
+        WHERE job_id = {10} AND {{StatusOfTheRowIs}}'{{JobStatus.Running}}' AND attempt = {11}
+        """;
+
+    /// <summary>
+    /// Ends a job that is in <paramref name="from"/> as canceled by <paramref name="canceler"/>, which its message
+    /// keeps (<see cref="JobCanceler.Reason"/>; the API does not show a canceled job's message); false when it was not.
+    /// </summary>
+    public async Task<bool> TryCancelAsync(string jobId, string from, JobCanceler canceler, int raises, CancellationToken cancellationToken) =>
+        await WriteAsync(CancelSql, cancellationToken, Timestamp(Now), canceler.Reason(from), raises, jobId, from) == 1;
+
+    /// <summary>
+    /// running (this attempt) → canceled: a run's own cancel. A newer attempt (another worker's, which took the job over
+    /// while this run's node stalled) is not this run's to cancel; false then too.
+    /// </summary>
+    public async Task<bool> TryCancelAsync(string jobId, int attempt, JobCanceler canceler, int raises, CancellationToken cancellationToken) =>
+        await WriteAsync(CancelAttemptSql, cancellationToken, Timestamp(Now), canceler.Reason(JobStatus.Running), raises, jobId, attempt) == 1;
+
+    private const string CancelSetSql =
+        $$"""
+        UPDATE jobs SET status = '{{JobStatus.Canceled}}', completed_at = {0}, error_message = {1}, events_pending = events_pending | {2}
+        WHERE job_id = {3} AND {{StatusOfTheRowIs}}
+        """;
+
+    private const string CancelSql = CancelSetSql + "{4}";
+
+    private const string CancelAttemptSql = $"{CancelSetSql}'{JobStatus.Running}' AND attempt = {{4}}";
+
+    /// <summary>
+    /// A run that was cut off (its server stopped or died): a tool safe to retry goes back to the queue,
+    /// any other ends failed with SERVER_RESTARTED (raising <paramref name="raisesWhenFailed"/>). Only a job still
+    /// running in that attempt is touched.
+    /// </summary>
+    public async Task<bool> TryInterruptAsync(string jobId, int attempt, bool requeue, int raisesWhenFailed, CancellationToken cancellationToken) =>
+        await (requeue
+            ? WriteAsync(RequeueInterruptedSql, cancellationToken, jobId, attempt)
+            : WriteAsync(FailInterruptedSql, cancellationToken, Timestamp(Now), JobErrors.ServerRestarted,
+                "The server running this job stopped before it finished, and its tool is not safe to run twice", raisesWhenFailed, jobId, attempt)) == 1;
+
+    private const string RequeueInterruptedSql =
+        $$"""
+        UPDATE jobs SET status = '{{JobStatus.Queued}}', started_at = NULL
+        WHERE job_id = {0} AND {{StatusOfTheRowIs}}'{{JobStatus.Running}}' AND attempt = {1}
+        """;
+
+    private const string FailInterruptedSql =
+        $$"""
+        UPDATE jobs SET status = '{{JobStatus.Failed}}', completed_at = {0}, error_code = {1}, error_message = {2}, events_pending = events_pending | {3}
+        WHERE job_id = {4} AND {{StatusOfTheRowIs}}'{{JobStatus.Running}}' AND attempt = {5}
+        """;
+}
