@@ -1,0 +1,115 @@
+using AgentCorex.Web.Concurrency;
+using AgentCorex.Web.Storage;
+using AgentCorex.Web.Webhooks;
+using Hangfire.States;
+
+namespace AgentCorex.Web.Jobs;
+
+// A run's end recorded: in Hangfire, and in the ledger through an outage, then its metric, log, event and key's slot.
+public sealed partial class ToolJob
+{
+    /// <summary>
+    /// Moves the Hangfire job of a run that did not complete to its final state (Failed, Timeout, Canceled) while it
+    /// is still Processing. The worker's Succeeded that follows the return expects Processing and is dropped, so no
+    /// Succeeded state enters the job's history or Hangfire's counts. Were the worker's Succeeded to replace it
+    /// instead, in an election (<see cref="JobOutcomeStateFilter"/>, the fallback here), Hangfire would write the
+    /// Succeeded into the history all the same. A job already moved elsewhere (a forced cancel) is left as it is.
+    /// </summary>
+    private void EndInHangfire(string jobId, string hangfireId, JobRunSummary summary)
+    {
+        if (JobOutcomeStateFilter.StateOf(summary) is not { } state)
+        {
+            return;
+        }
+        try
+        {
+            hangfire.ChangeState(hangfireId, state, ProcessingState.StateName);
+        }
+        catch (Exception e)
+        {
+            LogEndInHangfireFailed(logger, e, jobId, state.Name);
+        }
+    }
+
+    /// <summary>
+    /// Stores how a run ended, trying again while the database is unavailable: the outcome exists only in this
+    /// process until then, and a run the ledger still holds as running is otherwise failed by the repair pass as cut
+    /// off. Only the server's stopping ends the trying (a write under way is not cut short), so that a node stopped
+    /// during an outage exits promptly; the restart's recovery then takes the job as cut off. (Which events the
+    /// write marks pending is asked before: <see cref="WebhookEvents.PendingAsync"/> answers even without a database.)
+    /// </summary>
+    private Task<bool> UntilStoredAsync(string jobId, Func<Task<bool>> write) =>
+        DatabaseFailures.RetryWhileUnavailableAsync(write, TimeSpan.MaxValue, time, e => LogEndWaits(logger, jobId, e.GetBaseException().Message), lifetime.ApplicationStopping);
+
+    /// <summary>What follows a stored end: the metric, the log, the job's event, and its key's slot for a parked job.</summary>
+    private async Task AfterEndAsync(WebhookEvents webhooks, ExecutionSlots slots, JobEntry job, JobEnding ending, DateTime endedAt, int raises)
+    {
+        metrics.JobFinished(job.Tool, ending.Status);
+        LogFinished(logger, job.Id, ending.Status, ending.ExecutionTimeMs);
+        ending.ApplyTo(job, endedAt);
+        await webhooks.RaiseAsync(job, "job." + ending.Status, raises, CancellationToken.None);
+        await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The rest of a run whose worker went on before its end was committed. An end that was not stored lost to a forced
+    /// cancel handed to the ledger before it: the ledger says canceled, while Hangfire may already show this run's end
+    /// (the cancel moves the Hangfire job from Processing only), so the Hangfire job is made Canceled from any state.
+    /// It runs in a scope of its own: the Hangfire job's scope, this job's, ends as the worker goes on.
+    /// </summary>
+    private async Task AfterEndStoredAsync(JobEntry job, JobEnding ending, DateTime endedAt, int raises, Task<bool> stored, string hangfireId)
+    {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            if (await stored)
+            {
+                await AfterEndAsync(
+                    scope.ServiceProvider.GetRequiredService<WebhookEvents>(), scope.ServiceProvider.GetRequiredService<ExecutionSlots>(),
+                    job, ending, endedAt, raises);
+                return;
+            }
+            var jobs = scope.ServiceProvider.GetRequiredService<JobLedger>();
+            if (await IsTakenOverAsync(jobs, job.Id, job.Attempt, perform: null))
+            {
+                LogTakenOver(logger, job.Id, job.Attempt);
+                return;
+            }
+            var reason = await CancelReasonAsync(jobs, job.Id);
+            hangfire.ChangeState(hangfireId, new CanceledState(reason), expectedState: null);
+        }
+        catch (Exception e)
+        {
+            LogAfterEndFailed(logger, e, job.Id);
+        }
+    }
+
+    /// <summary>
+    /// Why a run that a cancel ended first counts as canceled, for its Hangfire state: the cancel's message in the ledger,
+    /// which says who canceled it (<see cref="JobCanceler"/>). Read after the cancel was stored; a database that cannot be
+    /// read now costs only the name of who canceled.
+    /// </summary>
+    private static async Task<string> CancelReasonAsync(JobLedger ledger, string jobId)
+    {
+        try
+        {
+            return (await ledger.FindAsync(jobId, CancellationToken.None))?.ErrorMessage ?? JobCanceler.Unknown;
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            return JobCanceler.Unknown;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended, but the database is unavailable to store it ({Reason}): trying again until it is")]
+    private static partial void LogEndWaits(ILogger logger, string jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} ended {Status} after {ExecutionTimeMs} ms")]
+    private static partial void LogFinished(ILogger logger, string jobId, string status, long executionTimeMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended, but what follows its end (its event, its key's slot, or its Hangfire job's state after a forced cancel) failed")]
+    private static partial void LogAfterEndFailed(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended {State} in the ledger, but its Hangfire job could not be moved to that state; it is elected in place of Succeeded instead")]
+    private static partial void LogEndInHangfireFailed(ILogger logger, Exception exception, string jobId, string state);
+}

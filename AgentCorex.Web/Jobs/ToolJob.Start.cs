@@ -1,0 +1,100 @@
+using AgentCorex.Web.Monitoring;
+using AgentCorex.Web.Webhooks;
+
+namespace AgentCorex.Web.Jobs;
+
+// A run's start: queued to running in the ledger, or why the run ends without running its tool.
+public sealed partial class ToolJob
+{
+    /// <summary>How long a job's start is tried again while the database is unavailable, holding its worker.</summary>
+    private static readonly TimeSpan StartPatience = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Moves the job from queued to running under this Hangfire job. The common case is one statement: the job is
+    /// queued and starts. Anything else reads the job first: a run cut off by a dead node (interrupted, then
+    /// started again if its tool is safe to retry), a second Hangfire job for it, a job already ended or canceled,
+    /// a revoked key's job (canceled here).
+    /// </summary>
+    private async Task<JobStart> StartAsync(string jobId, string? ownerKeyId, string hangfireId, CancellationToken cancellationToken)
+    {
+        if (ownerKeyId is not null)
+        {
+            var raises = await webhooks.PendingAsync(ownerKeyId, JobEventNames.Started, cancellationToken);
+            if (await ledger.TryStartQueuedAsync(jobId, hangfireId, raises, cancellationToken) is { } started)
+            {
+                return JobStart.Started(started, raises);
+            }
+        }
+
+        var job = await ledger.FindAsync(jobId, cancellationToken);
+        if (job is null)
+        {
+            LogMissing(logger, jobId);
+            return JobStart.NotStarted(new JobRunSummary(JobStatus.Failed, "The job is not in the ledger"));
+        }
+        using var scope = JobLogScope.Begin(logger, job);
+        if (job.Status == JobStatus.Running && job.HangfireId != hangfireId)
+        {
+            // A second Hangfire job for it (the repair of a lost enqueue) found the first one running it.
+            return JobStart.NotStarted(JobRunSummary.Duplicate(job));
+        }
+        if (job.Status == JobStatus.Running)
+        {
+            // Hangfire runs it again after its node died: the run before this one was cut off.
+            await InterruptAsync(job, job.Attempt, cancellationToken);
+            job = await ledger.FindAsync(jobId, cancellationToken) ?? job;
+        }
+        if (job.Status != JobStatus.Queued)
+        {
+            return JobStart.NotStarted(Ended(job, hangfireId));
+        }
+
+        var attempt = job.Attempt + 1;
+        var startedRaises = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Started, cancellationToken);
+        var startedAt = time.GetUtcNow().UtcDateTime;
+        if (await ledger.TryStartAsync(jobId, hangfireId, attempt, startedAt, startedRaises, cancellationToken))
+        {
+            job.Status = JobStatus.Running;
+            job.Attempt = attempt;
+            job.StartedAt = startedAt;
+            return JobStart.Started(job, startedRaises);
+        }
+        var now = await ledger.FindAsync(jobId, cancellationToken);
+        var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, cancellationToken);
+        if (now?.Status == JobStatus.Queued && await ledger.TryCancelAsync(jobId, JobStatus.Queued, JobCanceler.Revocation, canceled, cancellationToken))
+        {
+            // Still queued, so its key was revoked: a revoked key's jobs never start.
+            LogCanceledAtStart(logger, jobId, job.OwnerKeyId);
+            metrics.JobFinished(job.Tool, JobStatus.Canceled);
+            await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, cancellationToken);
+            await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
+            return JobStart.NotStarted(new JobRunSummary(JobStatus.Canceled, JobCanceler.Revocation.Reason(JobStatus.Queued)));
+        }
+        return JobStart.NotStarted(now is null ? new JobRunSummary(JobStatus.Canceled, null) : Ended(now, hangfireId));
+    }
+
+    /// <summary>
+    /// A job that was no longer queued when this Hangfire job came to start it: this Hangfire job's own outcome when it
+    /// carries the job (a run it began before its node died, say), else that of a second Hangfire job.
+    /// </summary>
+    private static JobRunSummary Ended(JobEntry job, string hangfireId) =>
+        job.HangfireId is { } carrier && carrier != hangfireId ? JobRunSummary.Duplicate(job) : new JobRunSummary(job.Status, job.ErrorMessage);
+
+    /// <summary>A started job and the events its start marked pending; or, when it did not start, what the run ends with.</summary>
+    private sealed record JobStart(JobEntry? Job, int Raises, JobRunSummary? Summary)
+    {
+        public static JobStart Started(JobEntry job, int raises) => new(job, raises, null);
+
+        public static JobStart NotStarted(JobRunSummary summary) => new(null, 0, summary);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} could not be started in the ledger, the database being unavailable ({Reason}): trying again for up to a minute")]
+    private static partial void LogStartWaits(ILogger logger, string jobId, string reason);
+
+    // As the revocation's own line, for a job handed to Hangfire by a node that had not heard of it yet.
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} canceled by the revocation of its API key {KeyId} before it started")]
+    private static partial void LogCanceledAtStart(ILogger logger, string jobId, string keyId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Hangfire started job {JobId}, which the ledger does not have")]
+    private static partial void LogMissing(ILogger logger, string jobId);
+}
