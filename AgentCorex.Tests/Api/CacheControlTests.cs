@@ -38,4 +38,35 @@ public sealed class CacheControlTests : ServerTest
             }
         });
     }
+
+    /// <summary>
+    /// An error thrown to the exception handler is answered after ASP.NET Core's middleware has asked for
+    /// <c>no-cache,no-store</c> with <c>Pragma</c> and <c>Expires</c>; a bare status (an unknown route, a wrong method,
+    /// a missing key) once carried only <c>no-store</c>. A client or proxy sees one set of headers on every error.
+    /// </summary>
+    [Test]
+    public async Task EveryErrorAnswer_CarriesTheSameCacheHeaders_ThrownOrBare()
+    {
+        using var anonymous = App.CreateClient(apiKey: null);
+        var answers = new Dictionary<string, HttpResponseMessage>
+        {
+            ["thrown: 404 GET /jobs/{unknown}"] = await Admin.GetAsync("/jobs/job_000000000000"),
+            ["thrown: 404 POST /execute_tool of an unknown tool"] = await Admin.PostJsonAsync("/execute_tool", new { tool = "no_such_tool", arguments = new { } }),
+            ["validation: 400 POST /jobs/submit"] = await Admin.PostJsonAsync("/jobs/submit", new { tool = "echo" }),
+            ["bare: 404 no such route"] = await Admin.GetAsync("/no/such/route"),
+            ["bare: 405 PUT /jobs/submit"] = await Admin.PutAsync("/jobs/submit", null),
+            ["bare: 401 GET /jobs"] = await anonymous.GetAsync("/jobs"),
+        };
+
+        Assert.Multiple(() =>
+        {
+            foreach (var (what, answer) in answers)
+            {
+                Assert.That(answer.IsSuccessStatusCode, Is.False, what);
+                Assert.That(answer.Headers.CacheControl is { NoCache: true, NoStore: true }, Is.True, $"{what}: {answer.Headers.CacheControl}");
+                Assert.That(answer.Headers.Pragma.ToString(), Is.EqualTo("no-cache"), what);
+                Assert.That(answer.Content.Headers.TryGetValues("Expires", out var expires) ? string.Join(",", expires) : null, Is.EqualTo("-1"), what);
+            }
+        });
+    }
 }

@@ -15,8 +15,8 @@ internal sealed class JsonObjectResultExecutor : IActionResultExecutor<ObjectRes
     public const string ContentType = "application/json; charset=utf-8";
 
     /// <summary>
-    /// Every JSON answer's, errors' included: answers hold results, keys and secrets shown once, and a job's state that
-    /// changes; no cache, shared or private, keeps them.
+    /// Every JSON answer's: answers hold results, keys and secrets shown once, and a job's state that changes; no
+    /// cache, shared or private, keeps them. Errors say <c>no-cache,no-store</c>, as ASP.NET Core's exception handler does.
     /// </summary>
     public const string NoStore = "no-store";
 

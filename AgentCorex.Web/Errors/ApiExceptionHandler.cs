@@ -59,12 +59,24 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
     public static Task WriteAsync(HttpContext context, ApiException error, CancellationToken cancellationToken)
     {
         context.Response.StatusCode = error.StatusCode;
-        context.Response.Headers.CacheControl = JsonObjectResultExecutor.NoStore;
+        NoCache(context.Response.Headers);
         if (error.RetryAfter is { } retryAfter)
         {
             context.Response.Headers.RetryAfter = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         }
         return context.Response.WriteAsJsonAsync(error.ToEnvelope(), ApiJson.Options, JsonObjectResultExecutor.ContentType, cancellationToken);
+    }
+
+    /// <summary>
+    /// What ASP.NET Core's exception handler middleware sets on every answer to an exception, as the response starts
+    /// (over whatever was set before): set here too, so that an error answered without an exception (an unknown
+    /// route, a missing key) carries the same headers as one thrown.
+    /// </summary>
+    private static void NoCache(IHeaderDictionary headers)
+    {
+        headers.CacheControl = "no-cache,no-store";
+        headers.Pragma = "no-cache";
+        headers.Expires = "-1";
     }
 
     /// <summary>405 in the contract's shape, with <c>Allow</c> naming the methods the route takes: for routes that answer it themselves.</summary>
