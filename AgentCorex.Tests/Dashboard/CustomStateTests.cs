@@ -57,7 +57,8 @@ public sealed class CustomStateTests(TestStorage storage) : DashboardTest(storag
             Assert.That(DashboardPages.ListedRow(list, running), Does.Contain("Canceled by its owner while running"));
             Assert.That(DashboardPages.ListedRow(list, neverStarted.Id), Does.Contain("never started"));
             Assert.That(DashboardPages.ListedRow(list, neverStarted.Id), Does.Contain("Canceled before it started"), "a cancel stored without who made it");
-            Assert.That(jobPage, Does.Contain("Canceled at:"), "the Canceled state's data, rendered");
+            Assert.That(jobPage, Does.Match("""Canceled at:</dt><dd><span data-moment="\d+">\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ</span>"""),
+                "the Canceled state's data, rendered: ISO 8601 in UTC until Hangfire's script shows it locally");
         });
         Assert.That(await StylesheetOfAsync(jobPage), Does.Contain(".state-card-state-canceled {"));
     }
@@ -83,6 +84,22 @@ public sealed class CustomStateTests(TestStorage storage) : DashboardTest(storag
             Assert.That(DashboardPages.ListedRow(list, interrupted.Id), Does.Contain("crashed owner").And.Contain("not safe to run twice"));
             Assert.That(DashboardPages.ListedRow(list, failedOtherwise.Id), Is.Null, "a failure of the tool's own is not an interruption");
         });
+    }
+
+    /// <summary>Not the server culture's <c>11/30/2026 16:55:42</c> with no zone, which Hangfire's own helper writes.</summary>
+    [Test]
+    public async Task Lists_ShowWhenAJobEnded_InUtc_AsAMomentHangfiresScriptShowsLocally()
+    {
+        var key = await App.CreateKeyAsync();
+        // In the future, so that it is the newest whatever other tests here left.
+        var ended = DateTime.UtcNow.Date.AddDays(3).AddHours(16).AddMinutes(55).AddSeconds(42);
+        var job = Ledger.Job(key.KeyId, "wait", JobStatus.Timeout, 10, at: ended);
+        await App.AddJobsAsync([job]);
+
+        var row = DashboardPages.ListedRow(await Dashboard.GetPageAsync("/jobs/timeout"), job.Id);
+
+        var unixSeconds = new DateTimeOffset(ended).ToUnixTimeSeconds();
+        Assert.That(row, Does.Contain($"""<span data-moment="{unixSeconds}">{ended:yyyy-MM-dd} 16:55:42Z</span>"""));
     }
 
     [Test]

@@ -14,6 +14,6 @@ internal static class CustomStateHistory
 
     public static NonEscapedString Canceled(HtmlHelper html, IDictionary<string, string> data) =>
         data.TryGetValue("CanceledAt", out var at) && JobHelper.DeserializeNullableDateTime(at) is { } canceledAt
-            ? new NonEscapedString($"<dl class=\"dl-horizontal\"><dt>Canceled at:</dt><dd>{html.RelativeTime(canceledAt)}</dd></dl>")
+            ? new NonEscapedString($"<dl class=\"dl-horizontal\"><dt>Canceled at:</dt><dd>{AgentCorexPage.Time(canceledAt)}</dd></dl>")
             : JobHistoryRenderer.DefaultRenderer(html, data);
 }

@@ -33,7 +33,7 @@ internal sealed class EndedJobsPage(EndedJobsModel model) : AgentCorexPage(model
                 .Append("<td class=\"agentcorex-wrap\">").Append(Encode(row.Owner)).Append("</td>")
                 .Append("<td class=\"agentcorex-wrap\">").Append(Encode(row.Reason)).Append("</td>")
                 .Append("<td class=\"min-width align-right\">")
-                .Append(row.EndedAt is { } ended ? Html.RelativeTime(DateTime.SpecifyKind(ended, DateTimeKind.Utc)).ToString() : "")
+                .Append(row.EndedAt is { } ended ? Time(DateTime.SpecifyKind(ended, DateTimeKind.Utc)) : "")
                 .Append("</td></tr>");
         }
         html.Append("</tbody></table></div>").Append(Html.Paginator(pager)).Append("</div></div></div>");
