@@ -120,6 +120,7 @@ internal sealed class PostgreSqlRestartWatch(StorageConnection storage, LostConn
         {
             await using var connection = new NpgsqlConnection(watching);
             await connection.OpenAsync(stoppingToken);
+            await KeepOpenWhileIdleAsync(connection, stoppingToken);
             await connection.WaitAsync(stoppingToken); // nothing is sent to it: it returns as the server ends it
         }
         catch (Exception e) when (lost.ClearIfLost(e))
@@ -129,6 +130,22 @@ internal sealed class PostgreSqlRestartWatch(StorageConnection storage, LostConn
             || (e is OperationCanceledException && !stoppingToken.IsCancellationRequested))
         {
             // The database is away: requests answer 503 and say so; nothing to add on every try.
+        }
+    }
+
+    /// <summary>
+    /// A database whose operator ends idle sessions (<c>idle_session_timeout</c> shorter than the keepalive's 10 s)
+    /// ended the watch again and again: no restart (57P05, the pools were kept), but a new connection each time, and
+    /// nothing watched until it was made. <c>idle_in_transaction_session_timeout</c> never applies: the watch opens no
+    /// transaction. A statement, not the connection's startup options, which a PostgreSQL before 14 (that has no such
+    /// setting) would refuse, and the watch would never connect.
+    /// </summary>
+    private static async Task KeepOpenWhileIdleAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        if (connection.PostgreSqlVersion.Major >= 14)
+        {
+            await using var command = new NpgsqlCommand("SET idle_session_timeout = 0", connection);
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
     }
 }
