@@ -63,4 +63,37 @@ public sealed class RestartTests
             Assert.That(end.Str("status"), Is.EqualTo("completed"), id);
         }
     }
+
+    /// <summary>
+    /// Were a start to listen before its recovery ended, a client would see a job the last run left running as still
+    /// running, on a server that runs nothing, and could cancel it, while /health/ready said ready. It does not: the
+    /// host starts the web server after every other hosted service's StartAsync, the recovery's among them.
+    /// </summary>
+    [Test]
+    public async Task Restart_ListensOnlyOnceItsRecoveryHasEnded()
+    {
+        string cutOff;
+        await using (var first = await ServerProcess.StartAsync(data))
+        {
+            using var client = first.CreateClient();
+            cutOff = await client.SubmitAsync("test_side_effect", new { duration_ms = 120_000 });
+            await client.WaitForStatusAsync(cutOff, "running");
+            await first.KillAsync();
+        }
+        await using var second = await ServerProcess.StartAsync(data, new Dictionary<string, string> { ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information" });
+        using var again = second.CreateClient();
+
+        var job = await again.GetJobAsync(cutOff);
+
+        var output = second.Output;
+        var recovered = output.IndexOf("Recovered after restart: 1 job(s) had been cut off while running", StringComparison.Ordinal);
+        var listening = output.IndexOf("Now listening on", StringComparison.Ordinal);
+        Assert.Multiple(() =>
+        {
+            Assert.That(job.Str("status"), Is.EqualTo("failed"), output);
+            Assert.That(job.Str("error.code"), Is.EqualTo("SERVER_RESTARTED"));
+            Assert.That(recovered, Is.GreaterThanOrEqualTo(0), output);
+            Assert.That(listening, Is.GreaterThan(recovered), $"listening only after the recovery:\n{output}");
+        });
+    }
 }

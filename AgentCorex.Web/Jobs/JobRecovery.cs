@@ -36,6 +36,10 @@ internal sealed partial class JobRecovery(
 {
     private const int Batch = 500;
 
+    /// <summary>
+    /// In StartAsync, not ExecuteAsync: the host starts the web server only after every other hosted service's
+    /// StartAsync, so no request is answered (nor /health/ready) before the jobs the last run left are recovered.
+    /// </summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         if (executor.ForgetsOnRestart)
