@@ -19,6 +19,7 @@ return StartupErrors.RunOrExplain(() =>
     var builder = WebApplication.CreateBuilder(args);
 
     builder.AddLogFormat();
+    builder.AddLogCaps();
     builder.AddApi();
     builder.AddStorage();
     builder.AddApiKeys();

@@ -10,11 +10,7 @@ public static class StreamingExtensions
             .Validate(o => o.PollInterval >= TimeSpan.FromMilliseconds(10) && o.PollInterval <= TimeSpan.FromSeconds(5), "Streaming:PollInterval must be between 00:00:00.010 and 00:00:05.")
             .Validate(o => o.KeepAliveInterval >= TimeSpan.FromSeconds(1) && o.KeepAliveInterval <= TimeSpan.FromMinutes(5), "Streaming:KeepAliveInterval must be between 00:00:01 and 00:05:00.")
             .ValidateOnStart();
-        // ASP.NET Core's request lines (Hosting.Diagnostics, Information) print the query string, where an
-        // EventSource client puts its access_token: keep them out of the log whatever the configuration says.
-        // Added after the configured rules, this one wins for its category.
-        builder.Services.PostConfigure<LoggerFilterOptions>(logging =>
-            logging.Rules.Add(new LoggerFilterRule(null, "Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning, null)));
+        // The access_token in a stream's query string is kept out of ASP.NET Core's request lines by LogCaps.
         builder.Services.AddSingleton<KeyStreams>();
         builder.Services.AddSingleton<JobWatcher>();
         builder.Services.AddHostedService(services => services.GetRequiredService<JobWatcher>());
