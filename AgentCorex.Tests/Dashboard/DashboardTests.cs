@@ -39,6 +39,25 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task FailedList_ShowsAFailedToolJob()
+    {
+        using var user = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
+        var jobId = await user.SubmitAsync("fail", new { message = "the failed list shows me" });
+        await user.WaitForStatusAsync(jobId, "failed");
+
+        // The ledger says failed a moment before Hangfire moves the job to Failed.
+        var (status, page) = (HttpStatusCode.OK, "");
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); status == HttpStatusCode.OK && !page.Contains(jobId, StringComparison.Ordinal) && DateTime.UtcNow < deadline; await Task.Delay(20))
+        {
+            var response = await Admin.GetAsync("/hangfire/jobs/failed");
+            (status, page) = (response.StatusCode, WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync()));
+        }
+
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK), page);
+        Assert.That(page, Does.Contain($"fail {jobId}").And.Contain("the failed list shows me"));
+    }
+
+    [Test]
     public async Task EveryAnswerOfTheDashboard_ForbidsFramingSniffingAndOtherSitesScripts()
     {
         using var admin = Client("Basic", Basic("ops", AgentCorexApp.AdminKey));

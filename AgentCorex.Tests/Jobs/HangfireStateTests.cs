@@ -98,14 +98,18 @@ public sealed class HangfireStateTests(TestStorage storage) : ServerTest(storage
         Assert.That(succeeded.SerializeData()["Result"], Is.EqualTo("""{"status":"failed","execution_time_ms":12}"""));
     }
 
-    /// <summary>A tool's failure is stored once as its type and message, not again as "details" (its ToString, the same text).</summary>
+    /// <summary>
+    /// A tool's failure is stored once as its type and message, not again as "details" (its ToString, the same text),
+    /// which are there but empty: Hangfire.PostgreSql's Failed list reads them.
+    /// </summary>
     [Test]
     public void FailedData_OfAToolThatFailed_HasTheExceptionTypeAndMessage_AndNotTheirRepetition()
     {
         var failed = new ToolFailedState(new FailedState(new ToolJobFailedException("the receiver refused")) { Reason = "the receiver refused" });
 
-        Assert.That(failed.SerializeData().Keys, Is.EquivalentTo(new[] { "FailedAt", "ExceptionType", "ExceptionMessage" }));
+        Assert.That(failed.SerializeData().Keys, Is.EquivalentTo(new[] { "FailedAt", "ExceptionType", "ExceptionMessage", "ExceptionDetails" }));
         Assert.That(failed.SerializeData()["ExceptionMessage"], Is.EqualTo("the receiver refused"));
+        Assert.That(failed.SerializeData()["ExceptionDetails"], Is.Empty);
     }
 
     /// <summary>The Hangfire job's states, oldest first, once it has reached a final one.</summary>

@@ -53,13 +53,14 @@ public sealed class ToolFailedState(FailedState failed) : IState
     public bool IgnoreJobLoadException => failed.IgnoreJobLoadException;
 
     /// <summary>
-    /// Hangfire's Failed data less ExceptionDetails, which for an exception never thrown is its type and message again
-    /// (the state shows both): held in memory by every failed job Hangfire keeps on the embedded default, for nothing.
+    /// Hangfire's Failed data with an empty ExceptionDetails, which for an exception never thrown is its type and message
+    /// again (the state shows both): held in memory by every failed job Hangfire keeps on the embedded default, for
+    /// nothing. Empty, not left out: Hangfire.PostgreSql's Failed list reads the key with no fallback (a 500 without it).
     /// </summary>
     public Dictionary<string, string> SerializeData()
     {
         var data = failed.SerializeData();
-        data.Remove("ExceptionDetails");
+        data["ExceptionDetails"] = "";
         return data;
     }
 }
