@@ -81,6 +81,46 @@ public sealed class LogSecretsTests
         });
     }
 
+    [Test]
+    public async Task MalformedRequests_AreNotQuotedInTheLog_WithEveryCategoryAtTrace()
+    {
+        var settings = new Dictionary<string, string> { ["Logging:LogLevel:Default"] = "Trace", ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace" };
+        string output;
+        var answers = new List<string>();
+        await using (var server = await ServerProcess.StartAsync(data, settings))
+        {
+            // A space in the target, a header line without its colon: Kestrel refuses both before any middleware.
+            foreach (var request in new[]
+            {
+                $"GET /jobs/job_x/stream?access_token={AgentCorexApp.AdminKey} now HTTP/1.1\r\nHost: x\r\n\r\n",
+                $"GET /jobs HTTP/1.1\r\nHost: x\r\nAuthorization Bearer {AgentCorexApp.AdminKey}\r\n\r\n",
+            })
+            {
+                answers.Add(await SendRawAsync(server.BaseAddress, request));
+            }
+            await server.StopAsync();
+            output = server.Output;
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(answers, Has.All.StartWith("HTTP/1.1 400 "), "refused by Kestrel");
+            Assert.That(output, Does.Contain("Microsoft.AspNetCore.Server.Kestrel"), "Kestrel's lines are logged");
+            Assert.That(output, Does.Not.Contain(AgentCorexApp.AdminKey));
+        });
+    }
+
+    /// <summary>Sends bytes no HttpClient would, and answers the status line.</summary>
+    private static async Task<string> SendRawAsync(Uri server, string request)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(server.Host, server.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream, System.Text.Encoding.ASCII);
+        return await reader.ReadLineAsync() ?? "";
+    }
+
     /// <summary>The values a test sends that no log line may hold.</summary>
     private sealed class Sent
     {

@@ -14,6 +14,9 @@ internal static class LogCaps
         // "Executing action method ... with arguments (...)" (Trace) prints each action's bound arguments, records
         // printed member by member: a webhook's secret and URL, a tool's arguments, a key in a path.
         ("Microsoft.AspNetCore.Mvc.Infrastructure.ControllerActionInvoker", LogLevel.Debug),
+        // Kestrel's refusal of a malformed request (Debug) quotes its request line or header line as it came: a stream
+        // URL's access_token, an Authorization header.
+        ("Microsoft.AspNetCore.Server.Kestrel.BadRequests", LogLevel.Warning),
     ];
 
     public static WebApplicationBuilder AddLogCaps(this WebApplicationBuilder builder)
