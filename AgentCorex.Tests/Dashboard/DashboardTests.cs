@@ -256,4 +256,23 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
     {
         Assert.That(AgentCorex.Web.Dashboard.ArgumentRedaction.Redact(arguments), Is.EqualTo(expected));
     }
+
+    // What an operator expects hidden besides: more names of credentials, pairs whose name is one (environment
+    // variables, headers as a list), and a secret inside a value, with the rest of the value still shown.
+    [TestCase("""{"aws_access_key_id":"AKIA1","SharedAccessKey":"k","AccountKey":"k2","cookie":"sid=1","Set-Cookie":"a=b","connectionString":"c","auth":"u:p","pass":"p","passwd":"p2","author":"ann"}""",
+        """{"aws_access_key_id":"[REDACTED]","SharedAccessKey":"[REDACTED]","AccountKey":"[REDACTED]","cookie":"[REDACTED]","Set-Cookie":"[REDACTED]","connectionString":"[REDACTED]","auth":"[REDACTED]","pass":"[REDACTED]","passwd":"[REDACTED]","author":"ann"}""")]
+    [TestCase("""{"env":[{"name":"DB_PASSWORD","value":"pw1"},{"name":"REGION","value":"eu"}],"headers":[{"Name":"Authorization","Value":"x"}],"tags":[{"Key":"api_key","Value":"k"}]}""",
+        """{"env":[{"name":"DB_PASSWORD","value":"[REDACTED]"},{"name":"REGION","value":"eu"}],"headers":[{"Name":"Authorization","Value":"[REDACTED]"}],"tags":[{"Key":"api_key","Value":"[REDACTED]"}]}""")]
+    [TestCase("""{"headers":{"X-Upstream":"Bearer abcdefghijklmnop1234"},"list":["Basic dXNlcjpwYXNz"],"plan":"Basic plan","note":"Bearer bonds"}""",
+        """{"headers":{"X-Upstream":"[REDACTED]"},"list":["[REDACTED]"],"plan":"Basic plan","note":"Bearer bonds"}""")]
+    [TestCase("""{"db":"postgres://app:hunter2@db.internal:5432/x","url":"https://h.example/cb?id=7&access_token=t0k&page=2","plain":"https://h.example:8443/a@b"}""",
+        """{"db":"postgres://app:[REDACTED]@db.internal:5432/x","url":"https://h.example/cb?id=7&access_token=[REDACTED]&page=2","plain":"https://h.example:8443/a@b"}""")]
+    [TestCase("""{"target":"Host=db;Username=app;Password=hunter2;Database=x","other":"Server=s; User Password = p w; Pooling=true","math":"let x=1; y=2"}""",
+        """{"target":"Host=db;Username=app;Password=[REDACTED];Database=x","other":"Server=s; User Password=[REDACTED]; Pooling=true","math":"let x=1; y=2"}""")]
+    [TestCase("""["Bearer abcdefghijklmnop1234",{"a":[["password=x"]]}]""", """["[REDACTED]",{"a":[["password=[REDACTED]"]]}]""")]
+    [TestCase("\"postgres://u:p@h/d\"", "\"postgres://u:[REDACTED]@h/d\"")]
+    public void Redaction_HidesCredentialsAnOperatorWouldExpectHidden(string arguments, string expected)
+    {
+        Assert.That(AgentCorex.Web.Dashboard.ArgumentRedaction.Redact(arguments), Is.EqualTo(expected));
+    }
 }

@@ -1,0 +1,67 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace AgentCorex.Web.Dashboard;
+
+/// <summary>
+/// Secrets that a string value carries whatever its key is named: an HTTP credential (<c>Bearer ...</c>,
+/// <c>Basic ...</c>), the password of a URL (<c>postgres://app:pw@db/x</c>), a URL's secret-named query parameters
+/// (<c>?access_token=...</c>) and a connection string's secret-named settings (<c>Host=db;Password=...</c>). Only
+/// the secret is hidden, so that the operator still sees which host or user the value names.
+/// </summary>
+internal static partial class SecretValues
+{
+    /// <summary>The text with its secrets hidden; the same instance when it has none.</summary>
+    public static string Redact(string text)
+    {
+        if (IsHttpCredential(text))
+        {
+            return ArgumentRedaction.Redacted;
+        }
+        var hidden = UrlPassword().Replace(text, match => match.Groups["before"].Value + ArgumentRedaction.Redacted + "@");
+        hidden = QueryParameter().Replace(hidden, SecretSetting);
+        hidden = ConnectionSetting().Replace(hidden, SecretSetting);
+        return hidden == text ? text : hidden;
+    }
+
+    /// <summary>A name=value setting with its value hidden when its name says it is secret.</summary>
+    private static string SecretSetting(Match match) =>
+        ArgumentRedaction.IsSecret(match.Groups["name"].Value)
+            ? match.Groups["before"].Value + match.Groups["name"].Value + "=" + ArgumentRedaction.Redacted
+            : match.Value;
+
+    /// <summary>
+    /// An Authorization header's value. A Bearer token of at least 16 characters; Basic only when it decodes to
+    /// user:password, so that text such as "Basic plan" stays as it is.
+    /// </summary>
+    private static bool IsHttpCredential(string text)
+    {
+        var match = HttpCredential().Match(text);
+        if (!match.Success)
+        {
+            return false;
+        }
+        var credential = match.Groups["credential"].Value;
+        if (match.Groups["scheme"].Value.Equals("bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            return credential.Length >= 16;
+        }
+        var bytes = new byte[credential.Length];
+        return Convert.TryFromBase64String(credential, bytes, out var length) && Encoding.UTF8.GetString(bytes, 0, length).Contains(':');
+    }
+
+    [GeneratedRegex(@"^\s*(?<scheme>bearer|basic)\s+(?<credential>[A-Za-z0-9\-._~+/]+=*)\s*$", RegexOptions.IgnoreCase)]
+    private static partial Regex HttpCredential();
+
+    // scheme://user:password@ — the user is kept, the password hidden.
+    [GeneratedRegex(@"(?<before>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:]*:)[^\s/?#@]+@")]
+    private static partial Regex UrlPassword();
+
+    [GeneratedRegex(@"(?<before>[?&])(?<name>[^=&#\s?]+)=[^&#\s]*")]
+    private static partial Regex QueryParameter();
+
+    // Host=db; Password=x; or a single password=x: a setting runs to the next ';'. Its name is a few words at most
+    // ("User Password"), so that prose with an '=' in it is left alone.
+    [GeneratedRegex(@"(?<before>(?:^|;)\s*)(?<name>[A-Za-z][A-Za-z0-9_\-.]*(?: [A-Za-z0-9_\-.]+){0,2})\s*=[^;]*")]
+    private static partial Regex ConnectionSetting();
+}
