@@ -97,4 +97,23 @@ public sealed class JobPanelTests(TestStorage storage) : DashboardTest(storage)
             Assert.That(page, Does.Not.Contain("<th class=\"width-15\">Result</th>"));
         });
     }
+
+    [Test]
+    public async Task FailedJob_HidesASecretInItsErrorMessage_InThePanelAndHangfiresFailedState()
+    {
+        using var client = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+        var jobId = await client.SubmitAsync("fail", new { message = "cannot reach postgres://app:hunter2@db.internal/x" });
+        await client.WaitForStatusAsync(jobId, "failed");
+
+        // The ledger says failed a moment before Hangfire moves the job to Failed.
+        var page = await Dashboard.WaitForPageAsync($"/jobs/details/{await App.HangfireIdAsync(jobId)}",
+            html => html.Contains("ToolJobFailedException", StringComparison.Ordinal), "Hangfire's Failed state");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(page, Does.Not.Contain("hunter2"));
+            Assert.That(page, Does.Contain("<code class=\"agentcorex-error-code\">EXECUTION_ERROR</code> cannot reach postgres://app:[REDACTED]@db.internal/x"));
+        });
+        Assert.That((await client.GetJobAsync(jobId)).Str("error.message"), Does.Contain("hunter2"), "its owner still reads the error as the tool gave it");
+    }
 }

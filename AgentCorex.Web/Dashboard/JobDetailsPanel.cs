@@ -53,7 +53,7 @@ internal static class JobDetailsPanel
         }
         if (job.ErrorCode is not null)
         {
-            Row(html, "Error", $"<code class=\"agentcorex-error-code\">{Encode(job.ErrorCode)}</code> {Encode(job.ErrorMessage)}"
+            Row(html, "Error", $"<code class=\"agentcorex-error-code\">{Encode(job.ErrorCode)}</code> {Encode(job.ErrorMessage is null ? null : SecretValues.Redact(job.ErrorMessage))}"
                 + (job.ErrorDetails is null ? "" : Json(job.ErrorDetails)));
         }
         html.Append("</tbody></table></div>");

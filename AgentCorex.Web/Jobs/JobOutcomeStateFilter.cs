@@ -1,3 +1,4 @@
+using AgentCorex.Web.Dashboard;
 using Hangfire.States;
 
 namespace AgentCorex.Web.Jobs;
@@ -32,11 +33,15 @@ internal sealed class JobOutcomeStateFilter : IElectStateFilter
 
     private static IState? StateOfOutcome(JobRunSummary summary) => summary.Status switch
     {
-        JobStatus.Failed => new ToolFailedState(new FailedState(new ToolJobFailedException(summary.Message ?? "The tool failed")) { Reason = summary.Message }),
+        JobStatus.Failed => Failed(summary.Message is null ? null : SecretValues.Redact(summary.Message)),
         JobStatus.Timeout => new TimeoutState(summary.TimeoutMs),
         JobStatus.Canceled => new CanceledState(summary.Message),
         _ => null,
     };
+
+    /// <summary>The dashboard shows a failed state's message to operators: a secret in it (a URL's password) is hidden, as in the job's panel.</summary>
+    private static ToolFailedState Failed(string? message) =>
+        new(new FailedState(new ToolJobFailedException(message ?? "The tool failed")) { Reason = message });
 }
 
 /// <summary>Stands for a tool's failure in Hangfire's Failed state; the ledger holds the error itself.</summary>
