@@ -271,6 +271,10 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
         """{"target":"Host=db;Username=app;Password=[REDACTED];Database=x","other":"Server=s; User Password=[REDACTED]; Pooling=true","math":"let x=1; y=2"}""")]
     [TestCase("""["Bearer abcdefghijklmnop1234",{"a":[["password=x"]]}]""", """["[REDACTED]",{"a":[["password=[REDACTED]"]]}]""")]
     [TestCase("\"postgres://u:p@h/d\"", "\"postgres://u:[REDACTED]@h/d\"")]
+    [TestCase("""{"bundle":"cert\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\nend","cut":"-----BEGIN PRIVATE KEY-----\nMIIE","cert":"-----BEGIN CERTIFICATE-----\nMIIC"}""",
+        """{"bundle":"cert\n[REDACTED]\nend","cut":"[REDACTED]","cert":"-----BEGIN CERTIFICATE-----\nMIIC"}""")]
+    [TestCase("""{"note":"sent eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln to it","id":"eyJ-not-a-token"}""",
+        """{"note":"sent [REDACTED] to it","id":"eyJ-not-a-token"}""")]
     public void Redaction_HidesCredentialsAnOperatorWouldExpectHidden(string arguments, string expected)
     {
         Assert.That(AgentCorex.Web.Dashboard.ArgumentRedaction.Redact(arguments), Is.EqualTo(expected));

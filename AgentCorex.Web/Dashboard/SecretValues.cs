@@ -5,7 +5,7 @@ namespace AgentCorex.Web.Dashboard;
 
 /// <summary>
 /// Secrets that a string value carries whatever its key is named: an HTTP credential (<c>Bearer ...</c>,
-/// <c>Basic ...</c>), the password of a URL (<c>postgres://app:pw@db/x</c>), a URL's secret-named query parameters
+/// <c>Basic ...</c>), a PEM private key, a JSON Web Token, the password of a URL (<c>postgres://app:pw@db/x</c>), a URL's secret-named query parameters
 /// (<c>?access_token=...</c>) and a connection string's secret-named settings (<c>Host=db;Password=...</c>). Only
 /// the secret is hidden, so that the operator still sees which host or user the value names.
 /// </summary>
@@ -18,7 +18,9 @@ internal static partial class SecretValues
         {
             return ArgumentRedaction.Redacted;
         }
-        var hidden = UrlPassword().Replace(text, match => match.Groups["before"].Value + ArgumentRedaction.Redacted + "@");
+        var hidden = PrivateKeyBlock().Replace(text, ArgumentRedaction.Redacted);
+        hidden = Jwt().Replace(hidden, ArgumentRedaction.Redacted);
+        hidden = UrlPassword().Replace(hidden, match => match.Groups["before"].Value + ArgumentRedaction.Redacted + "@");
         hidden = QueryParameter().Replace(hidden, SecretSetting);
         hidden = ConnectionSetting().Replace(hidden, SecretSetting);
         return hidden == text ? text : hidden;
@@ -52,6 +54,14 @@ internal static partial class SecretValues
 
     [GeneratedRegex(@"^\s*(?<scheme>bearer|basic)\s+(?<credential>[A-Za-z0-9\-._~+/]+=*)\s*$", RegexOptions.IgnoreCase)]
     private static partial Regex HttpCredential();
+
+    // PEM's "-----BEGIN RSA PRIVATE KEY-----" ... "-----END RSA PRIVATE KEY-----", or to the end of a value cut short.
+    [GeneratedRegex(@"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*)", RegexOptions.Singleline)]
+    private static partial Regex PrivateKeyBlock();
+
+    // header.payload.signature, both JSON objects in base64url ("eyJ" is '{"'): a bearer token by itself.
+    [GeneratedRegex(@"\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")]
+    private static partial Regex Jwt();
 
     // scheme://user:password@ — the user is kept, the password hidden.
     [GeneratedRegex(@"(?<before>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:]*:)[^\s/?#@]+@")]
