@@ -279,4 +279,22 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
     {
         Assert.That(AgentCorex.Web.Dashboard.ArgumentRedaction.Redact(arguments), Is.EqualTo(expected));
     }
+
+    /// <summary>
+    /// A key's arguments are shown to operators: a value made to make the redaction's patterns backtrack (each of many
+    /// starting points scanning to the end) must not hold the job's page, and the thread Hangfire renders it on, for ever.
+    /// </summary>
+    [TestCase("a+", "://x:")]
+    [TestCase("eyJ-", "")]
+    [TestCase("-----BEGIN A", "")]
+    [TestCase(";a a", "")]
+    public void Redaction_TakesLinearTime_OnAValueMadeToBacktrack(string repeated, string end)
+    {
+        var value = string.Concat(Enumerable.Repeat(repeated, 1_000_000 / repeated.Length)) + end;
+        var arguments = System.Text.Json.JsonSerializer.Serialize(new { note = value });
+
+        var redaction = Task.Run(() => AgentCorex.Web.Dashboard.ArgumentRedaction.Redact(arguments));
+
+        Assert.That(redaction.Wait(TimeSpan.FromSeconds(5)), Is.True, "the redaction of a 1,000,000-character value ended");
+    }
 }

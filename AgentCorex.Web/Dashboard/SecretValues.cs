@@ -11,6 +11,12 @@ namespace AgentCorex.Web.Dashboard;
 /// </summary>
 internal static partial class SecretValues
 {
+    /// <summary>
+    /// A value is a client's, up to the size of a request: matched in time linear in its length, whatever it holds, so
+    /// that one made to backtrack (many starts, each scanning to the end) does not hold the operator's page.
+    /// </summary>
+    private const RegexOptions Linear = RegexOptions.NonBacktracking;
+
     /// <summary>The text with its secrets hidden; the same instance when it has none.</summary>
     public static string Redact(string text)
     {
@@ -52,26 +58,26 @@ internal static partial class SecretValues
         return Convert.TryFromBase64String(credential, bytes, out var length) && Encoding.UTF8.GetString(bytes, 0, length).Contains(':');
     }
 
-    [GeneratedRegex(@"^\s*(?<scheme>bearer|basic)\s+(?<credential>[A-Za-z0-9\-._~+/]+=*)\s*$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^\s*(?<scheme>bearer|basic)\s+(?<credential>[A-Za-z0-9\-._~+/]+=*)\s*$", RegexOptions.IgnoreCase | Linear)]
     private static partial Regex HttpCredential();
 
     // PEM's "-----BEGIN RSA PRIVATE KEY-----" ... "-----END RSA PRIVATE KEY-----", or to the end of a value cut short.
-    [GeneratedRegex(@"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*)", RegexOptions.Singleline)]
+    [GeneratedRegex(@"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*)", RegexOptions.Singleline | Linear)]
     private static partial Regex PrivateKeyBlock();
 
     // header.payload.signature, both JSON objects in base64url ("eyJ" is '{"'): a bearer token by itself.
-    [GeneratedRegex(@"\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")]
+    [GeneratedRegex(@"\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*", Linear)]
     private static partial Regex Jwt();
 
     // scheme://user:password@ — the user is kept, the password hidden.
-    [GeneratedRegex(@"(?<before>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:]*:)[^\s/?#@]+@")]
+    [GeneratedRegex(@"(?<before>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:]*:)[^\s/?#@]+@", Linear)]
     private static partial Regex UrlPassword();
 
-    [GeneratedRegex(@"(?<before>[?&])(?<name>[^=&#\s?]+)=[^&#\s]*")]
+    [GeneratedRegex(@"(?<before>[?&])(?<name>[^=&#\s?]+)=[^&#\s]*", Linear)]
     private static partial Regex QueryParameter();
 
     // Host=db; Password=x; or a single password=x: a setting runs to the next ';'. Its name is a few words at most
     // ("User Password"), so that prose with an '=' in it is left alone.
-    [GeneratedRegex(@"(?<before>(?:^|;)\s*)(?<name>[A-Za-z][A-Za-z0-9_\-.]*(?: [A-Za-z0-9_\-.]+){0,2})\s*=[^;]*")]
+    [GeneratedRegex(@"(?<before>(?:^|;)\s*)(?<name>[A-Za-z][A-Za-z0-9_\-.]*(?: [A-Za-z0-9_\-.]+){0,2})\s*=[^;]*", Linear)]
     private static partial Regex ConnectionSetting();
 }
