@@ -65,7 +65,7 @@ public static partial class ArgumentRedaction
     /// ("api key", "apiKey"). "token" is a secret's word (access_token) and a count's (max_tokens, tokens_used,
     /// token_count, as model-calling tools name their budgets): a name that is only a count of tokens is shown.
     /// </summary>
-    public static bool IsSecret(string name) =>
+    internal static bool IsSecret(string name) =>
         SecretWord().IsMatch(name)
         || (name.Contains("token", StringComparison.OrdinalIgnoreCase) && !TokenCount().IsMatch(Separators().Replace(name, "")));
 

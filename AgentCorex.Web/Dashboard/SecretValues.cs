@@ -5,9 +5,10 @@ namespace AgentCorex.Web.Dashboard;
 
 /// <summary>
 /// Secrets that a string value carries whatever its key is named: an HTTP credential (<c>Bearer ...</c>,
-/// <c>Basic ...</c>), a PEM private key, a JSON Web Token, the password of a URL (<c>postgres://app:pw@db/x</c>), a URL's secret-named query parameters
-/// (<c>?access_token=...</c>) and a connection string's secret-named settings (<c>Host=db;Password=...</c>). Only
-/// the secret is hidden, so that the operator still sees which host or user the value names.
+/// <c>Basic ...</c>), a PEM private key, a JSON Web Token, the password of a URL (<c>postgres://app:pw@db/x</c>),
+/// a URL's secret-named query parameters (<c>?access_token=...</c>) and a connection string's secret-named settings
+/// (<c>Host=db;Password=...</c>). Only the secret is hidden, so that the operator still sees which host or user the
+/// value names.
 /// </summary>
 internal static partial class SecretValues
 {
