@@ -129,6 +129,44 @@ public sealed class HttpErrorTests : ServerTest
         Assert.That((await response.ReadObjectAsync()).Str("error.argument"), Is.EqualTo("message"));
     }
 
+    // Bytes that are not UTF-8 are not JSON (RFC 8259 8.1), wherever they sit: a name, a value, a tool's argument.
+    [TestCase("/execute_tool", """{"tool":"BAD","arguments":{}}""")]
+    [TestCase("/jobs/submit", """{"tool":"echo","arguments":{"message":"BAD"}}""")]
+    [TestCase("/jobs/submit", """{"tool":"echo","arguments":{"BAD":1}}""")]
+    [TestCase("/api_keys", """{"BAD":1,"plan":"free"}""")]
+    [TestCase("/webhooks", """{"url":"https://example.com/BAD","events":["job.failed"]}""")]
+    public async Task BodyWithBytesThatAreNotUtf8_IsInvalidRequest(string route, string json)
+    {
+        byte[] notUtf8 = [0xC3, 0x28]; // a lead byte without its continuation
+        var parts = json.Split("BAD");
+        var content = new ByteArrayContent([.. System.Text.Encoding.UTF8.GetBytes(parts[0]), .. notUtf8, .. System.Text.Encoding.UTF8.GetBytes(parts[1])]);
+        content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+
+        var response = await Admin.PostAsync(route, content);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), await response.Content.ReadAsStringAsync());
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_REQUEST"));
+        Assert.That(body.Str("error.message"), Does.StartWith("The request body is not valid JSON"));
+    }
+
+    // A lone surrogate, escaped, is JSON's grammar but no text: a field holding one is refused, a tool of that name is
+    // not named back, and a name of one is no field.
+    [TestCase("/execute_tool", """{"tool":"x\ud800y","arguments":{}}""", "INVALID_ARGUMENTS")]
+    [TestCase("/jobs/submit", """{"tool":"\udc00","arguments":{}}""", "INVALID_ARGUMENTS")]
+    [TestCase("/jobs/submit", """{"tool":"\ud800","arguments":[]}""", "INVALID_ARGUMENTS")]
+    [TestCase("/api_keys", """{"\ud800":1,"plan":"free"}""", "INVALID_REQUEST")]
+    [TestCase("/webhooks", """{"url":"https://example.com/","events":["job.failed"],"\udc00":1}""", "INVALID_REQUEST")]
+    public async Task BodyWithALoneSurrogate_IsRefused_NotAFault(string route, string json, string code)
+    {
+        var response = await Admin.PostRawAsync(route, json);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), await response.Content.ReadAsStringAsync());
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo(code));
+        Assert.That(body["tool"], Is.Null, "a name that is not text is not echoed");
+    }
+
     [Test]
     public async Task DeeplyNestedBody_IsInvalidRequest()
     {

@@ -58,6 +58,22 @@ public sealed class RateLimitTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task ARefusalOverTheLimit_OfABodyWhoseToolIsNoText_Is429_NamingNoTool()
+    {
+        await StartOfAFreshMinuteAsync();
+        var key = await (await Admin.PostJsonAsync("/api_keys", new { name = "one a minute", plan = "free", rate_limits = new { requests_per_minute = 1 } })).ReadObjectAsync();
+        using var client = App.CreateClient(key.Str("api_key"));
+        Assert.That((await SubmitRawAsync(client)).StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+
+        // The refusal reads the body to name the tool; a lone surrogate is no name to give.
+        var refused = await client.PostRawAsync("/jobs/submit", """{"tool":"\ud800","arguments":{}}""");
+        var body = await refused.ReadObjectAsync();
+
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests), body.ToJsonString());
+        Assert.That((body.Str("error.code"), body["tool"]), Is.EqualTo(("RATE_LIMIT_EXCEEDED", (System.Text.Json.Nodes.JsonNode?)null)));
+    }
+
+    [Test]
     public async Task EveryAnswerOfAnExecutionEndpoint_CarriesTheHeaders_ErrorsToo()
     {
         await StartOfAFreshMinuteAsync();

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using System.Text.Unicode;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Execution;
 using Microsoft.AspNetCore.Mvc.Formatters;
@@ -21,6 +22,8 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
 {
     private const string NotJson = "The request body is not valid JSON";
     private const string NotAnObject = "The request body must be a JSON object";
+    private const string NotUtf8 = NotJson + ": it is not UTF-8 text";
+    private const string NameNotText = NotJson + ": a name in it is not Unicode text (an unpaired surrogate)";
     private static readonly string NestedTooDeep = $"The request body is nested deeper than {ApiJson.Options.MaxDepth} levels";
 
     private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
@@ -88,6 +91,12 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         {
             json = json[Utf8ByteOrderMark.Length..]; // a UTF-8 byte order mark, which RFC 8259 lets a parser ignore
         }
+        if (!Utf8.IsValid(json))
+        {
+            // JSON is UTF-8 (RFC 8259 8.1). The reader checks a string's bytes only when it is read as text, so bytes
+            // that are not UTF-8 would get past it into a tool's arguments, or fail where a name is read.
+            throw ApiErrors.InvalidRequest(NotUtf8);
+        }
         try
         {
             return JsonSerializer.Deserialize(json, type, ApiJson.Options)
@@ -131,6 +140,10 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
         catch (JsonException)
         {
             return ApiErrors.InvalidRequest(IsJsonNestedTooDeep(json) ? NestedTooDeep : NotJson);
+        }
+        catch (InvalidOperationException)
+        {
+            return ApiErrors.InvalidRequest(NameNotText); // "\ud800" as a name: JSON's grammar allows it, but it is no text to match
         }
         var field = JsonPaths.ToArgument(failure.Path);
         return ApiErrors.InvalidArguments($"'{field}' is not a valid {JsonPaths.Expected(ApiJson.Options.GetTypeInfo(type), field)}", field);

@@ -41,9 +41,22 @@ internal static class ExecutionRequest
         : body.ValueKind == JsonValueKind.Object
           && body.TryGetProperty("tool", out var tool)
           && tool.ValueKind == JsonValueKind.String
-          && Named(tool.GetString()) is { } name
+          && Named(Text(tool)) is { } name
             ? error.ForTool(name)
             : error.ForNoTool();
+
+    /// <summary>A JSON string's text; null for one that has none (an unpaired surrogate, escaped), which names no tool.</summary>
+    private static string? Text(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>The error, answered for an execution that names no tool: <c>"status":"error"</c> without <c>tool</c>.</summary>
     public static ApiException ForNoTool(this ApiException error) => error.ExecutionStatus is null ? error.ForTool(null) : error;
