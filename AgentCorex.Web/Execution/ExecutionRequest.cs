@@ -38,19 +38,20 @@ internal static class ExecutionRequest
     /// <summary>The error, answered for an execution of the tool a body asks for, when it names one (a string "tool" at its top).</summary>
     public static ApiException ForToolIn(this ApiException error, JsonElement body) =>
         error.ExecutionStatus is not null ? error
-        : body.ValueKind == JsonValueKind.Object
-          && body.TryGetProperty("tool", out var tool)
-          && tool.ValueKind == JsonValueKind.String
-          && Named(Text(tool)) is { } name
-            ? error.ForTool(name)
-            : error.ForNoTool();
+        : Named(ToolIn(body)) is { } name ? error.ForTool(name)
+        : error.ForNoTool();
 
-    /// <summary>A JSON string's text; null for one that has none (an unpaired surrogate, escaped), which names no tool.</summary>
-    private static string? Text(JsonElement value)
+    /// <summary>
+    /// The "tool" string at a body's top; null for none, and for one that is no text: an unpaired surrogate, escaped, in
+    /// it or in a name read before it, which System.Text.Json lets through its parse and throws for only when read.
+    /// </summary>
+    private static string? ToolIn(JsonElement body)
     {
         try
         {
-            return value.GetString();
+            return body.ValueKind == JsonValueKind.Object && body.TryGetProperty("tool", out var tool) && tool.ValueKind == JsonValueKind.String
+                ? tool.GetString()
+                : null;
         }
         catch (InvalidOperationException)
         {
