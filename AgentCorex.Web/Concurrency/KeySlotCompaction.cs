@@ -11,7 +11,7 @@ namespace AgentCorex.Web.Concurrency;
 /// is moved only under its lock, taken without waiting: a key being admitted is left to its admission, and two
 /// nodes never move the same key's rows, which could make them wait on each other's in opposite orders.
 /// </summary>
-public sealed partial class KeySlotCompaction(IServiceScopeFactory scopes, TimeProvider time, ILogger<KeySlotCompaction> logger) : BackgroundService
+public sealed partial class KeySlotCompaction(IServiceScopeFactory scopes, TimeProvider time, ILogger<KeySlotCompaction> logger) : BackgroundLoop
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 

@@ -22,7 +22,7 @@ internal sealed partial class ParkedJobsSweeper(
     IBackgroundJobClient hangfire,
     IOptions<JobsOptions> options,
     TimeProvider time,
-    ILogger<ParkedJobsSweeper> logger) : BackgroundService
+    ILogger<ParkedJobsSweeper> logger) : BackgroundLoop
 {
     private const int Batch = 500;
 

@@ -32,7 +32,7 @@ internal sealed partial class JobRecovery(
     AgentCorexMetrics metrics,
     IOptions<JobsOptions> options,
     TimeProvider time,
-    ILogger<JobRecovery> logger) : BackgroundService
+    ILogger<JobRecovery> logger) : BackgroundLoop
 {
     private const int Batch = 500;
 

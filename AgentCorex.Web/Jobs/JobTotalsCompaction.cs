@@ -11,7 +11,7 @@ namespace AgentCorex.Web.Jobs;
 /// two tables. Two nodes at once are safe: the second's DELETE waits for the first's rows and then finds them gone,
 /// and both write job_totals in the same order.
 /// </summary>
-public sealed partial class JobTotalsCompaction(IServiceScopeFactory scopes, TimeProvider time, ILogger<JobTotalsCompaction> logger) : BackgroundService
+public sealed partial class JobTotalsCompaction(IServiceScopeFactory scopes, TimeProvider time, ILogger<JobTotalsCompaction> logger) : BackgroundLoop
 {
     /// <summary>Often enough that a total adds only a few seconds of ends from job_total_changes.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);

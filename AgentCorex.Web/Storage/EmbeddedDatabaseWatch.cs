@@ -1,3 +1,5 @@
+using AgentCorex.Web.Api;
+
 namespace AgentCorex.Web.Storage;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace AgentCorex.Web.Storage;
 /// with exit code 1, so that a service manager starts it again on the file it then finds.
 /// </summary>
 internal sealed partial class EmbeddedDatabaseWatch(
-    EmbeddedDatabaseFile file, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<EmbeddedDatabaseWatch> logger) : BackgroundService
+    EmbeddedDatabaseFile file, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<EmbeddedDatabaseWatch> logger) : BackgroundLoop
 {
     private static readonly TimeSpan Every = TimeSpan.FromSeconds(1);
 

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Net.Sockets;
+using AgentCorex.Web.Api;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
@@ -91,7 +92,7 @@ public sealed class LostConnections(AsyncCommitDataSource asyncCommits) : DbComm
 /// <see cref="ReconnectPause"/> until the server is back; Npgsql's keepalive on it (a Sync message each
 /// <see cref="KeepAliveSeconds"/> s) finds a connection a network failure left open but dead.
 /// </summary>
-internal sealed class PostgreSqlRestartWatch(StorageConnection storage, LostConnections lost, TimeProvider time) : BackgroundService
+internal sealed class PostgreSqlRestartWatch(StorageConnection storage, LostConnections lost, TimeProvider time) : BackgroundLoop
 {
     public static readonly TimeSpan ReconnectPause = TimeSpan.FromMilliseconds(250);
     public const int KeepAliveSeconds = 10;

@@ -20,7 +20,7 @@ public sealed partial class JobWatcher(
     IServiceScopeFactory scopes,
     IOptions<StreamingOptions> options,
     TimeProvider time,
-    ILogger<JobWatcher> logger) : BackgroundService
+    ILogger<JobWatcher> logger) : BackgroundLoop
 {
     private const int Batch = 500;
 

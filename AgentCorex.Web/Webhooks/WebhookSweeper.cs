@@ -22,7 +22,7 @@ internal sealed partial class WebhookSweeper(
     IServiceScopeFactory scopes,
     IOptions<WebhooksOptions> options,
     TimeProvider time,
-    ILogger<WebhookSweeper> logger) : BackgroundService
+    ILogger<WebhookSweeper> logger) : BackgroundLoop
 {
     private const int Batch = 500;
     private const int MaxBatchesPerSweep = 20;
