@@ -2,7 +2,8 @@ namespace AgentCorex.Web.Api;
 
 /// <summary>
 /// The loop of a background pass that runs every so often until the server stops: a failed pass is reported and the
-/// next one runs on time; while the database is away, <paramref name="outage"/> reports it instead, once.
+/// next one runs on time; while the database is away, <paramref name="outage"/> reports it instead, once. Once the stop
+/// is asked for, the loop ends quietly, whatever the pass throws.
 /// </summary>
 public static class PeriodicWork
 {
@@ -29,8 +30,10 @@ public static class PeriodicWork
                 await pass(stoppingToken);
                 outage.Succeeded();
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
             {
+                // Whatever the stop made the pass throw (a statement canceled, a wrapped cancellation, the services
+                // disposed under it by a refused start): not a failure, and no next pass will run.
                 return;
             }
             catch (Exception e)

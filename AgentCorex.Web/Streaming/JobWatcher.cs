@@ -83,9 +83,9 @@ public sealed partial class JobWatcher(
                     outage.Succeeded();
                 }
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
             {
-                return;
+                return; // whatever the stop made the poll throw, as in PeriodicWork
             }
             catch (Exception e)
             {
