@@ -1,0 +1,478 @@
+#!/usr/bin/env python3
+"""Upgrade in place from older builds of AgentCorex: each old build runs on a fresh data folder (and a fresh PostgreSQL
+database), is given what a user has (keys, jobs in every state, webhooks and their deliveries), is stopped by SIGTERM
+or kill -9 with jobs queued and running, and this checkout's build is started on the same data and checked through the
+API. Python 3, standard library only; see README.md beside it."""
+import argparse, base64, collections, hashlib, hmac, http.client, http.server, json, os, re, shutil, signal, socket, \
+    sqlite3, subprocess, sys, threading, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import webhook_signatures  # noqa: E402
+
+p = argparse.ArgumentParser(description=__doc__)
+p.add_argument("--commits", default="1406368,396ecfc,29de3fa,aa54aa4",
+               help="old commits, oldest first (default: jobs+PostgreSQL, webhooks, plans/limits, recent)")
+p.add_argument("--modes", default="embedded,postgres")
+p.add_argument("--stops", default="sigterm,kill")
+p.add_argument("--out", default="/tmp/agentcorex-upgrade")
+p.add_argument("--worktrees", help="folder of the old builds' worktrees (wt-old-SHA); default OUT/src; one already there is reused")
+p.add_argument("--keep-worktrees", action="store_true", help="leave the worktrees this run made")
+p.add_argument("--no-build", action="store_true", help="use the builds already in the worktrees and this checkout")
+p.add_argument("--pg-bin", default="/usr/lib/postgresql/15/bin")
+a = p.parse_args()
+
+OUT = os.path.abspath(a.out)
+WT = os.path.abspath(a.worktrees or os.path.join(OUT, "src"))
+PG_AS = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+FINAL = {"completed", "failed", "timeout", "canceled"}
+problems = []          # (scenario, what)
+scenario = "-"
+
+
+def problem(what):
+    problems.append((scenario, what))
+    print(f"  PROBLEM [{scenario}]: {what}", flush=True)
+
+
+def check(ok, what):
+    if not ok: problem(what)
+    return ok
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+# ---------- builds ----------
+made_worktrees = []
+
+
+def build(root, label):
+    print(f"build {label}", flush=True)
+    log = open(os.path.join(OUT, f"build-{label}.log"), "w")
+    run(["dotnet", "build", os.path.join(root, "AgentCorex.Web"), "-c", "Release", "-nologo", "-v", "q"], stdout=log, stderr=log)
+    # The side-effect tool is built against this build's own plugin contract, in its tree (its package versions).
+    plugin_src = os.path.join(root, "upgrade-plugin") if root != ROOT else os.path.join(HERE, "SideEffectPlugin")
+    if root != ROOT:
+        shutil.rmtree(plugin_src, ignore_errors=True)
+        shutil.copytree(os.path.join(HERE, "SideEffectPlugin"), plugin_src, ignore=shutil.ignore_patterns("bin", "obj"))
+    plugin_out = os.path.join(OUT, f"plugin-{label}")
+    run(["dotnet", "build", plugin_src, "-c", "Release", "-nologo", "-v", "q", f"-p:AgentCorexRoot={root}/", "-o", plugin_out],
+        stdout=log, stderr=log)
+
+
+def app_of(root):
+    return os.path.join(root, "AgentCorex.Web", "bin", "Release", "net10.0", "AgentCorex.Web.dll")
+
+
+def worktree(sha):
+    path = os.path.join(WT, f"wt-old-{sha}")
+    if not os.path.isdir(path):
+        os.makedirs(WT, exist_ok=True)
+        run(["git", "-C", ROOT, "worktree", "add", "-q", "--detach", path, sha])
+        made_worktrees.append(path)
+    return path
+
+
+# ---------- PostgreSQL ----------
+class Postgres:
+    def __init__(self):
+        self.dir, self.port = os.path.join(OUT, "pg"), free_port()
+        shutil.rmtree(self.dir, ignore_errors=True); os.makedirs(self.dir)
+        if PG_AS: shutil.chown(OUT, "postgres"); shutil.chown(self.dir, "postgres")
+        pg = lambda *args: run(PG_AS + [os.path.join(a.pg_bin, args[0]), *args[1:]], stdout=subprocess.DEVNULL)
+        pg("initdb", "-D", self.dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
+        pg("pg_ctl", "-D", self.dir, "-l", os.path.join(self.dir, "server.log"), "-w", "-t", "60",
+           "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200", "start")
+
+    def database(self, name):
+        self.query(f"CREATE DATABASE {name}", db="postgres")
+        return f"Host=127.0.0.1;Port={self.port};Username=postgres;Database={name}"
+
+    def query(self, sql, db):
+        r = subprocess.run([os.path.join(a.pg_bin, "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", db,
+                            "-qAt", "-F", "\x1f", "-c", sql], check=True, capture_output=True, text=True)
+        return [line.split("\x1f") for line in r.stdout.splitlines()]
+
+    def stop(self):
+        subprocess.run(PG_AS + [os.path.join(a.pg_bin, "pg_ctl"), "-D", self.dir, "-m", "fast", "-w", "stop"], stdout=subprocess.DEVNULL)
+
+
+# ---------- a webhook receiver for every scenario ----------
+received = collections.defaultdict(list)   # path -> [(headers, body)]
+received_lock = threading.Lock()
+failing = set()                            # paths answered 500 (a receiver down across the upgrade)
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"   # keeps connections open: builds before a0d7b01 reused them whatever the receiver said
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        answer = 500 if self.path in failing else 200
+        with received_lock: received[self.path].append((dict(self.headers), body, answer))
+        self.send_response(answer); self.send_header("Content-Length", "0"); self.end_headers()
+
+    def log_message(self, *args): pass
+
+
+receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+receiver.daemon_threads = True
+threading.Thread(target=receiver.serve_forever, daemon=True).start()
+HOOK = f"http://127.0.0.1:{receiver.server_address[1]}"
+
+
+def signed_as_old(secret, headers, body):
+    """Before 1c99780 X-AgentCorex-Signature was keyed with the secret's decoded bytes; webhook-signature is unchanged."""
+    key = base64.b64decode(secret[len("whsec_"):])
+    wid, ts = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "0")
+    v1 = "v1," + base64.b64encode(hmac.new(key, f"{wid}.{ts}.".encode() + body, hashlib.sha256).digest()).decode()
+    return any(hmac.compare_digest(s, v1) for s in headers.get("webhook-signature", "").split(" "))
+
+
+# ---------- a server process ----------
+class Server:
+    def __init__(self, app, env, data, log):
+        self.port, self.log = free_port(), log
+        env = dict(os.environ, **env, ASPNETCORE_URLS=f"http://127.0.0.1:{self.port}", Urls=f"http://127.0.0.1:{self.port}")
+        with open(log, "a") as f:
+            f.write(f"\n===== {app} at {time.strftime('%H:%M:%S')} =====\n"); f.flush()
+            self.proc = subprocess.Popen(["dotnet", app], cwd=data, env=env, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+        t0 = time.time()
+        while time.time() - t0 < 120:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"exited with {self.proc.returncode} at start (see {log})")
+            if self.call("GET", "/health/ready", timeout=2)[0] == 200:
+                self.start_s = time.time() - t0
+                return
+            time.sleep(0.2)
+        self.stop(signal.SIGKILL)
+        raise RuntimeError(f"not ready within 120 s (see {log})")
+
+    def call(self, method, path, key=None, body=None, timeout=30, headers=None, raw=False):
+        h = dict(headers or {})
+        if body is not None: h["Content-Type"] = "application/json"
+        if key: h["Authorization"] = "Bearer " + key
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=json.dumps(body).encode() if body is not None else None, headers=h)
+            r = conn.getresponse(); data = r.read()
+        except (OSError, http.client.HTTPException):
+            return None, None, {}
+        finally: conn.close()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        if raw: return r.status, data, hdrs
+        try: return r.status, (json.loads(data) if data else None), hdrs
+        except ValueError: return r.status, None, hdrs
+
+    def stop(self, sig):
+        try: os.killpg(self.proc.pid, sig)   # this server's own process group (start_new_session)
+        except ProcessLookupError: pass
+        try: self.proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            problem(f"no exit within 90 s of {signal.Signals(sig).name}")
+            os.killpg(self.proc.pid, signal.SIGKILL); self.proc.wait()
+        return self.proc.returncode
+
+
+def poll(what, fn, deadline_s):
+    """fn() until it returns something true, for up to deadline_s: the value, or None with a problem."""
+    end = time.time() + deadline_s
+    while True:
+        v = fn()
+        if v: return v
+        if time.time() > end:
+            problem(f"{what}: not within {deadline_s} s"); return None
+        time.sleep(0.25)
+
+
+# ---------- one scenario ----------
+def scenario_run(sha, old_root, mode, stop, pg):
+    global scenario
+    scenario = f"{sha}-{mode}-{stop}"
+    print(f"scenario {scenario}", flush=True)
+    base = os.path.join(OUT, scenario)
+    shutil.rmtree(base, ignore_errors=True)
+    data = os.path.join(base, "data"); os.makedirs(data)
+    log = os.path.join(base, "server.log")
+    env = {"Tools__PluginPaths__0": os.path.join(OUT, f"plugin-{sha}", "SideEffectPlugin.dll"),
+           "Network__AllowPrivateTargets": "true", "Jobs__WorkerCount": "3", "Jobs__ShutdownTimeout": "00:00:03",
+           "Jobs__QueuePollInterval": "00:00:01",
+           # A delivery whose retry a restart lost is enqueued again once so far past due (2 min by default).
+           "Webhooks__RepairGrace": "00:00:10", "Webhooks__SweepInterval": "00:00:05"}
+    db = None
+    if mode == "postgres":
+        db = f"up_{sha}_{stop}"
+        # A dead node's running jobs are taken over once their Hangfire job is invisible this long (5 min by default).
+        env.update({"Storage__Provider": "PostgreSql", "ConnectionStrings__AgentCorex": pg.database(db), "Jobs__InvisibilityTimeout": "00:00:30"})
+
+    def ledger(sql):
+        if pg: return pg.query(sql, db)
+        c = sqlite3.connect(f"file:{os.path.join(data, 'data', 'agentcorex.db')}?mode=ro", uri=True, timeout=30)
+        try: return [[str(v) if v is not None else "" for v in row] for row in c.execute(sql)]
+        finally: c.close()
+
+        # A configured admin key here (its jobs are owned by key_configured_admin), the printed one on the embedded default.
+        env["Auth__AdminKey"] = "upgrade-configured-admin-key-0123456789"
+
+    # --- the old build ---
+    old = Server(app_of(old_root), env, data, log)
+    m = re.search(r"(acx_[A-Za-z0-9_]+)", open(log).read())
+    if not check(m or "Auth__AdminKey" in env, "the old build printed no admin key"): old.stop(signal.SIGKILL); return
+    keys = {"boot": {"api_key": env.get("Auth__AdminKey") or m.group(1), "admin": True, "stored": "Auth__AdminKey" not in env}}
+    for name, plan, admin in [("admin2", "enterprise", True), ("plain", "pro", False), ("free", "free", False)]:
+        s, js, _ = old.call("POST", "/api_keys", keys["boot"]["api_key"], {"name": f"upgrade {name}", "plan": plan, "admin": admin})
+        if not check(s in (200, 201), f"old POST /api_keys {name}: {s} {js}"): old.stop(signal.SIGKILL); return
+        keys[name] = {"api_key": js["api_key"], "key_id": js["key_id"], "admin": admin}
+    has_webhooks = old.call("GET", "/webhooks", keys["plain"]["api_key"])[0] == 200
+    hook = None
+    if has_webhooks:
+        s, js, _ = old.call("POST", "/webhooks", keys["plain"]["api_key"], {
+            "url": f"{HOOK}/{scenario}", "events": ["job.queued", "job.started", "job.completed", "job.failed", "job.canceled", "job.timeout"]})
+        if check(s == 201, f"old POST /webhooks: {s} {js}"):
+            hook = {"id": js["webhook_id"], "secret": js["secret"], "path": f"/{scenario}"}
+        # admin2's receiver is down until the new build runs: its deliveries are pending (a retry due) at the stop.
+        down = f"/{scenario}/down"
+        failing.add(down)
+        s, js, _ = old.call("POST", "/webhooks", keys["admin2"]["api_key"], {"url": f"{HOOK}{down}", "events": ["job.completed"]})
+        if check(s == 201, f"old POST /webhooks (admin2): {s} {js}"):
+            hook["down"] = {"id": js["webhook_id"], "secret": js["secret"], "path": down}
+
+    jobs = {}   # job_id -> {"key", "tool", "args", "label"}
+
+    def submit(label, key, tool, args, timeout_ms=None):
+        body = {"tool": tool, "arguments": args}
+        if timeout_ms: body["timeout_ms"] = timeout_ms
+        s, js, _ = old.call("POST", "/jobs/submit", keys[key]["api_key"], body)
+        if not check(s == 202, f"old submit {label}: {s} {js}"): return None
+        jobs[js["job_id"]] = {"key": key, "tool": tool, "args": args, "label": label}
+        return js["job_id"]
+
+    def status(server, jid, key="boot"):
+        """Read with the admin key while polling: a free key's request limit would soon refuse the polls."""
+        s, js, _ = server.call("GET", f"/jobs/{jid}", keys[key]["api_key"])
+        return js if s == 200 else None
+
+    def until(server, jid, states, deadline=60):
+        return poll(f"{jobs[jid]['label']} to be {'/'.join(states)}", lambda: (lambda j: j if j and j["status"] in states else None)(status(server, jid)), deadline)
+
+    # Jobs that end before the stop: one of each final state.
+    done = [submit("completed echo", "plain", "echo", {"message": "from the old build"}),
+            submit("failed fail", "plain", "fail", {"message": "old failure", "code": "OLD_FAILURE"}),
+            submit("timeout wait", "plain", "wait", {"duration_ms": 5000}, timeout_ms=300),
+            submit("admin echo", "admin2", "echo", {"message": "admin's"}),
+            submit("boot admin's echo", "boot", "echo", {"message": "the first admin key's"})]
+    for jid in filter(None, done): until(old, jid, FINAL, 30)
+    if hook:   # their events reached the receiver, and admin2's was refused, before any job is left running
+        poll("the old build's deliveries", lambda: len(received[hook["path"]]) >= 9, 30)
+        if "down" in hook: poll("the old build's attempt at the receiver that is down", lambda: received[hook["down"]["path"]], 30)
+    # Three running (the workers are 3): two safe to retry (wait), one not; then queued ones behind them.
+    running = [submit("running wait", "plain", "wait", {"duration_ms": 15000, "steps": 15}),
+               submit("running side effect", "plain", "upgrade_side_effect", {"duration_ms": 15000}),
+               submit("running admin wait", "admin2", "wait", {"duration_ms": 12000, "steps": 4})]
+    for jid in filter(None, running): until(old, jid, {"running"}, 30)
+    queued = [submit("queued wait", "plain", "wait", {"duration_ms": 500, "steps": 2}),
+              submit("queued side effect", "plain", "upgrade_side_effect", {"duration_ms": 300}),
+              submit("queued admin echo", "admin2", "echo", {"message": "queued"}),
+              submit("queued free wait 1", "free", "wait", {"duration_ms": 300}),
+              submit("queued free wait 2", "free", "wait", {"duration_ms": 300})]
+    canceled = submit("canceled wait", "plain", "wait", {"duration_ms": 1000})
+    if canceled:
+        s, js, _ = old.call("DELETE", f"/jobs/{canceled}", keys["plain"]["api_key"])
+        check(s == 200 and js and js.get("status") == "canceled", f"old DELETE queued job: {s} {js}")
+    time.sleep(2)   # a step of progress on the running ones
+    before = {jid: status(old, jid) for jid in jobs}
+
+    # --- the stop ---
+    rc = old.stop(signal.SIGTERM if stop == "sigterm" else signal.SIGKILL)
+    if stop == "sigterm": check(rc == 0, f"the old build exited {rc} on SIGTERM")
+    old_deliveries = list(received[hook["path"]]) if hook else []   # all the old build sent, now that it is gone
+    for h, body, _ in old_deliveries:
+        check(signed_as_old(hook["secret"], h, body), f"an old build's delivery with a bad webhook-signature: {body[:80]!r}")
+    left = {r[0]: r[1] for r in ledger("SELECT job_id, status FROM jobs")}
+    print(f"  left by the old build: {collections.Counter(left.values())}", flush=True)
+
+    # --- this checkout's build on the same data ---
+    try:
+        new = Server(app_of(ROOT), env, data, log)
+    except RuntimeError as e:
+        problem(f"the new build did not start: {e}"); return
+    print(f"  new build ready in {new.start_s:.1f} s", flush=True)
+    if hook and "down" in hook: failing.discard(hook["down"]["path"])   # the receiver is back
+    try:
+        check_new(new, keys, jobs, before, left, hook, old_deliveries, until, status)
+        # The dashboard's job pages, also of the Hangfire jobs an old build made (kept by PostgreSQL's storage).
+        auth = {"Authorization": "Basic " + base64.b64encode(b"x:" + keys["boot"]["api_key"].encode()).decode()}
+        hangfire_ids = [r[0] for r in ledger("SELECT hangfire_id FROM jobs WHERE hangfire_id IS NOT NULL AND hangfire_id <> ''")]
+        for job_id, attempt in ledger("SELECT job_id, attempt FROM jobs WHERE tool = 'upgrade_side_effect'"):
+            check(int(attempt or 0) <= 1, f"{jobs[job_id]['label']}, not safe to retry, started {attempt} times")
+        for hid in hangfire_ids:
+            s, body, _ = new.call("GET", f"/hangfire/jobs/details/{hid}", headers=auth, raw=True)
+            check(s == 200, f"dashboard job page of Hangfire job {hid}: {s} {(body or b'')[:200]!r}")
+    finally:
+        check(new.stop(signal.SIGTERM) == 0, "the new build did not exit 0 on SIGTERM")
+
+
+def check_new(new, keys, jobs, before, left, hook, old_deliveries, until, status):
+    # Every key authenticates with the same secret, and keeps its role.
+    for name, k in keys.items():
+        s, _, _ = new.call("GET", "/jobs", k["api_key"])
+        check(s == 200, f"key {name} no longer authenticates: GET /jobs {s}")
+        s, _, _ = new.call("GET", "/api_keys", k["api_key"])
+        check(s == (200 if k["admin"] else 403), f"key {name}: GET /api_keys {s}")
+    s, js, _ = new.call("GET", "/api_keys?limit=100", keys["boot"]["api_key"])
+    if check(s == 200, f"GET /api_keys {s}"):
+        listed = {k["key_id"] for k in js["api_keys"]}
+        check(all(k["key_id"] in listed for n, k in keys.items() if n != "boot") and js["pagination"]["total"] == len(keys) - (0 if keys["boot"]["stored"] else 1),
+              f"GET /api_keys lists {len(listed)} keys, total {js['pagination']['total']}; {len(keys)} made")
+    s, after, h = new.call("POST", "/jobs/submit", keys["plain"]["api_key"], {"tool": "echo", "arguments": {"message": "after"}})
+    check(s == 202 and "x-ratelimit-limit" in h, f"a pro key's submit after the upgrade: {s}, rate-limit headers {'x-ratelimit-limit' in h}")
+
+    # Every job ends as the rules say, in the contract's shape.
+    final = {}
+    for jid, j in jobs.items():
+        was, kept = before[jid]["status"], left.get(jid)
+        js = until(new, jid, FINAL, 90)
+        if not js: continue
+        final[jid] = js
+        check(status(new, jid, j["key"]) == js, f"{j['label']}: its owner reads it otherwise than an admin key: {status(new, jid, j['key'])}")
+        for f in ("job_id", "status", "tool", "created_at"):
+            check(f in js, f"{j['label']}: no {f} in {js}")
+        check(js["tool"] == j["tool"] and js["created_at"] == before[jid]["created_at"], f"{j['label']}: tool or created_at changed: {js}")
+        if was in FINAL:
+            same = {k: before[jid].get(k) for k in ("status", "result", "error", "started_at", "completed_at")}
+            now = {k: js.get(k) for k in same}
+            check(same == now, f"{j['label']}: a finished job changed: {same} -> {now}")
+            continue
+        if kept in FINAL and kept != "canceled":
+            continue   # the old build's SIGTERM ended it itself (its own rules), nothing left for the new one
+        safe = j["tool"] != "upgrade_side_effect"
+        if kept == "running" and not safe:
+            check(js["status"] == "failed" and (js.get("error") or {}).get("code") == "SERVER_RESTARTED",
+                  f"{j['label']}, interrupted, not safe to retry: {js}")
+        elif kept == "canceled":
+            check(js["status"] == "canceled", f"{j['label']}: {js}")
+        else:
+            check(js["status"] == "completed", f"{j['label']} (left {kept}) should have run to completion: {js}")
+        if js["status"] == "completed":
+            expect = {"echo": {"message": j["args"].get("message")}, "wait": {"waited_ms": j["args"].get("duration_ms")},
+                      "upgrade_side_effect": {"waited_ms": j["args"].get("duration_ms")}}[j["tool"]]
+            check(js.get("result") == expect and isinstance(js.get("execution_time_ms"), int) and "started_at" in js and "completed_at" in js,
+                  f"{j['label']}: completed without its result or times: {js}")
+        if js["status"] in ("failed", "timeout"):
+            check(isinstance(js.get("error"), dict) and js["error"].get("code") and js["error"].get("message"), f"{j['label']}: no error: {js}")
+
+    # The free key's one execution at once still holds: the slots its old jobs held were counted and given back.
+    pair = [new.call("POST", "/jobs/submit", keys["free"]["api_key"], {"tool": "wait", "arguments": {"duration_ms": 1500}})[1] for _ in range(2)]
+    if check(all(pj and "job_id" in pj for pj in pair), f"the free key's submits after the upgrade: {pair}"):
+        both_running, end = False, time.time() + 30
+        while time.time() < end:
+            now = [new.call("GET", f"/jobs/{pj['job_id']}", keys["boot"]["api_key"])[1]["status"] for pj in pair]
+            both_running |= now == ["running", "running"]
+            if all(st == "completed" for st in now): break
+            time.sleep(0.1)
+        check(not both_running and all(st == "completed" for st in now), f"the free key's two jobs (1 at once): {now}, both running at once: {both_running}")
+        for pj in pair: jobs[pj["job_id"]] = {"key": "free", "tool": "wait", "args": {"duration_ms": 1500}, "label": "free wait after"}
+        for pj in pair: final[pj["job_id"]] = new.call("GET", f"/jobs/{pj['job_id']}", keys["boot"]["api_key"])[1]
+        for pj in pair: before[pj["job_id"]] = {"status": "submitted after"}
+
+    print(f"  ended under the new build: {collections.Counter((jobs[jid]['tool'], v['status']) for jid, v in final.items() if before[jid]['status'] not in FINAL)}", flush=True)
+
+    # Listing and totals, per key and for an admin key; a tool's metrics over an admin key's (all) jobs.
+    if after: poll("the job submitted after the upgrade to complete",
+                   lambda: new.call("GET", f"/jobs/{after['job_id']}", keys["plain"]["api_key"])[1].get("status") == "completed", 30)
+    for name, k in keys.items():
+        s, js, _ = new.call("GET", "/jobs?limit=100", k["api_key"])
+        if not check(s == 200, f"GET /jobs as {name}: {s}"): continue
+        mine = [jid for jid, j in jobs.items() if j["key"] == name]
+        expected = len(jobs) + 1 if k["admin"] else len(mine) + (1 if name == "plain" else 0)
+        check(js["pagination"]["total"] == expected and len(js["jobs"]) == expected,
+              f"GET /jobs as {name}: total {js['pagination']['total']}, {len(js['jobs'])} listed, {expected} expected")
+        for st in ("completed", "failed", "timeout", "canceled", "queued", "running"):
+            s, js, _ = new.call("GET", f"/jobs?status={st}&limit=100", k["api_key"])
+            pool = final if k["admin"] else {jid: v for jid, v in final.items() if jobs[jid]["key"] == name}
+            n = sum(1 for v in pool.values() if v["status"] == st) + (1 if st == "completed" and (k["admin"] or name == "plain") else 0)
+            check(s == 200 and js["pagination"]["total"] == n, f"GET /jobs?status={st} as {name}: {js and js['pagination']} ({n} expected)")
+    for tool in ("echo", "wait", "fail", "upgrade_side_effect"):
+        s, js, _ = new.call("GET", f"/tools/{tool}/metrics", keys["boot"]["api_key"])
+        if not check(s == 200, f"GET /tools/{tool}/metrics: {s} {js}"): continue
+        c = collections.Counter(v["status"] for jid, v in final.items() if jobs[jid]["tool"] == tool)
+        if tool == "echo": c["completed"] += 1
+        want = {"total_jobs": sum(c.values()), **{st: c[st] for st in ("completed", "failed", "timeout", "canceled")}}
+        got = {k: js.get(k) for k in want}
+        check(got == want, f"/tools/{tool}/metrics: {got}, {want} expected")
+
+    # Webhooks: still there, the old deliveries listed, the new events delivered and signed as README says now.
+    if hook:
+        s, js, _ = new.call("GET", "/webhooks", keys["plain"]["api_key"])
+        check(s == 200 and any(w["webhook_id"] == hook["id"] for w in js.get("webhooks", [])), f"GET /webhooks after: {s} {js}")
+        ended_after = [jid for jid in final if jobs[jid]["key"] == "plain" and before[jid]["status"] not in FINAL]
+        def delivered():
+            bodies = [json.loads(b) for _, b, _ in received[hook["path"]][len(old_deliveries):]]
+            return all(any(b["job"]["job_id"] == jid and b["event"] == "job." + final[jid]["status"] for b in bodies) for jid in ended_after)
+        poll("the final events of the jobs that ended after the upgrade to be delivered", delivered, 60)
+        for h, body, _ in received[hook["path"]][len(old_deliveries):]:
+            check(webhook_signatures.valid(hook["secret"], h, body), f"a new build's delivery not signed as README says: {body[:100]!r}")
+        s, js, _ = new.call("GET", f"/webhooks/{hook['id']}/deliveries?limit=100", keys["plain"]["api_key"])
+        if check(s == 200, f"GET deliveries: {s} {js}"):
+            ids = {h.get("webhook-id") for h, _, _ in old_deliveries}
+            listed = {d.get("delivery_id") for d in js.get("deliveries", [])}
+            check(ids <= listed, f"the old build's deliveries are not all listed: {len(ids - listed)} missing of {len(ids)}")
+        if "down" in hook:   # the delivery pending at the stop is retried by the new build, signed as it signs now
+            down = hook["down"]
+            admin_echo = next(jid for jid, j in jobs.items() if j["label"] == "admin echo")
+            def delivery():
+                s, js, _ = new.call("GET", f"/webhooks/{down['id']}/deliveries", keys["admin2"]["api_key"])
+                d = [d for d in (js or {}).get("deliveries", []) if d.get("job_id") == admin_echo]
+                return d[0] if s == 200 and d and d[0].get("status") == "delivered" else None
+            # Its retries come 5 s, 20 s, 80 s (and jitter) after the first attempt.
+            if poll("the delivery pending at the stop to be delivered by the new build", delivery, 150):
+                ok = [h for h, b, answer in received[down["path"]]
+                      if answer == 200 and json.loads(b)["job"]["job_id"] == admin_echo and webhook_signatures.valid(down["secret"], h, b)]
+                check(ok, "the delivery pending at the stop reached its receiver without the signatures README describes")
+
+    # The dashboard opens, for the admin key.
+    auth = {"Authorization": "Basic " + base64.b64encode(b"x:" + keys["boot"]["api_key"].encode()).decode()}
+    for page in ("/hangfire", "/hangfire/jobs/succeeded", "/hangfire/jobs/failed", "/hangfire/jobs/deleted", "/hangfire/servers",
+                 "/hangfire/jobs/enqueued", "/hangfire/tools", "/hangfire/jobs/timeout", "/hangfire/jobs/canceled", "/hangfire/jobs/interrupted"):
+        s, body, _ = new.call("GET", page, headers=auth, raw=True)
+        check(s == 200 and b"<html" in (body or b"").lower(), f"dashboard {page}: {s}")
+
+
+# ---------- main ----------
+def main():
+    global scenario
+    os.makedirs(OUT, exist_ok=True)
+    commits = [c.strip() for c in a.commits.split(",") if c.strip()]
+    roots = {sha: worktree(sha) for sha in commits}
+    if not a.no_build:
+        build(ROOT, "head")
+        for sha, root in roots.items(): build(root, sha)
+    pg = Postgres() if "postgres" in a.modes else None
+    try:
+        for sha in commits:
+            for mode in a.modes.split(","):
+                for stop in a.stops.split(","):
+                    try:
+                        scenario_run(sha, roots[sha], mode, stop, pg if mode == "postgres" else None)
+                    except Exception as e:   # noqa: BLE001 - one scenario's failure is reported, the others still run
+                        problem(f"{type(e).__name__}: {e}")
+    finally:
+        if pg: pg.stop()
+        receiver.shutdown()
+        if not a.keep_worktrees:
+            for path in made_worktrees: subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", path])
+    report = {"commits": commits, "modes": a.modes, "stops": a.stops, "problems": [{"scenario": s, "what": w} for s, w in problems]}
+    with open(os.path.join(OUT, "report.json"), "w") as f: json.dump(report, f, indent=1)
+    print(f"{len(problems)} problem(s); report in {OUT}/report.json")
+    sys.exit(1 if problems else 0)
+
+
+main()
