@@ -9,7 +9,7 @@ namespace AgentCorex.Web.Storage;
 /// migrate one at a time, under a lock of their own: EF Core's migration lock did not keep two nodes' first
 /// starts on an empty PostgreSQL database apart (both created the same table, and one died of it).
 /// </summary>
-internal sealed partial class StorageInitializer(IServiceScopeFactory scopes, ILogger<StorageInitializer> logger) : IHostedService
+internal sealed partial class StorageInitializer(IServiceScopeFactory scopes, StorageConnection storage, ILogger<StorageInitializer> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -39,6 +39,10 @@ internal sealed partial class StorageInitializer(IServiceScopeFactory scopes, IL
         {
             LogMigrating(logger, pending.Count, string.Join(", ", pending));
             await db.Database.MigrateAsync(cancellationToken);
+        }
+        if (db.Database.IsNpgsql())
+        {
+            await IdleSessionCheck.WarnIfSessionsEndSoonerAsync(db, storage.ConnectionString, logger, cancellationToken);
         }
     }
 
