@@ -9,6 +9,8 @@ namespace AgentCorex.Web.Jobs;
 /// over a million jobs, more than a GB of heap. As a job enters a final state, the job that ended longest ago is
 /// dropped in the same transaction once more than the limit have ended. A job taken out of its final state again (a
 /// requeue from the dashboard) no longer counts, and is never dropped for it. The ids are the embedded storage's Guids.
+/// A job whose own end commits after a later end's transaction dropped it stays (its end sets its expiration again) until
+/// it expires by time: possible only while more than the limit of ends are applied before its commit.
 /// </summary>
 internal sealed class FinishedJobLimit(int limit) : IApplyStateFilter
 {
