@@ -28,14 +28,9 @@ internal sealed partial class ParkedJobsSweeper(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
-        {
-            await recovery.WaitAsync(stoppingToken); // else a job it hands over is enqueued again by the start's recovery
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            return; // the start was refused (or the server stopped) before the recovery ended: not a failure of this loop
-        }
+        // Else a job it hands over is enqueued again by the start's recovery. A stop before the recovery ended (a refused
+        // start) cancels the wait: a quiet end (BackgroundLoop).
+        await recovery.WaitAsync(stoppingToken);
         await PeriodicWork.RunAsync(() => options.Value.ReconcileInterval, time, atOnce: true, SweepAsync, e => LogSweepFailed(logger, e),
             new DatabaseOutageLog(logger, "The sweep of parked jobs"), stoppingToken);
     }

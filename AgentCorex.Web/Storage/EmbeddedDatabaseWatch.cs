@@ -22,14 +22,7 @@ internal sealed partial class EmbeddedDatabaseWatch(
                 lifetime.StopApplication();
                 return;
             }
-            try
-            {
-                await Task.Delay(Every, time, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return; // also when a refused start stops it, which the host would otherwise log as this loop's failure
-            }
+            await Task.Delay(Every, time, stoppingToken); // canceled by a stop: a quiet end (BackgroundLoop)
         }
     }
 

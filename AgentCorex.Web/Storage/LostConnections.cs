@@ -100,18 +100,10 @@ internal sealed class PostgreSqlRestartWatch(StorageConnection storage, LostConn
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var watching = new NpgsqlConnectionStringBuilder(storage.ConnectionString) { Pooling = false, KeepAlive = KeepAliveSeconds }.ConnectionString;
-        try
+        while (true) // until a stop cancels its wait: a quiet end (BackgroundLoop)
         {
-            while (true)
-            {
-                await WatchAsync(watching, stoppingToken);
-                await Task.Delay(ReconnectPause, time, stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Ends as it was asked to. Left to the host, a start that fails (an address in use) disposes it without a
-            // stop, and the host logs the canceled loop as a failed background service, at Critical.
+            await WatchAsync(watching, stoppingToken);
+            await Task.Delay(ReconnectPause, time, stoppingToken);
         }
     }
 
