@@ -7,13 +7,16 @@ namespace AgentCorex.Web.Auth;
 
 /// <summary>
 /// <c>Authorization: Bearer &lt;api key&gt;</c>, or <c>?access_token=</c> where an endpoint allows it; refusals are
-/// answered in the contract's error shape.
+/// answered in the contract's error shape. What was wrong with refused credentials is left on the request
+/// (<see cref="CredentialFailure"/>) and reported when the request is refused for it: a route open to anyone is not
+/// refused, and /metrics takes its scrape token, which is no API key (ScrapeGate).
 /// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    ApiKeyAuthenticator authenticator)
+    ApiKeyAuthenticator authenticator,
+    FailedAuthentications failures)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -24,14 +27,14 @@ internal sealed class ApiKeyAuthenticationHandler(
         if (string.IsNullOrEmpty(header))
         {
             return QueryToken() is { Length: > 0 } token
-                ? await AuthenticateAsync(token)
+                ? await AuthenticateAsync(CredentialScheme.AccessToken, token)
                 : AuthenticateResult.NoResult();
         }
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return AuthenticateResult.Fail("The Authorization header must be 'Bearer <api key>'");
+            return Refuse(new CredentialFailure(CredentialScheme.Bearer, CredentialFault.Malformed), "The Authorization header must be 'Bearer <api key>'");
         }
-        return await AuthenticateAsync(header["Bearer ".Length..].Trim());
+        return await AuthenticateAsync(CredentialScheme.Bearer, header["Bearer ".Length..].Trim());
     }
 
     private string? QueryToken() =>
@@ -39,21 +42,30 @@ internal sealed class ApiKeyAuthenticationHandler(
             ? Request.Query[AccessTokenQueryAttribute.Parameter].ToString()
             : null;
 
-    private async Task<AuthenticateResult> AuthenticateAsync(string apiKey)
+    private async Task<AuthenticateResult> AuthenticateAsync(CredentialScheme scheme, string apiKey)
     {
-        var identity = await authenticator.AuthenticateAsync(apiKey, Context.RequestAborted);
-        if (identity is not null)
+        var check = await authenticator.AuthenticateAsync(apiKey, Context.RequestAborted);
+        if (check.Identity is not { } identity)
         {
-            Context.Features.Set(identity);
+            return Refuse(new CredentialFailure(scheme, check.Fault), "The API key is not valid or has been revoked");
         }
-        return identity is null
-            ? AuthenticateResult.Fail("The API key is not valid or has been revoked")
-            : AuthenticateResult.Success(new AuthenticationTicket(identity.ToPrincipal(SchemeName), SchemeName));
+        Context.Features.Set(identity);
+        return AuthenticateResult.Success(new AuthenticationTicket(identity.ToPrincipal(SchemeName), SchemeName));
+    }
+
+    private AuthenticateResult Refuse(CredentialFailure failure, string message)
+    {
+        Context.Features.Set(failure);
+        return AuthenticateResult.Fail(message);
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var result = await HandleAuthenticateOnceSafeAsync();
+        if (Context.Features.Get<CredentialFailure>() is { } failure)
+        {
+            failures.Report(Context, failure);
+        }
         var message = result.Failure?.Message ?? "An API key is required: send 'Authorization: Bearer <api key>'";
         Response.Headers.WWWAuthenticate = "Bearer";
         await ApiExceptionHandler.WriteAsync(Context, ApiErrors.Unauthorized(message), Context.RequestAborted);

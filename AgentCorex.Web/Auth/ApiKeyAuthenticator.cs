@@ -28,19 +28,31 @@ public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<Au
 
     public bool HasConfiguredAdminKey => configuredAdminKey is not null;
 
-    public async ValueTask<ApiKeyIdentity?> AuthenticateAsync(string presented, CancellationToken cancellationToken)
+    /// <summary>
+    /// The presented key's identity, or what was wrong with it. A revoked key is told apart only with its own secret;
+    /// the caller's answer must not tell the faults apart (they are the operator's, <see cref="FailedAuthentications"/>).
+    /// </summary>
+    public async ValueTask<ApiKeyCheck> AuthenticateAsync(string presented, CancellationToken cancellationToken)
     {
         if (configuredAdminKey is not null && ApiKeySecrets.EqualsInConstantTime(presented, configuredAdminKey))
         {
-            return ApiKeyIdentity.ConfiguredAdmin;
+            return ApiKeyCheck.Valid(ApiKeyIdentity.ConfiguredAdmin);
         }
         if (!ApiKeySecrets.TryParse(presented, out var keyId, out var secret))
         {
-            return null;
+            return ApiKeyCheck.Refused(CredentialFault.NoSuchKey);
         }
 
         var cached = await CachedAsync(keyId, cancellationToken);
-        return cached is { Revoked: false } && ApiKeySecrets.Matches(secret, cached.SecretHash) ? cached.Identity : null;
+        if (cached is null)
+        {
+            return ApiKeyCheck.Refused(CredentialFault.NoSuchKey);
+        }
+        if (!ApiKeySecrets.Matches(secret, cached.SecretHash))
+        {
+            return ApiKeyCheck.Refused(CredentialFault.WrongSecret);
+        }
+        return cached.Revoked ? ApiKeyCheck.Refused(CredentialFault.Revoked) : ApiKeyCheck.Valid(cached.Identity);
     }
 
     /// <summary>

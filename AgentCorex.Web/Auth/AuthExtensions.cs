@@ -14,6 +14,7 @@ public static class AuthExtensions
                 $"Auth:AdminKey must be {AuthOptions.MinAdminKeyLength} to {AuthOptions.MaxAdminKeyLength} characters (or unset, for the first start to create one).")
             .ValidateOnStart();
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
+        builder.Services.AddSingleton<FailedAuthentications>();
         builder.Services.AddHostedService<AdminKeyBootstrap>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

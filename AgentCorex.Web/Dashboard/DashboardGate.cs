@@ -9,9 +9,11 @@ namespace AgentCorex.Web.Dashboard;
 /// <summary>
 /// Only admin keys open the dashboard: as the password of HTTP basic auth (any user name; browsers prompt
 /// for it), as a Bearer token (scripts), or through the login form's session (<see cref="DashboardLogin"/>).
-/// Everyone else gets 401: a browser the login form, a script the contract's error.
+/// Everyone else gets 401: a browser the login form, a script the contract's error; reported (<see cref="FailedAuthentications"/>)
+/// when it sent an Authorization header. A session cookie that opens nothing is not: most are only out of date.
 /// </summary>
-internal sealed class DashboardGate(RequestDelegate next, ApiKeyAuthenticator authenticator, DashboardLogin login, RouteCollection routes)
+internal sealed class DashboardGate(
+    RequestDelegate next, ApiKeyAuthenticator authenticator, DashboardLogin login, RouteCollection routes, FailedAuthentications failures)
 {
     // Hangfire's dispatchers of its embedded files are internal classes: their types are learnt from its routes.
     private readonly HashSet<Type> staticResources =
@@ -26,14 +28,19 @@ internal sealed class DashboardGate(RequestDelegate next, ApiKeyAuthenticator au
         {
             return;
         }
-        var presented = PresentedKey(context.Request.Headers.Authorization);
-        var identity = presented is null
-            ? await login.SessionIdentityAsync(context.Request, sessions, IsStaticResource(route.Value), context.RequestAborted)
-            : await authenticator.AuthenticateAsync(presented, context.RequestAborted);
+        var presented = Presented(context.Request.Headers.Authorization);
+        ApiKeyCheck? check = presented?.Key is { } key ? await authenticator.AuthenticateAsync(key, context.RequestAborted) : null;
+        var identity = check is { } checkedKey
+            ? checkedKey.Identity
+            : await login.SessionIdentityAsync(context.Request, sessions, IsStaticResource(route.Value), context.RequestAborted);
         if (identity is { IsAdmin: true })
         {
             await next(context);
             return;
+        }
+        if (presented is { } credentials)
+        {
+            failures.ReportAdminRefusal(context, credentials.Scheme, check);
         }
         Challenge(context.Response);
         if (DashboardLogin.WantsHtml(context.Request))
@@ -52,23 +59,32 @@ internal sealed class DashboardGate(RequestDelegate next, ApiKeyAuthenticator au
     private bool IsStaticResource(string? route) =>
         route is not null && routes.FindDispatcher(route)?.Item1.GetType() is { } dispatcher && staticResources.Contains(dispatcher);
 
-    private static string? PresentedKey(string? header)
+    /// <summary>
+    /// The scheme and key of an Authorization header, its key null when none can be read from it (the session cookie is
+    /// then looked at, as without one); null when there is no header.
+    /// </summary>
+    private static (CredentialScheme Scheme, string? Key)? Presented(string? header)
     {
-        if (!AuthenticationHeaderValue.TryParse(header, out var value) || string.IsNullOrEmpty(value.Parameter))
+        if (string.IsNullOrEmpty(header))
         {
             return null;
+        }
+        if (!AuthenticationHeaderValue.TryParse(header, out var value) || string.IsNullOrEmpty(value.Parameter))
+        {
+            return (CredentialScheme.Basic, null);
         }
         if (value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
         {
-            return value.Parameter;
+            return (CredentialScheme.Bearer, value.Parameter);
         }
-        if (!value.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
+        return (CredentialScheme.Basic, value.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) ? BasicPassword(value.Parameter) : null);
+    }
+
+    private static string? BasicPassword(string parameter)
+    {
         try
         {
-            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(value.Parameter));
+            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(parameter));
             var colon = decoded.IndexOf(':', StringComparison.Ordinal);
             return colon < 0 ? null : decoded[(colon + 1)..];
         }

@@ -14,7 +14,8 @@ namespace AgentCorex.Web.Dashboard;
 /// gate looks both up on every request, so a revoked key's sessions end at once, and <c>/hangfire/logout</c>, which
 /// deletes the session's row, ends it on every node, whoever still holds the cookie.
 /// </summary>
-internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, ApiKeyAuthenticator authenticator, TimeProvider time)
+internal sealed class DashboardLogin(
+    IDataProtectionProvider dataProtection, ApiKeyAuthenticator authenticator, FailedAuthentications failures, TimeProvider time)
 {
     public const string CookieName = "agentcorex_dashboard";
     public const string LoginPath = "/login";
@@ -87,9 +88,13 @@ internal sealed class DashboardLogin(IDataProtectionProvider dataProtection, Api
         var form = await DashboardRequestCheck.TryReadFormAsync(context.Request);
         var returnPath = ReturnPath(form?[ReturnField]);
         var key = form?[KeyField].ToString().Trim();
-        var identity = string.IsNullOrEmpty(key) || key.Length > MaxKeyLength ? null : await authenticator.AuthenticateAsync(key, context.RequestAborted);
-        if (identity is not { IsAdmin: true })
+        ApiKeyCheck? check = string.IsNullOrEmpty(key) || key.Length > MaxKeyLength ? null : await authenticator.AuthenticateAsync(key, context.RequestAborted);
+        if (check?.Identity is not { IsAdmin: true } identity)
         {
+            if (!string.IsNullOrEmpty(key))
+            {
+                failures.ReportAdminRefusal(context, CredentialScheme.Form, check); // an empty form is no attempt
+            }
             // Still 401: no key of this server's admins was given (403 would say a known key was refused, and a 200
             // would let a script take the failure for a login). A 401 must carry a challenge; Basic's would make the
             // browser put its own prompt over this form and its error, so the challenge names the form, a scheme that

@@ -4,7 +4,7 @@ namespace AgentCorex.Web.Monitoring;
 
 /// <summary>
 /// The server's own meters, exported at /metrics. Every tag has a bounded set of values: tools come from the
-/// catalog, statuses and outcomes are fixed words, plans are the contract's. Counts are this process's: Prometheus
+/// catalog, statuses, outcomes, schemes and reasons are fixed words, plans are the contract's. Counts are this process's: Prometheus
 /// sums the nodes.
 /// </summary>
 public sealed class AgentCorexMetrics
@@ -22,6 +22,7 @@ public sealed class AgentCorexMetrics
     private readonly Histogram<double> queueWait;
     private readonly Counter<long> webhookDeliveries;
     private readonly Counter<long> rateLimitRefusals;
+    private readonly Counter<long> authenticationFailures;
 
     public AgentCorexMetrics(IMeterFactory meters)
     {
@@ -38,6 +39,9 @@ public sealed class AgentCorexMetrics
             "Webhook delivery attempts by outcome: delivered, retrying (another attempt is scheduled) or failed (given up)");
         rateLimitRefusals = meter.CreateCounter<long>("agentcorex.rate_limit.refusals", "{request}",
             "Requests refused with 429, by limit (execution or api per minute, concurrent executions) and the key's plan (admin for admin keys)");
+        authenticationFailures = meter.CreateCounter<long>("agentcorex.auth.failures", "{request}",
+            "Presented credentials refused with 401, by scheme (bearer, basic, form, access_token) and reason (malformed, no_such_key, " +
+            "wrong_secret, revoked, not_admin); a request without credentials is not counted");
     }
 
     public void JobSubmitted(string tool) => submitted.Add(1, Tag("tool", tool));
@@ -56,6 +60,8 @@ public sealed class AgentCorexMetrics
     public void WebhookAttempted(string outcome) => webhookDeliveries.Add(1, Tag("outcome", outcome));
 
     public void RateLimitRefused(string limit, string plan) => rateLimitRefusals.Add(1, Tag("limit", limit), Tag("plan", plan));
+
+    public void AuthenticationFailed(string scheme, string reason) => authenticationFailures.Add(1, Tag("scheme", scheme), Tag("reason", reason));
 
     private static KeyValuePair<string, object?> Tag(string name, string value) => new(name, value);
 }

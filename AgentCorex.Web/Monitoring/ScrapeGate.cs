@@ -9,9 +9,10 @@ namespace AgentCorex.Web.Monitoring;
 
 /// <summary>
 /// /metrics answers an admin key (already authenticated by then) or Monitoring:ScrapeToken as a Bearer token,
-/// compared in constant time; everyone else gets 401.
+/// compared in constant time; everyone else gets 401, reported (<see cref="FailedAuthentications"/>) when it presented
+/// credentials: a key refused by the authentication handler, a wrong token, or a key that is not an admin's.
 /// </summary>
-internal sealed class ScrapeGate(RequestDelegate next, IOptions<MonitoringOptions> options)
+internal sealed class ScrapeGate(RequestDelegate next, IOptions<MonitoringOptions> options, FailedAuthentications failures)
 {
     private readonly byte[]? scrapeTokenHash = string.IsNullOrEmpty(options.Value.ScrapeToken) ? null : Hash(options.Value.ScrapeToken);
 
@@ -21,6 +22,10 @@ internal sealed class ScrapeGate(RequestDelegate next, IOptions<MonitoringOption
         {
             return next(context);
         }
+        if ((context.Features.Get<CredentialFailure>() ?? NotAdmin(context)) is { } failure)
+        {
+            failures.Report(context, failure);
+        }
         context.Response.Headers.WWWAuthenticate = "Bearer";
         return ApiExceptionHandler.WriteAsync(
             context, ApiErrors.Unauthorized("/metrics needs an admin key or the scrape token: send 'Authorization: Bearer <token>'"), context.RequestAborted);
@@ -28,6 +33,9 @@ internal sealed class ScrapeGate(RequestDelegate next, IOptions<MonitoringOption
 
     private static bool IsAdmin(HttpContext context) =>
         context.User.Identity?.IsAuthenticated == true && ApiKeyIdentity.From(context).IsAdmin;
+
+    private static CredentialFailure? NotAdmin(HttpContext context) =>
+        context.User.Identity?.IsAuthenticated == true ? new CredentialFailure(CredentialScheme.Bearer, CredentialFault.NotAdmin) : null;
 
     private bool IsScrapeToken(string? header) =>
         scrapeTokenHash is not null
