@@ -80,6 +80,19 @@ public sealed class TargetGuardTests
         Assert.That(error!.InnerException, Is.TypeOf<ForbiddenTargetException>());
     }
 
+    /// <summary>A name whose address embeds a private one in an IPv6 form (DNS rebinding to it) is refused at the connection too.</summary>
+    [TestCase("::ffff:0:7f00:1")]
+    [TestCase("64:ff9b::7f00:1")]
+    public void ConnectCallback_RefusesANameResolvingToAnIPv6FormOfLoopback(string address)
+    {
+        var guard = RegistrationGuard(() => Task.FromResult(new[] { IPAddress.Parse(address) }));
+        using var client = new HttpClient(new SocketsHttpHandler { ConnectCallback = guard.ConnectAsync, UseProxy = false });
+
+        var error = Assert.ThrowsAsync<HttpRequestException>(() => client.PostAsync(Receiver, new StringContent("{}")));
+
+        Assert.That(error!.InnerException, Is.TypeOf<ForbiddenTargetException>(), error.InnerException?.ToString());
+    }
+
     [Test]
     public async Task ConnectCallback_Connects_WhenPrivateTargetsAreAllowed()
     {

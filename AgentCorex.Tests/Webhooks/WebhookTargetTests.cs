@@ -25,6 +25,10 @@ public sealed class WebhookTargetTests() : ServerTest(TestStorage.Embedded)
     [TestCase("http://[::ffff:169.254.169.254]/hook")]
     [TestCase("http://[fd00:ec2::254]/latest/meta-data/")]
     [TestCase("http://[fe80::1]/hook")]
+    [TestCase("http://[::ffff:0:7f00:1]/hook")]
+    [TestCase("http://[64:ff9b::7f00:1]/hook")]
+    [TestCase("http://[2002:a9fe:a9fe::1]/hook")]
+    [TestCase("http://100.64.0.1/hook")]
     [TestCase("http://localhost:5080/hook")]
     public async Task Register_RefusesAUrlResolvingToAPrivateAddress(string url)
     {

@@ -7,7 +7,8 @@ namespace AgentCorex.Web.Network;
 /// Which addresses an outbound request made on a client's behalf may reach: public unicast only. Refused are
 /// loopback, private, shared (CGNAT), link-local (which holds the 169.254.169.254 metadata service), unique-local
 /// IPv6 (fd00:ec2::254), multicast, reserved and documentation ranges, and IPv6 forms that carry an IPv4 address
-/// (mapped, NAT64, 6to4), which are judged by the IPv4 address inside.
+/// (mapped, NAT64, 6to4), which are judged by the IPv4 address inside, but for the translated forms of a local translator
+/// (SIIT's ::ffff:0:0:0/96, NAT64's local-use 64:ff9b:1::/48), refused whatever they carry.
 /// </summary>
 public static class TargetAddressPolicy
 {
@@ -22,6 +23,9 @@ public static class TargetAddressPolicy
         "::/128", "::1/128", "::/96" /* IPv4-compatible, deprecated */, "100::/64", "2001::/32" /* Teredo */,
         "2001:2::/48" /* benchmarking */, "2001:10::/28", "2001:20::/28" /* ORCHID, ORCHIDv2: identifiers, never routed */, "2001:db8::/32", "3fff::/20" /* documentation, both */, "5f00::/16" /* SRv6 */,
         "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+        // IPv4-translated (SIIT, RFC 2765, ::ffff:0:a.b.c.d): how a stateless translator of the server's own network
+        // names an IPv4 host, private ones included; never routed on the Internet, so refused whatever it carries.
+        "::ffff:0:0:0/96",
         // Local-use IPv4/IPv6 translation (RFC 8215): a translator of the receiver's own network, which may carry any
         // IPv4 address, private ones included, at any of several offsets; unlike 64:ff9b::/96 it is never public.
         "64:ff9b:1::/48");
