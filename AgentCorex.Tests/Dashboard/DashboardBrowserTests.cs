@@ -105,7 +105,7 @@ public sealed class DashboardBrowserTests : BrowserTest
         Assert.That(await page.GetByLabel("Admin API key").IsVisibleAsync(), Is.True, "the form, to try again");
     }
 
-    /// <summary>The pages' Content-Security-Policy (DashboardHeaders) leaves everything of Hangfire's and ours working.</summary>
+    /// <summary>The pages' Content-Security-Policy (PageHeaders, DashboardExtensions) leaves everything of Hangfire's and ours working.</summary>
     [Test]
     public async Task ThePagesContentSecurityPolicy_BlocksNothingTheDashboardUses()
     {
@@ -165,6 +165,16 @@ public sealed class DashboardBrowserTests : BrowserTest
             }
         };
 
+        var problems = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                problems.Add(message.Text);
+            }
+        };
+        page.PageError += (_, error) => problems.Add(error);
+
         var response = await page.GotoAsync("/docs");
         await page.GetByText("/jobs/submit").First.WaitForAsync();
         await ScreenshotAsync(page, "docs", fullPage: false); // the reference renders lazily: its first screen
@@ -172,6 +182,24 @@ public sealed class DashboardBrowserTests : BrowserTest
         Assert.That(response?.Status, Is.EqualTo(200));
         Assert.That(await page.TitleAsync(), Does.Contain("AgentCorex API"));
         Assert.That(outside, Is.Empty, "everything is served by the server itself, no CDN");
+        Assert.That(problems, Is.Empty, "its headers (PageHeaders) refuse nothing the page does");
+    }
+
+    /// <summary>Another site's page that frames /docs gets the browser's refusal, not the page under a decoy.</summary>
+    [Test]
+    public async Task ApiReference_RefusesToBeFramed()
+    {
+        await using var context = await Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
+        var refused = page.WaitForConsoleMessageAsync(new PageWaitForConsoleMessageOptions
+        {
+            Predicate = message => message.Text.Contains("frame-ancestors", StringComparison.Ordinal),
+        });
+
+        await page.SetContentAsync($"<iframe src=\"{new Uri(Server.BaseAddress, "/docs")}\"></iframe>");
+
+        Assert.That((await refused).Text, Does.Contain("frame-ancestors 'none'").And.Contain("blocked"));
     }
 
     /// <summary>A browser that gives the admin key as Basic auth's password, as an operator's does.</summary>

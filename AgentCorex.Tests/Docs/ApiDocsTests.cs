@@ -559,6 +559,35 @@ public sealed class ApiDocsTests : ServerTest
         }
     }
 
+    /// <summary>No other site may frame the reference page (clickjacking), nor any answer under /docs; nothing there is sniffed.</summary>
+    [Test]
+    public async Task EveryAnswerUnderDocs_ForbidsFramingAndSniffing()
+    {
+        using var anonymous = App.CreateClient(apiKey: null);
+        var answers = new Dictionary<string, HttpResponseMessage>
+        {
+            ["the page"] = await anonymous.GetAsync("/docs"),
+            ["the document's page"] = await anonymous.GetAsync("/docs/v1"),
+            ["HEAD of the page"] = await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/docs/")),
+            ["its script"] = await anonymous.GetAsync("/docs/scalar.js"),
+            ["an unknown path under it"] = await anonymous.GetAsync("/docs/anything"),
+        };
+
+        Assert.Multiple(() =>
+        {
+            foreach (var (what, response) in answers)
+            {
+                Assert.That(Header(response, "Content-Security-Policy"), Does.Contain("frame-ancestors 'none'"), what);
+                Assert.That(Header(response, "X-Frame-Options"), Is.EqualTo("DENY"), what);
+                Assert.That(Header(response, "X-Content-Type-Options"), Is.EqualTo("nosniff"), what);
+                response.Dispose();
+            }
+        });
+    }
+
+    private static string Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? string.Join(", ", values) : "(none)";
+
     [Test]
     public async Task APathUnderDocs_ThatIsNeitherThePageNorItsFiles_IsAnUnknownRoute()
     {
