@@ -6,6 +6,7 @@ namespace AgentCorex.Tests.Api;
 /// <summary>
 /// Every JSON answer says <c>Cache-Control: no-store</c>: answers hold results, keys and webhook secrets shown once,
 /// and job states that change; errors answered without an exception (a 401, an unknown route) as well as with one.
+/// The OpenAPI document is the one JSON answer that may be stored.
 /// </summary>
 public sealed class CacheControlTests : ServerTest
 {
@@ -37,6 +38,25 @@ public sealed class CacheControlTests : ServerTest
                 Assert.That(answer.Headers.CacheControl?.NoStore, Is.True, $"{what}: {answer.Headers.CacheControl}");
             }
         });
+    }
+
+    /// <summary>
+    /// The OpenAPI document holds nothing of anyone's, so a cache may keep it; but it changes with the server's build
+    /// and settings (the bounds of timeout_ms), so a cache asks again before each use: after an upgrade a client reads
+    /// the new one, not one a proxy kept by its own heuristics.
+    /// </summary>
+    [Test]
+    public async Task OpenApiDocument_MayBeStored_ButIsAskedForAgainAtEachUse()
+    {
+        using var anonymous = App.CreateClient(apiKey: null);
+
+        foreach (var method in new[] { HttpMethod.Get, HttpMethod.Head })
+        {
+            using var answer = await anonymous.SendAsync(new HttpRequestMessage(method, "/openapi/v1.json"));
+
+            Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.OK), method.Method);
+            Assert.That(answer.Headers.CacheControl?.ToString(), Is.EqualTo("no-cache"), method.Method);
+        }
     }
 
     /// <summary>

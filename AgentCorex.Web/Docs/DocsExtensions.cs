@@ -42,7 +42,7 @@ public static class DocsExtensions
     /// </summary>
     public static WebApplication MapApiDocs(this WebApplication app)
     {
-        app.MapOpenApi().AnswerHeadAsGet();
+        app.MapOpenApi().AnswerHeadAsGet().AddEndpointFilter(AskedForAgainAtEachUse);
         app.UseWhen(context => context.Request.Path.StartsWithSegments(PagePath), branch => branch.UseMiddleware<PageHeaders>(PageHeaders.NoFraming));
         app.MapScalarApiReference(PagePath, scalar => scalar
             .WithTitle("AgentCorex API")
@@ -52,6 +52,18 @@ public static class DocsExtensions
             .AddEndpointFilter(OnlyTheDocument)
             .AnswerHeadAsGet();
         return app;
+    }
+
+    /// <summary>
+    /// The document holds nothing of anyone's (no <c>no-store</c>, unlike every other JSON answer), but it changes with
+    /// the server's build and settings (the bounds of timeout_ms, say), at a restart: a cache may keep it, and asks again
+    /// before each use, so that after an upgrade no client reads the old one (without a Cache-Control, a proxy's own
+    /// heuristics may keep it for minutes).
+    /// </summary>
+    private static ValueTask<object?> AskedForAgainAtEachUse(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        context.HttpContext.Response.Headers.CacheControl = "no-cache";
+        return next(context);
     }
 
     /// <summary>
