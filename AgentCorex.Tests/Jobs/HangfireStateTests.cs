@@ -93,7 +93,7 @@ public sealed class HangfireStateTests(TestStorage storage) : ServerTest(storage
     [Test]
     public void SucceededResult_OfARunThatFailed_IsItsStatusAndExecutionTime_WithoutTheMessage()
     {
-        var succeeded = new SucceededState(new JobRunSummary(JobStatus.Failed, "password hunter2 refused", TimeoutMs: 100, ExecutionTimeMs: 12), latency: 1, performanceDuration: 1);
+        var succeeded = new SucceededState(new JobRunSummary(JobStatus.Failed, "password hunter2 refused", DateTime.UtcNow, TimeoutMs: 100, ExecutionTimeMs: 12), latency: 1, performanceDuration: 1);
 
         Assert.That(succeeded.SerializeData()["Result"], Is.EqualTo("""{"status":"failed","execution_time_ms":12}"""));
     }
@@ -154,7 +154,7 @@ public sealed class JobOutcomeStateFilterTests
     [TestCase(JobStatus.Running, "Succeeded")]
     public void WorkersSucceeded_OfARun_IsReplacedByTheStateItEndedIn(string status, string elected)
     {
-        var succeeded = new SucceededState(new JobRunSummary(status, "why", TimeoutMs: 100), latency: 1, performanceDuration: 1);
+        var succeeded = new SucceededState(new JobRunSummary(status, "why", DateTime.UtcNow, TimeoutMs: 100), latency: 1, performanceDuration: 1);
         var context = new ElectStateContext(new ApplyStateContext(
             Mock.Of<JobStorage>(), Mock.Of<IStorageConnection>(), Mock.Of<IWriteOnlyTransaction>(),
             new BackgroundJob("1", job: null, DateTime.UtcNow), succeeded, ProcessingState.StateName));

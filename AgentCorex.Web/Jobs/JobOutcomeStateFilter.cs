@@ -35,7 +35,7 @@ internal sealed class JobOutcomeStateFilter : IElectStateFilter
     {
         JobStatus.Failed => Failed(summary.Message is null ? null : SecretValues.Redact(summary.Message)),
         JobStatus.Timeout => new TimeoutState(summary.TimeoutMs),
-        JobStatus.Canceled => new CanceledState(summary.Message),
+        JobStatus.Canceled => new CanceledState(summary.EndedAt, summary.Message),
         _ => null,
     };
 

@@ -3,8 +3,12 @@ using Hangfire.States;
 
 namespace AgentCorex.Web.Jobs;
 
-/// <summary>A Hangfire state of AgentCorex's own: the job was canceled by its owner.</summary>
-public sealed class CanceledState(string? reason = null) : IState
+/// <summary>
+/// A Hangfire state of AgentCorex's own: the job was canceled by its owner, at <paramref name="canceledAt"/>, the
+/// ledger's time of the cancel where it is known (a job canceled while queued reaches this state only when a worker
+/// takes its Hangfire job, which may be long after); the dashboard shows it in the job's history.
+/// </summary>
+public sealed class CanceledState(DateTime canceledAt, string? reason = null) : IState
 {
     public const string StateName = "Canceled";
 
@@ -16,7 +20,7 @@ public sealed class CanceledState(string? reason = null) : IState
 
     public bool IgnoreJobLoadException => true;
 
-    public Dictionary<string, string> SerializeData() => new() { ["CanceledAt"] = JobHelper.SerializeDateTime(DateTime.UtcNow) };
+    public Dictionary<string, string> SerializeData() => new() { ["CanceledAt"] = JobHelper.SerializeDateTime(canceledAt) };
 }
 
 /// <summary>A Hangfire state of AgentCorex's own: the job ran past its timeout.</summary>

@@ -74,6 +74,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         [FromServices] ExecutionSlots slots,
         [FromServices] AgentCorexMetrics metrics,
         [FromServices] ILogger<JobsController> logger,
+        [FromServices] TimeProvider time,
         CancellationToken cancellationToken)
     {
         var job = await FindOwnAsync(jobId, cancellationToken);
@@ -97,7 +98,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
                     running.Cancel(jobId);
                     if (job.HangfireId is not null)
                     {
-                        CancelInHangfire(hangfire, job.HangfireId, canceler.Reason(JobStatus.Running), logger, jobId);
+                        CancelInHangfire(hangfire, job.HangfireId, new CanceledState(time.GetUtcNow().UtcDateTime, canceler.Reason(JobStatus.Running)), logger, jobId);
                     }
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     LogCanceled(logger, jobId, canceler.Who, JobCanceler.When(JobStatus.Running));
@@ -128,11 +129,11 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
     /// be reached for this second step is logged, not answered 503: the tool has stopped if it ran on this node;
     /// on another node it runs on until it ends.
     /// </summary>
-    private static void CancelInHangfire(IBackgroundJobClient hangfire, string hangfireId, string reason, ILogger logger, string jobId)
+    private static void CancelInHangfire(IBackgroundJobClient hangfire, string hangfireId, CanceledState canceled, ILogger logger, string jobId)
     {
         try
         {
-            hangfire.ChangeState(hangfireId, new CanceledState(reason), Hangfire.States.ProcessingState.StateName);
+            hangfire.ChangeState(hangfireId, canceled, Hangfire.States.ProcessingState.StateName);
         }
         catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
         {

@@ -75,8 +75,8 @@ public sealed partial class ToolJob
                 LogTakenOver(logger, job.Id, job.Attempt);
                 return;
             }
-            var reason = await CancelReasonAsync(jobs, job.Id);
-            hangfire.ChangeState(hangfireId, new CanceledState(reason), expectedState: null);
+            var canceled = await CanceledAsync(jobs, job.Id);
+            hangfire.ChangeState(hangfireId, new CanceledState(canceled.EndedAt, canceled.Message), expectedState: null);
         }
         catch (Exception e)
         {
@@ -85,20 +85,22 @@ public sealed partial class ToolJob
     }
 
     /// <summary>
-    /// Why a run that a cancel ended first counts as canceled, for its Hangfire state: the cancel's message in the ledger,
-    /// which says who canceled it (<see cref="JobCanceler"/>). Read after the cancel was stored; a database that cannot be
-    /// read now costs only the name of who canceled.
+    /// A run that a cancel ended first, for its Hangfire state: the cancel's message in the ledger, which says who
+    /// canceled it (<see cref="JobCanceler"/>), and when it was stored. Read after the cancel was stored; a database that
+    /// cannot be read now costs only the name of who canceled, and the time is this read's.
     /// </summary>
-    private static async Task<string> CancelReasonAsync(JobLedger ledger, string jobId)
+    private async Task<JobRunSummary> CanceledAsync(JobLedger ledger, string jobId)
     {
+        JobEntry? job;
         try
         {
-            return (await ledger.FindAsync(jobId, CancellationToken.None))?.ErrorMessage ?? JobCanceler.Unknown;
+            job = await ledger.FindAsync(jobId, CancellationToken.None);
         }
         catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
         {
-            return JobCanceler.Unknown;
+            job = null;
         }
+        return new JobRunSummary(JobStatus.Canceled, job?.ErrorMessage ?? JobCanceler.Unknown, job?.CompletedAt ?? Now);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended, but the database is unavailable to store it ({Reason}): trying again until it is")]

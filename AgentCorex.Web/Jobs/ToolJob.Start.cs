@@ -30,13 +30,13 @@ public sealed partial class ToolJob
         if (job is null)
         {
             LogMissing(logger, jobId);
-            return JobStart.NotStarted(new JobRunSummary(JobStatus.Failed, "The job is not in the ledger"));
+            return JobStart.NotStarted(new JobRunSummary(JobStatus.Failed, "The job is not in the ledger", Now));
         }
         using var scope = JobLogScope.Begin(logger, job);
         if (job.Status == JobStatus.Running && job.HangfireId != hangfireId)
         {
             // A second Hangfire job for it (the repair of a lost enqueue) found the first one running it.
-            return JobStart.NotStarted(JobRunSummary.Duplicate(job));
+            return JobStart.NotStarted(JobRunSummary.Duplicate(job, Now));
         }
         if (job.Status == JobStatus.Running)
         {
@@ -51,7 +51,7 @@ public sealed partial class ToolJob
 
         var attempt = job.Attempt + 1;
         var startedRaises = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Started, cancellationToken);
-        var startedAt = time.GetUtcNow().UtcDateTime;
+        var startedAt = Now;
         if (await ledger.TryStartAsync(jobId, hangfireId, attempt, startedAt, startedRaises, cancellationToken))
         {
             job.Status = JobStatus.Running;
@@ -68,17 +68,18 @@ public sealed partial class ToolJob
             metrics.JobFinished(job.Tool, JobStatus.Canceled);
             await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, cancellationToken);
             await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
-            return JobStart.NotStarted(new JobRunSummary(JobStatus.Canceled, JobCanceler.Revocation.Reason(JobStatus.Queued)));
+            return JobStart.NotStarted(new JobRunSummary(JobStatus.Canceled, JobCanceler.Revocation.Reason(JobStatus.Queued), Now));
         }
-        return JobStart.NotStarted(now is null ? new JobRunSummary(JobStatus.Canceled, null) : Ended(now, hangfireId));
+        return JobStart.NotStarted(now is null ? new JobRunSummary(JobStatus.Canceled, null, Now) : Ended(now, hangfireId));
     }
 
     /// <summary>
     /// A job that was no longer queued when this Hangfire job came to start it: this Hangfire job's own outcome when it
-    /// carries the job (a run it began before its node died, say), else that of a second Hangfire job.
+    /// carries the job (a run it began before its node died, say), at the time the ledger ended it (a job canceled while
+    /// queued ended long before a worker got here), else that of a second Hangfire job.
     /// </summary>
-    private static JobRunSummary Ended(JobEntry job, string hangfireId) =>
-        job.HangfireId is { } carrier && carrier != hangfireId ? JobRunSummary.Duplicate(job) : new JobRunSummary(job.Status, job.ErrorMessage);
+    private JobRunSummary Ended(JobEntry job, string hangfireId) =>
+        job.HangfireId is { } carrier && carrier != hangfireId ? JobRunSummary.Duplicate(job, Now) : new JobRunSummary(job.Status, job.ErrorMessage, job.CompletedAt ?? Now);
 
     /// <summary>A started job and the events its start marked pending; or, when it did not start, what the run ends with.</summary>
     private sealed record JobStart(JobEntry? Job, int Raises, JobRunSummary? Summary)

@@ -40,6 +40,8 @@ public sealed partial class ToolJob(
 {
     private readonly ILogger logger = loggers.CreateLogger<ToolJob>();
 
+    private DateTime Now => time.GetUtcNow().UtcDateTime;
+
     [DisplayName("{1} {0}")]
     public async Task<JobRunSummary> RunAsync(string jobId, string tool, string? ownerKeyId, PerformContext? perform, CancellationToken cancellationToken)
     {
@@ -70,7 +72,7 @@ public sealed partial class ToolJob(
         }
         using var scope = JobLogScope.Begin(logger, job);
         var attempt = job.Attempt;
-        metrics.JobStarted(job.Tool, time.GetUtcNow().UtcDateTime - job.CreatedAt);
+        metrics.JobStarted(job.Tool, Now - job.CreatedAt);
         LogStarted(logger, jobId, attempt);
         await webhooks.RaiseAsync(job, JobEventNames.Started, start.Raises, cancellationToken);
 
@@ -78,11 +80,11 @@ public sealed partial class ToolJob(
         try
         {
             var ending = await RunToolAsync(job, perform.BackgroundJob.Id, cancellation.Token);
-            var endedAt = time.GetUtcNow().UtcDateTime;
+            var endedAt = Now;
             var ended = "job." + ending.Status;
             var raises = await webhooks.PendingAsync(job.OwnerKeyId, ended, CancellationToken.None);
             var stored = UntilStoredAsync(jobId, () => ledger.TryFinishAsync(jobId, attempt, ending, endedAt, raises, CancellationToken.None));
-            var summary = new JobRunSummary(ending.Status, ending.ErrorMessage, job.TimeoutMs, ending.ExecutionTimeMs);
+            var summary = new JobRunSummary(ending.Status, ending.ErrorMessage, endedAt, job.TimeoutMs, ending.ExecutionTimeMs);
             if (ledger.AppliesWritesInOrder && !stored.IsCompleted)
             {
                 // The end is handed to the ledger, and no later write can be applied before it: the worker is free
@@ -142,7 +144,7 @@ public sealed partial class ToolJob(
                 metrics.JobFinished(job.Tool, JobStatus.Canceled);
                 await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
                 await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
-                return new JobRunSummary(JobStatus.Canceled, await CancelReasonAsync(ledger, jobId));
+                return await CanceledAsync(ledger, jobId);
             }
             return await EndedByAnotherAsync(jobId, attempt, perform);
         }
