@@ -111,12 +111,39 @@ public sealed class ReceiverGateTests
 
         var open = gate.TryEnter("wh_down");
         Assert.That(open.Kind, Is.EqualTo(AdmissionKind.CircuitOpen));
-        Assert.That(open.SilentSince, Is.EqualTo(firstSilence), "since its first unanswered attempt in a row");
+        Assert.That(open.Since, Is.EqualTo(firstSilence), "since its first unanswered attempt in a row");
 
         time.Advance(open.At - time.GetUtcNow());
         Assert.That(gate.TryEnter("wh_down").Kind, Is.EqualTo(AdmissionKind.Go));
         gate.Exit("wh_down", answered: true, TimeSpan.FromMilliseconds(30));
         Unanswered("wh_down");
-        Assert.That(gate.TryEnter("wh_down").SilentSince, Is.EqualTo(time.GetUtcNow()), "an answer ended the silence");
+        Assert.That(gate.TryEnter("wh_down").Since, Is.EqualTo(time.GetUtcNow()), "an answer ended the silence");
+    }
+
+    [Test]
+    public void APutOff_SaysSinceWhenItsReceiverHasBeenSlowOrAtWork_WithoutABreak()
+    {
+        var slowSince = time.GetUtcNow();
+        Assert.That(gate.TryEnter("wh_slow").Kind, Is.EqualTo(AdmissionKind.Go));
+        time.Advance(TimeSpan.FromSeconds(6));
+        gate.Exit("wh_slow", answered: true, TimeSpan.FromSeconds(6));
+        time.Advance(TimeSpan.FromMinutes(1)); // idle, but still slow
+        Assert.That(gate.TryEnter("wh_slow").Kind, Is.EqualTo(AdmissionKind.Go));
+        Assert.That(gate.TryEnter("wh_slow").Since, Is.EqualTo(slowSince), "slow since its first attempt");
+
+        var busySince = time.GetUtcNow();
+        Assert.That(gate.TryEnter("wh_busy").Kind, Is.EqualTo(AdmissionKind.Go));
+        time.Advance(TimeSpan.FromSeconds(3));
+        Assert.That(gate.TryEnter("wh_busy").Kind, Is.EqualTo(AdmissionKind.Go));
+        var full = gate.TryEnter("wh_busy");
+        Assert.That((full.Kind, full.Since), Is.EqualTo((AdmissionKind.Later, busySince)), "at work since its first attempt");
+
+        gate.Exit("wh_busy", answered: true, TimeSpan.FromMilliseconds(30));
+        gate.Exit("wh_busy", answered: true, TimeSpan.FromMilliseconds(30));
+        time.Advance(TimeSpan.FromSeconds(3));
+        var again = time.GetUtcNow();
+        gate.TryEnter("wh_busy");
+        gate.TryEnter("wh_busy");
+        Assert.That(gate.TryEnter("wh_busy").Since, Is.EqualTo(again), "idle a moment: its work began again");
     }
 }

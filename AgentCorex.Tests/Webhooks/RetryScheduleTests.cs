@@ -67,26 +67,30 @@ public sealed class RetryScheduleTests
     }
 
     [Test]
-    public void AfterCircuit_AYoungDelivery_ComesBackAsTheCircuitCloses()
+    public void PutOff_AYoungDelivery_ComesBackAsTheCircuitCloses()
     {
         var now = DateTimeOffset.Parse("2026-11-28T10:00:00Z");
 
-        var at = RetrySchedule.AfterCircuit(now, closes: now.AddSeconds(5), waitingSince: now.AddSeconds(-1), end: now.AddHours(26), Defaults);
+        var at = RetrySchedule.PutOff(now, free: now.AddSeconds(5), waitingSince: now.AddSeconds(-1), end: now.AddHours(26), Defaults);
 
         Assert.That(at - now, Is.InRange(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5.5)));
     }
 
-    [Test]
-    public void AfterCircuit_ADeadReceiversBacklog_ComesBackEverMoreRarely_AndNotAfterTheEnd()
+    [TestCase(60, TestName = "PutOff_ADeadReceiversBacklog_ComesBackEverMoreRarely_AndNotAfterTheEnd")]
+    [TestCase(10, TestName = "PutOff_ASlowReceiversBacklog_ComesBackEverMoreRarely_AndNotAfterTheEnd")]
+    [TestCase(1, TestName = "PutOff_ABusyReceiversBacklog_ComesBackEverMoreRarely_AndNotAfterTheEnd")]
+    public void PutOff_ABacklog_ComesBackEverMoreRarely_AndNotAfterTheEnd(double freeAfterSeconds)
     {
-        // A delivery of a receiver that never answers: each time it comes back, the circuit is open for another minute.
+        // A delivery whose receiver is never free when it comes back: each time, its circuit is open for another
+        // minute (dead), its one attempt in flight takes an attempt timeout (slow), or its half of the workers are
+        // taken for a second (busy).
         var created = DateTimeOffset.Parse("2026-11-28T10:00:00Z");
         var end = created + RetrySchedule.Span(Defaults);
         var now = created;
         var waits = new List<TimeSpan>();
         while (now < end)
         {
-            var at = RetrySchedule.AfterCircuit(now, closes: now + ReceiverGate.MaxOpen, waitingSince: created, end, Defaults);
+            var at = RetrySchedule.PutOff(now, free: now + TimeSpan.FromSeconds(freeAfterSeconds), waitingSince: created, end, Defaults);
             waits.Add(at - now);
             now = at;
         }
@@ -96,7 +100,7 @@ public sealed class RetryScheduleTests
             Assert.That(now, Is.EqualTo(end), "the last time it comes back is its end, when it is given up");
             Assert.That(waits, Has.Count.LessThanOrEqualTo(20), string.Join(", ", waits));
             Assert.That(waits.Take(waits.Count - 1), Is.All.LessThanOrEqualTo(Defaults.MaxRetryDelay));
-            // The first wait is the circuit's minute; from then on, each is as long as the delivery has waited so far.
+            // The first wait is until the receiver is free; from then on, each is as long as the delivery has waited so far.
             Assert.That(waits.Skip(1).Zip(waits.Skip(2)).Take(7).All(w => w.Second >= w.First * 1.9), Is.True, "each wait about doubles: " + string.Join(", ", waits));
         });
     }

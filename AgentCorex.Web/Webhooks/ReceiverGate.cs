@@ -8,9 +8,10 @@ namespace AgentCorex.Web.Webhooks;
 /// half of Webhooks:AttemptTimeout or more, until it answers quickly again. A slow webhook has one attempt in
 /// flight at most, and slow webhooks together half of the workers; no webhook has more than half. An attempt that
 /// finds no room is put off, without being spent: by a second for a busy healthy webhook, by an attempt timeout
-/// or a little more for a slow one. After an unanswered attempt the webhook's circuit is open for a
+/// or a little more for a slow one, and by as long again as its receiver has been at work or slow
+/// (<see cref="RetrySchedule.PutOff"/>). After an unanswered attempt the webhook's circuit is open for a
 /// while (Webhooks:RetryBaseDelay, doubled at each further one, up to <see cref="MaxOpen"/>): attempts due
-/// meanwhile are not made, and wait without being spent (<see cref="RetrySchedule.AfterCircuit"/>), so a dead
+/// meanwhile are not made, and wait without being spent (<see cref="RetrySchedule.PutOff"/> too), so a dead
 /// receiver costs one worker for one timeout per opening, whatever its backlog.
 /// </summary>
 public sealed class ReceiverGate(IOptions<WebhooksOptions> options, TimeProvider time)
@@ -34,7 +35,7 @@ public sealed class ReceiverGate(IOptions<WebhooksOptions> options, TimeProvider
         var now = time.GetUtcNow();
         lock (sync)
         {
-            var receiver = receivers.GetValueOrDefault(webhookId) ?? new Receiver();
+            var receiver = receivers.GetValueOrDefault(webhookId) ?? new Receiver { Since = now };
             if (receiver.OpenUntil > now)
             {
                 return new Admission(AdmissionKind.CircuitOpen, receiver.OpenUntil, receiver.SilentSince);
@@ -44,11 +45,11 @@ public sealed class ReceiverGate(IOptions<WebhooksOptions> options, TimeProvider
                 // Not before the attempts in flight have ended: a dead receiver's backlog comes back rarely,
                 // or its put-off jobs would crowd the queue that healthy receivers' deliveries wait in.
                 var timeout = options.Value.AttemptTimeout;
-                return new Admission(AdmissionKind.Later, now + timeout + timeout * Random.Shared.NextDouble() / 2);
+                return new Admission(AdmissionKind.Later, now + timeout + timeout * Random.Shared.NextDouble() / 2, receiver.Since);
             }
             if (receiver.InFlight >= HalfTheWorkers)
             {
-                return new Admission(AdmissionKind.Later, now + PutOff + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 500)));
+                return new Admission(AdmissionKind.Later, now + PutOff + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 500)), receiver.Since);
             }
             receiver.InFlight++;
             inFlight++;
@@ -113,6 +114,9 @@ public sealed class ReceiverGate(IOptions<WebhooksOptions> options, TimeProvider
 
     private sealed class Receiver
     {
+        /// <summary>When it was first remembered: it has been at work or slow (or silent) since, without a break.</summary>
+        public DateTimeOffset Since { get; init; }
+
         public int InFlight { get; set; }
 
         public bool Slow { get; set; }
@@ -131,14 +135,18 @@ public enum AdmissionKind
     /// <summary>Make the attempt now, then call <see cref="ReceiverGate.Exit"/>.</summary>
     Go,
 
-    /// <summary>No room now: try at <see cref="Admission.At"/>, without spending an attempt.</summary>
+    /// <summary>
+    /// No room now: try at <see cref="Admission.At"/>, without spending an attempt; the receiver has been at work or
+    /// slow since <see cref="Admission.Since"/>.
+    /// </summary>
     Later,
 
     /// <summary>
     /// The receiver did not answer moments ago: the attempt is not made now, nor spent; the circuit closes at
-    /// <see cref="Admission.At"/>, and the receiver has not answered since <see cref="Admission.SilentSince"/>.
+    /// <see cref="Admission.At"/>, and the receiver has not answered since <see cref="Admission.Since"/>.
     /// </summary>
     CircuitOpen,
 }
 
-public readonly record struct Admission(AdmissionKind Kind, DateTimeOffset At, DateTimeOffset SilentSince = default);
+/// <param name="Since">When the receiver's trouble began, for an attempt that is not made now (see <see cref="AdmissionKind"/>).</param>
+public readonly record struct Admission(AdmissionKind Kind, DateTimeOffset At, DateTimeOffset Since = default);

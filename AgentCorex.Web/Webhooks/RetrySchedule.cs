@@ -48,17 +48,18 @@ public static class RetrySchedule
     }
 
     /// <summary>
-    /// When a delivery that came due while its receiver's circuit is open comes back, none of its attempts spent:
-    /// once the circuit has closed, and not before it has waited as long again as the shorter of its own age and its
-    /// receiver's silence (<paramref name="waitingSince"/>, the later of the two starts). A delivery held up by a
-    /// moment's silence is tried as soon as the circuit closes; a dead receiver's backlog comes back in ever sparser
-    /// waves, each wait at least double the one before, so a delivery is put off about 15 times in a day at most.
-    /// With jitter, up to Webhooks:MaxRetryDelay, and never after <paramref name="end"/>.
+    /// When a delivery that came due while its receiver could not take it comes back, none of its attempts spent:
+    /// once the receiver is free (<paramref name="free"/>: its circuit closes, or the attempts in flight to it have had
+    /// time to end), and not before it has waited as long again as the shorter of its own age and its receiver's
+    /// trouble (silent, slow or busy; <paramref name="waitingSince"/>, the later of the two starts). A delivery held up
+    /// by a moment's trouble is tried as soon as the receiver is free; a dead or slow receiver's backlog comes back in
+    /// ever sparser waves, each wait at least double the one before, so a delivery is put off 15 to 20 times in a
+    /// day at most. With jitter, up to Webhooks:MaxRetryDelay, and never after <paramref name="end"/>.
     /// </summary>
-    public static DateTimeOffset AfterCircuit(DateTimeOffset now, DateTimeOffset closes, DateTimeOffset waitingSince, DateTimeOffset end, WebhooksOptions options)
+    public static DateTimeOffset PutOff(DateTimeOffset now, DateTimeOffset free, DateTimeOffset waitingSince, DateTimeOffset end, WebhooksOptions options)
     {
         var waited = now - waitingSince;
-        var wait = closes - now > waited ? closes - now : waited;
+        var wait = free - now > waited ? free - now : waited;
         wait *= 1 + Random.Shared.NextDouble() * Jitter;
         var at = now + (wait < options.MaxRetryDelay ? wait : options.MaxRetryDelay);
         return at < end ? at : end;

@@ -13,8 +13,9 @@ namespace AgentCorex.Web.Webhooks;
 /// the other receivers' workers. It schedules the next attempt itself (Hangfire's automatic retry is off for
 /// every job): after a timeout, a connection error, 429 or 5xx, until Webhooks:MaxAttempts, within the schedule's
 /// <see cref="RetrySchedule.Span"/>. Any other answer is final: 2xx delivered, 3xx (redirects are not followed) and
-/// 4xx failed; 410 Gone also disables the webhook. An attempt due while its receiver's circuit is open is not made
-/// and not spent: it waits (<see cref="RetrySchedule.AfterCircuit"/>), and fails only at the end of the span.
+/// 4xx failed; 410 Gone also disables the webhook. An attempt due while its receiver cannot take it (its circuit
+/// open, or no room for it on this node) is not made and not spent: it waits, longer each time
+/// (<see cref="RetrySchedule.PutOff"/>), and fails only at the end of the span.
 /// The job returns what the attempt came to ("HTTP 500, now pending, attempt 3 at ..."): the run of the job succeeds
 /// whatever the receiver answered, so the dashboard's Succeeded page shows that as the job's result.
 /// </summary>
@@ -62,14 +63,9 @@ public sealed partial class WebhookDispatcher(
         }
 
         var admission = gate.TryEnter(webhook.Id);
-        if (admission.Kind == AdmissionKind.Later)
+        if (admission.Kind != AdmissionKind.Go)
         {
-            await PutOffAsync(deliveryId, attempt, admission.At, cancellationToken);
-            return $"Put off to {admission.At.UtcDateTime:u}: this node's workers for its receiver were busy";
-        }
-        if (admission.Kind == AdmissionKind.CircuitOpen)
-        {
-            return await WaitForCircuitAsync(webhook, delivery, attempt, admission, cancellationToken);
+            return await WaitForReceiverAsync(webhook, delivery, attempt, admission, cancellationToken);
         }
 
         Sent? sent = null;
@@ -136,24 +132,29 @@ public sealed partial class WebhookDispatcher(
     }
 
     /// <summary>
-    /// The receiver did not answer a moment ago: the attempt waits, not spent, as its receiver has not been tried
-    /// (a dead receiver's backlog must not use its deliveries' attempts up in a minute of open circuit). At the
-    /// end of the delivery's schedule it is given up instead, the attempt recorded as not sent.
+    /// The receiver cannot take the attempt now: it did not answer a moment ago (its circuit is open), or this node's
+    /// workers for it are busy (a slow receiver's one attempt, a healthy one's half of the workers). The attempt
+    /// waits, not spent, as its receiver has not been tried (a dead receiver's backlog must not use its deliveries'
+    /// attempts up in a minute of open circuit), longer each time (a backlog would otherwise come back at the rate
+    /// its receiver frees up, each time a write and a Hangfire job). At the end of the delivery's schedule it is given
+    /// up instead, the attempt recorded as not sent.
     /// </summary>
-    private async Task<string> WaitForCircuitAsync(Webhook webhook, WebhookDelivery delivery, int attempt, Admission admission, CancellationToken cancellationToken)
+    private async Task<string> WaitForReceiverAsync(Webhook webhook, WebhookDelivery delivery, int attempt, Admission admission, CancellationToken cancellationToken)
     {
+        var why = admission.Kind == AdmissionKind.CircuitOpen
+            ? "its receiver did not answer a moment ago (circuit open)"
+            : "this node's workers for its receiver were busy";
         var now = time.GetUtcNow();
         var created = CreatedAt(delivery);
         var end = EndOf(delivery);
         if (now >= end)
         {
-            var notSent = Sent.NotSent("the receiver did not answer a moment ago (circuit open), and the delivery's retry schedule has run out");
-            return await RecordAsync(webhook, delivery, attempt, notSent, claimed: false);
+            return await RecordAsync(webhook, delivery, attempt, Sent.NotSent($"{why}, and the delivery's retry schedule has run out"), claimed: false);
         }
-        var at = RetrySchedule.AfterCircuit(now, admission.At, created > admission.SilentSince ? created : admission.SilentSince, end, options.Value);
+        var at = RetrySchedule.PutOff(now, admission.At, created > admission.Since ? created : admission.Since, end, options.Value);
         await PutOffAsync(delivery.Id, attempt, at, cancellationToken);
-        LogWaitsForCircuit(logger, delivery.Id, webhook.Id, attempt, at.UtcDateTime);
-        return $"Put off to {at.UtcDateTime:u}: its receiver did not answer a moment ago (circuit open); no attempt spent";
+        LogPutOff(logger, delivery.Id, webhook.Id, attempt, why, at.UtcDateTime);
+        return $"Put off to {at.UtcDateTime:u}: {why}; no attempt spent";
     }
 
     private static DateTimeOffset CreatedAt(WebhookDelivery delivery) => new(DateTime.SpecifyKind(delivery.CreatedAt, DateTimeKind.Utc));
@@ -252,9 +253,9 @@ public sealed partial class WebhookDispatcher(
     [LoggerMessage(Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: {Error}, now {Status}")]
     private static partial void LogAttemptFailed(ILogger logger, LogLevel level, string deliveryId, string webhookId, int attempt, string error, string status);
 
-    // Debug: a dead receiver's backlog would write a line per delivery each time one came due while its circuit is open.
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: not made, its receiver did not answer a moment ago (circuit open); put off to {At:u}")]
-    private static partial void LogWaitsForCircuit(ILogger logger, string deliveryId, string webhookId, int attempt, DateTime at);
+    // Debug: a dead or slow receiver's backlog would write a line per delivery each time one came due.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: not made, {Reason}; put off to {At:u}")]
+    private static partial void LogPutOff(ILogger logger, string deliveryId, string webhookId, int attempt, string reason, DateTime at);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {WebhookId} disabled: its receiver answered 410 Gone")]
     private static partial void LogDisabled(ILogger logger, string webhookId);
