@@ -73,7 +73,8 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
             await db.SaveChangesAsync(cancellationToken);
         }
         authenticator.Forget(keyId);
-        await jobs.CancelQueuedAsync(keyId, cancellationToken);
+        // The revocation is stored: a client gone now must not stop its cancel part way (as a stored job cancel, JobsController).
+        await jobs.CancelQueuedAsync(keyId, CancellationToken.None);
         return key.ToResponse(limits);
     }
 

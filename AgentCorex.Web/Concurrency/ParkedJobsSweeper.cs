@@ -11,8 +11,10 @@ namespace AgentCorex.Web.Concurrency;
 /// The safety net under <see cref="ExecutionSlots"/>: at start and every Jobs:ReconcileInterval, each key with
 /// parked jobs is offered its free slots. That hands over what a crash left parked (a node that died between
 /// ending a job and handing over the next, or mid direct execution, whose slot counts until it expires), and
-/// what waits under a limit that was raised or under limits that were switched off. First, the jobs this node took
-/// out of parking but failed to hand to Hangfire are enqueued again (<see cref="FailedHandOvers"/>).
+/// what waits under a limit that was raised or under limits that were switched off. A revoked key's parked jobs are
+/// canceled instead (<see cref="RevokedKeyJobs"/>): no slot ever hands them over, and its revocation's own cancel may
+/// have been cut short, or have read the key's jobs before a submit authenticated just before it parked one. First,
+/// the jobs this node took out of parking but failed to hand to Hangfire are enqueued again (<see cref="FailedHandOvers"/>).
 /// </summary>
 internal sealed partial class ParkedJobsSweeper(
     IServiceScopeFactory scopes,
@@ -50,9 +52,20 @@ internal sealed partial class ParkedJobsSweeper(
             .OrderBy(key => key)
             .Take(Batch)
             .ToListAsync(cancellationToken);
+        HashSet<string> revoked = keys.Count == 0 ? [] : await db.ApiKeys.AsNoTracking()
+            .Where(k => keys.Contains(k.Id) && k.RevokedAt != null)
+            .Select(k => k.Id)
+            .ToHashSetAsync(cancellationToken);
         foreach (var key in keys)
         {
-            await slots.PromoteAsync(key, cancellationToken);
+            if (revoked.Contains(key))
+            {
+                await scope.ServiceProvider.GetRequiredService<RevokedKeyJobs>().CancelQueuedAsync(key, cancellationToken);
+            }
+            else
+            {
+                await slots.PromoteAsync(key, cancellationToken);
+            }
         }
     }
 

@@ -7,8 +7,9 @@ namespace AgentCorex.Web.Jobs;
 
 /// <summary>
 /// A revoked key's queued jobs never start: they are canceled as it is revoked. One submitted by a node that
-/// had not yet heard of the revocation is canceled by the worker that picks it up (see <see cref="JobLedger.TryStartAsync"/>).
-/// Its running jobs run to their end.
+/// had not yet heard of the revocation is canceled by the worker that picks it up (see <see cref="JobLedger.TryStartAsync"/>),
+/// or, parked, by the next sweep of parked jobs (<see cref="Concurrency.ParkedJobsSweeper"/>), as are those a cancel
+/// cut short (a stop) left. Its running jobs run to their end.
 /// </summary>
 public sealed partial class RevokedKeyJobs(
     AgentCorexDb db, JobLedger ledger, WebhookEvents webhooks, AgentCorexMetrics metrics, ILogger<RevokedKeyJobs> logger)
@@ -41,7 +42,7 @@ public sealed partial class RevokedKeyJobs(
                 if (await ledger.TryCancelAsync(job.Id, JobStatus.Queued, JobCanceler.Revocation, raises, cancellationToken))
                 {
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
-                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, raises, cancellationToken);
+                    await webhooks.RaiseAsync(job, JobEventNames.Canceled, raises, CancellationToken.None); // the cancel is stored
                     canceled++;
                 }
             }
