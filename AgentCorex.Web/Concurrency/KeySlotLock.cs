@@ -105,7 +105,9 @@ public sealed class KeySlotLock(StorageConnection storage)
                     $"EXEC sp_getapplock @Resource = {resource}, @LockMode = 'Exclusive', @LockOwner = 'Transaction'", cancellationToken);
             }
             var result = await work(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            // Not canceled once the work is done: a cancel landing in the commit's round trip could leave it committed
+            // (jobs taken out of parking) while the caller, told it failed, never hands them to Hangfire.
+            await transaction.CommitAsync(CancellationToken.None);
             return result;
         }
         finally
