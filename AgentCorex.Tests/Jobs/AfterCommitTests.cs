@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Jobs;
 
@@ -24,5 +25,24 @@ public sealed class AfterCommitTests(TestStorage storage) : WebhookServerTest(st
 
         Assert.That(firstCanceled.Fired, "the client went away after the first of its jobs was canceled");
         Assert.That(await RevokedKeyJobsSeed.UntilNoneQueuedAsync(App, key.KeyId), Is.EqualTo(parked.Count), "canceled, all of them");
+    }
+
+    [Test]
+    public async Task Submit_RaisesItsQueuedEvent_WhenItsClientGoesAwayAfterTheJobIsStored()
+    {
+        var key = await App.CreateKeyAsync("pro");
+        using var client = App.CreateClient(key.ApiKey);
+        var endpoint = Receiver.NewEndpoint();
+        await client.RegisterWebhookAsync(endpoint, "job.queued");
+        using var gone = new CancellationTokenSource();
+        using var submitted = new FirstMeasurement(App, "agentcorex.jobs.submitted", _ => true, gone.Cancel);
+
+        Assert.CatchAsync<OperationCanceledException>(() =>
+            client.PostAsJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "gone" } }, gone.Token));
+
+        Assert.That(submitted.Fired, "the client went away once the job was stored");
+        // Not left to the webhook repair sweep (Webhooks:RepairGrace, 2 minutes).
+        var received = await Receiver.WaitForAsync(endpoint, 1, within: TimeSpan.FromSeconds(10));
+        Assert.That(received.Single().Event, Is.EqualTo("job.queued"));
     }
 }

@@ -123,7 +123,7 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
             throw ApiErrors.ApiKeyRevoked(keyId);
         }
         authenticator.Forget(keyId);
-        await slots.OnSlotFreedAsync(keyId, cancellationToken); // a raised limit hands parked jobs over at once
+        await slots.OnSlotFreedAsync(keyId, CancellationToken.None); // a raised limit (stored) hands parked jobs over at once
         return key.ToResponse(limits);
     }
 }

@@ -94,8 +94,9 @@ public sealed partial class ExecutionSlots(
         {
             // A slot that freed while this job was being parked found nothing to hand over; hand it over now. The
             // owner was just authenticated, so its limit is not read again (and a key revoked meanwhile has its
-            // queued jobs refused at their start).
-            await HandOverAsync(job.OwnerKeyId, limit, cancellationToken);
+            // queued jobs refused at their start, or canceled by the sweep). The job is stored: a client gone now does
+            // not leave the hand-over to the sweep.
+            await HandOverAsync(job.OwnerKeyId, limit, CancellationToken.None);
         }
         return !parked;
     }

@@ -65,7 +65,8 @@ public sealed partial class JobSubmitter(
         }
         metrics.JobSubmitted(job.Tool);
         LogSubmitted(logger, job.Id, job.TimeoutMs);
-        await webhooks.RaiseAsync(job, JobEventNames.Queued, job.EventsPending, cancellationToken);
+        // The job is stored: a client gone now does not leave its event to the webhook sweep (Webhooks:RepairGrace).
+        await webhooks.RaiseAsync(job, JobEventNames.Queued, job.EventsPending, CancellationToken.None);
         return new SubmittedJobResponse(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(), await estimates.EstimateMsAsync(tool, cancellationToken));
     }
 

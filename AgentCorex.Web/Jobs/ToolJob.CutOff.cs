@@ -32,8 +32,8 @@ public sealed partial class ToolJob
         if (interrupted && !requeue)
         {
             metrics.JobFinished(job.Tool, JobStatus.Failed);
-            await webhooks.RaiseAsync(job, JobEventNames.Failed, failed, cancellationToken);
-            await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
+            await webhooks.RaiseAsync(job, JobEventNames.Failed, failed, CancellationToken.None); // stored: as a run's end (ToolJob.End)
+            await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
         }
         return interrupted;
     }

@@ -66,8 +66,8 @@ public sealed partial class ToolJob
             // Still queued, so its key was revoked: a revoked key's jobs never start.
             LogCanceledAtStart(logger, jobId, job.OwnerKeyId);
             metrics.JobFinished(job.Tool, JobStatus.Canceled);
-            await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, cancellationToken);
-            await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
+            await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None); // stored: as a run's end (ToolJob.End)
+            await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
             return JobStart.NotStarted(new JobRunSummary(JobStatus.Canceled, JobCanceler.Revocation.Reason(JobStatus.Queued), Now));
         }
         return JobStart.NotStarted(now is null ? new JobRunSummary(JobStatus.Canceled, null, Now) : Ended(now, hangfireId));

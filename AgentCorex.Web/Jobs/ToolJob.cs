@@ -74,7 +74,7 @@ public sealed partial class ToolJob(
         var attempt = job.Attempt;
         metrics.JobStarted(job.Tool, Now - job.CreatedAt);
         LogStarted(logger, jobId, attempt);
-        await webhooks.RaiseAsync(job, JobEventNames.Started, start.Raises, cancellationToken);
+        await webhooks.RaiseAsync(job, JobEventNames.Started, start.Raises, CancellationToken.None); // the start is stored
 
         var cancellation = running.Register(jobId, cancellationToken);
         try
