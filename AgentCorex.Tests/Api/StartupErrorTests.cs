@@ -43,6 +43,17 @@ public sealed class StartupErrorTests
         Assert.That(output, Does.Contain("AgentCorex cannot start: " + message));
     }
 
+    [TestCase("-1.00:00:00")]
+    [TestCase("01:00:00")]
+    [TestCase("3651.00:00:00")]
+    public async Task AJobRetentionShorterThanHangfiresDayOrPastTenYears_IsRefused(string retention)
+    {
+        // Shorter, the dashboard would link Hangfire jobs whose ledger rows were gone.
+        var output = await RefusedStartAsync(new() { ["Jobs:Retention"] = retention });
+
+        Assert.That(output, Does.Contain("AgentCorex cannot start: Jobs:Retention must be between 1.00:00:00 and 3650.00:00:00, or unset to keep every job"));
+    }
+
     [Test]
     public async Task AServerTimeoutOfFewerThanThreeHeartbeats_IsRefused()
     {

@@ -33,6 +33,9 @@ public static class JobsExtensions
             .Validate(o => o.QueuePollInterval >= TimeSpan.FromMilliseconds(50), "Jobs:QueuePollInterval must be at least 00:00:00.05.")
             .Validate(o => o.InMemoryJobExpiration >= TimeSpan.FromMinutes(1) && o.InMemoryJobExpiration <= TimeSpan.FromDays(1), "Jobs:InMemoryJobExpiration must be between 00:01:00 and 1.00:00:00.")
             .Validate(o => o.InMemoryMaxFinishedJobs is >= 10 and <= 10_000_000, "Jobs:InMemoryMaxFinishedJobs must be between 10 and 10000000.")
+            .Validate(o => o.Retention is not { } retention || (retention >= JobRetention.Least && retention <= TimeSpan.FromDays(3650)),
+                "Jobs:Retention must be between 1.00:00:00 and 3650.00:00:00, or unset to keep every job: Hangfire keeps a finished job for a day, " +
+                "and the dashboard links it to the ledger's row meanwhile.")
             .Validate(o => o.ShutdownTimeout >= TimeSpan.Zero && o.ShutdownTimeout <= TimeSpan.FromHours(1), "Jobs:ShutdownTimeout must be between 00:00:00 and 01:00:00.")
             // A stopping node's storage no longer slides the invisibility of the jobs it still runs (Hangfire.PostgreSql
             // renews it every fifth of the timeout, from a process that stops with the server): with a drain as long as
@@ -81,6 +84,11 @@ public static class JobsExtensions
         {
             builder.Services.AddSingleton<JobTotalsCompaction>();
             builder.Services.AddHostedService(services => services.GetRequiredService<JobTotalsCompaction>());
+        }
+        if (options.Retention is not null)
+        {
+            builder.Services.AddSingleton<JobRetention>();
+            builder.Services.AddHostedService(services => services.GetRequiredService<JobRetention>());
         }
         builder.Services.AddScoped<JobView>();
         builder.Services.AddScoped<JobSubmitter>();

@@ -86,8 +86,15 @@ public sealed class JobsOptions
     public TimeSpan QueuedRepairGrace { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
+    /// How long the ledger keeps a job after it ends (completed, failed, canceled, timeout); unset, the default, keeps
+    /// every job, for the SQL reports. Set, a sweep deletes the older ones (<see cref="JobRetention"/>). At least a day,
+    /// Hangfire's own keeping of a finished job.
+    /// </summary>
+    public TimeSpan? Retention { get; set; }
+
+    /// <summary>
     /// The embedded default: how long Hangfire.InMemory keeps a job after it ends, for the dashboard's pages (the ledger
-    /// keeps every job, and answers the API, whatever this is). Each such job holds memory until then: about 1.2 KB.
+    /// keeps the job, and answers the API, whatever this is). Each such job holds memory until then: about 1.2 KB.
     /// </summary>
     public TimeSpan InMemoryJobExpiration { get; set; } = TimeSpan.FromHours(3);
 

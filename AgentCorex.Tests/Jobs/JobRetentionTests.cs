@@ -1,0 +1,170 @@
+using System.Net;
+using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentCorex.Tests.Jobs;
+
+/// <summary>
+/// Jobs:Retention: the sweep deletes the jobs that ended longer ago than it, a batch at a time, and nothing else; the
+/// ledger's readers (GET /jobs's total, GET /jobs/{id}) agree with what is left. Old rows are put straight into the
+/// ledger: a real job cannot be made to end 31 days ago.
+/// </summary>
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class JobRetentionTests(TestStorage storage) : ServerTest(storage)
+{
+    private static readonly TimeSpan Retention = TimeSpan.FromDays(30);
+    private static readonly string[] Final = [JobStatus.Completed, JobStatus.Failed, JobStatus.Canceled, JobStatus.Timeout];
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Jobs:Retention"] = "30.00:00:00",
+        // The seeded queued, running and event-pending jobs are left as they are: no repair pass or webhook sweep
+        // takes them up in a test's seconds.
+        ["Jobs:ReconcileInterval"] = "01:00:00",
+        ["Webhooks:SweepInterval"] = "01:00:00",
+    };
+
+    private JobRetention Sweep => App.Services.GetRequiredService<JobRetention>();
+
+    [Test]
+    public async Task TheSweep_DeletesTheJobsThatEndedBeforeTheRetention_AndKeepsEveryOtherJob()
+    {
+        var key = await App.CreateKeyAsync("pro");
+        using var client = App.CreateClient(key.ApiKey);
+        var old = DateTime.UtcNow - Retention - TimeSpan.FromDays(1);
+        var young = DateTime.UtcNow - Retention + TimeSpan.FromHours(1);
+        var expired = Final.Select(status => Ledger.Job(key.KeyId, "echo", status, at: old)).ToList();
+        var endedLate = Ledger.Job(key.KeyId, "echo", JobStatus.Completed, at: old);
+        endedLate.CompletedAt = young; // created before the cut-off, ended after it
+        var eventsPending = Ledger.Job(key.KeyId, "echo", JobStatus.Completed, at: old);
+        eventsPending.EventsPending = 1; // the webhook sweep still has to store its deliveries
+        var kept = new[]
+        {
+            Ledger.Job(key.KeyId, "echo", JobStatus.Failed, at: young), endedLate, eventsPending,
+            Ledger.Job(key.KeyId, "echo", JobStatus.Queued, at: old), Ledger.Job(key.KeyId, "wait", JobStatus.Running, at: old),
+        };
+        await App.AddJobsAsync([.. expired, .. kept]);
+        Assert.That(await TotalAsync(client), Is.EqualTo(9));
+
+        await Sweep.SweepAsync(CancellationToken.None);
+
+        Assert.That(await JobIdsAsync(key.KeyId), Is.EquivalentTo(kept.Select(j => j.Id)));
+        var deleted = await client.GetAsync($"/jobs/{expired[0].Id}");
+        Assert.That(deleted.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That((await deleted.ReadObjectAsync()).Str("error.code"), Is.EqualTo("JOB_NOT_FOUND"));
+        Assert.That((await client.GetJobAsync(endedLate.Id)).Str("status"), Is.EqualTo(JobStatus.Completed));
+        await AssertTotalsAsync(client, all: 5, completed: 2, failed: 1, canceled: 0, timeout: 0);
+    }
+
+    [Test]
+    public async Task ASweep_DeletesMoreThanOneBatch()
+    {
+        var key = await App.CreateKeyAsync("pro");
+        using var client = App.CreateClient(key.ApiKey);
+        var old = DateTime.UtcNow - Retention - TimeSpan.FromDays(1);
+        await App.AddJobsAsync(Enumerable.Range(0, 2_500).Select(i => Ledger.Job(key.KeyId, "echo", JobStatus.Completed, at: old.AddSeconds(i))));
+
+        await Sweep.SweepAsync(CancellationToken.None);
+
+        Assert.That(await JobIdsAsync(key.KeyId), Is.Empty);
+        await AssertTotalsAsync(client, all: 0, completed: 0, failed: 0, canceled: 0, timeout: 0);
+    }
+
+    [Test]
+    public async Task TwoSweepsAtOnce_DeleteEachJobOnce_WithoutFailing()
+    {
+        var key = await App.CreateKeyAsync("pro");
+        using var client = App.CreateClient(key.ApiKey);
+        var old = DateTime.UtcNow - Retention - TimeSpan.FromDays(1);
+        await App.AddJobsAsync(Enumerable.Range(0, 3_000).Select(i => Ledger.Job(key.KeyId, "echo", Final[i % 4], at: old.AddSeconds(i))));
+
+        await Task.WhenAll(Sweep.SweepAsync(CancellationToken.None), Sweep.SweepAsync(CancellationToken.None));
+
+        Assert.That(await JobIdsAsync(key.KeyId), Is.Empty);
+        await AssertTotalsAsync(client, all: 0, completed: 0, failed: 0, canceled: 0, timeout: 0);
+    }
+
+    /// <summary>
+    /// Another node's sweep holds the rows it deletes until it commits: a sweep that waited for them would hold its own
+    /// rows' locks meanwhile, and two sweeps that each held what the other wanted would deadlock.
+    /// </summary>
+    [Test]
+    public async Task OnPostgreSql_ASweep_PassesOverTheRowsAnotherNodesSweepHolds_WithoutWaiting()
+    {
+        if (Storage != TestStorage.PostgreSql)
+        {
+            Assert.Ignore("The embedded database's writes take turns on one writer.");
+        }
+        var key = await App.CreateKeyAsync("pro");
+        using var client = App.CreateClient(key.ApiKey);
+        var old = DateTime.UtcNow - Retention - TimeSpan.FromDays(1);
+        var jobs = Enumerable.Range(0, 1_500).Select(i => Ledger.Job(key.KeyId, "echo", JobStatus.Completed, at: old.AddSeconds(i))).ToList();
+        await App.AddJobsAsync(jobs);
+
+        await using var scope = App.Services.CreateAsyncScope();
+        var otherNode = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        await using (var transaction = await otherNode.Database.BeginTransactionAsync())
+        {
+            var held = jobs.Take(500).Select(j => j.Id).ToList();
+            Assert.That(await otherNode.Jobs.Where(j => held.Contains(j.Id)).ExecuteDeleteAsync(), Is.EqualTo(500));
+
+            var sweep = Sweep.SweepAsync(CancellationToken.None);
+            var finished = await Task.WhenAny(sweep, Task.Delay(TimeSpan.FromSeconds(10))) == sweep;
+            await transaction.CommitAsync();
+            await sweep;
+
+            Assert.That(finished, Is.True, "the sweep waited for the rows another sweep held");
+        }
+        Assert.That(await JobIdsAsync(key.KeyId), Is.Empty);
+        await AssertTotalsAsync(client, all: 0, completed: 0, failed: 0, canceled: 0, timeout: 0);
+    }
+
+    [Test]
+    public async Task OnTheEmbeddedDatabase_TheSweepsDeleteFindsItsRowsInAnIndex()
+    {
+        if (Storage != TestStorage.Embedded)
+        {
+            Assert.Ignore("PostgreSQL plans by its statistics.");
+        }
+        await using var scope = App.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        await db.Database.OpenConnectionAsync();
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + QueryPlans.Inline(JobRetention.DeleteSql, ["2026-01-01 00:00:00"]);
+
+        var plan = await QueryPlans.ReadAsync(command);
+
+        Assert.That(plan, Does.Contain("SEARCH jobs USING INDEX ix_jobs_status_created (status=? AND created_at<?)").And.Not.Contain("SCAN jobs"), plan);
+    }
+
+    /// <summary>GET /jobs's totals for the test's key, checked against its rows, before and after PostgreSQL moves its totals' changes.</summary>
+    private async Task AssertTotalsAsync(HttpClient client, int all, int completed, int failed, int canceled, int timeout)
+    {
+        for (var moved = 0; moved < 2; moved++)
+        {
+            var totals = new[]
+            {
+                await TotalAsync(client), await TotalAsync(client, JobStatus.Completed), await TotalAsync(client, JobStatus.Failed),
+                await TotalAsync(client, JobStatus.Canceled), await TotalAsync(client, JobStatus.Timeout),
+            };
+            Assert.That(totals, Is.EqualTo(new[] { all, completed, failed, canceled, timeout }), moved == 0 ? "right after the sweep" : "once the changes are moved");
+            if (Storage == TestStorage.PostgreSql)
+            {
+                await App.Services.GetRequiredService<JobTotalsCompaction>().CompactAsync(CancellationToken.None);
+            }
+        }
+    }
+
+    private static async Task<int> TotalAsync(HttpClient client, string? status = null) =>
+        (await (await client.GetAsync(status is null ? "/jobs" : $"/jobs?status={status}")).ReadObjectAsync()).At("pagination.total")!.GetValue<int>();
+
+    private async Task<List<string>> JobIdsAsync(string keyId)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Where(j => j.OwnerKeyId == keyId).Select(j => j.Id).ToListAsync();
+    }
+}
