@@ -63,29 +63,21 @@ public sealed class JobRetentionTests(TestStorage storage) : ServerTest(storage)
     [Test]
     public async Task ASweep_DeletesMoreThanOneBatch()
     {
-        var key = await App.CreateKeyAsync("pro");
-        using var client = App.CreateClient(key.ApiKey);
-        var old = DateTime.UtcNow - Retention - TimeSpan.FromDays(1);
-        await App.AddJobsAsync(Enumerable.Range(0, 2_500).Select(i => Ledger.Job(key.KeyId, "echo", JobStatus.Completed, at: old.AddSeconds(i))));
+        var (key, _) = await KeyWithExpiredJobsAsync(2_500);
 
         await Sweep.SweepAsync(CancellationToken.None);
 
-        Assert.That(await JobIdsAsync(key.KeyId), Is.Empty);
-        await AssertTotalsAsync(client, all: 0, completed: 0, failed: 0, canceled: 0, timeout: 0);
+        await AssertAllDeletedAsync(key);
     }
 
     [Test]
     public async Task TwoSweepsAtOnce_DeleteEachJobOnce_WithoutFailing()
     {
-        var key = await App.CreateKeyAsync("pro");
-        using var client = App.CreateClient(key.ApiKey);
-        var old = DateTime.UtcNow - Retention - TimeSpan.FromDays(1);
-        await App.AddJobsAsync(Enumerable.Range(0, 3_000).Select(i => Ledger.Job(key.KeyId, "echo", Final[i % 4], at: old.AddSeconds(i))));
+        var (key, _) = await KeyWithExpiredJobsAsync(3_000);
 
         await Task.WhenAll(Sweep.SweepAsync(CancellationToken.None), Sweep.SweepAsync(CancellationToken.None));
 
-        Assert.That(await JobIdsAsync(key.KeyId), Is.Empty);
-        await AssertTotalsAsync(client, all: 0, completed: 0, failed: 0, canceled: 0, timeout: 0);
+        await AssertAllDeletedAsync(key);
     }
 
     /// <summary>
@@ -99,11 +91,7 @@ public sealed class JobRetentionTests(TestStorage storage) : ServerTest(storage)
         {
             Assert.Ignore("The embedded database's writes take turns on one writer.");
         }
-        var key = await App.CreateKeyAsync("pro");
-        using var client = App.CreateClient(key.ApiKey);
-        var old = DateTime.UtcNow - Retention - TimeSpan.FromDays(1);
-        var jobs = Enumerable.Range(0, 1_500).Select(i => Ledger.Job(key.KeyId, "echo", JobStatus.Completed, at: old.AddSeconds(i))).ToList();
-        await App.AddJobsAsync(jobs);
+        var (key, jobs) = await KeyWithExpiredJobsAsync(1_500);
 
         await using var scope = App.Services.CreateAsyncScope();
         var otherNode = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
@@ -119,8 +107,7 @@ public sealed class JobRetentionTests(TestStorage storage) : ServerTest(storage)
 
             Assert.That(finished, Is.True, "the sweep waited for the rows another sweep held");
         }
-        Assert.That(await JobIdsAsync(key.KeyId), Is.Empty);
-        await AssertTotalsAsync(client, all: 0, completed: 0, failed: 0, canceled: 0, timeout: 0);
+        await AssertAllDeletedAsync(key);
     }
 
     [Test]
@@ -139,6 +126,23 @@ public sealed class JobRetentionTests(TestStorage storage) : ServerTest(storage)
         var plan = await QueryPlans.ReadAsync(command);
 
         Assert.That(plan, Does.Contain("SEARCH jobs USING INDEX ix_jobs_status_created (status=? AND created_at<?)").And.Not.Contain("SCAN jobs"), plan);
+    }
+
+    /// <summary>A key of the test's own with <paramref name="count"/> jobs that ended a day before the retention, of each final status in turn.</summary>
+    private async Task<(CreatedKey Key, List<JobEntry> Jobs)> KeyWithExpiredJobsAsync(int count)
+    {
+        var key = await App.CreateKeyAsync("pro");
+        var old = DateTime.UtcNow - Retention - TimeSpan.FromDays(1);
+        var jobs = Enumerable.Range(0, count).Select(i => Ledger.Job(key.KeyId, "echo", Final[i % Final.Length], at: old.AddSeconds(i))).ToList();
+        await App.AddJobsAsync(jobs);
+        return (key, jobs);
+    }
+
+    private async Task AssertAllDeletedAsync(CreatedKey key)
+    {
+        using var client = App.CreateClient(key.ApiKey);
+        Assert.That(await JobIdsAsync(key.KeyId), Is.Empty);
+        await AssertTotalsAsync(client, all: 0, completed: 0, failed: 0, canceled: 0, timeout: 0);
     }
 
     /// <summary>GET /jobs's totals for the test's key, checked against its rows, before and after PostgreSQL moves its totals' changes.</summary>
