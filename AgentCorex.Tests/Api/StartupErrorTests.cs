@@ -54,6 +54,16 @@ public sealed class StartupErrorTests
         Assert.That(output, Does.Contain("AgentCorex cannot start: Jobs:Retention must be between 1.00:00:00 and 3650.00:00:00, or unset to keep every job"));
     }
 
+    [TestCase("0")]
+    [TestCase("-5")]
+    public async Task AConnectionLimitThatWouldRefuseEveryConnection_IsRefused(string limit)
+    {
+        // Kestrel would take 0 and refuse every connection; its own setter throws on a negative one, with a stack trace.
+        var output = await RefusedStartAsync(new() { ["Kestrel:Limits:MaxConcurrentConnections"] = limit });
+
+        Assert.That(output, Does.Contain($"AgentCorex cannot start: Kestrel:Limits:MaxConcurrentConnections is {limit}: it must be a positive whole number"));
+    }
+
     [Test]
     public async Task AServerTimeoutOfFewerThanThreeHeartbeats_IsRefused()
     {

@@ -15,16 +15,32 @@ public static class ApiExtensions
 {
     public const long MaxRequestBodyBytes = 1024 * 1024;
 
-    /// <summary>Controllers speaking the contract's JSON, with its error shape for everything that goes wrong.</summary>
     /// <summary>Where the server listens when nothing else is configured.</summary>
     public const string DefaultUrl = "http://localhost:5080";
 
+    /// <summary>
+    /// Kestrel:Limits:MaxConcurrentConnections, Kestrel's own bound on open connections (unset: none), which ASP.NET Core
+    /// does not read from the configuration by itself: a node open to many clients bounds what they can hold open.
+    /// </summary>
+    private static long? MaxConcurrentConnections(IConfiguration configuration)
+    {
+        const string Key = "Kestrel:Limits:MaxConcurrentConnections";
+        return configuration.GetValue<long?>(Key) switch
+        {
+            null => null,
+            > 0 and var limit => limit,
+            var limit => throw new StartupRefusedException($"{Key} is {limit}: it must be a positive whole number of connections, or unset for no limit."),
+        };
+    }
+
+    /// <summary>Controllers speaking the contract's JSON, with its error shape for everything that goes wrong.</summary>
     public static WebApplicationBuilder AddApi(this WebApplicationBuilder builder)
     {
         SpeakInvariantCulture();
         ListenByDefault(builder);
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
+            kestrel.Limits.MaxConcurrentConnections = MaxConcurrentConnections(context.Configuration);
             kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
             RequestHeadLimits.RaiseKestrelLimits(kestrel.Limits);
             kestrel.AddServerHeader = false; // "Server: Kestrel" tells a scanner which exploits to try, and a client nothing
