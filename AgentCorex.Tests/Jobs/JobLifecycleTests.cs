@@ -108,6 +108,28 @@ public sealed class JobLifecycleTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task Submit_StoresArguments_WithoutTheWhiteSpaceBetweenTokens_AndRunsThemAsSent()
+    {
+        // A body of valid JSON mostly padding: the ledger keeps every job, and reads its arguments at each start.
+        var pad = new string(' ', 100_000) + "\r\n\t";
+        var arguments = $$"""{{pad}}{ "target" :{{pad}}{ "host" : "a \"b\" \u00e9 ü 😀 ", "port" : 1 } , "tags" : [ "x" ,{{pad}}"y" ] }{{pad}}""";
+        var response = await user.PostRawAsync("/jobs/submit", $$"""{"tool":"test_nested","arguments":{{arguments}}}""");
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        var jobId = (await response.ReadObjectAsync()).Str("job_id")!;
+
+        var job = await user.WaitForFinalAsync(jobId);
+
+        await using var scope = App.Services.CreateAsyncScope();
+        var stored = await scope.ServiceProvider.GetRequiredService<JobLedger>().FindAsync(jobId, CancellationToken.None);
+        Assert.Multiple(() =>
+        {
+            // The strings' escapes as the client wrote them, not an encoder's.
+            Assert.That(stored!.Arguments, Is.EqualTo("""{"target":{"host":"a \"b\" \u00e9 ü 😀 ","port":1},"tags":["x","y"]}"""));
+            Assert.That(job.Str("result.address"), Is.EqualTo("a \"b\" é ü 😀 :1"));
+        });
+    }
+
+    [Test]
     public async Task Job_Completes_WithResultTimesAndTokens()
     {
         var jobId = await user.SubmitAsync("test_nested", new { target = new { host = "h", port = 1 }, tags = new[] { "x" } });

@@ -44,7 +44,7 @@ public sealed partial class JobSubmitter(
             Id = ExecutionIds.New("job_"),
             OwnerKeyId = owner.KeyId,
             Tool = tool.Name,
-            Arguments = arguments.GetRawText(),
+            Arguments = CompactJson.Write(arguments),
             Status = JobStatus.Queued,
             TimeoutMs = timeoutMs,
             CreatedAt = time.GetUtcNow().UtcDateTime,
