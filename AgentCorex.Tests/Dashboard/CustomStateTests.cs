@@ -124,6 +124,19 @@ public sealed class CustomStateTests(TestStorage storage) : DashboardTest(storag
     }
 
     [Test]
+    public async Task Lists_ReadAtMostTheLargestPageTheSelectorOffers()
+    {
+        var key = await App.CreateKeyAsync();
+        // Long ended, so that it is not among the newest other tests here look for; a list with none shows no pager.
+        await App.AddJobsAsync([Ledger.Job(key.KeyId, "wait", JobStatus.Timeout, 10, at: DateTime.UtcNow.AddDays(-5))]);
+
+        var page = await Dashboard.GetPageAsync("/jobs/timeout?count=2147483647");
+
+        // The page size the pager read with is the selector's active choice (and the pages' links carry it).
+        Assert.That(Regex.Match(page, "class=\"btn btn-sm btn-default active[^\"]*\"\\s*href=\"[^\"]*count=([0-9]+)\"").Groups[1].Value, Is.EqualTo("5000"));
+    }
+
+    [Test]
     public async Task Lists_AreInTheOrderTheyEnded_WrapBetweenWords_AndLinkOnlyJobsHangfireStillHas()
     {
         var key = await App.CreateKeyAsync(name: "an owner with a rather long name");
