@@ -8,34 +8,80 @@ using Moq;
 
 namespace AgentCorex.Tests.Jobs;
 
+// Each test its own storage and clock.
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
 public sealed class JobProgressPublisherTests
 {
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
+
+    private readonly List<string> written = [];
+    private readonly FakeTimeProvider time = new();
+
     [Test]
     public async Task ChattyTool_CannotFloodTheStorage_AndTheLastReportIsStored()
     {
-        // Hangfire's storage is the boundary here: what matters is how often it is written, and what last.
-        var connection = new Mock<IStorageConnection>();
-        var written = new List<string>();
-        connection.Setup(c => c.SetJobParameter("42", "progress", It.IsAny<string>()))
-            .Callback<string, string, string>((_, _, value) => { lock (written) { written.Add(value); } });
-        var storage = new Mock<JobStorage>();
-        storage.Setup(s => s.GetConnection()).Returns(connection.Object);
-        var time = new FakeTimeProvider();
-
-        var publisher = new JobProgressPublisher(storage.Object, "42", TimeSpan.FromMilliseconds(200), time, NullLogger.Instance);
+        var publisher = Publisher();
         for (var round = 0; round < 5; round++)
         {
             for (var i = 1; i <= 1000; i++)
             {
                 publisher.Report(new ToolProgress($"step-{round * 1000 + i}", 5000, (round * 1000 + i) / 50));
             }
-            time.Advance(TimeSpan.FromMilliseconds(200));
+            time.Advance(Interval);
             await Task.Delay(10);
         }
-        time.Advance(TimeSpan.FromMilliseconds(200));
+        time.Advance(Interval);
         await publisher.DisposeAsync();
 
         Assert.That(written, Has.Count.InRange(2, 7), "5,000 reports over about a second: a write per 200 ms at most");
         Assert.That(written[^1], Does.Contain("\"current_step\":\"step-5000\""));
+    }
+
+    [Test]
+    public async Task Dispose_WritesTheLatestReport_WithoutWaitingOutTheInterval()
+    {
+        var publisher = Publisher();
+        publisher.Report(new ToolProgress("step-1", 2, 50));
+        publisher.Report(new ToolProgress("step-2", 2, 100));
+
+        // The clock never moves: a dispose that waited for the next write's turn would not end.
+        await publisher.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.That(Written(), Does.Contain("\"current_step\":\"step-2\""));
+    }
+
+    [Test]
+    public async Task Report_AfterTheDispose_IsNotWritten()
+    {
+        // No interval: a report not refused is written at once, and the second dispose waits for that write.
+        var publisher = Publisher(TimeSpan.Zero);
+        publisher.Report(new ToolProgress("step-1", 2, 50));
+        await publisher.DisposeAsync();
+
+        // A tool that ignored its token and reports on after its job ended.
+        publisher.Report(new ToolProgress("step-2", 2, 100));
+        await publisher.DisposeAsync();
+
+        Assert.That(written, Has.Count.EqualTo(1));
+        Assert.That(written[0], Does.Contain("\"current_step\":\"step-1\""));
+    }
+
+    /// <summary>Hangfire's storage is the boundary here: what matters is how often it is written, and what.</summary>
+    private JobProgressPublisher Publisher(TimeSpan? interval = null)
+    {
+        var connection = new Mock<IStorageConnection>();
+        connection.Setup(c => c.SetJobParameter("42", "progress", It.IsAny<string>()))
+            .Callback<string, string, string>((_, _, value) => { lock (written) { written.Add(value); } });
+        var storage = new Mock<JobStorage>();
+        storage.Setup(s => s.GetConnection()).Returns(connection.Object);
+        return new JobProgressPublisher(storage.Object, "42", interval ?? Interval, time, NullLogger.Instance);
+    }
+
+    private string Written()
+    {
+        lock (written)
+        {
+            return string.Join("\n", written);
+        }
     }
 }

@@ -7,13 +7,17 @@ namespace AgentCorex.Web.Jobs;
 
 /// <summary>
 /// Stores a running job's progress as a Hangfire job parameter, where any node can read it. Reports are
-/// coalesced: at most one write per <see cref="JobsOptions.ProgressInterval"/>, always ending with the latest.
+/// coalesced: at most one write per <see cref="JobsOptions.ProgressInterval"/>, always ending with the latest, which
+/// the dispose at the run's end writes without waiting out the interval. A report after it (a tool that ignored its
+/// token and runs on past its job's end) is not written: the job's Hangfire record is no longer the run's.
 /// </summary>
 internal sealed partial class JobProgressPublisher(JobStorage storage, string hangfireId, TimeSpan interval, TimeProvider time, ILogger logger) : IAsyncDisposable
 {
     public const string ParameterName = "progress";
 
     private readonly Lock gate = new();
+    private readonly CancellationTokenSource disposing = new();
+    private bool disposed;
     private ToolProgress? pending;
     private Task writer = Task.CompletedTask;
     private long lastWrite = long.MinValue;
@@ -22,6 +26,10 @@ internal sealed partial class JobProgressPublisher(JobStorage storage, string ha
     {
         lock (gate)
         {
+            if (disposed)
+            {
+                return;
+            }
             var idle = pending is null;
             pending = progress;
             if (idle && writer.IsCompleted)
@@ -40,7 +48,7 @@ internal sealed partial class JobProgressPublisher(JobStorage storage, string ha
             var wait = lastWrite == long.MinValue ? TimeSpan.Zero : interval - time.GetElapsedTime(lastWrite);
             if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(wait, time);
+                await Task.Delay(wait, time, disposing.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
             ToolProgress? next;
             lock (gate)
@@ -77,8 +85,10 @@ internal sealed partial class JobProgressPublisher(JobStorage storage, string ha
         Task last;
         lock (gate)
         {
+            disposed = true;
             last = writer;
         }
+        await disposing.CancelAsync();
         await last;
     }
 
