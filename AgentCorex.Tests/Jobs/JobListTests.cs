@@ -61,6 +61,7 @@ public sealed class JobListTests(TestStorage storage) : ServerTest(storage)
         var echoes = await (await client.GetAsync("/jobs?tool=echo&limit=2&offset=1")).ReadObjectAsync();
         var none = await (await client.GetAsync("/jobs?status=running")).ReadObjectAsync();
         var all = await (await client.GetAsync("/jobs?status=all")).ReadObjectAsync(); // the contract's default, said out loud
+        var past = await (await client.GetAsync("/jobs?offset=5")).ReadObjectAsync();
 
         Assert.That(failed["jobs"]!.AsArray().Select(j => j.Str("job_id")), Is.EqualTo(new[] { jobs[4], jobs[1] }));
         Assert.That(failed.At("pagination.total")!.GetValue<int>(), Is.EqualTo(2));
@@ -71,6 +72,7 @@ public sealed class JobListTests(TestStorage storage) : ServerTest(storage)
         Assert.That(none["jobs"]!.AsArray(), Is.Empty);
         Assert.That(all["jobs"]!.AsArray().Select(j => j.Str("job_id")), Is.EqualTo(Enumerable.Reverse(jobs)));
         Assert.That(all.At("pagination.total")!.GetValue<int>(), Is.EqualTo(5));
+        Assert.That(past.ToJsonString(), Is.EqualTo("""{"jobs":[],"pagination":{"limit":20,"offset":5,"total":5}}"""), "past the end");
     }
 
     [TestCase("limit=0", "limit", "'limit' must be between 1 and 100. You entered 0.")]

@@ -173,7 +173,9 @@ public sealed class WebhookDeliveryTests(TestStorage storage) : WebhookServerTes
         Assert.That(seen.Select(r => r.Json.Str("job.job_id")), Is.All.EqualTo(jobId));
         Assert.That(Receiver.Received(watcherEndpoint), Is.Empty);
         var log = await (await watcher.GetAsync($"/webhooks/{watcherHook}/deliveries")).ReadObjectAsync();
+        var past = await (await watcher.GetAsync($"/webhooks/{watcherHook}/deliveries?offset=3")).ReadObjectAsync();
         Assert.That(log["deliveries"]!.AsArray(), Is.Empty);
+        Assert.That(past.ToJsonString(), Is.EqualTo("""{"deliveries":[],"pagination":{"limit":20,"offset":3,"total":0}}"""), "past the end");
     }
 
     [Test]

@@ -119,7 +119,8 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
     {
         validator.ValidateOrThrow(query);
         var total = await totals.CountAsync(Caller, query, cancellationToken);
-        var page = await db.Page(Caller, query).ToListAsync(cancellationToken);
+        // Past the end there is nothing to read: the empty page, without a statement for it.
+        List<JobEntry> page = query.Offset >= total ? [] : await db.Page(Caller, query).ToListAsync(cancellationToken);
         return new JobListResponse([.. page.Select(j => j.ToSummary())], new Pagination(query.Limit, query.Offset, total));
     }
 

@@ -100,6 +100,11 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
         var webhook = await FindOwnAsync(webhookId, cancellationToken);
         var deliveries = db.WebhookDeliveries.AsNoTracking().Where(d => d.WebhookId == webhook.Id);
         var total = await deliveries.CountAsync(cancellationToken);
+        if (query.Offset >= total)
+        {
+            // Past the end there is nothing to read: the empty page, without a statement for it.
+            return new DeliveryListResponse([], new Pagination(query.Limit, query.Offset, total));
+        }
         // One statement, so a delivery and its attempts are read as of one moment: two reads could show an
         // attempt recorded after its delivery row was read, with the delivery's state from before it.
         var page = await deliveries.OrderByDescending(d => d.CreatedAt).ThenByDescending(d => d.Id)
