@@ -3,7 +3,6 @@ using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Storage;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace AgentCorex.Web.Health;
@@ -24,6 +23,7 @@ public static class HealthExtensions
 
     public static WebApplicationBuilder AddHealth(this WebApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<DatabaseProbe>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [Ready], timeout: DatabaseCheckTimeout);
         return builder;
     }
@@ -46,48 +46,17 @@ public static class HealthExtensions
 
     private sealed record HealthResponse(string Status, Dictionary<string, string> Checks);
 
-    /// <summary>
-    /// Neither the token nor a statement timeout bounds a call to a database that stopped answering (Npgsql waits out
-    /// its connect timeout, or an answer to its cancel request, 15 to 35 s): the probe runs in a scope of its own, so
-    /// that at the check's timeout it can be left to end by itself without its context going back to the pool in use.
-    /// </summary>
-    /// <remarks>On PostgreSQL a probe that meets a connection a restart of the database killed tries once more (<see cref="LostConnections"/>).</remarks>
+    /// <summary>The shared <see cref="DatabaseProbe"/>'s answer.</summary>
     /// <remarks>
     /// On the embedded database a statement that reads goes through while the disk is full: a write the writer refused as
-    /// the database being unavailable makes the node unready for a while (<see cref="SqliteWriter.RecentRefusal"/>).
+    /// the database being unavailable makes the node unready for a while (<see cref="SqliteWriter.RecentRefusal"/>),
+    /// asked at each request, not reused.
     /// </remarks>
-    private sealed class DatabaseHealthCheck(IServiceScopeFactory scopes, LostConnections? lostConnections = null, SqliteWriter? writer = null) : IHealthCheck
+    private sealed class DatabaseHealthCheck(DatabaseProbe probe, SqliteWriter? writer = null) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken) =>
             writer?.RecentRefusal() is { } refusal
                 ? Task.FromResult(HealthCheckResult.Unhealthy($"The embedded database refused a write in the last {SqliteWriter.RefusalWindow.TotalSeconds:0} s ({refusal})."))
-                : ProbeAsync(cancellationToken).WaitAsync(cancellationToken);
-
-        private async Task<HealthCheckResult> ProbeAsync(CancellationToken cancellationToken)
-        {
-            // A context each time: one whose connection broke under it is not to be used again. A statement rather than
-            // CanConnect, which answers false for a lost connection instead of throwing, so that it could not be retried.
-            async Task<bool> ReachableAndUpToDate()
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
-                await db.Database.ExecuteSqlRawAsync("SELECT 1", cancellationToken);
-                return !(await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any();
-            }
-            try
-            {
-                return await (lostConnections?.RetryOnceAsync(ReachableAndUpToDate) ?? ReachableAndUpToDate())
-                    ? HealthCheckResult.Healthy()
-                    : HealthCheckResult.Unhealthy(Unreachable);
-            }
-            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or OperationCanceledException)
-            {
-                // The cause's message, not the exception: the health check service logs the result, and a probe every
-                // few seconds through an outage would log a stack trace each time. Also the end of a probe nobody waits for.
-                return HealthCheckResult.Unhealthy($"{Unreachable} ({e.GetBaseException().Message})");
-            }
-        }
-
-        private const string Unreachable = "The database cannot be reached or its schema is not up to date.";
+                : probe.ResultAsync().WaitAsync(cancellationToken);
     }
 }

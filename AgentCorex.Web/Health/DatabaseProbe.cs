@@ -1,0 +1,87 @@
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace AgentCorex.Web.Health;
+
+/// <summary>
+/// The database probe of /health/ready, shared by every request: at most one runs at a time, and its answer stands for
+/// <see cref="Reuse"/> once it ends. Readiness needs no key: a probe per request let a flood of them pile probes on a
+/// database that stopped answering, each running on for 15 to 35 s after its check gave up on it.
+/// </summary>
+/// <remarks>
+/// Neither a token nor a statement timeout bounds a call to a database that stopped answering (Npgsql waits out its
+/// connect timeout, or an answer to its cancel request): the probe runs in a scope of its own, so that a check that
+/// gives up on it at its timeout leaves it to end by itself without its context going back to the pool in use. On
+/// PostgreSQL a probe that meets a connection a restart of the database killed tries once more (<see cref="LostConnections"/>).
+/// </remarks>
+internal sealed class DatabaseProbe(IServiceScopeFactory scopes, TimeProvider time, LostConnections? lostConnections = null)
+{
+    /// <summary>How long an ended probe's answer is given again: a load balancer probes every few seconds, a flood far more often.</summary>
+    public static readonly TimeSpan Reuse = TimeSpan.FromSeconds(1);
+
+    private readonly Lock gate = new();
+    private Task<HealthCheckResult>? probe;
+    private long endedAt;
+    private long started;
+
+    /// <summary>How many probes have started: what a flood of readiness requests costs the database.</summary>
+    public long Started => Interlocked.Read(ref started);
+
+    /// <summary>The running probe's answer, or the last one's while it stands, or a new probe's.</summary>
+    public Task<HealthCheckResult> ResultAsync()
+    {
+        lock (gate)
+        {
+            if (probe is null || (probe.IsCompleted && time.GetElapsedTime(Volatile.Read(ref endedAt)) >= Reuse))
+            {
+                probe = RunAsync();
+            }
+            return probe;
+        }
+    }
+
+    private async Task<HealthCheckResult> RunAsync()
+    {
+        Interlocked.Increment(ref started);
+        // Off the lock: opening a connection may take a while before its first await.
+        await Task.Yield();
+        // The probe's own bound, as a check's timeout was before: no one request's token (its client may go) ends it for the others.
+        using var timeout = new CancellationTokenSource(HealthExtensions.DatabaseCheckTimeout, time);
+        try
+        {
+            return await ProbeAsync(timeout.Token);
+        }
+        finally
+        {
+            Volatile.Write(ref endedAt, time.GetTimestamp());
+        }
+    }
+
+    private async Task<HealthCheckResult> ProbeAsync(CancellationToken cancellationToken)
+    {
+        // A context each time: one whose connection broke under it is not to be used again. A statement rather than
+        // CanConnect, which answers false for a lost connection instead of throwing, so that it could not be retried.
+        async Task<bool> ReachableAndUpToDate()
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+            await db.Database.ExecuteSqlRawAsync("SELECT 1", cancellationToken);
+            return !(await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any();
+        }
+        try
+        {
+            return await (lostConnections?.RetryOnceAsync(ReachableAndUpToDate) ?? ReachableAndUpToDate())
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy(Unreachable);
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or OperationCanceledException)
+        {
+            // The cause's message, not the exception: the health check service logs the result, and a probe every
+            // few seconds through an outage would log a stack trace each time. Also the end of a probe nobody waits for.
+            return HealthCheckResult.Unhealthy($"{Unreachable} ({e.GetBaseException().Message})");
+        }
+    }
+
+    private const string Unreachable = "The database cannot be reached or its schema is not up to date.";
+}
