@@ -23,10 +23,12 @@ public sealed class ToolFailedException(string code, string message, IReadOnlyDi
 
     public string Code { get; } = Checked(code);
 
+    private static readonly Regex CodeText = PublishedPatterns.Strict(CodePattern);
+
     public IReadOnlyDictionary<string, object?> Details { get; } = details ?? new Dictionary<string, object?>();
 
     public static bool IsWellFormed(string? code) =>
-        !string.IsNullOrEmpty(code) && code.Length <= MaxCodeLength && Regex.IsMatch(code, CodePattern, RegexOptions.CultureInvariant);
+        !string.IsNullOrEmpty(code) && code.Length <= MaxCodeLength && CodeText.IsMatch(code);
 
     private static string Checked(string code)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Tools;
+using AgentCorex.Tools.BuiltIn.Fail;
 
 namespace AgentCorex.Tests.Tools;
 
@@ -33,6 +34,20 @@ public sealed class ToolFailureTests : ServerTest
     [Test]
     public void TheConstructor_RefusesACodeLongerThanItsMaximum() =>
         Assert.That(() => new ToolFailedException(new string('A', ToolFailedException.MaxCodeLength + 1), "m"), Throws.ArgumentException);
+
+    [Test]
+    public void FailsCode_TooLong_IsNotAlsoMatchedAgainstItsPattern()
+    {
+        var result = new FailArgumentsValidator().Validate(new FailArguments("m", new string('a', 1_000_000)));
+
+        Assert.That(result.Errors.Select(e => e.ErrorMessage), Is.EqualTo(new[] { "The length of 'code' must be 100 characters or fewer. You entered 1000000 characters." }));
+    }
+
+    [TestCase("DISK\n", false)]
+    [TestCase("disk_full", false)]
+    [TestCase("DISK_FULL", true)]
+    public void FailsCode_IsCheckedAsItsPublishedPatternReads(string code, bool valid) =>
+        Assert.That(new FailArgumentsValidator().Validate(new FailArguments("m", code)).IsValid, Is.EqualTo(valid));
 
     [TestCase("DISK_FULL_2")]
     [TestCase("NOT_FOUND")]

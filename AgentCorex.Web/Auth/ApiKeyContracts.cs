@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json.Serialization;
+using AgentCorex.Tools;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.RateLimits;
@@ -115,7 +116,7 @@ internal static class ApiKeyNameRule
     /// </summary>
     public static IRuleBuilderOptions<T, string?> IsKeyName<T>(this IRuleBuilder<T, string?> name) =>
         name.MaximumLength(ApiKeyRules.MaxNameLength)
-            .Matches(ApiKeyRules.NamePattern).WithMessage("'name' must not contain control characters")
+            .MatchesPublished(ApiKeyRules.NamePattern).WithMessage("'name' must not contain control characters")
             .Must(n => n is null || !string.IsNullOrWhiteSpace(n)).WithMessage("'name' must not be blank");
 }
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using AgentCorex.Tools;
 using AgentCorex.Web.Api;
 
 namespace AgentCorex.Web.Tools;
@@ -20,18 +21,18 @@ internal static class ArgumentFormats
     /// RFC 3339's date-time: its letters may be lower case, the date and time may be parted by a space (as its note
     /// allows, and JSON Schema's validators take), its fraction any length (read to 100 ns).
     /// </summary>
-    private static readonly Regex DateTimeText = Strict(@"^([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]+))?([Zz]|[+-][0-9]{2}:[0-9]{2})$");
+    private static readonly Regex DateTimeText = PublishedPatterns.Strict(@"^([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]+))?([Zz]|[+-][0-9]{2}:[0-9]{2})$");
 
     /// <summary>RFC 3986's absolute URI: a scheme, then only the characters a URI may hold, a % before two hex digits.</summary>
-    private static readonly Regex AbsoluteUriText = Strict(@"^[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$");
+    private static readonly Regex AbsoluteUriText = PublishedPatterns.Strict(@"^[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$");
 
     public const string TimeOfDayPattern = @"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,7})?$";
 
     public const string TimeSpanPattern = @"^-?([0-9]+\.)?([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,7})?$";
 
-    private static readonly Regex TimeOfDayText = Strict(TimeOfDayPattern);
+    private static readonly Regex TimeOfDayText = PublishedPatterns.Strict(TimeOfDayPattern);
 
-    private static readonly Regex TimeSpanText = Strict(TimeSpanPattern);
+    private static readonly Regex TimeSpanText = PublishedPatterns.Strict(TimeSpanPattern);
 
     /// <summary>The readers, for the arguments' options (the schema's exporter sees System.Text.Json's own, which it knows how to describe).</summary>
     public static IEnumerable<JsonConverter> Readers =>
@@ -97,12 +98,6 @@ internal static class ArgumentFormats
         value = default;
         return TimeSpanText.IsMatch(text) && TimeSpan.TryParseExact(text, "c", CultureInfo.InvariantCulture, out value);
     }
-
-    /// <summary>
-    /// A pattern as published (ECMA-262, whose <c>$</c> is the very end) checked in .NET, whose <c>$</c> also matches
-    /// before a last newline: the end is <c>\z</c> here. Run without backtracking, in time linear in the client's string.
-    /// </summary>
-    private static Regex Strict(string pattern) => new(pattern[..^1] + @"\z", RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
 
     private delegate bool TryRead<T>(string text, [NotNullWhen(true)] out T? value);
 

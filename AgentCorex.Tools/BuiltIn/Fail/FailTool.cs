@@ -11,8 +11,8 @@ public sealed class FailArgumentsValidator : AbstractValidator<FailArguments>
     public FailArgumentsValidator()
     {
         RuleFor(a => a.Message).NotEmpty().MaximumLength(10_000);
-        // The code a ToolFailedException takes; the pattern is published in the schema.
-        RuleFor(a => a.Code).NotEmpty().MaximumLength(ToolFailedException.MaxCodeLength).Matches(ToolFailedException.CodePattern)
+        // The code a ToolFailedException takes; the pattern is published in the schema. A code too long is not matched.
+        RuleFor(a => a.Code).Cascade(CascadeMode.Stop).NotEmpty().MaximumLength(ToolFailedException.MaxCodeLength).MatchesPublished(ToolFailedException.CodePattern)
             .WithMessage("'code' must be UPPER_SNAKE_CASE.");
     }
 }
