@@ -18,13 +18,10 @@ public sealed class ConnectionLimitTests
     {
         using var data = TempFolder.Create("agentcorex-connections-");
         await using var server = await ServerProcess.StartAsync(data.Path, new Dictionary<string, string> { ["Kestrel:Limits:MaxConcurrentConnections"] = "2" });
-        // The readiness checks' connection may still be closing on the server's side.
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
 
-        using var first = await OpenAsync(server.BaseAddress);
-        using var second = await OpenAsync(server.BaseAddress);
-        Assert.That(await AnswerAsync(first), Does.StartWith("HTTP/1.1 200"));
-        Assert.That(await AnswerAsync(second), Does.StartWith("HTTP/1.1 200"));
+        // The readiness checks' connection may still be closing on the server's side: each of the two is tried until served.
+        using var first = await ServedAsync(server.BaseAddress);
+        using var second = await ServedAsync(server.BaseAddress);
 
         using (var third = await OpenAsync(server.BaseAddress))
         {
@@ -32,9 +29,7 @@ public sealed class ConnectionLimitTests
         }
 
         first.Close();
-        await Task.Delay(TimeSpan.FromMilliseconds(500)); // the server sees the close
-        using var fourth = await OpenAsync(server.BaseAddress);
-        Assert.That(await AnswerAsync(fourth), Does.StartWith("HTTP/1.1 200"));
+        using var fourth = await ServedAsync(server.BaseAddress); // once the server has seen the close
     }
 
     [Test]
@@ -58,6 +53,24 @@ public sealed class ConnectionLimitTests
         finally
         {
             connections.ForEach(c => c.Dispose());
+        }
+    }
+
+    /// <summary>A connection whose GET was answered 200, opened again while the server refuses it, for at most 10 s.</summary>
+    private static async Task<Socket> ServedAsync(Uri address)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var socket = await OpenAsync(address);
+            var answer = await AnswerAsync(socket);
+            if (answer.StartsWith("HTTP/1.1 200", StringComparison.Ordinal))
+            {
+                return socket;
+            }
+            socket.Dispose();
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), $"no connection was served within 10 s (last answer: '{answer}')");
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
         }
     }
 
