@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using AgentCorex.Tests.Docs;
+using AgentCorex.Tests.Health;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Health;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -400,6 +401,35 @@ public sealed class DatabaseOutageTests
             Assert.That(bodies.Select(b => b.Str("checks.database")), Is.All.EqualTo("unhealthy"));
             Assert.That(took, Is.LessThan(TimeSpan.FromSeconds(10)), "a load balancer's probe gives up long before");
             Assert.That(probe.Started - probesBefore, Is.EqualTo(1), "ten requests at once, one probe");
+        });
+    }
+
+    /// <summary>
+    /// A probe stuck on a connection the outage left dead runs on for 15 to 35 s. Readiness requests shared it to its end,
+    /// each giving up at the check's 3 s: the node stayed out of its load balancer for as long, though the database was
+    /// back. A probe running for as long as a check waits is given up on, and the next request starts one that finds it.
+    /// </summary>
+    [Test]
+    public async Task Ready_Answers200AsSoonAsTheDatabaseIsBack_ThoughAProbeIsStuckOnADeadConnection()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var node = app.WithProbeClock(clock);
+        using var client = node.CreateClient();
+        Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var probe = node.Services.GetRequiredService<DatabaseProbe>();
+
+        proxy.Freeze();
+        clock.Advance(DatabaseProbe.Reuse);
+        var whileSilent = await client.GetAsync("/health/ready");
+        proxy.Recover(); // the stuck probe's connection stays dead
+        clock.Advance(HealthExtensions.DatabaseCheckTimeout);
+        var back = await client.GetAsync("/health/ready");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(whileSilent.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "the database silent");
+            Assert.That(back.StatusCode, Is.EqualTo(HttpStatusCode.OK), "a new probe, not the stuck one's end waited for");
+            Assert.That(probe.Started, Is.EqualTo(3));
         });
     }
 

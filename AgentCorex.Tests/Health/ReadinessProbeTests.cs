@@ -1,8 +1,6 @@
 using System.Net;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Health;
-using AgentCorex.Web.Storage;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -14,11 +12,9 @@ public sealed class ReadinessProbeTests
     [Test]
     public async Task ReadinessRequests_AtOnce_StartOneProbe_WhoseAnswerStandsForASecond()
     {
-        // The probe's clock alone is swapped: the window's end comes when the test says, not when a loaded machine lets it.
         var clock = new FakeTimeProvider();
         using var app = new AgentCorexApp();
-        using var node = app.WithWebHostBuilder(web => web.ConfigureTestServices(services => services.AddSingleton(provider =>
-            new DatabaseProbe(provider.GetRequiredService<IServiceScopeFactory>(), clock, provider.GetService<LostConnections>()))));
+        using var node = app.WithProbeClock(clock);
         using var client = node.CreateClient();
         var probe = node.Services.GetRequiredService<DatabaseProbe>();
 

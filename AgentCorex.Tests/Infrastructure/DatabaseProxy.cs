@@ -105,6 +105,19 @@ public sealed class DatabaseProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// As a network back from a failure: new connections, and open ones that sent nothing while frozen, pass again; what
+    /// <see cref="Freeze"/> held is never passed, as on a connection the failure left dead that neither end has noticed.
+    /// </summary>
+    public void Recover()
+    {
+        lock (open)
+        {
+            // A new gate, the old one left shut: a pump waiting on it waits until the proxy is disposed.
+            flowing = NewGate(open: true);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await disposed.CancelAsync();

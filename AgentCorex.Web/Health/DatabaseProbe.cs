@@ -7,7 +7,9 @@ namespace AgentCorex.Web.Health;
 /// <summary>
 /// The database probe of /health/ready, shared by every request: at most one runs at a time, and its answer stands for
 /// <see cref="Reuse"/> once it ends. Readiness needs no key: a probe per request let a flood of them pile probes on a
-/// database that stopped answering, each running on for 15 to 35 s after its check gave up on it.
+/// database that stopped answering, each running on for 15 to 35 s after its check gave up on it. A probe still running
+/// at <see cref="HealthExtensions.DatabaseCheckTimeout"/> is given up on, and the next request starts another: one stuck
+/// on a dead connection would otherwise keep the node unready for as long, though a new connection worked again.
 /// </summary>
 /// <remarks>
 /// Neither a token nor a statement timeout bounds a call to a database that stopped answering (Npgsql waits out its
@@ -21,8 +23,7 @@ internal sealed class DatabaseProbe(IServiceScopeFactory scopes, TimeProvider ti
     public static readonly TimeSpan Reuse = TimeSpan.FromSeconds(1);
 
     private readonly Lock gate = new();
-    private Task<HealthCheckResult>? probe;
-    private long endedAt;
+    private Run? current;
     private long started;
 
     /// <summary>How many probes have started: what a flood of readiness requests costs the database.</summary>
@@ -33,15 +34,22 @@ internal sealed class DatabaseProbe(IServiceScopeFactory scopes, TimeProvider ti
     {
         lock (gate)
         {
-            if (probe is null || (probe.IsCompleted && time.GetElapsedTime(Volatile.Read(ref endedAt)) >= Reuse))
+            if (current is null || IsSpent(current))
             {
-                probe = RunAsync();
+                // One given up on is left to end by itself (its scope is its own); its answer, when it comes, goes to no one.
+                current = new Run(time.GetTimestamp());
+                current.Answer = RunAsync(current);
             }
-            return probe;
+            return current.Answer;
         }
     }
 
-    private async Task<HealthCheckResult> RunAsync()
+    /// <summary>Ended and no longer standing, or running for as long as a check waits: a flood still starts at most one a check's timeout.</summary>
+    private bool IsSpent(Run run) => run.Answer.IsCompleted
+        ? time.GetElapsedTime(Volatile.Read(ref run.EndedAt)) >= Reuse
+        : time.GetElapsedTime(run.StartedAt) >= HealthExtensions.DatabaseCheckTimeout;
+
+    private async Task<HealthCheckResult> RunAsync(Run run)
     {
         Interlocked.Increment(ref started);
         // Off the lock: opening a connection may take a while before its first await.
@@ -54,7 +62,8 @@ internal sealed class DatabaseProbe(IServiceScopeFactory scopes, TimeProvider ti
         }
         finally
         {
-            Volatile.Write(ref endedAt, time.GetTimestamp());
+            // Its own end, before its answer completes: one given up on that ends late does not stretch its successor's.
+            Volatile.Write(ref run.EndedAt, time.GetTimestamp());
         }
     }
 
@@ -84,4 +93,12 @@ internal sealed class DatabaseProbe(IServiceScopeFactory scopes, TimeProvider ti
     }
 
     private const string Unreachable = "The database cannot be reached or its schema is not up to date.";
+
+    /// <summary>One probe: when it started and ended, and its answer.</summary>
+    private sealed class Run(long startedAt)
+    {
+        public long StartedAt { get; } = startedAt;
+        public long EndedAt;
+        public Task<HealthCheckResult> Answer = null!;
+    }
 }
