@@ -95,18 +95,12 @@ public sealed class FailureLogThrottleTests
     public void FailuresNotLogged_AreToldAfterTheMinute_WithoutAnotherFailure()
     {
         var logs = new CapturedLogs();
-        using var services = new ServiceCollection().AddMetrics().AddSingleton<AgentCorexMetrics>()
-            .AddLogging(logging => logging.AddProvider(logs)).AddSingleton<TimeProvider>(time).AddSingleton<FailedAuthentications>()
-            .BuildServiceProvider();
+        using var services = FailedAuthenticationsLoggingTo(logs);
         var failures = services.GetRequiredService<FailedAuthentications>();
-        var context = new DefaultHttpContext();
-        context.Connection.RemoteIpAddress = IPAddress.Parse("::ffff:10.0.0.1");
-        context.Request.Path = "/jobs";
-        var failure = new CredentialFailure(CredentialScheme.Bearer, CredentialFault.NoSuchKey);
 
         for (var i = 0; i < 5; i++)
         {
-            failures.Report(context, failure);
+            failures.Report(FailureFrom("::ffff:10.0.0.1"), NoSuchKey);
         }
         var beforeTheMinute = logs.At(LogLevel.Warning);
         time.Advance(FailureLogThrottle.Window);
@@ -119,5 +113,53 @@ public sealed class FailureLogThrottleTests
                 "AgentCorex.Web.Auth.FailedAuthentications: 4 more failed authentications from 10.0.0.1 since its last line were not logged ",
             }));
         });
+    }
+
+    [TestCase("203.0.113.7", "203.0.113.7")]
+    [TestCase("::ffff:10.0.0.1", "10.0.0.1")]
+    [TestCase("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64")]
+    [TestCase("2001:db8:1:2::1", "2001:db8:1:2::/64")]
+    [TestCase("fe80::1%3", "fe80::/64")]
+    [TestCase("::1", "::/64")]
+    public void ASender_IsItsIPv4Address_OrItsIPv6Slash64(string address, string sender) =>
+        Assert.That(FailedAuthentications.Sender(IPAddress.Parse(address)), Is.EqualTo(sender));
+
+    /// <summary>One host given a /64 sends from more addresses of it than the table holds: still one sender, and others are logged.</summary>
+    [Test]
+    public void AddressesOfOneSlash64_AreOneSender_AndDoNotCrowdOutAnother()
+    {
+        var logs = new CapturedLogs();
+        using var services = FailedAuthenticationsLoggingTo(logs);
+        var failures = services.GetRequiredService<FailedAuthentications>();
+
+        for (var i = 1; i <= FailureLogThrottle.MaxAddresses + 1; i++)
+        {
+            failures.Report(FailureFrom($"2001:db8:1:2::{i:x}"), NoSuchKey);
+        }
+        failures.Report(FailureFrom("2001:db8:1:3::1"), NoSuchKey);
+        time.Advance(FailureLogThrottle.Window);
+
+        Assert.That(logs.At(LogLevel.Warning), Is.EqualTo(new[]
+        {
+            "AgentCorex.Web.Auth.FailedAuthentications: Failed authentication (bearer) from 2001:db8:1:2::/64 on /jobs: no such key ",
+            "AgentCorex.Web.Auth.FailedAuthentications: Failed authentication (bearer) from 2001:db8:1:3::/64 on /jobs: no such key ",
+            $"AgentCorex.Web.Auth.FailedAuthentications: {FailureLogThrottle.MaxAddresses} more failed authentications from 2001:db8:1:2::/64 since its last line were not logged ",
+        }));
+    }
+
+    private static readonly CredentialFailure NoSuchKey = new(CredentialScheme.Bearer, CredentialFault.NoSuchKey);
+
+    private ServiceProvider FailedAuthenticationsLoggingTo(CapturedLogs logs) =>
+        new ServiceCollection().AddMetrics().AddSingleton<AgentCorexMetrics>()
+            .AddLogging(logging => logging.AddProvider(logs)).AddSingleton<TimeProvider>(time).AddSingleton<FailedAuthentications>()
+            .BuildServiceProvider();
+
+    /// <summary>A request to /jobs from <paramref name="address"/>.</summary>
+    private static DefaultHttpContext FailureFrom(string address)
+    {
+        var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = IPAddress.Parse(address);
+        context.Request.Path = "/jobs";
+        return context;
     }
 }

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using AgentCorex.Web.Monitoring;
 
 namespace AgentCorex.Web.Auth;
@@ -5,7 +7,7 @@ namespace AgentCorex.Web.Auth;
 /// <summary>
 /// Where every refusal of presented credentials is reported: the API's Bearer and access_token, the dashboard's
 /// Basic, Bearer and login form, /metrics. Each is counted (agentcorex.auth.failures) and logged at Warning, as
-/// <see cref="FailureLogThrottle"/> lets through, with the scheme, the remote address, the path and what was wrong;
+/// <see cref="FailureLogThrottle"/> lets through, with the scheme, the remote address (<see cref="Sender"/>), the path and what was wrong;
 /// never with any part of the credentials, not even a prefix: a typo of a real key would show most of it. A request
 /// without credentials is not reported (browsers ask for /hangfire without any first).
 /// </summary>
@@ -64,8 +66,30 @@ public sealed partial class FailedAuthentications : IDisposable
         }
     }
 
-    private static string RemoteAddress(HttpContext context) =>
-        context.Connection.RemoteIpAddress is { } ip ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString() : "unknown";
+    private static string RemoteAddress(HttpContext context) => Sender(context.Connection.RemoteIpAddress);
+
+    /// <summary>
+    /// The sender failures are logged and throttled by: an IPv4 address (an IPv4-mapped IPv6 one as IPv4), or an IPv6
+    /// address's /64 prefix ("2001:db8:1:2::/64"). A single host is commonly given a whole /64: by its addresses one by
+    /// one it would fill the throttle's table, and every other sender's failures would then go unlogged.
+    /// </summary>
+    internal static string Sender(IPAddress? ip)
+    {
+        switch (ip)
+        {
+            case null:
+                return "unknown";
+            case { IsIPv4MappedToIPv6: true }:
+                return ip.MapToIPv4().ToString();
+            case { AddressFamily: AddressFamily.InterNetworkV6 }:
+                Span<byte> bytes = stackalloc byte[16];
+                ip.TryWriteBytes(bytes, out _);
+                bytes[8..].Clear();
+                return $"{new IPAddress(bytes)}/64";
+            default:
+                return ip.ToString();
+        }
+    }
 
     /// <summary>The path as a URI writes it (escaped: a %0A in it cannot forge a line), without the query, and cut short.</summary>
     private static string PathOf(HttpRequest request)

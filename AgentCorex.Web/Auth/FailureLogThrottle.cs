@@ -1,9 +1,9 @@
 namespace AgentCorex.Web.Auth;
 
 /// <summary>
-/// Which failed authentications are logged, per remote address: the first at once, then at most one line a
-/// <see cref="Window"/>, saying how many were not logged since the last. A client hammering with a bad key costs a
-/// line a minute. At most a fixed number of addresses are tracked, since anyone can send from many: while the table is
+/// Which failed authentications are logged, per remote address (an IPv6 one by its /64, <see cref="FailedAuthentications.Sender"/>):
+/// the first at once, then at most one line a <see cref="Window"/>, saying how many were not logged since the last. A
+/// client hammering with a bad key costs a line a minute. At most a fixed number of addresses are tracked, since anyone can send from many: while the table is
 /// full, failures from other addresses are only counted, for one line a sweep, rather than each new address taking
 /// an old one's place and logging at once (a fuzzer on many addresses would then flood the log anyway). An address
 /// quiet for a whole window is forgotten at the next <see cref="Sweep"/>.
