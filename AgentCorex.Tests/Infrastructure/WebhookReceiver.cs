@@ -76,6 +76,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
         {
             await Task.Delay(answer.Delay, context.RequestAborted);
         }
+        if (answer.HeldUntil is { } held)
+        {
+            await held.WaitAsync(context.RequestAborted);
+        }
         if (answer.Location is not null)
         {
             context.Response.Headers.Location = answer.Location;
@@ -92,8 +96,11 @@ public sealed class WebhookReceiver : IAsyncDisposable
     public async ValueTask DisposeAsync() => await app.DisposeAsync();
 }
 
-/// <summary>What an endpoint answers to one request: a status, after a delay, with a Location or a Retry-After.</summary>
-public sealed record Answer(int Status, TimeSpan Delay = default, string? Location = null, string? RetryAfter = null)
+/// <summary>
+/// What an endpoint answers to one request: a status, after a delay (or once <paramref name="HeldUntil"/> has
+/// completed, for an attempt the test keeps in flight as long as it needs), with a Location or a Retry-After.
+/// </summary>
+public sealed record Answer(int Status, TimeSpan Delay = default, string? Location = null, string? RetryAfter = null, Task? HeldUntil = null)
 {
     public static readonly Answer Ok = new(200);
 }

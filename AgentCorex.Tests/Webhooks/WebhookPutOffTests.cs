@@ -6,32 +6,32 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AgentCorex.Tests.Webhooks;
 
 /// <summary>
-/// A slow receiver (its first answer takes 3 s of a 5 s attempt timeout) with an attempt in flight (one it never
-/// answers): a delivery due meanwhile finds no room, and is put off without being spent, by as long again as its
-/// receiver has been slow, and not past the end of its schedule.
+/// A busy receiver: with 3 webhook workers a webhook has one attempt in flight at most (half of them), and the test
+/// keeps one in flight (its receiver holds the answer until the test ends; the 30 s attempt timeout is far off, so
+/// however late Hangfire picks the next delivery up, it finds the attempt still in flight and no room). That
+/// delivery is put off without being spent, by as long again as its receiver has been at work, and not past the
+/// end of its schedule.
 /// </summary>
 [TestFixture(TestStorage.Embedded)]
 [TestFixture(TestStorage.PostgreSql)]
 public sealed class WebhookPutOffTests(TestStorage storage) : WebhookServerTest(storage)
 {
-    private static readonly Answer Slow = new(200, Delay: TimeSpan.FromSeconds(3));
-    private static readonly Answer Unanswered = new(200, Delay: TimeSpan.FromSeconds(30));
-
     protected override IDictionary<string, string?> WebhookSettings => new Dictionary<string, string?>
     {
-        ["Webhooks:AttemptTimeout"] = "00:00:05",
+        ["Webhooks:AttemptTimeout"] = "00:00:30",
+        ["Webhooks:WorkerCount"] = "3",
     };
 
     [Test]
     public async Task ADeliveryPutOff_PastItsSchedulesEnd_EndsNotSent()
     {
-        var (user, endpoint, webhookId) = await SlowWebhookAsync();
-        using var _ = user;
-        await InFlightAsync(webhookId, endpoint);
+        await using var busy = await BusyWebhookAsync();
 
-        var expired = await App.AddDeliveryAsync(webhookId, DeliveryStatus.Pending, DateTime.UtcNow.AddDays(-2), nextAttemptAt: DateTime.UtcNow.AddHours(1));
+        var due = DateTime.UtcNow.AddHours(1);
+        var expired = await App.AddDeliveryAsync(busy.WebhookId, DeliveryStatus.Pending, DateTime.UtcNow.AddDays(-2), nextAttemptAt: due);
         Run(expired.Id);
-        var ended = (await user.WaitForDeliveriesAsync(webhookId, d => d.Any(x => x.Str("delivery_id") == expired.Id && x.Str("status") != "pending"), TimeSpan.FromSeconds(4)))
+        await WaitForAsync(expired.Id, d => d.Status != DeliveryStatus.Pending || d.NextAttemptAt < due.AddMinutes(-1)); // its job has run
+        var ended = (await busy.User.WaitForDeliveriesAsync(busy.WebhookId, d => d.Any(x => x.Str("delivery_id") == expired.Id)))
             .Single(x => x.Str("delivery_id") == expired.Id)!;
 
         Assert.Multiple(() =>
@@ -41,22 +41,19 @@ public sealed class WebhookPutOffTests(TestStorage storage) : WebhookServerTest(
             {
                 "not sent: this node's workers for its receiver were busy, and the delivery's retry schedule has run out",
             }));
-            Assert.That(Receiver.Received(endpoint).Select(r => r.Headers["webhook-id"]), Has.None.EqualTo(expired.Id));
+            Assert.That(Receiver.Received(busy.Endpoint).Select(r => r.Headers["webhook-id"]), Has.None.EqualTo(expired.Id));
         });
     }
 
     [Test]
-    public async Task ADeliveryPutOff_WaitsAsLongAgainAsItsReceiverHasBeenSlow()
+    public async Task ADeliveryPutOff_WaitsAsLongAgainAsItsReceiverHasBeenAtWork()
     {
-        var (user, endpoint, webhookId) = await SlowWebhookAsync();
-        using var _ = user;
-        var slowBy = DateTime.UtcNow;
-        // Slow for longer than the attempt in flight takes (5 s, put-offs of 5 to 7.5 s without their growth).
-        await Task.Delay(TimeSpan.FromSeconds(11));
-        await InFlightAsync(webhookId, endpoint);
+        await using var busy = await BusyWebhookAsync();
+        // At work for longer than the put-off without its growth (1 to 1.5 s for a busy receiver).
+        await Task.Delay(TimeSpan.FromSeconds(5));
 
         var due = DateTime.UtcNow.AddHours(1);
-        var held = await App.AddDeliveryAsync(webhookId, DeliveryStatus.Pending, DateTime.UtcNow.AddHours(-1), nextAttemptAt: due);
+        var held = await App.AddDeliveryAsync(busy.WebhookId, DeliveryStatus.Pending, DateTime.UtcNow.AddHours(-1), nextAttemptAt: due);
         var ran = DateTime.UtcNow;
         Run(held.Id);
         var putOff = await WaitForAsync(held.Id, d => d.NextAttemptAt < due.AddMinutes(-1));
@@ -65,29 +62,36 @@ public sealed class WebhookPutOffTests(TestStorage storage) : WebhookServerTest(
         {
             Assert.That(putOff.Delivery.Status, Is.EqualTo(DeliveryStatus.Pending));
             Assert.That(putOff.Attempts, Is.Zero, "put off, not spent");
-            Assert.That(putOff.Delivery.NextAttemptAt - ran, Is.GreaterThanOrEqualTo(ran - slowBy - TimeSpan.FromSeconds(1)),
-                $"slow since {slowBy:O} at the latest; ran at {ran:O}, put off to {putOff.Delivery.NextAttemptAt:O}");
+            Assert.That(putOff.Delivery.NextAttemptAt - ran, Is.GreaterThanOrEqualTo(ran - busy.AtWorkSince),
+                $"at work since {busy.AtWorkSince:O} at the latest; ran at {ran:O}, put off to {putOff.Delivery.NextAttemptAt:O}");
         });
     }
 
-    /// <summary>A webhook whose receiver has answered a first delivery, slowly: this node now takes it for slow.</summary>
-    private async Task<(HttpClient User, string Endpoint, string WebhookId)> SlowWebhookAsync()
+    /// <summary>
+    /// A webhook with an attempt in flight, which its receiver holds unanswered until this is disposed: the
+    /// webhook's one attempt at a time, since the receiver received it (<see cref="Busy.AtWorkSince"/>) at the latest.
+    /// </summary>
+    private async Task<Busy> BusyWebhookAsync()
     {
         var user = App.CreateClient((await App.CreateKeyAsync()).ApiKey);
-        var endpoint = Receiver.NewEndpoint(Slow, Unanswered);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var endpoint = Receiver.NewEndpoint(new Answer(200, HeldUntil: release.Task));
         var webhookId = (await user.RegisterWebhookAsync(endpoint, "job.completed")).Str("webhook_id")!;
-        var first = await App.AddDeliveryAsync(webhookId, DeliveryStatus.Pending, DateTime.UtcNow, nextAttemptAt: DateTime.UtcNow.AddHours(1));
-        Run(first.Id);
-        await WaitForAsync(first.Id, d => d.Status == DeliveryStatus.Delivered);
-        return (user, endpoint, webhookId);
+        var inFlight = await App.AddDeliveryAsync(webhookId, DeliveryStatus.Pending, DateTime.UtcNow, nextAttemptAt: DateTime.UtcNow.AddHours(1));
+        Run(inFlight.Id);
+        var received = await Receiver.WaitForAsync(endpoint, 1);
+        return new Busy(user, endpoint, webhookId, received[0].At, release);
     }
 
-    /// <summary>Starts a second delivery, which its receiver never answers: its one attempt is in flight for 5 s.</summary>
-    private async Task InFlightAsync(string webhookId, string endpoint)
+    private sealed record Busy(HttpClient User, string Endpoint, string WebhookId, DateTime AtWorkSince, TaskCompletionSource Release) : IAsyncDisposable
     {
-        var second = await App.AddDeliveryAsync(webhookId, DeliveryStatus.Pending, DateTime.UtcNow, nextAttemptAt: DateTime.UtcNow.AddHours(1));
-        Run(second.Id);
-        await Receiver.WaitForAsync(endpoint, 2);
+        /// <summary>The receiver answers the attempt in flight, which frees its worker for the next test.</summary>
+        public ValueTask DisposeAsync()
+        {
+            Release.TrySetResult();
+            User.Dispose();
+            return ValueTask.CompletedTask;
+        }
     }
 
     /// <summary>Its first attempt now, as a job's event would start it (each delivery is seeded due in an hour, out of the sweep's way).</summary>
@@ -95,7 +99,7 @@ public sealed class WebhookPutOffTests(TestStorage storage) : WebhookServerTest(
 
     private async Task<(WebhookDelivery Delivery, int Attempts)> WaitForAsync(string deliveryId, Func<WebhookDelivery, bool> condition)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (true)
         {
             var found = await App.FindDeliveryAsync(deliveryId);
