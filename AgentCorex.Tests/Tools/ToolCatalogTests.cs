@@ -60,6 +60,18 @@ public sealed class ToolCatalogTests
     }
 
     [Test]
+    public void Catalog_RefusesAValidatorThatCannotBeCreated_NamingTheToolAndThePattern()
+    {
+        using var services = new ServiceCollection()
+            .AddSingleton<IValidator<EchoArguments>, BacktrackingEchoValidator>()
+            .BuildServiceProvider();
+
+        var error = Assert.Throws<StartupRefusedException>(() => new ToolCatalog([new EchoTool()], services, NullLoggerFactory.Instance));
+
+        Assert.That(error!.Message, Does.Contain("tool 'echo'").And.Contain(@"'^(a)\1$'").And.Contain("without backtracking"));
+    }
+
+    [Test]
     public void Catalog_RefusesAToolWhoseNameThrows_NamingItsType()
     {
         using var services = Validators();
@@ -107,6 +119,11 @@ public sealed class ToolCatalogTests
     private sealed class ShortEchoValidator : AbstractValidator<EchoArguments>
     {
         public ShortEchoValidator() => RuleFor(a => a.Message).MaximumLength(3);
+    }
+
+    private sealed class BacktrackingEchoValidator : AbstractValidator<EchoArguments>
+    {
+        public BacktrackingEchoValidator() => RuleFor(a => a.Message).MatchesPublished(@"^(a)\1$");
     }
 
     private sealed class NameThrows : Tool<EchoArguments, EchoResult>

@@ -2,6 +2,7 @@ using AgentCorex.Tools;
 using AgentCorex.Web.Api;
 using FluentValidation;
 using System.Collections.Frozen;
+using System.Reflection;
 using System.Text.RegularExpressions;
 
 namespace AgentCorex.Web.Tools;
@@ -26,8 +27,7 @@ public sealed partial class ToolCatalog
                 throw new StartupRefusedException(
                     $"Two tools are named '{tool.Name}': {existing.Tool.GetType().AssemblyQualifiedName} and {tool.GetType().AssemblyQualifiedName}. Rename one or remove its assembly.");
             }
-            var validatorType = typeof(IValidator<>).MakeGenericType(tool.ArgumentsType);
-            var validators = services.GetServices(validatorType).OfType<IValidator>().ToList();
+            var validators = ValidatorsOf(tool, services);
             if (validators.Count > 1)
             {
                 // Only the last registered would run, and the others' rules be silently dropped.
@@ -59,6 +59,23 @@ public sealed partial class ToolCatalog
         catch (Exception e)
         {
             throw new StartupRefusedException($"Tool {tool.GetType().FullName} cannot say its name: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// The validators of the tool's arguments, made here: one whose constructor throws (a pattern that cannot run
+    /// without backtracking, in <see cref="PublishedPatterns"/>) stops the start naming the tool and the reason.
+    /// </summary>
+    private static List<IValidator> ValidatorsOf(ITool tool, IServiceProvider services)
+    {
+        try
+        {
+            return services.GetServices(typeof(IValidator<>).MakeGenericType(tool.ArgumentsType)).OfType<IValidator>().ToList();
+        }
+        catch (Exception e) when (e is not StartupRefusedException)
+        {
+            var cause = e is TargetInvocationException { InnerException: { } inner } ? inner : e;
+            throw new StartupRefusedException($"The validator of tool '{tool.Name}' ({tool.ArgumentsType.Name}) cannot be created: {cause.Message}", cause);
         }
     }
 
