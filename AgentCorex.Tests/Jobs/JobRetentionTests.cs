@@ -12,12 +12,10 @@ namespace AgentCorex.Tests.Jobs;
 /// ledger's readers (GET /jobs's total, GET /jobs/{id}) agree with what is left. Old rows are put straight into the
 /// ledger: a real job cannot be made to end 31 days ago.
 /// </summary>
-[TestFixture(TestStorage.Embedded)]
-[TestFixture(TestStorage.PostgreSql)]
-public sealed class JobRetentionTests(TestStorage storage) : ServerTest(storage)
+public abstract class JobRetentionFixture(TestStorage storage) : ServerTest(storage)
 {
-    private static readonly TimeSpan Retention = TimeSpan.FromDays(30);
-    private static readonly string[] Final = [JobStatus.Completed, JobStatus.Failed, JobStatus.Canceled, JobStatus.Timeout];
+    protected static readonly TimeSpan Retention = TimeSpan.FromDays(30);
+    protected static readonly string[] Final = [JobStatus.Completed, JobStatus.Failed, JobStatus.Canceled, JobStatus.Timeout];
 
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
@@ -28,8 +26,58 @@ public sealed class JobRetentionTests(TestStorage storage) : ServerTest(storage)
         ["Webhooks:SweepInterval"] = "01:00:00",
     };
 
-    private JobRetention Sweep => App.Services.GetRequiredService<JobRetention>();
+    protected JobRetention Sweep => App.Services.GetRequiredService<JobRetention>();
 
+    /// <summary>A key of the test's own with <paramref name="count"/> jobs that ended a day before the retention, of each final status in turn.</summary>
+    protected async Task<(CreatedKey Key, List<JobEntry> Jobs)> KeyWithExpiredJobsAsync(int count)
+    {
+        var key = await App.CreateKeyAsync("pro");
+        var old = DateTime.UtcNow - Retention - TimeSpan.FromDays(1);
+        var jobs = Enumerable.Range(0, count).Select(i => Ledger.Job(key.KeyId, "echo", Final[i % Final.Length], at: old.AddSeconds(i))).ToList();
+        await App.AddJobsAsync(jobs);
+        return (key, jobs);
+    }
+
+    protected async Task AssertAllDeletedAsync(CreatedKey key)
+    {
+        using var client = App.CreateClient(key.ApiKey);
+        Assert.That(await JobIdsAsync(key.KeyId), Is.Empty);
+        await AssertTotalsAsync(client, all: 0, completed: 0, failed: 0, canceled: 0, timeout: 0);
+    }
+
+    /// <summary>GET /jobs's totals for the test's key, checked against its rows, before and after PostgreSQL moves its totals' changes.</summary>
+    protected async Task AssertTotalsAsync(HttpClient client, int all, int completed, int failed, int canceled, int timeout)
+    {
+        for (var moved = 0; moved < 2; moved++)
+        {
+            var totals = new[]
+            {
+                await TotalAsync(client), await TotalAsync(client, JobStatus.Completed), await TotalAsync(client, JobStatus.Failed),
+                await TotalAsync(client, JobStatus.Canceled), await TotalAsync(client, JobStatus.Timeout),
+            };
+            Assert.That(totals, Is.EqualTo(new[] { all, completed, failed, canceled, timeout }), moved == 0 ? "right after the sweep" : "once the changes are moved");
+            if (Storage == TestStorage.PostgreSql)
+            {
+                await App.Services.GetRequiredService<JobTotalsCompaction>().CompactAsync(CancellationToken.None);
+            }
+        }
+    }
+
+    protected static async Task<int> TotalAsync(HttpClient client, string? status = null) =>
+        (await (await client.GetAsync(status is null ? "/jobs" : $"/jobs?status={status}")).ReadObjectAsync()).At("pagination.total")!.GetValue<int>();
+
+    protected async Task<List<string>> JobIdsAsync(string keyId)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Where(j => j.OwnerKeyId == keyId).Select(j => j.Id).ToListAsync();
+    }
+}
+
+/// <summary>What the sweep does on either database.</summary>
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class JobRetentionTests(TestStorage storage) : JobRetentionFixture(storage)
+{
     [Test]
     public async Task TheSweep_DeletesTheJobsThatEndedBeforeTheRetention_AndKeepsEveryOtherJob()
     {
@@ -79,7 +127,11 @@ public sealed class JobRetentionTests(TestStorage storage) : ServerTest(storage)
 
         await AssertAllDeletedAsync(key);
     }
+}
 
+/// <summary>Two nodes sweeping one PostgreSQL database.</summary>
+public sealed class JobRetentionOnPostgreSqlTests() : JobRetentionFixture(TestStorage.PostgreSql)
+{
     /// <summary>
     /// Another node's sweep holds the rows it deletes until it commits: a sweep that waited for them would hold its own
     /// rows' locks meanwhile, and two sweeps that each held what the other wanted would deadlock.
@@ -87,10 +139,6 @@ public sealed class JobRetentionTests(TestStorage storage) : ServerTest(storage)
     [Test]
     public async Task OnPostgreSql_ASweep_PassesOverTheRowsAnotherNodesSweepHolds_WithoutWaiting()
     {
-        if (Storage != TestStorage.PostgreSql)
-        {
-            Assert.Ignore("The embedded database's writes take turns on one writer.");
-        }
         var (key, jobs) = await KeyWithExpiredJobsAsync(1_500);
 
         await using var scope = App.Services.CreateAsyncScope();
@@ -109,14 +157,14 @@ public sealed class JobRetentionTests(TestStorage storage) : ServerTest(storage)
         }
         await AssertAllDeletedAsync(key);
     }
+}
 
+/// <summary>The embedded database's plan of the sweep's statement.</summary>
+public sealed class JobRetentionOnTheEmbeddedDatabaseTests() : JobRetentionFixture(TestStorage.Embedded)
+{
     [Test]
     public async Task OnTheEmbeddedDatabase_TheSweepsDeleteFindsItsRowsInAnIndex()
     {
-        if (Storage != TestStorage.Embedded)
-        {
-            Assert.Ignore("PostgreSQL plans by its statistics.");
-        }
         await using var scope = App.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         await db.Database.OpenConnectionAsync();
@@ -126,49 +174,5 @@ public sealed class JobRetentionTests(TestStorage storage) : ServerTest(storage)
         var plan = await QueryPlans.ReadAsync(command);
 
         Assert.That(plan, Does.Contain("SEARCH jobs USING INDEX ix_jobs_status_created (status=? AND created_at<?)").And.Not.Contain("SCAN jobs"), plan);
-    }
-
-    /// <summary>A key of the test's own with <paramref name="count"/> jobs that ended a day before the retention, of each final status in turn.</summary>
-    private async Task<(CreatedKey Key, List<JobEntry> Jobs)> KeyWithExpiredJobsAsync(int count)
-    {
-        var key = await App.CreateKeyAsync("pro");
-        var old = DateTime.UtcNow - Retention - TimeSpan.FromDays(1);
-        var jobs = Enumerable.Range(0, count).Select(i => Ledger.Job(key.KeyId, "echo", Final[i % Final.Length], at: old.AddSeconds(i))).ToList();
-        await App.AddJobsAsync(jobs);
-        return (key, jobs);
-    }
-
-    private async Task AssertAllDeletedAsync(CreatedKey key)
-    {
-        using var client = App.CreateClient(key.ApiKey);
-        Assert.That(await JobIdsAsync(key.KeyId), Is.Empty);
-        await AssertTotalsAsync(client, all: 0, completed: 0, failed: 0, canceled: 0, timeout: 0);
-    }
-
-    /// <summary>GET /jobs's totals for the test's key, checked against its rows, before and after PostgreSQL moves its totals' changes.</summary>
-    private async Task AssertTotalsAsync(HttpClient client, int all, int completed, int failed, int canceled, int timeout)
-    {
-        for (var moved = 0; moved < 2; moved++)
-        {
-            var totals = new[]
-            {
-                await TotalAsync(client), await TotalAsync(client, JobStatus.Completed), await TotalAsync(client, JobStatus.Failed),
-                await TotalAsync(client, JobStatus.Canceled), await TotalAsync(client, JobStatus.Timeout),
-            };
-            Assert.That(totals, Is.EqualTo(new[] { all, completed, failed, canceled, timeout }), moved == 0 ? "right after the sweep" : "once the changes are moved");
-            if (Storage == TestStorage.PostgreSql)
-            {
-                await App.Services.GetRequiredService<JobTotalsCompaction>().CompactAsync(CancellationToken.None);
-            }
-        }
-    }
-
-    private static async Task<int> TotalAsync(HttpClient client, string? status = null) =>
-        (await (await client.GetAsync(status is null ? "/jobs" : $"/jobs?status={status}")).ReadObjectAsync()).At("pagination.total")!.GetValue<int>();
-
-    private async Task<List<string>> JobIdsAsync(string keyId)
-    {
-        await using var scope = App.Services.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Where(j => j.OwnerKeyId == keyId).Select(j => j.Id).ToListAsync();
     }
 }
