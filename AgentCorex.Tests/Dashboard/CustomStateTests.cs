@@ -133,8 +133,25 @@ public sealed class CustomStateTests(TestStorage storage) : DashboardTest(storag
         var page = await Dashboard.GetPageAsync("/jobs/timeout?count=2147483647");
 
         // The page size the pager read with is the selector's active choice (and the pages' links carry it).
-        Assert.That(Regex.Match(page, "class=\"btn btn-sm btn-default active[^\"]*\"\\s*href=\"[^\"]*count=([0-9]+)\"").Groups[1].Value, Is.EqualTo("5000"));
+        Assert.That(ActivePageSize(page), Is.EqualTo("5000"));
     }
+
+    [Test]
+    public async Task HangfiresOwnLists_ReadAtMostTheLargestPageTheSelectorOffers_Too()
+    {
+        using var client = App.CreateClient((await App.CreateKeyAsync(plan: "pro")).ApiKey);
+        var jobId = await client.SubmitAsync("echo", new { message = "a succeeded job, so that the list has a pager" });
+        await client.WaitForStatusAsync(jobId, "completed");
+        await Dashboard.WaitForPageAsync("/jobs/succeeded", html => html.Contains(jobId, StringComparison.Ordinal), "the job in Succeeded");
+
+        var page = await Dashboard.GetPageAsync("/jobs/succeeded?count=2147483647&from=0");
+
+        Assert.That(ActivePageSize(page), Is.EqualTo("5000"));
+    }
+
+    /// <summary>The page size a list's pager read with: the per-page selector's active choice (the pages' links carry it).</summary>
+    private static string ActivePageSize(string page) =>
+        Regex.Match(page, "class=\"btn btn-sm btn-default active[^\"]*\"\\s*href=\"[^\"]*count=([0-9]+)\"").Groups[1].Value;
 
     [Test]
     public async Task Lists_AreInTheOrderTheyEnded_WrapBetweenWords_AndLinkOnlyJobsHangfireStillHas()

@@ -1,4 +1,6 @@
+using System.Globalization;
 using AgentCorex.Web.Errors;
+using Microsoft.AspNetCore.WebUtilities;
 using Hangfire.Dashboard;
 using RouteCollection = Hangfire.Dashboard.RouteCollection;
 
@@ -34,8 +36,26 @@ internal sealed class DashboardRequestCheck(RequestDelegate next, RouteCollectio
             await ApiExceptionHandler.WriteAsync(context, refusal, context.RequestAborted);
             return;
         }
+        LimitPageSize(context.Request);
         await next(context); // a route Hangfire does not have is its own 404
     }
+
+    /// <summary>
+    /// A list page's <c>?count=</c> at most <see cref="EndedJobs.MaxPerPage"/>, the largest of Hangfire's per-page choices:
+    /// its pager takes any number, and <c>?count=2147483647</c> made a page of Succeeded, Failed or a queue read and render
+    /// every job Hangfire holds in that state, in one request.
+    /// </summary>
+    private static void LimitPageSize(HttpRequest request)
+    {
+        if (request.Query.TryGetValue(PageSize, out var count) && int.TryParse(count, out var asked) && asked > EndedJobs.MaxPerPage)
+        {
+            var query = QueryHelpers.ParseQuery(request.QueryString.Value);
+            query[PageSize] = EndedJobs.MaxPerPage.ToString(CultureInfo.InvariantCulture);
+            request.QueryString = QueryString.Create(query);
+        }
+    }
+
+    private const string PageSize = "count";
 
     /// <summary>Null when the request is one the route takes, else the error to answer.</summary>
     private async Task<ApiException?> RefusalAsync(HttpContext context, Type dispatcher)
