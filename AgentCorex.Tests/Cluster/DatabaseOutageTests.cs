@@ -377,8 +377,9 @@ public sealed class DatabaseOutageTests
         var probe = app.Services.GetRequiredService<DatabaseProbe>();
 
         proxy.Freeze();
-        // The last probe's answer stands for a second after it: a probe started now meets the silent database.
-        await Task.Delay(DatabaseProbe.Reuse);
+        // The last probe's answer stands for a second after it: a probe started after that meets the silent database.
+        // With a margin: a timer may fire a little before the stopwatch that times the answer's second has it passed.
+        await Task.Delay(DatabaseProbe.Reuse + TimeSpan.FromMilliseconds(250));
         var probesBefore = probe.Started;
         var asked = Stopwatch.StartNew();
         HttpResponseMessage[] ready;
