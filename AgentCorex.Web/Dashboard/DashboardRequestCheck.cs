@@ -41,21 +41,24 @@ internal sealed class DashboardRequestCheck(RequestDelegate next, RouteCollectio
     }
 
     /// <summary>
-    /// A list page's <c>?count=</c> at most <see cref="EndedJobs.MaxPerPage"/>, the largest of Hangfire's per-page choices:
-    /// its pager takes any number, and <c>?count=2147483647</c> made a page of Succeeded, Failed or a queue read and render
-    /// every job Hangfire holds in that state, in one request.
+    /// A list page's <c>?count=</c> at most <see cref="MaxPageSize"/>, the largest of Hangfire's per-page choices
+    /// (its _PerPageSelector): its pager takes any number, and <c>?count=2147483647</c> made a page of Succeeded, Failed
+    /// or a queue read and render every job Hangfire holds in that state, and one of the ledger's lists (EndedJobs) every
+    /// row of the list, in one request.
     /// </summary>
     private static void LimitPageSize(HttpRequest request)
     {
-        if (request.Query.TryGetValue(PageSize, out var count) && int.TryParse(count, out var asked) && asked > EndedJobs.MaxPerPage)
+        if (request.Query.TryGetValue(PageSize, out var count) && int.TryParse(count, out var asked) && asked > MaxPageSize)
         {
             var query = QueryHelpers.ParseQuery(request.QueryString.Value);
-            query[PageSize] = EndedJobs.MaxPerPage.ToString(CultureInfo.InvariantCulture);
+            query[PageSize] = MaxPageSize.ToString(CultureInfo.InvariantCulture);
             request.QueryString = QueryString.Create(query);
         }
     }
 
     private const string PageSize = "count";
+
+    private const int MaxPageSize = 5000;
 
     /// <summary>Null when the request is one the route takes, else the error to answer.</summary>
     private async Task<ApiException?> RefusalAsync(HttpContext context, Type dispatcher)

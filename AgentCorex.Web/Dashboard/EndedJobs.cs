@@ -23,16 +23,10 @@ internal sealed record EndedJobsModel(
 /// </summary>
 internal sealed class EndedJobs(AgentCorexDb db, HangfireExecutor executor, TimeProvider time)
 {
-    /// <summary>
-    /// The most rows a page reads: the largest of the dashboard's choices (Hangfire's per-page selector). Its pager
-    /// takes any <c>count</c>, and <c>?count=2147483647</c> would read every row of the list.
-    /// </summary>
-    public const int MaxPerPage = 5000;
-
     public async Task<EndedJobsModel> ReadAsync(LedgerJobList list, int from, int count, int defaultCount, JobStorage hangfire, CancellationToken cancellationToken)
     {
         var jobs = db.Listed(list);
-        var pager = new Pager(from, Math.Min(count, MaxPerPage), defaultCount, await jobs.CountAsync(cancellationToken));
+        var pager = new Pager(from, count, defaultCount, await jobs.CountAsync(cancellationToken));
         var rows = await (
                 from job in jobs.LatestEndedFirst().Skip(pager.FromRecord).Take(pager.RecordsPerPage)
                 join key in db.ApiKeys on job.OwnerKeyId equals key.Id into keys
