@@ -2,7 +2,6 @@ using AgentCorex.Tools;
 using AgentCorex.Web.Api;
 using FluentValidation;
 using System.Collections.Frozen;
-using System.Reflection;
 using System.Text.RegularExpressions;
 
 namespace AgentCorex.Web.Tools;
@@ -66,18 +65,10 @@ public sealed partial class ToolCatalog
     /// The validators of the tool's arguments, made here: one whose constructor throws (a pattern that cannot run
     /// without backtracking, in <see cref="PublishedPatterns"/>) stops the start naming the tool and the reason.
     /// </summary>
-    private static List<IValidator> ValidatorsOf(ITool tool, IServiceProvider services)
-    {
-        try
-        {
-            return services.GetServices(typeof(IValidator<>).MakeGenericType(tool.ArgumentsType)).OfType<IValidator>().ToList();
-        }
-        catch (Exception e) when (e is not StartupRefusedException)
-        {
-            var cause = e is TargetInvocationException { InnerException: { } inner } ? inner : e;
-            throw new StartupRefusedException($"The validator of tool '{tool.Name}' ({tool.ArgumentsType.Name}) cannot be created: {cause.Message}", cause);
-        }
-    }
+    private static List<IValidator> ValidatorsOf(ITool tool, IServiceProvider services) =>
+        ToolsExtensions.CreatedOrRefused(
+            $"The validator of tool '{tool.Name}' ({tool.ArgumentsType.Name})",
+            () => services.GetServices(typeof(IValidator<>).MakeGenericType(tool.ArgumentsType)).OfType<IValidator>().ToList());
 
     public IReadOnlyList<ToolDescriptor> All { get; }
 

@@ -77,16 +77,23 @@ public static class ToolsExtensions
     /// A tool as dependency injection makes it; one that cannot be made (a dependency not registered, a constructor that
     /// throws) stops the start naming it, as an operator's matter, not a crash with the exception alone.
     /// </summary>
-    internal static ITool Create(IServiceProvider services, Type type)
+    internal static ITool Create(IServiceProvider services, Type type) =>
+        CreatedOrRefused($"Tool {type.FullName}", () => (ITool)ActivatorUtilities.CreateInstance(services, type));
+
+    /// <summary>
+    /// What <paramref name="create"/> makes of a plugin's code; its failure (a constructor's exception, unwrapped from
+    /// reflection's) stops the start as "<paramref name="what"/> cannot be created: why".
+    /// </summary>
+    internal static T CreatedOrRefused<T>(string what, Func<T> create)
     {
         try
         {
-            return (ITool)ActivatorUtilities.CreateInstance(services, type);
+            return create();
         }
         catch (Exception e) when (e is not StartupRefusedException)
         {
             var cause = e is TargetInvocationException { InnerException: { } inner } ? inner : e;
-            throw new StartupRefusedException($"Tool {type.FullName} cannot be created: {cause.Message}", cause);
+            throw new StartupRefusedException($"{what} cannot be created: {cause.Message}", cause);
         }
     }
 
