@@ -1,5 +1,9 @@
 using System.Net;
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.RateLimits;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Moq;
 
 namespace AgentCorex.Tests.Api;
 
@@ -262,5 +266,31 @@ public sealed class HttpErrorTests : ServerTest
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed));
         Assert.That((await response.ReadObjectAsync()).Str("error.code"), Is.EqualTo("METHOD_NOT_ALLOWED"));
         Assert.That(response.Content.Headers.Allow, Is.EquivalentTo(new[] { "POST" }));
+    }
+
+    [TestCase("/execute_tool")]
+    [TestCase("/jobs/submit")]
+    public async Task AFaultOutsideTheAction_OnAnExecutionEndpoint_IsAnExecutionError_WithNoStackTrace(string route)
+    {
+        // The rate limit's count, a filter's work before the action, failing in a way nothing expects.
+        var counter = new Mock<IRequestCounter>();
+        counter.Setup(c => c.CountAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<long>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new InvalidOperationException("secret internals"));
+        // The admin key counted too, so that the count runs on either endpoint (POST /execute_tool takes admin keys only).
+        using var app = new AgentCorexApp(new Dictionary<string, string?> { ["RateLimits:Admin:RequestsPerMinute"] = "1000" });
+        using var node = app.WithWebHostBuilder(web => web.ConfigureTestServices(services => services.AddSingleton(counter.Object)));
+        using var admin = node.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AgentCorexApp.AdminKey);
+
+        var response = await admin.PostJsonAsync(route, new { tool = "echo", arguments = new { message = "x" } });
+
+        var text = await response.Content.ReadAsStringAsync();
+        var body = await response.ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That((response.StatusCode, body.Str("error.code")), Is.EqualTo((HttpStatusCode.InternalServerError, "INTERNAL_ERROR")));
+            Assert.That(body.Str("status"), Is.EqualTo("error"), "an execution endpoint's error");
+            Assert.That(text, Does.Not.Contain("secret internals").And.Not.Contain("   at "));
+        });
     }
 }

@@ -31,16 +31,6 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
             // An outage fails every request: a line each, not a stack trace each.
             LogDatabaseUnavailable(logger, context.Request.Method, context.Request.Path, cause.GetBaseException().Message);
         }
-        // The endpoint as it was when the exception was thrown: the middleware has cleared the request's.
-        if (error is { ExecutionStatus: null } && context.Features.Get<IExceptionHandlerFeature>()?.Endpoint.IsExecution() == true)
-        {
-            // Refused before the action read the body (the look-up of a key the node has not cached, the rate limit's
-            // shared count), or a body too large to read: an execution endpoint's errors say "status":"error", and
-            // name the tool asked for where the body can be read.
-            error = error.Error.Code == ApiErrors.DatabaseUnavailableCode
-                ? await error.ForToolInBodyAsync(context.Request, cancellationToken)
-                : error.ForNoTool();
-        }
         if (error is null)
         {
             LogUnhandled(logger, exception, context.Request.Method, context.Request.Path);
@@ -50,6 +40,17 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
         {
             // A fault an execution endpoint answered for its tool: logged whole, as any other.
             LogUnhandled(logger, fault, context.Request.Method, context.Request.Path);
+        }
+
+        // The endpoint as it was when the exception was thrown: the middleware has cleared the request's.
+        if (error is { ExecutionStatus: null } && context.Features.Get<IExceptionHandlerFeature>()?.Endpoint.IsExecution() == true)
+        {
+            // Refused before the action read the body (the look-up of a key the node has not cached, the rate limit's
+            // shared count), a body too large to read, or a fault outside the action (a filter's): an execution
+            // endpoint's errors say "status":"error", and name the tool asked for where the body can be read.
+            error = error.Error.Code == ApiErrors.DatabaseUnavailableCode
+                ? await error.ForToolInBodyAsync(context.Request, cancellationToken)
+                : error.ForNoTool();
         }
 
         await WriteAsync(context, error, cancellationToken);
