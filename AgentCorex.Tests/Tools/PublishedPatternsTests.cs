@@ -2,7 +2,10 @@ using AgentCorex.Tools;
 
 namespace AgentCorex.Tests.Tools;
 
-/// <summary>A published pattern checked as JSON Schema reads it (ECMA-262: <c>$</c> the end of the string), without backtracking.</summary>
+/// <summary>
+/// A published pattern checked as JSON Schema reads it (ECMA-262: <c>$</c> the end of the string, <c>\d</c>, <c>\w</c>,
+/// <c>\s</c> and <c>.</c> ECMA-262's sets), without backtracking.
+/// </summary>
 public sealed class PublishedPatternsTests
 {
     [TestCase(@"^a$|^b$", "b", "a\n")]
@@ -29,6 +32,59 @@ public sealed class PublishedPatternsTests
 
         Assert.That(regex.IsMatch(matches), Is.True);
         Assert.That(regex.IsMatch(matches + "\n"), Is.False);
+    }
+
+    // Each with a string ECMA-262's sets match and one they do not, one of which .NET's own (Unicode's; its . stops at \n alone) reads otherwise.
+    [TestCase(@"^\d+$", "0123456789", "\u0661\u0662\u0663")]
+    [TestCase(@"^\D$", "\u0661", "7")]
+    [TestCase(@"^\w+$", "az_AZ09", "caf\u00E9")]
+    [TestCase(@"^\W$", "\u00E9", "_")]
+    [TestCase(@"^\s$", "\uFEFF", "\u0085")]
+    [TestCase(@"^\s+$", " \t\v\f\r\n\u00A0\u2003\u2028\u3000\uFEFF", "\t\u0085")]
+    [TestCase(@"^\S$", "\u0085", "\uFEFF")]
+    [TestCase(@"^[\d]+$", "42", "\u0664\u0662")]
+    [TestCase(@"^[\w-]+$", "a-b_c", "a-\u00E9")]
+    [TestCase(@"^[^\d]$", "\u0661", "1")]
+    [TestCase(@"^[\s]$", "\uFEFF", "\u0085")]
+    [TestCase(@"^[\d-x]+$", "1-x", "\u0661")]
+    [TestCase(@"^[\D]$", "\u0661", "1")]
+    [TestCase(@"^[\W_]$", "\u00E9", "a")]
+    [TestCase(@"^[\d\W]$", "\u00E9", "a")]
+    [TestCase(@"^[^\D]$", "1", "\u0661")]
+    [TestCase(@"^[^\Wa]$", "b", "\u00E9")]
+    [TestCase(@"^[^\S]$", "\uFEFF", "\u0085")]
+    [TestCase(@"^[\S\d]$", "\u0085", "\uFEFF")]
+    [TestCase(@"^[\D^]+$", "^\u0661", "^5")]
+    [TestCase(@"^[]\D]+$", "]\u0661", "]5")]
+    [TestCase(@"^[^^\D]$", "5", "\u0665")]
+    [TestCase(@"^[\w-[\d]]$", "q", "\u00E9")] // .NET's subtraction of a class
+    [TestCase(@"^\\d\d$", @"\d5", "\\d\u0665")] // an escaped backslash, then ECMA-262's \d
+    [TestCase(@"^.$", "\u00E9", "\r")]
+    [TestCase(@"^.$", "x", "\u2028")]
+    [TestCase(@"^.$", "x", "\u2029")]
+    [TestCase(@"^[.].$", ".x", ".\r")] // a dot in a class is the character
+    public void AShorthandOrDot_IsEcmaScripts(string pattern, string matches, string doesNot)
+    {
+        var regex = PublishedPatterns.Strict(pattern);
+
+        Assert.That(regex.IsMatch(matches), Is.True, $"'{matches}'");
+        Assert.That(regex.IsMatch(doesNot), Is.False, $"'{doesNot}'");
+    }
+
+    [TestCase(@"^\bcat\b$", "word boundary")]
+    [TestCase(@"^a\B", "word boundary")]
+    [TestCase(@"(?i)^k$", "inline option i")]
+    [TestCase(@"^(?ns:.)$", "inline option s")]
+    [TestCase(@"^[a-\d]$", "ends a range")]
+    [TestCase(@"^[a-z-[\W]]$", "class subtraction")]
+    [TestCase(@"^[\W-[a]]$", "class subtraction")]
+    [TestCase(@"^[^\D\S]$", "two negated shorthands")]
+    [TestCase(@"^\d[a", "does not close")]
+    public void AConstructWithoutAnExactEcmaScriptReading_IsRefused_NamingIt(string pattern, string why)
+    {
+        var error = Assert.Throws<ArgumentException>(() => PublishedPatterns.Strict(pattern));
+
+        Assert.That(error!.Message, Does.Contain($"'{pattern}'").And.Contain(why));
     }
 
     [TestCase(@"^(a)\1$")]
