@@ -59,16 +59,17 @@ public sealed class ToolCatalogTests
         Assert.That(error!.Message, Does.Contain("'echo' has 2 validators").And.Contain(nameof(EchoArgumentsValidator)).And.Contain(nameof(ShortEchoValidator)));
     }
 
-    [Test]
-    public void Catalog_RefusesAValidatorThatCannotBeCreated_NamingTheToolAndThePattern()
+    [TestCase(typeof(BacktrackingEchoValidator), @"'^(a)\1$'", "without backtracking")]
+    [TestCase(typeof(WordBoundaryEchoValidator), @"'\bcat\b'", "word boundary")]
+    public void Catalog_RefusesAValidatorThatCannotBeCreated_NamingTheToolAndThePattern(Type validator, string pattern, string why)
     {
         using var services = new ServiceCollection()
-            .AddSingleton<IValidator<EchoArguments>, BacktrackingEchoValidator>()
+            .AddSingleton(typeof(IValidator<EchoArguments>), validator)
             .BuildServiceProvider();
 
         var error = Assert.Throws<StartupRefusedException>(() => new ToolCatalog([new EchoTool()], services, NullLoggerFactory.Instance));
 
-        Assert.That(error!.Message, Does.Contain("tool 'echo'").And.Contain(@"'^(a)\1$'").And.Contain("without backtracking"));
+        Assert.That(error!.Message, Does.Contain("tool 'echo'").And.Contain(pattern).And.Contain(why));
     }
 
     [Test]
@@ -124,6 +125,12 @@ public sealed class ToolCatalogTests
     private sealed class BacktrackingEchoValidator : AbstractValidator<EchoArguments>
     {
         public BacktrackingEchoValidator() => RuleFor(a => a.Message).MatchesPublished(@"^(a)\1$");
+    }
+
+    /// <summary>ECMA-262's \b is by ASCII's word characters, .NET's by Unicode's, and without backtracking it has no other.</summary>
+    private sealed class WordBoundaryEchoValidator : AbstractValidator<EchoArguments>
+    {
+        public WordBoundaryEchoValidator() => RuleFor(a => a.Message).MatchesPublished(@"\bcat\b");
     }
 
     private sealed class NameThrows : Tool<EchoArguments, EchoResult>

@@ -63,7 +63,8 @@ public sealed partial class ToolCatalog
 
     /// <summary>
     /// The validators of the tool's arguments, made here: one whose constructor throws (a pattern that cannot run
-    /// without backtracking, in <see cref="PublishedPatterns"/>) stops the start naming the tool and the reason.
+    /// without backtracking, or that .NET cannot read as ECMA-262 does, in <see cref="PublishedPatterns"/>) stops the start naming
+    /// the tool and the reason.
     /// </summary>
     private static List<IValidator> ValidatorsOf(ITool tool, IServiceProvider services) =>
         ToolsExtensions.CreatedOrRefused(
