@@ -17,7 +17,11 @@ public sealed class ToolResultJson
 
     private ToolResultJson(byte[] utf8) => this.utf8 = utf8;
 
-    /// <summary>The result as JSON, or null with the reason it cannot be written.</summary>
+    /// <summary>
+    /// The result as JSON, or null with the reason it cannot be written: System.Text.Json's message, whose advice on its
+    /// own settings (<c>JsonNumberHandling</c>, <c>ReferenceHandler</c>, a link) is for the tool's author, not its caller
+    /// (<see cref="ForCaller"/>).
+    /// </summary>
     public static ToolResultJson? TryWrite(object? result, out string? problem)
     {
         try
@@ -31,6 +35,10 @@ public sealed class ToolResultJson
             return null;
         }
     }
+
+    /// <summary>The first sentence of a <see cref="TryWrite"/> problem: what is wrong, without the serializer's advice.</summary>
+    public static string ForCaller(string problem) =>
+        problem.IndexOf(". ", StringComparison.Ordinal) is var end and > 0 ? problem[..(end + 1)] : problem;
 
     public ReadOnlySpan<byte> Utf8 => utf8;
 

@@ -52,9 +52,13 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
         {
             // Waiting on the token (not the task alone) answers at the deadline even if the tool ignores it.
             var result = execution.IsCompleted ? await execution : await execution.WaitAsync(cancel.Token);
-            return ToolResultJson.TryWrite(result, out var problem) is { } json
-                ? ToolOutcome.Succeeded(json, Elapsed(started))
-                : ToolOutcome.Failed(code: null, $"The tool's result cannot be written as JSON: {problem}", details: null, Elapsed(started));
+            if (ToolResultJson.TryWrite(result, out var problem) is { } json)
+            {
+                return ToolOutcome.Succeeded(json, Elapsed(started));
+            }
+            LogUnwritableResult(logger, tool.Name, context.ExecutionId, problem);
+            return ToolOutcome.Failed(
+                code: null, $"The tool's result cannot be written as JSON: {ToolResultJson.ForCaller(problem!)}", details: null, Elapsed(started));
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested && !CallerCanceled(cancellationToken, stopping))
         {
@@ -209,6 +213,9 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} threw in execution {ExecutionId}")]
     private static partial void LogToolException(ILogger logger, Exception exception, string tool, string executionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} returned a result that cannot be written as JSON in execution {ExecutionId}: {Problem}")]
+    private static partial void LogUnwritableResult(ILogger logger, string tool, string executionId, string? problem);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} failed in execution {ExecutionId} with details that cannot be written as JSON, left out: {Problem}")]
     private static partial void LogUnwritableDetails(ILogger logger, string tool, string executionId, string? problem);
