@@ -16,15 +16,15 @@ public sealed class ArgumentValidationTests : ServerTest
         yield return new TestCaseData("echo", """{"message":42}""", "message", "'message' is not a valid string").SetName("number for string");
         yield return new TestCaseData("echo", """{"message":null}""", "message", "'message' is not a valid string").SetName("null for string");
         yield return new TestCaseData("echo", """{"message":"hi","extra":1}""", "extra", "Unknown argument: extra").SetName("unknown argument");
-        yield return new TestCaseData("wait", """{"duration_ms":"10"}""", "duration_ms", "'duration_ms' is not a valid integer").SetName("string for integer");
-        yield return new TestCaseData("wait", """{"duration_ms":1.5}""", "duration_ms", "'duration_ms' is not a valid integer").SetName("fraction for integer");
+        yield return new TestCaseData("wait", """{"duration_ms":"10"}""", "duration_ms", "'duration_ms' is not a valid integer (a whole number from -2147483648 to 2147483647)").SetName("string for integer");
+        yield return new TestCaseData("wait", """{"duration_ms":1.5}""", "duration_ms", "'duration_ms' is not a valid integer (a whole number from -2147483648 to 2147483647)").SetName("fraction for integer");
         yield return new TestCaseData("wait", """{"duration_ms":86400001}""", "duration_ms", "'duration_ms' must be between 0 and 86400000. You entered 86400001.").SetName("above maximum");
         yield return new TestCaseData("wait", """{"duration_ms":10,"steps":0}""", "steps", "'steps' must be between 1 and 1000. You entered 0.").SetName("below minimum");
         yield return new TestCaseData("fail", """{"message":"m","code":"lower"}""", "code", "'code' must be UPPER_SNAKE_CASE.").SetName("custom message");
         yield return new TestCaseData("fail", """{"message":"m","code":"ABC\n"}""", "code", "'code' must be UPPER_SNAKE_CASE.").SetName("pattern with a last newline");
         yield return new TestCaseData("echo", """{"message":" \t"}""", "message", "'message' must not be empty.").SetName("white space alone");
         yield return new TestCaseData("test_nested", """{"target":{"host":"","port":80},"tags":[]}""", "target.host", "'host' must not be empty.").SetName("nested property");
-        yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":"80"},"tags":[]}""", "target.port", "'target.port' is not a valid integer").SetName("nested wrong type");
+        yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":"80"},"tags":[]}""", "target.port", "'target.port' is not a valid integer (a whole number from -2147483648 to 2147483647)").SetName("nested wrong type");
         yield return new TestCaseData("test_nested", """{"target":{"host":"h"},"tags":[]}""", "target.port", "Missing required argument: target.port").SetName("nested missing");
         yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":80,"scheme":"x"},"tags":[]}""", "target.scheme", "Unknown argument: target.scheme").SetName("nested unknown");
         yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":80},"tags":[1]}""", "tags[0]", "'tags[0]' is not a valid string").SetName("list element of wrong type");
@@ -158,11 +158,11 @@ public sealed class ArgumentValidationTests : ServerTest
     }
 
     [TestCase("/execute_tool", """{"tool":7,"arguments":{}}""", "tool", "'tool' is not a valid string")]
-    [TestCase("/execute_tool", """{"tool":"echo","arguments":{"message":"x"},"timeout_ms":"soon"}""", "timeout_ms", "'timeout_ms' is not a valid integer")]
-    [TestCase("/jobs/submit", """{"tool":"echo","arguments":{"message":"x"},"timeout_ms":99999999999}""", "timeout_ms", "'timeout_ms' is not a valid integer")]
+    [TestCase("/execute_tool", """{"tool":"echo","arguments":{"message":"x"},"timeout_ms":"soon"}""", "timeout_ms", "'timeout_ms' is not a valid integer (a whole number from -2147483648 to 2147483647)")]
+    [TestCase("/jobs/submit", """{"tool":"echo","arguments":{"message":"x"},"timeout_ms":99999999999}""", "timeout_ms", "'timeout_ms' is not a valid integer (a whole number from -2147483648 to 2147483647)")]
     [TestCase("/execute_tool", """{"tool":"echo","arguments":{"message":"x"},"mode":true}""", "mode", "'mode' is not a valid string")]
     [TestCase("/jobs/submit", """{"tool":"echo","arguments":"x"}""", "arguments", "'arguments' must be a JSON object")]
-    [TestCase("/api_keys", """{"name":"k","rate_limits":{"max_concurrent":"many"}}""", "rate_limits.max_concurrent", "'rate_limits.max_concurrent' is not a valid integer")]
+    [TestCase("/api_keys", """{"name":"k","rate_limits":{"max_concurrent":"many"}}""", "rate_limits.max_concurrent", "'rate_limits.max_concurrent' is not a valid integer (a whole number from -2147483648 to 2147483647)")]
     [TestCase("/api_keys", """{"name":"k","rate_limits":[]}""", "rate_limits", "'rate_limits' is not a valid object")]
     public async Task ARequestField_OfTheWrongJsonType_IsNamed_WithWhatItShouldBe(string route, string request, string field, string message)
     {

@@ -54,9 +54,9 @@ public sealed class ToolAuthoringTests : ServerTest
             .SetName("an unknown property of a map's value");
         yield return new TestCaseData(Shapes + ""","hosts":{"a":{"host":"h","port":1},"b":null}}""", "hosts.b", "'hosts.b' is not a valid object")
             .SetName("a null value of a map of objects");
-        yield return new TestCaseData(Shapes + ""","hosts":{"a":{"host":"h","port":"x"}}}""", "hosts.a.port", "'hosts.a.port' is not a valid integer")
+        yield return new TestCaseData(Shapes + ""","hosts":{"a":{"host":"h","port":"x"}}}""", "hosts.a.port", "'hosts.a.port' is not a valid integer (a whole number from -2147483648 to 2147483647)")
             .SetName("a value of the wrong type in a map's value");
-        yield return new TestCaseData(Shapes + ""","weights":{"a":"x"}}""", "weights.a", "'weights.a' is not a valid integer")
+        yield return new TestCaseData(Shapes + ""","weights":{"a":"x"}}""", "weights.a", "'weights.a' is not a valid integer (a whole number from -2147483648 to 2147483647)")
             .SetName("a value of a map of the wrong type");
         yield return new TestCaseData(Shapes + ""","weights":[1]}""", "weights", "'weights' is not a valid object")
             .SetName("a list for a map");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
@@ -59,9 +60,16 @@ internal static class JsonPaths
         _ when type == typeof(Uri) => "absolute URI string (RFC 3986, such as https://example.com/path)",
         _ when type == typeof(bool) => "boolean",
         _ when type.IsEnum => $"value (one of {string.Join(", ", Enum.GetNames(type).Select(JsonNamingPolicy.SnakeCaseLower.ConvertName))})",
-        _ when type == typeof(int) || type == typeof(long) || type == typeof(short) || type == typeof(byte)
-            || type == typeof(sbyte) || type == typeof(ushort) || type == typeof(uint) || type == typeof(ulong)
-            || type == typeof(Int128) || type == typeof(UInt128) => "integer",
+        // With its range: a whole number too large for the type (99999999999 for an int) is refused here too.
+        _ when type == typeof(int) => Integer(int.MinValue, int.MaxValue),
+        _ when type == typeof(long) => Integer(long.MinValue, long.MaxValue),
+        _ when type == typeof(short) => Integer(short.MinValue, short.MaxValue),
+        _ when type == typeof(byte) => Integer(byte.MinValue, byte.MaxValue),
+        _ when type == typeof(sbyte) => Integer(sbyte.MinValue, sbyte.MaxValue),
+        _ when type == typeof(ushort) => Integer(ushort.MinValue, ushort.MaxValue),
+        _ when type == typeof(uint) => Integer(uint.MinValue, uint.MaxValue),
+        _ when type == typeof(ulong) => Integer(ulong.MinValue, ulong.MaxValue),
+        _ when type == typeof(Int128) || type == typeof(UInt128) => "integer",
         _ when type == typeof(double) || type == typeof(float) || type == typeof(decimal) || type == typeof(Half) => "number",
         _ when type == typeof(DateTime) || type == typeof(DateTimeOffset) => "date-time string (RFC 3339, a date, a time and an offset, such as 2026-01-02T03:04:05Z)",
         _ when type == typeof(DateOnly) => "date string (yyyy-MM-dd)",
@@ -72,4 +80,7 @@ internal static class JsonPaths
         _ when type == typeof(JsonElement) || typeof(System.Text.Json.Nodes.JsonNode).IsAssignableFrom(type) => "value",
         _ => "object",
     };
+
+    private static string Integer(Int128 min, Int128 max) =>
+        string.Create(CultureInfo.InvariantCulture, $"integer (a whole number from {min} to {max})");
 }
