@@ -280,6 +280,22 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
         Assert.That(AgentCorex.Web.Dashboard.ArgumentRedaction.Redact(arguments), Is.EqualTo(expected));
     }
 
+    // An HTTP credential inside a longer value, the rest of it shown: after an Authorization header's name any credential
+    // is one; elsewhere a Bearer token of 16 characters or more and a Basic one that decodes to user:password, so that
+    // prose ("the bearer of", "Bearer bonds", "Basic plan", "basic idea") stays as it is.
+    [TestCase("""{"message":"Authorization: Bearer abcdefghijklmnopqrstuvwx","short":"Proxy-Authorization:bearer abc"}""",
+        """{"message":"Authorization: [REDACTED]","short":"Proxy-Authorization:[REDACTED]"}""")]
+    [TestCase("""{"cmd":"curl -H \"Authorization: Basic dXNlcjpwYXNzd29yZA==\" https://h.example/x"}""",
+        """{"cmd":"curl -H \"Authorization: [REDACTED]\" https://h.example/x"}""")]
+    [TestCase("""{"log":"called with Bearer sk_live_abcdef0123456789 from ci; the bearer of it is the Basic plan's bot"}""",
+        """{"log":"called with [REDACTED] from ci; the bearer of it is the Basic plan's bot"}""")]
+    [TestCase("""["headers:\nX-Upstream: Basic YWRtaW46aHVudGVyMg==\nAccept: */*","Bearer bonds and a basic idea; bearer abcdefghijklmnop1234 too"]""",
+        """["headers:\nX-Upstream: [REDACTED]\nAccept: */*","Bearer bonds and a basic idea; [REDACTED] too"]""")]
+    public void Redaction_HidesAnHttpCredentialInsideALongerValue_AndShowsTheRest(string arguments, string expected)
+    {
+        Assert.That(AgentCorex.Web.Dashboard.ArgumentRedaction.Redact(arguments), Is.EqualTo(expected));
+    }
+
     /// <summary>
     /// A key's arguments are shown to operators: a value made to make the redaction's patterns backtrack (each of many
     /// starting points scanning to the end) must not hold the job's page, and the thread Hangfire renders it on, for ever.
@@ -288,6 +304,7 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
     [TestCase("eyJ-", "")]
     [TestCase("-----BEGIN A", "")]
     [TestCase(";a a", "")]
+    [TestCase("Authorization: Basic YTpi ", "")]
     public void Redaction_TakesLinearTime_OnAValueMadeToBacktrack(string repeated, string end)
     {
         var value = string.Concat(Enumerable.Repeat(repeated, 1_000_000 / repeated.Length)) + end;

@@ -1,5 +1,5 @@
-using System.Text;
 using System.Text.RegularExpressions;
+using System.Text.Unicode;
 
 namespace AgentCorex.Web.Dashboard;
 
@@ -21,11 +21,8 @@ internal static partial class SecretValues
     /// <summary>The text with its secrets hidden; the same instance when it has none.</summary>
     public static string Redact(string text)
     {
-        if (IsHttpCredential(text))
-        {
-            return ArgumentRedaction.Redacted;
-        }
-        var hidden = PrivateKeyBlock().Replace(text, ArgumentRedaction.Redacted);
+        var hidden = HttpCredential().Replace(text, HttpCredentialHidden);
+        hidden = PrivateKeyBlock().Replace(hidden, ArgumentRedaction.Redacted);
         hidden = Jwt().Replace(hidden, ArgumentRedaction.Redacted);
         hidden = UrlPassword().Replace(hidden, match => match.Groups["before"].Value + ArgumentRedaction.Redacted + "@");
         hidden = QueryParameter().Replace(hidden, SecretSetting);
@@ -40,26 +37,33 @@ internal static partial class SecretValues
             : match.Value;
 
     /// <summary>
-    /// An Authorization header's value. A Bearer token of at least 16 characters; Basic only when it decodes to
-    /// user:password, so that text such as "Basic plan" stays as it is.
+    /// An HTTP credential wherever it is in the text (<c>curl -H "Authorization: Basic ..."</c>), hidden with its scheme.
+    /// After an Authorization header's name any credential is one, as the value of a key so named is; elsewhere "bearer"
+    /// and "basic" are words of prose too, so a Bearer token needs at least 16 characters ("the bearer of it", "Bearer
+    /// bonds" stay) and Basic must decode to user:password as UTF-8 text ("Basic plan" stays).
     /// </summary>
-    private static bool IsHttpCredential(string text)
+    private static string HttpCredentialHidden(Match match)
     {
-        var match = HttpCredential().Match(text);
-        if (!match.Success)
+        var header = match.Groups["header"].Value;
+        var credential = match.Groups["credential"].Value;
+        var isCredential = header.Length > 0 || (match.Groups["scheme"].Value.Equals("bearer", StringComparison.OrdinalIgnoreCase)
+            ? credential.Length >= 16
+            : IsUserAndPassword(credential));
+        return isCredential ? header + ArgumentRedaction.Redacted : match.Value;
+    }
+
+    private static bool IsUserAndPassword(string base64)
+    {
+        var bytes = new byte[base64.Length];
+        if (!Convert.TryFromBase64String(base64, bytes, out var length))
         {
             return false;
         }
-        var credential = match.Groups["credential"].Value;
-        if (match.Groups["scheme"].Value.Equals("bearer", StringComparison.OrdinalIgnoreCase))
-        {
-            return credential.Length >= 16;
-        }
-        var bytes = new byte[credential.Length];
-        return Convert.TryFromBase64String(credential, bytes, out var length) && Encoding.UTF8.GetString(bytes, 0, length).Contains(':');
+        var decoded = bytes.AsSpan(0, length);
+        return Utf8.IsValid(decoded) && decoded.Contains((byte)':');
     }
 
-    [GeneratedRegex(@"^\s*(?<scheme>bearer|basic)\s+(?<credential>[A-Za-z0-9\-._~+/]+=*)\s*$", RegexOptions.IgnoreCase | Linear)]
+    [GeneratedRegex(@"(?<header>\bauthorization\s*:\s*)?\b(?<scheme>bearer|basic)\s+(?<credential>[A-Za-z0-9\-._~+/]+=*)", RegexOptions.IgnoreCase | Linear)]
     private static partial Regex HttpCredential();
 
     // PEM's "-----BEGIN RSA PRIVATE KEY-----" ... "-----END RSA PRIVATE KEY-----", or to the end of a value cut short.
