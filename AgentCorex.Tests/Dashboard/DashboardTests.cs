@@ -199,6 +199,17 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
         Assert.That((await admin.SendAsync(new HttpRequestMessage(HttpMethod.Put, "/hangfire/no/such/page"))).StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "a route the dashboard lacks");
     }
 
+    [Test]
+    public async Task Pages_NameTheirLanguage_AsEnglish()
+    {
+        using var admin = App.CreateDashboardClient();
+        // Hangfire's layout writes the UI culture's two-letter name, which was the invariant culture's "iv".
+        foreach (var page in new[] { "", "/jobs/succeeded", "/tools" })
+        {
+            Assert.That(await admin.GetPageAsync(page), Does.Contain("<html lang=\"en\">"), page);
+        }
+    }
+
     private static ByteArrayContent Multipart(string body)
     {
         var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));

@@ -30,6 +30,7 @@ public static class DashboardExtensions
         DashboardAdditions.AddOnce();
         app.UseWhen(context => context.Request.Path.StartsWithSegments(Path), branch => branch
             .UseMiddleware<PageHeaders>(ContentSecurityPolicy)
+            .UseMiddleware<DashboardLanguage>()
             .UseMiddleware<DashboardGate>()
             .UseMiddleware<DashboardRequestCheck>());
         app.UseHangfireDashboard(Path, new DashboardOptions
