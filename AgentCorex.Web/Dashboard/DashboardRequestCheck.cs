@@ -37,7 +37,7 @@ internal sealed class DashboardRequestCheck(RequestDelegate next, RouteCollectio
             return;
         }
         LimitPageSize(context.Request);
-        await next(context); // a route Hangfire does not have is its own 404
+        await next(context); // Hangfire passes a route it does not have on: the app's 404 NOT_FOUND
     }
 
     /// <summary>
