@@ -103,26 +103,31 @@ public sealed class WebhookOutboxTests(TestStorage storage) : WebhookServerTest(
     /// <summary>A trigger that makes storing the deliveries of one event fail, as a database fault would.</summary>
     private async Task FailDeliveriesOfAsync(string eventName, bool fail)
     {
+        const string trigger = "injected_delivery_failure";
+        await (fail
+            ? AddTriggerAsync(trigger, "BEFORE INSERT ON webhook_deliveries", $"NEW.event = '{eventName}'")
+            : DropTriggerAsync(trigger, "webhook_deliveries"));
+    }
+
+    /// <summary>
+    /// A trigger (<paramref name="on"/>: "BEFORE INSERT ON webhook_deliveries", say) that runs <paramref name="action"/>
+    /// for each row <paramref name="when"/> holds of, or without one fails the statement, as a database fault would.
+    /// </summary>
+    private async Task AddTriggerAsync(string name, string on, string when, string? action = null) =>
+        await ExecuteAsync(Storage == TestStorage.PostgreSql
+            ? $"""
+                CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {action ?? "RAISE EXCEPTION 'injected failure'"}; RETURN NEW; END $$;
+                CREATE TRIGGER {name} {on} FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION {name}();
+                """
+            : $"CREATE TRIGGER {name} {on} WHEN {when} BEGIN {action ?? "SELECT RAISE(ABORT, 'injected failure')"}; END;");
+
+    private async Task DropTriggerAsync(string name, string table) =>
+        await ExecuteAsync(Storage == TestStorage.PostgreSql ? $"DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}();" : $"DROP TRIGGER {name};");
+
+    private async Task ExecuteAsync(string sql)
+    {
         await using var scope = App.Services.CreateAsyncScope();
-        var database = scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Database;
-        var sql = (Storage, fail) switch
-        {
-            (TestStorage.PostgreSql, true) => $"""
-                CREATE FUNCTION injected_delivery_failure() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
-                CREATE TRIGGER injected_delivery_failure BEFORE INSERT ON webhook_deliveries FOR EACH ROW
-                    WHEN (NEW.event = '{eventName}') EXECUTE FUNCTION injected_delivery_failure();
-                """,
-            (TestStorage.PostgreSql, false) => """
-                DROP TRIGGER injected_delivery_failure ON webhook_deliveries;
-                DROP FUNCTION injected_delivery_failure();
-                """,
-            (_, true) => $"""
-                CREATE TRIGGER injected_delivery_failure BEFORE INSERT ON webhook_deliveries
-                WHEN NEW.event = '{eventName}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;
-                """,
-            (_, false) => "DROP TRIGGER injected_delivery_failure;",
-        };
-        await database.ExecuteSqlRawAsync(sql);
+        await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Database.ExecuteSqlRawAsync(sql);
     }
 
     [Test]
@@ -162,6 +167,51 @@ public sealed class WebhookOutboxTests(TestStorage storage) : WebhookServerTest(
         var (stored, attempts) = await App.FindDeliveryAsync(delivery.Id);
         Assert.That(stored!.Status, Is.EqualTo(DeliveryStatus.Delivered));
         Assert.That(attempts, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task PendingDelivery_PastItsScheduleEnd_WhoseRunsKeepFailing_IsGivenUpByTheSweep()
+    {
+        var (user, endpoint, webhookId) = await NewWebhookAsync();
+        using var _ = user;
+        // Every run of it fails before recording anything: the database refuses its claim.
+        var delivery = await LastAttemptLostAsync(webhookId);
+        const string trigger = "injected_claim_failure";
+        await AddTriggerAsync(trigger, "BEFORE UPDATE OF in_flight_until ON webhook_deliveries",
+            $"NEW.delivery_id = '{delivery.Id}' AND NEW.in_flight_until IS NOT NULL");
+        try
+        {
+            var ended = await user.WaitForEndedDeliveryAsync(webhookId, "job.completed", TimeSpan.FromSeconds(10));
+
+            Assert.That(ended.Str("status"), Is.EqualTo("failed"));
+            var attempts = ended["attempts"]!.AsArray();
+            Assert.That(attempts, Has.Count.EqualTo(4));
+            Assert.That(attempts[3]!.Str("error"), Is.EqualTo(
+                "not sent: its attempt could not be made (the server's log says why), and the delivery's retry schedule has run out"));
+            Assert.That(Receiver.Received(endpoint), Is.Empty);
+        }
+        finally
+        {
+            await DropTriggerAsync(trigger, "webhook_deliveries");
+        }
+    }
+
+    [Test]
+    public async Task PendingDelivery_WhoseLastAttemptWasLost_IsStillMade_AfterItsScheduleEnd()
+    {
+        var (user, endpoint, webhookId) = await NewWebhookAsync();
+        using var _ = user;
+        var delivery = await LastAttemptLostAsync(webhookId);
+
+        Assert.That((await Receiver.WaitForAsync(endpoint, 1)).Single().Headers["webhook-id"], Is.EqualTo(delivery.Id));
+        Assert.That((await user.WaitForEndedDeliveryAsync(webhookId, "job.completed")).Str("status"), Is.EqualTo("delivered"));
+    }
+
+    /// <summary>A delivery whose last attempt, due within its schedule (26 h with the defaults), lost its job; the schedule ended a day ago.</summary>
+    private Task<WebhookDelivery> LastAttemptLostAsync(string webhookId)
+    {
+        var created = DateTime.UtcNow.AddDays(-2);
+        return App.AddDeliveryAsync(webhookId, DeliveryStatus.Pending, created, nextAttemptAt: created.AddHours(1), attempts: 3);
     }
 
     [Test]

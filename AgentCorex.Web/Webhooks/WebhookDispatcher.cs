@@ -15,7 +15,9 @@ namespace AgentCorex.Web.Webhooks;
 /// <see cref="RetrySchedule.Span"/>. Any other answer is final: 2xx delivered, 3xx (redirects are not followed) and
 /// 4xx failed; 410 Gone also disables the webhook. An attempt due while its receiver cannot take it (its circuit
 /// open, or no room for it on this node) is not made and not spent: it waits, longer each time
-/// (<see cref="RetrySchedule.PutOff"/>), and fails only at the end of the span.
+/// (<see cref="RetrySchedule.PutOff"/>), and fails only at the end of the span. An attempt this server cannot make
+/// is recorded all the same: at once final when the webhook's secret cannot be read (nothing could sign it later
+/// either), spent and retried when anything else throws (it may pass).
 /// The job returns what the attempt came to ("HTTP 500, now pending, attempt 3 at ..."): the run of the job succeeds
 /// whatever the receiver answered, so the dashboard's Succeeded page shows that as the job's result.
 /// </summary>
@@ -36,6 +38,8 @@ public sealed partial class WebhookDispatcher(
     /// <summary>How much longer than an attempt's timeout its claim lasts: time to record it.</summary>
     private static readonly TimeSpan ClaimMargin = TimeSpan.FromMinutes(1);
 
+    private const string NotMade = "Not made: its webhook was deleted, the delivery has ended, or this attempt was already made";
+
     public static string Enqueue(IBackgroundJobClient hangfire, string deliveryId, int attempt = 1) =>
         hangfire.Enqueue<WebhookDispatcher>(d => d.DeliverAsync(deliveryId, attempt, CancellationToken.None));
 
@@ -46,15 +50,9 @@ public sealed partial class WebhookDispatcher(
     [DisplayName("webhook delivery {0}, attempt {1}")]
     public async Task<string> DeliverAsync(string deliveryId, int attempt, CancellationToken cancellationToken)
     {
-        var delivery = await db.WebhookDeliveries.AsNoTracking().SingleOrDefaultAsync(d => d.Id == deliveryId, cancellationToken);
-        if (delivery is null || delivery.Status != DeliveryStatus.Pending || delivery.Attempts >= attempt)
+        if (await FindAsync(deliveryId, attempt, cancellationToken) is not (var delivery, var webhook))
         {
-            return "Not made: its webhook was deleted, the delivery has ended, or this attempt was already made";
-        }
-        var webhook = await db.Webhooks.AsNoTracking().SingleOrDefaultAsync(w => w.Id == delivery.WebhookId, cancellationToken);
-        if (webhook is null)
-        {
-            return "Not made: its webhook was deleted";
+            return NotMade;
         }
         using var scope = JobLogScope.Begin(logger, delivery.JobId, WebhookPayload.ToolOf(delivery.Payload), webhook.OwnerKeyId);
         if (webhook.DisabledAt is not null)
@@ -77,24 +75,70 @@ public sealed partial class WebhookDispatcher(
             {
                 return "Not made: another run of this attempt is making it";
             }
-            sent = await sender.SendAsync(webhook, delivery, cancellationToken);
+            sent = await SendAsync(webhook, delivery, attempt, cancellationToken);
         }
         finally
         {
-            if (sent is not null)
+            if (sent is { Made: true })
             {
                 gate.Exit(webhook.Id, !sent.Unanswered, sent.Duration);
             }
             else
             {
                 gate.Withdraw(webhook.Id);
-                if (claimed)
+                if (claimed && sent is null)
                 {
                     await ReleaseAsync(deliveryId); // stopped mid-attempt (shutting down): Hangfire's next run may make it
                 }
             }
         }
         return await RecordAsync(webhook, delivery, attempt, sent, claimed: true);
+    }
+
+    /// <summary>
+    /// Ends a delivery the sweep found past the end of its schedule with its attempt still not made, as one whose
+    /// every run fails before it can record anything (the database refusing the claim, a bug) would otherwise be
+    /// enqueued again for ever: the attempt is recorded as not sent, unless a run of it has recorded it meanwhile.
+    /// </summary>
+    public async Task<string> GiveUpAsync(string deliveryId, int attempt, CancellationToken cancellationToken)
+    {
+        if (await FindAsync(deliveryId, attempt, cancellationToken) is not (var delivery, var webhook))
+        {
+            return NotMade;
+        }
+        using var scope = JobLogScope.Begin(logger, delivery.JobId, WebhookPayload.ToolOf(delivery.Payload), webhook.OwnerKeyId);
+        return await RecordAsync(webhook, delivery, attempt,
+            Sent.NotSent("its attempt could not be made (the server's log says why), and the delivery's retry schedule has run out"), claimed: false);
+    }
+
+    /// <summary>The delivery and its webhook while this attempt is still to be made; otherwise null (<see cref="NotMade"/>).</summary>
+    private async Task<(WebhookDelivery Delivery, Webhook Webhook)?> FindAsync(string deliveryId, int attempt, CancellationToken cancellationToken)
+    {
+        var delivery = await db.WebhookDeliveries.AsNoTracking().SingleOrDefaultAsync(d => d.Id == deliveryId, cancellationToken);
+        if (delivery is null || delivery.Status != DeliveryStatus.Pending || delivery.Attempts >= attempt)
+        {
+            return null;
+        }
+        var webhook = await db.Webhooks.AsNoTracking().SingleOrDefaultAsync(w => w.Id == delivery.WebhookId, cancellationToken);
+        return webhook is null ? null : (delivery, webhook);
+    }
+
+    /// <summary>
+    /// The request, or what kept this server from making it: an exception but the stopping of the job ends the
+    /// attempt, not the job, so that it is recorded and retried on the schedule rather than enqueued again by the
+    /// sweep, unseen. The database failing to record it still fails the job: that is retried whole.
+    /// </summary>
+    private async Task<Sent> SendAsync(Webhook webhook, WebhookDelivery delivery, int attempt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await sender.SendAsync(webhook, delivery, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogFaulted(logger, e, delivery.Id, webhook.Id, attempt);
+            return Sent.Faulted(e);
+        }
     }
 
     /// <summary>Marks the attempt in flight, so that a second run of it (a repair, a duplicate) does not send it too.</summary>
@@ -256,6 +300,10 @@ public sealed partial class WebhookDispatcher(
     // Debug: a dead or slow receiver's backlog would write a line per delivery each time one came due.
     [LoggerMessage(Level = LogLevel.Debug, Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: not made, {Reason}; put off to {At:u}")]
     private static partial void LogPutOff(ILogger logger, string deliveryId, string webhookId, int attempt, string reason, DateTime at);
+
+    // An Error with the exception: a fault of this server's, which the delivery log only names.
+    [LoggerMessage(Level = LogLevel.Error, Message = "Webhook delivery {DeliveryId} to {WebhookId}, attempt {Attempt}: the server failed in making it")]
+    private static partial void LogFaulted(ILogger logger, Exception exception, string deliveryId, string webhookId, int attempt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {WebhookId} disabled: its receiver answered 410 Gone")]
     private static partial void LogDisabled(ILogger logger, string webhookId);

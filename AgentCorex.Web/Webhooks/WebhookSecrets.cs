@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.DataProtection;
 
@@ -39,7 +40,30 @@ public sealed class WebhookSecrets(IDataProtectionProvider dataProtection)
 
     public string Protect(string secret) => protector.Protect(secret);
 
-    public string Unprotect(string protectedSecret) => protector.Unprotect(protectedSecret);
+    /// <summary>
+    /// The secret as stored, when it can still sign: false when Data Protection cannot unprotect it (its key lost
+    /// from the key ring, or the ring restored without it; the value damaged) or it no longer decodes as a
+    /// <c>whsec_</c> secret. Nothing of it can come back then, so its webhook must be registered again.
+    /// </summary>
+    public bool TryUnprotect(string protectedSecret, [NotNullWhen(true)] out string? secret)
+    {
+        secret = null;
+        string unprotected;
+        try
+        {
+            unprotected = protector.Unprotect(protectedSecret);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+        if (!TryDecode(unprotected, out _))
+        {
+            return false;
+        }
+        secret = unprotected;
+        return true;
+    }
 
     private static bool TryDecode(string? secret, out byte[] key)
     {

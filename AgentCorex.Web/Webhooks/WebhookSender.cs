@@ -11,6 +11,10 @@ public sealed class WebhookSender(IHttpClientFactory http, WebhookSecrets secret
 {
     public const string HttpClientName = "webhooks";
 
+    /// <summary>Why nothing was sent, as the delivery log and the server's log say it: what the owner and the operator can do.</summary>
+    public const string UnreadableSecret =
+        "the webhook's secret cannot be read (the server's Data Protection key for it is gone from the key ring, or the stored secret is damaged); register the webhook again";
+
     /// <summary>
     /// Who sends: firewalls in front of receivers (AWS WAF's common rule set, Cloudflare's browser check) refuse a
     /// request with no User-Agent, which would fail the delivery at once with a 403.
@@ -19,8 +23,11 @@ public sealed class WebhookSender(IHttpClientFactory http, WebhookSecrets secret
 
     public async Task<Sent> SendAsync(Webhook webhook, WebhookDelivery delivery, CancellationToken cancellationToken)
     {
+        if (!secrets.TryUnprotect(webhook.ProtectedSecret, out var secret))
+        {
+            return Sent.NotSent(UnreadableSecret);
+        }
         var body = Encoding.UTF8.GetBytes(delivery.Payload);
-        var secret = secrets.Unprotect(webhook.ProtectedSecret);
         var timestamp = time.GetUtcNow().ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
@@ -73,10 +80,19 @@ public sealed class WebhookSender(IHttpClientFactory http, WebhookSecrets secret
 /// <summary>What came of an attempt: the status code, or the error when no answer came or nothing was sent.</summary>
 /// <param name="Unanswered">A timeout or a connection error: the receiver may be down.</param>
 /// <param name="RetryAfter">The Retry-After of a 429 or 503 answer.</param>
-public sealed record Sent(int? StatusCode, TimeSpan Duration, string? Error, bool Retryable, bool Unanswered = false, TimeSpan? RetryAfter = null)
+/// <param name="Made">False when no request was made: the receiver's health is not judged by it.</param>
+public sealed record Sent(int? StatusCode, TimeSpan Duration, string? Error, bool Retryable, bool Unanswered = false, TimeSpan? RetryAfter = null, bool Made = true)
 {
     public bool Delivered => StatusCode is >= 200 and < 300;
 
     /// <summary>An attempt not made, and final: an attempt that can wait is put off instead, not recorded.</summary>
-    public static Sent NotSent(string why) => new(null, TimeSpan.Zero, "not sent: " + why, Retryable: false);
+    public static Sent NotSent(string why) => new(null, TimeSpan.Zero, "not sent: " + why, Retryable: false, Made: false);
+
+    /// <summary>
+    /// An attempt this server failed to make, for a reason of its own that may pass (a fault reading what it
+    /// needs, a bug): spent and retried on the schedule, as an unanswered one is. Its exception goes to the
+    /// server's log only: its message is not the owner's to read.
+    /// </summary>
+    public static Sent Faulted(Exception fault) =>
+        new(null, TimeSpan.Zero, $"the server failed in making the attempt ({fault.GetType().Name}; its log says why)", Retryable: true, Made: false);
 }

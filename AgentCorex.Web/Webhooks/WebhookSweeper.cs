@@ -14,7 +14,9 @@ namespace AgentCorex.Web.Webhooks;
 /// is raised again;</item>
 /// <item>a pending delivery past due by Webhooks:RepairGrace with no attempt in flight is enqueued again (the
 /// delivery rows are the outbox: a crash between storing a row and enqueueing its job, or between an attempt
-/// and scheduling the next, loses only the job);</item>
+/// and scheduling the next, loses only the job); but one due after the end of its schedule (enqueued again by a
+/// sweep after it already) is given up, its attempt recorded as not sent, so that a delivery whose every run fails
+/// before recording anything ends as its schedule does;</item>
 /// <item>ended deliveries older than Webhooks:DeliveryRetention are deleted with their attempts, in bounded batches.</item>
 /// </list>
 /// </summary>
@@ -27,6 +29,9 @@ internal sealed partial class WebhookSweeper(
     private const int Batch = 500;
     private const int MaxBatchesPerSweep = 20;
 
+    /// <summary>A retry capped at the schedule's end may be stored a little after it (PostgreSQL keeps microseconds).</summary>
+    private static readonly TimeSpan EndRounding = TimeSpan.FromSeconds(1);
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         PeriodicWork.RunAsync(() => options.Value.SweepInterval, time, atOnce: false, SweepAsync, e => LogSweepFailed(logger, e),
             new DatabaseOutageLog(logger, "The webhook delivery sweep"), stoppingToken);
@@ -37,7 +42,8 @@ internal sealed partial class WebhookSweeper(
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         var writes = scope.ServiceProvider.GetRequiredService<WriteGate>();
         await RaiseLostEventsAsync(db, scope.ServiceProvider.GetRequiredService<WebhookEvents>(), cancellationToken);
-        await RepairAsync(db, writes, scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>(), cancellationToken);
+        await RepairAsync(db, writes, scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>(),
+            scope.ServiceProvider.GetRequiredService<WebhookDispatcher>(), cancellationToken);
         await PruneAsync(db, writes, cancellationToken);
     }
 
@@ -67,19 +73,27 @@ internal sealed partial class WebhookSweeper(
         }
     }
 
-    private async Task RepairAsync(AgentCorexDb db, WriteGate writes, IBackgroundJobClient hangfire, CancellationToken cancellationToken)
+    private async Task RepairAsync(AgentCorexDb db, WriteGate writes, IBackgroundJobClient hangfire, WebhookDispatcher dispatcher, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var overdue = now - options.Value.RepairGrace;
+        var span = RetrySchedule.Span(options.Value);
         var lost = await db.WebhookDeliveries.AsNoTracking()
             .Where(d => d.Status == DeliveryStatus.Pending && d.NextAttemptAt < overdue && (d.InFlightUntil == null || d.InFlightUntil < now))
             .OrderBy(d => d.NextAttemptAt)
             .Take(Batch)
-            .Select(d => new { d.Id, d.Attempts })
+            .Select(d => new { d.Id, d.Attempts, d.CreatedAt, d.NextAttemptAt })
             .ToListAsync(cancellationToken);
         var repaired = 0;
         foreach (var delivery in lost)
         {
+            // Its last attempt, lost in a crash, is enqueued again once past the end (its due time then moves past
+            // it); found again, its runs fail before recording anything (or a Retry-After past the end lost its job).
+            if (delivery.NextAttemptAt > delivery.CreatedAt + span + EndRounding)
+            {
+                await dispatcher.GiveUpAsync(delivery.Id, delivery.Attempts + 1, cancellationToken);
+                continue;
+            }
             // The claim: the node that moves the due time enqueues it; another sweeping at once finds it no longer overdue.
             int claimed;
             using (await writes.EnterAsync(cancellationToken))
