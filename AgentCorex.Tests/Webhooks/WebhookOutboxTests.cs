@@ -131,6 +131,37 @@ public sealed class WebhookOutboxTests(TestStorage storage) : WebhookServerTest(
     }
 
     [Test]
+    public async Task Event_WhoseWebhookIsDeletedWhileItIsRaised_IsStoredForTheOwnersOtherWebhooks()
+    {
+        var (user, endpoint, kept) = await NewWebhookAsync();
+        using var _ = user;
+        var deleted = (await user.RegisterWebhookAsync(Receiver.NewEndpoint(), "job.completed")).Str("webhook_id")!;
+        var job = Ledger.Job(await OwnerOfAsync(kept), "echo", JobStatus.Completed, executionTimeMs: 3);
+        var bit = JobEventNames.Bit(JobEventNames.Completed);
+        job.EventsPending = bit;
+        await App.AddJobsAsync([job]);
+        // The deletion lands after the raise read the webhooks: inside its transaction, as the mark is cleared.
+        const string trigger = "injected_webhook_deletion";
+        await AddTriggerAsync(trigger, "AFTER UPDATE OF events_pending ON jobs", $"NEW.job_id = '{job.Id}'",
+            action: $"DELETE FROM webhooks WHERE webhook_id = '{deleted}'");
+        try
+        {
+            await using var scope = App.Services.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<WebhookEvents>().RaiseAsync(job, JobEventNames.Completed, bit, CancellationToken.None);
+        }
+        finally
+        {
+            await DropTriggerAsync(trigger, "jobs");
+        }
+
+        await using var check = App.Services.CreateAsyncScope();
+        var stored = await check.ServiceProvider.GetRequiredService<AgentCorexDb>().WebhookDeliveries.Where(d => d.JobId == job.Id).Select(d => d.WebhookId).ToListAsync();
+        Assert.That(stored, Is.EqualTo(new[] { kept }), "stored at once, not left to the sweep's raise");
+        Assert.That(await EventsPendingAsync(job.Id), Is.Zero);
+        Assert.That((await Receiver.WaitForAsync(endpoint, 1)).Single().Json["job"]!["job_id"]!.GetValue<string>(), Is.EqualTo(job.Id));
+    }
+
+    [Test]
     public async Task PendingDelivery_WithoutItsJob_IsDeliveredByTheSweep_ButNotOneInFlight()
     {
         var (user, endpoint, webhookId) = await NewWebhookAsync();

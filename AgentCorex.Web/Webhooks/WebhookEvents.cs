@@ -99,6 +99,7 @@ public sealed partial class WebhookEvents(
             {
                 return;
             }
+            deliveries = await OfWebhooksStillThereAsync(deliveries, cancellationToken);
             db.WebhookDeliveries.AddRange(deliveries);
             try
             {
@@ -114,6 +115,25 @@ public sealed partial class WebhookEvents(
         {
             WebhookDispatcher.Enqueue(hangfire, delivery.Id);
         }
+    }
+
+    /// <summary>
+    /// The deliveries whose webhook was not deleted since the webhooks were read: one deleted would fail the insert
+    /// (its foreign key), and with it this event's deliveries to the owner's other webhooks until the sweep's raise.
+    /// On PostgreSQL the webhooks are locked until the commit, so that a deletion waits, then takes their new
+    /// deliveries with it; SQLite's writer lock, held since the clearing of the mark, keeps them already.
+    /// </summary>
+    private async Task<List<WebhookDelivery>> OfWebhooksStillThereAsync(List<WebhookDelivery> deliveries, CancellationToken cancellationToken)
+    {
+        if (deliveries.Count == 0)
+        {
+            return deliveries;
+        }
+        var ids = deliveries.Select(d => d.WebhookId).ToArray();
+        var there = db.Database.IsNpgsql()
+            ? await db.Database.SqlQuery<string>($"""SELECT webhook_id AS "Value" FROM webhooks WHERE webhook_id = ANY({ids}) FOR KEY SHARE""").ToListAsync(cancellationToken)
+            : await db.Webhooks.Where(w => ids.Contains(w.Id)).Select(w => w.Id).ToListAsync(cancellationToken);
+        return deliveries.Where(d => there.Contains(d.WebhookId)).ToList();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read which webhooks want {Event}: it is marked pending, to be looked at again")]
