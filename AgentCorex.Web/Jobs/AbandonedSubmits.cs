@@ -22,7 +22,8 @@ public sealed class AbandonedSubmits
         {
             await ledger.RemoveAsync(id, cancellationToken);
             jobs.TryRemove(id, out _);
-            await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
+            // Removed: a stop now does not leave the slot it held to the next sweep of parked jobs (as JobSubmitter's own take-back).
+            await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
         }
     }
 }

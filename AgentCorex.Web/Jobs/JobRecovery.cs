@@ -62,7 +62,7 @@ internal sealed partial class JobRecovery(
         PeriodicWork.RunAsync(() => options.Value.ReconcileInterval, time, atOnce: false, RepairOrphansAsync, e => LogRepairFailed(logger, e),
             new DatabaseOutageLog(logger, "The ledger repair pass"), stoppingToken);
 
-    private async Task RecoverAfterRestartAsync(CancellationToken cancellationToken)
+    internal async Task RecoverAfterRestartAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
@@ -79,7 +79,7 @@ internal sealed partial class JobRecovery(
             if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, failed, cancellationToken) && !requeue)
             {
                 metrics.JobFinished(job.Tool, JobStatus.Failed);
-                await webhooks.RaiseAsync(job, JobEventNames.Failed, failed, cancellationToken);
+                await webhooks.RaiseAsync(job, JobEventNames.Failed, failed, CancellationToken.None); // the failure is stored
             }
         }
 
@@ -110,7 +110,7 @@ internal sealed partial class JobRecovery(
         }
     }
 
-    private async Task RepairOrphansAsync(CancellationToken cancellationToken)
+    internal async Task RepairOrphansAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
@@ -146,8 +146,10 @@ internal sealed partial class JobRecovery(
                 else
                 {
                     metrics.JobFinished(job.Tool, JobStatus.Failed);
-                    await webhooks.RaiseAsync(job, JobEventNames.Failed, failed, cancellationToken);
-                    await slots.OnSlotFreedAsync(job.OwnerKeyId, cancellationToken);
+                    // The failure is stored: a stop now does not leave its event to the webhook sweep
+                    // (Webhooks:RepairGrace), nor its key's parked jobs to the next sweep of parked jobs.
+                    await webhooks.RaiseAsync(job, JobEventNames.Failed, failed, CancellationToken.None);
+                    await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                 }
             }
             LogOrphan(logger, job.Id, state ?? "missing");
@@ -191,12 +193,15 @@ internal sealed partial class JobRecovery(
             {
                 continue;
             }
+            cancellationToken.ThrowIfCancellationRequested(); // a stop ends the pass before an enqueue, not between it and its record
             using var _ = JobLogScope.Begin(logger, job);
             var hangfireId = JobSubmitter.Enqueue(hangfire, job);
             lost--;
             // Not recorded when the job started, ended or was repaired by another node meanwhile: the new Hangfire
             // job then finds it so and ends (deleting it here could cancel it, should it have started the job).
-            if (await ledger.TryRecordRequeueAsync(job.Id, job.HangfireId, hangfireId, cancellationToken))
+            // Recorded despite a stop: unrecorded, the next pass cannot tell its new Hangfire job carries it and may
+            // enqueue it again in place of another lost job.
+            if (await ledger.TryRecordRequeueAsync(job.Id, job.HangfireId, hangfireId, CancellationToken.None))
             {
                 LogLostEnqueue(logger, job.Id, state ?? "none known");
             }

@@ -99,7 +99,8 @@ public static class JobsExtensions
         builder.Services.AddSingleton<RunningJobs>();
         builder.Services.AddSingleton<StartRecovery>();
         builder.Services.AddSingleton<HangfireBatchEnqueue>();
-        builder.Services.AddHostedService<JobRecovery>();
+        builder.Services.AddSingleton<JobRecovery>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<JobRecovery>());
         return builder;
     }
 

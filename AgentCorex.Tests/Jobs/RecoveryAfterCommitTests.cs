@@ -1,0 +1,66 @@
+using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Jobs;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentCorex.Tests.Jobs;
+
+/// <summary>
+/// Steps that follow a change the ledger's recovery stored (a cut-off job failed) go on when the server stops at that
+/// moment, as <see cref="AfterCommitTests"/>' do when a client goes away. The passes are run here, with a stop token of
+/// the test's; the server's own repair pass does not run (Jobs:ReconcileInterval of an hour).
+/// </summary>
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class RecoveryAfterCommitTests(TestStorage storage) : WebhookServerTest(storage)
+{
+    private const string UnsafeTool = "test_side_effect"; // not safe to run twice: a cut-off run is failed SERVER_RESTARTED
+
+    protected override IDictionary<string, string?> WebhookSettings => new Dictionary<string, string?>
+    {
+        ["Jobs:ReconcileInterval"] = "01:00:00",
+        ["Jobs:ReconcileGrace"] = "00:00:00",
+    };
+
+    [Test]
+    public async Task RepairPass_RaisesAnOrphansFailedEvent_AndHandsItsSlotOver_WhenStoppedOnceTheFailureIsStored()
+    {
+        var key = await App.CreateKeyAsync("free"); // one execution at once
+        using var client = App.CreateClient(key.ApiKey);
+        var endpoint = Receiver.NewEndpoint();
+        await client.RegisterWebhookAsync(endpoint, "job.failed");
+        await App.AddJobsAsync([CutOff(key.KeyId)]); // running, with no Hangfire job: its node died
+        var parked = await client.SubmitAsync("echo", new { message = "behind the orphan" }); // waits for the orphan's slot
+        using var stop = new CancellationTokenSource();
+        using var failed = new FirstMeasurement(App, "agentcorex.jobs.finished",
+            tags => Equals(tags["tool"], UnsafeTool) && Equals(tags["status"], JobStatus.Failed), stop.Cancel);
+
+        Assert.CatchAsync<OperationCanceledException>(() => App.Services.GetRequiredService<JobRecovery>().RepairOrphansAsync(stop.Token));
+
+        Assert.That(failed.Fired, "the server stopped once the orphan's failure was stored");
+        // Not left to the webhook repair sweep (Webhooks:RepairGrace, 2 minutes), nor to the next sweep of parked jobs (an hour).
+        var received = await Receiver.WaitForAsync(endpoint, 1, within: TimeSpan.FromSeconds(10));
+        Assert.That(received.Single().Event, Is.EqualTo("job.failed"));
+        Assert.That((await client.WaitForFinalAsync(parked, TimeSpan.FromSeconds(10))).Str("status"), Is.EqualTo("completed"), "the slot it held was handed over");
+    }
+
+    [Test]
+    public async Task RestartRecovery_RaisesACutOffJobsFailedEvent_WhenStoppedOnceTheFailureIsStored()
+    {
+        var key = await App.CreateKeyAsync("pro");
+        using var client = App.CreateClient(key.ApiKey);
+        var endpoint = Receiver.NewEndpoint();
+        await client.RegisterWebhookAsync(endpoint, "job.failed");
+        await App.AddJobsAsync([CutOff(key.KeyId)]); // as a restart finds it
+        using var stop = new CancellationTokenSource();
+        using var failed = new FirstMeasurement(App, "agentcorex.jobs.finished",
+            tags => Equals(tags["tool"], UnsafeTool) && Equals(tags["status"], JobStatus.Failed), stop.Cancel);
+
+        Assert.CatchAsync<OperationCanceledException>(() => App.Services.GetRequiredService<JobRecovery>().RecoverAfterRestartAsync(stop.Token));
+
+        Assert.That(failed.Fired, "the server stopped once the cut-off job's failure was stored");
+        var received = await Receiver.WaitForAsync(endpoint, 1, within: TimeSpan.FromSeconds(10));
+        Assert.That(received.Single().Event, Is.EqualTo("job.failed"));
+    }
+
+    private static JobEntry CutOff(string keyId) => Ledger.Job(keyId, UnsafeTool, JobStatus.Running, at: DateTime.UtcNow.AddMinutes(-5));
+}
