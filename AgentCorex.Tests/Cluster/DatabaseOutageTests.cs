@@ -434,6 +434,51 @@ public sealed class DatabaseOutageTests
         });
     }
 
+    /// <summary>
+    /// A request that came to a stuck probe late (its own check's 3 s running from then) was answered only at its own
+    /// timeout, up to 3 s after the probe was given up on. Here the probe's clock gives it up while its request waits.
+    /// </summary>
+    [Test]
+    public async Task Ready_Answers503AsItsProbeIsGivenUpOn_NotAtItsOwnTimeout()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var node = app.WithProbeClock(clock);
+        using var client = node.CreateClient();
+        Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var probe = node.Services.GetRequiredService<DatabaseProbe>();
+
+        proxy.Freeze();
+        clock.Advance(DatabaseProbe.Reuse);
+        var asked = Stopwatch.StartNew();
+        var took = TimeSpan.Zero;
+        var waiting = client.GetAsync("/health/ready").ContinueWith(answered =>
+        {
+            took = asked.Elapsed;
+            return answered.Result;
+        }, TaskScheduler.Default);
+        // Advanced until answered (the probe's give-up is timed just after it counts as started), off this thread: a
+        // cancel of the stuck probe may hold the thread that advances the clock for as long as Npgsql's timeouts.
+        var advances = new List<Task>();
+        while (!waiting.IsCompleted && asked.Elapsed < HealthExtensions.DatabaseCheckTimeout - TimeSpan.FromSeconds(1))
+        {
+            if (probe.Started == 2)
+            {
+                advances.Add(Task.Run(() => clock.Advance(HealthExtensions.DatabaseCheckTimeout)));
+            }
+            await Task.Delay(50);
+        }
+        var answer = await waiting;
+        await Task.WhenAll(advances);
+        proxy.Resume(); // so that this node's own stop does not wait on a silent database
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+            Assert.That(took, Is.LessThan(HealthExtensions.DatabaseCheckTimeout - TimeSpan.FromSeconds(1)), "answered as its probe was given up on");
+            Assert.That(probe.Started, Is.EqualTo(2), "the request waited on the stuck probe");
+        });
+    }
+
     [Test]
     public async Task ParkedJob_WhoseHandOverToHangfireFails_RunsAtTheNextSweep_NotAfterTheQueuedRepairGrace()
     {

@@ -9,7 +9,9 @@ namespace AgentCorex.Web.Health;
 /// <see cref="Reuse"/> once it ends. Readiness needs no key: a probe per request let a flood of them pile probes on a
 /// database that stopped answering, each running on for 15 to 35 s after its check gave up on it. A probe still running
 /// at <see cref="HealthExtensions.DatabaseCheckTimeout"/> is given up on, and the next request starts another: one stuck
-/// on a dead connection would otherwise keep the node unready for as long, though a new connection worked again.
+/// on a dead connection would otherwise keep the node unready for as long, though a new connection worked again. The
+/// requests waiting on it are answered unready as it is given up on: one that came to it late would otherwise wait out
+/// its own check's timeout, up to that long again, on a probe nobody waits for any more.
 /// </summary>
 /// <remarks>
 /// Neither a token nor a statement timeout bounds a call to a database that stopped answering (Npgsql waits out its
@@ -38,32 +40,52 @@ internal sealed class DatabaseProbe(IServiceScopeFactory scopes, TimeProvider ti
             {
                 // One given up on is left to end by itself (its scope is its own); its answer, when it comes, goes to no one.
                 current = new Run(time.GetTimestamp());
-                current.Answer = RunAsync(current);
+                current.Probe = RunAsync(current);
+                current.Answer = AnswerAsync(current);
             }
             return current.Answer;
         }
     }
 
-    /// <summary>Ended and no longer standing, or running for as long as a check waits: a flood still starts at most one a check's timeout.</summary>
-    private bool IsSpent(Run run) => run.Answer.IsCompleted
+    /// <summary>
+    /// Ended and no longer standing, or given up on (running for as long as a check waits): a flood still starts at most
+    /// one a check's timeout. One given up on that ends late is not given again: its requests were told it gave no answer.
+    /// </summary>
+    private bool IsSpent(Run run) => Volatile.Read(ref run.GivenUp) || (run.Probe.IsCompleted
         ? time.GetElapsedTime(Volatile.Read(ref run.EndedAt)) >= Reuse
-        : time.GetElapsedTime(run.StartedAt) >= HealthExtensions.DatabaseCheckTimeout;
+        : time.GetElapsedTime(run.StartedAt) >= HealthExtensions.DatabaseCheckTimeout);
 
     private async Task<HealthCheckResult> RunAsync(Run run)
     {
         Interlocked.Increment(ref started);
         // Off the lock: opening a connection may take a while before its first await.
         await Task.Yield();
-        // The probe's own bound, as a check's timeout was before: no one request's token (its client may go) ends it for the others.
-        using var timeout = new CancellationTokenSource(HealthExtensions.DatabaseCheckTimeout, time);
         try
         {
-            return await ProbeAsync(timeout.Token);
+            // Its own token, stopped as it is given up on: no one request's token (its client may go) ends it for the others.
+            return await ProbeAsync(run.Stop.Token);
         }
         finally
         {
             // Its own end, before its answer completes: one given up on that ends late does not stretch its successor's.
             Volatile.Write(ref run.EndedAt, time.GetTimestamp());
+        }
+    }
+
+    /// <summary>The probe's answer, or unready once it has run for as long as a check waits: the moment it is given up on.</summary>
+    private async Task<HealthCheckResult> AnswerAsync(Run run)
+    {
+        try
+        {
+            return await run.Probe.WaitAsync(HealthExtensions.DatabaseCheckTimeout, time);
+        }
+        catch (TimeoutException)
+        {
+            Volatile.Write(ref run.GivenUp, true);
+            // Told to stop off this thread, so that its requests are answered first: Npgsql's cancel request to a silent
+            // database holds the thread that cancels for as long as its own timeouts.
+            _ = run.Stop.CancelAsync();
+            return HealthCheckResult.Unhealthy($"{Unreachable} (no answer in {HealthExtensions.DatabaseCheckTimeout.TotalSeconds:0} s)");
         }
     }
 
@@ -94,11 +116,14 @@ internal sealed class DatabaseProbe(IServiceScopeFactory scopes, TimeProvider ti
 
     private const string Unreachable = "The database cannot be reached or its schema is not up to date.";
 
-    /// <summary>One probe: when it started and ended, and its answer.</summary>
+    /// <summary>One probe: when it started and ended, its own end, and the answer its requests get.</summary>
     private sealed class Run(long startedAt)
     {
         public long StartedAt { get; } = startedAt;
         public long EndedAt;
+        public bool GivenUp;
+        public CancellationTokenSource Stop { get; } = new(); // no timer: nothing to let go of
+        public Task<HealthCheckResult> Probe = null!;
         public Task<HealthCheckResult> Answer = null!;
     }
 }
