@@ -416,11 +416,7 @@ public sealed class DatabaseOutageTests
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
         using var node = app.WithProbeClock(clock);
         using var client = node.CreateClient();
-        Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        var probe = node.Services.GetRequiredService<DatabaseProbe>();
-
-        proxy.Freeze();
-        clock.Advance(DatabaseProbe.Reuse);
+        var probe = await SilentAfterAProbeAsync(node, client, clock);
         var whileSilent = await client.GetAsync("/health/ready");
         proxy.Recover(); // the stuck probe's connection stays dead
         clock.Advance(HealthExtensions.DatabaseCheckTimeout);
@@ -444,11 +440,7 @@ public sealed class DatabaseOutageTests
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
         using var node = app.WithProbeClock(clock);
         using var client = node.CreateClient();
-        Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        var probe = node.Services.GetRequiredService<DatabaseProbe>();
-
-        proxy.Freeze();
-        clock.Advance(DatabaseProbe.Reuse);
+        var probe = await SilentAfterAProbeAsync(node, client, clock);
         var asked = Stopwatch.StartNew();
         var took = TimeSpan.Zero;
         var waiting = client.GetAsync("/health/ready").ContinueWith(answered =>
@@ -477,6 +469,18 @@ public sealed class DatabaseOutageTests
             Assert.That(took, Is.LessThan(HealthExtensions.DatabaseCheckTimeout - TimeSpan.FromSeconds(1)), "answered as its probe was given up on");
             Assert.That(probe.Started, Is.EqualTo(2), "the request waited on the stuck probe");
         });
+    }
+
+    /// <summary>
+    /// The database stops answering once a probe of <paramref name="node"/> found it ready, and that probe's answer no
+    /// longer stands: the next readiness request starts a probe that gets stuck.
+    /// </summary>
+    private async Task<DatabaseProbe> SilentAfterAProbeAsync(WebApplicationFactory<Program> node, HttpClient client, Microsoft.Extensions.Time.Testing.FakeTimeProvider clock)
+    {
+        Assert.That((await client.GetAsync("/health/ready")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        proxy.Freeze();
+        clock.Advance(DatabaseProbe.Reuse);
+        return node.Services.GetRequiredService<DatabaseProbe>();
     }
 
     [Test]

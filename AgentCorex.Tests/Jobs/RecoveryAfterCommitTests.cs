@@ -30,13 +30,9 @@ public sealed class RecoveryAfterCommitTests(TestStorage storage) : WebhookServe
         await client.RegisterWebhookAsync(endpoint, "job.failed");
         await App.AddJobsAsync([CutOff(key.KeyId)]); // running, with no Hangfire job: its node died
         var parked = await client.SubmitAsync("echo", new { message = "behind the orphan" }); // waits for the orphan's slot
-        using var stop = new CancellationTokenSource();
-        using var failed = new FirstMeasurement(App, "agentcorex.jobs.finished",
-            tags => Equals(tags["tool"], UnsafeTool) && Equals(tags["status"], JobStatus.Failed), stop.Cancel);
 
-        Assert.CatchAsync<OperationCanceledException>(() => App.Services.GetRequiredService<JobRecovery>().RepairOrphansAsync(stop.Token));
+        StopOnceACutOffJobFailed((recovery, stop) => recovery.RepairOrphansAsync(stop));
 
-        Assert.That(failed.Fired, "the server stopped once the orphan's failure was stored");
         // Not left to the webhook repair sweep (Webhooks:RepairGrace, 2 minutes), nor to the next sweep of parked jobs (an hour).
         var received = await Receiver.WaitForAsync(endpoint, 1, within: TimeSpan.FromSeconds(10));
         Assert.That(received.Single().Event, Is.EqualTo("job.failed"));
@@ -51,15 +47,23 @@ public sealed class RecoveryAfterCommitTests(TestStorage storage) : WebhookServe
         var endpoint = Receiver.NewEndpoint();
         await client.RegisterWebhookAsync(endpoint, "job.failed");
         await App.AddJobsAsync([CutOff(key.KeyId)]); // as a restart finds it
+
+        StopOnceACutOffJobFailed((recovery, stop) => recovery.RecoverAfterRestartAsync(stop));
+
+        var received = await Receiver.WaitForAsync(endpoint, 1, within: TimeSpan.FromSeconds(10));
+        Assert.That(received.Single().Event, Is.EqualTo("job.failed"));
+    }
+
+    /// <summary>Runs <paramref name="pass"/> with a stop token that fires as the first cut-off job's failure is stored.</summary>
+    private void StopOnceACutOffJobFailed(Func<JobRecovery, CancellationToken, Task> pass)
+    {
         using var stop = new CancellationTokenSource();
         using var failed = new FirstMeasurement(App, "agentcorex.jobs.finished",
             tags => Equals(tags["tool"], UnsafeTool) && Equals(tags["status"], JobStatus.Failed), stop.Cancel);
 
-        Assert.CatchAsync<OperationCanceledException>(() => App.Services.GetRequiredService<JobRecovery>().RecoverAfterRestartAsync(stop.Token));
+        Assert.CatchAsync<OperationCanceledException>(() => pass(App.Services.GetRequiredService<JobRecovery>(), stop.Token));
 
         Assert.That(failed.Fired, "the server stopped once the cut-off job's failure was stored");
-        var received = await Receiver.WaitForAsync(endpoint, 1, within: TimeSpan.FromSeconds(10));
-        Assert.That(received.Single().Event, Is.EqualTo("job.failed"));
     }
 
     private static JobEntry CutOff(string keyId) => Ledger.Job(keyId, UnsafeTool, JobStatus.Running, at: DateTime.UtcNow.AddMinutes(-5));
