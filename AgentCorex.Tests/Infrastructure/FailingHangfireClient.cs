@@ -8,7 +8,7 @@ namespace AgentCorex.Tests.Infrastructure;
 /// <summary>
 /// Hangfire's client as the server has it, except that creating the job of one chosen ledger job, or moving a job to
 /// Canceled, fails once, as it does when the database goes away between storing a change in the ledger and telling
-/// Hangfire of it: a storage failure on demand.
+/// Hangfire of it: a storage failure on demand. Or the next job is created, and something happens right after.
 /// </summary>
 public sealed class FailingHangfireClient : IBackgroundJobClient
 {
@@ -18,6 +18,7 @@ public sealed class FailingHangfireClient : IBackgroundJobClient
     private bool failAny;
     private bool failCancel;
     private Action? alongside;
+    private Action? afterNext;
     private int failed;
 
     public int Failed
@@ -56,8 +57,13 @@ public sealed class FailingHangfireClient : IBackgroundJobClient
             alongside?.Invoke();
             throw Unavailable();
         }
-        return inner.Create(job, state);
+        var created = inner.Create(job, state);
+        Interlocked.Exchange(ref afterNext, null)?.Invoke();
+        return created;
     }
+
+    /// <summary>The next job is created, and <paramref name="after"/> runs once it is (say, a stop of the caller).</summary>
+    public void AfterNextCreate(Action after) => Volatile.Write(ref afterNext, after);
 
     /// <summary>The next move of a job to Canceled fails, as when the database goes away just after a cancel was stored.</summary>
     public void FailNextCancel()

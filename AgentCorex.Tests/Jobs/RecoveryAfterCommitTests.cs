@@ -1,5 +1,8 @@
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Storage;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Jobs;
@@ -67,4 +70,40 @@ public sealed class RecoveryAfterCommitTests(TestStorage storage) : WebhookServe
     }
 
     private static JobEntry CutOff(string keyId) => Ledger.Job(keyId, UnsafeTool, JobStatus.Running, at: DateTime.UtcNow.AddMinutes(-5));
+}
+
+/// <summary>
+/// The repair pass records the Hangfire job it made for a lost job when the server stops right after making it:
+/// unrecorded, the next pass could not tell that job carries it. On a second node of a server database, whose
+/// Hangfire client is watched (<see cref="FailingHangfireClient"/>); no worker runs it, so nothing else records it.
+/// </summary>
+public sealed class LostEnqueueAfterCommitTests() : ServerTest(TestStorage.PostgreSql)
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Jobs:WorkerCount"] = "0",
+        ["Jobs:ReconcileInterval"] = "01:00:00",
+        ["Jobs:QueuedRepairGrace"] = "00:00:01",
+    };
+
+    [Test]
+    public async Task RepairPass_RecordsALostJobsNewHangfireJob_WhenStoppedOnceItIsMade()
+    {
+        var hangfire = new FailingHangfireClient();
+        using var node = App.WithWebHostBuilder(web => web.ConfigureTestServices(services => services.Decorate(hangfire)));
+        var key = await App.CreateKeyAsync("pro");
+        var lost = Ledger.Job(key.KeyId, "echo", JobStatus.Queued, at: DateTime.UtcNow.AddMinutes(-1)); // its node died before enqueueing it
+        lost.Attempt = 0;
+        await App.AddJobsAsync([lost]);
+        using var stop = new CancellationTokenSource();
+        hangfire.AfterNextCreate(stop.Cancel);
+
+        await node.Services.GetRequiredService<JobRecovery>().RepairOrphansAsync(stop.Token);
+
+        Assert.That(stop.IsCancellationRequested, "the server stopped once the new Hangfire job was made");
+        await using var scope = node.Services.CreateAsyncScope();
+        var recorded = await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.AsNoTracking()
+            .Where(j => j.Id == lost.Id).Select(j => j.HangfireId).SingleAsync();
+        Assert.That(recorded, Is.Not.Null, "the new Hangfire job is recorded");
+    }
 }
