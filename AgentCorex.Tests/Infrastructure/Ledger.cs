@@ -36,6 +36,21 @@ public static class Ledger
         await db.SaveChangesAsync();
     }
 
+    /// <summary>
+    /// A running job's run cut off and the job started again, as after a restart, straight in the ledger: running before
+    /// and after, only its attempt and started_at change. The run is put its attempt's number of seconds ahead, so that
+    /// its started_at, the one field of a running job's event a new run changes, is a later second than the last
+    /// run's without waiting for one (nothing reads started_at but what shows it).
+    /// </summary>
+    public static async Task RunAgainAsync(this Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> app, string jobId)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        var ledger = scope.ServiceProvider.GetRequiredService<JobLedger>();
+        var row = (await ledger.FindAsync(jobId, CancellationToken.None))!;
+        Assert.That(await ledger.TryInterruptAsync(jobId, row.Attempt, requeue: true, raisesWhenFailed: 0, CancellationToken.None), Is.True);
+        Assert.That(await ledger.TryStartAsync(jobId, row.HangfireId!, row.Attempt + 1, DateTime.UtcNow.AddSeconds(row.Attempt), raises: 0, CancellationToken.None), Is.True);
+    }
+
     /// <summary>The Hangfire job now carrying a ledger job, once a worker has started it.</summary>
     public static async Task<string> HangfireIdAsync(this Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Program> app, string jobId)
     {

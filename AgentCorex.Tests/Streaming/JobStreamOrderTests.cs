@@ -1,6 +1,4 @@
 using AgentCorex.Tests.Infrastructure;
-using AgentCorex.Web.Jobs;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Streaming;
 
@@ -32,7 +30,7 @@ public sealed class JobStreamOrderTests(TestStorage storage) : ServerTest(storag
         // A new run, which the next poll publishes to the first stream: that event marks the poll, and leaves the run
         // as the watcher's latest. It starts in a later second, so that its started_at differs.
         await Task.Delay(TimeSpan.FromSeconds(1.1));
-        await RunAgainAsync(jobId);
+        await App.RunAgainAsync(jobId);
         ServerSentEvent? polled;
         do
         {
@@ -43,7 +41,7 @@ public sealed class JobStreamOrderTests(TestStorage storage) : ServerTest(storag
 
         // A third run in a later second, well before the next poll; a second stream opens on it.
         await Task.Delay(TimeSpan.FromSeconds(1.1));
-        await RunAgainAsync(jobId);
+        await App.RunAgainAsync(jobId);
         var (secondResponse, second) = await ServerSentEventReader.OpenAsync(Admin, $"/jobs/{jobId}/stream");
         using var ___ = secondResponse;
         using var ____ = second;
@@ -58,14 +56,5 @@ public sealed class JobStreamOrderTests(TestStorage storage) : ServerTest(storag
                 "the second stream is not sent the watcher's older run after its own newer read");
         });
         (await Admin.DeleteAsync($"/jobs/{jobId}?force=true")).EnsureSuccessStatusCode();
-    }
-
-    private async Task RunAgainAsync(string jobId)
-    {
-        using var scope = App.Services.CreateScope();
-        var ledger = scope.ServiceProvider.GetRequiredService<JobLedger>();
-        var row = (await ledger.FindAsync(jobId, CancellationToken.None))!;
-        Assert.That(await ledger.TryInterruptAsync(jobId, row.Attempt, requeue: true, raisesWhenFailed: 0, CancellationToken.None), Is.True);
-        Assert.That(await ledger.TryStartAsync(jobId, row.HangfireId!, row.Attempt + 1, DateTime.UtcNow, raises: 0, CancellationToken.None), Is.True);
     }
 }
