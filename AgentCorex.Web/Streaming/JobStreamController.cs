@@ -68,6 +68,7 @@ public sealed class JobStreamController(
             }
 
             using var keyLease = caller.IsAdmin ? null : keyStreams.TryEnter(caller.KeyId) ?? throw StreamErrors.TooManyStreamsForKey(keyStreams.Max);
+            // After the read above: the stream then takes nothing a poll found before it, which could be older.
             using var subscription = watcher.TrySubscribe(job) ?? throw StreamErrors.TooManyStreams();
             StartEventStream();
             if (HttpMethods.IsHead(Request.Method))

@@ -14,7 +14,8 @@ namespace AgentCorex.Web.Streaming;
 /// changed. The first query reads only each job's status, attempt and Hangfire id (its progress is read by that;
 /// its created_at, which bounds the read of the places, is known from the stream's start). The whole rows, which
 /// the events show, are read in a third query, of the jobs that changed only: with nothing changing, a poll reads
-/// no job's arguments, result or error. A stream waits on a task, holding no thread.
+/// no job's arguments, result or error. A stream waits on a task, holding no thread. Polls are numbered as they
+/// start, and a stream takes only what one started after its own read found (see <see cref="TrySubscribe"/>).
 /// </summary>
 public sealed partial class JobWatcher(
     IServiceScopeFactory scopes,
@@ -35,12 +36,23 @@ public sealed partial class JobWatcher(
     private readonly ConcurrentDictionary<string, JobWatch> watches = new(StringComparer.Ordinal);
     private readonly TimeProvider clock = time;
     private int streams;
+    private long polls;
     private DateTimeOffset placesDue;
 
     /// <summary>Streams this node serves now.</summary>
     internal int OpenStreams => Volatile.Read(ref streams);
 
-    /// <summary>Follows a job; null when this node already serves Streaming:MaxStreams streams.</summary>
+    /// <summary>The polls started so far.</summary>
+    internal long Polls => Interlocked.Read(ref polls);
+
+    /// <summary>
+    /// Follows a job; null when this node already serves Streaming:MaxStreams streams. Made after the stream's own read
+    /// of the job, which it sends first: it then takes only what a poll started after that read found. The watch's
+    /// latest event, and what a poll under way publishes, may come from a read older than the stream's, made while
+    /// another stream (another client, or this one before it reconnected) followed the job: sent after the stream's
+    /// own, it would take the job back (running to queued, an earlier run, less progress), and the next poll forward
+    /// again. The next poll, which would publish nothing for a job it finds unchanged, confirms it to the stream.
+    /// </summary>
     public Subscription? TrySubscribe(JobEntry job)
     {
         var jobId = job.Id;
@@ -52,9 +64,10 @@ public sealed partial class JobWatcher(
         while (true)
         {
             var watch = watches.GetOrAdd(jobId, static (_, createdAt) => new JobWatch(createdAt), job.CreatedAt);
-            if (watch.TryAddSubscriber())
+            var joinedAt = Polls;
+            if (watch.TryAddSubscriber(joinedAt))
             {
-                return new Subscription(this, jobId, watch);
+                return new Subscription(this, jobId, watch, joinedAt);
             }
             // it was being removed as its last stream closed: take a fresh one
         }
@@ -102,6 +115,7 @@ public sealed partial class JobWatcher(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         var view = scope.ServiceProvider.GetRequiredService<JobView>();
+        var poll = Interlocked.Increment(ref polls); // before anything is read: see TrySubscribe
         var refreshPlaces = clock.GetUtcNow() >= placesDue;
         List<(JobPulse Job, JobWatch Watch)> queued = [];
         List<Change> changed = [];
@@ -120,31 +134,41 @@ public sealed partial class JobWatcher(
                 if (job.Status == JobStatus.Queued)
                 {
                     // A queued job's place changes as the jobs ahead of it start: read below, for all of them at once.
-                    if (refreshPlaces || watch.State is not { Status: JobStatus.Queued } seen || seen.Attempt != job.Attempt)
+                    if (refreshPlaces || watch.State is not { Status: JobStatus.Queued } seen || seen.Attempt != job.Attempt || watch.IsAwaitedBy(poll))
                     {
                         queued.Add((job, watch));
                     }
                     continue;
                 }
                 var state = new StreamedState(job.Status, job.Attempt, view.ProgressOf(job.Status, job.HangfireId), PositionInQueue: null);
-                if (state != watch.State)
-                {
-                    changed.Add(new Change(job.Id, state, watch));
-                }
+                Found(new Change(job.Id, state, watch), poll, changed);
             }
         }
         if (queued.Count > 0)
         {
-            await AddMovedInQueueAsync(db, queued, refreshPlaces, changed, cancellationToken);
+            await AddMovedInQueueAsync(db, queued, refreshPlaces, poll, changed, cancellationToken);
         }
         if (changed.Count > 0)
         {
-            await PublishAsync(db, changed, cancellationToken);
+            await PublishAsync(db, changed, poll, cancellationToken);
+        }
+    }
+
+    /// <summary>A job found in a new state is published below; one found unchanged is confirmed to the streams that wait on this poll.</summary>
+    private static void Found(Change found, long poll, List<Change> changed)
+    {
+        if (found.State != found.Watch.State)
+        {
+            changed.Add(found);
+        }
+        else
+        {
+            found.Watch.Confirm(poll);
         }
     }
 
     private async Task AddMovedInQueueAsync(
-        AgentCorexDb db, List<(JobPulse Job, JobWatch Watch)> queued, bool refresh, List<Change> changed, CancellationToken cancellationToken)
+        AgentCorexDb db, List<(JobPulse Job, JobWatch Watch)> queued, bool refresh, long poll, List<Change> changed, CancellationToken cancellationToken)
     {
         var started = clock.GetTimestamp();
         var places = await db.PositionsInQueueAsync([.. queued.Select(q => q.Job.Id)], queued.Max(q => q.Watch.CreatedAt), cancellationToken);
@@ -157,11 +181,7 @@ public sealed partial class JobWatcher(
             // A job missing has left the queue since its status was read: the next poll sees where it went.
             if (places.TryGetValue(job.Id, out var place))
             {
-                var state = new StreamedState(job.Status, job.Attempt, Progress: null, place);
-                if (state != watch.State)
-                {
-                    changed.Add(new Change(job.Id, state, watch));
-                }
+                Found(new Change(job.Id, new StreamedState(job.Status, job.Attempt, Progress: null, place), watch), poll, changed);
             }
         }
     }
@@ -171,7 +191,7 @@ public sealed partial class JobWatcher(
     /// was read (another status or attempt) is left for the next poll, which sees it and reads it again: an event always
     /// shows the state it is published for.
     /// </summary>
-    private static async Task PublishAsync(AgentCorexDb db, List<Change> changed, CancellationToken cancellationToken)
+    private static async Task PublishAsync(AgentCorexDb db, List<Change> changed, long poll, CancellationToken cancellationToken)
     {
         foreach (var batch in changed.Chunk(Batch))
         {
@@ -181,7 +201,7 @@ public sealed partial class JobWatcher(
             {
                 if (rows.TryGetValue(jobId, out var job) && job.Status == state.Status && job.Attempt == state.Attempt)
                 {
-                    watch.Publish(state, JobEvent.From(job.ToResponse(state.PositionInQueue, state.Progress)));
+                    watch.Publish(state, JobEvent.From(job.ToResponse(state.PositionInQueue, state.Progress)), poll);
                 }
             }
         }
@@ -200,28 +220,44 @@ public sealed partial class JobWatcher(
     private readonly record struct Change(string JobId, StreamedState State, JobWatch Watch);
 
     /// <summary>A stream's hold on a watched job; disposing it lets the job go when no other stream follows it.</summary>
-    public sealed class Subscription(JobWatcher watcher, string jobId, JobWatch watch) : IDisposable
+    /// <param name="joinedAt">The polls started when it was made, after the stream's own read: it takes what later ones found only.</param>
+    public sealed class Subscription(JobWatcher watcher, string jobId, JobWatch watch, long joinedAt) : IDisposable
     {
         private int disposed;
 
-        /// <summary>The next event whose id differs from <paramref name="sentId"/>, or null when <paramref name="idle"/> passes first.</summary>
+        /// <summary>
+        /// The next event whose id differs from <paramref name="sentId"/>, found by a poll started after the stream's own
+        /// read, or null when <paramref name="idle"/> passes first. Woken by an event it does not take (a confirm for a
+        /// stream that has just joined, say), it waits on for what is left of <paramref name="idle"/>, so that its keep-alive
+        /// still comes on time.
+        /// </summary>
         public async Task<JobEvent?> NextAsync(string? sentId, TimeSpan idle, CancellationToken cancellationToken)
         {
-            var next = watch.Next; // taken before Latest is read, so a publish in between is not missed
-            if (watch.Latest is { } latest && latest.Id != sentId)
+            var started = watcher.clock.GetTimestamp();
+            while (true)
             {
-                return latest;
-            }
-            try
-            {
-                var published = await next.WaitAsync(idle, watcher.clock, cancellationToken);
-                return published.Id != sentId ? published : await NextAsync(sentId, idle, cancellationToken);
-            }
-            catch (TimeoutException)
-            {
-                return null;
+                var next = watch.Next; // taken before Latest is read, so a publish in between is not missed
+                if (watch.Latest is { } latest && IsNew(latest, sentId))
+                {
+                    return latest.Event;
+                }
+                var left = idle - watcher.clock.GetElapsedTime(started);
+                if (left <= TimeSpan.Zero)
+                {
+                    return null;
+                }
+                try
+                {
+                    await next.WaitAsync(left, watcher.clock, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
+                    return null;
+                }
             }
         }
+
+        private bool IsNew(WatchedEvent published, string? sentId) => published.Poll > joinedAt && published.Event.Id != sentId;
 
         public void Dispose()
         {
