@@ -1,8 +1,9 @@
 namespace AgentCorex.Web.Monitoring;
 
 /// <summary>
-/// Lines of ASP.NET Core's that print what a request sent, kept out of the log whatever the configuration says: an API
-/// key, a webhook's secret or URL, a tool's arguments must never reach it (README, Logs).
+/// Lines kept out of the log whatever the configuration says: ASP.NET Core's that print what a request sent (an API
+/// key, a webhook's secret or URL, a tool's arguments must never reach it), and the health check service's line per
+/// probe (README, Logs).
 /// </summary>
 internal static class LogCaps
 {
@@ -17,6 +18,10 @@ internal static class LogCaps
         // Kestrel's refusal of a malformed request (Debug) quotes its request line or header line as it came: a stream
         // URL's access_token, an Authorization header.
         ("Microsoft.AspNetCore.Server.Kestrel.BadRequests", LogLevel.Warning),
+        // An Error line for every unhealthy check of every /health/ready request (and one with a stack trace for a check
+        // past its timeout): a line per probe through each drain and each database outage, which tripped alerts at
+        // every deploy. The answer says which check failed; a drain and an outage log their own lines, once.
+        ("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.None),
     ];
 
     public static WebApplicationBuilder AddLogCaps(this WebApplicationBuilder builder)
