@@ -198,13 +198,15 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
         using var user = app.CreateClient((await app.CreateKeyAsync(plan: "pro")).ApiKey);
         using var admin = app.CreateClient((await app.CreateKeyAsync(admin: true)).ApiKey);
         var counted = await Described(user.PostJsonAsync("/jobs/submit", new { tool = "wait", arguments = new { duration_ms = 60_000 } }), "/jobs/submit", "post");
-        await user.WaitForStatusAsync((await counted.ReadObjectAsync()).Str("job_id")!, "running");
+        var running = (await counted.ReadObjectAsync()).Str("job_id")!;
+        await user.WaitForStatusAsync(running, "running");
 
         app.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
         var refusals = new[]
         {
             await Described(user.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "too late" } }), "/jobs/submit", "post"),
             await Described(admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "too late" } }), "/execute_tool", "post"),
+            await Described(user.GetAsync($"/jobs/{running}/stream"), "/jobs/{job_id}/stream", "get"),
         };
 
         Assert.That(counted.Headers.Select(h => h.Key), Is.SupersetOf(RateLimitHeaders), "a counted answer carries the window");

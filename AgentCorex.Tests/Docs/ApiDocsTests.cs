@@ -503,15 +503,17 @@ public sealed class ApiDocsTests : ServerTest
     }
 
     [Test]
-    public void Stream_DocumentsNoContentForAReconnectThatHasTheFinalState_AndRetryAfterOnTooManyStreams()
+    public void Stream_DocumentsNoContentForAReconnectThatHasTheFinalState_AndRetryAfterOnTooManyStreams_NotOnAStoppingNodesRefusal()
     {
         var responses = Operation("/jobs/{job_id}/stream", "get")["responses"]!.AsObject();
 
         Assert.Multiple(() =>
         {
             Assert.That(responses["204"]?["description"]?.GetValue<string>(), Does.Contain("Last-Event-ID"));
-            Assert.That(responses["503"]!["description"]!.GetValue<string>(), Does.Contain("TOO_MANY_STREAMS"));
+            Assert.That(responses["503"]!["description"]!.GetValue<string>(), Does.Contain("TOO_MANY_STREAMS").And.Contain("SERVER_SHUTTING_DOWN"));
             Assert.That(Headers(responses["503"]), Does.Contain("Retry-After"));
+            Assert.That(responses.At("503.headers.Retry-After.required")?.GetValue<bool>() ?? false, Is.False, "a SERVER_SHUTTING_DOWN has none");
+            Assert.That(responses.At("503.headers.Retry-After").Str("description"), Does.Contain("SERVER_SHUTTING_DOWN"));
         });
     }
 

@@ -51,6 +51,28 @@ public sealed class ShutdownTests
         });
     }
 
+    [Test]
+    public async Task WhileItDrains_ANewStreamIsRefused_AsANewExecutionIs_NotAnsweredWithAnEmptyStream()
+    {
+        using var app = new AgentCorexApp(new Dictionary<string, string?> { ["Jobs:ShutdownTimeout"] = "00:00:03" });
+        using var admin = app.CreateAdminClient();
+        var running = await admin.SubmitAsync("wait", new { duration_ms = 60_000 });
+        await admin.WaitForStatusAsync(running, "running");
+
+        app.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+        // An empty 200 would have EventSource reconnect to this node again and again while it drains.
+        var streamed = await admin.GetAsync($"/jobs/{running}/stream");
+        var body = await streamed.ReadObjectAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(streamed.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), body.ToJsonString());
+            Assert.That(body.Str("error.code"), Is.EqualTo("SERVER_SHUTTING_DOWN"));
+            Assert.That(body.Str("error.message"), Does.Contain("opens no new streams"));
+            Assert.That(streamed.Headers.Contains("Retry-After"), Is.False, "as every SERVER_SHUTTING_DOWN: the client goes to another node now");
+        });
+    }
+
     private static async Task<long> JobCountAsync(HttpClient admin) =>
         (await (await admin.GetAsync("/jobs?limit=1")).ReadObjectAsync()).At("pagination.total")!.GetValue<long>();
 }

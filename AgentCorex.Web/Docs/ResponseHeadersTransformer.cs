@@ -7,7 +7,8 @@ namespace AgentCorex.Web.Docs;
 /// <summary>
 /// The response headers clients act on, which ApiExplorer cannot declare: the rate-limit window on every answer
 /// of an execution endpoint that counted the request (all but 401 and 403, refused before; none for a key without a
-/// limit), Retry-After on 429 and on 503 (DATABASE_UNAVAILABLE, the stream's TOO_MANY_STREAMS), Location on 202 and
+/// limit), Retry-After on 429 and on 503 (DATABASE_UNAVAILABLE, the stream's TOO_MANY_STREAMS; not a stopping node's
+/// SERVER_SHUTTING_DOWN, on an execution endpoint or the stream), Location on 202 and
 /// on a 201 (the route its action's <see cref="CreatedLocationAttribute"/> names), WWW-Authenticate on 401. A header
 /// is <c>required</c> only where every answer of that status carries it, and a header some answers of a status leave
 /// out says which: the document promises no header an answer may lack.
@@ -36,6 +37,8 @@ internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
         var metadata = context.Description.ActionDescriptor.EndpointMetadata;
         var counted = metadata.OfType<ExecutionRateLimitAttribute>().Any();
         var created = metadata.OfType<CreatedLocationAttribute>().SingleOrDefault();
+        // A stopping node opens no new stream (JobStreamController), as it starts no new execution.
+        var stream = operation.Responses?.TryGetValue("200", out var ok) == true && ok.Content?.ContainsKey("text/event-stream") == true;
         foreach (var (status, response) in operation.Responses ?? [])
         {
             if (response is not OpenApiResponse declared)
@@ -59,7 +62,11 @@ internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
                     Add(declared, "Retry-After", "Seconds to wait before trying again, on a DATABASE_UNAVAILABLE; a SERVER_SHUTTING_DOWN has none: " +
                         "send the request to another node", JsonSchemaType.Integer, required: false);
                     break;
-                case "503": // DATABASE_UNAVAILABLE on every route, TOO_MANY_STREAMS on the stream
+                case "503" when stream:
+                    Add(declared, "Retry-After", "Seconds to wait before trying again, on a TOO_MANY_STREAMS or a DATABASE_UNAVAILABLE; a " +
+                        "SERVER_SHUTTING_DOWN has none: connect to another node", JsonSchemaType.Integer, required: false);
+                    break;
+                case "503": // DATABASE_UNAVAILABLE on every route
                     Add(declared, "Retry-After", "Seconds to wait before trying again", JsonSchemaType.Integer, required: true);
                     break;
                 case "202":

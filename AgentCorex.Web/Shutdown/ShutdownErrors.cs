@@ -11,6 +11,11 @@ public static class ShutdownErrors
         new(StatusCodes.Status503ServiceUnavailable, new ApiError(
             Code, "This server is shutting down and starts no new executions; send the request to another node or retry shortly"));
 
+    /// <summary>A new stream asked of a stopping server, which ends its open streams too.</summary>
+    public static ApiException NoNewStreams() =>
+        new(StatusCodes.Status503ServiceUnavailable, new ApiError(
+            Code, "This server is shutting down and opens no new streams; connect to another node"));
+
     /// <summary>A direct execution still running at the stopping server's deadline (Jobs:ShutdownTimeout).</summary>
     public static ApiException CutOff() =>
         new(StatusCodes.Status503ServiceUnavailable, new ApiError(

@@ -2,6 +2,7 @@ using System.Text;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Jobs;
+using AgentCorex.Web.Shutdown;
 using AgentCorex.Web.Storage;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
@@ -17,7 +18,7 @@ public sealed class JobStreamController(
     JobWatcher watcher,
     KeyStreams keyStreams,
     ApiKeyAuthenticator keys,
-    IHostApplicationLifetime lifetime,
+    ShutdownDeadline shutdown,
     IOptions<StreamingOptions> options)
     : ControllerBase
 {
@@ -28,7 +29,9 @@ public sealed class JobStreamController(
     /// queue while it waits (<see cref="JobWatcher"/>), until its final state. A reconnect with Last-Event-ID is not sent the state it already has; one that already has the final
     /// state gets 204, since EventSource reconnects after every close and a 204 is what makes it stop. A finished
     /// job is answered at once, without a place among the node's streams. A stopping server ends its streams at
-    /// once, so they do not hold up its shutdown; EventSource reconnects (to another node) by itself. A HEAD is answered
+    /// once, so they do not hold up its shutdown; EventSource reconnects (to another node) by itself. It opens none
+    /// either: a new one is refused with 503 SERVER_SHUTTING_DOWN, as a new execution is, for a 200 it closed at once
+    /// would have EventSource reconnect to it again and again while it drains. A HEAD is answered
     /// as the GET would be up to its first event (404, 204, 503 TOO_MANY_STREAMS, or the stream's headers) and ends there:
     /// its body would be dropped, so streaming it would only hold the connection. A stream ends once its key is revoked
     /// (as this node knows it, within Auth:KeyCacheTtl): it sends nothing more, and EventSource's reconnect gets 401.
@@ -39,12 +42,16 @@ public sealed class JobStreamController(
         Description = "Server-sent events, each an id: line and a data: line with the job as GET /jobs/{job_id} shows it (JobResponse), " +
             "with a comment line between them while nothing changes; the stream ends after the job's final state")]
     [ProducesResponseType(StatusCodes.Status204NoContent, Description = "A reconnect whose Last-Event-ID is the finished job's final event: nothing more will come")]
-    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, "application/json", Description = "TOO_MANY_STREAMS, or DATABASE_UNAVAILABLE")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, "application/json", Description = "TOO_MANY_STREAMS, SERVER_SHUTTING_DOWN (this node is stopping and opens no new streams; connect to another node), or DATABASE_UNAVAILABLE")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status429TooManyRequests, "application/json",
         Description = "RATE_LIMIT_EXCEEDED: the key has Streaming:MaxStreamsPerKey streams open on this node (error.details.max_streams_per_key), or its API request limit")]
     public async Task Stream([FromRoute(Name = "job_id")] string jobId, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken requestAborted)
     {
-        using var streaming = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);
+        if (shutdown.IsStopping)
+        {
+            throw ShutdownErrors.NoNewStreams();
+        }
+        using var streaming = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, shutdown.Stopping);
         var cancellationToken = streaming.Token;
         var caller = ApiKeyIdentity.From(User);
         var job = await ledger.FindOwnAsync(jobId, caller, cancellationToken);
