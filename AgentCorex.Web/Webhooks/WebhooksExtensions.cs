@@ -61,7 +61,9 @@ public static class WebhooksExtensions
                 // Retries are scheduled jobs; Hangfire's 15 s default poll would delay a 5 s retry to up to 20 s.
                 server.SchedulePollingInterval = RetrySchedule.SchedulePollingInterval;
                 ServerLiveness.ApplyTo(server, jobs);
-                // An attempt under way is let finish as the tools are (it takes at most Webhooks:AttemptTimeout).
+                // An attempt under way is let finish as the tools are (it takes at most Webhooks:AttemptTimeout). No new
+                // one starts during the drain: Hangfire stops fetching at SIGTERM, and fetching on would keep the drain
+                // waiting on receivers; a delivery due meanwhile is kept, for another node or the next start.
                 ShutdownTimeouts.ApplyTo(server, jobs.ShutdownTimeout);
             }
             var storage = StorageOptions.From(builder.Configuration).Provider;
