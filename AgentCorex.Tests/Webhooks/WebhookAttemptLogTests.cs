@@ -70,6 +70,34 @@ public sealed class WebhookAttemptLogTests
         });
     }
 
+    [Test]
+    public async Task AFailedAttemptsLine_MayNameTheReceiversHostAndPort_NeverItsPathOrQuery()
+    {
+        var logs = new CapturedLogs();
+        using var server = await LoggedServer.StartAsync(logs, LogLevel.Debug, new Dictionary<string, string?>());
+        var user = server.User;
+        var (pathToken, queryToken) = (Guid.NewGuid().ToString("N"), Guid.NewGuid().ToString("N"));
+        var refusedHost = $"http://127.0.0.1:9/hooks/{pathToken}?token={queryToken}";
+        var unresolvedHost = $"http://nowhere-{Guid.NewGuid():N}.invalid/hooks/{pathToken}?token={queryToken}";
+        var refused = (await user.RegisterWebhookAsync(refusedHost, "job.queued")).Str("webhook_id")!;
+        var unresolved = (await user.RegisterWebhookAsync(unresolvedHost, "job.queued")).Str("webhook_id")!;
+
+        await user.SubmitAsync("echo", new { message = "to receivers that are not there" });
+        List<string> Attempts(string webhookId) =>
+            [.. logs.Lines.Where(l => l.Contains("Webhook delivery ", StringComparison.Ordinal) && l.Contains($" to {webhookId}, ", StringComparison.Ordinal))];
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < deadline && (Attempts(refused).Count == 0 || Attempts(unresolved).Count == 0);)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Attempts(refused), Is.Not.Empty.And.Some.Contain("127.0.0.1:9"), "the host and port, as README says");
+            Assert.That(Attempts(unresolved), Is.Not.Empty.And.Some.Contain(".invalid did not resolve"));
+            Assert.That(logs.Lines.Where(l => l.Contains(pathToken, StringComparison.Ordinal) || l.Contains(queryToken, StringComparison.Ordinal)), Is.Empty);
+        });
+    }
+
     /// <summary>
     /// A server of its own, to capture its log from <paramref name="level"/> up; private targets allowed for receivers
     /// on loopback. <see cref="User"/> is a client of a key of its own.
