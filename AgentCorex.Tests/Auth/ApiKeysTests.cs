@@ -50,6 +50,39 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
         Assert.That(body.Str("error.argument"), Is.EqualTo(field));
     }
 
+    // KeyRateLimitsRequest's bookkeeping of which limits were given: [JsonIgnore] properties, no fields of the request.
+    [TestCase("gives_requests_per_minute", "\"x\"")]
+    [TestCase("own_requests_per_minute", "5")]
+    [TestCase("gives_max_concurrent", "true")]
+    [TestCase("own_max_concurrent", "{\"limit\":3}")]
+    public async Task CreateAndPatch_RefuseTheLimitsBookkeeping_AsFieldsTheyDoNotHave(string name, string value)
+    {
+        var created = await App.CreateKeyAsync(plan: "free");
+
+        var create = await Admin.PostRawAsync("/api_keys", $$$"""{"name":"g","plan":"free","rate_limits":{"{{{name}}}":{{{value}}}}}""");
+        var patch = await Admin.PatchRawAsync($"/api_keys/{created.KeyId}", $$$"""{"plan":"pro","rate_limits":{"{{{name}}}":{{{value}}}}}""");
+        var listed = await (await Admin.GetAsync($"/api_keys/{created.KeyId}")).ReadObjectAsync();
+
+        foreach (var response in new[] { create, patch })
+        {
+            var error = await response.ReadObjectAsync();
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), error.ToJsonString());
+            Assert.That(error.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+            Assert.That(error.Str("error.argument"), Is.EqualTo($"rate_limits.{name}"));
+            Assert.That(error.Str("error.message"), Is.EqualTo($"'rate_limits.{name}' is not a field of this request; its fields are requests_per_minute, max_concurrent"));
+        }
+        Assert.That(listed.Str("plan"), Is.EqualTo("free"), "the PATCH changed nothing");
+    }
+
+    [Test]
+    public async Task Create_RefusingAMisspeltLimit_ListsOnlyTheLimitsFields()
+    {
+        var response = await Admin.PostRawAsync("/api_keys", """{"name":"g","plan":"free","rate_limits":{"max_concurent":3}}""");
+
+        Assert.That((await response.ReadObjectAsync()).Str("error.message"),
+            Is.EqualTo("'rate_limits.max_concurent' is not a field of this request; its fields are requests_per_minute, max_concurrent"));
+    }
+
     [Test]
     public async Task Create_RejectsOverlongName()
     {

@@ -1,0 +1,35 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AgentCorex.Web.Api;
+
+namespace AgentCorex.Tests.Api;
+
+public sealed class ApiJsonTests
+{
+    [Test]
+    public void AJsonIgnoredProperty_IsNoField_OfAnyType_AndIsStillNotWritten()
+    {
+        var fields = ApiJson.Options.GetTypeInfo(typeof(Strict)).Properties.Select(p => p.Name);
+        var written = JsonSerializer.Serialize(new Strict { Given = 1, Bookkeeping = true }, ApiJson.Options);
+
+        Assert.That(fields, Is.EqualTo(new[] { "given", "written_always", "written_unless_null" }), "ignored only when always ignored");
+        Assert.That(() => JsonSerializer.Deserialize<Strict>("""{"given":1,"bookkeeping":"x"}""", ApiJson.Options),
+            Throws.InstanceOf<JsonException>().With.Message.Contains("bookkeeping"), "refused as a field the type does not have");
+        Assert.That(written, Is.EqualTo("""{"given":1,"written_always":null}"""));
+    }
+
+    [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+    private sealed record Strict
+    {
+        public int? Given { get; init; }
+
+        [JsonIgnore]
+        public bool Bookkeeping { get; init; }
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+        public int? WrittenAlways { get; init; }
+
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? WrittenUnlessNull { get; init; }
+    }
+}
