@@ -109,13 +109,47 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
         Assert.That(body.Str("error.message"), Does.Contain("control characters"));
     }
 
-    [Test]
-    public async Task Create_KeepsANameOfAnyOtherCharacters()
+    [TestCase("line\u2028separator")]
+    [TestCase("paragraph\u2029separator")]
+    [TestCase("evil\u202Egnp.exe")]
+    [TestCase("zero\u200Bwidth")]
+    [TestCase("\u200B")]
+    [TestCase("\uFEFFbom")]
+    [TestCase("isolate\u2067d")]
+    public async Task Create_RefusesFormatCharactersAndSeparatorsInTheName(string name)
     {
-        var response = await Admin.PostJsonAsync("/api_keys", new { name = "ci bot: café — ✓ 🤖", plan = "free" });
+        var response = await Admin.PostJsonAsync("/api_keys", new { name, plan = "free" });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+        Assert.That(body.Str("error.argument"), Is.EqualTo("name"));
+        Assert.That(body.Str("error.message"), Does.Contain("format characters"));
+    }
+
+    [TestCase("\u3164")]
+    [TestCase("\u00A0\u3164\u3000")]
+    [TestCase("\uFE0F")]
+    [TestCase("\u115F \u1160")]
+    public async Task Create_RefusesANameWithNothingVisible_AsBlank(string name)
+    {
+        var response = await Admin.PostJsonAsync("/api_keys", new { name, plan = "free" });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var body = await response.ReadObjectAsync();
+        Assert.That(body.Str("error.argument"), Is.EqualTo("name"));
+        Assert.That(body.Str("error.message"), Is.EqualTo("'name' must not be blank"));
+    }
+
+    [TestCase("ci bot: café — ✓ 🤖")]
+    [TestCase("\u2764\uFE0F ops")]
+    [TestCase("\u3164x")]
+    public async Task Create_KeepsANameOfAnyOtherCharacters(string name)
+    {
+        var response = await Admin.PostJsonAsync("/api_keys", new { name, plan = "free" });
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
-        Assert.That((await response.ReadObjectAsync()).Str("name"), Is.EqualTo("ci bot: café — ✓ 🤖"));
+        Assert.That((await response.ReadObjectAsync()).Str("name"), Is.EqualTo(name));
     }
 
     [Test]
@@ -213,6 +247,10 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
     [TestCase("", "must not be blank")]
     [TestCase(@"a\u0000b", "control characters")]
     [TestCase(@"a\nb", "control characters")]
+    [TestCase(@"evil\u202Egnp.exe", "format characters")]
+    [TestCase(@"a\u2028b", "line separators")]
+    [TestCase(@"\u200B", "format characters")]
+    [TestCase(@"\u3164", "must not be blank")]
     public async Task Patch_RefusesABadName(string name, string message)
     {
         var created = await App.CreateKeyAsync();

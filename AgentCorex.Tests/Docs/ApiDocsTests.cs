@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using AgentCorex.Tests.Infrastructure;
 
 namespace AgentCorex.Tests.Docs;
@@ -271,14 +273,18 @@ public sealed class ApiDocsTests : ServerTest
     }
 
     [Test]
-    public void AKeysName_HasAPattern_ThatRefusesExactlyTheControlCharacters()
+    public void AKeysName_HasAPattern_ThatRefusesExactlyTheControlFormatAndSeparatorCharacters_AndBlankNames()
     {
         var pattern = document.Str("components.schemas.CreateApiKeyRequest.properties.name.pattern");
-        var characters = Enumerable.Range(0, char.MaxValue + 1).Select(c => (char)c).ToList();
+        var characters = Enumerable.Range(0, char.MaxValue + 1).Select(c => (char)c).Where(c => !char.IsSurrogate(c)).ToList();
+        UnicodeCategory[] refused = [UnicodeCategory.Control, UnicodeCategory.Format, UnicodeCategory.LineSeparator, UnicodeCategory.ParagraphSeparator];
 
         Assert.That(pattern, Is.Not.Null);
-        Assert.That(characters.Where(c => !System.Text.RegularExpressions.Regex.IsMatch($"a{c}b", pattern!)), Is.EqualTo(characters.Where(char.IsControl)));
-        Assert.That(System.Text.RegularExpressions.Regex.IsMatch("name\n", pattern!), Is.False, "nor a final newline");
+        Assert.That(characters.Where(c => !Regex.IsMatch($"a{c}b", pattern!)), Is.EqualTo(characters.Where(c => refused.Contains(char.GetUnicodeCategory(c)))));
+        Assert.That(Regex.IsMatch("name\n", pattern!), Is.False, "nor a final newline");
+        Assert.That(characters.Where(c => char.IsWhiteSpace(c) && Regex.IsMatch($" {c} ", pattern!)), Is.Empty, "a name of white space is blank");
+        Assert.That(Regex.IsMatch("\u3164\u00A0\uFE0F\u115F", pattern!), Is.False, "nor one of Hangul fillers and variation selectors");
+        Assert.That(Regex.IsMatch("\u3164 x\uFE0F", pattern!), Is.True, "one visible character is enough");
     }
 
     [TestCase("JobResponse", new[] { "queued", "running", "completed", "failed", "canceled", "timeout" })]

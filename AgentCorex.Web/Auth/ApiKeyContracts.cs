@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using AgentCorex.Tools;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
@@ -110,14 +111,20 @@ public sealed class CreateApiKeyRequestValidator : AbstractValidator<CreateApiKe
 
 internal static class ApiKeyNameRule
 {
+    private static readonly Regex RefusedCharacter = PublishedPatterns.Strict($"[{ApiKeyRules.Refused}]");
+
     /// <summary>
-    /// A name, where one is given: at most ApiKeyRules.MaxNameLength characters, none of them a control character, not
-    /// all of them white space. Checks that let null pass, so that the OpenAPI document carries them for PATCH too.
+    /// A name, where one is given: at most ApiKeyRules.MaxNameLength characters, none of them refused (control and format
+    /// characters, line and paragraph separators), not all of them invisible. One published pattern checks both, so that
+    /// the OpenAPI document states all of it; the message says which it was. Checks that let null pass, so that the
+    /// OpenAPI document carries them for PATCH too.
     /// </summary>
     public static IRuleBuilderOptions<T, string?> IsKeyName<T>(this IRuleBuilder<T, string?> name) =>
         name.MaximumLength(ApiKeyRules.MaxNameLength)
-            .MatchesPublished(ApiKeyRules.NamePattern).WithMessage("'name' must not contain control characters")
-            .Must(n => n is null || !string.IsNullOrWhiteSpace(n)).WithMessage("'name' must not be blank");
+            .MatchesPublished(ApiKeyRules.NamePattern)
+            .WithMessage((_, n) => RefusedCharacter.IsMatch(n!)
+                ? "'name' must not contain control characters, format characters (bidi controls, zero-width characters) or line separators"
+                : "'name' must not be blank");
 }
 
 /// <summary>The limits in force for a key (its own, else its plan's); null, left out, means no limit.</summary>
