@@ -104,7 +104,10 @@ public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
     [TestCase(" http://93.184.215.14/hook ")]
     [TestCase("http://93.184.215.14/a b")]
     [TestCase("http://93.184.215.14/a\tb\n")]
-    public async Task Register_RefusesAUrlWithWhiteSpaceOrControlCharacters_WhichItWouldNotStoreAsItDelivers(string url)
+    [TestCase("http://93.184.215.14/evil\u202Egnp.exe")]
+    [TestCase("http://93.184.215.14/a\u200Bb")]
+    [TestCase("http://93.184.215.14/tag\U000E0041")]
+    public async Task Register_RefusesAUrlWithWhiteSpaceControlOrFormatCharacters_WhichListingsAndDeliveriesWouldNotShowAsGiven(string url)
     {
         using var user = await NewUserAsync();
 
@@ -113,7 +116,7 @@ public sealed class WebhookApiTests(TestStorage storage) : ServerTest(storage)
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), await response.Content.ReadAsStringAsync());
         var body = await response.ReadObjectAsync();
         Assert.That((body.Str("error.argument"), body.Str("error.message")),
-            Is.EqualTo(("url", "'url' must not contain white space or control characters: percent-encode them")));
+            Is.EqualTo(("url", "'url' must not contain white space, control or format characters: percent-encode them")));
     }
 
     [TestCase("https://user:pw@93.184.215.14/a")]

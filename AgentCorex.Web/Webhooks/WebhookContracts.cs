@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json.Serialization;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
@@ -16,9 +18,11 @@ public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebh
         RuleFor(r => r.Url).Cascade(CascadeMode.Stop)
             .NotEmpty().WithMessage("Missing required argument: url")
             .MaximumLength(WebhookRules.MaxUrlLength).WithMessage($"'url' must be at most {WebhookRules.MaxUrlLength} characters")
-            // Uri trims and escapes them, so deliveries would go elsewhere than the URL stored and listed says.
-            .Must(url => !url!.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
-            .WithMessage("'url' must not contain white space or control characters: percent-encode them")
+            // Uri trims and escapes white space and control characters, so deliveries would go elsewhere than the URL
+            // stored and listed says; a format character (U+202E, a zero-width one) would reorder or hide what listings
+            // and logs show of it, as it would a key's name.
+            .Must(url => !url!.EnumerateRunes().Any(r => Rune.IsWhiteSpace(r) || Rune.IsControl(r) || Rune.GetUnicodeCategory(r) == UnicodeCategory.Format))
+            .WithMessage("'url' must not contain white space, control or format characters: percent-encode them")
             .Must(BeHttpUrl).WithMessage("'url' must be an absolute http or https URL")
             .Must(url => new Uri(url!).Port > 0).WithMessage("'url' must not name port 0, which reaches no receiver")
             // It is shown in listings and logs; deliveries are authenticated by their signature instead.
