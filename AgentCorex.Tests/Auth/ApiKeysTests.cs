@@ -14,6 +14,8 @@ namespace AgentCorex.Tests.Auth;
 [TestFixture(TestStorage.PostgreSql)]
 public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
 {
+    private const string Refused = "'name' must not contain control characters, format characters (bidi controls, zero-width characters) or line separators";
+    private const string Blank = "'name' must not be blank";
 
     [Test]
     public async Task Create_ReturnsKeyOnce_WithItsProperties()
@@ -92,13 +94,24 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
         Assert.That((await response.ReadObjectAsync()).Str("error.argument"), Is.EqualTo("name"));
     }
 
-    [TestCase("nul\u0000byte")]
-    [TestCase("two\nlines")]
-    [TestCase("a\ttab")]
-    [TestCase("trailing newline\n")]
-    [TestCase("del\u007f")]
-    [TestCase("c1\u0085control")]
-    public async Task Create_RefusesControlCharactersInTheName(string name)
+    [TestCase("nul\u0000byte", Refused)]
+    [TestCase("two\nlines", Refused)]
+    [TestCase("a\ttab", Refused)]
+    [TestCase("trailing newline\n", Refused)]
+    [TestCase("del\u007f", Refused)]
+    [TestCase("c1\u0085control", Refused)]
+    [TestCase("line\u2028separator", Refused)]
+    [TestCase("paragraph\u2029separator", Refused)]
+    [TestCase("evil\u202Egnp.exe", Refused)]
+    [TestCase("zero\u200Bwidth", Refused)]
+    [TestCase("\u200B", Refused)]
+    [TestCase("\uFEFFbom", Refused)]
+    [TestCase("isolate\u2067d", Refused)]
+    [TestCase("\u3164", Blank)]
+    [TestCase("\u00A0\u3164\u3000", Blank)]
+    [TestCase("\uFE0F", Blank)]
+    [TestCase("\u115F \u1160", Blank)]
+    public async Task Create_RefusesControlFormatAndSeparatorCharactersInTheName_AndANameWithNothingVisible(string name, string message)
     {
         var response = await Admin.PostJsonAsync("/api_keys", new { name, plan = "free" });
 
@@ -106,39 +119,7 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
         var body = await response.ReadObjectAsync();
         Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
         Assert.That(body.Str("error.argument"), Is.EqualTo("name"));
-        Assert.That(body.Str("error.message"), Does.Contain("control characters"));
-    }
-
-    [TestCase("line\u2028separator")]
-    [TestCase("paragraph\u2029separator")]
-    [TestCase("evil\u202Egnp.exe")]
-    [TestCase("zero\u200Bwidth")]
-    [TestCase("\u200B")]
-    [TestCase("\uFEFFbom")]
-    [TestCase("isolate\u2067d")]
-    public async Task Create_RefusesFormatCharactersAndSeparatorsInTheName(string name)
-    {
-        var response = await Admin.PostJsonAsync("/api_keys", new { name, plan = "free" });
-
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-        var body = await response.ReadObjectAsync();
-        Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
-        Assert.That(body.Str("error.argument"), Is.EqualTo("name"));
-        Assert.That(body.Str("error.message"), Does.Contain("format characters"));
-    }
-
-    [TestCase("\u3164")]
-    [TestCase("\u00A0\u3164\u3000")]
-    [TestCase("\uFE0F")]
-    [TestCase("\u115F \u1160")]
-    public async Task Create_RefusesANameWithNothingVisible_AsBlank(string name)
-    {
-        var response = await Admin.PostJsonAsync("/api_keys", new { name, plan = "free" });
-
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
-        var body = await response.ReadObjectAsync();
-        Assert.That(body.Str("error.argument"), Is.EqualTo("name"));
-        Assert.That(body.Str("error.message"), Is.EqualTo("'name' must not be blank"));
+        Assert.That(body.Str("error.message"), Is.EqualTo(message));
     }
 
     [TestCase("ci bot: café — ✓ 🤖")]
