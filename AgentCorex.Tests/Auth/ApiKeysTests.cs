@@ -111,6 +111,7 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
     [TestCase("\u00A0\u3164\u3000", Blank)]
     [TestCase("\uFE0F", Blank)]
     [TestCase("\u115F \u1160", Blank)]
+    [TestCase("\u200D\u200C", Blank)]
     public async Task Create_RefusesControlFormatAndSeparatorCharactersInTheName_AndANameWithNothingVisible(string name, string message)
     {
         var response = await Admin.PostJsonAsync("/api_keys", new { name, plan = "free" });
@@ -125,6 +126,8 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
     [TestCase("ci bot: café — ✓ 🤖")]
     [TestCase("\u2764\uFE0F ops")]
     [TestCase("\u3164x")]
+    [TestCase("family \U0001F468\u200D\U0001F469\u200D\U0001F467")] // an emoji sequence joined by U+200D
+    [TestCase("\u0645\u06CC\u200C\u0631\u0648\u062F")] // Persian, a zero-width non-joiner within the word
     public async Task Create_KeepsANameOfAnyOtherCharacters(string name)
     {
         var response = await Admin.PostJsonAsync("/api_keys", new { name, plan = "free" });
