@@ -623,4 +623,25 @@ public sealed class ApiDocsTests : ServerTest
             Assert.That(await (await anonymous.GetAsync("/docs")).Content.ReadAsStringAsync(), Does.Contain("favicon.svg"));
         });
     }
+
+    [TestCase("/openapi/v2.json")]
+    [TestCase("/openapi/anything.json")]
+    public async Task ADocumentOtherThanTheOne_IsAnUnknownRoute(string path)
+    {
+        using var anonymous = App.CreateClient(apiKey: null);
+        var unknown = await anonymous.GetAsync("/no/such/route");
+        var unknownRoute = await unknown.Content.ReadAsStringAsync();
+
+        var response = await anonymous.GetAsync(path);
+
+        await Assert.MultipleAsync(async () =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/json"));
+            Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo(unknownRoute));
+            Assert.That(Header(response, "Cache-Control"), Does.Contain("no-store").And.EqualTo(Header(unknown, "Cache-Control")), "an error, not the document a cache may keep");
+            Assert.That((await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Head, path))).StatusCode, Is.EqualTo(HttpStatusCode.NotFound), $"HEAD {path}");
+            Assert.That((await anonymous.GetAsync("/openapi/V1.json")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "names are read in any case, as routes are");
+        });
+    }
 }

@@ -42,7 +42,7 @@ public static class DocsExtensions
     /// </summary>
     public static WebApplication MapApiDocs(this WebApplication app)
     {
-        app.MapOpenApi().AnswerHeadAsGet().AddEndpointFilter(AskedForAgainAtEachUse);
+        app.MapOpenApi().AnswerHeadAsGet().AddEndpointFilter(OnlyTheDocument).AddEndpointFilter(AskedForAgainAtEachUse);
         app.UseWhen(context => context.Request.Path.StartsWithSegments(PagePath), branch => branch.UseMiddleware<PageHeaders>(PageHeaders.NoFraming));
         app.MapScalarApiReference(PagePath, scalar => scalar
             .WithTitle("AgentCorex API")
@@ -67,12 +67,15 @@ public static class DocsExtensions
     }
 
     /// <summary>
-    /// Scalar's page route is /docs/{documentName?}: it took any segment after /docs for a document's name, and answered
-    /// /docs/anything with the page (of a document that does not exist). Only the page (/docs/, or /docs/v1 for the one
-    /// document) answers; any other name is the 404 of an unknown route. Its files (scalar.js, ...) have routes of their own.
+    /// Both routes take any segment for a document's name: Scalar's page route, /docs/{documentName?}, answered
+    /// /docs/anything with the page (of a document that does not exist), and /openapi/{documentName}.json answered any
+    /// other name with a text/plain 404 of its own, outside the contract's error shape. Only the one document (and the
+    /// page: /docs/, or /docs/v1) answers; any other name is the 404 of an unknown route, in the contract's shape and
+    /// not to be cached. The page's files (scalar.js, ...) have routes of their own. In any case, as ASP.NET Core's routes
+    /// and its document service read names (/openapi/V1.json is the document).
     /// </summary>
     private static async ValueTask<object?> OnlyTheDocument(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
-        context.HttpContext.GetRouteValue("documentName") is string name && name != DocumentName
+        context.HttpContext.GetRouteValue("documentName") is string name && !name.Equals(DocumentName, StringComparison.OrdinalIgnoreCase)
             ? Results.NotFound()
             : await next(context);
 }
