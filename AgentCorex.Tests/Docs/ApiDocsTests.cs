@@ -421,6 +421,16 @@ public sealed class ApiDocsTests : ServerTest
     }
 
     [Test]
+    public void AnExecutionsTimeout_SaysEachModesOwnBound_AndTheSettingThatGivesIt()
+    {
+        var description = document.Str("components.schemas.ExecuteToolRequest.properties.timeout_ms.description");
+
+        // A client that checks against the maximum alone would send a direct run 300001 and be refused: the bound depends on mode.
+        Assert.That(description, Does.Contain("1 to 300000 (Execution:MaxTimeoutMs)").And.Contain("1 to 86400000 (Jobs:MaxTimeoutMs)")
+            .And.Contain("\"async\""));
+    }
+
+    [Test]
     public async Task AWebhooksEvents_AreAnEnumOfExactlyTheEventsTheServerAccepts_AtLeastOne()
     {
         var events = document.At("components.schemas.CreateWebhookRequest.properties.events");

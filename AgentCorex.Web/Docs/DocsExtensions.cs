@@ -32,6 +32,7 @@ public static class DocsExtensions
             openApi.AddSchemaTransformer<RequiredFieldsSchemaTransformer>();
             openApi.AddSchemaTransformer<AllowedValuesSchemaTransformer>();
             openApi.AddSchemaTransformer<ValidatorBoundsSchemaTransformer>();
+            openApi.AddSchemaTransformer<ExecutionTimeoutSchemaTransformer>();
         });
         return builder;
     }
