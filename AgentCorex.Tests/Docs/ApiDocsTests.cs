@@ -440,6 +440,7 @@ public sealed class ApiDocsTests : ServerTest
         {
             Assert.That(names, Is.EqualTo(new[] { "job.queued", "job.started", "job.completed", "job.failed", "job.canceled", "job.timeout" }), events?.ToJsonString());
             Assert.That(events?["minItems"]?.GetValue<int>(), Is.EqualTo(1), events?.ToJsonString());
+            Assert.That(events?["uniqueItems"]?.GetValue<bool>(), Is.True, events?.ToJsonString());
         });
         using var client = App.CreateClient((await App.CreateKeyAsync(name: "docs-events")).ApiKey);
         await Assert.MultipleAsync(async () =>
@@ -448,6 +449,7 @@ public sealed class ApiDocsTests : ServerTest
             Assert.That((await client.PostJsonAsync("/webhooks", new { url = "http://93.184.215.14/hook", events = new[] { "job.done" } })).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
             Assert.That((await client.PostRawAsync("/webhooks", """{"url":"http://93.184.215.14/hook","events":[null]}""")).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
             Assert.That((await client.PostJsonAsync("/webhooks", new { url = "http://93.184.215.14/hook", events = Array.Empty<string>() })).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+            Assert.That((await client.PostJsonAsync("/webhooks", new { url = "http://93.184.215.14/hook", events = new[] { "job.failed", "job.failed" } })).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         });
     }
 

@@ -12,7 +12,7 @@ namespace AgentCorex.Web.Docs;
 /// <summary>
 /// A request body's bounds, taken from where the server keeps them: its validator's unconditional rules on each field
 /// (NotEmpty, MaximumLength and Length, Matches, IsOneOf, InclusiveBetween, comparisons) become the field's minLength
-/// (minItems for a list), maxLength, pattern, enum, minimum and maximum, and a RuleForEach's become its items', as the
+/// (minItems for a list), maxLength, pattern, enum, minimum and maximum (and HasNoRepeats uniqueItems), and a RuleForEach's become its items', as the
 /// tools' argument schemas get theirs. The generator sees only the C# types, so the document would otherwise say nothing
 /// of a key's name being 1 to 100 characters, of timeout_ms' range, or of which events a webhook may name.
 /// </summary>
@@ -68,6 +68,9 @@ internal sealed class ValidatorBoundsSchemaTransformer(IServiceProvider services
                 {
                     field.MaxLength = length.Max;
                 }
+                break;
+            case IDistinctItemsValidator:
+                field.UniqueItems = true;
                 break;
             case IOneOfValidator oneOf when isString:
                 // Null too where the type admits it: a field left null is as one left out, which the check lets pass.

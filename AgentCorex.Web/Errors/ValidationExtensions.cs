@@ -34,6 +34,10 @@ public static class ValidationExtensions
     public static IRuleBuilderOptions<T, string?> IsOneOf<T>(this IRuleBuilder<T, string?> value, IReadOnlyList<string> values) =>
         value.SetValidator(new OneOfValidator<T>(values));
 
+    /// <summary>No item twice; the OpenAPI document says <c>uniqueItems</c>.</summary>
+    public static IRuleBuilderOptions<T, IReadOnlyList<string>?> HasNoRepeats<T>(this IRuleBuilder<T, IReadOnlyList<string>?> list) =>
+        list.SetValidator(new DistinctItemsValidator<T>());
+
     /// <summary>
     /// A validator's rules for one property of a JSON type that always apply (no condition on the rule), found by
     /// every name FluentValidation may have given them: its resolver's at the time (the JSON name, once the tools

@@ -30,7 +30,7 @@ public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebh
         RuleFor(r => r.Events).Cascade(CascadeMode.Stop)
             .NotNull().WithMessage("Missing required argument: events")
             .NotEmpty().WithMessage("'events' must name at least one event")
-            .Must(e => e!.Distinct(StringComparer.Ordinal).Count() == e!.Count).WithMessage("'events' must not name an event twice");
+            .HasNoRepeats().WithMessage("'events' must not name an event twice");
         var notAnEvent = $"each of 'events' must be one of: {string.Join(", ", JobEventNames.All)}";
         RuleForEach(r => r.Events).Cascade(CascadeMode.Stop)
             .NotNull().WithMessage(notAnEvent)
