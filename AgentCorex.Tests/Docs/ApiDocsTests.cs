@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using AgentCorex.Tests.Infrastructure;
@@ -451,6 +452,46 @@ public sealed class ApiDocsTests : ServerTest
             Assert.That((await client.PostJsonAsync("/webhooks", new { url = "http://93.184.215.14/hook", events = Array.Empty<string>() })).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
             Assert.That((await client.PostJsonAsync("/webhooks", new { url = "http://93.184.215.14/hook", events = new[] { "job.failed", "job.failed" } })).StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         });
+    }
+
+    [Test]
+    public async Task AWebhooksSecret_HasAPattern_ThatTakesExactlyTheSecretsThatDecode()
+    {
+        var pattern = document.Str("components.schemas.CreateWebhookRequest.properties.secret.pattern");
+        Assert.That(pattern, Is.Not.Null);
+        var schemaReading = new System.Text.RegularExpressions.Regex(pattern!);
+        var secrets = Enumerable.Range(0, 70).Select(n => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(n))).ToList();
+        // Padding left out or misplaced, white space, the URL-safe alphabet, another prefix, and unused bits set ("AB==").
+        secrets.AddRange(secrets.Where(s => s.EndsWith('=')).Select(s => s.TrimEnd('=')).ToList());
+        secrets.AddRange(["whsec_" + new string('A', 31) + "=", $"whsec_ {secrets[32][6..]}", $"{secrets[32]}\n", secrets[33][..^1] + "_",
+            "whsex_" + secrets[32][6..], "whsec_" + new string('A', 41) + "B==", "whsec_" + new string('A', 42) + "B="]);
+
+        Assert.Multiple(() =>
+        {
+            foreach (var secret in secrets)
+            {
+                Assert.That(schemaReading.IsMatch(secret), Is.EqualTo(Decodes(secret)), secret);
+            }
+        });
+        using var client = App.CreateClient((await App.CreateKeyAsync(name: "docs-secret")).ApiKey);
+        await Assert.MultipleAsync(async () =>
+        {
+            foreach (var bytes in new[] { 23, 24, 64, 65 })
+            {
+                var secret = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(bytes));
+                var response = await client.PostJsonAsync("/webhooks", new { url = "http://93.184.215.14/hook", events = new[] { "job.failed" }, secret });
+                Assert.That(response.StatusCode, Is.EqualTo(schemaReading.IsMatch(secret) ? HttpStatusCode.Created : HttpStatusCode.BadRequest), $"{bytes} bytes");
+            }
+        });
+    }
+
+    /// <summary>What a Standard Webhooks library takes: whsec_ and base64, without white space, of 24 to 64 bytes.</summary>
+    private static bool Decodes(string secret)
+    {
+        var encoded = secret.StartsWith("whsec_", StringComparison.Ordinal) ? secret[6..] : null;
+        var bytes = new byte[100];
+        return encoded is not null && !encoded.Any(char.IsWhiteSpace)
+            && Convert.TryFromBase64String(encoded, bytes, out var written) && written is >= 24 and <= 64;
     }
 
     [TestCase("ExecuteToolRequest", "/execute_tool")]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Serialization;
+using AgentCorex.Tools;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using FluentValidation;
@@ -36,7 +37,7 @@ public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebh
             .NotNull().WithMessage(notAnEvent)
             .IsOneOf(JobEventNames.All).WithMessage(notAnEvent);
         RuleFor(r => r.Secret)
-            .Must(WebhookSecrets.IsWellFormed).When(r => r.Secret is not null)
+            .MatchesPublished(WebhookSecrets.Pattern)
             .WithMessage($"'secret' must be {WebhookSecrets.Prefix} followed by the base64 of {WebhookSecrets.MinBytes} to {WebhookSecrets.MaxBytes} random bytes; leave it out to get one");
     }
 

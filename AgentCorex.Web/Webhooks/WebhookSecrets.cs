@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.DataProtection;
@@ -18,18 +17,19 @@ public sealed class WebhookSecrets(IDataProtectionProvider dataProtection)
     public const int MinBytes = 24;
     public const int MaxBytes = 64;
 
-    private static readonly SearchValues<char> Base64Alphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=");
+    /// <summary>
+    /// A secret a client may register, as a pattern so that the OpenAPI document states it: <c>whsec_</c> and the padded
+    /// base64 of <see cref="MinBytes"/> to <see cref="MaxBytes"/> bytes, nothing else. 8 to 21 groups of four characters
+    /// are 24 to 63 bytes, and a last padded group adds one or two (one only after 21). No white space, which Convert's
+    /// reader would skip but Standard Webhooks libraries refuse to decode: such a secret would fail in every receiver.
+    /// (?!\n) because .NET's $ also matches before a final newline.
+    /// </summary>
+    public const string Pattern =
+        @"^whsec_(?:(?:[A-Za-z0-9+/]{4}){8,20}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?|(?:[A-Za-z0-9+/]{4}){21}(?:[A-Za-z0-9+/]{2}==)?)(?!\n)$";
 
     private readonly IDataProtector protector = dataProtection.CreateProtector("AgentCorex.Webhooks.Secret.v1");
 
     public static string Generate() => Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-
-    /// <summary>
-    /// A secret a client may register: only the base64 alphabet after <c>whsec_</c>. Convert's reader would skip white
-    /// space, which Standard Webhooks libraries refuse to decode, so such a secret would fail in every receiver given it.
-    /// </summary>
-    public static bool IsWellFormed(string? secret) =>
-        TryDecode(secret, out _) && !secret!.AsSpan(Prefix.Length).ContainsAnyExcept(Base64Alphabet);
 
     /// <summary>
     /// The HMAC key: the bytes the base64 after <c>whsec_</c> stands for. A secret stored before white space was refused
