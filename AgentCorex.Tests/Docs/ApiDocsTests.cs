@@ -242,6 +242,7 @@ public sealed class ApiDocsTests : ServerTest
     [TestCase("JobSummaryResponse", new[] { "job_id", "tool", "status", "created_at" })]
     [TestCase("JobError", new[] { "code", "message", "details" })]
     [TestCase("ErrorEnvelope", new[] { "error" })]
+    [TestCase("ToolMetricsResponse", new[] { "tool", "total_jobs", "completed", "failed", "timeout", "canceled", "success_rate", "failure_rate", "avg_execution_time_ms", "p95_execution_time_ms" })]
     public void Responses_RequireOnlyTheFieldsAlwaysSent_ForNullsAreLeftOut(string schema, string[] required)
     {
         Assert.That(Required(schema), Is.EquivalentTo(required));

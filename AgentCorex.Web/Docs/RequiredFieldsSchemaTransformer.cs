@@ -11,7 +11,8 @@ namespace AgentCorex.Web.Docs;
 /// Keeps <c>required</c> to the fields the server really needs and really sends. The generator marks every
 /// constructor parameter without a default required, yet a nullable field may be absent: a request binds an
 /// absent field as null, which only its validator refuses (a NotNull or NotEmpty rule without a condition), and a
-/// response leaves null fields out (ApiJson's WhenWritingNull).
+/// response leaves null fields out (ApiJson's WhenWritingNull), but those marked to be written always (a tool's metrics'
+/// times, null until a job completes), which are sent in every answer.
 /// </summary>
 internal sealed class RequiredFieldsSchemaTransformer(IServiceProvider services) : IOpenApiSchemaTransformer
 {
@@ -26,7 +27,7 @@ internal sealed class RequiredFieldsSchemaTransformer(IServiceProvider services)
         var omitsNulls = type.Options.DefaultIgnoreCondition == JsonIgnoreCondition.WhenWritingNull;
         foreach (var property in type.Properties.Where(p => p.IsGetNullable && required.Contains(p.Name)))
         {
-            var mayBeAbsent = validator is null ? omitsNulls : !validator.Demands(type.Type, property);
+            var mayBeAbsent = validator is null ? omitsNulls && !IsAlwaysWritten(property) : !validator.Demands(type.Type, property);
             if (mayBeAbsent)
             {
                 required.Remove(property.Name);
@@ -38,6 +39,9 @@ internal sealed class RequiredFieldsSchemaTransformer(IServiceProvider services)
         }
         return Task.CompletedTask;
     }
+
+    private static bool IsAlwaysWritten(JsonPropertyInfo property) =>
+        property.AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), inherit: false) is [JsonIgnoreAttribute { Condition: JsonIgnoreCondition.Never }, ..];
 
     /// <summary>The field's type without null (an object's reference gets its null later: RequiredReferencesTransformer).</summary>
     private static void RefuseNull(OpenApiSchema field)
