@@ -80,7 +80,7 @@ public sealed class JobListQueryValidator : AbstractValidator<JobListQuery>
         RuleFor(q => q.Status)
             .IsOneOf([JobListQuery.AnyStatus, .. JobStatus.All])
             .WithMessage($"'status' must be one of: {JobListQuery.AnyStatus}, {string.Join(", ", JobStatus.All)}");
-        RuleFor(q => q.Tool).MaximumLength(64);
+        RuleFor(q => q.Tool).MaximumLength(ExecutionRequestRules.MaxToolNameLength);
     }
 }
 
