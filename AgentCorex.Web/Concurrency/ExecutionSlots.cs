@@ -95,8 +95,8 @@ public sealed partial class ExecutionSlots(
             // A slot that freed while this job was being parked found nothing to hand over; hand it over now. The
             // owner was just authenticated, so its limit is not read again (and a key revoked meanwhile has its
             // queued jobs refused at their start, or canceled by the sweep). The job is stored: a client gone now does
-            // not leave the hand-over to the sweep.
-            await HandOverAsync(job.OwnerKeyId, limit, CancellationToken.None);
+            // not leave the hand-over to the sweep, nor is the submit answered 503 when the database is gone for it.
+            await HandOverOrLeaveAsync(job.OwnerKeyId, () => HandOverAsync(job.OwnerKeyId, limit, CancellationToken.None));
         }
         return !parked;
     }
@@ -128,12 +128,27 @@ public sealed partial class ExecutionSlots(
         return new DirectSlot(this, execution);
     }
 
+    /// <summary>
+    /// Gives a direct execution's slot back once its tool has answered. That answer stands: a database unavailable
+    /// for this leaves the row to expire (its deadline and <see cref="DirectGrace"/>) and the key's parked jobs to the
+    /// next sweep, rather than replacing it with a 503 that invites the client to run the tool again.
+    /// </summary>
     internal async Task ReleaseDirectAsync(DirectExecution execution)
     {
-        switch (await directs.RemoveAsync(Context, execution, CancellationToken.None))
+        bool? anyParked;
+        try
+        {
+            anyParked = await directs.RemoveAsync(Context, execution, CancellationToken.None);
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            LogDirectSlotLeft(logger, execution.KeyId, execution.ExpiresAt, e.GetBaseException().Message);
+            return;
+        }
+        switch (anyParked)
         {
             case true:
-                await PromoteAsync(execution.KeyId, CancellationToken.None);
+                await HandOverOrLeaveAsync(execution.KeyId, () => PromoteAsync(execution.KeyId, CancellationToken.None));
                 break;
             case null:
                 await OnSlotFreedAsync(execution.KeyId, CancellationToken.None);
@@ -155,7 +170,7 @@ public sealed partial class ExecutionSlots(
         {
             return;
         }
-        try
+        await HandOverOrLeaveAsync(keyId, async () =>
         {
             // Where answers are remembered, asked under the key's lock, so that what is remembered agrees with a job parked meanwhile.
             var anyParked = queries.Remembers
@@ -165,6 +180,19 @@ public sealed partial class ExecutionSlots(
             {
                 await PromoteAsync(keyId, cancellationToken);
             }
+        });
+    }
+
+    /// <summary>
+    /// Runs a hand-over that comes after a stored change (a job or execution that ended, a job parked). A database
+    /// unavailable for it leaves the key's parked jobs to the next sweep (<see cref="ParkedJobsSweeper"/>): the change
+    /// stands, and what made it is neither failed nor answered 503 for this step.
+    /// </summary>
+    private async Task HandOverOrLeaveAsync(string keyId, Func<Task> handOver)
+    {
+        try
+        {
+            await handOver();
         }
         catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
         {
@@ -242,6 +270,9 @@ public sealed partial class ExecutionSlots(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A slot of key {KeyId} was freed, but the database is unavailable to hand it a parked job ({Reason}); the next sweep does")]
     private static partial void LogPromotionLeft(ILogger logger, string keyId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A direct execution of key {KeyId} ended, but the database is unavailable to give its slot back ({Reason}); it counts until it expires at {ExpiresAt:u}")]
+    private static partial void LogDirectSlotLeft(ILogger logger, string keyId, DateTime expiresAt, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} took a freed slot but could not be handed to Hangfire; it is enqueued again at the next sweep")]
     private static partial void LogHandOverFailed(ILogger logger, Exception exception, string jobId);
