@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using AgentCorex.Tests.Docs;
 using AgentCorex.Tests.Health;
@@ -531,6 +532,43 @@ public sealed class DatabaseOutageTests
             await Task.Delay(250);
         }
         Assert.That(listed["jobs"]!.AsArray(), Is.Empty, listed.ToJsonString());
+    }
+
+    /// <summary>
+    /// Review (not yet fixed): the tool ran and succeeded; only giving its slot back (DirectSlot's dispose, a step after
+    /// it) met the outage. The answer must be the tool's, not a 503 that invites the client to run it again.
+    /// </summary>
+    [Test]
+    public async Task ADirectExecution_ThatSucceeded_IsAnsweredSo_WhenTheDatabaseWentAwayBeforeItsSlotWasGivenBack()
+    {
+        var key = await app.CreateKeyAsync(plan: "enterprise", admin: true);
+        using (var admin = app.CreateAdminClient())
+        {
+            (await admin.PatchAsJsonAsync($"/api_keys/{key.KeyId}", new { rate_limits = new { max_concurrent = 5 } })).EnsureSuccessStatusCode();
+        }
+        using var client = app.CreateClient(key.ApiKey);
+
+        var answered = client.PostJsonAsync("/execute_tool", new { tool = "wait", arguments = new { duration_ms = 1_500 } });
+        var deadline = Stopwatch.StartNew();
+        while (await DirectExecutionsAsync(key.KeyId) == 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+        Assert.That(await DirectExecutionsAsync(key.KeyId), Is.EqualTo(1), "the execution holds its slot, the tool running");
+        proxy.Stop();
+        var response = await answered;
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>The key's direct executions holding slots, read past the proxy.</summary>
+    private async Task<long> DirectExecutionsAsync(string keyId)
+    {
+        await using var connection = new NpgsqlConnection(direct);
+        await connection.OpenAsync();
+        await using var read = new NpgsqlCommand("SELECT count(*) FROM direct_executions WHERE key_id = $1", connection);
+        read.Parameters.Add(new() { Value = keyId });
+        return (long)(await read.ExecuteScalarAsync())!;
     }
 
     /// <summary>A client of <paramref name="node"/> with a key made there by the admin key.</summary>
