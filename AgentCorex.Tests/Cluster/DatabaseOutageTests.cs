@@ -635,6 +635,24 @@ public sealed class DatabaseOutageTests
         return (long)(await read.ExecuteScalarAsync())!;
     }
 
+    /// <summary>
+    /// Review (not yet fixed): once its job is stored and handed to Hangfire a submit has nothing left that may fail it;
+    /// but its answer's estimated_duration_ms is read from the database afterwards (JobEstimates, cold for 5 s per tool),
+    /// so the submit is answered 503 while its job runs, and the client sends it again.
+    /// </summary>
+    [Test]
+    public async Task ASubmit_WhoseJobWasStoredAndEnqueued_IsAccepted_WhenTheDatabaseGoesAwayBeforeItsEstimate()
+    {
+        var hangfire = new FailingHangfireClient();
+        using var node = app.WithWebHostBuilder(web => web.ConfigureTestServices(services => services.Decorate(hangfire)));
+        using var client = await ClientOfANewKeyAsync(node, new { name = "estimated", plan = "pro" });
+
+        hangfire.AfterNextCreate(proxy.Stop);
+        var response = await client.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "enqueued, then the database goes away" } });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the job is stored and enqueued: " + await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>A client of <paramref name="node"/> with a key made there by the admin key.</summary>
     private static async Task<HttpClient> ClientOfANewKeyAsync(WebApplicationFactory<Program> node, object key)
     {
