@@ -121,11 +121,27 @@ public sealed class DatabaseOutageTests
     }
 
     /// <summary>The key's requests counted against its plan, read past the proxy.</summary>
-    private async Task<long> CountedAsync(string keyId)
+    private Task<long> CountedAsync(string keyId) =>
+        CountPastTheProxyAsync("SELECT COALESCE(SUM(requests), 0) FROM rate_limit_windows WHERE key_id = $1 AND bucket = 'execution'", keyId);
+
+    /// <summary>The count once it is no longer 0 (or after 10 s).</summary>
+    private static async Task<long> OnceSomeAsync(Func<Task<long>> count)
+    {
+        var deadline = Stopwatch.StartNew();
+        long now;
+        while ((now = await count()) == 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+        return now;
+    }
+
+    /// <summary>A count of one key's rows, read on a connection of its own straight to the database.</summary>
+    private async Task<long> CountPastTheProxyAsync(string sql, string keyId)
     {
         await using var connection = new NpgsqlConnection(direct);
         await connection.OpenAsync();
-        await using var read = new NpgsqlCommand("SELECT COALESCE(SUM(requests), 0) FROM rate_limit_windows WHERE key_id = $1 AND bucket = 'execution'", connection);
+        await using var read = new NpgsqlCommand(sql, connection);
         read.Parameters.Add(new() { Value = keyId });
         return (long)(await read.ExecuteScalarAsync())!;
     }
@@ -549,12 +565,7 @@ public sealed class DatabaseOutageTests
         using var client = app.CreateClient(key.ApiKey);
 
         var answered = client.PostJsonAsync("/execute_tool", new { tool = "wait", arguments = new { duration_ms = 1_500 } });
-        var deadline = Stopwatch.StartNew();
-        while (await DirectExecutionsAsync(key.KeyId) == 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(20);
-        }
-        Assert.That(await DirectExecutionsAsync(key.KeyId), Is.EqualTo(1), "the execution holds its slot, the tool running");
+        Assert.That(await OnceSomeAsync(() => DirectExecutionsAsync(key.KeyId)), Is.EqualTo(1), "the execution holds its slot, the tool running");
         proxy.Stop();
         var response = await answered;
 
@@ -595,12 +606,7 @@ public sealed class DatabaseOutageTests
         await held.Task;
 
         var answered = client.PostJsonAsync("/jobs/submit", new { tool = "wait", arguments = new { duration_ms = 10 } });
-        var deadline = Stopwatch.StartNew();
-        while (await ParkedJobsAsync(key.KeyId) == 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(20);
-        }
-        Assert.That(await ParkedJobsAsync(key.KeyId), Is.EqualTo(1), "the job stored parked, its admission at the hand-over");
+        Assert.That(await OnceSomeAsync(() => ParkedJobsAsync(key.KeyId)), Is.EqualTo(1), "the job stored parked, its admission at the hand-over");
         proxy.Stop();
         release.SetResult();
         try
@@ -616,24 +622,11 @@ public sealed class DatabaseOutageTests
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), "the job is stored and will run: " + await response.Content.ReadAsStringAsync());
     }
 
-    private async Task<long> ParkedJobsAsync(string keyId)
-    {
-        await using var connection = new NpgsqlConnection(direct);
-        await connection.OpenAsync();
-        await using var read = new NpgsqlCommand("SELECT count(*) FROM jobs WHERE owner_key_id = $1 AND parked AND status = 'queued'", connection);
-        read.Parameters.Add(new() { Value = keyId });
-        return (long)(await read.ExecuteScalarAsync())!;
-    }
+    private Task<long> ParkedJobsAsync(string keyId) =>
+        CountPastTheProxyAsync("SELECT count(*) FROM jobs WHERE owner_key_id = $1 AND parked AND status = 'queued'", keyId);
 
     /// <summary>The key's direct executions holding slots, read past the proxy.</summary>
-    private async Task<long> DirectExecutionsAsync(string keyId)
-    {
-        await using var connection = new NpgsqlConnection(direct);
-        await connection.OpenAsync();
-        await using var read = new NpgsqlCommand("SELECT count(*) FROM direct_executions WHERE key_id = $1", connection);
-        read.Parameters.Add(new() { Value = keyId });
-        return (long)(await read.ExecuteScalarAsync())!;
-    }
+    private Task<long> DirectExecutionsAsync(string keyId) => CountPastTheProxyAsync("SELECT count(*) FROM direct_executions WHERE key_id = $1", keyId);
 
     /// <summary>
     /// Review (not yet fixed): once its job is stored and handed to Hangfire a submit has nothing left that may fail it;
