@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -335,6 +336,58 @@ public sealed class ConcurrencyTests(TestStorage storage) : ServerTest(storage)
         {
             Assert.That(holding, Is.EqualTo(3), "the three admitted before the limit was set again, not a fourth");
             Assert.That(parked, Is.EqualTo(1), "the one submitted under the limit of 2 waits");
+        });
+    }
+
+    /// <summary>
+    /// Review (not yet fixed): a job submitted as a slot frees, before the hand-over has taken the key's lock, takes the
+    /// slot itself, ahead of the job parked before it. Here the key's lock is held (as another admission of the key
+    /// would) while the first job ends and the new one is submitted, so both wait for it.
+    /// </summary>
+    [Test]
+    public async Task AFreedSlot_GoesToTheParkedJob_NotToAJobSubmittedAsItFrees()
+    {
+        var (keyId, free) = await KeyAsync("free");
+        var first = await free.SubmitAsync("wait", Wait(500));
+        await free.WaitForStatusAsync(first, "running");
+        var parked = await free.SubmitAsync("wait", Wait(3_000));
+
+        var release = new TaskCompletionSource();
+        var held = new TaskCompletionSource();
+        using var scope = App.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        var holding = App.Services.GetRequiredService<KeySlotLock>().RunAsync(() => db, keyId, async _ =>
+        {
+            held.SetResult();
+            await release.Task;
+            return true;
+        }, CancellationToken.None);
+        await held.Task;
+        await free.WaitForStatusAsync(first, "completed");
+        var submitting = free.SubmitAsync("wait", Wait(3_000));
+        await Task.Delay(500); // both the freed slot's hand-over and the new submit waiting for the key's lock
+        release.SetResult();
+        await holding;
+        var later = await submitting;
+        await Task.Delay(500); // the hand-over, had it lost the lock to the submit, done by now
+
+        bool parkedStillParked, laterParked;
+        using (var read = App.Services.CreateScope())
+        {
+            var jobs = read.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.AsNoTracking();
+            parkedStillParked = await jobs.Where(j => j.Id == parked).Select(j => j.Parked).SingleAsync();
+            laterParked = await jobs.Where(j => j.Id == later).Select(j => j.Parked).SingleAsync();
+        }
+        foreach (var job in new[] { parked, later })
+        {
+            await free.DeleteAsync($"/jobs/{job}?force=true");
+            await free.WaitForFinalAsync(job);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(parkedStillParked, Is.False, "the job parked first is handed the freed slot");
+            Assert.That(laterParked, Is.True, "the job submitted as the slot freed waits behind it");
         });
     }
 
