@@ -300,9 +300,9 @@ public sealed class ConcurrencyTests(TestStorage storage) : ServerTest(storage)
     }
 
     /// <summary>
-    /// Review (not yet fixed): a key's jobs admitted while its limit was lifted are stored without a word to the embedded
-    /// database's remembered bound (SqliteSlotQueries.heldAtMost), so when a limit is set again the stale bound admits
-    /// past it until its own count reaches the limit.
+    /// A key's jobs admitted while its limit was lifted hold slots: when a limit is set again, they count. On the
+    /// embedded database they were once stored without a word to the key's remembered bound (SqliteSlotQueries), which
+    /// then admitted past the limit until its own count reached it.
     /// </summary>
     [Test]
     public async Task ALimitSetAgain_CountsTheJobsAdmittedWhileItWasLifted()

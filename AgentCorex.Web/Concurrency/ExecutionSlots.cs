@@ -62,22 +62,25 @@ public sealed partial class ExecutionSlots(
     /// </summary>
     public async Task<bool> AdmitAsync(JobEntry job, ApiKeyIdentity owner, CancellationToken cancellationToken)
     {
-        if (!options.Value.Enabled || limits.MaxConcurrent(owner) is not { } limit)
+        var limit = options.Value.Enabled ? limits.MaxConcurrent(owner) : null;
+        if (limit is null && (!options.Value.Enabled || !queries.Remembers))
         {
             await Ledger.AddAsync(job, cancellationToken);
             return true;
         }
         bool parked;
-        if (locks.OneStatementAdmission)
+        if (limit is { } oneStatementLimit && locks.OneStatementAdmission)
         {
-            parked = job.Parked = await Ledger.AddWithinLimitAsync(job, limit, cancellationToken);
+            parked = job.Parked = await Ledger.AddWithinLimitAsync(job, oneStatementLimit, cancellationToken);
         }
         else
         {
+            // Where answers are remembered, a job of a key with no limit is told of too, under the key's lock: the
+            // key's remembered bound must count it should a limit be set again while it holds its slot.
             Task? storing = null;
             parked = await locks.RunAsync(Context, job.OwnerKeyId, async token =>
             {
-                job.Parked = await AtLimitAsync(job.OwnerKeyId, limit, token);
+                job.Parked = limit is { } max && await AtLimitAsync(job.OwnerKeyId, max, token);
                 queries.Stored(job.OwnerKeyId, job.Parked);
                 storing = Ledger.AddAsync(job, token);
                 if (job.Parked || !queries.Remembers)
