@@ -340,9 +340,9 @@ public sealed class ConcurrencyTests(TestStorage storage) : ServerTest(storage)
     }
 
     /// <summary>
-    /// Review (not yet fixed): a job submitted as a slot frees, before the hand-over has taken the key's lock, takes the
-    /// slot itself, ahead of the job parked before it. Here the key's lock is held (as another admission of the key
-    /// would) while the first job ends and the new one is submitted, so both wait for it.
+    /// A job submitted as a slot frees, before the hand-over has taken the key's lock, is parked behind the job parked
+    /// before it, which takes the slot. Here the key's lock is held (as another admission of the key would) while the
+    /// first job ends and the new one is submitted, so both wait for it.
     /// </summary>
     [Test]
     public async Task AFreedSlot_GoesToTheParkedJob_NotToAJobSubmittedAsItFrees()

@@ -99,7 +99,7 @@ internal sealed class DatabaseDirectExecutions(WriteGate writes, TimeProvider ti
         if (asyncCommits is not null)
         {
             await using var delete = asyncCommits.Source.CreateCommand(
-                $"DELETE FROM direct_executions WHERE execution_id = $1 RETURNING EXISTS (SELECT 1 FROM jobs WHERE owner_key_id = $2 AND parked AND status = '{Jobs.JobStatus.Queued}')");
+                $"DELETE FROM direct_executions WHERE execution_id = $1 RETURNING {KeySlotLock.PostgreSqlHasParked("$2")}");
             delete.Parameters.Add(new() { Value = execution.Id });
             delete.Parameters.Add(new() { Value = execution.KeyId });
             return await delete.ExecuteScalarAsync(cancellationToken) as bool?; // null when a prune took it first

@@ -13,9 +13,9 @@ namespace AgentCorex.Web.Concurrency;
 /// <summary>
 /// A key's limit of tool executions at once (its max_concurrent), jobs and direct executions together, on
 /// every node. A slot is held by a direct execution while it runs, and by a job from the moment it is handed
-/// to Hangfire until it ends. A job that finds no free slot is parked: stored as queued but not handed to
-/// Hangfire, so it holds no worker and never stands in another key's way; when one of its key's slots frees,
-/// the key's oldest parked job is handed over. Counting and taking happen under <see cref="KeySlotLock"/>,
+/// to Hangfire until it ends. A job that finds no free slot, or its key's parked jobs before it, is parked: stored as
+/// queued but not handed to Hangfire, so it holds no worker and never stands in another key's way; when one of its
+/// key's slots frees, the key's oldest parked job is handed over. Counting and taking happen under <see cref="KeySlotLock"/>,
 /// from the ledger itself: on a server database by counting its rows; on the embedded one from a count that
 /// triggers keep in the same transactions as the rows (<see cref="SqliteSlotQueries"/>), so no crash can leave
 /// either wrong.
@@ -57,7 +57,8 @@ public sealed partial class ExecutionSlots(
     private Func<AgentCorexDb> Context => context ??= () => Db;
 
     /// <summary>
-    /// Stores a new job, holding a slot of its key when one is free. True: the caller hands it to Hangfire.
+    /// Stores a new job, holding a slot of its key when one is free and none of its key's jobs is parked (those were
+    /// there first: a slot freed as it comes goes to the oldest of them). True: the caller hands it to Hangfire.
     /// False: it was parked, and is handed over when a slot frees.
     /// </summary>
     public async Task<bool> AdmitAsync(JobEntry job, ApiKeyIdentity owner, CancellationToken cancellationToken)
@@ -80,7 +81,7 @@ public sealed partial class ExecutionSlots(
             Task? storing = null;
             parked = await locks.RunAsync(Context, job.OwnerKeyId, async token =>
             {
-                job.Parked = limit is { } max && await AtLimitAsync(job.OwnerKeyId, max, token);
+                job.Parked = limit is { } max && await ParksAsync(job.OwnerKeyId, max, token);
                 queries.Stored(job.OwnerKeyId, job.Parked);
                 storing = Ledger.AddAsync(job, token);
                 if (job.Parked || !queries.Remembers)
@@ -95,10 +96,11 @@ public sealed partial class ExecutionSlots(
         }
         if (parked)
         {
-            // A slot that freed while this job was being parked found nothing to hand over; hand it over now. The
-            // owner was just authenticated, so its limit is not read again (and a key revoked meanwhile has its
-            // queued jobs refused at their start, or canceled by the sweep). The job is stored: a client gone now does
-            // not leave the hand-over to the sweep, nor is the submit answered 503 when the database is gone for it.
+            // A slot that freed while this job was being parked found nothing to hand over, or this job was parked
+            // behind older ones with a slot free; hand it over now, to the oldest. The owner was just authenticated,
+            // so its limit is not read again (and a key revoked meanwhile has its queued jobs refused at their start,
+            // or canceled by the sweep). The job is stored: a client gone now does not leave the hand-over to the sweep,
+            // nor is the submit answered 503 when the database is gone for it.
             await HandOverOrLeaveAsync(job.OwnerKeyId, () => HandOverAsync(job.OwnerKeyId, limit, CancellationToken.None));
         }
         return !parked;
@@ -279,6 +281,13 @@ public sealed partial class ExecutionSlots(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} took a freed slot but could not be handed to Hangfire; it is enqueued again at the next sweep")]
     private static partial void LogHandOverFailed(ILogger logger, Exception exception, string jobId);
+
+    /// <summary>
+    /// Whether a new job of the key is parked: its slots are all held, or it has parked jobs, which a slot free now
+    /// goes to first. Either is answered from memory on the embedded database while what it remembers allows.
+    /// </summary>
+    private async Task<bool> ParksAsync(string keyId, int limit, CancellationToken cancellationToken) =>
+        await AtLimitAsync(keyId, limit, cancellationToken) || await queries.HasParkedAsync(Context, keyId, cancellationToken);
 
     /// <summary>Whether the key's jobs (handed to Hangfire and not ended) and its direct executions hold <paramref name="limit"/> slots or more.</summary>
     private async Task<bool> AtLimitAsync(string keyId, int limit, CancellationToken cancellationToken) =>

@@ -54,6 +54,10 @@ public sealed class KeySlotLock(StorageConnection storage)
             + COALESCE((SELECT SUM(change) FROM key_slot_changes WHERE owner_key_id = {keyParameter}), 0))
         """;
 
+    /// <summary>PostgreSQL: whether a key has parked jobs, as an SQL expression (an EXISTS on ix_jobs_owner_parked_status).</summary>
+    public static string PostgreSqlHasParked(string keyParameter) =>
+        $"EXISTS (SELECT 1 FROM jobs WHERE owner_key_id = {keyParameter} AND parked AND status = '{Jobs.JobStatus.Queued}')";
+
     /// <summary>
     /// PostgreSQL: as <see cref="PostgreSqlSlotsHeld"/>, for the admitting statement of a job, which holds the key's
     /// lock: the key's changes are moved into key_slots as they are counted, so that a key admitted often has only

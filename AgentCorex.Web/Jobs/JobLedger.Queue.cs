@@ -18,8 +18,8 @@ public sealed partial class JobLedger
         """;
 
     /// <summary>
-    /// PostgreSQL: stores a new job parked when its key already holds <paramref name="limit"/> slots, in one
-    /// round trip under the key's lock (<see cref="Concurrency.KeySlotLock.AdmitOnPostgreSqlAsync"/>). Returns
+    /// PostgreSQL: stores a new job parked when its key already holds <paramref name="limit"/> slots or has parked
+    /// jobs (the oldest of which a free slot goes to), in one round trip under the key's lock (<see cref="Concurrency.KeySlotLock.AdmitOnPostgreSqlAsync"/>). Returns
     /// whether the job was parked.
     /// </summary>
     public async Task<bool> AddWithinLimitAsync(JobEntry job, int limit, CancellationToken cancellationToken)
@@ -52,7 +52,7 @@ public sealed partial class JobLedger
         $"""
         {Concurrency.KeySlotLock.PostgreSqlMoveSlotChanges("$2")}
         INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output, events_pending)
-        SELECT $1, $2, $3, $4, '{JobStatus.Queued}', {Concurrency.KeySlotLock.PostgreSqlSlotsHeldAsMoved("$2", "$7", "$8")} >= $8, $5, 0, $6, 0, 0, $9
+        SELECT $1, $2, $3, $4, '{JobStatus.Queued}', ({Concurrency.KeySlotLock.PostgreSqlSlotsHeldAsMoved("$2", "$7", "$8")} >= $8 OR {Concurrency.KeySlotLock.PostgreSqlHasParked("$2")}), $5, 0, $6, 0, 0, $9
         RETURNING parked
         """;
 
