@@ -8,8 +8,8 @@ using Microsoft.Extensions.Options;
 namespace AgentCorex.Web.Concurrency;
 
 /// <summary>
-/// The safety net under <see cref="ExecutionSlots"/>: at start and every Jobs:ReconcileInterval, each key with
-/// parked jobs is offered its free slots. That hands over what a crash left parked (a node that died between
+/// The safety net under <see cref="ExecutionSlots"/>: at start and every Jobs:ReconcileInterval, the keys with
+/// parked jobs, a page of them a pass, are offered their free slots. That hands over what a crash left parked (a node that died between
 /// ending a job and handing over the next, or mid direct execution, whose slot counts until it expires), and
 /// what waits under a limit that was raised or under limits that were switched off. A revoked key's parked jobs are
 /// canceled instead (<see cref="RevokedKeyJobs"/>): no slot ever hands them over, and its revocation's own cancel may
@@ -28,6 +28,13 @@ internal sealed partial class ParkedJobsSweeper(
 {
     private const int Batch = 500;
 
+    /// <summary>
+    /// The last key of the last pass's page: each pass reads the next <see cref="Batch"/> keys with parked jobs, and
+    /// starts again from the first after a page that was not full. Keys whose parked jobs wait behind held slots
+    /// would otherwise fill the first page of every pass, and a key past them never be swept.
+    /// </summary>
+    private string? after;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Else a job it hands over is enqueued again by the start's recovery. A stop before the recovery ended (a refused
@@ -45,13 +52,15 @@ internal sealed partial class ParkedJobsSweeper(
         var slots = scope.ServiceProvider.GetRequiredService<ExecutionSlots>();
 
         await directs.PruneAsync(db, time.GetUtcNow().UtcDateTime, cancellationToken);
+        var from = after;
         var keys = await db.Jobs.AsNoTracking()
-            .Where(j => j.Parked && j.Status == JobStatus.Queued)
+            .Where(j => j.Parked && j.Status == JobStatus.Queued && (from == null || string.Compare(j.OwnerKeyId, from) > 0))
             .Select(j => j.OwnerKeyId)
             .Distinct()
             .OrderBy(key => key)
             .Take(Batch)
             .ToListAsync(cancellationToken);
+        after = keys.Count == Batch ? keys[^1] : null;
         HashSet<string> revoked = keys.Count == 0 ? [] : await db.ApiKeys.AsNoTracking()
             .Where(k => keys.Contains(k.Id) && k.RevokedAt != null)
             .Select(k => k.Id)
