@@ -8,7 +8,7 @@ namespace AgentCorex.Tests.Infrastructure;
 /// <summary>Jobs put straight into the ledger, for figures that real runs cannot be made to give (chosen times, past days).</summary>
 public static class Ledger
 {
-    public static JobEntry Job(string owner, string tool, string status, long? executionTimeMs = null, DateTime? at = null, string? errorMessage = null)
+    public static JobEntry Job(string owner, string tool, string status, long? executionTimeMs = null, DateTime? at = null, string? errorMessage = null, string? arguments = null)
     {
         var when = at ?? DateTime.UtcNow;
         return new JobEntry
@@ -16,7 +16,7 @@ public static class Ledger
             Id = "job_seed" + Guid.NewGuid().ToString("N")[..12],
             OwnerKeyId = owner,
             Tool = tool,
-            Arguments = """{"message":"seeded"}""",
+            Arguments = arguments ?? """{"message":"seeded"}""",
             Status = status,
             TimeoutMs = 30_000,
             Attempt = 1,
@@ -26,6 +26,14 @@ public static class Ledger
             ExecutionTimeMs = executionTimeMs,
             ErrorMessage = errorMessage,
         };
+    }
+
+    /// <summary>A queued job parked behind its key's held slots, as admission stores one over the key's limit.</summary>
+    public static JobEntry Parked(string owner, string tool = "echo", string? arguments = null)
+    {
+        var job = Job(owner, tool, JobStatus.Queued, arguments: arguments);
+        job.Parked = true;
+        return job;
     }
 
     public static async Task AddJobsAsync(this AgentCorexApp app, IEnumerable<JobEntry> jobs)

@@ -300,6 +300,36 @@ public sealed class ConcurrencyTests(TestStorage storage) : ServerTest(storage)
     }
 
     /// <summary>
+    /// A raised limit hands over more parked jobs than one hold of the key's lock does (100), all at once. They wait
+    /// 10 s, so that none ends, and hands over the rest, before they are counted.
+    /// </summary>
+    [Test]
+    public async Task RaisingAKeysLimit_HandsOverAllItsParkedJobs_MoreThanAHundred()
+    {
+        // Seeded before the key's first PATCH, which is the first time the embedded database asks whether it has parked jobs.
+        var keyId = (await App.CreateKeyAsync("free")).KeyId;
+        await App.AddJobsAsync(Enumerable.Range(0, 150).Select(_ => Ledger.Parked(keyId, "wait", """{"duration_ms":10000}""")));
+
+        (await Admin.PatchAsJsonAsync($"/api_keys/{keyId}", new { rate_limits = new { max_concurrent = 200 } })).EnsureSuccessStatusCode();
+        int stillParked;
+        List<string> running;
+        using (var scope = App.Services.CreateScope())
+        {
+            var mine = scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Where(j => j.OwnerKeyId == keyId);
+            stillParked = await mine.CountAsync(j => j.Parked && j.Status == "queued");
+            (await Admin.DeleteAsync($"/api_keys/{keyId}")).EnsureSuccessStatusCode(); // cancels those not started
+            running = await mine.Where(j => j.Status == "running").Select(j => j.Id).ToListAsync();
+        }
+        foreach (var job in running)
+        {
+            await Admin.DeleteAsync($"/jobs/{job}?force=true"); // frees the fixture's workers
+            await Admin.WaitForFinalAsync(job);
+        }
+
+        Assert.That(stillParked, Is.Zero, "the 150 handed over as the PATCH was answered");
+    }
+
+    /// <summary>
     /// A key's jobs admitted while its limit was lifted hold slots: when a limit is set again, they count. On the
     /// embedded database they were once stored without a word to the key's remembered bound (SqliteSlotQueries), which
     /// then admitted past the limit until its own count reached it.

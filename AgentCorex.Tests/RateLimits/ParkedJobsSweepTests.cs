@@ -37,9 +37,9 @@ public sealed class ParkedJobsSweepTests(TestStorage storage) : ServerTest(stora
         var seeded = busy.SelectMany(key => new[]
         {
             Ledger.Job(key, "echo", JobStatus.Queued), // handed to Hangfire: holds the key's one slot
-            Parked(key),
+            Ledger.Parked(key),
         }).ToList();
-        var left = Parked(late); // a crash ended the job holding its slot before handing this one over
+        var left = Ledger.Parked(late); // a crash ended the job holding its slot before handing this one over
         seeded.Add(left);
         await App.AddJobsAsync(seeded);
 
@@ -55,12 +55,5 @@ public sealed class ParkedJobsSweepTests(TestStorage storage) : ServerTest(stora
         while (stillParked && DateTime.UtcNow < deadline);
 
         Assert.That(stillParked, Is.False, "handed over by one of the sweeps of the last 5 s");
-    }
-
-    private static JobEntry Parked(string key)
-    {
-        var job = Ledger.Job(key, "echo", JobStatus.Queued);
-        job.Parked = true;
-        return job;
     }
 }

@@ -40,7 +40,7 @@ public sealed partial class ExecutionSlots(
     /// <summary>How long past its deadline a direct execution's slot is counted should its node die without releasing it.</summary>
     private static readonly TimeSpan DirectGrace = TimeSpan.FromMinutes(1);
 
-    /// <summary>The most parked jobs handed to Hangfire in one pass, when a limit was raised or lifted.</summary>
+    /// <summary>The most parked jobs handed over under one hold of the key's lock, when a limit was raised or lifted.</summary>
     private const int PromoteBatch = 100;
 
     // Taken from the scope when first needed: on the embedded default a direct execution needs neither (a
@@ -216,61 +216,73 @@ public sealed partial class ExecutionSlots(
         await HandOverAsync(keyId, options.Value.Enabled ? limits.MaxConcurrent(key) : null, cancellationToken);
     }
 
-    /// <summary>As <see cref="PromoteAsync"/>, for a key whose limit is known (null: none).</summary>
+    /// <summary>
+    /// As <see cref="PromoteAsync"/>, for a key whose limit is known (null: none). A batch at a time under the key's
+    /// lock, the next one at once, so that a limit raised or lifted over thousands of parked jobs hands them all over
+    /// without holding the key's admissions for all of them.
+    /// </summary>
     private async Task HandOverAsync(string keyId, int? limit, CancellationToken cancellationToken)
     {
-        var promoted = await locks.RunAsync(Context, keyId, async token =>
+        bool more;
+        do
         {
-            var free = limit is { } max ? Math.Min(await FreeAsync(keyId, max, token), PromoteBatch) : PromoteBatch;
-            if (free <= 0)
+            (var promoted, more) = await locks.RunAsync(Context, keyId, token => UnparkBatchAsync(keyId, limit, token), cancellationToken);
+            foreach (var job in promoted)
             {
-                return [];
-            }
-            if (await Ledger.UnparkOldestAsync(keyId, free, token) is { } handedOver)
-            {
-                // One statement (not on SQL Server); the embedded database's bound is told after it, still under the key's lock.
-                handedOver.ForEach(_ => queries.Stored(keyId, parked: false));
-                if (handedOver.Count < free)
+                try
                 {
-                    queries.NoneParked(keyId); // all handed over
+                    JobSubmitter.Enqueue(hangfire, job);
                 }
-                return handedOver;
-            }
-            var next = await Db.Jobs.AsNoTracking()
-                .Where(j => j.OwnerKeyId == keyId && j.Parked && j.Status == JobStatus.Queued)
-                .OrderBy(j => j.CreatedAt).ThenBy(j => j.Id)
-                .Take(free)
-                .ToListAsync(token);
-            List<JobEntry> unparked = [];
-            foreach (var job in next)
-            {
-                queries.Stored(keyId, parked: false);
-                if (await Ledger.TryUnparkAsync(job.Id, token))
+                catch (BackgroundJobClientException e)
                 {
-                    unparked.Add(job);
+                    // No longer parked, so no sweep of parked jobs would see it: it would hold its key's slot, unrun,
+                    // until the repair pass's Jobs:QueuedRepairGrace. Nor is it the caller's failure (a job that ended,
+                    // a submit whose own job is stored).
+                    failedHandOvers.Add(job);
+                    LogHandOverFailed(logger, e, job.Id);
                 }
             }
-            if (next.Count < free)
+        }
+        while (more);
+    }
+
+    /// <summary>Under the key's lock: up to <see cref="PromoteBatch"/> of its oldest parked jobs take its free slots. More: the batch was full.</summary>
+    private async Task<(List<JobEntry> Jobs, bool More)> UnparkBatchAsync(string keyId, int? limit, CancellationToken cancellationToken)
+    {
+        var free = limit is { } max ? Math.Min(await FreeAsync(keyId, max, cancellationToken), PromoteBatch) : PromoteBatch;
+        if (free <= 0)
+        {
+            return ([], false);
+        }
+        if (await Ledger.UnparkOldestAsync(keyId, free, cancellationToken) is { } handedOver)
+        {
+            // One statement (not on SQL Server); the embedded database's bound is told after it, still under the key's lock.
+            handedOver.ForEach(_ => queries.Stored(keyId, parked: false));
+            if (handedOver.Count < free)
             {
                 queries.NoneParked(keyId); // all handed over
             }
-            return unparked;
-        }, cancellationToken);
-        foreach (var job in promoted)
+            return (handedOver, handedOver.Count == PromoteBatch);
+        }
+        var next = await Db.Jobs.AsNoTracking()
+            .Where(j => j.OwnerKeyId == keyId && j.Parked && j.Status == JobStatus.Queued)
+            .OrderBy(j => j.CreatedAt).ThenBy(j => j.Id)
+            .Take(free)
+            .ToListAsync(cancellationToken);
+        List<JobEntry> unparked = [];
+        foreach (var job in next)
         {
-            try
+            queries.Stored(keyId, parked: false);
+            if (await Ledger.TryUnparkAsync(job.Id, cancellationToken))
             {
-                JobSubmitter.Enqueue(hangfire, job);
-            }
-            catch (BackgroundJobClientException e)
-            {
-                // No longer parked, so no sweep of parked jobs would see it: it would hold its key's slot, unrun,
-                // until the repair pass's Jobs:QueuedRepairGrace. Nor is it the caller's failure (a job that ended,
-                // a submit whose own job is stored).
-                failedHandOvers.Add(job);
-                LogHandOverFailed(logger, e, job.Id);
+                unparked.Add(job);
             }
         }
+        if (next.Count < free)
+        {
+            queries.NoneParked(keyId); // all handed over
+        }
+        return (unparked, next.Count == PromoteBatch);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A slot of key {KeyId} was freed, but the database is unavailable to hand it a parked job ({Reason}); the next sweep does")]
