@@ -63,25 +63,27 @@ public sealed partial class ExecutionSlots(
     /// </summary>
     public async Task<bool> AdmitAsync(JobEntry job, ApiKeyIdentity owner, CancellationToken cancellationToken)
     {
-        var limit = options.Value.Enabled ? limits.MaxConcurrent(owner) : null;
-        if (limit is null && (!options.Value.Enabled || !queries.Remembers))
+        if (!options.Value.Enabled || limits.MaxConcurrent(owner) is not { } limit)
         {
             await Ledger.AddAsync(job, cancellationToken);
+            // Where a key's count is remembered as a bound (SqliteSlotQueries), a job stored without a limit is not in
+            // it: the bound is forgotten, so that a limit set again (PATCH) counts the key's jobs afresh. Not under the
+            // key's lock, which every submit of an unlimited key would then queue on: a limited admission that read the
+            // bound just before is the same overshoot as a request authenticated before the PATCH.
+            queries.Unbounded(job.OwnerKeyId);
             return true;
         }
         bool parked;
-        if (limit is { } oneStatementLimit && locks.OneStatementAdmission)
+        if (locks.OneStatementAdmission)
         {
-            parked = job.Parked = await Ledger.AddWithinLimitAsync(job, oneStatementLimit, cancellationToken);
+            parked = job.Parked = await Ledger.AddWithinLimitAsync(job, limit, cancellationToken);
         }
         else
         {
-            // Where answers are remembered, a job of a key with no limit is told of too, under the key's lock: the
-            // key's remembered bound must count it should a limit be set again while it holds its slot.
             Task? storing = null;
             parked = await locks.RunAsync(Context, job.OwnerKeyId, async token =>
             {
-                job.Parked = limit is { } max && await ParksAsync(job.OwnerKeyId, max, token);
+                job.Parked = await ParksAsync(job.OwnerKeyId, limit, token);
                 queries.Stored(job.OwnerKeyId, job.Parked);
                 storing = Ledger.AddAsync(job, token);
                 if (job.Parked || !queries.Remembers)

@@ -35,6 +35,9 @@ public interface ISlotQueries
 
     /// <summary>The key's parked jobs were all handed over.</summary>
     void NoneParked(string keyId);
+
+    /// <summary>A job of the key was stored without a limit (not told of by <see cref="Stored"/>): a remembered bound no longer holds.</summary>
+    void Unbounded(string keyId);
 }
 
 /// <summary>
@@ -70,6 +73,10 @@ internal sealed class DatabaseSlotQueries(StorageConnection storage) : ISlotQuer
     public bool SurelyNoneParked(string keyId) => false;
 
     public void Stored(string keyId, bool parked)
+    {
+    }
+
+    public void Unbounded(string keyId)
     {
     }
 
@@ -162,4 +169,6 @@ internal sealed class SqliteSlotQueries(SqliteWriter writer, SqliteReadPool read
     }
 
     public void NoneParked(string keyId) => parksNone[keyId] = true;
+
+    public void Unbounded(string keyId) => heldAtMost.TryRemove(keyId, out _);
 }
