@@ -3,6 +3,7 @@ using AgentCorex.Web.Storage;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace AgentCorex.Tests.Health;
 
@@ -14,5 +15,6 @@ internal static class ProbeClock
     /// </summary>
     public static WebApplicationFactory<Program> WithProbeClock(this WebApplicationFactory<Program> app, TimeProvider clock) =>
         app.WithWebHostBuilder(web => web.ConfigureTestServices(services => services.AddSingleton(provider =>
-            new DatabaseProbe(provider.GetRequiredService<IServiceScopeFactory>(), clock, provider.GetService<LostConnections>()))));
+            new DatabaseProbe(
+                provider.GetRequiredService<IServiceScopeFactory>(), clock, provider.GetRequiredService<ILogger<DatabaseProbe>>(), provider.GetService<LostConnections>()))));
 }

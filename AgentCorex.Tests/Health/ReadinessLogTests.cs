@@ -1,9 +1,13 @@
 using System.Net;
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Health;
+using AgentCorex.Web.Storage;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Moq;
 
 namespace AgentCorex.Tests.Health;
 
@@ -40,6 +44,30 @@ public sealed class ReadinessLogTests
             Assert.That(probes, Is.All.EqualTo(HttpStatusCode.ServiceUnavailable), "not ready while it drains");
             Assert.That(logs.Lines, Has.Some.Contain("Application is shutting down"), "the capture works");
             Assert.That(logs.Lines.Where(l => l.StartsWith(HealthCheckService, StringComparison.Ordinal)), Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task AProbeThatFailsUnexpectedly_IsLoggedOnce_AsTheHealthCheckServicesLinesAreHeldBack()
+    {
+        var logs = new CapturedLogs();
+        // A fault of the probe's own, not an outage: its scopes cannot be made.
+        var scopes = new Mock<IServiceScopeFactory>();
+        scopes.Setup(s => s.CreateScope()).Throws(new NotSupportedException("a bug of the probe's"));
+        using var app = new AgentCorexApp();
+        using var logged = app.WithWebHostBuilder(host => host
+            .ConfigureLogging(logging => logging.AddProvider(logs))
+            .ConfigureTestServices(services => services.AddSingleton(provider => new DatabaseProbe(
+                scopes.Object, TimeProvider.System, provider.GetRequiredService<ILogger<DatabaseProbe>>(), provider.GetService<LostConnections>()))));
+        using var client = logged.CreateClient();
+
+        var ready = await client.GetAsync("/health/ready");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+            Assert.That(logs.At(LogLevel.Error).Where(l => l.StartsWith(typeof(DatabaseProbe).FullName!, StringComparison.Ordinal)),
+                Has.One.Contain("a bug of the probe's"));
         });
     }
 }

@@ -19,7 +19,8 @@ namespace AgentCorex.Web.Health;
 /// gives up on it at its timeout leaves it to end by itself without its context going back to the pool in use. On
 /// PostgreSQL a probe that meets a connection a restart of the database killed tries once more (<see cref="LostConnections"/>).
 /// </remarks>
-internal sealed class DatabaseProbe(IServiceScopeFactory scopes, TimeProvider time, LostConnections? lostConnections = null)
+internal sealed partial class DatabaseProbe(
+    IServiceScopeFactory scopes, TimeProvider time, ILogger<DatabaseProbe> logger, LostConnections? lostConnections = null)
 {
     /// <summary>How long an ended probe's answer is given again: a load balancer probes every few seconds, a flood far more often.</summary>
     public static readonly TimeSpan Reuse = TimeSpan.FromSeconds(1);
@@ -108,11 +109,21 @@ internal sealed class DatabaseProbe(IServiceScopeFactory scopes, TimeProvider ti
         }
         catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or OperationCanceledException)
         {
-            // The cause's message, not the exception: the health check service logs the result, and a probe every
-            // few seconds through an outage would log a stack trace each time. Also the end of a probe nobody waits for.
+            // The cause's message, not the exception: a probe every few seconds through an outage would carry a stack
+            // trace each time (the outage's own lines say it once). Also the end of a probe nobody waits for.
             return HealthCheckResult.Unhealthy($"{Unreachable} ({e.GetBaseException().Message})");
         }
+        catch (Exception e)
+        {
+            // Not an outage but a fault of the probe's own: logged whole here, as the health check service's lines are
+            // held back (LogCaps), so that a node kept unready by it does not stay so with nothing in the log.
+            LogProbeFailed(logger, e);
+            return HealthCheckResult.Unhealthy($"The database probe failed: {e.GetType().Name} (logged by the server).");
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The readiness probe of the database failed unexpectedly: the node answers /health/ready 503")]
+    private static partial void LogProbeFailed(ILogger logger, Exception exception);
 
     private const string Unreachable = "The database cannot be reached or its schema is not up to date.";
 
