@@ -308,6 +308,8 @@ public sealed class DashboardTests(TestStorage storage) : ServerTest(storage)
         """{"log":"called with [REDACTED] from ci; the bearer of it is the Basic plan's bot"}""")]
     [TestCase("""["headers:\nX-Upstream: Basic YWRtaW46aHVudGVyMg==\nAccept: */*","Bearer bonds and a basic idea; bearer abcdefghijklmnop1234 too"]""",
         """["headers:\nX-Upstream: [REDACTED]\nAccept: */*","Bearer bonds and a basic idea; [REDACTED] too"]""")]
+    [TestCase("""{"cmd":"gh api -H 'Authorization: token ghp_16CharactersOrSo' /user; Authorization:abc123; then"}""",
+        """{"cmd":"gh api -H 'Authorization: [REDACTED]' /user; Authorization:[REDACTED]; then"}""")]
     public void Redaction_HidesAnHttpCredentialInsideALongerValue_AndShowsTheRest(string arguments, string expected)
     {
         Assert.That(AgentCorex.Web.Dashboard.ArgumentRedaction.Redact(arguments), Is.EqualTo(expected));

@@ -38,7 +38,8 @@ internal static partial class SecretValues
 
     /// <summary>
     /// An HTTP credential wherever it is in the text (<c>curl -H "Authorization: Basic ..."</c>), hidden with its scheme.
-    /// After an Authorization header's name any credential is one, as the value of a key so named is; elsewhere "bearer"
+    /// After an Authorization header's name any credential is one, of any scheme or none (<c>Authorization: token ghp_...</c>),
+    /// as the value of a key so named is; elsewhere "bearer"
     /// and "basic" are words of prose too, so a Bearer token needs at least 16 characters ("the bearer of it", "Bearer
     /// bonds" stay) and Basic must decode to user:password as UTF-8 text ("Basic plan" stays).
     /// </summary>
@@ -63,7 +64,10 @@ internal static partial class SecretValues
         return Utf8.IsValid(decoded) && decoded.Contains((byte)':');
     }
 
-    [GeneratedRegex(@"(?<header>\bauthorization\s*:\s*)?\b(?<scheme>bearer|basic)\s+(?<credential>[A-Za-z0-9\-._~+/]+=*)", RegexOptions.IgnoreCase | Linear)]
+    // After the header's name any scheme (token, ApiKey, Digest...) or none; elsewhere Bearer or Basic.
+    [GeneratedRegex(
+        @"(?:(?<header>\bauthorization\s*:\s*)(?:(?<scheme>[A-Za-z][A-Za-z0-9\-]*)\s+)?|\b(?<scheme>bearer|basic)\s+)(?<credential>[A-Za-z0-9\-._~+/]+=*)",
+        RegexOptions.IgnoreCase | Linear)]
     private static partial Regex HttpCredential();
 
     // PEM's "-----BEGIN RSA PRIVATE KEY-----" ... "-----END RSA PRIVATE KEY-----", or to the end of a value cut short.
