@@ -8,7 +8,9 @@ namespace AgentCorex.Tools;
 /// <c>pattern</c>, client validators such as ajv, with or without the <c>u</c> flag) matches. .NET's <c>\d</c>, <c>\w</c>
 /// and <c>\s</c> are Unicode's (<c>١٢٣</c> is <c>\d+</c> to it), ECMA-262's are ASCII's (<c>\s</c> its WhiteSpace and
 /// LineTerminator), and its <c>.</c> stops at every line terminator, not at <c>\n</c> alone: each is written out as ECMA-262's
-/// set. Escapes, character classes and comments are read as .NET reads them.
+/// set. Escapes, character classes and comments are read as .NET reads them: syntax of .NET's alone (<c>\A</c>, <c>\Z</c>,
+/// <c>\p{L}</c> for a validator without the <c>u</c> flag, a class subtraction, the inline <c>x</c> and <c>n</c> options) is
+/// not refused, and a client's validator may read it otherwise or refuse it: a tool's author keeps to ECMA-262's syntax.
 /// </summary>
 internal sealed partial class EcmaPatternTranslation
 {

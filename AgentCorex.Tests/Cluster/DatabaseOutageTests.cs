@@ -551,7 +551,7 @@ public sealed class DatabaseOutageTests
     }
 
     /// <summary>
-    /// Review (not yet fixed): the tool ran and succeeded; only giving its slot back (DirectSlot's dispose, a step after
+    /// The tool ran and succeeded; only giving its slot back (DirectSlot's dispose, a step after
     /// it) met the outage. The answer must be the tool's, not a 503 that invites the client to run it again.
     /// </summary>
     [Test]
@@ -573,7 +573,7 @@ public sealed class DatabaseOutageTests
     }
 
     /// <summary>
-    /// Review (not yet fixed): a parked job is stored before its admission offers it a slot freed meanwhile
+    /// A parked job is stored before its admission offers it a slot freed meanwhile
     /// (ExecutionSlots.AdmitAsync's HandOverAsync); that step's database failure answers the submit 503 although the job
     /// stays stored, and is handed over and run later while its client, told it failed, sends it again. Here the
     /// hand-over is held at this node's lock stripe (held for another key that shares it) while the database goes away.
@@ -629,7 +629,7 @@ public sealed class DatabaseOutageTests
     private Task<long> DirectExecutionsAsync(string keyId) => CountPastTheProxyAsync("SELECT count(*) FROM direct_executions WHERE key_id = $1", keyId);
 
     /// <summary>
-    /// Review (not yet fixed): once its job is stored and handed to Hangfire a submit has nothing left that may fail it;
+    /// Once its job is stored and handed to Hangfire a submit has nothing left that may fail it;
     /// but its answer's estimated_duration_ms is read from the database afterwards (JobEstimates, cold for 5 s per tool),
     /// so the submit is answered 503 while its job runs, and the client sends it again.
     /// </summary>

@@ -3,7 +3,7 @@ using AgentCorex.Web.RateLimits;
 namespace AgentCorex.Tests.RateLimits;
 
 /// <summary>
-/// Review (not yet fixed): a request that read the clock just before a minute rolled over, counted just after a request
+/// A request that read the clock just before a minute rolled over, counted just after a request
 /// of the new minute, takes the key's window back to the old minute, and the new minute's count starts again from 1.
 /// </summary>
 public sealed class InMemoryRequestCounterTests

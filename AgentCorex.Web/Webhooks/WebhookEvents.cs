@@ -120,8 +120,9 @@ public sealed partial class WebhookEvents(
     /// <summary>
     /// The deliveries whose webhook was not deleted since the webhooks were read: one deleted would fail the insert
     /// (its foreign key), and with it this event's deliveries to the owner's other webhooks until the sweep's raise.
-    /// On PostgreSQL the webhooks are locked until the commit, so that a deletion waits, then takes their new
-    /// deliveries with it; SQLite's writer lock, held since the clearing of the mark, keeps them already.
+    /// On PostgreSQL the webhooks are locked until the commit, in the order of their ids (so that two such locks never
+    /// wait on each other crosswise), so that a deletion waits, then takes their new deliveries with it; SQLite's writer
+    /// lock, held since the clearing of the mark, keeps them already.
     /// </summary>
     private async Task<List<WebhookDelivery>> OfWebhooksStillThereAsync(List<WebhookDelivery> deliveries, CancellationToken cancellationToken)
     {
@@ -131,7 +132,7 @@ public sealed partial class WebhookEvents(
         }
         var ids = deliveries.Select(d => d.WebhookId).ToArray();
         var there = db.Database.IsNpgsql()
-            ? await db.Database.SqlQuery<string>($"""SELECT webhook_id AS "Value" FROM webhooks WHERE webhook_id = ANY({ids}) FOR KEY SHARE""").ToListAsync(cancellationToken)
+            ? await db.Database.SqlQuery<string>($"""SELECT webhook_id AS "Value" FROM webhooks WHERE webhook_id = ANY({ids}) ORDER BY webhook_id FOR KEY SHARE""").ToListAsync(cancellationToken)
             : await db.Webhooks.Where(w => ids.Contains(w.Id)).Select(w => w.Id).ToListAsync(cancellationToken);
         return deliveries.Where(d => there.Contains(d.WebhookId)).ToList();
     }
