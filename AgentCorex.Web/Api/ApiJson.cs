@@ -44,6 +44,12 @@ public static class ApiJson
     /// value when reading, so a request that refuses fields it does not have took <c>"gives_max_concurrent": "x"</c> in
     /// silence (KeyRateLimitsRequest's bookkeeping) and listed it among its fields when refusing a misspelt one.
     /// </summary>
+    /// <summary>The condition of a property's <c>[JsonIgnore]</c>, or null when it has none.</summary>
+    public static JsonIgnoreCondition? IgnoreCondition(JsonPropertyInfo property) =>
+        property.AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), inherit: true) is [JsonIgnoreAttribute ignore]
+            ? ignore.Condition
+            : null;
+
     private static void RemoveIgnoredProperties(JsonTypeInfo type)
     {
         if (type.Kind != JsonTypeInfoKind.Object)
@@ -52,8 +58,7 @@ public static class ApiJson
         }
         for (var i = type.Properties.Count - 1; i >= 0; i--)
         {
-            if (type.Properties[i].AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), inherit: true)
-                is [JsonIgnoreAttribute { Condition: JsonIgnoreCondition.Always }])
+            if (IgnoreCondition(type.Properties[i]) == JsonIgnoreCondition.Always)
             {
                 type.Properties.RemoveAt(i);
             }

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using FluentValidation;
 using Microsoft.AspNetCore.OpenApi;
@@ -27,7 +28,9 @@ internal sealed class RequiredFieldsSchemaTransformer(IServiceProvider services)
         var omitsNulls = type.Options.DefaultIgnoreCondition == JsonIgnoreCondition.WhenWritingNull;
         foreach (var property in type.Properties.Where(p => p.IsGetNullable && required.Contains(p.Name)))
         {
-            var mayBeAbsent = validator is null ? omitsNulls && !IsAlwaysWritten(property) : !validator.Demands(type.Type, property);
+            var mayBeAbsent = validator is null
+                ? omitsNulls && ApiJson.IgnoreCondition(property) != JsonIgnoreCondition.Never // those written always are sent
+                : !validator.Demands(type.Type, property);
             if (mayBeAbsent)
             {
                 required.Remove(property.Name);
@@ -39,9 +42,6 @@ internal sealed class RequiredFieldsSchemaTransformer(IServiceProvider services)
         }
         return Task.CompletedTask;
     }
-
-    private static bool IsAlwaysWritten(JsonPropertyInfo property) =>
-        property.AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), inherit: false) is [JsonIgnoreAttribute { Condition: JsonIgnoreCondition.Never }, ..];
 
     /// <summary>The field's type without null (an object's reference gets its null later: RequiredReferencesTransformer).</summary>
     private static void RefuseNull(OpenApiSchema field)
