@@ -21,7 +21,7 @@ internal sealed class DatabaseRequestCounter(IServiceScopeFactory scopes, AsyncC
 
     public async ValueTask<int> CountAsync(string keyId, string bucket, long minute, CancellationToken cancellationToken)
     {
-        var sweep = FirstOf(minute);
+        var sweep = MinuteTurns.FirstOf(ref lastSweptMinute, minute); // sweeps the old minutes
         if (asyncCommits is not null)
         {
             // Never run again on a lost connection: the count may have committed before its answer was lost, and a
@@ -46,25 +46,6 @@ internal sealed class DatabaseRequestCounter(IServiceScopeFactory scopes, AsyncC
             OUTPUT inserted.requests AS [Value];
             """);
         return (await counted.ToListAsync(cancellationToken)).Single();
-    }
-
-    /// <summary>
-    /// Whether this is the node's first count of <paramref name="minute"/>, which sweeps the old ones. A late request
-    /// of the minute before does not take it back (else the next request of the new minute swept again).
-    /// </summary>
-    private bool FirstOf(long minute)
-    {
-        var last = Volatile.Read(ref lastSweptMinute);
-        while (last < minute)
-        {
-            var seen = Interlocked.CompareExchange(ref lastSweptMinute, minute, last);
-            if (seen == last)
-            {
-                return true;
-            }
-            last = seen;
-        }
-        return false;
     }
 
     private static async Task<int> CountOnPostgreSqlAsync(
