@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -14,6 +15,7 @@ namespace AgentCorex.Web.Auth;
 public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<AuthOptions> options, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, CachedKey> cache = new(StringComparer.Ordinal);
+    private readonly ExpiredEntries expired = new();
 
     /// <summary>
     /// Ids that named no key when last read, until when that is trusted. Without them a made-up id cost a query every
@@ -93,6 +95,9 @@ public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<Au
     private static string ConfiguredAdminSession(string key) =>
         ApiKeyIdentity.ConfiguredAdminKeyId + ":" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("AgentCorex session\n" + key)));
 
+    /// <summary>The keys read and kept, for tests.</summary>
+    internal int Kept => cache.Count;
+
     public void Forget(string keyId)
     {
         cache.TryRemove(keyId, out _);
@@ -110,6 +115,7 @@ public sealed class ApiKeyAuthenticator(IServiceScopeFactory scopes, IOptions<Au
         {
             return null;
         }
+        expired.DropIfDue(cache, static key => key.ExpiresAt, now);
         cached = await LoadAsync(keyId, now, cancellationToken);
         if (cached is not null)
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -13,6 +14,7 @@ namespace AgentCorex.Web.Webhooks;
 public sealed class WebhookSubscriptions(IServiceScopeFactory scopes, IOptions<WebhooksOptions> options, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, Cached> cache = new(StringComparer.Ordinal);
+    private readonly ExpiredEntries expired = new();
 
     /// <summary>The bits (<see cref="JobEventNames.Bit"/>) of the events any of the key's enabled webhooks subscribes to.</summary>
     public ValueTask<int> EventBitsAsync(string ownerKeyId, CancellationToken cancellationToken)
@@ -25,8 +27,12 @@ public sealed class WebhookSubscriptions(IServiceScopeFactory scopes, IOptions<W
 
     public void Forget(string ownerKeyId) => cache.TryRemove(ownerKeyId, out _);
 
+    /// <summary>The keys whose subscriptions are kept, for tests.</summary>
+    internal int Kept => cache.Count;
+
     private async ValueTask<int> LoadAsync(string ownerKeyId, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        expired.DropIfDue(cache, static cached => cached.ExpiresAt, now);
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         var events = await db.Webhooks.AsNoTracking().Where(w => w.OwnerKeyId == ownerKeyId && w.DisabledAt == null).Select(w => w.Events).ToListAsync(cancellationToken);
