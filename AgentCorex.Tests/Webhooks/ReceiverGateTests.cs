@@ -146,4 +146,33 @@ public sealed class ReceiverGateTests
         gate.TryEnter("wh_busy");
         Assert.That(gate.TryEnter("wh_busy").Since, Is.EqualTo(again), "idle a moment: its work began again");
     }
+
+    [Test]
+    public void AWebhookDeletedDuringAnAttempt_IsForgottenWhenItEnds_ThoughItsReceiverIsSlow()
+    {
+        Assert.That(gate.TryEnter("wh_gone").Kind, Is.EqualTo(AdmissionKind.Go));
+        gate.Forget("wh_gone");
+        time.Advance(TimeSpan.FromSeconds(10));
+        gate.Exit("wh_gone", answered: false, TimeSpan.FromSeconds(10));
+
+        Assert.That(gate.Count, Is.Zero);
+    }
+
+    [Test]
+    public void SlowReceivers_IdleForTheRetrySchedulesSpan_AreForgotten_NotThoseInFlightOrRecent()
+    {
+        var idle = TimeSpan.FromHours(1);
+        for (var i = 0; i < 50; i++)
+        {
+            Unanswered($"wh_dead_{i}");
+        }
+        Assert.That(gate.TryEnter("wh_in_flight").Kind, Is.EqualTo(AdmissionKind.Go));
+        time.Advance(idle);
+        Unanswered("wh_recent");
+
+        gate.ForgetIdle(idle);
+
+        Assert.That(gate.Count, Is.EqualTo(2), "the one in flight and the one that failed just now");
+        Assert.That(gate.TryEnter("wh_recent").Kind, Is.EqualTo(AdmissionKind.CircuitOpen), "still remembered as down");
+    }
 }

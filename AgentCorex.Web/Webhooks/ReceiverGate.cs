@@ -93,21 +93,59 @@ public sealed class ReceiverGate(IOptions<WebhooksOptions> options, TimeProvider
                 }
             }
             slowInFlight += receiver.Slow ? receiver.InFlight : 0;
-            if (receiver is { InFlight: 0, Slow: false })
+            receiver.LeftAt = now;
+            if (receiver is { InFlight: 0 } and ({ Slow: false } or { Deleted: true }))
             {
                 receivers.Remove(webhookId); // only receivers in trouble or at work are remembered
             }
         }
     }
 
-    /// <summary>A deleted webhook is forgotten.</summary>
+    /// <summary>A deleted webhook is forgotten, once its attempts in flight have ended.</summary>
     public void Forget(string webhookId)
     {
         lock (sync)
         {
-            if (receivers.TryGetValue(webhookId, out var receiver) && receiver.InFlight == 0)
+            if (receivers.TryGetValue(webhookId, out var receiver))
             {
-                receivers.Remove(webhookId);
+                receiver.Deleted = true;
+                if (receiver.InFlight == 0)
+                {
+                    receivers.Remove(webhookId);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Forgets the slow receivers with no attempt for <paramref name="idle"/> (the retry schedule's span: no delivery
+    /// the last attempt knew of still waits for one) and whose circuit is closed: a webhook deleted on another node,
+    /// or whose deliveries stopped, was otherwise remembered for as long as the node runs. Called by the sweep
+    /// (<see cref="WebhookSweeper"/>), not by attempts.
+    /// </summary>
+    public void ForgetIdle(TimeSpan idle)
+    {
+        var now = time.GetUtcNow();
+        lock (sync)
+        {
+            foreach (var (webhookId, receiver) in receivers)
+            {
+                if (receiver.InFlight == 0 && receiver.OpenUntil <= now && now - receiver.LeftAt >= idle)
+                {
+                    receivers.Remove(webhookId);
+                }
+            }
+        }
+    }
+
+    /// <summary>The receivers remembered, for tests.</summary>
+    internal int Count
+    {
+        get
+        {
+            lock (sync)
+            {
+                return receivers.Count;
             }
         }
     }
@@ -127,6 +165,12 @@ public sealed class ReceiverGate(IOptions<WebhooksOptions> options, TimeProvider
 
         /// <summary>When the first of its unanswered attempts in a row ended.</summary>
         public DateTimeOffset SilentSince { get; set; }
+
+        /// <summary>When its last attempt ended.</summary>
+        public DateTimeOffset LeftAt { get; set; }
+
+        /// <summary>Its webhook was deleted while an attempt was in flight: forgotten when the last ends.</summary>
+        public bool Deleted { get; set; }
     }
 }
 

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace AgentCorex.Web.Webhooks;
 
 /// <summary>
-/// Every Webhooks:SweepInterval, on every node and every database, three repairs and a clean-up:
+/// Every Webhooks:SweepInterval, on every node and every database, three repairs and two clean-ups:
 /// <list type="bullet">
 /// <item>an event a job raised more than Webhooks:RepairGrace ago whose deliveries were never stored (a crash
 /// between the ledger's change and <see cref="WebhookEvents.RaiseAsync"/>; see <see cref="Jobs.JobEntry.EventsPending"/>)
@@ -17,12 +17,14 @@ namespace AgentCorex.Web.Webhooks;
 /// and scheduling the next, loses only the job); but one due after the end of its schedule (enqueued again by a
 /// sweep after it already) is given up, its attempt recorded as not sent, so that a delivery whose every run fails
 /// before recording anything ends as its schedule does;</item>
-/// <item>ended deliveries older than Webhooks:DeliveryRetention are deleted with their attempts, in bounded batches.</item>
+/// <item>ended deliveries older than Webhooks:DeliveryRetention are deleted with their attempts, in bounded batches;</item>
+/// <item>the <see cref="ReceiverGate"/> forgets receivers idle for the retry schedule's span.</item>
 /// </list>
 /// </summary>
 internal sealed partial class WebhookSweeper(
     IServiceScopeFactory scopes,
     IOptions<WebhooksOptions> options,
+    ReceiverGate gate,
     TimeProvider time,
     ILogger<WebhookSweeper> logger) : BackgroundLoop
 {
@@ -38,6 +40,7 @@ internal sealed partial class WebhookSweeper(
 
     private async Task SweepAsync(CancellationToken cancellationToken)
     {
+        gate.ForgetIdle(RetrySchedule.Span(options.Value));
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         var writes = scope.ServiceProvider.GetRequiredService<WriteGate>();
