@@ -14,11 +14,13 @@ namespace AgentCorex.Web.Concurrency;
 /// what waits under a limit that was raised or under limits that were switched off. A revoked key's parked jobs are
 /// canceled instead (<see cref="RevokedKeyJobs"/>): no slot ever hands them over, and its revocation's own cancel may
 /// have been cut short, or have read the key's jobs before a submit authenticated just before it parked one. First,
-/// the jobs this node took out of parking but failed to hand to Hangfire are enqueued again (<see cref="FailedHandOvers"/>).
+/// the jobs this node took out of parking but failed to hand to Hangfire are enqueued again (<see cref="FailedHandOvers"/>),
+/// and what the embedded database's answers remembered of keys is dropped (<see cref="ISlotQueries.ForgetAll"/>).
 /// </summary>
 internal sealed partial class ParkedJobsSweeper(
     IServiceScopeFactory scopes,
     IDirectExecutions directs,
+    ISlotQueries queries,
     FailedHandOvers failedHandOvers,
     StartRecovery recovery,
     IBackgroundJobClient hangfire,
@@ -47,6 +49,7 @@ internal sealed partial class ParkedJobsSweeper(
     private async Task SweepAsync(CancellationToken cancellationToken)
     {
         failedHandOvers.RetryAll(hangfire);
+        queries.ForgetAll();
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         var slots = scope.ServiceProvider.GetRequiredService<ExecutionSlots>();

@@ -38,6 +38,13 @@ public interface ISlotQueries
 
     /// <summary>A job of the key was stored without a limit (not told of by <see cref="Stored"/>): a remembered bound no longer holds.</summary>
     void Unbounded(string keyId);
+
+    /// <summary>
+    /// Drops every key's remembered answers, at each pass of <see cref="ParkedJobsSweeper"/>: none is needed for a right
+    /// answer (a key not remembered is asked), and kept they held every key that was ever admitted, revoked or gone quiet.
+    /// A key still at work is asked again once (a count, or whether it parks any) and remembers again.
+    /// </summary>
+    void ForgetAll();
 }
 
 /// <summary>
@@ -81,6 +88,10 @@ internal sealed class DatabaseSlotQueries(StorageConnection storage) : ISlotQuer
     }
 
     public void NoneParked(string keyId)
+    {
+    }
+
+    public void ForgetAll()
     {
     }
 }
@@ -171,4 +182,17 @@ internal sealed class SqliteSlotQueries(SqliteWriter writer, SqliteReadPool read
     public void NoneParked(string keyId) => parksNone[keyId] = true;
 
     public void Unbounded(string keyId) => heldAtMost.TryRemove(keyId, out _);
+
+    /// <remarks>
+    /// Without the keys' locks: a forgotten answer is only asked again, and an answer told under a key's lock as it is
+    /// forgotten (a bound counted or raised, parked jobs handed over) was true when told, and stays a right one.
+    /// </remarks>
+    public void ForgetAll()
+    {
+        heldAtMost.Clear();
+        parksNone.Clear();
+    }
+
+    /// <summary>The keys with an answer remembered, for tests.</summary>
+    internal int Remembered => heldAtMost.Keys.Union(parksNone.Keys).Count();
 }
