@@ -10,7 +10,11 @@ start_throwaway_postgres() {
     local dir=$1 port
     [[ -x "$PG_BIN/initdb" && -x "$PG_BIN/pg_ctl" ]] || { echo "bench: no initdb / pg_ctl in $PG_BIN (set PG_BIN)" >&2; return 1; }
     mkdir -p "$dir"
-    [[ ${#PG_AS[@]} -gt 0 ]] && chown postgres "$(dirname "$dir")" "$dir"
+    if [[ ${#PG_AS[@]} -gt 0 ]]; then
+        chown postgres "$dir"
+        # A parent postgres cannot pass through (mktemp -d's 700) is handed over; a shared one (/tmp) never is.
+        "${PG_AS[@]}" test -x "$(dirname "$dir")" || chown postgres "$(dirname "$dir")"
+    fi
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     "${PG_AS[@]}" "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
     "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
