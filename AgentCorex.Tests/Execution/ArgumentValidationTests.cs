@@ -90,6 +90,20 @@ public sealed class ArgumentValidationTests : ServerTest
         });
     }
 
+    [Test]
+    public async Task APositionalRecordsJsonIgnoredParameter_IsNoArgument_AndTheOthersBind()
+    {
+        var ran = await Admin.PostRawAsync("/execute_tool", """{"tool":"test_record","arguments":{"label":"ignored"}}""");
+        var given = await Admin.PostRawAsync("/execute_tool", """{"tool":"test_record","arguments":{"label":"ignored","attempt":2}}""");
+        var schema = await (await Admin.GetAsync("/tools/test_record")).ReadObjectAsync();
+
+        Assert.That(ran.StatusCode, Is.EqualTo(HttpStatusCode.OK), await ran.Content.ReadAsStringAsync());
+        Assert.That((await ran.ReadObjectAsync()).Str("result.label"), Is.EqualTo("ignored"));
+        Assert.That(given.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That((await given.ReadObjectAsync()).Str("error.message"), Is.EqualTo("Unknown argument: attempt"));
+        Assert.That(schema["input_schema"]?.ToJsonString(), Does.Not.Contain("attempt"));
+    }
+
     [TestCase("[]")]
     [TestCase("\"text\"")]
     [TestCase("null")]

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using AgentCorex.Tools;
 using FluentValidation;
 
@@ -89,7 +90,8 @@ public sealed class NestedTool : Tool<NestedArguments, NestedResult>
     }
 }
 
-public sealed record RecordArguments(string Label);
+/// <summary><c>Attempt</c>: a positional record's <c>[JsonIgnore]</c> parameter, no argument (ArgumentValidationTests).</summary>
+public sealed record RecordArguments(string Label, [property: JsonIgnore] int Attempt);
 
 public sealed record RecordResult(string Label);
 

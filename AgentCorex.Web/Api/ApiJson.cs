@@ -13,6 +13,9 @@ public static class ApiJson
 {
     public static JsonSerializerOptions Options { get; } = CreateReadOnly();
 
+    /// <summary>An unpaired high surrogate: a JSON text is Unicode, where none stands alone (System.Text.Json refuses one escaped).</summary>
+    private const string UnspelledPrefix = "\uD800";
+
     private static JsonSerializerOptions CreateReadOnly()
     {
         var options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
@@ -39,17 +42,29 @@ public static class ApiJson
         return options;
     }
 
-    /// <summary>
-    /// Takes a <c>[JsonIgnore]</c> property out of its type's contract. System.Text.Json keeps it there and skips its
-    /// value when reading, so a request that refuses fields it does not have took <c>"gives_max_concurrent": "x"</c> in
-    /// silence (KeyRateLimitsRequest's bookkeeping) and listed it among its fields when refusing a misspelt one.
-    /// </summary>
     /// <summary>The condition of a property's <c>[JsonIgnore]</c>, or null when it has none.</summary>
     public static JsonIgnoreCondition? IgnoreCondition(JsonPropertyInfo property) =>
         property.AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), inherit: true) is [JsonIgnoreAttribute ignore]
             ? ignore.Condition
             : null;
 
+    /// <summary>
+    /// Whether the property is a field of the JSON, one a client may send: not one <see cref="RemoveIgnoredProperties"/>
+    /// left in the contract, under a name no JSON spells, for its constructor parameter.
+    /// </summary>
+    public static bool IsField(JsonPropertyInfo property) => IgnoreCondition(property) != JsonIgnoreCondition.Always;
+
+    /// <summary>
+    /// Takes a <c>[JsonIgnore]</c> property out of its type's contract. System.Text.Json keeps it there and skips its
+    /// value when reading, so a request that refuses fields it does not have took <c>"gives_max_concurrent": "x"</c> in
+    /// silence (KeyRateLimitsRequest's bookkeeping) and listed it among its fields when refusing a misspelt one.
+    /// </summary>
+    /// <remarks>
+    /// One a constructor parameter binds to (a positional record's <c>[property: JsonIgnore]</c>) cannot go: without it
+    /// the parameter binds to nothing, and every read of the type throws. It stays, ignored (its parameter takes its
+    /// default), under a name that begins with an unpaired surrogate, which no JSON text can spell, and not required
+    /// (a parameter without a default would be): a field of its name is refused as unknown, as any other type's.
+    /// </remarks>
     private static void RemoveIgnoredProperties(JsonTypeInfo type)
     {
         if (type.Kind != JsonTypeInfoKind.Object)
@@ -58,9 +73,19 @@ public static class ApiJson
         }
         for (var i = type.Properties.Count - 1; i >= 0; i--)
         {
-            if (IgnoreCondition(type.Properties[i]) == JsonIgnoreCondition.Always)
+            var property = type.Properties[i];
+            if (IsField(property))
+            {
+                continue;
+            }
+            if (property.AssociatedParameter is null)
             {
                 type.Properties.RemoveAt(i);
+            }
+            else
+            {
+                property.Name = UnspelledPrefix + property.Name;
+                property.IsRequired = false;
             }
         }
     }

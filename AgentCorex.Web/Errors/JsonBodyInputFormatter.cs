@@ -185,7 +185,7 @@ internal sealed class JsonBodyInputFormatter : TextInputFormatter
             {
                 if (type.UnmappedMemberHandling == JsonUnmappedMemberHandling.Disallow)
                 {
-                    return (at, [.. type.Properties.Select(p => p.Name)]);
+                    return (at, [.. type.Properties.Where(ApiJson.IsField).Select(p => p.Name)]);
                 }
                 continue;
             }

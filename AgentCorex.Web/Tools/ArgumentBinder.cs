@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using FluentValidation;
 using FluentValidation.Results;
@@ -73,7 +74,7 @@ public static class ArgumentBinder
     /// </summary>
     private static void CheckNames(JsonTypeInfo typeInfo, JsonElement arguments, string prefix = "")
     {
-        foreach (var property in typeInfo.Properties)
+        foreach (var property in typeInfo.Properties.Where(ApiJson.IsField))
         {
             var required = property.IsRequired || property.AssociatedParameter is { HasDefaultValue: false };
             if (!arguments.TryGetProperty(property.Name, out var value))
