@@ -2,6 +2,8 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Tools;
+using AgentCorex.Tools.BuiltIn.Echo;
 using AgentCorex.Web.Tools;
 using Json.Schema;
 
@@ -211,6 +213,19 @@ public sealed class ToolAuthoringTests : ServerTest
             Assert.That(Problems(tool["output_schema"]!, result), Is.Empty);
             Assert.That((await numbered.ReadObjectAsync()).Str("result.priority"), Is.EqualTo("very_high"), "a number, as arguments stored before were written");
         });
+    }
+
+    [Test]
+    public void ANotEmptyStringsPattern_AsAClientReadsIt_RefusesExactlyTheCharactersNotEmptyRefuses()
+    {
+        var validator = new EchoArgumentsValidator();
+        var pattern = ToolSchemas.ForArguments(typeof(EchoArguments), validator).Str("properties.message.pattern");
+        var asPublished = PublishedPatterns.Strict(pattern!);
+
+        var disagreeing = Enumerable.Range(0, char.MaxValue + 1).Select(c => ((char)c).ToString())
+            .Where(text => asPublished.IsMatch(text) != validator.Validate(new EchoArguments(text)).IsValid);
+
+        Assert.That(disagreeing.Select(text => $"U+{(int)text[0]:X4}"), Is.Empty, pattern);
     }
 
     [TestCase(typeof(object))]

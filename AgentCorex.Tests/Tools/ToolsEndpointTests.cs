@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Tools;
 
 namespace AgentCorex.Tests.Tools;
 
@@ -59,7 +60,7 @@ public sealed class ToolsEndpointTests : ServerTest
             Assert.That(input["required"]!.AsArray().Select(n => n!.GetValue<string>()), Is.EqualTo(new[] { "message" }));
             Assert.That(input.Str("properties.message.type"), Is.EqualTo("string"));
             Assert.That(input.At("properties.message.minLength")!.GetValue<int>(), Is.EqualTo(1));
-            Assert.That(input.Str("properties.message.pattern"), Is.EqualTo(@"\S"), "NotEmpty refuses white space alone, and the schema says so");
+            Assert.That(input.Str("properties.message.pattern"), Is.EqualTo(ToolSchemas.NotBlankPattern), "NotEmpty refuses white space alone, and the schema says so");
             Assert.That(input.At("properties.message.maxLength")!.GetValue<int>(), Is.EqualTo(10_000));
             Assert.That(input["additionalProperties"]!.GetValue<bool>(), Is.False);
             Assert.That(tool.Str("output_schema.properties.message.type"), Is.EqualTo("string"));

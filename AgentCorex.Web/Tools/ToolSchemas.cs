@@ -17,6 +17,13 @@ namespace AgentCorex.Web.Tools;
 internal static class ToolSchemas
 {
     /// <summary>
+    /// A <c>NotEmpty</c> string's pattern: a character that is not white space as <see cref="char.IsWhiteSpace(char)"/>
+    /// says (Unicode's White_Space), which FluentValidation refuses a string of only. Written out, as ECMA-262's <c>\S</c>
+    /// is not it: U+0085 is white space to .NET, not to ECMA-262, and U+FEFF is to ECMA-262, not to .NET.
+    /// </summary>
+    internal const string NotBlankPattern = @"[^\t-\r\x20\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+
+    /// <summary>
     /// The result's schema. A null property is left out of the result as written (the API's convention), so a property
     /// that may be null is not required, even when the exporter found it a constructor parameter.
     /// </summary>
@@ -163,7 +170,7 @@ internal static class ToolSchemas
                 if (IsType(schema, "string"))
                 {
                     schema.TryAdd("minLength", 1);
-                    schema.TryAdd("pattern", @"\S"); // NotEmpty also refuses a string of white space; a Matches rule's own pattern replaces this
+                    schema.TryAdd("pattern", NotBlankPattern); // NotEmpty also refuses a string of white space; a Matches rule's own pattern replaces this
                 }
                 else if (IsType(schema, "array"))
                 {
