@@ -8,9 +8,9 @@ namespace AgentCorex.Tools;
 /// <c>pattern</c>, client validators such as ajv, with or without the <c>u</c> flag) matches. .NET's <c>\d</c>, <c>\w</c>
 /// and <c>\s</c> are Unicode's (<c>١٢٣</c> is <c>\d+</c> to it), ECMA-262's are ASCII's (<c>\s</c> its WhiteSpace and
 /// LineTerminator), and its <c>.</c> stops at every line terminator, not at <c>\n</c> alone: each is written out as ECMA-262's
-/// set. Escapes, character classes and comments are read as .NET reads them: syntax of .NET's alone (<c>\A</c>, <c>\Z</c>,
-/// <c>\p{L}</c> for a validator without the <c>u</c> flag, a class subtraction, the inline <c>x</c> and <c>n</c> options) is
-/// not refused, and a client's validator may read it otherwise or refuse it: a tool's author keeps to ECMA-262's syntax.
+/// set. Syntax of .NET's alone, which a client's validator reads otherwise or refuses (<c>\A</c>, <c>\z</c>, <c>\Z</c>,
+/// <c>\G</c>, <c>\e</c>, <c>\a</c>, <c>\p{L}</c>, which is a category only with the <c>u</c> flag, a class subtraction,
+/// inline options, a comment, a group named in quotes or by a number), is refused, naming it.
 /// </summary>
 internal sealed partial class EcmaPatternTranslation
 {
@@ -35,8 +35,7 @@ internal sealed partial class EcmaPatternTranslation
     /// <c>\d</c>, <c>\w</c>, <c>\s</c>, their negations and <c>.</c> as ECMA-262's set.
     /// </summary>
     /// <exception cref="ArgumentException">A construct whose ECMA-262 meaning cannot be written without backtracking
-    /// (<c>\b</c>, <c>\B</c>, a negated shorthand in a class subtraction) or that has no ECMA-262 meaning (an inline
-    /// <c>m</c>, <c>i</c> or <c>s</c> option).</exception>
+    /// (<c>\b</c>, <c>\B</c>) or that ECMA-262 reads otherwise or refuses (see the class).</exception>
     internal static string ToDotNet(string pattern) => new EcmaPatternTranslation(pattern).Read();
 
     private string Read()
@@ -49,18 +48,13 @@ internal sealed partial class EcmaPatternTranslation
             {
                 var escaped = pattern[++i];
                 text.Append(escaped is 'b' or 'B' ? throw WordBoundary(escaped)
+                    : DotNetEscape(escaped) is { } refused ? throw refused
                     : Shorthand(escaped) is { } set ? $"[{(char.IsUpper(escaped) ? "^" : "")}{set}]"
                     : $"\\{escaped}");
             }
             else if (c == '[')
             {
-                text.Append(CharacterClass(subtracted: false));
-            }
-            else if (pattern.AsSpan(i).StartsWith("(?#"))
-            {
-                var end = pattern.IndexOf(')', i);
-                text.Append(pattern, i, (end < 0 ? pattern.Length : end + 1) - i);
-                i = end < 0 ? pattern.Length : end;
+                text.Append(CharacterClass());
             }
             else if (c == '$' || pattern.AsSpan(i).StartsWith(LookaheadEnd))
             {
@@ -71,7 +65,7 @@ internal sealed partial class EcmaPatternTranslation
             {
                 if (c == '(')
                 {
-                    RefuseInlineOptions();
+                    RefuseDotNetGroup();
                 }
                 text.Append(c == '.' ? AnyButLineTerminator : c);
             }
@@ -81,16 +75,15 @@ internal sealed partial class EcmaPatternTranslation
 
     /// <summary>
     /// The class opening at <c>i</c>, read up to its <c>]</c> (where <c>i</c> is left) as .NET reads it: a <c>]</c> first
-    /// is literal, <c>-[...]</c> subtracts a nested class. A negated shorthand (<c>[\D_]</c>) cannot join the others in
-    /// one class once <c>\D</c> is <c>[^0-9]</c>: the class becomes an alternation, or (negated) a subtraction.
+    /// is literal. A negated shorthand (<c>[\D_]</c>) cannot join the others in one class once <c>\D</c> is <c>[^0-9]</c>:
+    /// the class becomes an alternation, or (negated) a subtraction.
     /// </summary>
-    private string CharacterClass(bool subtracted)
+    private string CharacterClass()
     {
         var negated = ++i < pattern.Length && pattern[i] == '^';
         i += negated ? 1 : 0;
         var members = new StringBuilder();
         var negatedSets = new SortedSet<string>(StringComparer.Ordinal);
-        var hasSubtraction = false;
         var canStartRange = false; // the last member a character, not itself a range's end
         var inRange = false;
         for (var first = true; i < pattern.Length && (first || pattern[i] != ']'); i++, first = false)
@@ -99,11 +92,8 @@ internal sealed partial class EcmaPatternTranslation
             var next = i + 1 < pattern.Length ? pattern[i + 1] : '\0';
             if (c == '-' && !first && next == '[')
             {
-                i++;
-                members.Append('-').Append(CharacterClass(subtracted: true));
-                hasSubtraction = true;
-                canStartRange = inRange = false;
-                continue;
+                throw Refused("has a class subtraction (-[...]), .NET's alone: ECMA-262 reads [a-z-[aeiou]] as the class "
+                    + "[a-z-[aeiou] and a ']'; write the characters left.");
             }
             if (c == '-' && canStartRange && next is not ('\0' or ']'))
             {
@@ -130,10 +120,14 @@ internal sealed partial class EcmaPatternTranslation
                 canStartRange = false;
                 continue;
             }
+            if (c == '\\' && DotNetEscape(next) is { } refused)
+            {
+                throw refused;
+            }
             // Escaped: a '-' that is no range's makes none with a shorthand's set beside it, and a '^' or ']' first in the
             // class moved into another below is the character there too.
             members.Append(c == '\\' ? Escape() : c is '-' or '^' or ']' or '[' ? $"\\{c}" : c);
-            canStartRange = !inRange && !(c == '\\' && next is ('p' or 'P'));
+            canStartRange = !inRange;
             inRange = false;
         }
         if (i >= pattern.Length)
@@ -145,10 +139,6 @@ internal sealed partial class EcmaPatternTranslation
         {
             return $"[{not}{members}]";
         }
-        if (subtracted || hasSubtraction)
-        {
-            throw Refused(@"has a negated shorthand (\D, \W, \S) in a class subtraction, which cannot be written with ECMA-262's sets.");
-        }
         if (negated)
         {
             // [^a\D] is a digit but a: [0-9-[a]]. Two negated shorthands in one ([^\D\S]) are left to be written out.
@@ -159,17 +149,15 @@ internal sealed partial class EcmaPatternTranslation
         return $"(?:{string.Join('|', alternatives)})";
     }
 
-    /// <summary>The escape at <c>i</c> (its backslash), whole: <c>\x41</c>, <c>\u0041</c>, <c>\cA</c>, <c>\p{L}</c>; <c>i</c> left on its last character.</summary>
+    /// <summary>The escape at <c>i</c> (its backslash), whole: <c>\x41</c>, <c>\u0041</c>, <c>\cA</c>; <c>i</c> left on its last character.</summary>
     private string Escape()
     {
         var start = i;
-        var braceEnd = pattern.IndexOf('}', i);
         var length = i + 1 >= pattern.Length ? 1 : pattern[i + 1] switch
         {
             'x' => 4,
             'u' => 6,
             'c' => 3,
-            'p' or 'P' when braceEnd >= 0 => braceEnd - i + 1,
             _ => 2,
         };
         i = Math.Min(i + length, pattern.Length) - 1;
@@ -186,12 +174,49 @@ internal sealed partial class EcmaPatternTranslation
     };
 
     /// <summary>
-    /// An inline option that changes what the pattern matches, where ECMA-262 has none to set: <c>m</c> (<c>$</c> the end of a
-    /// line), <c>i</c> (.NET's case folding is not ECMA-262's: <c>(?i)k</c> matches the Kelvin sign K) and <c>s</c>.
+    /// The refusal of <c>\<paramref name="c"/></c> where it is .NET's alone: an anchor, an escape of a control character or
+    /// a Unicode category, each of which ECMA-262 reads as the letter without the <c>u</c> flag (the category with it only).
     /// </summary>
-    private void RefuseInlineOptions()
+    private ArgumentException? DotNetEscape(char c) => c switch
     {
-        var set = InlineOptions().Match(pattern, i) is { Success: true } options ? options.Groups[1].Value : "";
+        'A' or 'G' => RefusedEscape(c, c == 'A' ? "the start of the string" : "where the last match ended", "^"),
+        'z' or 'Z' => RefusedEscape(c, "the end of the string", "$ (read as the very end)"),
+        'e' => RefusedEscape(c, "the escape character U+001B", @"\x1B"),
+        'a' => RefusedEscape(c, "the bell U+0007", @"\x07"),
+        'p' or 'P' => Refused($"has \\{c}, a Unicode category to .NET, and to ECMA-262 with the u flag only (without it, the letter "
+            + $"{c}); write the characters it stands for, as \\u escapes in a class."),
+        _ => null,
+    };
+
+    private ArgumentException RefusedEscape(char c, string meaning, string instead) => Refused(
+        $"has \\{c}, .NET's alone: {meaning} to .NET, the letter {c} to ECMA-262 without the u flag (refused with it); write {instead}.");
+
+    /// <summary>
+    /// A group of .NET's alone at <c>i</c>: a comment, a name in quotes or a number, inline options. Of the options,
+    /// <c>m</c> (<c>$</c> the end of a line), <c>i</c> (.NET's case folding is not ECMA-262's: <c>(?i)k</c> matches the
+    /// Kelvin sign K) and <c>s</c> change what the pattern matches; <c>x</c>, <c>n</c> and the modifiers ECMA-262 has
+    /// since 2025 (<c>(?i:...)</c>, which older validators refuse) are refused as options.
+    /// </summary>
+    private void RefuseDotNetGroup()
+    {
+        var group = pattern.AsSpan(i);
+        if (group.StartsWith("(?#"))
+        {
+            throw Refused("has a comment (?#...), .NET's alone, which ECMA-262 refuses; leave it out.");
+        }
+        if (group.StartsWith("(?'"))
+        {
+            throw Refused("names a group in quotes (?'name'...), .NET's alone; write (?<name>...).");
+        }
+        if (group.StartsWith("(?<") && group.Length > 3 && char.IsAsciiDigit(group[3]))
+        {
+            throw Refused("names a group by a number (?<1>...), .NET's alone: ECMA-262's group names are identifiers.");
+        }
+        if (InlineOptions().Match(pattern, i) is not { Success: true, Value: not ("(?:" or "(?)") } options)
+        {
+            return;
+        }
+        var set = options.Groups[1].Value;
         if (set.Contains('m'))
         {
             throw Refused("sets the inline option m: its $ would be the end of a line, where JSON Schema reads the end of the string.");
@@ -204,6 +229,8 @@ internal sealed partial class EcmaPatternTranslation
         {
             throw Refused(@"sets the inline option s: . is ECMA-262's, any character but a line terminator; write [\s\S] for any character.");
         }
+        throw Refused($"sets the inline options {options.Value}, .NET's: ECMA-262 has no x (white space and # comments ignored) nor n "
+            + "(only named groups captured), and older validators refuse any; write the pattern without them.");
     }
 
     private ArgumentException WordBoundary(char escaped) => Refused(

@@ -15,9 +15,9 @@ namespace AgentCorex.Tools;
 /// <remarks>
 /// Without backtracking .NET has no lookarounds (but that <c>(?!\n)$</c>), backreferences, atomic groups nor
 /// conditionals, nor a word boundary by ASCII's word characters: a pattern with one, with <c>\b</c> or <c>\B</c>, or with
-/// an inline <c>m</c>, <c>i</c> or <c>s</c> option (which ECMA-262 reads otherwise), is refused with an
-/// <see cref="ArgumentException"/> naming it when its regex or validator is made (a tool's validator is made at start,
-/// which it then stops).
+/// syntax of .NET's alone, which ECMA-262 reads otherwise or refuses (inline options, <c>\A</c>, <c>\z</c>, <c>\p{L}</c>, a
+/// class subtraction...: see <see cref="EcmaPatternTranslation"/>), is refused with an <see cref="ArgumentException"/>
+/// naming it when its regex or validator is made (a tool's validator is made at start, which it then stops).
 /// </remarks>
 public static class PublishedPatterns
 {
