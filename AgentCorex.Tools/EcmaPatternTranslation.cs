@@ -10,7 +10,7 @@ namespace AgentCorex.Tools;
 /// LineTerminator), and its <c>.</c> stops at every line terminator, not at <c>\n</c> alone: each is written out as ECMA-262's
 /// set. Syntax of .NET's alone, which a client's validator reads otherwise or refuses (<c>\A</c>, <c>\z</c>, <c>\Z</c>,
 /// <c>\G</c>, <c>\e</c>, <c>\a</c>, <c>\p{L}</c>, which is a category only with the <c>u</c> flag, a class subtraction,
-/// inline options, a comment, a group named in quotes or by a number), is refused, naming it.
+/// a <c>]</c> first in a class, inline options, a comment, a group named in quotes or by a number), is refused, naming it.
 /// </summary>
 internal sealed partial class EcmaPatternTranslation
 {
@@ -74,8 +74,8 @@ internal sealed partial class EcmaPatternTranslation
     }
 
     /// <summary>
-    /// The class opening at <c>i</c>, read up to its <c>]</c> (where <c>i</c> is left) as .NET reads it: a <c>]</c> first
-    /// is literal. A negated shorthand (<c>[\D_]</c>) cannot join the others in one class once <c>\D</c> is <c>[^0-9]</c>:
+    /// The class opening at <c>i</c>, read up to its <c>]</c> (where <c>i</c> is left). A <c>]</c> first, a character to
+    /// .NET, closes the class to ECMA-262 (<c>[]</c> matches nothing, <c>[^]</c> any character): refused. A negated shorthand (<c>[\D_]</c>) cannot join the others in one class once <c>\D</c> is <c>[^0-9]</c>:
     /// the class becomes an alternation, or (negated) a subtraction.
     /// </summary>
     private string CharacterClass()
@@ -86,7 +86,12 @@ internal sealed partial class EcmaPatternTranslation
         var negatedSets = new SortedSet<string>(StringComparer.Ordinal);
         var canStartRange = false; // the last member a character, not itself a range's end
         var inRange = false;
-        for (var first = true; i < pattern.Length && (first || pattern[i] != ']'); i++, first = false)
+        if (i < pattern.Length && pattern[i] == ']')
+        {
+            throw Refused(@"has a ']' first in a class, a character to .NET, where ECMA-262 closes the class ([] matches nothing, "
+                + @"[^] any character); write \].");
+        }
+        for (var first = true; i < pattern.Length && pattern[i] != ']'; i++, first = false)
         {
             var c = pattern[i];
             var next = i + 1 < pattern.Length ? pattern[i + 1] : '\0';
@@ -124,9 +129,9 @@ internal sealed partial class EcmaPatternTranslation
             {
                 throw refused;
             }
-            // Escaped: a '-' that is no range's makes none with a shorthand's set beside it, and a '^' or ']' first in the
-            // class moved into another below is the character there too.
-            members.Append(c == '\\' ? Escape() : c is '-' or '^' or ']' or '[' ? $"\\{c}" : c);
+            // Escaped: a '-' that is no range's makes none with a shorthand's set beside it, and a '^' that comes first in
+            // the class it is moved into below is the character there too.
+            members.Append(c == '\\' ? Escape() : c is '-' or '^' or '[' ? $"\\{c}" : c);
             canStartRange = !inRange;
             inRange = false;
         }

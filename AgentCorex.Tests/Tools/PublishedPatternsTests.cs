@@ -22,8 +22,8 @@ public sealed class PublishedPatternsTests
 
     [TestCase(@"^[$]$", "$")]
     [TestCase(@"^a\$$", "a$")]
-    [TestCase(@"^[]$]+$", "]$")]
-    [TestCase(@"^[^]$]$", "x")]
+    [TestCase(@"^[\]$]+$", "]$")]
+    [TestCase(@"^[^\]$]$", "x")]
     public void ADollarInAClassOrEscaped_IsTheCharacter(string pattern, string matches)
     {
         var regex = PublishedPatterns.Strict(pattern);
@@ -53,7 +53,7 @@ public sealed class PublishedPatternsTests
     [TestCase(@"^[^\S]$", "\uFEFF", "\u0085")]
     [TestCase(@"^[\S\d]$", "\u0085", "\uFEFF")]
     [TestCase(@"^[\D^]+$", "^\u0661", "^5")]
-    [TestCase(@"^[]\D]+$", "]\u0661", "]5")]
+    [TestCase(@"^[\]\D]+$", "]\u0661", "]5")]
     [TestCase(@"^[^^\D]$", "5", "\u0665")]
     [TestCase(@"^\\d\d$", @"\d5", "\\d\u0665")] // an escaped backslash, then ECMA-262's \d
     [TestCase(@"^.$", "\u00E9", "\r")]
@@ -87,6 +87,8 @@ public sealed class PublishedPatternsTests
     [TestCase(@"^\p{L}+$", @"has \p")]
     [TestCase(@"^[\P{Lu}_]$", @"has \P")]
     [TestCase(@"^[a-z-[aeiou]]$", "class subtraction")]
+    [TestCase(@"^[]a]$", "']' first in a class")]
+    [TestCase(@"^[^]a]$", "']' first in a class")]
     [TestCase(@"(?x)^a b$", "inline options (?x)")]
     [TestCase(@"^(?n:(a))$", "inline options (?n:")]
     [TestCase(@"^(?-i:a)$", "inline options (?-i:")]
