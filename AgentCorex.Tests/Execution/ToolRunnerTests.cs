@@ -10,7 +10,9 @@ using AgentCorex.Web.Execution;
 using AgentCorex.Web.Tools;
 using FluentValidation;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AgentCorex.Tests.Execution;
 
@@ -73,10 +75,10 @@ public sealed class ToolRunnerTests : ServerTest
         var ended = new CancellationTokenSource();
         ended.Dispose();
 
-        Assert.DoesNotThrow(() => ToolRunner.CancelAtDeadline(ended));
+        Assert.That(ToolTokenSource.Cancel(ended), Is.Null);
 
         using var running = new CancellationTokenSource();
-        ToolRunner.CancelAtDeadline(running);
+        Assert.That(ToolTokenSource.Cancel(running), Is.Null);
         Assert.That(running.IsCancellationRequested, Is.True);
     }
 
@@ -125,6 +127,59 @@ public sealed class ToolRunnerTests : ServerTest
 
         Assert.That(outcome.Kind, Is.EqualTo(ToolOutcomeKind.TimedOut));
         Assert.That(outcome.ExecutionTimeMs, Is.GreaterThanOrEqualTo(200), "timed out only once its timeout has passed");
+    }
+
+    public enum Firing
+    {
+        Deadline,
+        ShutdownDeadline,
+        CallersToken,
+    }
+
+    [TestCase(Firing.Deadline)]
+    [TestCase(Firing.ShutdownDeadline)]
+    [TestCase(Firing.CallersToken)]
+    public async Task AToolsTokenCallbackThatThrows_IsLoggedOnce_AndTheRunEndsAsItWouldHave(Firing firing)
+    {
+        // The deadline's timer and the shutdown's (ShutdownDeadline's CancelAfter) fire on a timer thread, where what
+        // the tool's callbacks threw was unhandled, and ended the process; the fake clock's Advance runs them here.
+        var time = new FakeTimeProvider();
+        var logs = new CapturedLogs();
+        using var loggers = new LoggerFactory([logs]);
+        var runner = new ToolRunner(time, App.Services.GetRequiredService<Web.Monitoring.AgentCorexMetrics>(), loggers.CreateLogger<ToolRunner>());
+        var tool = App.Services.GetRequiredService<ToolCatalog>().Find("test_throwing_callback")!;
+        using var caller = new CancellationTokenSource();
+        using var shutdown = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        var timeout = firing == Firing.Deadline ? TimeSpan.FromSeconds(1) : TimeSpan.FromMinutes(1);
+
+        var run = runner.RunAsync(tool, new ThrowingCallbackArguments(DurationMs: 600_000), Context(), timeout, caller.Token, shutdown.Token);
+        Assert.That(run.IsCompleted, Is.False, "the tool waits on its token");
+        if (firing == Firing.ShutdownDeadline)
+        {
+            shutdown.CancelAfter(TimeSpan.FromSeconds(1));
+        }
+        Assert.That(() =>
+        {
+            if (firing == Firing.CallersToken)
+            {
+                caller.Cancel();
+            }
+            else
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+            }
+        }, Throws.Nothing);
+
+        if (firing == Firing.Deadline)
+        {
+            Assert.That((await run.WaitAsync(TimeSpan.FromSeconds(5))).Kind, Is.EqualTo(ToolOutcomeKind.TimedOut));
+        }
+        else
+        {
+            Assert.That(async () => await run.WaitAsync(TimeSpan.FromSeconds(5)), Throws.InstanceOf<OperationCanceledException>());
+        }
+        Assert.That(logs.At(LogLevel.Warning).Where(l => l.Contains("cancellation token that threw")),
+            Has.One.Contains("test_throwing_callback").And.Contains("the tool's cancel hook failed"));
     }
 
     private static ToolExecutionContext Context() => new(ExecutionIds.New(), NullLogger.Instance);

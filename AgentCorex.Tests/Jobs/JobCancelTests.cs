@@ -110,6 +110,25 @@ public sealed class JobCancelTests(TestStorage storage) : ServerTest(storage)
     }
 
     [Test]
+    public async Task ForcedCancel_OfAToolWhoseTokenCallbackThrows_IsAnsweredCanceled_AndStopsTheTool()
+    {
+        // Cancel runs the token's callbacks inline and throws what they threw: the cancel, already stored, was answered
+        // 500, and what follows it (the Hangfire job's state, the event, the slot's hand-over) was skipped.
+        var running = await user.SubmitAsync("test_throwing_callback", new { duration_ms = 30_000 });
+        await user.WaitForJobAsync(running, j => j.Str("progress.current_step") == "registered");
+
+        var response = await user.DeleteAsync($"/jobs/{running}?force=true");
+
+        var body = await response.ReadObjectAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToJsonString());
+        Assert.That(body.Str("status"), Is.EqualTo("canceled"));
+        await user.WaitForStatusAsync(running, "canceled", within: TimeSpan.FromSeconds(1));
+        // The tool's token fired all the same: the single worker is free again at once, not after 30 s.
+        var next = await user.SubmitAsync("echo", new { message = "next" });
+        await user.WaitForStatusAsync(next, "completed", within: TimeSpan.FromSeconds(3));
+    }
+
+    [Test]
     public async Task CancelFinished_ReturnsAlreadyFinished()
     {
         var done = await user.SubmitAsync("echo", new { message = "x" });

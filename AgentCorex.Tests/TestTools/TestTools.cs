@@ -294,3 +294,34 @@ public sealed class ToolFailureTool : Tool<ToolFailureArguments, ToolFailureResu
     public override Task<ToolFailureResult> ExecuteAsync(ToolFailureArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
         throw new ToolFailedException(arguments.Code, arguments.Message, new Dictionary<string, object?> { ["disk"] = "sda" });
 }
+
+public sealed record ThrowingCallbackArguments(int DurationMs);
+
+public sealed record ThrowingCallbackResult(int DurationMs);
+
+public sealed class ThrowingCallbackArgumentsValidator : AbstractValidator<ThrowingCallbackArguments>
+{
+    public ThrowingCallbackArgumentsValidator() => RuleFor(a => a.DurationMs).InclusiveBetween(0, 600_000);
+}
+
+/// <summary>
+/// Registers a callback on its token that throws, as a tool's cancel hook may (a client it closes fails), then waits on
+/// the token (its progress says "registered" once the callback is). The registration is left in place: disposed as the
+/// wait ends, it could be gone before its turn came.
+/// </summary>
+public sealed class ThrowingCallbackTool : Tool<ThrowingCallbackArguments, ThrowingCallbackResult>
+{
+    public override string Name => "test_throwing_callback";
+
+    public override string Description => "Registers a cancellation callback that throws, then waits duration_ms on its token.";
+
+    public override bool NeverBlocks => true;
+
+    public override async Task<ThrowingCallbackResult> ExecuteAsync(ThrowingCallbackArguments arguments, IToolContext context, CancellationToken cancellationToken)
+    {
+        cancellationToken.Register(static () => throw new InvalidOperationException("the tool's cancel hook failed"));
+        context.ReportProgress("registered", 1);
+        await Task.Delay(arguments.DurationMs, cancellationToken);
+        return new ThrowingCallbackResult(arguments.DurationMs);
+    }
+}

@@ -47,7 +47,8 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
         var started = time.GetTimestamp();
 
         var execution = Start(tool.Tool, arguments, context, cancel.Token);
-        using var deadline = execution.IsCompleted ? null : new Deadline(cancel, cancellationToken, stopping, time, started, timeout);
+        using var deadline = execution.IsCompleted ? null : new Deadline(
+            cancel, cancellationToken, stopping, time, started, timeout, logger, tool.Name, context.ExecutionId);
         try
         {
             // Waiting on the token (not the task alone) answers at the deadline even if the tool ignores it.
@@ -100,16 +101,25 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
         private readonly ITimer timer;
         private readonly CancellationTokenRegistration callerLink;
         private readonly CancellationTokenRegistration stoppingLink;
+        private readonly ILogger logger;
+        private readonly string tool;
+        private readonly string executionId;
 
-        public Deadline(CancellationTokenSource cancel, CancellationToken caller, CancellationToken stopping, TimeProvider time, long started, TimeSpan timeout)
+        /// <param name="logger">Where a callback the tool registered on its token that throws as it fires is told, naming the run.</param>
+        public Deadline(
+            CancellationTokenSource cancel, CancellationToken caller, CancellationToken stopping, TimeProvider time, long started, TimeSpan timeout,
+            ILogger logger, string tool, string executionId)
         {
             this.cancel = cancel;
             this.time = time;
             this.started = started;
             this.timeout = timeout;
+            this.logger = logger;
+            this.tool = tool;
+            this.executionId = executionId;
             timer = time.CreateTimer(static deadline => ((Deadline)deadline!).Reached(), this, Left(), Timeout.InfiniteTimeSpan);
-            callerLink = caller.UnsafeRegister(CancelAtDeadline, cancel);
-            stoppingLink = stopping.UnsafeRegister(CancelAtDeadline, cancel);
+            callerLink = caller.UnsafeRegister(static deadline => ((Deadline)deadline!).Cancel(), this);
+            stoppingLink = stopping.UnsafeRegister(static deadline => ((Deadline)deadline!).Cancel(), this);
         }
 
         private TimeSpan Left() => timeout - time.GetElapsedTime(started) is { Ticks: > 0 } left ? left : TimeSpan.Zero;
@@ -132,7 +142,20 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
                 }
                 return;
             }
-            CancelAtDeadline(cancel);
+            Cancel();
+        }
+
+        /// <summary>
+        /// Fires the tool's token, from the timer or a caller's token's callback, where an exception would be unhandled
+        /// (on a timer thread it ends the process): a callback of the tool's that throws is logged, and the run ends as
+        /// it would have without it.
+        /// </summary>
+        private void Cancel()
+        {
+            if (ToolTokenSource.Cancel(cancel) is { } failed)
+            {
+                LogCallbackFailed(logger, failed, tool, executionId);
+            }
         }
 
         public void Dispose()
@@ -140,18 +163,6 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
             timer.Dispose();
             callerLink.Dispose();
             stoppingLink.Dispose();
-        }
-    }
-
-    /// <summary>The deadline's (or a caller's token's) callback: a run that ended just as it fired has disposed its source, which is no fault.</summary>
-    internal static void CancelAtDeadline(object? source)
-    {
-        try
-        {
-            ((CancellationTokenSource)source!).Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
         }
     }
 
@@ -219,6 +230,9 @@ public sealed partial class ToolRunner(TimeProvider time, AgentCorexMetrics metr
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} failed in execution {ExecutionId} with details that cannot be written as JSON, left out: {Problem}")]
     private static partial void LogUnwritableDetails(ILogger logger, string tool, string executionId, string? problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} registered a callback on its cancellation token that threw as the token fired in execution {ExecutionId}; the run was canceled all the same")]
+    private static partial void LogCallbackFailed(ILogger logger, Exception exception, string tool, string executionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tool {Tool} ignored its cancellation token: still running {GraceMs} ms after its deadline")]
     private static partial void LogAbandoned(ILogger logger, string tool, double graceMs);
