@@ -325,3 +325,34 @@ public sealed class ThrowingCallbackTool : Tool<ThrowingCallbackArguments, Throw
         return new ThrowingCallbackResult(arguments.DurationMs);
     }
 }
+
+public sealed record FlakyCheckArguments(string Label);
+
+public sealed record FlakyCheckResult(string Label);
+
+/// <summary>
+/// Passes a label's first check (a submit's) and throws at every later one (the job's run), as a validator asking a
+/// service that went down in between does.
+/// </summary>
+public sealed class FlakyCheckArgumentsValidator : AbstractValidator<FlakyCheckArguments>
+{
+    public static readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> Checks = new();
+
+    public FlakyCheckArgumentsValidator() =>
+        RuleFor(a => a.Label).MustAsync(async (label, cancellationToken) =>
+        {
+            await Task.Yield(); // a call to the service
+            return Checks.AddOrUpdate(label, 1, (_, n) => n + 1) == 1 ? true : throw new HttpRequestException("the label service is down, secret-17");
+        });
+}
+
+/// <summary>A validator that throws once its arguments have been checked at submit.</summary>
+public sealed class FlakyCheckTool : Tool<FlakyCheckArguments, FlakyCheckResult>
+{
+    public override string Name => "test_flaky_check";
+
+    public override string Description => "Gives its label back; its validator fails from a label's second check on.";
+
+    public override Task<FlakyCheckResult> ExecuteAsync(FlakyCheckArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
+        Task.FromResult(new FlakyCheckResult(arguments.Label));
+}

@@ -171,6 +171,25 @@ public sealed class ToolAuthoringTests : ServerTest
     }
 
     [Test]
+    public async Task AValidatorThatThrowsAsTheJobRuns_FailsTheJobAtOnce_AsExecutionError_SayingNothingOfIt()
+    {
+        // Let out to Hangfire, the job stayed running in the ledger until the repair pass ended it SERVER_RESTARTED.
+        var label = "flaky-" + Guid.NewGuid().ToString("N");
+        var jobId = await Admin.SubmitAsync("test_flaky_check", new { label });
+
+        var job = await Admin.WaitForFinalAsync(jobId, within: TimeSpan.FromSeconds(5));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(job.Str("status"), Is.EqualTo("failed"));
+            Assert.That(job.Str("error.code"), Is.EqualTo("EXECUTION_ERROR"));
+            Assert.That(job.Str("error.message"), Is.EqualTo("The server failed to handle the request"));
+            Assert.That(job.ToJsonString(), Does.Not.Contain("secret-17"));
+            Assert.That(TestTools.FlakyCheckArgumentsValidator.Checks[label], Is.EqualTo(2), "checked at submit, and as the job ran");
+        });
+    }
+
+    [Test]
     public async Task ACheckWithACondition_IsNotInTheSchema_WhichTakesWhatTheServerTakes()
     {
         var schema = (await (await Admin.GetAsync("/tools/test_shapes")).ReadObjectAsync())["input_schema"]!;

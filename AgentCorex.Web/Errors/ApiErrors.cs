@@ -75,12 +75,15 @@ public static class ApiErrors
 
     public const string InternalCode = "INTERNAL_ERROR";
 
+    /// <summary>What such a fault is said as, saying nothing of it: here, and as the message of a job it ended (ToolJob).</summary>
+    public const string InternalMessage = "The server failed to handle the request";
+
     /// <summary>
     /// An exception nothing meant for the client: the server's own fault (or a tool's, outside its run), logged with its
     /// <paramref name="fault"/> where it is handled; the client learns nothing of it.
     /// </summary>
     public static ApiException Internal(Exception? fault = null) =>
-        new(StatusCodes.Status500InternalServerError, new ApiError(InternalCode, "The server failed to handle the request"), fault);
+        new(StatusCodes.Status500InternalServerError, new ApiError(InternalCode, InternalMessage), fault);
 
     public const string DatabaseUnavailableCode = "DATABASE_UNAVAILABLE";
 

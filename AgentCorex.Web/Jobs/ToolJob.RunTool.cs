@@ -9,7 +9,27 @@ namespace AgentCorex.Web.Jobs;
 // The tool's run under the job's timeout and cancel, and how it ended, as the ledger stores it.
 public sealed partial class ToolJob
 {
+    /// <summary>
+    /// The tool's run, and how it ended. A fault outside the tool's run (its validator throws: a service it asks is
+    /// down as the job runs; a fault of the server's in binding) ends the job failed too, as EXECUTION_ERROR saying
+    /// nothing of it (logged here whole, as POST /execute_tool's INTERNAL_ERROR is): let out to Hangfire, it failed the
+    /// Hangfire job and left the ledger's running, for the repair pass to end SERVER_RESTARTED or, if its tool is safe
+    /// to retry, to run again every minute. The run's own cancel is no fault: it goes on to the caller.
+    /// </summary>
     private async Task<JobEnding> RunToolAsync(JobEntry job, string hangfireId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await BindAndRunAsync(job, hangfireId, cancellationToken);
+        }
+        catch (Exception fault) when (fault is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogRunFault(logger, fault, job.Id, job.Tool);
+            return new JobEnding(JobStatus.Failed, 0, ErrorCode: "EXECUTION_ERROR", ErrorMessage: ApiErrors.InternalMessage);
+        }
+    }
+
+    private async Task<JobEnding> BindAndRunAsync(JobEntry job, string hangfireId, CancellationToken cancellationToken)
     {
         var tool = catalog.Find(job.Tool);
         if (tool is null)
@@ -53,4 +73,7 @@ public sealed partial class ToolJob
 
     /// <summary>A timed-out job's <c>error.details</c>: the limit it ran past.</summary>
     private sealed record TimeoutDetails(long TimeoutMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} of tool {Tool} failed outside its tool's run (its validator, or the server binding its arguments): ended failed")]
+    private static partial void LogRunFault(ILogger logger, Exception exception, string jobId, string tool);
 }
