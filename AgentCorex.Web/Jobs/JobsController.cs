@@ -84,9 +84,12 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         // At most twice: a job seen queued may start before the cancel lands, and is then handled as running.
         for (var tries = 0; tries < 2; tries++)
         {
+            // The cancel's write does not take the request's token, nor does anything after it: a client gone while
+            // it was under way (committed, its answer not yet read) would leave a canceled job's tool running, its
+            // slot handed over, and its event unraised.
             switch (job.Status)
             {
-                case JobStatus.Queued when await ledger.TryCancelAsync(jobId, JobStatus.Queued, canceler, canceled, cancellationToken):
+                case JobStatus.Queued when await ledger.TryCancelAsync(jobId, JobStatus.Queued, canceler, canceled, CancellationToken.None):
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     LogCanceled(logger, jobId, canceler.Who, JobCanceler.When(JobStatus.Queued));
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
@@ -94,7 +97,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
                     return Canceled(jobId);
                 case JobStatus.Running when !force:
                     throw JobErrors.CannotCancelRunning();
-                case JobStatus.Running when await ledger.TryCancelAsync(jobId, JobStatus.Running, canceler, canceled, cancellationToken):
+                case JobStatus.Running when await ledger.TryCancelAsync(jobId, JobStatus.Running, canceler, canceled, CancellationToken.None):
                     running.Cancel(jobId);
                     if (job.HangfireId is not null)
                     {
