@@ -9,31 +9,67 @@ namespace AgentCorex.Web.Jobs;
 /// </summary>
 public sealed partial class RunningJobs(ILogger<RunningJobs> logger)
 {
-    private readonly ConcurrentDictionary<string, CancellationTokenSource> running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Run> running = new(StringComparer.Ordinal);
 
     /// <summary>How many jobs this node is running now.</summary>
     public int Count => running.Count;
 
-    public CancellationTokenSource Register(string jobId, CancellationToken hangfireToken)
+    public Run Register(string jobId, CancellationToken hangfireToken)
     {
-        var cancellation = CancellationTokenSource.CreateLinkedTokenSource(hangfireToken);
-        running[jobId] = cancellation;
-        return cancellation;
+        var run = new Run(jobId, hangfireToken, logger);
+        running[jobId] = run;
+        return run;
     }
 
-    public void Unregister(string jobId, CancellationTokenSource cancellation) =>
-        running.TryRemove(new KeyValuePair<string, CancellationTokenSource>(jobId, cancellation));
+    public void Unregister(string jobId, Run run) =>
+        running.TryRemove(new KeyValuePair<string, Run>(jobId, run));
 
-    /// <summary>
-    /// Fires the job's token. Called once its cancel is stored, so a callback on it that throws must not stop what
-    /// follows: it is logged, and the job is canceled all the same. The tool's own token is the runner's, whose
-    /// callbacks' failures <see cref="ToolRunner"/> logs; on this one sit what its validator left registered.
-    /// </summary>
+    /// <summary>Fires the job's token (a forced cancel, once stored).</summary>
     public void Cancel(string jobId)
     {
-        if (running.TryGetValue(jobId, out var cancellation) && ToolTokenSource.Cancel(cancellation) is { } callbacksFailed)
+        if (running.TryGetValue(jobId, out var run))
         {
-            LogCallbackFailed(logger, callbacksFailed, jobId);
+            run.Cancel();
+        }
+    }
+
+    /// <summary>
+    /// A job's run here, and its token, fired by a forced cancel or by its Hangfire job's token. Both come once the
+    /// cancel is decided (stored, or the Hangfire job's state changed), so a callback on the token that throws must not
+    /// stop what follows: it is logged, and the job is canceled all the same. The tool's own token is the runner's,
+    /// whose callbacks' failures <see cref="ToolRunner"/> logs; on this one sit what the job's validator left registered.
+    /// </summary>
+    public sealed class Run : IDisposable
+    {
+        private readonly CancellationTokenSource cancellation = new();
+        private readonly string jobId;
+        private readonly ILogger logger;
+        private readonly CancellationTokenRegistration hangfireLink;
+
+        internal Run(string jobId, CancellationToken hangfireToken, ILogger logger)
+        {
+            this.jobId = jobId;
+            this.logger = logger;
+            // Not a linked source: its Cancel, run inside Hangfire's, would throw what a callback threw into Hangfire's cancel.
+            hangfireLink = hangfireToken.UnsafeRegister(static run => ((Run)run!).Cancel(), this);
+        }
+
+        public CancellationToken Token => cancellation.Token;
+
+        public bool IsCancellationRequested => cancellation.IsCancellationRequested;
+
+        internal void Cancel()
+        {
+            if (ToolTokenSource.Cancel(cancellation) is { } callbacksFailed)
+            {
+                LogCallbackFailed(logger, callbacksFailed, jobId);
+            }
+        }
+
+        public void Dispose()
+        {
+            hangfireLink.Dispose();
+            cancellation.Dispose();
         }
     }
 
