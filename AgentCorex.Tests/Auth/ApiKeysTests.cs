@@ -52,6 +52,16 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
         Assert.That(body.Str("error.argument"), Is.EqualTo(field));
     }
 
+    [Test]
+    public async Task Create_NamesABadLimitByItsPath_InTheMessageToo()
+    {
+        var response = await Admin.PostRawAsync("/api_keys", """{"name":"x","plan":"free","rate_limits":{"max_concurrent":0}}""");
+
+        var error = await response.ReadObjectAsync();
+        Assert.That((error.Str("error.argument"), error.Str("error.message")),
+            Is.EqualTo(("rate_limits.max_concurrent", "'rate_limits.max_concurrent' must be between 1 and 10000. You entered 0.")));
+    }
+
     // KeyRateLimitsRequest's bookkeeping of which limits were given: [JsonIgnore] properties, no fields of the request.
     [TestCase("gives_requests_per_minute", "\"x\"")]
     [TestCase("own_requests_per_minute", "5")]

@@ -23,12 +23,14 @@ public sealed class ArgumentValidationTests : ServerTest
         yield return new TestCaseData("fail", """{"message":"m","code":"lower"}""", "code", "'code' must be UPPER_SNAKE_CASE.").SetName("custom message");
         yield return new TestCaseData("fail", """{"message":"m","code":"ABC\n"}""", "code", "'code' must be UPPER_SNAKE_CASE.").SetName("pattern with a last newline");
         yield return new TestCaseData("echo", """{"message":" \t"}""", "message", "'message' must not be empty.").SetName("white space alone");
-        yield return new TestCaseData("test_nested", """{"target":{"host":"","port":80},"tags":[]}""", "target.host", "'host' must not be empty.").SetName("nested property");
+        yield return new TestCaseData("test_nested", """{"target":{"host":"","port":80},"tags":[]}""", "target.host", "'target.host' must not be empty.").SetName("nested property");
+        yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":0},"tags":[]}""", "target.port",
+            "'target.port' must be between 1 and 65535. You entered 0.").SetName("nested property out of its bounds");
         yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":"80"},"tags":[]}""", "target.port", "'target.port' is not a valid integer (a whole number from -2147483648 to 2147483647)").SetName("nested wrong type");
         yield return new TestCaseData("test_nested", """{"target":{"host":"h"},"tags":[]}""", "target.port", "Missing required argument: target.port").SetName("nested missing");
         yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":80,"scheme":"x"},"tags":[]}""", "target.scheme", "Unknown argument: target.scheme").SetName("nested unknown");
         yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":80},"tags":[1]}""", "tags[0]", "'tags[0]' is not a valid string").SetName("list element of wrong type");
-        yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":80},"tags":["ok",""]}""", "tags[1]", "'tags' must not be empty.").SetName("list element");
+        yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":80},"tags":["ok",""]}""", "tags[1]", "'tags[1]' must not be empty.").SetName("list element");
         yield return new TestCaseData("test_nested", """{"target":{"host":"h","port":80},"tags":"a"}""", "tags", "'tags' is not a valid array").SetName("string for array");
         yield return new TestCaseData("test_nested", """{"target":"h:80","tags":[]}""", "target", "'target' is not a valid object").SetName("string for object");
     }

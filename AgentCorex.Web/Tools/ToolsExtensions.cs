@@ -17,6 +17,7 @@ public static class ToolsExtensions
         // Validation messages and argument paths speak the API's snake_case, not C# member names.
         ValidatorOptions.Global.DisplayNameResolver = (_, member, _) => member is null ? null : JsonNamingPolicy.SnakeCaseLower.ConvertName(member.Name);
         ValidatorOptions.Global.PropertyNameResolver = (_, member, expression) => ArgumentPath(member, expression);
+        ValidatorOptions.Global.MessageFormatterFactory = () => new ArgumentPathMessages();
 
         var options = builder.Configuration.GetSection(ToolsOptions.Section).Get<ToolsOptions>() ?? new ToolsOptions();
         foreach (var assembly in PluginAssemblies(options, builder.Environment.ContentRootPath).Prepend(typeof(ITool).Assembly).Distinct())
