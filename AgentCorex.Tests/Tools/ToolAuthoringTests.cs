@@ -64,6 +64,11 @@ public sealed class ToolAuthoringTests : ServerTest
             .SetName("a list for a map");
         yield return new TestCaseData(Shapes + ""","priority":"urgent"}""", "priority", "'priority' is not a valid value (one of low, very_high)")
             .SetName("an enum's value it does not name");
+        // Names System.Text.Json would read, which the schema's enum does not list.
+        yield return new TestCaseData(Shapes + ""","priority":"VeryHigh"}""", "priority", "'priority' is not a valid value (one of low, very_high)")
+            .SetName("an enum's C# name");
+        yield return new TestCaseData(Shapes + ""","priority":"1"}""", "priority", "'priority' is not a valid value (one of low, very_high)")
+            .SetName("an enum's number in a string");
     }
 
     [TestCaseSource(nameof(BadShapes))]
@@ -141,6 +146,30 @@ public sealed class ToolAuthoringTests : ServerTest
                 Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
                 Assert.That(body.Str("error.argument"), Is.EqualTo(argument));
                 Assert.That(body.Str("error.message"), Does.StartWith($"'{argument}' is not a valid "));
+            }
+        });
+    }
+
+    [TestCase("priority", "\"very_high\"", true)]
+    [TestCase("priority", "\"VeryHigh\"", false)]
+    [TestCase("priority", "\"LOW\"", false)]
+    public async Task AnEnum_IsTakenByTheServer_ExactlyWhenItsPublishedSchemaTakesIt(string argument, string value, bool valid)
+    {
+        var schema = (await (await Admin.GetAsync("/tools/test_shapes")).ReadObjectAsync())["input_schema"]!;
+        var arguments = JsonNode.Parse(Shapes + "}")!.AsObject();
+        arguments[argument] = JsonNode.Parse(value);
+
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "test_shapes", arguments });
+
+        var body = await response.ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(Problems(schema, arguments), valid ? Is.Empty : Is.Not.Empty, "the published schema");
+            Assert.That(response.StatusCode, Is.EqualTo(valid ? HttpStatusCode.OK : HttpStatusCode.BadRequest), body.ToJsonString());
+            if (!valid)
+            {
+                Assert.That(body.Str("error.code"), Is.EqualTo("INVALID_ARGUMENTS"));
+                Assert.That(body.Str("error.argument"), Does.StartWith(argument));
             }
         });
     }

@@ -25,6 +25,8 @@ internal static class ToolJson
         };
         if (strictFormats)
         {
+            // Before ApiJson's converter of enums, which takes more names than the schema lists.
+            options.Converters.Insert(0, new PublishedEnumNames());
             foreach (var reader in ArgumentFormats.Readers)
             {
                 options.Converters.Add(reader);
