@@ -150,10 +150,15 @@ public sealed class ToolAuthoringTests : ServerTest
         });
     }
 
+    [TestCase("weights", """{"a":2147483647}""", true)]
+    [TestCase("weights", """{"a":-2147483648}""", true)]
+    [TestCase("weights", """{"a":2147483648}""", false)]
+    [TestCase("weights", """{"a":-2147483649}""", false)]
+    [TestCase("weights", """{"a":99999999999}""", false)]
     [TestCase("priority", "\"very_high\"", true)]
     [TestCase("priority", "\"VeryHigh\"", false)]
     [TestCase("priority", "\"LOW\"", false)]
-    public async Task AnEnum_IsTakenByTheServer_ExactlyWhenItsPublishedSchemaTakesIt(string argument, string value, bool valid)
+    public async Task AnIntegerOrAnEnum_IsTakenByTheServer_ExactlyWhenItsPublishedSchemaTakesIt(string argument, string value, bool valid)
     {
         var schema = (await (await Admin.GetAsync("/tools/test_shapes")).ReadObjectAsync())["input_schema"]!;
         var arguments = JsonNode.Parse(Shapes + "}")!.AsObject();

@@ -61,14 +61,7 @@ internal static class JsonPaths
         _ when type == typeof(bool) => "boolean",
         _ when type.IsEnum => $"value (one of {string.Join(", ", Enum.GetNames(type).Select(JsonNamingPolicy.SnakeCaseLower.ConvertName))})",
         // With its range: a whole number too large for the type (99999999999 for an int) is refused here too.
-        _ when type == typeof(int) => Integer(int.MinValue, int.MaxValue),
-        _ when type == typeof(long) => Integer(long.MinValue, long.MaxValue),
-        _ when type == typeof(short) => Integer(short.MinValue, short.MaxValue),
-        _ when type == typeof(byte) => Integer(byte.MinValue, byte.MaxValue),
-        _ when type == typeof(sbyte) => Integer(sbyte.MinValue, sbyte.MaxValue),
-        _ when type == typeof(ushort) => Integer(ushort.MinValue, ushort.MaxValue),
-        _ when type == typeof(uint) => Integer(uint.MinValue, uint.MaxValue),
-        _ when type == typeof(ulong) => Integer(ulong.MinValue, ulong.MaxValue),
+        _ when IntegerRange(type) is { } range => string.Create(CultureInfo.InvariantCulture, $"integer (a whole number from {range.Min} to {range.Max})"),
         _ when type == typeof(Int128) || type == typeof(UInt128) => "integer",
         _ when type == typeof(double) || type == typeof(float) || type == typeof(decimal) || type == typeof(Half) => "number",
         _ when type == typeof(DateTime) || type == typeof(DateTimeOffset) => "date-time string (RFC 3339, a date, a time and an offset, such as 2026-01-02T03:04:05Z)",
@@ -81,6 +74,20 @@ internal static class JsonPaths
         _ => "object",
     };
 
-    private static string Integer(Int128 min, Int128 max) =>
-        string.Create(CultureInfo.InvariantCulture, $"integer (a whole number from {min} to {max})");
+    /// <summary>
+    /// The whole numbers an integer type holds, which the reader refuses beyond and the argument's schema says; null for
+    /// any other type (and for Int128 and UInt128, whose ranges no client's numbers reach).
+    /// </summary>
+    public static (Int128 Min, Int128 Max)? IntegerRange(Type type) => type switch
+    {
+        _ when type == typeof(int) => (int.MinValue, int.MaxValue),
+        _ when type == typeof(long) => (long.MinValue, long.MaxValue),
+        _ when type == typeof(short) => (short.MinValue, short.MaxValue),
+        _ when type == typeof(byte) => (byte.MinValue, byte.MaxValue),
+        _ when type == typeof(sbyte) => (sbyte.MinValue, sbyte.MaxValue),
+        _ when type == typeof(ushort) => (ushort.MinValue, ushort.MaxValue),
+        _ when type == typeof(uint) => (uint.MinValue, uint.MaxValue),
+        _ when type == typeof(ulong) => (ulong.MinValue, ulong.MaxValue),
+        _ => null,
+    };
 }

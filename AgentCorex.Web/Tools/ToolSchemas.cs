@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -74,6 +75,7 @@ internal static class ToolSchemas
                     }
                 }
             }
+            AddTypeRange(schema, context.TypeInfo.Type);
             if (descriptors.TryGetValue(context.TypeInfo.Type, out var own) && context.TypeInfo.Kind == JsonTypeInfoKind.Object)
             {
                 AddRequired(schema, own, context.TypeInfo);
@@ -211,6 +213,29 @@ internal static class ToolSchemas
             case IRegularExpressionValidator regex:
                 schema["pattern"] = regex.Expression;
                 return;
+        }
+    }
+
+    /// <summary>
+    /// An integer's range, where no tighter bound was given: the reader refuses a number its type cannot hold
+    /// (99999999999 for an int), which the schema's bare "integer" allowed. A validator's bounds are of the property's
+    /// type, so within its range; an exclusive one is tighter than the type's own. Each item of a list is given its range
+    /// here too, before a RuleForEach's bounds on the list (<see cref="AddBounds"/>) replace it.
+    /// </summary>
+    private static void AddTypeRange(JsonObject schema, Type type)
+    {
+        if (IsType(schema, "integer") && JsonPaths.IntegerRange(Nullable.GetUnderlyingType(type) ?? type) is { } range)
+        {
+            AddUnlessBounded(schema, "minimum", "exclusiveMinimum", range.Min);
+            AddUnlessBounded(schema, "maximum", "exclusiveMaximum", range.Max);
+        }
+    }
+
+    private static void AddUnlessBounded(JsonObject schema, string inclusive, string exclusive, Int128 bound)
+    {
+        if (!schema.ContainsKey(inclusive) && !schema.ContainsKey(exclusive))
+        {
+            schema[inclusive] = JsonNode.Parse(bound.ToString(CultureInfo.InvariantCulture));
         }
     }
 
