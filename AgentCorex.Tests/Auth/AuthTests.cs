@@ -50,6 +50,17 @@ public sealed class AuthTests(TestStorage storage) : ServerTest(storage)
         Assert.That(body.Str("error.message"), Is.Not.Empty);
     }
 
+    [TestCase("/jobs/job_aaaaaaaaaaaa/stream", "An API key is required: send 'Authorization: Bearer <api key>' or '?access_token=<api key>'")]
+    [TestCase("/jobs/job_aaaaaaaaaaaa", "An API key is required: send 'Authorization: Bearer <api key>'")]
+    public async Task Unauthorized_WithoutKey_SaysHowTheEndpointTakesOne(string url, string message)
+    {
+        using var client = App.CreateClient();
+        var response = await client.GetAsync(url);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That((await response.ReadObjectAsync()).Str("error.message"), Is.EqualTo(message), "a browser's EventSource cannot send the header");
+    }
+
     [TestCase("Bearer acx_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")]
     [TestCase("Bearer not-a-key")]
     [TestCase("Basic dXNlcjpwYXNz")]

@@ -37,10 +37,10 @@ internal sealed class ApiKeyAuthenticationHandler(
         return await AuthenticateAsync(CredentialScheme.Bearer, header["Bearer ".Length..].Trim());
     }
 
-    private string? QueryToken() =>
-        Context.GetEndpoint()?.Metadata.GetMetadata<AccessTokenQueryAttribute>() is not null
-            ? Request.Query[AccessTokenQueryAttribute.Parameter].ToString()
-            : null;
+    private string? QueryToken() => TakesAccessToken() ? Request.Query[AccessTokenQueryAttribute.Parameter].ToString() : null;
+
+    /// <summary>Whether the endpoint takes its key as <c>?access_token=</c> too (a browser's EventSource sends no header), and says so when refusing.</summary>
+    private bool TakesAccessToken() => Context.GetEndpoint()?.Metadata.GetMetadata<AccessTokenQueryAttribute>() is not null;
 
     private async Task<AuthenticateResult> AuthenticateAsync(CredentialScheme scheme, string apiKey)
     {
@@ -66,7 +66,9 @@ internal sealed class ApiKeyAuthenticationHandler(
         {
             failures.Report(Context, failure);
         }
-        var message = result.Failure?.Message ?? "An API key is required: send 'Authorization: Bearer <api key>'";
+        var message = result.Failure?.Message ?? (TakesAccessToken()
+            ? $"An API key is required: send 'Authorization: Bearer <api key>' or '?{AccessTokenQueryAttribute.Parameter}=<api key>'"
+            : "An API key is required: send 'Authorization: Bearer <api key>'");
         Response.Headers.WWWAuthenticate = "Bearer";
         await ApiExceptionHandler.WriteAsync(Context, ApiErrors.Unauthorized(message), Context.RequestAborted);
     }
