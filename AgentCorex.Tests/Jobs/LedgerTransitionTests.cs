@@ -100,6 +100,19 @@ public sealed class LedgerTransitionTests(TestStorage storage) : ServerTest(stor
         Assert.That(await Ledger(l => l.TryInterruptAsync(failed.Id, attempt: 1, requeue: false, 0, default)), Is.False, "already ended");
     }
 
+    [Test]
+    public async Task TakeBack_RemovesOnlyAQueuedJob_NotOneAHangfireJobWhoseCreateSeemedToFailStarted()
+    {
+        var queued = await SeedAsync(JobStatus.Queued);
+        var running = await SeedAsync(JobStatus.Running);
+        var completed = await SeedAsync(JobStatus.Completed);
+
+        Assert.That(await Ledger(l => l.RemoveAsync(queued.Id, default)), Is.True);
+        Assert.That(await Ledger(l => l.RemoveAsync(running.Id, default)), Is.False, "its Hangfire job started it");
+        Assert.That(await Ledger(l => l.RemoveAsync(completed.Id, default)), Is.False, "and even ended it");
+        Assert.That(await CountAsync(queued.Id, running.Id, completed.Id), Is.EqualTo(2));
+    }
+
     private async Task<JobEntry> SeedAsync(string status, bool parked = false, int attempt = 1)
     {
         var key = await App.CreateKeyAsync();
@@ -120,5 +133,11 @@ public sealed class LedgerTransitionTests(TestStorage storage) : ServerTest(stor
     {
         await using var scope = App.Services.CreateAsyncScope();
         return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.AsNoTracking().SingleAsync(j => j.Id == jobId);
+    }
+
+    private async Task<int> CountAsync(params string[] jobIds)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.CountAsync(j => jobIds.Contains(j.Id));
     }
 }

@@ -15,15 +15,19 @@ public sealed class AbandonedSubmits
 
     public void Add(JobEntry job) => jobs[job.Id] = job;
 
-    /// <summary>Removes each from the ledger and frees its slot; one that fails again stays for the next call.</summary>
+    /// <summary>Removes each still queued from the ledger and frees its slot; one that fails again stays for the next call.</summary>
     public async Task TakeBackAllAsync(JobLedger ledger, ExecutionSlots slots, CancellationToken cancellationToken)
     {
         foreach (var (id, job) in jobs)
         {
-            await ledger.RemoveAsync(id, cancellationToken);
+            var removed = await ledger.RemoveAsync(id, cancellationToken);
             jobs.TryRemove(id, out _);
-            // Removed: a stop now does not leave the slot it held to the next sweep of parked jobs (as JobSubmitter's own take-back).
-            await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
+            if (removed)
+            {
+                // Removed: a stop now does not leave the slot it held to the next sweep of parked jobs (as JobSubmitter's own
+                // take-back). Not removed, it started after all, and its end frees the slot.
+                await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
+            }
         }
     }
 }

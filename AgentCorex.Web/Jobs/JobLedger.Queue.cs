@@ -56,9 +56,15 @@ public sealed partial class JobLedger
         RETURNING parked
         """;
 
-    /// <summary>Takes back a job whose hand-over to Hangfire failed: the same way as every other write of the ledger.</summary>
-    public async Task RemoveAsync(string jobId, CancellationToken cancellationToken) =>
-        await WriteAsync("DELETE FROM jobs WHERE job_id = {0}", cancellationToken, jobId);
+    /// <summary>
+    /// Takes back a job whose hand-over to Hangfire failed: the same way as every other write of the ledger. Only a queued
+    /// one: a create whose answer was lost may have made a Hangfire job that started it, even ended it, since. Returns
+    /// whether it was removed.
+    /// </summary>
+    public async Task<bool> RemoveAsync(string jobId, CancellationToken cancellationToken) =>
+        await WriteAsync(RemoveSql, cancellationToken, jobId) == 1;
+
+    private const string RemoveSql = $$"""DELETE FROM jobs WHERE job_id = {0} AND {{StatusOfTheRowIs}}'{{JobStatus.Queued}}'""";
 
     /// <summary>
     /// Records the Hangfire job the repair pass made for a queued job, unless the job moved on meanwhile or

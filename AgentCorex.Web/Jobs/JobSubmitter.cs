@@ -73,9 +73,10 @@ public sealed partial class JobSubmitter(
     /// <summary>The client is told it failed: the job must not linger in the ledger as queued, to be run by a repair later.</summary>
     private async Task TakeBackAsync(JobEntry job)
     {
+        bool removed;
         try
         {
-            await ledger.RemoveAsync(job.Id, CancellationToken.None);
+            removed = await ledger.RemoveAsync(job.Id, CancellationToken.None);
         }
         catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
         {
@@ -83,7 +84,10 @@ public sealed partial class JobSubmitter(
             LogTakeBackDeferred(logger, job.Id);
             return;
         }
-        await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
+        if (removed)
+        {
+            await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
+        }
     }
 
     /// <summary>
