@@ -37,6 +37,13 @@ internal sealed partial class JobRecovery(
     private const int Batch = 500;
 
     /// <summary>
+    /// The last running job of the last pass's page (by started_at, then id): each pass checks the next <see cref="Batch"/>
+    /// running jobs, and starts again from the oldest after a page that was not full. 500 jobs that legitimately run for
+    /// hours would otherwise fill the page of every pass, and an orphan started after them never be repaired.
+    /// </summary>
+    private (DateTime StartedAt, string Id)? runningAfter;
+
+    /// <summary>
     /// In StartAsync, not ExecuteAsync: the host starts the web server only after every other hosted service's
     /// StartAsync, so no request is answered (nor /health/ready) before the jobs the last run left are recovered.
     /// </summary>
@@ -121,11 +128,15 @@ internal sealed partial class JobRecovery(
 
         await abandoned.TakeBackAllAsync(ledger, slots, cancellationToken);
         var startedBefore = time.GetUtcNow().UtcDateTime - options.Value.ReconcileGrace;
+        var fromStart = runningAfter?.StartedAt;
+        var fromId = runningAfter?.Id;
         var running = await db.Jobs.AsNoTracking()
             .Where(j => j.Status == JobStatus.Running && j.StartedAt < startedBefore)
-            .OrderBy(j => j.StartedAt)
+            .Where(j => fromId == null || j.StartedAt > fromStart || (j.StartedAt == fromStart && string.Compare(j.Id, fromId) > 0))
+            .OrderBy(j => j.StartedAt).ThenBy(j => j.Id)
             .Take(Batch)
             .ToListAsync(cancellationToken);
+        runningAfter = running.Count == Batch ? (running[^1].StartedAt!.Value, running[^1].Id) : null;
         using var connection = storage.GetConnection();
         foreach (var job in running)
         {
