@@ -145,3 +145,61 @@ public sealed class LostEnqueueBacklogTests(TestStorage storage) : ServerTest(st
         Assert.That(monitoring.EnqueuedCount("default") - before, Is.EqualTo(3), "one job enqueued again, not one per waiting job nor per pass");
     }
 }
+
+/// <summary>
+/// What Hangfire is running accounts for no lost job, but the runs it is starting: the count compared the ledger's
+/// queued jobs with Hangfire's queue plus everything in Processing, which holds the runs of jobs already running and
+/// the webhook deliveries being sent, so a lost job stayed hidden (and held its key's slot) while any of them lasted.
+/// </summary>
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class LostEnqueueBehindRunsTests(TestStorage storage) : ServerTest(storage)
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Jobs:ReconcileInterval"] = "00:00:00.200",
+        ["Jobs:QueuedRepairGrace"] = "00:00:01",
+        ["Webhooks:AttemptTimeout"] = "00:01:00",
+        ["Network:AllowPrivateTargets"] = "true", // the dead receiver is on loopback
+    };
+
+    [Test]
+    public async Task ALostJob_IsEnqueuedAgain_WhileAnotherJobRuns()
+    {
+        var key = await App.CreateKeyAsync(plan: "pro");
+        using var client = App.CreateClient(key.ApiKey);
+        var running = await client.SubmitAsync("wait", new { duration_ms = 60_000 });
+        await client.WaitForStatusAsync(running, "running");
+
+        await LostJobRunsAsync(client, key.KeyId);
+        await client.DeleteAsync($"/jobs/{running}");
+    }
+
+    [Test]
+    public async Task ALostJob_IsEnqueuedAgain_WhileAWebhookDeliveryHangs()
+    {
+        using var silent = SilentReceiver.Start();
+        var key = await App.CreateKeyAsync(plan: "pro");
+        using var client = App.CreateClient(key.ApiKey);
+        await client.RegisterWebhookAsync(silent.Url("hooks/dead"), "job.queued");
+        var since = DateTime.UtcNow;
+        await client.SubmitAsync("echo", new { message = "its event is never answered" });
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (silent.AcceptedSince(since) == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        Assert.That(silent.AcceptedSince(since), Is.GreaterThan(0), "the delivery is being sent, and hangs");
+
+        await LostJobRunsAsync(client, key.KeyId);
+    }
+
+    /// <summary>A job of the client's key stored but never handed to Hangfire runs, enqueued again by the repair pass.</summary>
+    private async Task LostJobRunsAsync(HttpClient client, string keyId)
+    {
+        var lost = Ledger.Job(keyId, "echo", JobStatus.Queued, at: DateTime.UtcNow.AddMinutes(-1));
+        await App.AddJobsAsync([lost]);
+
+        Assert.That((await client.WaitForFinalAsync(lost.Id)).Str("status"), Is.EqualTo("completed"));
+    }
+}

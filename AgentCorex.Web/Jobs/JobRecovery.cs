@@ -7,6 +7,7 @@ using AgentCorex.Web.Tools;
 using AgentCorex.Web.Webhooks;
 using Hangfire;
 using Hangfire.States;
+using Hangfire.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -170,12 +171,13 @@ internal sealed partial class JobRecovery(
 
     /// <summary>
     /// A queued job's Hangfire id is unknown until a worker starts it, so which job is lost cannot be told from
-    /// the ledger alone. How many can: the ledger's queued jobs (not parked) that Hangfire's queue and its
-    /// running jobs cannot account for. Up to that many of the oldest jobs past the grace get a new Hangfire job,
-    /// recorded in the ledger (the next pass checks that one instead of enqueueing again), so a deep but sound
-    /// queue gets none. Should the first Hangfire job of one exist after all, whichever runs first starts the
-    /// job and the other finds it started (see <see cref="ToolJob"/>); a lost job behind such a one is found
-    /// once the queue has drained past it.
+    /// the ledger alone. How many can: the ledger's queued jobs (not parked) that Hangfire's queue of tool jobs and
+    /// the runs it is starting cannot account for (<see cref="StartingAsync"/>). Up to that many of the oldest jobs past
+    /// the grace get a new Hangfire job, recorded in the ledger (the next pass checks that one instead of enqueueing
+    /// again), so a deep but sound queue gets none. Should the first Hangfire job of one exist after all, whichever runs
+    /// first starts the job and the other finds it started (see <see cref="ToolJob"/>); a lost job behind such a one is
+    /// found once the queue has drained past it, as is one behind the Hangfire job of a job canceled while queued (it
+    /// stays in the queue until a worker reaches it and finds the job ended).
     /// </summary>
     private async Task RepairLostEnqueuesAsync(AgentCorexDb db, JobLedger ledger, IBackgroundJobClient hangfire, CancellationToken cancellationToken)
     {
@@ -190,8 +192,9 @@ internal sealed partial class JobRecovery(
             return;
         }
         var monitoring = storage.GetMonitoringApi();
+        var countedAt = time.GetUtcNow().UtcDateTime;
         var inLedger = await db.Jobs.CountAsync(j => j.Status == JobStatus.Queued && !j.Parked, cancellationToken);
-        var lost = inLedger - (monitoring.EnqueuedCount(EnqueuedState.DefaultQueue) + monitoring.ProcessingCount());
+        var lost = inLedger - (monitoring.EnqueuedCount(EnqueuedState.DefaultQueue) + await StartingAsync(db, monitoring, countedAt, cancellationToken));
         using var connection = storage.GetConnection();
         foreach (var job in waiting)
         {
@@ -217,6 +220,26 @@ internal sealed partial class JobRecovery(
                 LogLostEnqueue(logger, job.Id, state ?? "none known");
             }
         }
+    }
+
+    /// <summary>
+    /// The jobs Hangfire is processing that the ledger's count of queued jobs, taken at <paramref name="countedAt"/>, took as
+    /// queued: tool jobs a worker is starting (the ledger not told yet) or has started since. Not Hangfire's whole
+    /// Processing count: that holds the webhook deliveries being sent (the same storage, their own queue) and the runs of
+    /// jobs the ledger already had running, each of which hid a lost job. Read from Hangfire's running jobs, which are
+    /// as many as the cluster's workers at most.
+    /// </summary>
+    private static async Task<long> StartingAsync(AgentCorexDb db, IMonitoringApi monitoring, DateTime countedAt, CancellationToken cancellationToken)
+    {
+        var processing = monitoring.ProcessingCount();
+        var ids = processing == 0 ? [] : monitoring.ProcessingJobs(0, (int)processing)
+            .Select(entry => entry.Value?.Job)
+            .Where(job => job?.Type == typeof(ToolJob) && job.Args.Count > 0)
+            .Select(job => job!.Args[0] as string)
+            .OfType<string>()
+            .ToList();
+        return ids.Count == 0 ? 0 : await db.Jobs.CountAsync(
+            j => ids.Contains(j.Id) && ((j.Status == JobStatus.Queued && !j.Parked) || j.StartedAt >= countedAt), cancellationToken);
     }
 
     /// <summary>A Hangfire job in this state is running, or will run.</summary>
