@@ -1,3 +1,4 @@
+using System.Reflection;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Jobs;
 using Hangfire;
@@ -64,6 +65,30 @@ public sealed class JobProgressPublisherTests
 
         Assert.That(written, Has.Count.EqualTo(1));
         Assert.That(written[0], Does.Contain("\"current_step\":\"step-1\""));
+    }
+
+    /// <summary>
+    /// The write loop ends inside its lock when it finds nothing pending, and its task completes just after the lock is
+    /// released. A report in between that asked that task whether a loop was running started none; every report after it
+    /// found one pending and started none either, and the dispose did not write it: the run's progress stayed where it was.
+    /// That moment is a few instructions wide and nothing outside the publisher runs in it (thousands of reports timed to
+    /// fall around the loop's end never hit it), so the test puts the publisher in the state it leaves: the loop's task,
+    /// read by reflection, not yet complete, and nothing pending.
+    /// </summary>
+    [Test]
+    public async Task AReport_AsTheWriteLoopEnds_IsStillWritten()
+    {
+        var publisher = Publisher(TimeSpan.Zero);
+        var ending = new TaskCompletionSource();
+        var writer = typeof(JobProgressPublisher).GetField("writer", BindingFlags.NonPublic | BindingFlags.Instance)!;
+        writer.SetValue(publisher, ending.Task);
+
+        publisher.Report(new ToolProgress("step-1", 2, 50));
+        ending.SetResult();
+        publisher.Report(new ToolProgress("step-2", 2, 100));
+        await publisher.DisposeAsync();
+
+        Assert.That(Written(), Does.Contain("\"current_step\":\"step-2\""));
     }
 
     /// <summary>Hangfire's storage is the boundary here: what matters is how often it is written, and what.</summary>

@@ -18,6 +18,13 @@ internal sealed partial class JobProgressPublisher(JobStorage storage, string ha
     private readonly Lock gate = new();
     private readonly CancellationTokenSource disposing = new();
     private bool disposed;
+
+    /// <summary>
+    /// Whether a write loop will take <see cref="pending"/>: set as a report starts one, cleared under the lock as the loop
+    /// finds nothing left. Its task completes only after that lock is released, so a report in between that asked the
+    /// task saw it running and started none, and nor did any report after it (one was pending): lost for the run.
+    /// </summary>
+    private bool looping;
     private ToolProgress? pending;
     private Task writer = Task.CompletedTask;
     private long lastWrite = long.MinValue;
@@ -30,10 +37,10 @@ internal sealed partial class JobProgressPublisher(JobStorage storage, string ha
             {
                 return;
             }
-            var idle = pending is null;
             pending = progress;
-            if (idle && writer.IsCompleted)
+            if (!looping)
             {
+                looping = true;
                 writer = WriteLoopAsync();
             }
         }
@@ -57,6 +64,7 @@ internal sealed partial class JobProgressPublisher(JobStorage storage, string ha
                 pending = null;
                 if (next is null)
                 {
+                    looping = false;
                     return;
                 }
             }
@@ -85,11 +93,17 @@ internal sealed partial class JobProgressPublisher(JobStorage storage, string ha
         Task last;
         lock (gate)
         {
+            if (disposed)
+            {
+                return;
+            }
             disposed = true;
             last = writer;
         }
+        // The loop, woken from its wait, writes what is pending (a report pending always has its loop) and ends.
         await disposing.CancelAsync();
         await last;
+        disposing.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store the progress of Hangfire job {HangfireId}")]
