@@ -88,6 +88,23 @@ internal sealed partial class JobProgressPublisher(JobStorage storage, string ha
         return stored is null ? null : JsonSerializer.Deserialize<ToolProgress>(stored, ApiJson.Options);
     }
 
+    /// <summary>
+    /// Forgets a cut-off run's progress when Hangfire is to run the job again under the same Hangfire job: the new run
+    /// would otherwise be shown with it until its first report. A failure is only logged: what it leaves is stale, not wrong.
+    /// </summary>
+    public static void Clear(JobStorage storage, string hangfireId, ILogger logger)
+    {
+        try
+        {
+            using var connection = storage.GetConnection();
+            connection.SetJobParameter(hangfireId, ParameterName, null);
+        }
+        catch (Exception e)
+        {
+            LogWriteFailed(logger, e, hangfireId);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         Task last;

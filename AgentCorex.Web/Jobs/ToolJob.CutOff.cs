@@ -21,14 +21,20 @@ public sealed partial class ToolJob
         hangfireToken.IsCancellationRequested && HangfireJobToken.StateOf(perform) == HangfireJobToken.State.Stopped;
 
     /// <summary>
-    /// A cut-off run: back to the queue when its tool is safe to retry, else failed (and that is an event). False when
-    /// the job was no longer running in that attempt.
+    /// A cut-off run of Hangfire job <paramref name="hangfireId"/>: back to the queue when its tool is safe to retry, else
+    /// failed (and that is an event). False when the job was no longer running in that attempt.
     /// </summary>
-    private async Task<bool> InterruptAsync(JobEntry job, int attempt, CancellationToken cancellationToken)
+    private async Task<bool> InterruptAsync(JobEntry job, int attempt, string hangfireId, CancellationToken cancellationToken)
     {
         var requeue = catalog.IsSafeToRetry(job.Tool);
         var failed = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Failed, cancellationToken);
         var interrupted = await ledger.TryInterruptAsync(job.Id, attempt, requeue, failed, cancellationToken);
+        if (interrupted && requeue)
+        {
+            // Its next run is this Hangfire job's again (Hangfire requeues it), and finds the cut-off run's progress stored
+            // on it. Cleared here, while the ledger shows the job queued, at no cost to a run that was never cut off.
+            JobProgressPublisher.Clear(storage, hangfireId, logger);
+        }
         if (interrupted && !requeue)
         {
             metrics.JobFinished(job.Tool, JobStatus.Failed);

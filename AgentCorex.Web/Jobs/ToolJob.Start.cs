@@ -41,7 +41,7 @@ public sealed partial class ToolJob
         if (job.Status == JobStatus.Running)
         {
             // Hangfire runs it again after its node died: the run before this one was cut off.
-            await InterruptAsync(job, job.Attempt, cancellationToken);
+            await InterruptAsync(job, job.Attempt, hangfireId, cancellationToken);
             job = await ledger.FindAsync(jobId, cancellationToken) ?? job;
         }
         if (job.Status != JobStatus.Queued)

@@ -110,7 +110,7 @@ public sealed partial class ToolJob(
                 bool refused;
                 try
                 {
-                    refused = !await InterruptAsync(job, attempt, CancellationToken.None);
+                    refused = !await InterruptAsync(job, attempt, perform.BackgroundJob.Id, CancellationToken.None);
                 }
                 catch (Exception e)
                 {
