@@ -30,6 +30,7 @@ internal sealed partial class JobRecovery(
     HangfireBatchEnqueue batchEnqueue,
     StartRecovery recovery,
     AbandonedSubmits abandoned,
+    RunningJobs runningHere,
     AgentCorexMetrics metrics,
     IOptions<JobsOptions> options,
     TimeProvider time,
@@ -145,6 +146,13 @@ internal sealed partial class JobRecovery(
             if (WillRun(state))
             {
                 continue; // still running, or Hangfire will run it again and the job itself sees the cut-off run
+            }
+            if (runningHere.IsEnding(job.Id, job.Attempt))
+            {
+                // Ended here, its Hangfire job Succeeded, its end still being stored (tried again through a write outage):
+                // not a run cut off. The embedded database has one node, which knows every such run; on a server database
+                // a run's worker waits for its end, and its Hangfire job stays Processing until then.
+                continue;
             }
             using var _ = JobLogScope.Begin(logger, job);
             var requeue = catalog.IsSafeToRetry(job.Tool);

@@ -5,11 +5,15 @@ namespace AgentCorex.Web.Jobs;
 
 /// <summary>
 /// The jobs this node is running, so a forced cancel received here stops its tool at once. A cancel received
-/// by another node reaches the job through Hangfire instead (its state changes; the worker's token fires).
+/// by another node reaches the job through Hangfire instead (its state changes; the worker's token fires). And the
+/// runs whose worker went on before their end was stored (<see cref="EndInFlight"/>).
 /// </summary>
 public sealed partial class RunningJobs(ILogger<RunningJobs> logger)
 {
     private readonly ConcurrentDictionary<string, Run> running = new(StringComparer.Ordinal);
+
+    /// <summary>Each job's attempt whose end is handed to the ledger but not stored yet.</summary>
+    private readonly ConcurrentDictionary<string, int> ending = new(StringComparer.Ordinal);
 
     /// <summary>How many jobs this node is running now.</summary>
     public int Count => running.Count;
@@ -32,6 +36,21 @@ public sealed partial class RunningJobs(ILogger<RunningJobs> logger)
             run.Cancel();
         }
     }
+
+    /// <summary>
+    /// A run whose worker went on before its end was stored (the embedded database's ledger applies it in order).
+    /// Hangfire shows the run ended, while the ledger shows it running until the end is stored, which a write outage
+    /// can put off for as long as it lasts: the repair pass must not take it for a run cut off meanwhile
+    /// (<see cref="IsEnding"/>). Until <see cref="EndSettled"/>.
+    /// </summary>
+    public void EndInFlight(string jobId, int attempt) => ending[jobId] = attempt;
+
+    /// <summary>The end of <see cref="EndInFlight"/> is stored, or given up on.</summary>
+    public void EndSettled(string jobId, int attempt) =>
+        ending.TryRemove(new KeyValuePair<string, int>(jobId, attempt));
+
+    /// <summary>Whether this attempt of the job ended on this node with its end not stored yet.</summary>
+    public bool IsEnding(string jobId, int attempt) => ending.TryGetValue(jobId, out var ended) && ended == attempt;
 
     /// <summary>
     /// A job's run here, and its token, fired by a forced cancel or by its Hangfire job's token. Both come once the

@@ -52,10 +52,11 @@ public sealed partial class ToolJob
     }
 
     /// <summary>
-    /// The rest of a run whose worker went on before its end was committed. An end that was not stored lost to a forced
-    /// cancel handed to the ledger before it: the ledger says canceled, while Hangfire may already show this run's end
-    /// (the cancel moves the Hangfire job from Processing only), so the Hangfire job is made Canceled from any state.
-    /// It runs in a scope of its own: the Hangfire job's scope, this job's, ends as the worker goes on.
+    /// The rest of a run whose worker went on before its end was committed. An end that was not stored lost to a write
+    /// handed to the ledger before it, a forced cancel above all: Hangfire may already show this run's end (a cancel
+    /// moves the Hangfire job from Processing only), so the Hangfire job is moved from any state to the ledger's end.
+    /// The repair pass leaves the job alone until this is settled (<see cref="RunningJobs.EndInFlight"/>). It runs in a
+    /// scope of its own: the Hangfire job's scope, this job's, ends as the worker goes on.
     /// </summary>
     private async Task AfterEndStoredAsync(JobEntry job, JobEnding ending, DateTime endedAt, int raises, Task<bool> stored, string hangfireId)
     {
@@ -75,21 +76,29 @@ public sealed partial class ToolJob
                 LogTakenOver(logger, job.Id, job.Attempt);
                 return;
             }
-            var canceled = await CanceledAsync(jobs, job.Id);
-            hangfire.ChangeState(hangfireId, new CanceledState(canceled.EndedAt, canceled.Message), expectedState: null);
+            if (JobOutcomeStateFilter.StateOf(await EndedAsync(jobs, job.Id)) is { } state)
+            {
+                hangfire.ChangeState(hangfireId, state, expectedState: null);
+            }
         }
         catch (Exception e)
         {
             LogAfterEndFailed(logger, e, job.Id);
         }
+        finally
+        {
+            running.EndSettled(job.Id, job.Attempt);
+        }
     }
 
     /// <summary>
-    /// A run that a cancel ended first, for its Hangfire state: the cancel's message in the ledger, which says who
-    /// canceled it (<see cref="JobCanceler"/>), and when it was stored. Read after the cancel was stored; a database that
-    /// cannot be read now costs only the name of who canceled, and the time is this read's.
+    /// How the ledger ended a run that something else ended first, for its Hangfire state: a cancel above all, whose
+    /// message says who canceled it (<see cref="JobCanceler"/>), and when it was stored. Read after that was stored; a
+    /// database that cannot be read now is taken for a cancel, the one write that ends a live node's run first
+    /// (<see cref="IsTakenOverAsync"/> having said no takeover), and costs only the name of who canceled; the time is
+    /// this read's.
     /// </summary>
-    private async Task<JobRunSummary> CanceledAsync(JobLedger ledger, string jobId)
+    private async Task<JobRunSummary> EndedAsync(JobLedger ledger, string jobId)
     {
         JobEntry? job;
         try
@@ -100,7 +109,9 @@ public sealed partial class ToolJob
         {
             job = null;
         }
-        return new JobRunSummary(JobStatus.Canceled, job?.ErrorMessage ?? JobCanceler.Unknown, job?.CompletedAt ?? Now);
+        return job is null
+            ? new JobRunSummary(JobStatus.Canceled, JobCanceler.Unknown, Now)
+            : new JobRunSummary(job.Status, job.ErrorMessage ?? (job.Status == JobStatus.Canceled ? JobCanceler.Unknown : null), job.CompletedAt ?? Now, job.TimeoutMs);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended, but the database is unavailable to store it ({Reason}): trying again until it is")]
@@ -109,7 +120,7 @@ public sealed partial class ToolJob
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} ended {Status} after {ExecutionTimeMs} ms")]
     private static partial void LogFinished(ILogger logger, string jobId, string status, long executionTimeMs);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended, but what follows its end (its event, its key's slot, or its Hangfire job's state after a forced cancel) failed")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended, but what follows its end (its event, its key's slot, or its Hangfire job's state after a forced cancel or another end) failed")]
     private static partial void LogAfterEndFailed(ILogger logger, Exception exception, string jobId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended {State} in the ledger, but its Hangfire job could not be moved to that state; it is elected in place of Succeeded instead")]

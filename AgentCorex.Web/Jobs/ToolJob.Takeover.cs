@@ -51,7 +51,7 @@ public sealed partial class ToolJob
     private async Task<JobRunSummary> EndedByAnotherAsync(string jobId, int attempt, PerformContext perform) =>
         await IsTakenOverAsync(ledger, jobId, attempt, perform)
             ? throw TakenOver(jobId, attempt)
-            : await CanceledAsync(ledger, jobId);
+            : await EndedAsync(ledger, jobId);
 
     /// <summary>
     /// Ends a run taken over by another worker as it is: no ledger write, no event, no slot handed over, and no change

@@ -87,8 +87,11 @@ public sealed partial class ToolJob(
             var summary = new JobRunSummary(ending.Status, ending.ErrorMessage, endedAt, job.TimeoutMs, ending.ExecutionTimeMs);
             if (ledger.AppliesWritesInOrder && !stored.IsCompleted)
             {
-                // The end is handed to the ledger, and no later write can be applied before it: the worker is free
-                // for the next job without waiting for the commit (measured in docs/benchmarks.md).
+                // The end is handed to the ledger, and no later write can be applied before its first try: the worker
+                // is free for the next job without waiting for the commit (measured in docs/benchmarks.md). Should that
+                // try fail (a full disk), the next ones come after the worker's Succeeded: the repair pass leaves the
+                // job alone meanwhile, and a cancel stored between them is shown in Hangfire (AfterEndStoredAsync).
+                running.EndInFlight(jobId, attempt);
                 _ = AfterEndStoredAsync(job, ending, endedAt, raises, stored, perform.BackgroundJob.Id);
                 return summary;
             }
@@ -144,7 +147,7 @@ public sealed partial class ToolJob(
                 metrics.JobFinished(job.Tool, JobStatus.Canceled);
                 await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
                 await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
-                return await CanceledAsync(ledger, jobId);
+                return await EndedAsync(ledger, jobId);
             }
             return await EndedByAnotherAsync(jobId, attempt, perform);
         }
