@@ -5,6 +5,7 @@ using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Hangfire;
 using Hangfire.States;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.Jobs;
@@ -12,10 +13,10 @@ namespace AgentCorex.Tests.Jobs;
 /// <summary>
 /// On the embedded database a run's worker goes on once its end is handed to the ledger, and Hangfire shows the run
 /// Succeeded. An end the disk refuses is tried again after that, for as long as the outage lasts: a repair pass meanwhile
-/// must not take the job, still running in the ledger, for a run cut off. The full disk is SQLite's own (SQLITE_FULL), as
-/// in <see cref="Storage.FullDiskTests"/>, and only for the end: a trigger pads the table on a completed end, past the
-/// writer connection's <c>max_page_count</c>, while the repair pass's small update fits. The pass is run here (the
-/// server's own comes every hour).
+/// must not take the job, still running in the ledger, for a run cut off, nor a stop's drain end before it is stored.
+/// The full disk is SQLite's own (SQLITE_FULL), as in <see cref="Storage.FullDiskTests"/>, and only for the end: a
+/// trigger pads a table on a completed end, past the writer connection's <c>max_page_count</c>, while the repair pass's
+/// small update fits. The pass is run here (the server's own comes every hour).
 /// </summary>
 public sealed class EndInFlightTests() : ServerTest(TestStorage.Embedded)
 {
@@ -31,17 +32,10 @@ public sealed class EndInFlightTests() : ServerTest(TestStorage.Embedded)
     public async Task RunEnd_TheDiskRefusesPastARepairPass_IsStoredOnceThereIsRoom_NotTakenForACutOffRun()
     {
         var writer = App.Services.GetRequiredService<SqliteWriter>();
-        await writer.ExecuteAsync("CREATE TABLE end_padding (b BLOB)", [], CancellationToken.None);
-        await writer.ExecuteAsync(
-            $"CREATE TRIGGER pad_completed_end AFTER UPDATE OF status ON jobs WHEN NEW.status = 'completed' AND NEW.tool = '{UnsafeTool}' " +
-            "BEGIN INSERT INTO end_padding VALUES (zeroblob(4194304)); END", [], CancellationToken.None);
+        await PadCompletedEndsAsync(writer);
         try
         {
-            var jobId = await Admin.SubmitAsync(UnsafeTool, new { duration_ms = 500 });
-            await Admin.WaitForStatusAsync(jobId, "running");
-            await CapPagesAsync(writer, await writer.QueryFirstAsync("PRAGMA page_count", r => r.GetInt64(0), [], CancellationToken.None));
-            Assert.That(await HangfireStateOnceEndedAsync(jobId), Is.EqualTo(SucceededState.StateName), "the worker went on");
-            Assert.That((await Admin.GetJobAsync(jobId)).Str("status"), Is.EqualTo("running"), "its end is refused");
+            var jobId = await RunWithItsEndRefusedAsync(App, Admin, writer);
 
             await App.Services.GetRequiredService<JobRecovery>().RepairOrphansAsync(CancellationToken.None);
             await CapPagesAsync(writer, int.MaxValue);
@@ -52,7 +46,7 @@ public sealed class EndInFlightTests() : ServerTest(TestStorage.Embedded)
                 Assert.That(job.Str("status"), Is.EqualTo("completed"), job.ToJsonString());
                 Assert.That(job.At("result.duration_ms")!.GetValue<int>(), Is.EqualTo(500));
             });
-            Assert.That(await HangfireStateOnceEndedAsync(jobId), Is.EqualTo(SucceededState.StateName), "Hangfire agrees with the ledger");
+            Assert.That(await HangfireStateOnceEndedAsync(App, jobId), Is.EqualTo(SucceededState.StateName), "Hangfire agrees with the ledger");
         }
         finally
         {
@@ -62,14 +56,66 @@ public sealed class EndInFlightTests() : ServerTest(TestStorage.Embedded)
         }
     }
 
+    /// <summary>The drain waits for the end as for a running tool, so room made meanwhile stores it (a node of its own, to stop).</summary>
+    [Test]
+    public async Task RunEnd_TheDiskRefusesDuringTheDrain_IsStoredOnceThereIsRoom()
+    {
+        var data = Directory.CreateTempSubdirectory("agentcorex-endflight-").FullName;
+        try
+        {
+            string jobId;
+            using (var node = new AgentCorexApp(new Dictionary<string, string?> { ["Jobs:ShutdownTimeout"] = "00:00:10" }, data)) // not the tests' 0.5 s
+            {
+                using var admin = node.CreateAdminClient();
+                var writer = node.Services.GetRequiredService<SqliteWriter>();
+                await PadCompletedEndsAsync(writer);
+                jobId = await RunWithItsEndRefusedAsync(node, admin, writer);
+
+                var stopped = Task.Run(node.Dispose);
+                await CapPagesAsync(writer, int.MaxValue);
+                await stopped.WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            await AgentCorexApp.LetGoOfDatabaseAsync(data);
+            await using var connection = new SqliteConnection($"Data Source={Path.Combine(data, "agentcorex.db")};Pooling=False");
+            await connection.OpenAsync();
+            await using var command = new SqliteCommand("SELECT status FROM jobs WHERE job_id = $id", connection);
+            command.Parameters.AddWithValue("$id", jobId);
+            Assert.That(await command.ExecuteScalarAsync(), Is.EqualTo("completed"));
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    /// <summary>From now on the writer's completed ends of <see cref="UnsafeTool"/> need room, that a cap on its pages can take away.</summary>
+    private static async Task PadCompletedEndsAsync(SqliteWriter writer)
+    {
+        await writer.ExecuteAsync("CREATE TABLE end_padding (b BLOB)", [], CancellationToken.None);
+        await writer.ExecuteAsync(
+            $"CREATE TRIGGER pad_completed_end AFTER UPDATE OF status ON jobs WHEN NEW.status = 'completed' AND NEW.tool = '{UnsafeTool}' " +
+            "BEGIN INSERT INTO end_padding VALUES (zeroblob(4194304)); END", [], CancellationToken.None);
+    }
+
+    /// <summary>A job of <see cref="UnsafeTool"/> run, its end refused (the disk full) after its worker went on.</summary>
+    private static async Task<string> RunWithItsEndRefusedAsync(AgentCorexApp app, HttpClient client, SqliteWriter writer)
+    {
+        var jobId = await client.SubmitAsync(UnsafeTool, new { duration_ms = 500 });
+        await client.WaitForStatusAsync(jobId, "running");
+        await CapPagesAsync(writer, await writer.QueryFirstAsync("PRAGMA page_count", r => r.GetInt64(0), [], CancellationToken.None));
+        Assert.That(await HangfireStateOnceEndedAsync(app, jobId), Is.EqualTo(SucceededState.StateName), "the worker went on");
+        Assert.That((await client.GetJobAsync(jobId)).Str("status"), Is.EqualTo("running"), "its end is refused");
+        return jobId;
+    }
+
     private static Task<int> CapPagesAsync(SqliteWriter writer, long pages) =>
         writer.ExecuteAsync("PRAGMA max_page_count = " + pages.ToString(CultureInfo.InvariantCulture), [], CancellationToken.None);
 
     /// <summary>The job's Hangfire state once it has left Processing (and Enqueued), within 10 s.</summary>
-    private async Task<string?> HangfireStateOnceEndedAsync(string jobId)
+    private static async Task<string?> HangfireStateOnceEndedAsync(AgentCorexApp app, string jobId)
     {
-        var hangfireId = await App.HangfireIdAsync(jobId);
-        using var connection = App.Services.GetRequiredService<JobStorage>().GetConnection();
+        var hangfireId = await app.HangfireIdAsync(jobId);
+        using var connection = app.Services.GetRequiredService<JobStorage>().GetConnection();
         var waited = Stopwatch.StartNew();
         string? state;
         while (((state = connection.GetStateData(hangfireId)?.Name) == ProcessingState.StateName || state == EnqueuedState.StateName)

@@ -82,6 +82,33 @@ public sealed class LedgerOutageTests
         Assert.That(reader.GetTimeSpan(1), Is.GreaterThan(TimeSpan.FromSeconds(1)), "the end was stored over a second after it");
     }
 
+    /// <summary>
+    /// A stop's drain gives a running tool Jobs:ShutdownTimeout to end, and its end is tried again meanwhile as at any
+    /// other time, not given up at the first refusal because the stop has begun: the ledger says completed (not running,
+    /// for the restart to take as cut off, nor failed by a repair pass elsewhere).
+    /// </summary>
+    [Test]
+    public async Task Job_WhoseEndTheDatabaseRefusesDuringTheDrain_KeepsItsOutcome()
+    {
+        using var node = app.WithWebHostBuilder(web => web.UseSetting("Jobs:ShutdownTimeout", "00:00:10")); // the tests' 0.5 s would cut the tool off
+        using var admin = node.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        var jobId = await admin.SubmitAsync("wait", new { duration_ms = 1000 });
+        await admin.WaitForStatusAsync(jobId, "running");
+        await RefuseAsync("OLD.status = 'running' AND NEW.status <> 'running'");
+
+        var stopped = Task.Run(node.Dispose); // its drain waits for the running job
+        await RefusedAtLeastAsync(2);
+        await AllowAsync();
+        await stopped.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT status FROM jobs WHERE job_id = $1", connection);
+        command.Parameters.Add(new() { Value = jobId });
+        Assert.That(await command.ExecuteScalarAsync(), Is.EqualTo("completed"));
+    }
+
     [Test]
     public async Task Job_WhoseEndFreesASlot_TheDatabaseCannotHandOver_EndsSucceeded_AndTheParkedJobRunsAtASweep()
     {

@@ -15,8 +15,8 @@ public sealed partial class RunningJobs(ILogger<RunningJobs> logger)
     /// <summary>Each job's attempt whose end is handed to the ledger but not stored yet.</summary>
     private readonly ConcurrentDictionary<string, int> ending = new(StringComparer.Ordinal);
 
-    /// <summary>How many jobs this node is running now.</summary>
-    public int Count => running.Count;
+    /// <summary>How many jobs this node is running now, or has run and not yet stored the end of: the drain waits for both.</summary>
+    public int Count => running.Count + ending.Count;
 
     public Run Register(string jobId, CancellationToken hangfireToken)
     {

@@ -34,12 +34,14 @@ public sealed partial class ToolJob
     /// <summary>
     /// Stores how a run ended, trying again while the database is unavailable: the outcome exists only in this
     /// process until then, and a run the ledger still holds as running is otherwise failed by the repair pass as cut
-    /// off. Only the server's stopping ends the trying (a write under way is not cut short), so that a node stopped
-    /// during an outage exits promptly; the restart's recovery then takes the job as cut off. (Which events the
-    /// write marks pending is asked before: <see cref="WebhookEvents.PendingAsync"/> answers even without a database.)
+    /// off. The trying goes on through a stop's drain, which gives a run that long to end (a write under way is not
+    /// cut short), and ends once its cut-off runs would have had their time to store theirs
+    /// (<see cref="ShutdownDeadline.LastWrites"/>): a node stopped during an outage exits in the time the drain gives,
+    /// and the restart's recovery takes the job as cut off. (Which events the write marks pending is asked before:
+    /// <see cref="WebhookEvents.PendingAsync"/> answers even without a database.)
     /// </summary>
     private Task<bool> UntilStoredAsync(string jobId, Func<Task<bool>> write) =>
-        DatabaseFailures.RetryWhileUnavailableAsync(write, TimeSpan.MaxValue, time, e => LogEndWaits(logger, jobId, e.GetBaseException().Message), lifetime.ApplicationStopping);
+        DatabaseFailures.RetryWhileUnavailableAsync(write, TimeSpan.MaxValue, time, e => LogEndWaits(logger, jobId, e.GetBaseException().Message), shutdown.LastWrites);
 
     /// <summary>What follows a stored end: the metric, the log, the job's event, and its key's slot for a parked job.</summary>
     private async Task AfterEndAsync(WebhookEvents webhooks, ExecutionSlots slots, JobEntry job, JobEnding ending, DateTime endedAt, int raises)

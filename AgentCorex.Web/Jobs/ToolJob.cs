@@ -2,6 +2,7 @@ using System.ComponentModel;
 using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Monitoring;
+using AgentCorex.Web.Shutdown;
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Tools;
 using AgentCorex.Web.Webhooks;
@@ -34,6 +35,7 @@ public sealed partial class ToolJob(
     IOptions<JobsOptions> options,
     IBackgroundJobClient hangfire,
     IHostApplicationLifetime lifetime,
+    ShutdownDeadline shutdown,
     IServiceScopeFactory scopes,
     TimeProvider time,
     ILoggerFactory loggers)

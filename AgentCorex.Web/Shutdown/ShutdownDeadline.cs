@@ -10,14 +10,20 @@ namespace AgentCorex.Web.Shutdown;
 public sealed class ShutdownDeadline : IDisposable
 {
     private readonly CancellationTokenSource deadline;
+    private readonly CancellationTokenSource lastWrites;
     private readonly CancellationTokenRegistration registration;
 
     public ShutdownDeadline(IHostApplicationLifetime lifetime, IOptions<JobsOptions> options, TimeProvider time)
     {
         Stopping = lifetime.ApplicationStopping;
         deadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        lastWrites = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         var timeout = options.Value.ShutdownTimeout;
-        registration = Stopping.Register(() => deadline.CancelAfter(timeout));
+        registration = Stopping.Register(() =>
+        {
+            deadline.CancelAfter(timeout);
+            lastWrites.CancelAfter(timeout + ShutdownTimeouts.InterruptGrace);
+        });
     }
 
     /// <summary>Fires as the host begins to stop.</summary>
@@ -28,9 +34,16 @@ public sealed class ShutdownDeadline : IDisposable
     /// <summary>Fires Jobs:ShutdownTimeout after <see cref="Stopping"/>.</summary>
     public CancellationToken Deadline => deadline.Token;
 
+    /// <summary>
+    /// Fires <see cref="ShutdownTimeouts.InterruptGrace"/> after <see cref="Deadline"/>: how long a run that ended
+    /// during the drain, or was cut off at its deadline, has to store how it ended. The drain and Hangfire wait as long.
+    /// </summary>
+    public CancellationToken LastWrites => lastWrites.Token;
+
     public void Dispose()
     {
         registration.Dispose();
         deadline.Dispose();
+        lastWrites.Dispose();
     }
 }
