@@ -1,6 +1,6 @@
 -- AgentCorex reporting views for PostgreSQL.
 --
--- Apply (again after every upgrade; safe to run twice), in the database and schema the app uses:
+-- Apply (again after every upgrade; safe to run twice, also while the server runs), in the database and schema the app uses:
 --   psql "$URL" -v ON_ERROR_STOP=1 -f reporting/postgresql/views.sql
 --
 -- The same views, with the same columns, exist for SQLite and SQL Server beside this folder.
@@ -18,6 +18,13 @@
 -- The times are `timestamp with time zone` (Npgsql's mapping of the app's UTC DateTime values).
 -- CREATE OR REPLACE VIEW cannot change an existing view's columns; after a release that does, drop the
 -- report_ views first.
+--
+-- All the views change in one transaction, so a file that fails leaves the previous views. Replacing a view waits
+-- for the queries reading it: lock_timeout ends that wait (an error, nothing changed) rather than queue every new
+-- query of the view behind it for as long as a long report runs.
+
+BEGIN;
+SET LOCAL lock_timeout = '5s';
 
 CREATE OR REPLACE VIEW report_jobs_per_tool_per_day AS
 SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
@@ -100,3 +107,5 @@ SELECT j.owner_key_id AS key_id,
 FROM jobs AS j
 LEFT JOIN api_keys AS k ON k.key_id = j.owner_key_id
 GROUP BY j.owner_key_id, k.name;
+
+COMMIT;

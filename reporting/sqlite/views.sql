@@ -1,7 +1,7 @@
 -- AgentCorex reporting views for SQLite (the embedded default).
 --
--- Apply (again after every upgrade; safe to run twice):
---   sqlite3 data/agentcorex.db < reporting/sqlite/views.sql
+-- Apply (again after every upgrade; safe to run twice, also while the server runs):
+--   sqlite3 -bail data/agentcorex.db < reporting/sqlite/views.sql
 --
 -- The same views, with the same columns, exist for PostgreSQL and SQL Server beside this folder.
 -- Definitions shared by all three:
@@ -16,6 +16,12 @@
 --
 -- EF Core stores times here as UTC text 'YYYY-MM-DD HH:MM:SS.FFFFFFF': the day is that text's first ten
 -- characters, and julianday() reads the whole of it.
+
+-- A running server writes to the file all the time, and sqlite3 waits for no lock unless told: without a busy
+-- timeout a DROP fails at once ("database is locked"). All the views change in one transaction, which takes the
+-- write lock first (IMMEDIATE): a file that fails (-bail stops it at its first error) leaves the previous views.
+PRAGMA busy_timeout = 5000;
+BEGIN IMMEDIATE;
 
 DROP VIEW IF EXISTS report_jobs_per_tool_per_day;
 CREATE VIEW report_jobs_per_tool_per_day AS
@@ -103,3 +109,5 @@ SELECT j.owner_key_id AS key_id,
 FROM jobs AS j
 LEFT JOIN api_keys AS k ON k.key_id = j.owner_key_id
 GROUP BY j.owner_key_id, k.name;
+
+COMMIT;
