@@ -1,4 +1,5 @@
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Execution;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -14,6 +15,8 @@ namespace AgentCorex.Tests.Jobs;
 [TestFixture(TestStorage.PostgreSql)]
 public sealed class LedgerTransitionTests(TestStorage storage) : ServerTest(storage)
 {
+    private static readonly TokensUsed NoTokens = new(0, 0);
+
     // No worker takes the seeded jobs, and no repair pass touches them meanwhile.
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
@@ -71,14 +74,31 @@ public sealed class LedgerTransitionTests(TestStorage storage) : ServerTest(stor
     {
         var running = await SeedAsync(JobStatus.Running, attempt: 2);
 
-        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 1, JobCanceler.HangfireState, 0, default)), Is.False, "attempt 2 took it over");
+        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 1, JobCanceler.HangfireState, 0, NoTokens, default)), Is.False, "attempt 2 took it over");
         var untouched = await ReadAsync(running.Id);
         Assert.That((untouched.Status, untouched.Attempt, untouched.CompletedAt, untouched.ErrorMessage), Is.EqualTo((JobStatus.Running, 2, (DateTime?)null, (string?)null)));
 
-        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 2, JobCanceler.HangfireState, 0, default)), Is.True);
+        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 2, JobCanceler.HangfireState, 0, new TokensUsed(12, 3), default)), Is.True);
         var canceled = await ReadAsync(running.Id);
         Assert.That((canceled.Status, canceled.ErrorMessage), Is.EqualTo((JobStatus.Canceled, "Canceled by a change of its Hangfire job's state while running")));
-        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 2, JobCanceler.HangfireState, 0, default)), Is.False, "already canceled");
+        Assert.That((canceled.TokensInput, canceled.TokensOutput), Is.EqualTo((12L, 3L)), "the tokens its tool had reported");
+        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 2, JobCanceler.HangfireState, 0, NoTokens, default)), Is.False, "already canceled");
+    }
+
+    [Test]
+    public async Task TokensOfACanceledRun_GoOnlyOnItsAttemptCanceled()
+    {
+        var running = await SeedAsync(JobStatus.Running, attempt: 2);
+        var admin = new JobCanceler("admin key key_x");
+
+        Assert.That(await Ledger(l => l.TryKeepCanceledTokensAsync(running.Id, attempt: 2, new TokensUsed(40, 2), default)), Is.False, "not canceled yet");
+        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, JobStatus.Running, admin, 0, default)), Is.True);
+        Assert.That(await Ledger(l => l.TryKeepCanceledTokensAsync(running.Id, attempt: 1, new TokensUsed(40, 2), default)), Is.False, "not its attempt");
+        Assert.That(await Ledger(l => l.TryKeepCanceledTokensAsync(running.Id, attempt: 2, new TokensUsed(40, 2), default)), Is.True);
+
+        var canceled = await ReadAsync(running.Id);
+        Assert.That((canceled.Status, canceled.ErrorMessage, canceled.TokensInput, canceled.TokensOutput),
+            Is.EqualTo((JobStatus.Canceled, "Canceled by admin key key_x while running", 40L, 2L)));
     }
 
     [Test]

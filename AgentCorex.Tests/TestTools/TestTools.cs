@@ -356,3 +356,33 @@ public sealed class FlakyCheckTool : Tool<FlakyCheckArguments, FlakyCheckResult>
     public override Task<FlakyCheckResult> ExecuteAsync(FlakyCheckArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
         Task.FromResult(new FlakyCheckResult(arguments.Label));
 }
+
+public sealed record SpendArguments(int InputTokens, int OutputTokens, int DurationMs);
+
+public sealed record SpendResult(int DurationMs);
+
+public sealed class SpendArgumentsValidator : AbstractValidator<SpendArguments>
+{
+    public SpendArgumentsValidator()
+    {
+        RuleFor(a => a.InputTokens).GreaterThanOrEqualTo(0);
+        RuleFor(a => a.OutputTokens).GreaterThanOrEqualTo(0);
+        RuleFor(a => a.DurationMs).InclusiveBetween(0, 600_000);
+    }
+}
+
+/// <summary>Reports tokens, then says so (its one step) and waits, honouring cancellation: a run stopped after it spent them.</summary>
+public sealed class SpendTool : Tool<SpendArguments, SpendResult>
+{
+    public override string Name => "test_spend";
+
+    public override string Description => "Reports tokens, then waits.";
+
+    public override async Task<SpendResult> ExecuteAsync(SpendArguments arguments, IToolContext context, CancellationToken cancellationToken)
+    {
+        context.ReportTokens(arguments.InputTokens, arguments.OutputTokens);
+        context.ReportProgress("spent", 1);
+        await Task.Delay(arguments.DurationMs, cancellationToken);
+        return new SpendResult(arguments.DurationMs);
+    }
+}

@@ -1,3 +1,5 @@
+using AgentCorex.Web.Execution;
+
 namespace AgentCorex.Web.Jobs;
 
 /// <summary>How a run ended, as the ledger stores it.</summary>
@@ -11,6 +13,8 @@ public sealed record JobEnding(
     long TokensInput = 0,
     long TokensOutput = 0)
 {
+    public TokensUsed Tokens => new(TokensInput, TokensOutput);
+
     /// <summary>The end on the run's copy of its job, as <see cref="JobLedger.TryFinishAsync"/> stored it in the row.</summary>
     public void ApplyTo(JobEntry job, DateTime endedAt)
     {

@@ -1,3 +1,5 @@
+using AgentCorex.Web.Execution;
+
 namespace AgentCorex.Web.Jobs;
 
 // A run's transitions: its start, its end, a cancel, and the cut-off of a run whose server stopped.
@@ -76,21 +78,35 @@ public sealed partial class JobLedger
         await WriteAsync(CancelSql, cancellationToken, Timestamp(Now), canceler.Reason(from), raises, jobId, from) == 1;
 
     /// <summary>
-    /// running (this attempt) → canceled: a run's own cancel. A newer attempt (another worker's, which took the job over
-    /// while this run's node stalled) is not this run's to cancel; false then too.
+    /// running (this attempt) → canceled: a run's own cancel, with the tokens its tool had reported. A newer attempt
+    /// (another worker's, which took the job over while this run's node stalled) is not this run's to cancel; false then too.
     /// </summary>
-    public async Task<bool> TryCancelAsync(string jobId, int attempt, JobCanceler canceler, int raises, CancellationToken cancellationToken) =>
-        await WriteAsync(CancelAttemptSql, cancellationToken, Timestamp(Now), canceler.Reason(JobStatus.Running), raises, jobId, attempt) == 1;
+    public async Task<bool> TryCancelAsync(string jobId, int attempt, JobCanceler canceler, int raises, TokensUsed tokens, CancellationToken cancellationToken) =>
+        await WriteAsync(CancelAttemptSql, cancellationToken,
+            Timestamp(Now), canceler.Reason(JobStatus.Running), raises, tokens.Input, tokens.Output, jobId, attempt) == 1;
+
+    /// <summary>
+    /// The tokens a run's tool had reported, on its job that a cancel stored first ended in this attempt (a forced
+    /// DELETE or a revocation, on any node): the cancel could not know them. False when the job is not canceled in it.
+    /// </summary>
+    public async Task<bool> TryKeepCanceledTokensAsync(string jobId, int attempt, TokensUsed tokens, CancellationToken cancellationToken) =>
+        await WriteAsync(CanceledTokensSql, cancellationToken, tokens.Input, tokens.Output, jobId, attempt) == 1;
 
     private const string CancelSetSql =
         $$"""
         UPDATE jobs SET status = '{{JobStatus.Canceled}}', completed_at = {0}, error_message = {1}, events_pending = events_pending | {2}
-        WHERE job_id = {3} AND {{StatusOfTheRowIs}}
         """;
 
-    private const string CancelSql = CancelSetSql + "{4}";
+    private const string CancelSql = $"{CancelSetSql}\nWHERE job_id = {{3}} AND {StatusOfTheRowIs}{{4}}";
 
-    private const string CancelAttemptSql = $"{CancelSetSql}'{JobStatus.Running}' AND attempt = {{4}}";
+    private const string CancelAttemptSql =
+        $"{CancelSetSql}, tokens_input = {{3}}, tokens_output = {{4}}\nWHERE job_id = {{5}} AND {StatusOfTheRowIs}'{JobStatus.Running}' AND attempt = {{6}}";
+
+    private const string CanceledTokensSql =
+        $$"""
+        UPDATE jobs SET tokens_input = {0}, tokens_output = {1}
+        WHERE job_id = {2} AND {{StatusOfTheRowIs}}'{{JobStatus.Canceled}}' AND attempt = {3}
+        """;
 
     /// <summary>
     /// A run that was cut off (its server stopped or died): a tool safe to retry goes back to the queue,

@@ -1,4 +1,5 @@
 using AgentCorex.Web.Concurrency;
+using AgentCorex.Web.Execution;
 using AgentCorex.Web.Storage;
 using AgentCorex.Web.Webhooks;
 using Hangfire.States;
@@ -78,6 +79,7 @@ public sealed partial class ToolJob
                 LogTakenOver(logger, job.Id, job.Attempt);
                 return;
             }
+            await KeepCanceledTokensAsync(jobs, job.Id, job.Attempt, ending.Tokens);
             if (JobOutcomeStateFilter.StateOf(await EndedAsync(jobs, job.Id)) is { } state)
             {
                 hangfire.ChangeState(hangfireId, state, expectedState: null);
@@ -90,6 +92,18 @@ public sealed partial class ToolJob
         finally
         {
             running.EndSettled(job.Id, job.Attempt);
+        }
+    }
+
+    /// <summary>
+    /// The tokens of a run that a cancel ended first (the cancel could not know them), stored as its end is: through an
+    /// outage. A run that reported none has nothing to write.
+    /// </summary>
+    private async Task KeepCanceledTokensAsync(JobLedger jobs, string jobId, int attempt, TokensUsed tokens)
+    {
+        if (tokens is not { Input: 0, Output: 0 })
+        {
+            await UntilStoredAsync(jobId, () => jobs.TryKeepCanceledTokensAsync(jobId, attempt, tokens, CancellationToken.None));
         }
     }
 

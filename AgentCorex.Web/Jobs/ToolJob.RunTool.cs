@@ -49,7 +49,7 @@ public sealed partial class ToolJob
         }
 
         await using var progress = new JobProgressPublisher(storage, hangfireId, options.Value.ProgressInterval, time, logger);
-        var context = new ToolExecutionContext(job.Id, tool.Logger) { ProgressReported = progress.Report };
+        var context = toolContext = new ToolExecutionContext(job.Id, tool.Logger) { ProgressReported = progress.Report };
         var outcome = await runner.RunAsync(tool, arguments, context, TimeSpan.FromMilliseconds(job.TimeoutMs), cancellationToken);
         var tokens = context.Tokens;
         return outcome.Kind switch

@@ -1,3 +1,4 @@
+using AgentCorex.Web.Execution;
 using AgentCorex.Web.Storage;
 using Hangfire.Server;
 using Hangfire.States;
@@ -46,12 +47,18 @@ public sealed partial class ToolJob
 
     /// <summary>
     /// A run whose end or cancel the ledger did not take: a cancel stored first (a DELETE, here or on another node: the
-    /// ledger says who), or a takeover by another worker (<see cref="IsTakenOverAsync"/>), which ends this run as it is.
+    /// ledger says who), which keeps the <paramref name="tokens"/> its tool had reported; or a takeover by another worker
+    /// (<see cref="IsTakenOverAsync"/>), which ends this run as it is.
     /// </summary>
-    private async Task<JobRunSummary> EndedByAnotherAsync(string jobId, int attempt, PerformContext perform) =>
-        await IsTakenOverAsync(ledger, jobId, attempt, perform)
-            ? throw TakenOver(jobId, attempt)
-            : await EndedAsync(ledger, jobId);
+    private async Task<JobRunSummary> EndedByAnotherAsync(string jobId, int attempt, TokensUsed tokens, PerformContext perform)
+    {
+        if (await IsTakenOverAsync(ledger, jobId, attempt, perform))
+        {
+            throw TakenOver(jobId, attempt);
+        }
+        await KeepCanceledTokensAsync(ledger, jobId, attempt, tokens);
+        return await EndedAsync(ledger, jobId);
+    }
 
     /// <summary>
     /// Ends a run taken over by another worker as it is: no ledger write, no event, no slot handed over, and no change

@@ -42,7 +42,15 @@ public sealed partial class ToolJob(
 {
     private readonly ILogger logger = loggers.CreateLogger<ToolJob>();
 
+    /// <summary>
+    /// The context the tool runs with: what it reported is still known when a cancel stops it, and the run has no
+    /// <see cref="JobEnding"/> to carry its tokens.
+    /// </summary>
+    private ToolExecutionContext? toolContext;
+
     private DateTime Now => time.GetUtcNow().UtcDateTime;
+
+    private TokensUsed TokensReported => toolContext?.Tokens ?? new TokensUsed(0, 0);
 
     [DisplayName("{1} {0}")]
     public async Task<JobRunSummary> RunAsync(string jobId, string tool, string? ownerKeyId, PerformContext? perform, CancellationToken cancellationToken)
@@ -99,7 +107,7 @@ public sealed partial class ToolJob(
             }
             if (!await stored)
             {
-                return await EndedByAnotherAsync(jobId, attempt, perform);
+                return await EndedByAnotherAsync(jobId, attempt, ending.Tokens, perform);
             }
             await AfterEndAsync(webhooks, slots, job, ending, endedAt, raises);
             return summary;
@@ -144,14 +152,14 @@ public sealed partial class ToolJob(
                 throw TakenOver(jobId, attempt);
             }
             var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, CancellationToken.None);
-            if (await UntilStoredAsync(jobId, () => ledger.TryCancelAsync(jobId, attempt, JobCanceler.HangfireState, canceled, CancellationToken.None)))
+            if (await UntilStoredAsync(jobId, () => ledger.TryCancelAsync(jobId, attempt, JobCanceler.HangfireState, canceled, TokensReported, CancellationToken.None)))
             {
                 metrics.JobFinished(job.Tool, JobStatus.Canceled);
                 await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
                 await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                 return await EndedAsync(ledger, jobId);
             }
-            return await EndedByAnotherAsync(jobId, attempt, perform);
+            return await EndedByAnotherAsync(jobId, attempt, TokensReported, perform);
         }
         finally
         {
