@@ -87,7 +87,7 @@ public sealed partial class JobLedger
 
     /// <summary>
     /// The tokens a run's tool had reported, on its job that a cancel stored first ended in this attempt (a forced
-    /// DELETE or a revocation, on any node): the cancel could not know them. False when the job is not canceled in it.
+    /// DELETE, on any node): the cancel could not know them. False when the job is not canceled in that attempt.
     /// </summary>
     public async Task<bool> TryKeepCanceledTokensAsync(string jobId, int attempt, TokensUsed tokens, CancellationToken cancellationToken) =>
         await WriteAsync(CanceledTokensSql, cancellationToken, tokens.Input, tokens.Output, jobId, attempt) == 1;
