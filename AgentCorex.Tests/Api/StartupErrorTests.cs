@@ -119,6 +119,37 @@ public sealed class StartupErrorTests
     }
 
     [Test]
+    public async Task AToolWithoutAValidator_IsRefusedInOneLine_WithoutTheHostsStackTrace()
+    {
+        // The catalog was built by the host's start, which logged "Hosting failed to start" and a stack trace first.
+        var plugin = await PluginBuild.BuildAsync(data, "Shout", ShoutPlugin(withValidator: false));
+
+        var output = await RefusedStartAsync(new() { ["Tools:PluginPaths:1"] = plugin });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain("AgentCorex cannot start: Tool 'shout' has no validator: add a public AbstractValidator<ShoutArguments> to Shout."));
+            Assert.That(output, Does.Not.Contain("Hosting failed to start"));
+            Assert.That(output, Does.Not.Contain(" at AgentCorex."));
+        });
+    }
+
+    private static string ShoutPlugin(bool withValidator) => $$"""
+        using AgentCorex.Tools;
+        namespace Shout;
+        public sealed record ShoutArguments(string Message);
+        public sealed record ShoutResult(string Message);
+        {{(withValidator ? "public sealed class ShoutArgumentsValidator : FluentValidation.AbstractValidator<ShoutArguments> { }" : "")}}
+        public sealed class ShoutTool : Tool<ShoutArguments, ShoutResult>
+        {
+            public override string Name => "shout";
+            public override string Description => "Shouts.";
+            public override Task<ShoutResult> ExecuteAsync(ShoutArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
+                Task.FromResult(new ShoutResult(arguments.Message.ToUpperInvariant()));
+        }
+        """;
+
+    [Test]
     public async Task AConnectionStringItsProviderCannotRead_IsRefused_WithoutShowingIt()
     {
         var output = await RefusedStartAsync(new()

@@ -40,7 +40,10 @@ public static class ToolsExtensions
         });
         builder.Services.AddSingleton<ToolCatalog>();
         builder.Services.AddScoped<ToolMetrics>();
-        builder.Services.AddHostedService<ToolCatalogStartupCheck>();
+        // The catalog is made with the settings' checks, before the host starts (StartupErrors), its making being the
+        // check: a bad plugin (two tools with one name, a missing validator) stops the start in one line, as a bad setting
+        // does, not at the first request nor after the host's "Hosting failed to start" and its stack trace.
+        builder.Services.AddOptions<ToolsOptions>().Validate<ToolCatalog>((_, _) => true).ValidateOnStart();
         return builder;
     }
 
