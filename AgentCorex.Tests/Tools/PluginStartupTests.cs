@@ -31,6 +31,17 @@ public sealed class PluginStartupTests
         Assert.That(string.Join(" | ", Flatten(error!).Select(e => e.Message)), Does.Contain("/nonexistent/plugins.dll"));
     }
 
+    [Test]
+    public void Start_TakesPluginPathsGivenAsOneValue_AsOnePath()
+    {
+        // --Tools:PluginPaths=dir and Tools__PluginPaths=dir were dropped by the configuration binder without a word.
+        using var app = new AgentCorexApp(new Dictionary<string, string?> { ["Tools:PluginPaths"] = "/nonexistent/single.dll" });
+
+        var error = Assert.Catch<Exception>(() => app.CreateClient());
+
+        Assert.That(string.Join(" | ", Flatten(error!).Select(e => e.Message)), Does.Contain("Tools:PluginPaths names '/nonexistent/single.dll'"));
+    }
+
     private static IEnumerable<Exception> Flatten(Exception e)
     {
         for (Exception? current = e; current is not null; current = current.InnerException)

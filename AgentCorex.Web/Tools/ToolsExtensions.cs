@@ -19,7 +19,7 @@ public static class ToolsExtensions
         ValidatorOptions.Global.PropertyNameResolver = (_, member, expression) => ArgumentPath(member, expression);
         ValidatorOptions.Global.MessageFormatterFactory = () => new ArgumentPathMessages();
 
-        var options = builder.Configuration.GetSection(ToolsOptions.Section).Get<ToolsOptions>() ?? new ToolsOptions();
+        var options = ToolsOptions.Read(builder.Configuration);
         foreach (var assembly in PluginAssemblies(options, builder.Environment.ContentRootPath).Prepend(typeof(ITool).Assembly).Distinct())
         {
             var types = LoadableExportedTypes(assembly);
