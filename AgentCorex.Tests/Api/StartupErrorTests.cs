@@ -119,6 +119,19 @@ public sealed class StartupErrorTests
     }
 
     [Test]
+    public async Task APluginBuiltAgainstAnotherFluentValidation_IsRefused_NamingItsValidatorAndBothVersions()
+    {
+        // Built the natural way (dotnet add package FluentValidation takes 12.x), its validator needs FluentValidation 12:
+        // the type was dropped without a word, and the tool refused for want of a validator it has.
+        var plugin = await PluginBuild.BuildAsync(data, "Shout", ShoutPlugin(withValidator: true), new Dictionary<string, string> { ["FluentValidation"] = "12.2.0" });
+
+        var output = await RefusedStartAsync(new() { ["Tools:PluginPaths:1"] = plugin });
+
+        Assert.That(output, Does.Contain($"AgentCorex cannot start: Plugin Shout ({Path.Combine(plugin, "Shout.dll")}): type Shout.ShoutArgumentsValidator cannot be loaded: "
+            + "FluentValidation, Version=12.0.0.0 could not be loaded: the server has FluentValidation 11."));
+    }
+
+    [Test]
     public async Task AToolWithoutAValidator_IsRefusedInOneLine_WithoutTheHostsStackTrace()
     {
         // The catalog was built by the host's start, which logged "Hosting failed to start" and a stack trace first.

@@ -1,8 +1,10 @@
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Tools;
 using AgentCorex.Tools.BuiltIn.Echo;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace AgentCorex.Tests.Tools;
 
@@ -40,6 +42,20 @@ public sealed class PluginStartupTests
         var error = Assert.Catch<Exception>(() => app.CreateClient());
 
         Assert.That(string.Join(" | ", Flatten(error!).Select(e => e.Message)), Does.Contain("Tools:PluginPaths names '/nonexistent/single.dll'"));
+    }
+
+    [Test]
+    public void Start_LogsTheToolsItLoaded_AndTheAssembliesTheyCameFrom()
+    {
+        var logs = new CapturedLogs();
+        using var app = new AgentCorexApp();
+        using var logged = app.WithWebHostBuilder(host => host.ConfigureLogging(logging => logging.AddProvider(logs)));
+
+        logged.CreateClient().Dispose();
+
+        Assert.That(
+            logs.At(LogLevel.Information).Where(l => l.StartsWith("AgentCorex.Web.Tools.ToolCatalog: Tools loaded: ", StringComparison.Ordinal)),
+            Has.One.Contains("echo, fail, wait (built in)").And.One.Contains($"({typeof(AgentCorexApp).Assembly.Location})"));
     }
 
     private static IEnumerable<Exception> Flatten(Exception e)

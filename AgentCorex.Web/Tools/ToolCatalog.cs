@@ -1,5 +1,6 @@
 using AgentCorex.Tools;
 using AgentCorex.Web.Api;
+using AgentCorex.Web.Errors;
 using FluentValidation;
 using System.Collections.Frozen;
 using System.Text.RegularExpressions;
@@ -11,7 +12,9 @@ public sealed partial class ToolCatalog
 {
     private readonly FrozenDictionary<string, ToolDescriptor> tools;
 
-    public ToolCatalog(IEnumerable<ITool> tools, IServiceProvider services, ILoggerFactory loggers)
+    private const int MaxLoadedLine = 2000;
+
+    public ToolCatalog(IEnumerable<ITool> tools, IServiceProvider services, ILoggerFactory loggers, PluginScan? scan = null)
     {
         var byName = new Dictionary<string, ToolDescriptor>(StringComparer.Ordinal);
         foreach (var tool in tools)
@@ -46,7 +49,25 @@ public sealed partial class ToolCatalog
         }
         this.tools = byName.ToFrozenDictionary(StringComparer.Ordinal);
         All = [.. this.tools.Values.OrderBy(t => t.Name, StringComparer.Ordinal)];
+
+        var logger = loggers.CreateLogger<ToolCatalog>();
+        foreach (var passedOver in scan?.PassedOver ?? [])
+        {
+            LogPassedOver(logger, passedOver);
+        }
+        LogLoaded(logger, ApiErrors.Echo(Origins(All), MaxLoadedLine));
     }
+
+    /// <summary>"echo, fail, wait (built in); shout (/srv/plugins/Ext.dll)": which tools this node runs, and from where.</summary>
+    private static string Origins(IEnumerable<ToolDescriptor> tools) => string.Join("; ", tools
+        .GroupBy(t => t.Tool.GetType().Assembly)
+        .Select(g => $"{string.Join(", ", g.Select(t => t.Name))} ({(g.Key == typeof(ITool).Assembly ? "built in" : g.Key.Location)})"));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tools loaded: {Tools}")]
+    private static partial void LogLoaded(ILogger logger, string tools);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{PassedOver}")]
+    private static partial void LogPassedOver(ILogger logger, string passedOver);
 
     /// <summary>The tool's name, read once here: a plugin whose Name throws stops the start naming its type.</summary>
     private static string NameOf(ITool tool)

@@ -1,6 +1,5 @@
 using System.Linq.Expressions;
 using System.Reflection;
-using System.Runtime.Loader;
 using System.Text.Json;
 using AgentCorex.Tools;
 using AgentCorex.Web.Api;
@@ -20,9 +19,10 @@ public static class ToolsExtensions
         ValidatorOptions.Global.MessageFormatterFactory = () => new ArgumentPathMessages();
 
         var options = ToolsOptions.Read(builder.Configuration);
-        foreach (var assembly in PluginAssemblies(options, builder.Environment.ContentRootPath).Prepend(typeof(ITool).Assembly).Distinct())
+        var passedOver = new List<string>();
+        foreach (var assembly in PluginAssemblies.Load(options.PluginPaths, builder.Environment.ContentRootPath).Prepend(typeof(ITool).Assembly).Distinct())
         {
-            var types = LoadableExportedTypes(assembly);
+            var types = PluginAssemblies.ExportedTypes(assembly, passedOver);
             new AssemblyScanner(types).ForEach(validator =>
                 builder.Services.AddSingleton(validator.InterfaceType, validator.ValidatorType));
             foreach (var type in types.Where(IsTool))
@@ -30,6 +30,7 @@ public static class ToolsExtensions
                 builder.Services.AddSingleton(typeof(ITool), services => Create(services, type));
             }
         }
+        builder.Services.AddSingleton(new PluginScan(passedOver));
         // A tool is made once and serves every run: a scoped service (a DbContext) in its constructor would be one
         // instance shared by runs at once, never disposed. Scopes are validated in every environment, not only in
         // Development, so such a tool stops the start naming it (Create) instead of misbehaving under load.
@@ -60,24 +61,6 @@ public static class ToolsExtensions
     }
 
     /// <summary>
-    /// A plugin may also hold types whose dependencies the server does not ship (a test assembly does);
-    /// those are passed over, the rest are scanned.
-    /// </summary>
-    private static Type[] LoadableExportedTypes(Assembly assembly)
-    {
-        Type?[] types;
-        try
-        {
-            types = assembly.GetTypes();
-        }
-        catch (ReflectionTypeLoadException partial)
-        {
-            types = partial.Types;
-        }
-        return [.. types.OfType<Type>().Where(t => t.IsVisible)];
-    }
-
-    /// <summary>
     /// A tool as dependency injection makes it; one that cannot be made (a dependency not registered, a constructor that
     /// throws) stops the start naming it, as an operator's matter, not a crash with the exception alone.
     /// </summary>
@@ -103,19 +86,4 @@ public static class ToolsExtensions
 
     private static bool IsTool(Type type) =>
         type is { IsClass: true, IsAbstract: false, ContainsGenericParameters: false } && typeof(ITool).IsAssignableFrom(type);
-
-    private static IEnumerable<Assembly> PluginAssemblies(ToolsOptions options, string contentRoot)
-    {
-        foreach (var configured in options.PluginPaths)
-        {
-            var path = Path.GetFullPath(configured, contentRoot);
-            var files = Directory.Exists(path) ? Directory.GetFiles(path, "*.dll")
-                : File.Exists(path) ? [path]
-                : throw new StartupRefusedException($"Tools:PluginPaths names '{configured}', which is neither a .dll file nor a folder.");
-            foreach (var file in files)
-            {
-                yield return AssemblyLoadContext.Default.LoadFromAssemblyPath(file);
-            }
-        }
-    }
 }

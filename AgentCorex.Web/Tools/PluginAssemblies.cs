@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using System.Runtime.Loader;
+using AgentCorex.Web.Api;
+using AgentCorex.Web.Errors;
+
+namespace AgentCorex.Web.Tools;
+
+/// <summary>
+/// The plugin assemblies of <c>Tools:PluginPaths</c> and their public types. A plugin is loaded into the server's own
+/// load context, so what the server has (AgentCorex.Tools, FluentValidation) resolves to the server's copy when the
+/// plugin asks for that version or an older one; a copy beside the plugin is not used.
+/// </summary>
+internal static class PluginAssemblies
+{
+    private const int MaxNamedTypes = 5;
+
+    private const int MaxReason = 300;
+
+    /// <summary>
+    /// Every configured assembly, all loaded before any is scanned: a folder's assemblies may need one another, and
+    /// are found by name only once loaded.
+    /// </summary>
+    public static List<Assembly> Load(IEnumerable<string> pluginPaths, string contentRoot)
+    {
+        var assemblies = new List<Assembly>();
+        foreach (var configured in pluginPaths)
+        {
+            var path = Path.GetFullPath(configured, contentRoot);
+            var files = Directory.Exists(path) ? Directory.GetFiles(path, "*.dll")
+                : File.Exists(path) ? [path]
+                : throw new StartupRefusedException($"Tools:PluginPaths names '{configured}', which is neither a .dll file nor a folder.");
+            assemblies.AddRange(files.Order(StringComparer.Ordinal).Select(file => ServersOwn(file) ?? AssemblyLoadContext.Default.LoadFromAssemblyPath(file)));
+        }
+        return assemblies;
+    }
+
+    /// <summary>
+    /// The assembly's public types. A type that needs another version of an assembly the server has (a validator built
+    /// against FluentValidation 12, where the server ships 11) stops the start naming the types and both versions: it
+    /// would be dropped, and its tool refused for want of a validator. A type that needs an assembly the server does not
+    /// have at all is passed over, told in <paramref name="passedOver"/>: a test assembly holds such types.
+    /// </summary>
+    public static Type[] ExportedTypes(Assembly assembly, List<string> passedOver)
+    {
+        try
+        {
+            return [.. assembly.GetTypes().Where(t => t.IsVisible)];
+        }
+        catch (ReflectionTypeLoadException partial)
+        {
+            // Each type the loader left out is asked for alone, for its own reason (LoaderExceptions do not name their types).
+            var loaded = partial.Types.OfType<Type>().Where(t => t.IsVisible).ToList();
+            var failures = new List<(string Type, Exception Reason)>();
+            foreach (var name in VisibleTypeNames(assembly).Except(loaded.Select(t => t.FullName!), StringComparer.Ordinal))
+            {
+                try
+                {
+                    loaded.Add(assembly.GetType(name, throwOnError: true)!);
+                }
+                catch (Exception e) when (e is TypeLoadException or FileLoadException or FileNotFoundException or BadImageFormatException)
+                {
+                    failures.Add((name, e));
+                }
+            }
+            var plugin = $"Plugin {assembly.GetName().Name} ({assembly.Location})";
+            foreach (var failure in failures.GroupBy(f => f.Reason.Message, StringComparer.Ordinal))
+            {
+                var types = Named([.. failure.Select(f => f.Type)]);
+                var reason = failure.First().Reason;
+                if (ServerVersionOf(reason) is { } mismatch)
+                {
+                    throw new StartupRefusedException($"{plugin}: {types} cannot be loaded: {mismatch}", reason);
+                }
+                passedOver.Add($"{plugin}: {types} cannot be loaded, passed over: {ApiErrors.Echo(failure.Key.ReplaceLineEndings(" ").Trim(), MaxReason)}");
+            }
+            return [.. loaded];
+        }
+    }
+
+    /// <summary>
+    /// The server's own copy of an assembly that a plugin's folder holds too (AgentCorex.Tools beside a plugin built with
+    /// a reference to it, FluentValidation in a published one), which cannot be loaded beside the server's: the server's
+    /// serves. A copy newer than the server's stops the start: the plugin was built against a version the server lacks.
+    /// </summary>
+    private static Assembly? ServersOwn(string file)
+    {
+        AssemblyName name;
+        try
+        {
+            name = AssemblyName.GetAssemblyName(file);
+        }
+        catch (BadImageFormatException)
+        {
+            return null; // not an assembly: the loader's own message says so
+        }
+        if (ServerCopyOf(name.Name) is not { } server)
+        {
+            return null;
+        }
+        return name.Version > AssemblyName.GetAssemblyName(server).Version
+            ? throw new StartupRefusedException($"Tools:PluginPaths holds {file}: {Mismatch(name, server)}")
+            : AssemblyLoadContext.Default.LoadFromAssemblyName(name);
+    }
+
+    /// <summary>The reason the loader gives, when it names an assembly the server has in another version; null when not.</summary>
+    private static string? ServerVersionOf(Exception? reason)
+    {
+        var wanted = reason switch
+        {
+            FileLoadException load => load.FileName,
+            FileNotFoundException missing => missing.FileName,
+            _ => null,
+        };
+        try
+        {
+            var asked = new AssemblyName(wanted ?? "");
+            return ServerCopyOf(asked.Name) is { } server && AssemblyName.GetAssemblyName(server).Version != asked.Version ? Mismatch(asked, server) : null;
+        }
+        catch (Exception e) when (e is FileLoadException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// "FluentValidation, Version=12.0.0.0 could not be loaded: the server has FluentValidation 11.11.0; build the plugin
+    /// against FluentValidation 11.x.": what the server has instead of the version asked (in its <paramref name="server"/> file).
+    /// </summary>
+    private static string Mismatch(AssemblyName asked, string server)
+    {
+        var version = FileVersionInfo.GetVersionInfo(server).ProductVersion?.Split('+')[0] ?? AssemblyName.GetAssemblyName(server).Version!.ToString();
+        return $"{asked.Name}, Version={asked.Version} could not be loaded: the server has {asked.Name} {version}; "
+            + $"build the plugin against {asked.Name} {version.Split('.')[0]}.x.";
+    }
+
+    /// <summary>The file of the server's own assembly of that name (the runtime's trusted assemblies: the server's and .NET's).</summary>
+    private static string? ServerCopyOf(string? name) =>
+        name is null ? null
+        : (AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string)?.Split(Path.PathSeparator)
+            .FirstOrDefault(file => string.Equals(Path.GetFileNameWithoutExtension(file), name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The full names of the assembly's public types, read from its metadata: those the loader could not load too.</summary>
+    private static List<string> VisibleTypeNames(Assembly assembly)
+    {
+        using var file = File.OpenRead(assembly.Location);
+        using var image = new PEReader(file);
+        var metadata = image.GetMetadataReader();
+        var names = new List<string>();
+        foreach (var handle in metadata.TypeDefinitions)
+        {
+            if (VisibleName(metadata, handle) is { } name)
+            {
+                names.Add(name);
+            }
+        }
+        return names;
+    }
+
+    private static string? VisibleName(MetadataReader metadata, TypeDefinitionHandle handle)
+    {
+        var type = metadata.GetTypeDefinition(handle);
+        var visibility = type.Attributes & TypeAttributes.VisibilityMask;
+        if (visibility == TypeAttributes.Public)
+        {
+            var space = metadata.GetString(type.Namespace);
+            return space.Length == 0 ? metadata.GetString(type.Name) : $"{space}.{metadata.GetString(type.Name)}";
+        }
+        return visibility == TypeAttributes.NestedPublic && VisibleName(metadata, type.GetDeclaringType()) is { } outer
+            ? $"{outer}+{metadata.GetString(type.Name)}"
+            : null;
+    }
+
+    /// <summary>"type A", or "types A, B and 3 more": a plugin may fail to load many.</summary>
+    private static string Named(List<string> types) => types switch
+    {
+        [var one] => $"type {one}",
+        { Count: <= MaxNamedTypes } => $"types {string.Join(", ", types)}",
+        _ => $"types {string.Join(", ", types.Take(MaxNamedTypes))} and {types.Count - MaxNamedTypes} more",
+    };
+}
