@@ -163,6 +163,18 @@ public sealed class StartupErrorTests
         """;
 
     [Test]
+    public async Task APluginPathThatIsNoAssembly_IsNamed()
+    {
+        // The loader's BadImageFormatException crashed the start with a stack trace.
+        var notes = Path.Combine(data, "notes.dll");
+        await File.WriteAllTextAsync(notes, "not an assembly");
+
+        var output = await RefusedStartAsync(new() { ["Tools:PluginPaths:1"] = notes });
+
+        Assert.That(output, Does.Contain($"AgentCorex cannot start: Tools:PluginPaths names '{notes}', which is not a .NET assembly."));
+    }
+
+    [Test]
     public async Task AConnectionStringItsProviderCannotRead_IsRefused_WithoutShowingIt()
     {
         var output = await RefusedStartAsync(new()
@@ -176,6 +188,63 @@ public sealed class StartupErrorTests
             Assert.That(output, Does.Contain("AgentCorex cannot start: ConnectionStrings:AgentCorex is not a connection string PostgreSql can use: "));
             Assert.That(output, Does.Not.Contain("hunter2-secret"));
         });
+    }
+
+    [TestCase("Database=agentcorex;Username=agentcorex;Password=hunter2-secret",
+        "ConnectionStrings:AgentCorex is not a connection string PostgreSql can use: it names no Host (the PostgreSQL server's name or address).")]
+    [TestCase(" ", "Storage:Provider is PostgreSql: set ConnectionStrings:AgentCorex (env ConnectionStrings__AgentCorex) to its database.")]
+    public async Task APostgreSqlConnectionStringWithoutAHost_IsRefused_WithoutShowingIt(string connectionString, string message)
+    {
+        // Npgsql reads it, and refused it only as Hangfire's set-up made a connection of it: a crash with a stack trace.
+        var output = await RefusedStartAsync(new() { ["Storage:Provider"] = "PostgreSql", ["ConnectionStrings:AgentCorex"] = connectionString });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain("AgentCorex cannot start: " + message));
+            Assert.That(output, Does.Not.Contain("hunter2-secret"));
+        });
+    }
+
+    [TestCase("Logging:LogLevel:Default")]
+    [TestCase("Logging:Console:LogLevel:Microsoft.AspNetCore")]
+    public async Task ALogLevelThatIsNoLevel_IsNamed(string key)
+    {
+        // The logger factory threw on it as it made the first logger: a crash with a stack trace.
+        var output = await RefusedStartAsync(new() { [key] = "Loud" });
+
+        Assert.That(output, Does.Contain($"AgentCorex cannot start: {key} is 'Loud', not a log level: Trace, Debug, Information, Warning, Error, Critical or None."));
+    }
+
+    [TestCase("urls", "notaurl", "Urls (--urls, ASPNETCORE_URLS) names 'notaurl', which is not an address such as http://localhost:5080")]
+    [TestCase("ASPNETCORE_URLS", "garbage", "Urls (--urls, ASPNETCORE_URLS) names 'garbage', which is not an address")]
+    [TestCase("Kestrel:Endpoints:Http:Url", "htp:/bad", "Kestrel:Endpoints:Http:Url names 'htp:/bad', which is not an address")]
+    [TestCase("urls", "ftp://127.0.0.1:2121", "Urls (--urls, ASPNETCORE_URLS) names 'ftp://127.0.0.1:2121', whose scheme is neither http nor https.")]
+    [TestCase("urls", "http://127.0.0.1:70000", "Urls (--urls, ASPNETCORE_URLS) names 'http://127.0.0.1:70000', whose port is not a number from 0 to 65535.")]
+    [TestCase("urls", "http://127.0.0.1:abc", "Urls (--urls, ASPNETCORE_URLS) names 'http://127.0.0.1:abc', whose port is not a number from 0 to 65535.")]
+    [TestCase("ASPNETCORE_HTTP_PORTS", "abc", "ASPNETCORE_HTTP_PORTS (http_ports) names 'abc', which is not a port: a number from 0 to 65535")]
+    public async Task AnAddressThatIsNoAddress_IsNamed_BeforeTheDatabaseIsTouched(string key, string value, string message)
+    {
+        // Kestrel read them only as it bound, after the migrations: a crash with a stack trace, or (ASPNETCORE_HTTP_PORTS=abc,
+        // http://host:abc) port 80.
+        var output = key.StartsWith("ASPNETCORE_", StringComparison.Ordinal)
+            ? await RefusedStartAsync([], new() { [key] = value })
+            : await RefusedStartAsync(new() { [key] = value });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain("AgentCorex cannot start: " + message));
+            Assert.That(File.Exists(Path.Combine(data, "agentcorex.db")), Is.False, "no database made");
+        });
+    }
+
+    [Test]
+    public async Task AnHttpsAddressWithoutACertificate_IsExplained()
+    {
+        // Kestrel finds no certificate only as it binds: the host's own "Hosting failed to start" comes first, as for an address in use.
+        var output = await RefusedStartAsync(new() { ["urls"] = $"https://127.0.0.1:{ClosedPort()}" });
+
+        Assert.That(output, Does.Contain("AgentCorex cannot start: Unable to configure HTTPS endpoint. No server certificate was specified, and the default "
+            + "developer certificate could not be found or is out of date. (an https address, in Urls or Kestrel:Endpoints, needs a certificate: "));
     }
 
     [Test]
@@ -262,7 +331,6 @@ public sealed class StartupErrorTests
         });
     }
 
-    /// <summary>Starts the server expecting it to refuse: exit code 1, and never the runtime's report of an unhandled exception.</summary>
     /// <summary>
     /// The start's recovery of the jobs a kill left behind must write to the ledger. An audit restarted a server on a full
     /// disk: the process aborted (exit code 134) with an unhandled exception's stack trace. The ledger here refuses
@@ -291,6 +359,7 @@ public sealed class StartupErrorTests
         Assert.That(output, Does.Contain("AgentCorex cannot start: the jobs the last run left queued or running cannot be recovered: SQLite Error 19: 'database or disk is full'."));
     }
 
+    /// <summary>Starts the server expecting it to refuse: exit code 1, and never the runtime's report of an unhandled exception.</summary>
     private async Task<string> RefusedStartAsync(Dictionary<string, string> settings, Dictionary<string, string>? environment = null)
     {
         var failure = Assert.ThrowsAsync<InvalidOperationException>(async () => await ServerProcess.StartAsync(data, settings, environment))!;

@@ -37,6 +37,7 @@ public static class ApiExtensions
     public static WebApplicationBuilder AddApi(this WebApplicationBuilder builder)
     {
         SpeakInvariantCulture();
+        ListenAddresses.Check(builder.Configuration);
         ListenByDefault(builder);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {

@@ -51,6 +51,11 @@ public static class StartupErrors
         IOException taken when taken.InnerException is AddressInUseException =>
             [$"{taken.Message} (another process listens there: stop it, or give this server another address with --urls or ASPNETCORE_URLS)"],
         InvalidOperationException unreadable when ThrownBy(unreadable, typeof(ConfigurationBinder)) => [unreadable.Message],
+        // Kestrel's "Unable to configure HTTPS endpoint. No server certificate was specified, ...", then how to make a
+        // developer's certificate, over three lines.
+        InvalidOperationException https when ThrownBy(https, typeof(ListenOptionsHttpsExtensions)) =>
+            [$"{https.Message.Split(['\r', '\n'])[0]} (an https address, in Urls or Kestrel:Endpoints, needs a certificate: "
+                + "set Kestrel:Certificates:Default:Path, or listen on http behind a proxy that terminates TLS)"],
         AggregateException all when all.InnerExceptions.Select(Refusals).ToList() is var each && each.All(r => r.Count > 0) =>
             [.. each.SelectMany(r => r)],
         _ => [],

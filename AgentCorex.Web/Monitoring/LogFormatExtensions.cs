@@ -34,6 +34,7 @@ public static class LogFormatExtensions
     public static WebApplicationBuilder AddLogFormat(this WebApplicationBuilder builder)
     {
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = QuietLevels });
+        RefuseUnreadableLevels(builder.Configuration);
         var format = builder.Configuration[FormatKey];
         if (IsJson(builder.Configuration))
         {
@@ -52,5 +53,25 @@ public static class LogFormatExtensions
             throw new StartupRefusedException($"{FormatKey} must be 'plain' (the default) or 'json', not '{format}'.");
         }
         return builder;
+    }
+
+    /// <summary>
+    /// Logging:LogLevel:* and Logging:&lt;provider&gt;:LogLevel:*, read as the logger factory reads them (an empty value is
+    /// no rule). One it cannot read (Logging:LogLevel:Default=Loud) threw from the first logger made, with a stack trace.
+    /// </summary>
+    private static void RefuseUnreadableLevels(IConfiguration configuration)
+    {
+        foreach (var provider in configuration.GetSection("Logging").GetChildren())
+        {
+            var levels = provider.Key.Equals("LogLevel", StringComparison.OrdinalIgnoreCase) ? provider : provider.GetSection("LogLevel");
+            foreach (var level in levels.GetChildren())
+            {
+                if (!string.IsNullOrEmpty(level.Value) && !Enum.TryParse<LogLevel>(level.Value, ignoreCase: true, out _))
+                {
+                    throw new StartupRefusedException(
+                        $"{level.Path} is '{level.Value}', not a log level: Trace, Debug, Information, Warning, Error, Critical or None.");
+                }
+            }
+        }
     }
 }

@@ -39,7 +39,7 @@ public static class StorageExtensions
                 builder.Services.AddSingleton(_ => new SqliteReadPool(sqlite, synchronous));
                 break;
             case StorageProvider.PostgreSql:
-                var ledger = Parsed(options.Provider, () => LedgerConnectionString(connectionString));
+                var ledger = Parsed(options.Provider, () => LedgerConnectionString(WithHost(connectionString)));
                 builder.Services.AddDbContextPool<AgentCorexDb, PostgreSqlAgentCorexDb>(
                     (services, db) => db.UseNpgsql(ledger).AddInterceptors(services.GetRequiredService<LostConnections>()).WithoutNoise());
                 builder.Services.AddSingleton(_ => new AsyncCommitDataSource(connectionString));
@@ -95,6 +95,15 @@ public static class StorageExtensions
             throw new StartupRefusedException($"ConnectionStrings:AgentCorex is not a connection string {provider} can use: {e.Message}", e);
         }
     }
+
+    /// <summary>
+    /// Npgsql reads a connection string without Host and refuses it only as a connection is made of it, which Hangfire's
+    /// set-up did first, outside the start's checks: the process crashed with a stack trace.
+    /// </summary>
+    private static string WithHost(string connectionString) =>
+        string.IsNullOrWhiteSpace(new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Host)
+            ? throw new ArgumentException("it names no Host (the PostgreSQL server's name or address).")
+            : connectionString;
 
     /// <summary>
     /// The ledger's own pool. Its connections leave no session state (no LISTEN, SET or temporary table), so

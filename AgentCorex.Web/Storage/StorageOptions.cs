@@ -28,11 +28,14 @@ public sealed class StorageOptions
     public static StorageOptions From(IConfiguration configuration) =>
         configuration.GetSection(Section).Get<StorageOptions>() ?? new StorageOptions();
 
-    /// <summary>ConnectionStrings:AgentCorex; the embedded default needs none, a server database does.</summary>
+    /// <summary>
+    /// ConnectionStrings:AgentCorex; the embedded default needs none, a server database does. White space alone is unset:
+    /// SQLite read it as an in-memory database, Npgsql as one with no host.
+    /// </summary>
     public static string ConnectionString(IConfiguration configuration, StorageProvider provider) =>
         configuration.GetConnectionString("AgentCorex") switch
         {
-            { Length: > 0 } configured => configured,
+            { } configured when !string.IsNullOrWhiteSpace(configured) => configured,
             _ when provider == StorageProvider.Embedded => DefaultConnectionString,
             _ => throw new StartupRefusedException(
                 $"Storage:Provider is {provider}: set ConnectionStrings:AgentCorex (env ConnectionStrings__AgentCorex) to its database."),

@@ -32,9 +32,21 @@ internal static class PluginAssemblies
             var files = Directory.Exists(path) ? Directory.GetFiles(path, "*.dll")
                 : File.Exists(path) ? [path]
                 : throw new StartupRefusedException($"Tools:PluginPaths names '{configured}', which is neither a .dll file nor a folder.");
-            assemblies.AddRange(files.Order(StringComparer.Ordinal).Select(file => ServersOwn(file) ?? AssemblyLoadContext.Default.LoadFromAssemblyPath(file)));
+            assemblies.AddRange(files.Order(StringComparer.Ordinal).Select(LoadOne));
         }
         return assemblies;
+    }
+
+    private static Assembly LoadOne(string file)
+    {
+        try
+        {
+            return ServersOwn(file) ?? AssemblyLoadContext.Default.LoadFromAssemblyPath(file);
+        }
+        catch (BadImageFormatException e)
+        {
+            throw new StartupRefusedException($"Tools:PluginPaths names '{file}', which is not a .NET assembly.", e);
+        }
     }
 
     /// <summary>
