@@ -87,6 +87,23 @@ public sealed class StartupErrorTests
         });
     }
 
+    [TestCase("acx-own-admin-key-of-thirty-chars\n")]
+    [TestCase("acx-own-admin-key\tof-thirty-chars")]
+    [TestCase("                              ")]
+    [TestCase("   ")]
+    public async Task AnAdminKeyWithWhiteSpace_IsRefused_WithoutShowingIt(string adminKey)
+    {
+        // A secret file's newline was kept: no client sends it, so every request was a 401. Thirty spaces opened the
+        // dashboard with a password of spaces.
+        var output = await RefusedStartAsync(new() { ["Auth:AdminKey"] = adminKey });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain("AgentCorex cannot start: ").And.Contain("Auth:AdminKey must not hold white space or control characters"));
+            Assert.That(output, Does.Not.Contain("acx-own-admin-key"));
+        });
+    }
+
     [TestCase("Jobs:WorkerCount", "five", "System.Int32")]
     [TestCase("Storage:Provider", "Oracle", "AgentCorex.Web.Storage.StorageProvider")]
     [TestCase("Jobs:ShutdownTimeout", "soon", "System.TimeSpan")]

@@ -7,7 +7,10 @@ public sealed class AuthOptions
     public const int MinAdminKeyLength = 24;
     public const int MaxAdminKeyLength = 256;
 
-    /// <summary>An admin key given by configuration (env Auth__AdminKey), 24 to 256 characters. Never logged, never stored.</summary>
+    /// <summary>
+    /// An admin key given by configuration (env Auth__AdminKey), 24 to 256 characters, no white space or control
+    /// characters. Never logged, never stored.
+    /// </summary>
     public string? AdminKey { get; set; }
 
     /// <summary>
