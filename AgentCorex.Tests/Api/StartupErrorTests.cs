@@ -114,6 +114,18 @@ public sealed class StartupErrorTests
         Assert.That(output, Does.Contain($"AgentCorex cannot start: Failed to convert configuration value '{value}' at '{key}' to type '{type}'."));
     }
 
+    [TestCase("RateLimits:Plans:gold:RequestsPerMinute", "5", "RateLimits:Plans:gold names no plan: the plans are free, pro, enterprise.")]
+    [TestCase("RateLimits:Plans:enterprize:MaxConcurrent", "5", "RateLimits:Plans:enterprize names no plan")]
+    [TestCase("RateLimits:Plans:pro:MaxConcurent", "5", "RateLimits:Plans:pro:MaxConcurent is not a plan's limit: they are RequestsPerMinute and MaxConcurrent.")]
+    [TestCase("RateLimits:Plans:free:MaxConcurrent", "lots", "Failed to convert configuration value 'lots' at 'RateLimits:Plans:free:MaxConcurrent' to type 'System.Int32'.")]
+    public async Task APlanSettingTheBinderPassesOver_IsNamed(string key, string value, string message)
+    {
+        // Each started without a word, the plan's default limits in force.
+        var output = await RefusedStartAsync(new() { [key] = value });
+
+        Assert.That(output, Does.Contain("AgentCorex cannot start: " + message));
+    }
+
     [Test]
     public async Task OnASharedDatabase_ADrainAsLongAsTheInvisibility_IsRefused()
     {
