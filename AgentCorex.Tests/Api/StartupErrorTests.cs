@@ -1,12 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using AgentCorex.Tests.Infrastructure;
 
 namespace AgentCorex.Tests.Api;
 
 /// <summary>A real process started with settings it cannot run with: what an operator sees, and the exit code a service manager sees.</summary>
 [NonParallelizable]
-public sealed class StartupErrorTests
+public sealed partial class StartupErrorTests
 {
     private string data = null!;
 
@@ -340,6 +341,30 @@ public sealed class StartupErrorTests
     }
 
     [Test]
+    public async Task AStartThatCannotListen_MakesNoAdminKey_AndTheNextStartPrintsOne()
+    {
+        // The key was made and printed before the bind failed; the next start found it and printed none: lost.
+        var noKey = new Dictionary<string, string> { ["Auth:AdminKey"] = "" };
+        using (var other = new TcpListener(IPAddress.Loopback, 0))
+        {
+            other.Start();
+            var refused = await RefusedStartAsync(new(noKey) { ["urls"] = $"http://127.0.0.1:{((IPEndPoint)other.LocalEndpoint).Port}" });
+            Assert.That(ApiKeyPattern().IsMatch(refused), Is.False, refused);
+        }
+
+        await using var server = await ServerProcess.StartAsync(data, noKey);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!ApiKeyPattern().IsMatch(server.Output) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        var printed = ApiKeyPattern().Match(server.Output);
+        Assert.That(printed.Success, Is.True, server.Output);
+        using var client = server.CreateClient(printed.Value);
+        Assert.That((await client.GetAsync("/api_keys")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
     public async Task AnAddressInUse_OnPostgreSql_LogsNoBackgroundServiceAsFailed()
     {
         // The host is disposed without a stop when its start fails: a background loop ending on its canceled token then
@@ -399,6 +424,9 @@ public sealed class StartupErrorTests
         });
         return failure.Message;
     }
+
+    [GeneratedRegex("acx_[a-z0-9]{12}_[a-z0-9]{40}")]
+    private static partial Regex ApiKeyPattern();
 
     private static int ClosedPort()
     {

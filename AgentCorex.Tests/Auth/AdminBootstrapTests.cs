@@ -58,7 +58,7 @@ public sealed partial class AdminBootstrapTests
         var output = await CaptureConsoleAsync(() => Task.WhenAll(Enumerable.Range(0, 6).Select(async _ =>
         {
             await using var scope = app.Services.CreateAsyncScope();
-            await ActivatorUtilities.CreateInstance<AdminKeyBootstrap>(scope.ServiceProvider).StartAsync(CancellationToken.None);
+            await ActivatorUtilities.CreateInstance<AdminKeyBootstrap>(scope.ServiceProvider).StartedAsync(CancellationToken.None);
         })));
 
         Assert.That(ApiKeyPattern().Matches(output).Select(m => m.Value).Distinct().Count(), Is.EqualTo(1), output);

@@ -11,14 +11,21 @@ namespace AgentCorex.Web.Auth;
 /// one and prints it once to the console (never through the logger). Under Logging:Format=json the console is the
 /// log's stream, which parsers read a JSON object a line: the banner is one such line there. The nodes of a cluster
 /// starting together on a fresh database look and create one at a time, so only one key is made.
+/// It is made once the server listens (the host's started step, after every service's start, the server's last): made
+/// before, a start that then failed (an address in use) had made and printed it, and the next start, finding one,
+/// printed none, so an operator who missed the failed start's output never saw it.
 /// </summary>
 internal sealed class AdminKeyBootstrap(IServiceScopeFactory scopes, ApiKeyAuthenticator authenticator, TimeProvider time, IConfiguration configuration)
-    : IHostedService
+    : IHostedLifecycleService
 {
     private const string Shown = "AgentCorex created an admin API key. It is shown only this once; keep it safe";
     private const string OwnKey = "set Auth:AdminKey to use a key of your own instead";
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StartedAsync(CancellationToken cancellationToken)
     {
         if (authenticator.HasConfiguredAdminKey)
         {
@@ -76,5 +83,9 @@ internal sealed class AdminKeyBootstrap(IServiceScopeFactory scopes, ApiKeyAuthe
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
