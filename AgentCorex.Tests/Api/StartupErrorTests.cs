@@ -105,6 +105,18 @@ public sealed partial class StartupErrorTests
         });
     }
 
+    [Test]
+    public async Task AScrapeTokenWithANewline_IsRefused_WithoutShowingIt()
+    {
+        var output = await RefusedStartAsync(new() { ["Monitoring:ScrapeToken"] = "scrape-token-read-from-a-file\n" });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain("AgentCorex cannot start: Monitoring:ScrapeToken must not hold white space or control characters"));
+            Assert.That(output, Does.Not.Contain("scrape-token-read-from-a-file"));
+        });
+    }
+
     [TestCase("Jobs:WorkerCount", "five", "System.Int32")]
     [TestCase("Storage:Provider", "Oracle", "AgentCorex.Web.Storage.StorageProvider")]
     [TestCase("Jobs:ShutdownTimeout", "soon", "System.TimeSpan")]

@@ -12,9 +12,8 @@ public static class AuthExtensions
             // It opens everything, so it is held to the scrape token's bound at least; the message never shows it.
             .Validate(o => string.IsNullOrEmpty(o.AdminKey) || o.AdminKey.Length is >= AuthOptions.MinAdminKeyLength and <= AuthOptions.MaxAdminKeyLength,
                 $"Auth:AdminKey must be {AuthOptions.MinAdminKeyLength} to {AuthOptions.MaxAdminKeyLength} characters (or unset, for the first start to create one).")
-            // A key read from a secret file kept its newline, which no client sends: every request was a 401. White space
-            // alone opened the dashboard with a password of spaces.
-            .Validate(o => string.IsNullOrEmpty(o.AdminKey) || !o.AdminKey.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)),
+            // With a secret file's newline every request was a 401; thirty spaces opened the dashboard with a password of spaces.
+            .Validate(o => AuthOptions.HasNoBlanks(o.AdminKey),
                 "Auth:AdminKey must not hold white space or control characters (a secret file's newline at its end, say).")
             .ValidateOnStart();
         builder.Services.AddSingleton<ApiKeyAuthenticator>();

@@ -14,6 +14,13 @@ public sealed class AuthOptions
     public string? AdminKey { get; set; }
 
     /// <summary>
+    /// A secret setting (this key, Monitoring:ScrapeToken) holds no white space or control character: one read from a
+    /// secret file kept its newline, which no client sends, and one of spaces was a secret nonetheless.
+    /// </summary>
+    internal static bool HasNoBlanks(string? secret) =>
+        string.IsNullOrEmpty(secret) || !secret.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
+
+    /// <summary>
     /// How long a node trusts what it read about a key. A revocation on this node takes effect at once;
     /// on other nodes sharing the database, within this time.
     /// </summary>

@@ -1,4 +1,5 @@
 using AgentCorex.Web.Api;
+using AgentCorex.Web.Auth;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
@@ -16,6 +17,8 @@ public static class MonitoringExtensions
     {
         builder.Services.AddOptions<MonitoringOptions>().BindConfiguration(MonitoringOptions.Section)
             .ValidateDataAnnotations()
+            .Validate(o => AuthOptions.HasNoBlanks(o.ScrapeToken),
+                "Monitoring:ScrapeToken must not hold white space or control characters (a secret file's newline at its end, say).")
             .ValidateOnStart();
         builder.Services.AddSingleton<AgentCorexMetrics>();
         builder.Services.AddOpenTelemetry()
