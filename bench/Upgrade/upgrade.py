@@ -224,7 +224,11 @@ def scenario_run(sha, old_root, mode, stop, pg):
 
     # --- the old build ---
     old = Server(app_of(old_root), env, data, log)
-    m = re.search(r"(acx_[A-Za-z0-9_]+)", open(log).read())
+    m = None
+    for _ in range(50):  # printed once the server listens, a moment after it may answer ready
+        m = re.search(r"(acx_[A-Za-z0-9_]+)", open(log).read())
+        if m or "Auth__AdminKey" in env: break
+        time.sleep(0.1)
     if not check(m or "Auth__AdminKey" in env, "the old build printed no admin key"): old.stop(signal.SIGKILL); return
     keys = {"boot": {"api_key": env.get("Auth__AdminKey") or m.group(1), "admin": True, "stored": "Auth__AdminKey" not in env}}
     for name, plan, admin in [("admin2", "enterprise", True), ("plain", "pro", False), ("free", "free", False)]:
