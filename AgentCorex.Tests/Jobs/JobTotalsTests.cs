@@ -68,8 +68,8 @@ public sealed class JobTotalsTests(TestStorage storage) : ServerTest(storage)
         // As the repair passes do: a finished row taken out, one changed from one final status to another.
         await using (var scope = App.Services.CreateAsyncScope())
         {
-            await scope.ServiceProvider.GetRequiredService<JobLedger>().RemoveAsync(seeded[0].Id, CancellationToken.None);
             var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+            await db.Jobs.Where(j => j.Id == seeded[0].Id).ExecuteDeleteAsync();
             await db.Jobs.Where(j => j.Id == seeded[1].Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatus.Failed));
         }
 
