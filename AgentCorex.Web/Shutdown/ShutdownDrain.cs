@@ -1,7 +1,6 @@
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Webhooks;
-using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Web.Shutdown;
 
@@ -18,7 +17,7 @@ internal sealed class ShutdownDrain(
     RunningJobs running,
     RunningExecutions executions,
     ReceiverGate webhookAttempts,
-    IOptions<JobsOptions> options,
+    ShutdownDeadline shutdown,
     TimeProvider time) : IHostedLifecycleService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
@@ -27,10 +26,10 @@ internal sealed class ShutdownDrain(
     {
         // A stop asked of the host directly (not by a signal) has not told anyone yet: Hangfire stops fetching on it.
         lifetime.StopApplication();
-        var giveUpAt = time.GetUtcNow() + options.Value.ShutdownTimeout + ShutdownTimeouts.InterruptGrace;
         try
         {
-            while ((running.Count > 0 || executions.Count > 0 || webhookAttempts.InFlight > 0) && time.GetUtcNow() < giveUpAt)
+            // As long as a run cut off at Jobs:ShutdownTimeout has to store how it ended, which the drain waits for too.
+            while ((running.Count > 0 || executions.Count > 0 || webhookAttempts.InFlight > 0) && !shutdown.LastWrites.IsCancellationRequested)
             {
                 await Task.Delay(Poll, time, cancellationToken);
             }
