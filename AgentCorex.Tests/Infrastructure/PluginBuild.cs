@@ -10,6 +10,8 @@ namespace AgentCorex.Tests.Infrastructure;
 /// </summary>
 public static class PluginBuild
 {
+    private static readonly TimeSpan BuildDeadline = TimeSpan.FromMinutes(3);
+
     /// <returns>The folder of the built plugin, for Tools:PluginPaths.</returns>
     public static async Task<string> BuildAsync(string folder, string name, string source, IDictionary<string, string>? packages = null)
     {
@@ -29,14 +31,26 @@ public static class PluginBuild
 
         var output = Path.Combine(folder, "out");
         var build = new ProcessStartInfo("dotnet") { WorkingDirectory = project, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { "build", "-v", "q", "-nologo", "-o", output })
+        // No build server is left behind (an MSBuild node, VBCSCompiler) to outlive the test run.
+        foreach (var argument in new[] { "build", "-v", "q", "-nologo", "--disable-build-servers", "-o", output })
         {
             build.ArgumentList.Add(argument);
         }
         using var process = Process.Start(build) ?? throw new InvalidOperationException("dotnet did not start");
         var log = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        using var deadline = new CancellationTokenSource(BuildDeadline);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            // A restore that hangs (nuget.org not answering) would otherwise hang the whole test run.
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            throw new TimeoutException($"the plugin {name} did not build in {BuildDeadline.TotalMinutes} minutes:\n{await log}\n{await errors}");
+        }
         return process.ExitCode == 0 ? output : throw new InvalidOperationException($"the plugin {name} did not build:\n{await log}\n{await errors}");
     }
 }
