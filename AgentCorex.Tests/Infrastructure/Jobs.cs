@@ -45,6 +45,16 @@ public static class Jobs
     public static Task<JsonObject> WaitForStatusAsync(this HttpClient client, string jobId, string status, TimeSpan? within = null) =>
         client.WaitForJobAsync(jobId, j => j.Str("status") == status, within);
 
+    /// <summary>Submits a job of <see cref="TestTools.GateTool"/> at a gate of its own, and waits until its run waits there.</summary>
+    /// <returns>The job, and its gate for <see cref="TestTools.GateTool.Open"/>.</returns>
+    public static async Task<(string JobId, string Gate)> SubmitAtGateAsync(this HttpClient client)
+    {
+        var gate = Guid.NewGuid().ToString("N");
+        var jobId = await client.SubmitAsync("test_gate", new { gate });
+        await client.WaitForJobAsync(jobId, j => j.Str("status") == "running" && j["progress"]?["current_step"]?.GetValue<string>() == "waiting");
+        return (jobId, gate);
+    }
+
     public static Task<JsonObject> WaitForFinalAsync(this HttpClient client, string jobId, TimeSpan? within = null) =>
         client.WaitForJobAsync(jobId, j => FinalStatuses.Contains(j.Str("status")), within);
 }

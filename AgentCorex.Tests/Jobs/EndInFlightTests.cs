@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Tests.TestTools;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Hangfire;
@@ -20,7 +21,7 @@ namespace AgentCorex.Tests.Jobs;
 /// </summary>
 public sealed class EndInFlightTests() : ServerTest(TestStorage.Embedded)
 {
-    private const string UnsafeTool = "test_side_effect"; // a run taken for cut off would be failed SERVER_RESTARTED
+    private const string UnsafeTool = "test_gate"; // a run taken for cut off would be failed SERVER_RESTARTED
 
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
@@ -44,7 +45,7 @@ public sealed class EndInFlightTests() : ServerTest(TestStorage.Embedded)
             Assert.Multiple(() =>
             {
                 Assert.That(job.Str("status"), Is.EqualTo("completed"), job.ToJsonString());
-                Assert.That(job.At("result.duration_ms")!.GetValue<int>(), Is.EqualTo(500));
+                Assert.That(job.At("result.opened")!.GetValue<bool>(), Is.True, "the run's own result");
             });
             Assert.That(await HangfireStateOnceEndedAsync(App, jobId), Is.EqualTo(SucceededState.StateName), "Hangfire agrees with the ledger");
         }
@@ -97,12 +98,15 @@ public sealed class EndInFlightTests() : ServerTest(TestStorage.Embedded)
             "BEGIN INSERT INTO end_padding VALUES (zeroblob(4194304)); END", [], CancellationToken.None);
     }
 
-    /// <summary>A job of <see cref="UnsafeTool"/> run, its end refused (the disk full) after its worker went on.</summary>
+    /// <summary>
+    /// A job of <see cref="UnsafeTool"/> run, its end refused (the disk full) after its worker went on. The disk is
+    /// filled while the tool waits at its gate, and the tool let go once it is, however slow the machine.
+    /// </summary>
     private static async Task<string> RunWithItsEndRefusedAsync(AgentCorexApp app, HttpClient client, SqliteWriter writer)
     {
-        var jobId = await client.SubmitAsync(UnsafeTool, new { duration_ms = 500 });
-        await client.WaitForStatusAsync(jobId, "running");
+        var (jobId, gate) = await client.SubmitAtGateAsync();
         await CapPagesAsync(writer, await writer.QueryFirstAsync("PRAGMA page_count", r => r.GetInt64(0), [], CancellationToken.None));
+        GateTool.Open(gate);
         Assert.That(await HangfireStateOnceEndedAsync(app, jobId), Is.EqualTo(SucceededState.StateName), "the worker went on");
         Assert.That((await client.GetJobAsync(jobId)).Str("status"), Is.EqualTo("running"), "its end is refused");
         return jobId;

@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Tests.TestTools;
 using Hangfire;
 using Hangfire.States;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 
 namespace AgentCorex.Tests.Jobs;
@@ -93,11 +95,14 @@ public sealed class LedgerOutageTests
         using var node = app.WithWebHostBuilder(web => web.UseSetting("Jobs:ShutdownTimeout", "00:00:10")); // the tests' 0.5 s would cut the tool off
         using var admin = node.CreateClient();
         admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
-        var jobId = await admin.SubmitAsync("wait", new { duration_ms = 1000 });
-        await admin.WaitForStatusAsync(jobId, "running");
+        var (jobId, gate) = await admin.SubmitAtGateAsync();
         await RefuseAsync("OLD.status = 'running' AND NEW.status <> 'running'");
 
+        var stopping = node.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         var stopped = Task.Run(node.Dispose); // its drain waits for the running job
+        await Task.Delay(TimeSpan.FromSeconds(10), stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        Assert.That(stopping.IsCancellationRequested, Is.True, "the stop has begun");
+        GateTool.Open(gate); // the tool ends during the drain
         await RefusedAtLeastAsync(2);
         await AllowAsync();
         await stopped.WaitAsync(TimeSpan.FromSeconds(30));

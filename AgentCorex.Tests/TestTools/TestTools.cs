@@ -386,3 +386,41 @@ public sealed class SpendTool : Tool<SpendArguments, SpendResult>
         return new SpendResult(arguments.DurationMs);
     }
 }
+
+public sealed record GateArguments(string Gate);
+
+public sealed record GateResult(bool Opened);
+
+public sealed class GateArgumentsValidator : AbstractValidator<GateArguments>
+{
+    public GateArgumentsValidator() => RuleFor(a => a.Gate).NotEmpty();
+}
+
+/// <summary>
+/// Runs until the test opens its gate (<see cref="Open"/>), honouring cancellation; its progress says "waiting" once it
+/// does. Not safe to retry. A test that must act while a job runs then acts at its own pace, not in a time the tool
+/// gives it, which a loaded machine may not.
+/// </summary>
+public sealed class GateTool : Tool<GateArguments, GateResult>
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> Gates = new();
+
+    public override string Name => "test_gate";
+
+    public override string Description => "Waits until the test opens the gate it names; not safe to retry.";
+
+    public override bool SafeToRetry => false;
+
+    /// <summary>Lets the runs waiting at <paramref name="gate"/> end, and any that come to it later pass.</summary>
+    public static void Open(string gate) => GateNamed(gate).TrySetResult();
+
+    public override async Task<GateResult> ExecuteAsync(GateArguments arguments, IToolContext context, CancellationToken cancellationToken)
+    {
+        context.ReportProgress("waiting", 1);
+        await GateNamed(arguments.Gate).Task.WaitAsync(cancellationToken);
+        return new GateResult(true);
+    }
+
+    private static TaskCompletionSource GateNamed(string gate) =>
+        Gates.GetOrAdd(gate, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+}
