@@ -85,6 +85,10 @@ public sealed partial class ToolJob
                 hangfire.ChangeState(hangfireId, state, expectedState: null);
             }
         }
+        catch (OperationCanceledException) when (shutdown.LastWrites.IsCancellationRequested)
+        {
+            LogEndGaveUp(logger, job.Id);
+        }
         catch (Exception e)
         {
             LogAfterEndFailed(logger, e, job.Id);
@@ -132,6 +136,9 @@ public sealed partial class ToolJob
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended, but the database is unavailable to store it ({Reason}): trying again until it is")]
     private static partial void LogEndWaits(ILogger logger, string jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended, but the database was still unavailable to store it when trying gave up at the stop's deadline (Jobs:ShutdownTimeout + 5 s): the next start's recovery takes it for a run cut off")]
+    private static partial void LogEndGaveUp(ILogger logger, string jobId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} ended {Status} after {ExecutionTimeMs} ms")]
     private static partial void LogFinished(ILogger logger, string jobId, string status, long executionTimeMs);

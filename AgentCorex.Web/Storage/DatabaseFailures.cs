@@ -30,10 +30,11 @@ public static class DatabaseFailures
 
     /// <summary>
     /// Runs <paramref name="write"/> again while the database is unavailable, pausing 100 ms, then twice as long each
-    /// time up to 5 s, until it answers. Once <paramref name="patience"/> has passed, or <paramref name="giveUp"/>
-    /// fires, the last failure is thrown. The write takes its own token: a write under way is not cut short by
-    /// <paramref name="giveUp"/>, only the waiting between writes. <paramref name="waiting"/> hears of the first
-    /// failure only, so a long outage logs once.
+    /// time up to 5 s, until it answers. A failure is thrown once <paramref name="patience"/> would have passed by the
+    /// next try, or when <paramref name="giveUp"/> has fired as the write fails; <paramref name="giveUp"/> firing during
+    /// a pause ends it with an <see cref="OperationCanceledException"/> instead. The write takes its own token: a write
+    /// under way is not cut short by <paramref name="giveUp"/>, only the waiting between writes. <paramref name="waiting"/>
+    /// hears of the first failure only, so a long outage logs once.
     /// </summary>
     public static async Task<T> RetryWhileUnavailableAsync<T>(
         Func<Task<T>> write, TimeSpan patience, TimeProvider time, Action<Exception> waiting, CancellationToken giveUp)
