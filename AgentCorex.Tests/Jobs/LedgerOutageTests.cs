@@ -3,9 +3,12 @@ using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Tests.TestTools;
 using Hangfire;
 using Hangfire.States;
+using AgentCorex.Web.Jobs;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace AgentCorex.Tests.Jobs;
@@ -112,6 +115,35 @@ public sealed class LedgerOutageTests
         await using var command = new NpgsqlCommand("SELECT status FROM jobs WHERE job_id = $1", connection);
         command.Parameters.Add(new() { Value = jobId });
         Assert.That(await command.ExecuteScalarAsync(), Is.EqualTo("completed"));
+    }
+
+    /// <summary>
+    /// A run whose forced cancel was stored first writes the tokens its tool had reported after it, for reporting only:
+    /// a database that refuses them holds the run's worker a few seconds, not through the whole outage, and their loss
+    /// is logged once.
+    /// </summary>
+    [Test]
+    public async Task ForcedCancel_WhoseRunsTokensTheDatabaseRefuses_FreesTheWorkerWithoutThem()
+    {
+        var logs = new CapturedLogs();
+        using var node = app.WithWebHostBuilder(web => web.ConfigureLogging(logging => logging.AddProvider(logs)));
+        using var admin = node.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        var jobId = await admin.SubmitAsync("test_spend", new { input_tokens = 120, output_tokens = 30, duration_ms = 60_000 });
+        await admin.WaitForJobAsync(jobId, j => j.Str("status") == "running" && j["progress"]?["current_step"]?.GetValue<string>() == "spent");
+        await RefuseAsync("OLD.status = 'canceled' AND NEW.tokens_input <> OLD.tokens_input");
+
+        Assert.That((await admin.DeleteAsync($"/jobs/{jobId}?force=true")).StatusCode, Is.EqualTo(System.Net.HttpStatusCode.OK));
+        await RefusedAtLeastAsync(2);
+        var running = node.Services.GetRequiredService<RunningJobs>();
+        var waited = Stopwatch.StartNew();
+        while (running.Count > 0 && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.That(running.Count, Is.Zero, "the run's worker went on while the database still refused its tokens");
+        Assert.That(logs.At(LogLevel.Warning).Where(l => l.Contains(jobId) && l.Contains("tokens its tool had reported were not stored")), Has.Exactly(1).Items);
     }
 
     [Test]

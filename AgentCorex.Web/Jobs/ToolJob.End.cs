@@ -9,6 +9,9 @@ namespace AgentCorex.Web.Jobs;
 // A run's end recorded: in Hangfire, and in the ledger through an outage, then its metric, log, event and key's slot.
 public sealed partial class ToolJob
 {
+    /// <summary>How long the tokens of a run a cancel ended first are tried again while the database is unavailable.</summary>
+    private static readonly TimeSpan CanceledTokensPatience = TimeSpan.FromSeconds(10);
+
     /// <summary>
     /// Moves the Hangfire job of a run that did not complete to its final state (Failed, Timeout, Canceled) while it
     /// is still Processing. The worker's Succeeded that follows the return expects Processing and is dropped, so no
@@ -100,14 +103,26 @@ public sealed partial class ToolJob
     }
 
     /// <summary>
-    /// The tokens of a run that a cancel ended first (the cancel could not know them), stored as its end is: through an
-    /// outage. A run that reported none has nothing to write.
+    /// The tokens of a run that a cancel ended first (the cancel could not know them), tried again through an outage for
+    /// <see cref="CanceledTokensPatience"/> only: they serve reporting alone, and on a server database the run's worker
+    /// waits for them, where the cancel that won is already stored. Past that, or the stop's last writes, they are lost,
+    /// logged once. A run that reported none has nothing to write.
     /// </summary>
     private async Task KeepCanceledTokensAsync(JobLedger jobs, string jobId, int attempt, TokensUsed tokens)
     {
-        if (tokens is not { Input: 0, Output: 0 })
+        if (tokens is { Input: 0, Output: 0 })
         {
-            await UntilStoredAsync(jobId, () => jobs.TryKeepCanceledTokensAsync(jobId, attempt, tokens, CancellationToken.None));
+            return;
+        }
+        try
+        {
+            await DatabaseFailures.RetryWhileUnavailableAsync(
+                () => jobs.TryKeepCanceledTokensAsync(jobId, attempt, tokens, CancellationToken.None),
+                CanceledTokensPatience, time, waiting: _ => { }, shutdown.LastWrites);
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e) || (e is OperationCanceledException && shutdown.LastWrites.IsCancellationRequested))
+        {
+            LogCanceledTokensLost(logger, jobId, tokens.Input, tokens.Output, e is OperationCanceledException ? "until the stop's deadline" : e.GetBaseException().Message);
         }
     }
 
@@ -139,6 +154,9 @@ public sealed partial class ToolJob
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ended, but the database was still unavailable to store it when trying gave up at the stop's deadline (Jobs:ShutdownTimeout + 5 s): the next start's recovery takes it for a run cut off")]
     private static partial void LogEndGaveUp(ILogger logger, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was canceled, but the {InputTokens} input and {OutputTokens} output tokens its tool had reported were not stored: the database was unavailable ({Reason}); reporting counts none for it")]
+    private static partial void LogCanceledTokensLost(ILogger logger, string jobId, long inputTokens, long outputTokens, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} ended {Status} after {ExecutionTimeMs} ms")]
     private static partial void LogFinished(ILogger logger, string jobId, string status, long executionTimeMs);
