@@ -6,8 +6,11 @@ using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Hangfire;
 using Hangfire.States;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace AgentCorex.Tests.Jobs;
 
@@ -89,6 +92,45 @@ public sealed class EndInFlightTests() : ServerTest(TestStorage.Embedded)
         }
     }
 
+    /// <summary>
+    /// An end the disk still refuses once the stop's last writes are over is given up on (the restart takes the job for
+    /// cut off), and said so in one Warning, not as a failure with a stack trace (a node of its own, to stop, with the
+    /// tests' Jobs:ShutdownTimeout of 0.5 s).
+    /// </summary>
+    [Test]
+    public async Task RunEnd_TheDiskRefusesPastTheStopsDeadline_IsGivenUpInOneWarning()
+    {
+        var logs = new CapturedLogs();
+        var data = Directory.CreateTempSubdirectory("agentcorex-endflight-").FullName;
+        try
+        {
+            string jobId;
+            using (var app = new AgentCorexApp(dataDirectory: data))
+            using (var node = app.WithWebHostBuilder(web => web.ConfigureLogging(logging => logging.AddProvider(logs))))
+            {
+                using var admin = node.CreateClient();
+                admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+                var writer = node.Services.GetRequiredService<SqliteWriter>();
+                await PadCompletedEndsAsync(writer);
+                jobId = await RunWithItsEndRefusedAsync(node, admin, writer);
+            }
+            var waited = Stopwatch.StartNew();
+            while (!logs.Lines.Any(l => l.Contains(jobId) && l.Contains("gave up at the stop's deadline")) && waited.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                await Task.Delay(50);
+            }
+
+            var warnings = logs.At(LogLevel.Warning).Where(l => l.Contains(jobId)).ToList();
+            Assert.That(warnings.Where(l => l.Contains("gave up at the stop's deadline")), Has.Exactly(1).Items, string.Join('\n', warnings));
+            Assert.That(warnings.Where(l => l.Contains("what follows its end")), Is.Empty);
+        }
+        finally
+        {
+            await AgentCorexApp.LetGoOfDatabaseAsync(data);
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
     /// <summary>From now on the writer's completed ends of <see cref="UnsafeTool"/> need room, that a cap on its pages can take away.</summary>
     private static async Task PadCompletedEndsAsync(SqliteWriter writer)
     {
@@ -102,7 +144,7 @@ public sealed class EndInFlightTests() : ServerTest(TestStorage.Embedded)
     /// A job of <see cref="UnsafeTool"/> run, its end refused (the disk full) after its worker went on. The disk is
     /// filled while the tool waits at its gate, and the tool let go once it is, however slow the machine.
     /// </summary>
-    private static async Task<string> RunWithItsEndRefusedAsync(AgentCorexApp app, HttpClient client, SqliteWriter writer)
+    private static async Task<string> RunWithItsEndRefusedAsync(WebApplicationFactory<Program> app, HttpClient client, SqliteWriter writer)
     {
         var (jobId, gate) = await client.SubmitAtGateAsync();
         await CapPagesAsync(writer, await writer.QueryFirstAsync("PRAGMA page_count", r => r.GetInt64(0), [], CancellationToken.None));
@@ -116,7 +158,7 @@ public sealed class EndInFlightTests() : ServerTest(TestStorage.Embedded)
         writer.ExecuteAsync("PRAGMA max_page_count = " + pages.ToString(CultureInfo.InvariantCulture), [], CancellationToken.None);
 
     /// <summary>The job's Hangfire state once it has left Processing (and Enqueued), within 10 s.</summary>
-    private static async Task<string?> HangfireStateOnceEndedAsync(AgentCorexApp app, string jobId)
+    private static async Task<string?> HangfireStateOnceEndedAsync(WebApplicationFactory<Program> app, string jobId)
     {
         var hangfireId = await app.HangfireIdAsync(jobId);
         using var connection = app.Services.GetRequiredService<JobStorage>().GetConnection();
