@@ -243,7 +243,8 @@ public sealed record ShapesArguments(
     DateOnly? On = null,
     TimeOnly? At = null,
     TimeSpan? Every = null,
-    IReadOnlyList<Uri>? Links = null);
+    IReadOnlyList<Uri>? Links = null,
+    Dictionary<Priority, int>? Quotas = null);
 
 public enum Priority
 {
@@ -266,7 +267,7 @@ public sealed class ShapesArgumentsValidator : AbstractValidator<ShapesArguments
 
 /// <summary>
 /// Arguments and a result of the shapes tool authors write: rules on nested members, conditions, dates and times, URIs,
-/// maps (of objects too), enums, nullable results.
+/// maps (of objects too, keyed by an enum too), enums, nullable results.
 /// </summary>
 public sealed class ShapesTool : Tool<ShapesArguments, ShapesResult>
 {

@@ -69,6 +69,8 @@ public sealed class ToolAuthoringTests : ServerTest
             .SetName("an enum's C# name");
         yield return new TestCaseData(Shapes + ""","priority":"1"}""", "priority", "'priority' is not a valid value (one of low, very_high)")
             .SetName("an enum's number in a string");
+        yield return new TestCaseData(Shapes + ""","quotas":{"low":1,"VeryHigh":2}}""", "quotas.VeryHigh", "'quotas.VeryHigh' is not a valid key (one of low, very_high)")
+            .SetName("a map's enum key by its C# name");
     }
 
     [TestCaseSource(nameof(BadShapes))]
@@ -139,6 +141,9 @@ public sealed class ToolAuthoringTests : ServerTest
     [TestCase("priority", "\"very_high\"", true, "priority")]
     [TestCase("priority", "\"VeryHigh\"", false, "priority")]
     [TestCase("priority", "\"LOW\"", false, "priority")]
+    [TestCase("quotas", """{"very_high":1,"low":2}""", true, "quotas")]
+    [TestCase("quotas", """{"VeryHigh":1}""", false, "quotas.VeryHigh")]
+    [TestCase("quotas", """{"1":1}""", false, "quotas.1")]
     public Task AnIntegerOrAnEnum_IsTakenByTheServer_ExactlyWhenItsPublishedSchemaTakesIt(string argument, string value, bool valid, string named) =>
         TakenExactlyWhenThePublishedSchemaTakesIt(argument, JsonNode.Parse(value), valid, named);
 

@@ -32,7 +32,8 @@ public static class ArgumentBinder
         catch (JsonException e)
         {
             var argument = JsonPaths.ToArgument(e.Path);
-            throw ApiErrors.InvalidArguments($"'{argument}' is not a valid {JsonPaths.Expected(typeInfo, argument)}", argument);
+            var expected = e is PublishedEnumNames.UnknownKeyException key ? key.Expected : JsonPaths.Expected(typeInfo, argument);
+            throw ApiErrors.InvalidArguments($"'{argument}' is not a valid {expected}", argument);
         }
         if (bound is null)
         {

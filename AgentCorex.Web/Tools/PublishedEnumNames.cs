@@ -12,10 +12,23 @@ namespace AgentCorex.Web.Tools;
 /// </summary>
 internal sealed class PublishedEnumNames : JsonConverterFactory
 {
-    public override bool CanConvert(Type typeToConvert) => typeToConvert.IsEnum && !typeToConvert.IsDefined(typeof(FlagsAttribute), inherit: false);
+    public override bool CanConvert(Type typeToConvert) => Lists(typeToConvert);
+
+    /// <summary>Whether the type is an enum whose schema lists its names.</summary>
+    public static bool Lists(Type type) => type.IsEnum && !type.IsDefined(typeof(FlagsAttribute), inherit: false);
 
     public override JsonConverter CreateConverter(Type typeToConvert, JsonSerializerOptions options) =>
         (JsonConverter)Activator.CreateInstance(typeof(Reader<>).MakeGenericType(typeToConvert), options)!;
+
+    /// <summary>The names as the API writes them, which are the schema's <c>enum</c> (and a dictionary's <c>propertyNames</c>).</summary>
+    public static IReadOnlyList<string> Of(Type enumType) =>
+        [.. Enum.GetValues(enumType).Cast<object>().Select(value => JsonSerializer.SerializeToElement(value, enumType, ApiJson.Options).GetString()!)];
+
+    /// <summary>A dictionary's key that is none of the names: the binder says so, where it names a bad value by the dictionary's values.</summary>
+    public sealed class UnknownKeyException(Type enumType) : JsonException
+    {
+        public string Expected { get; } = $"key (one of {string.Join(", ", Of(enumType))})";
+    }
 
     private sealed class Reader<T>(JsonSerializerOptions options) : JsonConverter<T>
         where T : struct, Enum
@@ -23,8 +36,7 @@ internal sealed class PublishedEnumNames : JsonConverterFactory
         /// <summary>The API's own converter (ApiJson), which writes the names and reads what passes here.</summary>
         private readonly JsonConverter<T> names = (JsonConverter<T>)options.Converters.OfType<JsonStringEnumConverter>().First().CreateConverter(typeof(T), options);
 
-        /// <summary>The names as the API writes them, which are the schema's <c>enum</c>.</summary>
-        private readonly HashSet<string> published = [.. Enum.GetValues<T>().Select(value => JsonSerializer.SerializeToElement(value, ApiJson.Options).GetString()!)];
+        private readonly HashSet<string> published = [.. Of(typeof(T))];
 
         public override T Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
             reader.TokenType == JsonTokenType.String && !published.Contains(reader.GetString()!)
@@ -32,5 +44,18 @@ internal sealed class PublishedEnumNames : JsonConverterFactory
                 : names.Read(ref reader, typeToConvert, options);
 
         public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => names.Write(writer, value, options);
+
+        /// <summary>
+        /// A dictionary's key (<c>Dictionary&lt;Priority, int&gt;</c>), by the same names, which its schema's
+        /// <c>propertyNames</c> lists: a number is no name there. Without it System.Text.Json refused every such dictionary
+        /// (NotSupportedException), and every call of the tool failed INTERNAL_ERROR.
+        /// </summary>
+        public override T ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            published.Contains(reader.GetString()!)
+                ? names.ReadAsPropertyName(ref reader, typeToConvert, options)
+                : throw new UnknownKeyException(typeof(T));
+
+        public override void WriteAsPropertyName(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
+            names.WriteAsPropertyName(writer, value, options);
     }
 }

@@ -76,6 +76,7 @@ internal static class ToolSchemas
                 }
             }
             AddTypeRange(schema, context.TypeInfo.Type);
+            AddKeyNames(schema, context.TypeInfo);
             if (descriptors.TryGetValue(context.TypeInfo.Type, out var own) && context.TypeInfo.Kind == JsonTypeInfoKind.Object)
             {
                 AddRequired(schema, own, context.TypeInfo);
@@ -228,6 +229,18 @@ internal static class ToolSchemas
         {
             AddUnlessBounded(schema, "minimum", "exclusiveMinimum", range.Min);
             AddUnlessBounded(schema, "maximum", "exclusiveMaximum", range.Max);
+        }
+    }
+
+    /// <summary>
+    /// A dictionary keyed by an enum takes the names of its values alone as keys (<see cref="PublishedEnumNames"/>), which
+    /// the exporter does not say: its schema took any key.
+    /// </summary>
+    private static void AddKeyNames(JsonObject schema, JsonTypeInfo type)
+    {
+        if (type is { Kind: JsonTypeInfoKind.Dictionary, KeyType: { } key } && PublishedEnumNames.Lists(key))
+        {
+            schema["propertyNames"] = new JsonObject { ["enum"] = new JsonArray([.. PublishedEnumNames.Of(key).Select(n => (JsonNode)JsonValue.Create(n))]) };
         }
     }
 
