@@ -50,9 +50,10 @@ public static class ApiJson
 
     /// <summary>
     /// Whether the property is a field of the JSON, one a client may send: not one <see cref="RemoveIgnoredProperties"/>
-    /// left in the contract, under a name no JSON spells, for its constructor parameter.
+    /// left in the contract, under a name no JSON spells, for its constructor parameter. Told by that name, not by reading
+    /// the property's attributes again: the binder asks of every argument at every bind, twice for a job.
     /// </summary>
-    public static bool IsField(JsonPropertyInfo property) => IgnoreCondition(property) != JsonIgnoreCondition.Always;
+    public static bool IsField(JsonPropertyInfo property) => !property.Name.StartsWith(UnspelledPrefix, StringComparison.Ordinal);
 
     /// <summary>
     /// Takes a <c>[JsonIgnore]</c> property out of its type's contract. System.Text.Json keeps it there and skips its
@@ -74,7 +75,7 @@ public static class ApiJson
         for (var i = type.Properties.Count - 1; i >= 0; i--)
         {
             var property = type.Properties[i];
-            if (IsField(property))
+            if (IgnoreCondition(property) != JsonIgnoreCondition.Always)
             {
                 continue;
             }
