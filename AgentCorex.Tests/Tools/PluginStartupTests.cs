@@ -1,10 +1,12 @@
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Tools;
 using AgentCorex.Tools.BuiltIn.Echo;
+using AgentCorex.Web.Tools;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Tests.Tools;
 
@@ -42,6 +44,18 @@ public sealed class PluginStartupTests
         var error = Assert.Catch<Exception>(() => app.CreateClient());
 
         Assert.That(string.Join(" | ", Flatten(error!).Select(e => e.Message)), Does.Contain("Tools:PluginPaths names '/nonexistent/single.dll'"));
+    }
+
+    [Test]
+    public void TheToolsSettings_AsInjected_AreThoseTheToolsWereLoadedWith()
+    {
+        // The catalog's check at start registered them unbound: a service that injected them read no plugin path. Given
+        // both ways (one value, and :0 by the fixture), as ToolsOptions.Read takes them.
+        using var app = new AgentCorexApp(new Dictionary<string, string?> { ["Tools:PluginPaths"] = typeof(AgentCorexApp).Assembly.Location });
+
+        var options = app.Services.GetRequiredService<IOptions<ToolsOptions>>().Value;
+
+        Assert.That(options.PluginPaths, Is.EqualTo(new[] { typeof(AgentCorexApp).Assembly.Location, typeof(AgentCorexApp).Assembly.Location }));
     }
 
     [Test]

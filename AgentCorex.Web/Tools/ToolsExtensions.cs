@@ -43,8 +43,12 @@ public static class ToolsExtensions
         builder.Services.AddScoped<ToolMetrics>();
         // The catalog is made with the settings' checks, before the host starts (StartupErrors), its making being the
         // check: a bad plugin (two tools with one name, a missing validator) stops the start in one line, as a bad setting
-        // does, not at the first request nor after the host's "Hosting failed to start" and its stack trace.
-        builder.Services.AddOptions<ToolsOptions>().Validate<ToolCatalog>((_, _) => true).ValidateOnStart();
+        // does, not at the first request nor after the host's "Hosting failed to start" and its stack trace. The settings are
+        // those the tools were loaded with (ToolsOptions.Read, not the binder, which drops a single value of PluginPaths).
+        builder.Services.AddOptions<ToolsOptions>()
+            .Configure(registered => registered.PluginPaths = [.. options.PluginPaths])
+            .Validate<ToolCatalog>((_, _) => true)
+            .ValidateOnStart();
         return builder;
     }
 
