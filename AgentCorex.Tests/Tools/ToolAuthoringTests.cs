@@ -5,6 +5,7 @@ using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Tools;
 using AgentCorex.Tools.BuiltIn.Echo;
 using AgentCorex.Web.Tools;
+using FluentValidation;
 using Json.Schema;
 
 namespace AgentCorex.Tests.Tools;
@@ -274,6 +275,23 @@ public sealed class ToolAuthoringTests : ServerTest
 
         Assert.That(disagreeing.Select(text => $"U+{(int)text[0]:X4}"), Is.Empty, pattern);
     }
+
+    [Test]
+    public void A64BitIntegersRange_IsPublishedExactly()
+    {
+        var schema = ToolSchemas.ForArguments(typeof(WideArguments), new InlineValidator<WideArguments>());
+
+        // As JSON text: a number read as a double (JavaScript's) would be 2^63 and 2^64, past what the server takes.
+        Assert.Multiple(() =>
+        {
+            Assert.That(schema.At("properties.offset.minimum")?.ToJsonString(), Is.EqualTo("-9223372036854775808"));
+            Assert.That(schema.At("properties.offset.maximum")?.ToJsonString(), Is.EqualTo("9223372036854775807"));
+            Assert.That(schema.At("properties.serial.minimum")?.ToJsonString(), Is.EqualTo("0"));
+            Assert.That(schema.At("properties.serial.maximum")?.ToJsonString(), Is.EqualTo("18446744073709551615"));
+        });
+    }
+
+    private sealed record WideArguments(long Offset, ulong Serial);
 
     [TestCase(typeof(object))]
     [TestCase(typeof(JsonElement))]

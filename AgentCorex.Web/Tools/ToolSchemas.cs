@@ -221,7 +221,10 @@ internal static class ToolSchemas
     /// An integer's range, where no tighter bound was given: the reader refuses a number its type cannot hold
     /// (99999999999 for an int), which the schema's bare "integer" allowed. A validator's bounds are of the property's
     /// type, so within its range; an exclusive one is tighter than the type's own. Each item of a list is given its range
-    /// here too, before a RuleForEach's bounds on the list (<see cref="AddBounds"/>) replace it.
+    /// here too, before a RuleForEach's bounds on the list (<see cref="AddBounds"/>) replace it. A long's and a ulong's are
+    /// written exactly, though JavaScript reads them as 2^63 and 2^64: left out, every validator would take 1e20, which
+    /// the server refuses; given, an exact one agrees with the server and a JavaScript one misses only the numbers it
+    /// cannot tell from the bound.
     /// </summary>
     private static void AddTypeRange(JsonObject schema, Type type)
     {
