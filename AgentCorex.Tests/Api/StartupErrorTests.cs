@@ -189,6 +189,37 @@ public sealed partial class StartupErrorTests
         });
     }
 
+    [Test]
+    public async Task TwoPluginFoldersCarryingOneDependency_LoadItOnce()
+    {
+        // Each folder's copy (two builds of one version) was loaded into the server's one load context: the second
+        // crashed the start (FileLoadException: Assembly with same name is already loaded).
+        var first = await BuildCommonAsync("a", build: 1, "1.0.0");
+        var second = await BuildCommonAsync("b", build: 2, "1.0.0");
+
+        await using var server = await ServerProcess.StartAsync(data, new Dictionary<string, string> { ["Tools:PluginPaths:1"] = first, ["Tools:PluginPaths:2"] = second });
+
+        using var client = server.CreateClient();
+        Assert.That((await client.GetAsync("/tools")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task TwoPluginFoldersCarryingTwoVersionsOfADependency_AreRefused_NamingBoth()
+    {
+        var first = await BuildCommonAsync("a", build: 1, "1.0.0");
+        var second = await BuildCommonAsync("b", build: 2, "2.0.0");
+
+        var output = await RefusedStartAsync(new() { ["Tools:PluginPaths:1"] = first, ["Tools:PluginPaths:2"] = second });
+
+        Assert.That(output, Does.Contain($"AgentCorex cannot start: Tools:PluginPaths holds Common 1.0.0.0 ({Path.Combine(first, "Common.dll")}) "
+            + $"and 2.0.0.0 ({Path.Combine(second, "Common.dll")}): the server loads one copy of an assembly for every plugin; build them against one version of Common."));
+    }
+
+    /// <summary>A library two plugins' folders may both carry, built in <paramref name="folder"/>; each build is another file.</summary>
+    private async Task<string> BuildCommonAsync(string folder, int build, string version) =>
+        await PluginBuild.BuildAsync(Directory.CreateDirectory(Path.Combine(data, folder)).FullName, "Common",
+            $"namespace Common; public static class Build {{ public const int Number = {build}; }}", version: version);
+
     private static string ShoutPlugin(bool withValidator) => $$"""
         using AgentCorex.Tools;
         namespace Shout;

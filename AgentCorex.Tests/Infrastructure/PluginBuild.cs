@@ -13,14 +13,15 @@ public static class PluginBuild
     private static readonly TimeSpan BuildDeadline = TimeSpan.FromMinutes(3);
 
     /// <returns>The folder of the built plugin, for Tools:PluginPaths.</returns>
-    public static async Task<string> BuildAsync(string folder, string name, string source, IDictionary<string, string>? packages = null)
+    /// <param name="version">The assembly's version, when not the SDK's 1.0.0.0.</param>
+    public static async Task<string> BuildAsync(string folder, string name, string source, IDictionary<string, string>? packages = null, string version = "1.0.0")
     {
         var project = Path.Combine(folder, name);
         Directory.CreateDirectory(project);
         var references = string.Concat((packages ?? new Dictionary<string, string>()).Select(p => $"<PackageReference Include=\"{p.Key}\" Version=\"{p.Value}\" />"));
         await File.WriteAllTextAsync(Path.Combine(project, name + ".csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup><TargetFramework>net10.0</TargetFramework><Nullable>enable</Nullable><ImplicitUsings>enable</ImplicitUsings></PropertyGroup>
+              <PropertyGroup><TargetFramework>net10.0</TargetFramework><Nullable>enable</Nullable><ImplicitUsings>enable</ImplicitUsings><Version>{version}</Version></PropertyGroup>
               <ItemGroup>
                 <Reference Include="AgentCorex.Tools" HintPath="{typeof(ITool).Assembly.Location}" />
                 {references}

@@ -59,6 +59,24 @@ public sealed class PluginStartupTests
     }
 
     [Test]
+    public void APluginFoldersCopyOfAnAssemblyTheServerHas_IsNotScanned()
+    {
+        // A folder's FluentValidation.dll, AgentCorex.Tools.dll, System.*.dll are its plugins' dependencies: each was
+        // returned as the server's own and scanned for tools at every start.
+        var folder = Directory.CreateTempSubdirectory("agentcorex-plugin-");
+        try
+        {
+            File.Copy(typeof(FluentValidation.AbstractValidator<>).Assembly.Location, Path.Combine(folder.FullName, "FluentValidation.dll"));
+
+            Assert.That(PluginAssemblies.Load([folder.FullName], folder.FullName), Is.Empty);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Test]
     public void Start_LogsTheToolsItLoaded_AndTheAssembliesTheyCameFrom()
     {
         var logs = new CapturedLogs();

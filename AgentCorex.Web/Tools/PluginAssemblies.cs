@@ -21,32 +21,67 @@ internal static class PluginAssemblies
 
     /// <summary>
     /// Every configured assembly, all loaded before any is scanned: a folder's assemblies may need one another, and
-    /// are found by name only once loaded.
+    /// are found by name only once loaded. A folder's copy of an assembly the server has is no plugin but its dependency,
+    /// and is not scanned.
     /// </summary>
     public static List<Assembly> Load(IEnumerable<string> pluginPaths, string contentRoot)
     {
+        var loaded = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var assemblies = new List<Assembly>();
         foreach (var configured in pluginPaths)
         {
             var path = Path.GetFullPath(configured, contentRoot);
-            var files = Directory.Exists(path) ? Directory.GetFiles(path, "*.dll")
+            var inFolder = Directory.Exists(path);
+            var files = inFolder ? Directory.GetFiles(path, "*.dll")
                 : File.Exists(path) ? [path]
                 : throw new StartupRefusedException($"Tools:PluginPaths names '{configured}', which is neither a .dll file nor a folder.");
-            assemblies.AddRange(files.Order(StringComparer.Ordinal).Select(LoadOne));
+            foreach (var file in files.Order(StringComparer.Ordinal))
+            {
+                if (LoadOnce(file, inFolder, loaded) is { } assembly)
+                {
+                    assemblies.Add(assembly);
+                }
+            }
         }
         return assemblies;
     }
 
-    private static Assembly LoadOne(string file)
+    /// <summary>
+    /// The file's assembly, loaded into the server's one load context, which holds one assembly of a name: a dependency
+    /// that two plugin folders carry (<paramref name="loaded"/>: by name, the file first loaded) is loaded from the first,
+    /// and serves both, if of one version; of two, the start is refused naming both, where the second crashed it
+    /// (FileLoadException). A second copy, and a folder's copy of an assembly the server has, give null: nothing to scan.
+    /// </summary>
+    private static Assembly? LoadOnce(string file, bool inFolder, Dictionary<string, string> loaded)
     {
+        AssemblyName name;
         try
         {
-            return ServersOwn(file) ?? AssemblyLoadContext.Default.LoadFromAssemblyPath(file);
+            name = AssemblyName.GetAssemblyName(file);
         }
         catch (BadImageFormatException e)
         {
             throw new StartupRefusedException($"Tools:PluginPaths names '{file}', which is not a .NET assembly.", e);
         }
+        if (ServerCopyOf(name.Name) is { } server)
+        {
+            // The server's own assembly (AgentCorex.Tools beside a plugin built with a reference to it, FluentValidation in
+            // a published one) cannot be loaded beside the server's copy, which serves; a newer copy stops the start: the
+            // plugin was built against a version the server lacks. One named alone is scanned as asked (a test assembly,
+            // which the test host counts as its own); a folder's is a plugin's dependency, not scanned.
+            return name.Version > AssemblyName.GetAssemblyName(server).Version
+                ? throw new StartupRefusedException($"Tools:PluginPaths holds {file}: {Mismatch(name, server)}")
+                : inFolder ? null : AssemblyLoadContext.Default.LoadFromAssemblyName(name);
+        }
+        if (loaded.TryGetValue(name.Name!, out var first))
+        {
+            var firstVersion = AssemblyName.GetAssemblyName(first).Version;
+            return firstVersion == name.Version ? null
+                : throw new StartupRefusedException($"Tools:PluginPaths holds {name.Name} {firstVersion} ({first}) and {name.Version} ({file}): "
+                    + $"the server loads one copy of an assembly for every plugin; build them against one version of {name.Name}.");
+        }
+        loaded[name.Name!] = file;
+        return AssemblyLoadContext.Default.LoadFromAssemblyPath(file);
     }
 
     /// <summary>
@@ -90,31 +125,6 @@ internal static class PluginAssemblies
             }
             return [.. loaded];
         }
-    }
-
-    /// <summary>
-    /// The server's own copy of an assembly that a plugin's folder holds too (AgentCorex.Tools beside a plugin built with
-    /// a reference to it, FluentValidation in a published one), which cannot be loaded beside the server's: the server's
-    /// serves. A copy newer than the server's stops the start: the plugin was built against a version the server lacks.
-    /// </summary>
-    private static Assembly? ServersOwn(string file)
-    {
-        AssemblyName name;
-        try
-        {
-            name = AssemblyName.GetAssemblyName(file);
-        }
-        catch (BadImageFormatException)
-        {
-            return null; // not an assembly: the loader's own message says so
-        }
-        if (ServerCopyOf(name.Name) is not { } server)
-        {
-            return null;
-        }
-        return name.Version > AssemblyName.GetAssemblyName(server).Version
-            ? throw new StartupRefusedException($"Tools:PluginPaths holds {file}: {Mismatch(name, server)}")
-            : AssemblyLoadContext.Default.LoadFromAssemblyName(name);
     }
 
     /// <summary>The reason the loader gives, when it names an assembly the server has in another version; null when not.</summary>
