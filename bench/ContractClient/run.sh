@@ -22,6 +22,12 @@ for _ in $(seq 1 240); do
   kill -0 "$server" 2>/dev/null || { cat "$data/server.log"; exit 1; }
   sleep 0.5
 done
-admin=$(grep -oE 'acx_[a-z0-9]+_[a-z0-9]+' "$data/server.log" | head -1)
+# The first start's key is printed once the server listens, a moment after a probe may be answered.
+for _ in $(seq 1 50); do
+  admin=$(grep -oE 'acx_[a-z0-9]+_[a-z0-9]+' "$data/server.log" | head -1)
+  [[ -n "$admin" ]] && break
+  sleep 0.1
+done
+[[ -n "$admin" ]] || { echo "contract client: the server printed no admin key" >&2; cat "$data/server.log"; exit 1; }
 echo "server on port $port, data and log in $data"
 BASE="http://127.0.0.1:$port" ADMIN_KEY="$admin" node "$here/run.js"
