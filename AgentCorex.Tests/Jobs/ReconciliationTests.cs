@@ -1,7 +1,13 @@
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
+using Hangfire;
+using Hangfire.Storage;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Moq;
 
 namespace AgentCorex.Tests.Jobs;
 
@@ -33,6 +39,43 @@ public sealed class ReconciliationTests
         Assert.That(unsafeEnd.Str("status"), Is.EqualTo("failed"));
         Assert.That(unsafeEnd.Str("error.code"), Is.EqualTo("SERVER_RESTARTED"));
         Assert.That(safeEnd.Str("status"), Is.EqualTo("completed"), "a tool safe to retry is run again");
+    }
+
+    /// <summary>
+    /// A running job that ends between the pass's read of the ledger and its read of Hangfire's state (Succeeded, then)
+    /// is left as its run wrote it; the pass used to warn that it had repaired it all the same.
+    /// </summary>
+    [Test]
+    public async Task RunningJob_ThatEndsAsThePassLooksAtIt_IsNotSaidToBeRepaired()
+    {
+        var logs = new CapturedLogs();
+        using var app = new AgentCorexApp(new Dictionary<string, string?>
+        {
+            ["Jobs:ReconcileInterval"] = "01:00:00", // the pass below is the only one
+            ["Jobs:ReconcileGrace"] = "00:00:00",
+        });
+        using var logged = app.WithWebHostBuilder(host => host.ConfigureLogging(logging => logging.AddProvider(logs)));
+        using var admin = logged.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        var key = await AgentCorexApp.CreateKeyAsync(admin);
+        using var scope = logged.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        db.Jobs.Add(Orphan("job_endsmeanwhile", "wait", """{"duration_ms":1}""", key.KeyId));
+        await db.SaveChangesAsync();
+        // Hangfire's storage is the boundary: its answer comes once the run's end has reached the ledger.
+        var connection = new Mock<IStorageConnection>();
+        connection.Setup(c => c.GetStateData("987654321")).Returns(() =>
+        {
+            db.Database.ExecuteSqlRaw("UPDATE jobs SET status = 'completed', completed_at = started_at WHERE job_id = 'job_endsmeanwhile'");
+            return new StateData { Name = "Succeeded" };
+        });
+        var storage = new Mock<JobStorage>();
+        storage.Setup(s => s.GetConnection()).Returns(connection.Object);
+
+        await ActivatorUtilities.CreateInstance<JobRecovery>(logged.Services, storage.Object).RepairOrphansAsync(CancellationToken.None);
+
+        connection.Verify(c => c.GetStateData("987654321"), Times.Once);
+        Assert.That(logs.Lines.Where(l => l.Contains("job_endsmeanwhile") && l.Contains("repaired")), Is.Empty);
     }
 
     private static JobEntry Orphan(string id, string tool, string arguments, string owner) => new()

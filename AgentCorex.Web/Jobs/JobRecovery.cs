@@ -171,8 +171,8 @@ internal sealed partial class JobRecovery(
                     await webhooks.RaiseAsync(job, JobEventNames.Failed, failed, CancellationToken.None);
                     await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
                 }
+                LogOrphan(logger, job.Id, state ?? "missing"); // not when the job ended between the two reads: nothing was repaired
             }
-            LogOrphan(logger, job.Id, state ?? "missing");
         }
         await RepairLostEnqueuesAsync(db, ledger, hangfire, cancellationToken);
     }
