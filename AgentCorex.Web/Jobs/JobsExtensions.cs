@@ -67,7 +67,7 @@ public static class JobsExtensions
         });
         if (options.WorkerCount is not 0)
         {
-            builder.Services.AddHangfireServer(server =>
+            JobServerHost.Add(builder.Services, StorageOptions.From(builder.Configuration).Provider, (_, server) =>
             {
                 server.WorkerCount = options.WorkerCount ?? server.WorkerCount;
                 // Tool jobs only: webhook deliveries have workers of their own (see AddWebhooks).

@@ -69,14 +69,7 @@ public static class WebhooksExtensions
             var storage = StorageOptions.From(builder.Configuration).Provider;
             var separate = HangfireStorage.SeparateWebhookStorage(
                 new StorageConnection(storage, StorageOptions.ConnectionString(builder.Configuration, storage)), jobs);
-            if (separate is null)
-            {
-                builder.Services.AddHangfireServer(Configure);
-            }
-            else
-            {
-                builder.Services.AddHangfireServer(Configure, separate);
-            }
+            JobServerHost.Add(builder.Services, storage, Configure, separate);
         }
         return builder;
     }
