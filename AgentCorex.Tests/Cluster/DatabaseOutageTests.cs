@@ -181,6 +181,30 @@ public sealed class DatabaseOutageTests
     }
 
     /// <summary>
+    /// Every request refused for the outage used to log its line: 1,000 requests in a 2 s outage, 1,000 lines. The first
+    /// is said at once, then a line a minute at most, counting those not logged.
+    /// </summary>
+    [Test]
+    public async Task ThroughAnOutage_RefusedRequestsLogTheFirst_NotALineEach()
+    {
+        var logs = new CapturedLogs();
+        using var logged = app.WithWebHostBuilder(host => host.ConfigureLogging(logging => logging.AddProvider(logs)));
+        using var admin = logged.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        await admin.WaitForFinalAsync(await admin.SubmitAsync("echo", new { message = "before" }));
+
+        proxy.Stop();
+        var refused = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => admin.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "down" } })));
+        proxy.Resume();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.Select(r => r.StatusCode), Is.All.EqualTo(HttpStatusCode.ServiceUnavailable));
+            Assert.That(logs.Lines.Where(l => l.Contains("The database cannot be reached: POST /jobs/submit answered 503")).ToList(), Has.Count.EqualTo(1));
+        });
+    }
+
+    /// <summary>
     /// Hangfire.PostgreSql warns of each statement an outage fails (its distributed locks, at every try): one line each,
     /// naming the exception and its cause, and the stack trace at Debug only, not some thirty lines a warning. Read from a
     /// real process's JSON log: Hangfire's loggers are static, bound to the first in-process host of a test run.

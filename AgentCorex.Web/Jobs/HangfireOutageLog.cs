@@ -5,19 +5,17 @@ using LogLevel = Hangfire.Logging.LogLevel;
 namespace AgentCorex.Web.Jobs;
 
 /// <summary>
-/// Hangfire's log (Hangfire.AspNetCore's, wrapped), with Hangfire.PostgreSql's warnings of a
-/// statement that failed for the database being away written as one line: the warning and its exception's type and
-/// message, with the innermost cause's ("Failed to remove lock (NpgsqlException: Exception while writing to stream;
-/// SocketException: Connection reset by peer)"). Through an outage its distributed locks warn at every try, each with a
-/// stack trace of some thirty lines that says nothing the line does not. The stack goes to Debug. Any other exception
-/// (not an outage's: a fault worth its stack) and every other category of Hangfire are left as they are.
+/// Hangfire's log (Hangfire.AspNetCore's, wrapped), with each warning or error of the database being away written as
+/// one line: the message and its exception's type and message, with the innermost cause's ("Failed to remove lock
+/// (NpgsqlException: Exception while writing to stream; SocketException: Connection reset by peer)"). Through an outage
+/// Hangfire.PostgreSql's distributed locks warn at every try, the servers' heartbeats at each beat, and each server's
+/// processes say they failed (an Error), each with a stack trace of some thirty lines that says nothing the line does
+/// not: a 60 s outage logged 248 stack frames. The stack goes to Debug. Any other exception (not an outage's: a fault
+/// worth its stack) is left as it is.
 /// </summary>
 internal sealed class HangfireOutageLog(ILogProvider inner) : ILogProvider
 {
-    private const string PostgreSqlCategory = "Hangfire.PostgreSql";
-
-    public ILog GetLogger(string name) =>
-        name.StartsWith(PostgreSqlCategory, StringComparison.Ordinal) ? new OneLine(inner.GetLogger(name)) : inner.GetLogger(name);
+    public ILog GetLogger(string name) => new OneLine(inner.GetLogger(name));
 
     /// <summary>Whether <paramref name="exception"/> is the database being away, or Npgsql's refusal of a connection it broke for that.</summary>
     public static bool IsOutage(Exception exception) =>
@@ -28,7 +26,7 @@ internal sealed class HangfireOutageLog(ILogProvider inner) : ILogProvider
     {
         public bool Log(LogLevel logLevel, Func<string>? messageFunc, Exception? exception = null)
         {
-            if (logLevel != LogLevel.Warn || messageFunc is null || exception is null || !IsOutage(exception))
+            if (logLevel < LogLevel.Warn || messageFunc is null || exception is null || !IsOutage(exception))
             {
                 return inner.Log(logLevel, messageFunc!, exception!);
             }
@@ -36,7 +34,7 @@ internal sealed class HangfireOutageLog(ILogProvider inner) : ILogProvider
             var line = cause == exception
                 ? $"{messageFunc()} ({exception.GetType().Name}: {exception.Message})"
                 : $"{messageFunc()} ({exception.GetType().Name}: {exception.Message}; {cause.GetType().Name}: {cause.Message})";
-            var logged = inner.Log(LogLevel.Warn, () => line);
+            var logged = inner.Log(logLevel, () => line);
             inner.Log(LogLevel.Debug, messageFunc, exception);
             return logged;
         }

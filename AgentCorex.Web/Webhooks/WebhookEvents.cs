@@ -57,6 +57,11 @@ public sealed partial class WebhookEvents(
         {
             await StoreAndEnqueueAsync(job, eventName, pending, cancellationToken);
         }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            // An outage, not a fault: one line, as the rest of the node says it (README, Logs), not a stack trace per event.
+            LogRaiseUnreachable(logger, eventName, job.Id, e.GetBaseException().Message);
+        }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogRaiseFailed(logger, e, eventName, job.Id);
@@ -139,6 +144,9 @@ public sealed partial class WebhookEvents(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read which webhooks want {Event}: it is marked pending, to be looked at again")]
     private static partial void LogSubscriptionsUnread(ILogger logger, Exception exception, string @event);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store the webhook deliveries of {Event} for job {JobId}, the database cannot be reached ({Reason}); the webhook sweep will try again")]
+    private static partial void LogRaiseUnreachable(ILogger logger, string @event, string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not store the webhook deliveries of {Event} for job {JobId}; the webhook sweep will try again")]
     private static partial void LogRaiseFailed(ILogger logger, Exception exception, string @event, string jobId);
