@@ -357,6 +357,27 @@ public sealed partial class StartupErrorTests
         });
     }
 
+    /// <summary>
+    /// Hangfire.SqlServer's installer tries three times and warns each time, then warns again and errs once more for
+    /// its options: about 104 stack frames came before the line that says what is wrong. Each is one line now.
+    /// </summary>
+    [Test]
+    public async Task OnSqlServer_AServerThatCannotBeReached_IsSaidWithoutHangfiresStackTraces()
+    {
+        var output = await RefusedStartAsync(new()
+        {
+            ["Storage:Provider"] = "SqlServer",
+            ["ConnectionStrings:AgentCorex"] = $"Server=127.0.0.1,{ClosedPort()};User Id=sa;Password=hunter2-secret;TrustServerCertificate=true;Connect Timeout=2",
+        });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain("AgentCorex cannot start: the database cannot be opened or brought up to date: A network-related or instance-specific error"));
+            Assert.That(output, Does.Contain("An exception occurred while trying to perform the migration"), "Hangfire's warning, in one line");
+            Assert.That(Entries(output).Where(e => e.StartsWith("Hangfire.", StringComparison.Ordinal) && Regex.IsMatch(e, @"\n\s+at ")), Is.Empty, output);
+        });
+    }
+
     [Test]
     public async Task OnSqlServer_InvariantGlobalizationSetByTheOperator_IsExplained()
     {
@@ -470,6 +491,10 @@ public sealed partial class StartupErrorTests
 
     [GeneratedRegex("acx_[a-z0-9]{12}_[a-z0-9]{40}")]
     private static partial Regex ApiKeyPattern();
+
+    /// <summary>The console log's entries ("warn: Category[0]" and the lines under it), each from its category on.</summary>
+    private static IEnumerable<string> Entries(string output) =>
+        Regex.Split(output, @"^(?:trce|dbug|info|warn|fail|crit): ", RegexOptions.Multiline).Skip(1);
 
     private static int ClosedPort()
     {
