@@ -310,11 +310,16 @@ public sealed partial class StartupErrorTests
         });
     }
 
-    [Test]
-    public async Task AnHttpsAddressWithoutACertificate_IsExplained()
+    [TestCase("urls")]
+    [TestCase("Kestrel:Endpoints:Https:Url")]
+    public async Task AnHttpsAddressWithoutACertificate_IsExplained(string key)
     {
-        // Kestrel finds no certificate only as it binds: the host's own "Hosting failed to start" comes first, as for an address in use.
-        var output = await RefusedStartAsync(new() { ["urls"] = $"https://127.0.0.1:{ClosedPort()}" });
+        // Kestrel finds no certificate only as it binds: the host's own "Hosting failed to start" comes first, as for an
+        // address in use. A Kestrel:Endpoints entry's refusal comes from another of Kestrel's types, and crashed the start.
+        // HOME is an empty folder: on a machine with an ASP.NET Core developer certificate (~/.dotnet/corefx/cryptography/
+        // x509stores/my), Kestrel would take that one and the server would start.
+        var home = Directory.CreateDirectory(Path.Combine(data, "home")).FullName;
+        var output = await RefusedStartAsync(new() { [key] = $"https://127.0.0.1:{ClosedPort()}" }, new() { ["HOME"] = home });
 
         Assert.That(output, Does.Contain("AgentCorex cannot start: Unable to configure HTTPS endpoint. No server certificate was specified, and the default "
             + "developer certificate could not be found or is out of date. (an https address, in Urls or Kestrel:Endpoints, needs a certificate: "));

@@ -41,6 +41,9 @@ public static class StartupErrors
         }
     }
 
+    /// <summary>Kestrel's internal type that gives a <c>Kestrel:Endpoints</c> entry its certificate, known by name alone.</summary>
+    private const string KestrelEndpointsTls = "Microsoft.AspNetCore.Server.Kestrel.Core.TlsConfigurationLoader";
+
     private static bool RunsTheProcess => Assembly.GetEntryAssembly() == typeof(StartupErrors).Assembly;
 
     private static List<string> Refusals(Exception e) => e switch
@@ -50,10 +53,10 @@ public static class StartupErrors
         // Kestrel's "Failed to bind to address http://localhost:5080: address already in use."
         IOException taken when taken.InnerException is AddressInUseException =>
             [$"{taken.Message} (another process listens there: stop it, or give this server another address with --urls or ASPNETCORE_URLS)"],
-        InvalidOperationException unreadable when ThrownBy(unreadable, typeof(ConfigurationBinder)) => [unreadable.Message],
+        InvalidOperationException unreadable when ThrownBy(unreadable, typeof(ConfigurationBinder).FullName!) => [unreadable.Message],
         // Kestrel's "Unable to configure HTTPS endpoint. No server certificate was specified, ...", then how to make a
-        // developer's certificate, over three lines.
-        InvalidOperationException https when ThrownBy(https, typeof(ListenOptionsHttpsExtensions)) =>
+        // developer's certificate, over three lines: for an https address of Urls, and of Kestrel:Endpoints.
+        InvalidOperationException https when ThrownBy(https, typeof(ListenOptionsHttpsExtensions).FullName!) || ThrownBy(https, KestrelEndpointsTls) =>
             [$"{https.Message.Split(['\r', '\n'])[0]} (an https address, in Urls or Kestrel:Endpoints, needs a certificate: "
                 + "set Kestrel:Certificates:Default:Path, or listen on http behind a proxy that terminates TLS)"],
         AggregateException all when all.InnerExceptions.Select(Refusals).ToList() is var each && each.All(r => r.Count > 0) =>
@@ -62,11 +65,11 @@ public static class StartupErrors
     };
 
     /// <summary>"Failed to convert configuration value 'abc' at 'Jobs:WorkerCount' to type 'System.Int32'.", thrown by the binder itself.</summary>
-    private static bool ThrownBy(Exception e, Type thrower)
+    private static bool ThrownBy(Exception e, string thrower)
     {
         for (var type = e.TargetSite?.DeclaringType; type is not null; type = type.DeclaringType)
         {
-            if (type == thrower)
+            if (type.FullName == thrower)
             {
                 return true;
             }
