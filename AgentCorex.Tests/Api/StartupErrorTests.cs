@@ -215,6 +215,30 @@ public sealed partial class StartupErrorTests
             + $"and 2.0.0.0 ({Path.Combine(second, "Common.dll")}): the server loads one copy of an assembly for every plugin; build them against one version of Common."));
     }
 
+    [Test]
+    public async Task APluginFolderHoldingANativeLibrary_Starts_WithItsTools()
+    {
+        // A RID-specific publish puts native libraries (e_sqlite3.dll, Microsoft.Data.SqlClient.SNI.dll) beside the
+        // plugin: each stopped the start as "not a .NET assembly".
+        var plugin = await PluginBuild.BuildAsync(data, "Shout", ShoutPlugin(withValidator: true), new Dictionary<string, string> { ["FluentValidation"] = "11.11.0" });
+        var native = Path.Combine(plugin, "e_sqlite3.dll");
+        await File.WriteAllBytesAsync(native, [0x7F, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0]);
+
+        await using var server = await ServerProcess.StartAsync(data, new Dictionary<string, string>
+        {
+            ["Tools:PluginPaths:1"] = plugin,
+            ["Logging:LogLevel:AgentCorex.Web.Tools.ToolCatalog"] = "Debug",
+        });
+
+        using var client = server.CreateClient();
+        var tools = (await (await client.GetAsync("/tools")).ReadObjectAsync())["tools"]!.AsArray().Select(t => t.Str("name"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(tools, Does.Contain("shout"));
+            Assert.That(server.Output, Does.Contain($"Tools:PluginPaths: {native} is not a .NET assembly (a native library, say), passed over"));
+        });
+    }
+
     /// <summary>A library two plugins' folders may both carry, built in <paramref name="folder"/>; each build is another file.</summary>
     private async Task<string> BuildCommonAsync(string folder, int build, string version) =>
         await PluginBuild.BuildAsync(Directory.CreateDirectory(Path.Combine(data, folder)).FullName, "Common",

@@ -22,9 +22,11 @@ internal static class PluginAssemblies
     /// <summary>
     /// Every configured assembly, all loaded before any is scanned: a folder's assemblies may need one another, and
     /// are found by name only once loaded. A folder's copy of an assembly the server has is no plugin but its dependency,
-    /// and is not scanned.
+    /// and is not scanned. A folder's .dll that is no .NET assembly (a native library of a RID-specific publish:
+    /// e_sqlite3.dll, Microsoft.Data.SqlClient.SNI.dll) is passed over, told in <paramref name="notAssemblies"/>; a file
+    /// named alone must be one.
     /// </summary>
-    public static List<Assembly> Load(IEnumerable<string> pluginPaths, string contentRoot)
+    public static List<Assembly> Load(IEnumerable<string> pluginPaths, string contentRoot, List<string> notAssemblies)
     {
         var loaded = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var assemblies = new List<Assembly>();
@@ -37,7 +39,7 @@ internal static class PluginAssemblies
                 : throw new StartupRefusedException($"Tools:PluginPaths names '{configured}', which is neither a .dll file nor a folder.");
             foreach (var file in files.Order(StringComparer.Ordinal))
             {
-                if (LoadOnce(file, inFolder, loaded) is { } assembly)
+                if (NameOf(file, inFolder, notAssemblies) is { } name && LoadOnce(file, name, inFolder, loaded) is { } assembly)
                 {
                     assemblies.Add(assembly);
                 }
@@ -46,23 +48,32 @@ internal static class PluginAssemblies
         return assemblies;
     }
 
+    /// <summary>The file's assembly name; null for a folder's file that is no .NET assembly, which one named alone must be.</summary>
+    private static AssemblyName? NameOf(string file, bool inFolder, List<string> notAssemblies)
+    {
+        try
+        {
+            return AssemblyName.GetAssemblyName(file);
+        }
+        catch (BadImageFormatException) when (inFolder)
+        {
+            notAssemblies.Add(file);
+            return null;
+        }
+        catch (BadImageFormatException e)
+        {
+            throw new StartupRefusedException($"Tools:PluginPaths names '{file}', which is not a .NET assembly.", e);
+        }
+    }
+
     /// <summary>
     /// The file's assembly, loaded into the server's one load context, which holds one assembly of a name: a dependency
     /// that two plugin folders carry (<paramref name="loaded"/>: by name, the file first loaded) is loaded from the first,
     /// and serves both, if of one version; of two, the start is refused naming both, where the second crashed it
     /// (FileLoadException). A second copy, and a folder's copy of an assembly the server has, give null: nothing to scan.
     /// </summary>
-    private static Assembly? LoadOnce(string file, bool inFolder, Dictionary<string, string> loaded)
+    private static Assembly? LoadOnce(string file, AssemblyName name, bool inFolder, Dictionary<string, string> loaded)
     {
-        AssemblyName name;
-        try
-        {
-            name = AssemblyName.GetAssemblyName(file);
-        }
-        catch (BadImageFormatException e)
-        {
-            throw new StartupRefusedException($"Tools:PluginPaths names '{file}', which is not a .NET assembly.", e);
-        }
         if (ServerCopyOf(name.Name) is { } server)
         {
             // The server's own assembly (AgentCorex.Tools beside a plugin built with a reference to it, FluentValidation in

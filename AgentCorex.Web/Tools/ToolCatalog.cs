@@ -55,6 +55,10 @@ public sealed partial class ToolCatalog
         {
             LogPassedOver(logger, passedOver);
         }
+        foreach (var file in scan?.NotAssemblies ?? [])
+        {
+            LogNotAnAssembly(logger, file);
+        }
         LogLoaded(logger, ApiErrors.Echo(Origins(All), MaxLoadedLine));
     }
 
@@ -68,6 +72,9 @@ public sealed partial class ToolCatalog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{PassedOver}")]
     private static partial void LogPassedOver(ILogger logger, string passedOver);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Tools:PluginPaths: {File} is not a .NET assembly (a native library, say), passed over")]
+    private static partial void LogNotAnAssembly(ILogger logger, string file);
 
     /// <summary>The tool's name, read once here: a plugin whose Name throws stops the start naming its type.</summary>
     private static string NameOf(ITool tool)

@@ -20,7 +20,8 @@ public static class ToolsExtensions
 
         var options = ToolsOptions.Read(builder.Configuration);
         var passedOver = new List<string>();
-        foreach (var assembly in PluginAssemblies.Load(options.PluginPaths, builder.Environment.ContentRootPath).Prepend(typeof(ITool).Assembly).Distinct())
+        var notAssemblies = new List<string>();
+        foreach (var assembly in PluginAssemblies.Load(options.PluginPaths, builder.Environment.ContentRootPath, notAssemblies).Prepend(typeof(ITool).Assembly).Distinct())
         {
             var types = PluginAssemblies.ExportedTypes(assembly, passedOver);
             new AssemblyScanner(types).ForEach(validator =>
@@ -30,7 +31,7 @@ public static class ToolsExtensions
                 builder.Services.AddSingleton(typeof(ITool), services => Create(services, type));
             }
         }
-        builder.Services.AddSingleton(new PluginScan(passedOver));
+        builder.Services.AddSingleton(new PluginScan(passedOver, notAssemblies));
         // A tool is made once and serves every run: a scoped service (a DbContext) in its constructor would be one
         // instance shared by runs at once, never disposed. Scopes are validated in every environment, not only in
         // Development, so such a tool stops the start naming it (Create) instead of misbehaving under load.
