@@ -88,7 +88,9 @@ public sealed partial class ToolJob
                 hangfire.ChangeState(hangfireId, state, expectedState: null);
             }
         }
-        catch (OperationCanceledException) when (shutdown.LastWrites.IsCancellationRequested)
+        // Given up at the stop's last writes: ended in a pause between tries, or with the failure of the try under way as
+        // they came (or of the first, when they had come before it), which RetryWhileUnavailableAsync throws as it is.
+        catch (Exception e) when (shutdown.LastWrites.IsCancellationRequested && (e is OperationCanceledException || DatabaseFailures.IsUnavailable(e)))
         {
             LogEndGaveUp(logger, job.Id);
         }
