@@ -9,7 +9,10 @@ namespace AgentCorex.Web.Jobs;
 // A run's end recorded: in Hangfire, and in the ledger through an outage, then its metric, log, event and key's slot.
 public sealed partial class ToolJob
 {
-    /// <summary>How long the tokens of a run a cancel ended first are tried again while the database is unavailable.</summary>
+    /// <summary>
+    /// The most time the tokens of a run a cancel ended first are tried again while the database is unavailable: no try is
+    /// begun past it, so with the retries' doubling pauses (100 ms to 3.2 s) the last comes about 6.3 s after the first.
+    /// </summary>
     private static readonly TimeSpan CanceledTokensPatience = TimeSpan.FromSeconds(10);
 
     /// <summary>
