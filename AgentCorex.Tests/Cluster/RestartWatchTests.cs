@@ -1,5 +1,6 @@
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace AgentCorex.Tests.Cluster;
@@ -23,7 +24,8 @@ public sealed class RestartWatchTests
         var pooledBackend = await BackendOfAsync(pooled);
         await using var asyncCommits = new AsyncCommitDataSource(pooled);
         using var watch = new PostgreSqlRestartWatch(
-            new StorageConnection(StorageProvider.PostgreSql, watched), new LostConnections(asyncCommits), TimeProvider.System);
+            new StorageConnection(StorageProvider.PostgreSql, watched), new LostConnections(asyncCommits), TimeProvider.System,
+            NullLogger<PostgreSqlRestartWatch>.Instance);
 
         await watch.StartAsync(CancellationToken.None);
         var watchBackends = new HashSet<int>();

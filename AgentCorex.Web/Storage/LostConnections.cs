@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Net.Sockets;
 using AgentCorex.Web.Api;
+using AgentCorex.Web.Jobs;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Npgsql;
@@ -90,12 +91,17 @@ public sealed class LostConnections(AsyncCommitDataSource asyncCommits) : DbComm
 /// met a dead connection reached the server (the failure is a read after a write that succeeded), so a request that
 /// met one could not be safely run again; with the pools emptied first, none meets one. It connects again every
 /// <see cref="ReconnectPause"/> until the server is back; Npgsql's keepalive on it (a Sync message each
-/// <see cref="KeepAliveSeconds"/> s) finds a connection a network failure left open but dead.
+/// <see cref="KeepAliveSeconds"/> s) finds a connection a network failure left open but dead. Once it connects again
+/// after losing the server, it releases the job state locks the outage left held (<see cref="InterruptedStateChanges"/>).
 /// </summary>
-internal sealed class PostgreSqlRestartWatch(StorageConnection storage, LostConnections lost, TimeProvider time) : BackgroundLoop
+internal sealed class PostgreSqlRestartWatch(
+    StorageConnection storage, LostConnections lost, TimeProvider time, ILogger<PostgreSqlRestartWatch> logger) : BackgroundLoop
 {
     public static readonly TimeSpan ReconnectPause = TimeSpan.FromMilliseconds(250);
     public const int KeepAliveSeconds = 10;
+
+    /// <summary>When the watch last lost the server, until the locks that outage left held are released.</summary>
+    private DateTimeOffset? outageBegan;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -103,6 +109,7 @@ internal sealed class PostgreSqlRestartWatch(StorageConnection storage, LostConn
         while (true) // until a stop cancels its wait: a quiet end (BackgroundLoop)
         {
             await WatchAsync(watching, stoppingToken);
+            outageBegan ??= time.GetUtcNow(); // the watch ended, or could not connect: the server is away
             await Task.Delay(ReconnectPause, time, stoppingToken);
         }
     }
@@ -113,6 +120,11 @@ internal sealed class PostgreSqlRestartWatch(StorageConnection storage, LostConn
         {
             await using var connection = new NpgsqlConnection(watching);
             await connection.OpenAsync(stoppingToken);
+            if (outageBegan is { } began)
+            {
+                await InterruptedStateChanges.ReleaseAsync(connection, began, logger, stoppingToken);
+                outageBegan = null; // not before: a release the server's going away again cut off is tried at the next connect
+            }
             await KeepOpenWhileIdleAsync(connection, stoppingToken);
             await connection.WaitAsync(stoppingToken); // nothing is sent to it: it returns as the server ends it
         }
