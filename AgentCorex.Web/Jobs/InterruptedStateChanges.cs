@@ -1,3 +1,4 @@
+using AgentCorex.Web.Storage;
 using Npgsql;
 
 namespace AgentCorex.Web.Jobs;
@@ -22,13 +23,25 @@ internal static partial class InterruptedStateChanges
         // Hangfire.PostgreSql prefixes each resource with its schema's name.
         command.Parameters.Add(new() { Value = $"{HangfireStorage.SchemaName}:job:%:state-lock" });
         command.Parameters.Add(new() { Value = outageBegan.UtcDateTime });
-        var released = await command.ExecuteNonQueryAsync(cancellationToken);
-        if (released > 0)
+        try
         {
-            LogReleased(logger, released);
+            var released = await command.ExecuteNonQueryAsync(cancellationToken);
+            if (released > 0)
+            {
+                LogReleased(logger, released);
+            }
+        }
+        catch (PostgresException e) when (!LostConnections.IsLost(e))
+        {
+            // Refused, not cut off (a role without the right to delete there): said once and left, as the library's
+            // own timeout still ends such a row; thrown, it would keep the watch from ever watching again.
+            LogNotReleased(logger, e.MessageText);
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Released {Count} job state locks that the database outage left held (their state changes were cut off)")]
     private static partial void LogReleased(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release the job state locks the database outage left held ({Reason}): their jobs wait until Jobs:InvisibilityTimeout")]
+    private static partial void LogNotReleased(ILogger logger, string reason);
 }
