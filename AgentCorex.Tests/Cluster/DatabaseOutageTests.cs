@@ -341,10 +341,10 @@ public sealed class DatabaseOutageTests
             }
         }
         string?[] statuses;
-        // All but one: in about one run of five one worker was held through and past the outage, with no exception
-        // caught, apart from the back-off: by a job's state lock the outage left in hangfire.lock, which the node now
-        // releases as the database is back (AJobStateLockAnOutageLeftHeld_...). Hangfire's back-off left 5 of 10 running at 40 s.
-        while ((statuses = [.. (await Task.WhenAll(jobs.Select(client.GetJobAsync))).Select(j => j.Str("status"))]).Count(s => s == "running") < workers - 1
+        // Every one: in about one run of five one worker used to be held through and past the outage, with no exception
+        // caught, by a job's state lock the outage left in hangfire.lock; the node now releases such locks as the
+        // database is back (AJobStateLockAnOutageLeftHeld_...): 10 of 10 in five runs. Hangfire's back-off left 5 of 10 running at 40 s.
+        while ((statuses = [.. (await Task.WhenAll(jobs.Select(client.GetJobAsync))).Select(j => j.Str("status"))]).Count(s => s == "running") < workers
             && back.Elapsed < TimeSpan.FromSeconds(40))
         {
             await Task.Delay(250);
@@ -355,7 +355,7 @@ public sealed class DatabaseOutageTests
             await client.DeleteAsync($"/jobs/{job}?force=true"); // not left for this node's stop to wait on
         }
 
-        Assert.That(statuses.Count(s => s == "running"), Is.GreaterThanOrEqualTo(workers - 1),
+        Assert.That(statuses.Count(s => s == "running"), Is.EqualTo(workers),
             $"jobs running at once {took.TotalSeconds:0.0} s after the database came back (Hangfire's own back-off: minutes): {string.Join(", ", statuses)}");
     }
 
