@@ -9,20 +9,38 @@ namespace AgentCorex.Web.Jobs;
 /// outage that cuts that connection between the insert and the delete leaves the row (the delete is skipped, or its
 /// failure swallowed). Hangfire's worker tries the state change again, logging only at Debug, and once the database is
 /// back waits on its own row, which the library deletes only once older than its DistributedLockTimeout
-/// (Jobs:InvisibilityTimeout, 5 min): the worker was held that long with nothing in the log. A state change holds its
-/// lock for milliseconds, so a row taken before the outage began is no live one's. PostgreSQL only: SQL Server's locks
-/// are sp_getapplock's, ended with their session.
+/// (Jobs:InvisibilityTimeout, 5 min): the worker was held that long with nothing in the log. A row taken before the
+/// outage began may still be a live state change's: the watch's own connection ended alone (a blip, an operator's
+/// pg_terminate_backend) counts as an outage, and one node's outage is none of the other nodes sharing the database,
+/// whose rows are released too. So only rows at least <see cref="MinimumAge"/> old go, which no live state change's
+/// is. PostgreSQL only: SQL Server's locks are sp_getapplock's, ended with their session.
 /// </summary>
 internal static partial class InterruptedStateChanges
 {
-    /// <summary>Deletes the job state locks taken before <paramref name="outageBegan"/>, logging how many if any.</summary>
-    public static async Task ReleaseAsync(NpgsqlConnection connection, DateTimeOffset outageBegan, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>
+    /// How old a state lock must be to be taken for a cut-off one. A state change holds its lock for milliseconds (a read,
+    /// Hangfire's filters, one transaction): 30 s is far above one slowed by load, and still frees a held worker within
+    /// tens of seconds rather than 5 minutes. <c>acquired</c> is the clock of the node that took the lock (Hangfire.PostgreSql
+    /// writes its DateTime.UtcNow, not the server's now()), which the library itself compares with the clock of the
+    /// node taking the lock next: no clock is the database's, so this node's is used as the library does, and a skew
+    /// between nodes comes off the 30 s.
+    /// </summary>
+    public static readonly TimeSpan MinimumAge = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Deletes the job state locks taken before <paramref name="outageBegan"/> and at least <see cref="MinimumAge"/> old
+    /// at <paramref name="now"/>, logging how many if any. Returns how long until the rest taken before the outage are as
+    /// old (a second pass is due then), or zero once none is left to wait for.
+    /// </summary>
+    public static async Task<TimeSpan> ReleaseAsync(
+        NpgsqlConnection connection, DateTimeOffset outageBegan, DateTimeOffset now, ILogger logger, CancellationToken cancellationToken)
     {
+        var oldEnough = now - MinimumAge;
         await using var command = new NpgsqlCommand(
             $"""DELETE FROM "{HangfireStorage.SchemaName}"."lock" WHERE "resource" LIKE $1 AND "acquired" < $2""", connection);
         // Hangfire.PostgreSql prefixes each resource with its schema's name.
         command.Parameters.Add(new() { Value = $"{HangfireStorage.SchemaName}:job:%:state-lock" });
-        command.Parameters.Add(new() { Value = outageBegan.UtcDateTime });
+        command.Parameters.Add(new() { Value = (outageBegan < oldEnough ? outageBegan : oldEnough).UtcDateTime });
         try
         {
             var released = await command.ExecuteNonQueryAsync(cancellationToken);
@@ -30,12 +48,14 @@ internal static partial class InterruptedStateChanges
             {
                 LogReleased(logger, released);
             }
+            return outageBegan > oldEnough ? outageBegan - oldEnough : TimeSpan.Zero;
         }
         catch (PostgresException e) when (!LostConnections.IsLost(e))
         {
             // Refused, not cut off (a role without the right to delete there): said once and left, as the library's
             // own timeout still ends such a row; thrown, it would keep the watch from ever watching again.
             LogNotReleased(logger, e.MessageText);
+            return TimeSpan.Zero;
         }
     }
 

@@ -92,7 +92,8 @@ public sealed class LostConnections(AsyncCommitDataSource asyncCommits) : DbComm
 /// met one could not be safely run again; with the pools emptied first, none meets one. It connects again every
 /// <see cref="ReconnectPause"/> until the server is back; Npgsql's keepalive on it (a Sync message each
 /// <see cref="KeepAliveSeconds"/> s) finds a connection a network failure left open but dead. Once it connects again
-/// after losing the server, it releases the job state locks the outage left held (<see cref="InterruptedStateChanges"/>).
+/// after losing the server, it releases the job state locks the outage left held (<see cref="InterruptedStateChanges"/>),
+/// those too recent to be sure of in a second pass.
 /// </summary>
 internal sealed class PostgreSqlRestartWatch(
     StorageConnection storage, LostConnections lost, TimeProvider time, ILogger<PostgreSqlRestartWatch> logger) : BackgroundLoop
@@ -100,7 +101,7 @@ internal sealed class PostgreSqlRestartWatch(
     public static readonly TimeSpan ReconnectPause = TimeSpan.FromMilliseconds(250);
     public const int KeepAliveSeconds = 10;
 
-    /// <summary>When the watch last lost the server, until the locks that outage left held are released.</summary>
+    /// <summary>When the watch last lost the server, until it connects again and releases the locks that outage left held.</summary>
     private DateTimeOffset? outageBegan;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -120,12 +121,20 @@ internal sealed class PostgreSqlRestartWatch(
         {
             await using var connection = new NpgsqlConnection(watching);
             await connection.OpenAsync(stoppingToken);
+            await KeepOpenWhileIdleAsync(connection, stoppingToken);
             if (outageBegan is { } began)
             {
-                await InterruptedStateChanges.ReleaseAsync(connection, began, logger, stoppingToken);
-                outageBegan = null; // not before: a release the server's going away again cut off is tried at the next connect
+                // Cleared first: losing the server again (the release cut off too) begins a later outage, whose
+                // release at the next connect takes this one's locks with its own.
+                outageBegan = null;
+                TimeSpan untilTheRest;
+                while ((untilTheRest = await InterruptedStateChanges.ReleaseAsync(connection, began, time.GetUtcNow(), logger, stoppingToken)) > TimeSpan.Zero)
+                {
+                    // Locks taken shortly before the outage may be live state changes' yet: released in a second pass
+                    // once old enough, the connection watched meanwhile (Npgsql's timed wait leaves it usable).
+                    await connection.WaitAsync(untilTheRest, stoppingToken);
+                }
             }
-            await KeepOpenWhileIdleAsync(connection, stoppingToken);
             await connection.WaitAsync(stoppingToken); // nothing is sent to it: it returns as the server ends it
         }
         catch (Exception e) when (lost.ClearIfLost(e))
