@@ -194,6 +194,29 @@ def poll(what, fn, deadline_s):
 
 
 # ---------- one scenario ----------
+def server_env(sha, connection_string=None):
+    """The settings of every server of a scenario: the old build's plugin, 3 tool workers, short stops and sweeps; and,
+    given a PostgreSQL database, that database with a dead node's jobs taken over soon."""
+    env = {"Tools__PluginPaths__0": os.path.join(OUT, f"plugin-{sha}", "SideEffectPlugin.dll"),
+           "Network__AllowPrivateTargets": "true", "Jobs__WorkerCount": "3", "Jobs__ShutdownTimeout": "00:00:03",
+           "Jobs__QueuePollInterval": "00:00:01",
+           # A delivery whose retry a restart lost is enqueued again once so far past due (2 min by default).
+           "Webhooks__RepairGrace": "00:00:10", "Webhooks__SweepInterval": "00:00:05"}
+    if connection_string:
+        # A dead node's running jobs are taken over once their Hangfire job is invisible this long (5 min by default).
+        env.update({"Storage__Provider": "PostgreSql", "ConnectionStrings__AgentCorex": connection_string, "Jobs__InvisibilityTimeout": "00:00:30"})
+    return env
+
+
+def printed_admin_key(log):
+    """The bootstrap admin key a server printed to its log, or None: printed once it listens, a moment after it may answer ready."""
+    for _ in range(50):
+        m = re.search(r"(acx_[A-Za-z0-9_]+)", open(log).read())
+        if m: return m.group(1)
+        time.sleep(0.1)
+    return None
+
+
 def scenario_run(sha, old_root, mode, stop, pg):
     global scenario
     scenario = f"{sha}-{mode}-{stop}"
@@ -202,16 +225,8 @@ def scenario_run(sha, old_root, mode, stop, pg):
     shutil.rmtree(base, ignore_errors=True)
     data = os.path.join(base, "data"); os.makedirs(data)
     log = os.path.join(base, "server.log")
-    env = {"Tools__PluginPaths__0": os.path.join(OUT, f"plugin-{sha}", "SideEffectPlugin.dll"),
-           "Network__AllowPrivateTargets": "true", "Jobs__WorkerCount": "3", "Jobs__ShutdownTimeout": "00:00:03",
-           "Jobs__QueuePollInterval": "00:00:01",
-           # A delivery whose retry a restart lost is enqueued again once so far past due (2 min by default).
-           "Webhooks__RepairGrace": "00:00:10", "Webhooks__SweepInterval": "00:00:05"}
-    db = None
-    if mode == "postgres":
-        db = f"up_{sha}_{stop}"
-        # A dead node's running jobs are taken over once their Hangfire job is invisible this long (5 min by default).
-        env.update({"Storage__Provider": "PostgreSql", "ConnectionStrings__AgentCorex": pg.database(db), "Jobs__InvisibilityTimeout": "00:00:30"})
+    db = f"up_{sha}_{stop}" if mode == "postgres" else None
+    env = server_env(sha, pg.database(db) if db else None)
 
     def ledger(sql):
         if pg: return pg.query(sql, db)
@@ -224,13 +239,9 @@ def scenario_run(sha, old_root, mode, stop, pg):
 
     # --- the old build ---
     old = Server(app_of(old_root), env, data, log)
-    m = None
-    for _ in range(50):  # printed once the server listens, a moment after it may answer ready
-        m = re.search(r"(acx_[A-Za-z0-9_]+)", open(log).read())
-        if m or "Auth__AdminKey" in env: break
-        time.sleep(0.1)
+    m = None if "Auth__AdminKey" in env else printed_admin_key(log)
     if not check(m or "Auth__AdminKey" in env, "the old build printed no admin key"): old.stop(signal.SIGKILL); return
-    keys = {"boot": {"api_key": env.get("Auth__AdminKey") or m.group(1), "admin": True, "stored": "Auth__AdminKey" not in env}}
+    keys = {"boot": {"api_key": env.get("Auth__AdminKey") or m, "admin": True, "stored": "Auth__AdminKey" not in env}}
     for name, plan, admin in [("admin2", "enterprise", True), ("plain", "pro", False), ("free", "free", False)]:
         s, js, _ = old.call("POST", "/api_keys", keys["boot"]["api_key"], {"name": f"upgrade {name}", "plan": plan, "admin": admin})
         if not check(s in (200, 201), f"old POST /api_keys {name}: {s} {js}"): old.stop(signal.SIGKILL); return
