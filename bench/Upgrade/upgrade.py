@@ -21,6 +21,8 @@ p.add_argument("--worktrees", help="folder of the old builds' worktrees (wt-old-
 p.add_argument("--keep-worktrees", action="store_true", help="leave the worktrees this run made")
 p.add_argument("--no-build", action="store_true", help="use the builds already in the worktrees and this checkout")
 p.add_argument("--pg-bin", default="/usr/lib/postgresql/15/bin")
+p.add_argument("--rolling", metavar="OLD",
+               help="instead, a rolling upgrade from commit OLD (same schema): an old and a new node side by side on PostgreSQL, for each of --stops")
 a = p.parse_args()
 
 OUT = os.path.abspath(a.out)
@@ -461,18 +463,256 @@ def check_new(new, keys, jobs, before, left, hook, old_deliveries, until, status
         check(s == 200 and b"<html" in (body or b"").lower(), f"dashboard {page}: {s}")
 
 
+# ---------- a rolling upgrade: two builds side by side on one PostgreSQL database ----------
+LOG_LEVELS = re.compile(r"^\S+ (warn|fail|crit): (\S+)")
+
+
+def log_lines(log, levels=("warn", "fail", "crit")):
+    """The log's entries of those levels, each as 'level: category first line of its message'."""
+    lines, out = open(log).read().splitlines(), []
+    for i, line in enumerate(lines):
+        m = LOG_LEVELS.match(line)
+        if m and m.group(1) in levels:
+            out.append(f"{m.group(1)}: {m.group(2)} {lines[i + 1].strip() if i + 1 < len(lines) else ''}")
+    return out
+
+
+def rolling_run(sha, old_root, stop, pg):
+    """Node A on the old build and node B on this checkout's, one database, both taking jobs; then A stopped (SIGTERM or
+    kill -9) with jobs running and started again on this checkout's build; then B killed -9 mid-run and started again."""
+    global scenario
+    scenario = f"rolling-{sha}-{stop}"
+    print(f"scenario {scenario}", flush=True)
+    base = os.path.join(OUT, scenario)
+    shutil.rmtree(base, ignore_errors=True)
+    db = f"roll_{sha}_{stop}"
+    # Timed lines: the two nodes' logs are read side by side.
+    env = dict(server_env(sha, pg.database(db)), Logging__Console__FormatterName="simple",
+               Logging__Console__FormatterOptions__TimestampFormat="HH:mm:ss.fff ", Logging__Console__FormatterOptions__UseUtcTimestamp="true")
+    logs, data = {}, {}
+    for name in ("A", "B"):
+        data[name] = os.path.join(base, f"data-{name}"); os.makedirs(data[name])
+        logs[name] = os.path.join(base, f"node-{name}.log")
+    nodes, builds, pids = {}, {}, {}   # name -> Server; name -> its build ("old"/"new"); every pid a node had -> (name, build)
+
+    def start(name, build):
+        nodes[name] = Server(app_of(old_root if build == "old" else ROOT), env, data[name], logs[name])
+        builds[name], pids[nodes[name].proc.pid] = build, (name, build)
+        print(f"  node {name} ({build} build) ready in {nodes[name].start_s:.1f} s", flush=True)
+
+    def call(name, method, path, key, body=None):
+        s, js, h = nodes[name].call(method, path, keys[key]["api_key"] if key else None, body)
+        check(s is not None and s < 500, f"node {name} ({builds[name]}): {method} {path}: {s} {js}")
+        return s, js
+
+    def status(name, jid):
+        s, js = call(name, "GET", f"/jobs/{jid}", "boot")
+        return js if s == 200 else None
+
+    def until(name, jid, states, deadline=60):
+        return poll(f"{jobs[jid]['label']} to be {'/'.join(states)} (read on {name})",
+                    lambda: (lambda j: j if j and j["status"] in states else None)(status(name, jid)), deadline)
+
+    jobs = {}   # job_id -> {"key", "tool", "args", "label", "via"}
+
+    def submit(name, label, key, tool, args, timeout_ms=None):
+        body = {"tool": tool, "arguments": args, **({"timeout_ms": timeout_ms} if timeout_ms else {})}
+        s, js = call(name, "POST", "/jobs/submit", key, body)
+        if not check(s == 202, f"submit {label} on {name}: {s} {js}"): return None
+        jobs[js["job_id"]] = {"key": key, "tool": tool, "args": args, "label": f"{label} (via {name}, {builds[name]})", "via": builds[name]}
+        return js["job_id"]
+
+    def runs():
+        """How many runs of the jobs submitted through each build each build's workers made: a Hangfire run's server id
+        holds the pid of its node's process."""
+        ran = collections.Counter()
+        for job_id, server in pg.query("SELECT h.arguments::json->>0, s.data::json->>'ServerId' FROM hangfire.job h "
+                                       "JOIN hangfire.state s ON s.jobid = h.id AND s.name = 'Processing'", db):
+            jid, pid = json.loads(job_id), int(server.split(":")[-2])
+            if jid in jobs: ran[(jobs[jid]["via"], pids.get(pid, ("?", "?"))[1])] += 1
+        return ran
+
+    def same_on_both(what, path, key):
+        """The answer of path on both nodes: the same status and body."""
+        (sa, ja), (sb, jb) = call("A", "GET", path, key), call("B", "GET", path, key)
+        check(sa == sb == 200 and ja == jb, f"{what} reads otherwise on A ({builds['A']}) and B ({builds['B']}): {sa} {ja} / {sb} {jb}")
+        return ja
+
+    # --- A on the old build, B on this checkout's, one database ---
+    start("A", "old")
+    boot = printed_admin_key(logs["A"])
+    if not check(boot, "the old node printed no admin key"): nodes["A"].stop(signal.SIGKILL); return
+    keys = {"boot": {"api_key": boot, "admin": True}}
+    try:
+        start("B", "new")
+        check(not printed_admin_key(logs["B"]), "the new node printed an admin key of its own on a database that has one")
+        for name, plan, admin, via in [("plain", "pro", False, "A"), ("free", "free", False, "B"), ("admin2", "enterprise", True, "B")]:
+            s, js = call(via, "POST", "/api_keys", "boot", {"name": f"rolling {name}", "plan": plan, "admin": admin})
+            if not check(s in (200, 201), f"POST /api_keys {name} on {via}: {s} {js}"): return
+            keys[name] = {"api_key": js["api_key"], "key_id": js["key_id"], "admin": admin}
+        same_on_both("GET /api_keys", "/api_keys?limit=100", "boot")
+        # The plain key's webhook for every event, made on the new node: each node sends the events of the jobs it ends.
+        path = f"/{scenario}"
+        s, js = call("B", "POST", "/webhooks", "plain", {
+            "url": f"{HOOK}{path}", "events": ["job.queued", "job.started", "job.completed", "job.failed", "job.canceled", "job.timeout"]})
+        hook = {"id": js["webhook_id"], "secret": js["secret"], "path": path} if check(s == 201, f"POST /webhooks on B: {s} {js}") else None
+        same_on_both("GET /webhooks", "/webhooks", "plain")
+
+        # Jobs that end at once, from each node; each reads the same from both.
+        done = []
+        for n in ("A", "B"):
+            done += [submit(n, "echo", "plain", "echo", {"message": f"via {n}"}),
+                     submit(n, "fail", "plain", "fail", {"message": f"failure via {n}", "code": "ROLLING_FAILURE"}),
+                     submit(n, "timeout wait", "plain", "wait", {"duration_ms": 5000}, timeout_ms=300),
+                     submit(n, "admin echo", "admin2", "echo", {"message": "admin's"})]
+        for jid in filter(None, done): until("A", jid, FINAL, 30)
+        # Six running on the six workers: on each node a wait with progress (safe to retry), a side effect (not), and a
+        # wait the other node cancels with force; then queued behind them, a queued one the other node cancels.
+        running, force, queued, cancel_queued = [], {}, [], {}
+        for n, other in (("A", "B"), ("B", "A")):
+            running += [submit(n, "running wait", "plain", "wait", {"duration_ms": 20000, "steps": 20}),
+                        submit(n, "running side effect", "plain", "upgrade_side_effect", {"duration_ms": 20000})]
+            # admin2's (enterprise): the plain key's 5 at once (pro) are taken by the four above and a queued one.
+            force[submit(n, "wait to cancel running", "admin2", "wait", {"duration_ms": 30000, "steps": 10})] = other
+        for jid in filter(None, running + list(force)): until("A", jid, {"running"}, 30)
+        for n, other in (("A", "B"), ("B", "A")):
+            queued += [submit(n, "queued wait", "plain", "wait", {"duration_ms": 1000, "steps": 2}),
+                       submit(n, "queued side effect", "plain", "upgrade_side_effect", {"duration_ms": 300}),
+                       submit(n, "queued admin echo", "admin2", "echo", {"message": "queued"}),
+                       submit(n, "queued free wait", "free", "wait", {"duration_ms": 300})]
+            cancel_queued[submit(n, "queued wait to cancel", "plain", "wait", {"duration_ms": 1000})] = other
+        for jid, other in cancel_queued.items():
+            s, js = call(other, "DELETE", f"/jobs/{jid}", "plain")
+            check(s == 200 and js and js.get("status") == "canceled", f"DELETE of {jobs[jid]['label']} on {other}: {s} {js}")
+        time.sleep(3)   # steps of progress
+        for jid in running:
+            if jobs[jid]["tool"] != "wait": continue
+            a, b = status("A", jid), status("B", jid)
+            pa, pb = (a or {}).get("progress") or {}, (b or {}).get("progress") or {}
+            check(pa.get("total_steps") == pb.get("total_steps") == 20 and abs(pa.get("percentage", -99) - pb.get("percentage", 99)) <= 5,
+                  f"{jobs[jid]['label']}: its progress reads otherwise on A and B: {a} / {b}")
+        for jid, other in force.items():
+            s, js = call(other, "DELETE", f"/jobs/{jid}?force=true", "admin2")
+            check(s == 200 and js and js.get("status") == "canceled", f"forced DELETE of {jobs[jid]['label']} on {other}: {s} {js}")
+        # The canceled runs free their workers: the queued jobs start, on either node.
+        for jid in filter(None, queued): until("A", jid, FINAL, 60)
+        for jid in list(force) + list(cancel_queued):
+            js = same_on_both(jobs[jid]["label"], f"/jobs/{jid}", "boot")
+            check(js and js["status"] == "canceled", f"{jobs[jid]['label']}: {js}")
+        for jid in filter(None, done + queued): same_on_both(jobs[jid]["label"], f"/jobs/{jid}", "boot")
+        # Which worker takes a job is Hangfire's choice: echoes through each build until the other build has run one.
+        for via, other in (("A", "B"), ("B", "A")):
+            for _ in range(10):
+                if runs()[(builds[via], builds[other])]: break
+                for jid in filter(None, [submit(via, "echo for the other build", "admin2", "echo", {"message": via}) for _ in range(6)]):
+                    until("A", jid, FINAL, 30)
+            check(runs()[(builds[via], builds[other])], f"no job submitted through {via} ({builds[via]}) ran on {other} ({builds[other]})")
+        # The dashboard of each build shows the Hangfire jobs of both.
+        auth = {"Authorization": "Basic " + base64.b64encode(b"x:" + boot.encode()).decode()}
+        for (hid,) in pg.query("SELECT hangfire_id FROM jobs WHERE hangfire_id IS NOT NULL", db):
+            for n in ("A", "B"):
+                s, body, _ = nodes[n].call("GET", f"/hangfire/jobs/details/{hid}", headers=auth, raw=True)
+                check(s == 200, f"the dashboard of {n} ({builds[n]}): Hangfire job {hid}: {s} {(body or b'')[:200]!r}")
+        finished = {jid: status("A", jid) for jid in jobs if jid in done or jid in force or jid in cancel_queued}
+
+        # --- A stopped with its jobs running, and started again on this checkout's build ---
+        more = [submit("B", "wait across A's stop", "plain", "wait", {"duration_ms": 8000, "steps": 4}) for _ in range(2)]
+        more += [submit("A", "side effect across A's stop", "plain", "upgrade_side_effect", {"duration_ms": 8000})]
+        time.sleep(1)
+        rc = nodes["A"].stop(signal.SIGTERM if stop == "sigterm" else signal.SIGKILL)
+        if stop == "sigterm": check(rc == 0, f"the old node exited {rc} on SIGTERM")
+        print(f"  A ({stop}) left: {collections.Counter(r[0] for r in pg.query('SELECT status FROM jobs', db))}", flush=True)
+        start("A", "new")
+        for n in ("A", "B"):
+            more += [submit(n, "wait after A's upgrade", "plain", "wait", {"duration_ms": 12000, "steps": 4}),
+                     submit(n, "side effect after A's upgrade", "plain", "upgrade_side_effect", {"duration_ms": 12000}),
+                     submit(n, "echo after A's upgrade", "plain", "echo", {"message": f"via {n}"})]
+        time.sleep(4)
+        # --- B killed -9 mid-run, and started again ---
+        nodes["B"].stop(signal.SIGKILL)
+        print(f"  B (kill) left: {collections.Counter(r[0] for r in pg.query('SELECT status FROM jobs', db))}", flush=True)
+        start("B", "new")
+        more += [submit("B", "echo after B's restart", "plain", "echo", {"message": "last"})]
+
+        # --- every job ends, reads the same from both nodes, and as the rules say ---
+        for jid in list(jobs):
+            js = until("A", jid, FINAL, 120)
+            if not js: continue
+            j = jobs[jid]
+            check(js == same_on_both(j["label"], f"/jobs/{jid}", "boot"), f"{j['label']}: read otherwise as polled: {js}")
+            owner = call("B", "GET", f"/jobs/{jid}", j["key"])[1]
+            check(owner == js, f"{j['label']}: its owner reads it otherwise than an admin key: {owner}")
+            if jid in finished:
+                check(js == finished[jid], f"{j['label']}: a finished job changed: {finished[jid]} -> {js}")
+            elif j["tool"] == "upgrade_side_effect":
+                check(js["status"] == "completed" or (js["status"] == "failed" and js["error"]["code"] == "SERVER_RESTARTED"),
+                      f"{j['label']}: not safe to retry: {js}")
+            elif j["tool"] != "fail" and "timeout" not in j["label"]:
+                check(js["status"] == "completed", f"{j['label']}: safe to retry, should have completed: {js}")
+            if js["status"] == "completed":
+                expect = {"echo": {"message": j["args"].get("message")}}.get(j["tool"], {"waited_ms": j["args"].get("duration_ms")})
+                check(js.get("result") == expect, f"{j['label']}: completed without its result: {js}")
+        ran = runs()
+        for job_id, tool, attempt, st, pending, parked, ended in pg.query(
+                "SELECT job_id, tool, attempt, status, events_pending, parked, completed_at IS NOT NULL FROM jobs", db):
+            check(int(attempt) <= 1 or tool != "upgrade_side_effect", f"{jobs[job_id]['label']}, not safe to retry, started {attempt} times")
+            # Parked is left as it was by a cancel (both builds): it means something of a queued job only.
+            check(pending == "0" and (parked == "f" or st == "canceled") and ended == "t",
+                  f"{jobs[job_id]['label']} ({st}): events_pending {pending}, parked {parked}, completed_at set {ended}")
+        print(f"  runs (submitted via build, run by build): {dict(ran)}", flush=True)
+        check(ran[("old", "new")] and ran[("new", "old")], f"the builds did not both run jobs the other enqueued: {dict(ran)}")
+        # Lists, totals and metrics read the same from both nodes and count every job.
+        for name, k in keys.items():
+            js = same_on_both(f"GET /jobs as {name}", "/jobs?limit=100", name)
+            want = len(jobs) if k["admin"] else sum(1 for j in jobs.values() if j["key"] == name)
+            check(js and js["pagination"]["total"] == want, f"GET /jobs as {name}: {js and js['pagination']}, {want} expected")
+        final = {jid: status("A", jid) for jid in jobs}
+        for tool in ("echo", "wait", "fail", "upgrade_side_effect"):
+            js = same_on_both(f"/tools/{tool}/metrics", f"/tools/{tool}/metrics", "boot")
+            c = collections.Counter(v["status"] for jid, v in final.items() if v and jobs[jid]["tool"] == tool)
+            want = {"total_jobs": sum(c.values()), **{st: c[st] for st in ("completed", "failed", "timeout", "canceled")}}
+            check(js and {k: js.get(k) for k in want} == want, f"/tools/{tool}/metrics: {js}, {want} expected")
+        print(f"  ended: {collections.Counter((j['tool'], final[jid]['status']) for jid, j in jobs.items() if final[jid])}", flush=True)
+        # Each of the plain key's jobs' final event delivered, signed as README says, whichever build sent it.
+        if hook:
+            def delivered():
+                bodies = [json.loads(b) for _, b, _ in received[path]]
+                return all(any(b["job"]["job_id"] == jid and b["event"] == "job." + final[jid]["status"] for b in bodies)
+                           for jid, j in jobs.items() if j["key"] == "plain" and final[jid])
+            poll("the final events of the plain key's jobs to be delivered", delivered, 60)
+            for h, body, _ in received[path]:
+                check(webhook_signatures.valid(hook["secret"], h, body), f"a delivery not signed as README says: {body[:100]!r}")
+            sent = collections.Counter((json.loads(b)["job"]["job_id"], json.loads(b)["event"]) for _, b, _ in received[path])
+            print(f"  deliveries: {len(received[path])}, events delivered more than once: {[(jobs[j]['label'], e, n) for (j, e), n in sent.items() if n > 1]}", flush=True)
+    finally:
+        for name, server in nodes.items():
+            if server.proc.poll() is None:
+                check(server.stop(signal.SIGTERM) == 0, f"node {name} ({builds[name]}) did not exit 0 on SIGTERM")
+        for name in ("A", "B"):
+            lines = collections.Counter(log_lines(logs[name]))
+            print(f"  node {name} log: {sum(lines.values())} warning/error entries", flush=True)
+            for line, n in lines.most_common(): print(f"    {n} x {line[:240]}", flush=True)
+            for line in lines:
+                if not line.startswith("warn"): problem(f"node {name} logged {line[:200]}")
+
+
 # ---------- main ----------
 def main():
     global scenario
     os.makedirs(OUT, exist_ok=True)
-    commits = [c.strip() for c in a.commits.split(",") if c.strip()]
+    commits = [a.rolling] if a.rolling else [c.strip() for c in a.commits.split(",") if c.strip()]
     roots = {sha: worktree(sha) for sha in commits}
     if not a.no_build:
         build(ROOT, "head")
         for sha, root in roots.items(): build(root, sha)
-    pg = Postgres() if "postgres" in a.modes else None
+    pg = Postgres() if "postgres" in a.modes or a.rolling else None
     try:
-        for sha in commits:
+        for stop in a.stops.split(",") if a.rolling else []:
+            try:
+                rolling_run(a.rolling, roots[a.rolling], stop, pg)
+            except Exception as e:   # noqa: BLE001 - as below
+                problem(f"{type(e).__name__}: {e}")
+        for sha in [] if a.rolling else commits:
             for mode in a.modes.split(","):
                 for stop in a.stops.split(","):
                     try:
@@ -484,7 +724,7 @@ def main():
         receiver.shutdown()
         if not a.keep_worktrees:
             for path in made_worktrees: subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", path])
-    report = {"commits": commits, "modes": a.modes, "stops": a.stops, "problems": [{"scenario": s, "what": w} for s, w in problems]}
+    report = {"commits": commits, "rolling": bool(a.rolling), "modes": "postgres" if a.rolling else a.modes, "stops": a.stops, "problems": [{"scenario": s, "what": w} for s, w in problems]}
     with open(os.path.join(OUT, "report.json"), "w") as f: json.dump(report, f, indent=1)
     print(f"{len(problems)} problem(s); report in {OUT}/report.json")
     sys.exit(1 if problems else 0)
