@@ -236,6 +236,7 @@ def scenario_run(sha, old_root, mode, stop, pg):
         try: return [[str(v) if v is not None else "" for v in row] for row in c.execute(sql)]
         finally: c.close()
 
+    if pg:
         # A configured admin key here (its jobs are owned by key_configured_admin), the printed one on the embedded default.
         env["Auth__AdminKey"] = "upgrade-configured-admin-key-0123456789"
 
