@@ -117,7 +117,7 @@ internal sealed class DashboardRequestCheck(RequestDelegate next, RouteCollectio
 internal static class DashboardErrors
 {
     public static ApiException ReadOnly() =>
-        new(StatusCodes.Status403Forbidden, new ApiError("FORBIDDEN", "The dashboard is read-only: jobs are changed through the API"));
+        new(StatusCodes.Status403Forbidden, new ApiError(ErrorCodes.Forbidden, "The dashboard is read-only: jobs are changed through the API"));
 
     public static ApiException FormRequired() =>
         ApiErrors.InvalidRequest("This dashboard endpoint needs a readable form body (application/x-www-form-urlencoded or multipart/form-data), as the dashboard's own pages send");

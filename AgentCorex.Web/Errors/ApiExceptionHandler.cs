@@ -30,7 +30,7 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
             _ when DatabaseFailures.IsUnavailable(exception) => ApiErrors.DatabaseUnavailable(exception),
             _ => null,
         };
-        if (error is { Error.Code: ApiErrors.DatabaseUnavailableCode, InnerException: { } cause })
+        if (error is { Error.Code: ErrorCodes.DatabaseUnavailable, InnerException: { } cause })
         {
             // An outage fails every request: the first said at once in a line (no stack trace), then a line a minute at most.
             if (unavailable.Admit("database") is { } notLogged)
@@ -43,7 +43,7 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
             LogUnhandled(logger, exception, context.Request.Method, context.Request.Path);
             error = ApiErrors.Internal();
         }
-        else if (error is { Error.Code: ApiErrors.InternalCode, InnerException: { } fault })
+        else if (error is { Error.Code: ErrorCodes.InternalError, InnerException: { } fault })
         {
             // A fault an execution endpoint answered for its tool: logged whole, as any other.
             LogUnhandled(logger, fault, context.Request.Method, context.Request.Path);
@@ -55,7 +55,7 @@ internal sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> l
             // Refused before the action read the body (the look-up of a key the node has not cached, the rate limit's
             // shared count), a body too large to read, or a fault outside the action (a filter's): an execution
             // endpoint's errors say "status":"error", and name the tool asked for where the body can be read.
-            error = error.Error.Code == ApiErrors.DatabaseUnavailableCode
+            error = error.Error.Code == ErrorCodes.DatabaseUnavailable
                 ? await error.ForToolInBodyAsync(context.Request, cancellationToken)
                 : error.ForNoTool();
         }

@@ -7,11 +7,11 @@ public static class JobErrors
     public const string ServerRestarted = "SERVER_RESTARTED";
 
     public static ApiException NotFound(string jobId) =>
-        new(StatusCodes.Status404NotFound, new ApiError("JOB_NOT_FOUND", $"Job {ApiErrors.Echo(jobId, ApiErrors.MaxEchoedId)} does not exist"));
+        new(StatusCodes.Status404NotFound, new ApiError(ErrorCodes.JobNotFound, $"Job {ApiErrors.Echo(jobId, ApiErrors.MaxEchoedId)} does not exist"));
 
     public static ApiException CannotCancelRunning() =>
-        new(StatusCodes.Status400BadRequest, new ApiError("CANNOT_CANCEL_RUNNING", "Cannot cancel a job that is already running"));
+        new(StatusCodes.Status400BadRequest, new ApiError(ErrorCodes.CannotCancelRunning, "Cannot cancel a job that is already running"));
 
     public static ApiException AlreadyFinished(string jobId, string status) =>
-        new(StatusCodes.Status400BadRequest, new ApiError("JOB_ALREADY_FINISHED", $"Job {jobId} has already finished ({status})"));
+        new(StatusCodes.Status400BadRequest, new ApiError(ErrorCodes.JobAlreadyFinished, $"Job {jobId} has already finished ({status})"));
 }

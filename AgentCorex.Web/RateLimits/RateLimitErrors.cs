@@ -6,7 +6,7 @@ public static class RateLimitErrors
 {
     public static ApiException Exceeded(int perMinute, long retryAfterSeconds) =>
         new(StatusCodes.Status429TooManyRequests, new ApiError(
-            "RATE_LIMIT_EXCEEDED",
+            ErrorCodes.RateLimitExceeded,
             $"Rate limit of {perMinute} requests per minute exceeded; retry in {retryAfterSeconds} s",
             Details: new Dictionary<string, object?> { ["limit"] = perMinute, ["retry_after"] = retryAfterSeconds }))
         {
@@ -16,7 +16,7 @@ public static class RateLimitErrors
     /// <summary>A direct execution over the key's limit: a slot may free at any moment, so a second is worth a retry.</summary>
     public static ApiException ConcurrencyExceeded(int maxConcurrent) =>
         new(StatusCodes.Status429TooManyRequests, new ApiError(
-            "RATE_LIMIT_EXCEEDED",
+            ErrorCodes.RateLimitExceeded,
             $"Limit of {maxConcurrent} tool executions at once reached; retry when one of this key's executions or jobs ends",
             Details: new Dictionary<string, object?> { ["max_concurrent"] = maxConcurrent }))
         {

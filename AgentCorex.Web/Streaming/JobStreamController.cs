@@ -148,7 +148,7 @@ internal static class StreamErrors
     /// <summary>The key has its most streams open on this node: one of them must close first.</summary>
     public static ApiException TooManyStreamsForKey(int max) =>
         new(StatusCodes.Status429TooManyRequests, new ApiError(
-            "RATE_LIMIT_EXCEEDED",
+            ErrorCodes.RateLimitExceeded,
             $"Limit of {max} open streams per key on this server reached; close one of this key's streams first",
             Details: new Dictionary<string, object?> { ["max_streams_per_key"] = max }))
         {
@@ -156,7 +156,7 @@ internal static class StreamErrors
         };
 
     public static ApiException TooManyStreams() =>
-        new(StatusCodes.Status503ServiceUnavailable, new ApiError("TOO_MANY_STREAMS", "This server has as many open streams as it serves; try again shortly"))
+        new(StatusCodes.Status503ServiceUnavailable, new ApiError(ErrorCodes.TooManyStreams, "This server has as many open streams as it serves; try again shortly"))
         {
             RetryAfter = RetryAfter,
         };

@@ -6,10 +6,10 @@ public static class WebhookErrors
 {
     /// <summary>Also for another key's webhook: its existence is not the caller's to know.</summary>
     public static ApiException NotFound(string webhookId) =>
-        new(StatusCodes.Status404NotFound, new ApiError("WEBHOOK_NOT_FOUND", $"Webhook {ApiErrors.Echo(webhookId, ApiErrors.MaxEchoedId)} does not exist"));
+        new(StatusCodes.Status404NotFound, new ApiError(ErrorCodes.WebhookNotFound, $"Webhook {ApiErrors.Echo(webhookId, ApiErrors.MaxEchoedId)} does not exist"));
 
     public static ApiException LimitReached(int limit) =>
         new(StatusCodes.Status409Conflict, new ApiError(
-            "WEBHOOK_LIMIT_REACHED", $"This key already has {limit} webhooks, the most it may have; delete one first",
+            ErrorCodes.WebhookLimitReached, $"This key already has {limit} webhooks, the most it may have; delete one first",
             Details: new Dictionary<string, object?> { ["limit"] = limit }));
 }
