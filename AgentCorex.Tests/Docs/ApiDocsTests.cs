@@ -195,6 +195,48 @@ public sealed class ApiDocsTests : ServerTest
         });
     }
 
+    /// <summary>A generated client names its calls by these: a stable contract, each changed only as a breaking change.</summary>
+    [Test]
+    public void EveryOperation_HasItsStableOperationId_AndASummary()
+    {
+        var operations = document["paths"]!.AsObject()
+            .SelectMany(path => path.Value!.AsObject().Select(op => (Route: $"{op.Key} {path.Key}", Operation: op.Value!)))
+            .ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(operations.ToDictionary(o => o.Route, o => o.Operation.Str("operationId")), Is.EquivalentTo(new Dictionary<string, string?>
+            {
+                ["post /execute_tool"] = "executeTool",
+                ["post /jobs/submit"] = "submitJob",
+                ["get /jobs/{job_id}"] = "getJob",
+                ["delete /jobs/{job_id}"] = "cancelJob",
+                ["get /jobs"] = "listJobs",
+                ["get /jobs/{job_id}/stream"] = "streamJob",
+                ["get /tools"] = "listTools",
+                ["get /tools/{name}"] = "getTool",
+                ["get /tools/{name}/metrics"] = "getToolMetrics",
+                ["post /api_keys"] = "createApiKey",
+                ["get /api_keys"] = "listApiKeys",
+                ["get /api_keys/{key_id}"] = "getApiKey",
+                ["delete /api_keys/{key_id}"] = "revokeApiKey",
+                ["patch /api_keys/{key_id}"] = "updateApiKey",
+                ["post /webhooks"] = "createWebhook",
+                ["get /webhooks"] = "listWebhooks",
+                ["get /webhooks/{webhook_id}"] = "getWebhook",
+                ["delete /webhooks/{webhook_id}"] = "deleteWebhook",
+                ["get /webhooks/{webhook_id}/deliveries"] = "listWebhookDeliveries",
+                ["get /health/live"] = "checkLive",
+                ["get /health/ready"] = "checkReady",
+                ["get /metrics"] = "getMetrics",
+            }));
+            foreach (var (route, operation) in operations)
+            {
+                Assert.That(operation.Str("summary"), Is.Not.Null.And.Not.Empty, route);
+            }
+        });
+    }
+
     [Test]
     public void Responses_AreJson_ButTheStreamsEvents_AndTheMetrics()
     {

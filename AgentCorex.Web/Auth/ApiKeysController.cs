@@ -17,7 +17,8 @@ namespace AgentCorex.Web.Auth;
 [Authorize(Policy = ApiKeyPolicies.Admin)]
 public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authenticator, KeyLimits limits, TimeProvider time) : ControllerBase
 {
-    [HttpPost]
+    [HttpPost(Name = "createApiKey")]
+    [EndpointSummary("Create an API key (admin)")]
     [ProducesResponseType<CreatedApiKeyResponse>(StatusCodes.Status201Created, "application/json")]
     [CreatedLocation("/api_keys/{key_id}")]
     public async Task<ActionResult<CreatedApiKeyResponse>> Create(
@@ -46,7 +47,8 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
     }
 
     /// <summary>Every key, revoked ones too (with their revoked_at), newest first.</summary>
-    [HttpGet]
+    [HttpGet(Name = "listApiKeys")]
+    [EndpointSummary("List every API key, revoked ones too, newest first (admin)")]
     public async Task<ApiKeyListResponse> List([FromQuery] PageQuery query, [FromServices] IValidator<PageQuery> validator, CancellationToken cancellationToken)
     {
         validator.ValidateOrThrow(query);
@@ -56,14 +58,16 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
     }
 
     /// <summary>One key, revoked or not, as GET /api_keys lists it.</summary>
-    [HttpGet("{key_id}")]
+    [HttpGet("{key_id}", Name = "getApiKey")]
+    [EndpointSummary("Read an API key (admin)")]
     public async Task<ApiKeyResponse> Get([FromRoute(Name = "key_id")] string keyId, CancellationToken cancellationToken)
     {
         var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken) ?? throw ApiErrors.ApiKeyNotFound(keyId);
         return key.ToResponse(limits);
     }
 
-    [HttpDelete("{key_id}")]
+    [HttpDelete("{key_id}", Name = "revokeApiKey")]
+    [EndpointSummary("Revoke an API key, canceling its queued jobs (admin)")]
     public async Task<ApiKeyResponse> Revoke([FromRoute(Name = "key_id")] string keyId, [FromServices] RevokedKeyJobs jobs, CancellationToken cancellationToken)
     {
         var key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken) ?? throw ApiErrors.ApiKeyNotFound(keyId);
@@ -79,7 +83,8 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
     }
 
     /// <summary>Changes a key's name, plan or its own limits; other nodes see it within Auth:KeyCacheTtl.</summary>
-    [HttpPatch("{key_id}")]
+    [HttpPatch("{key_id}", Name = "updateApiKey")]
+    [EndpointSummary("Change an API key's name, plan or own limits (admin)")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status409Conflict, "application/json", Description = "API_KEY_REVOKED: the key has been revoked; a revoked key is not changed")]
     public async Task<ApiKeyResponse> Update(
         [FromRoute(Name = "key_id")] string keyId,

@@ -28,18 +28,18 @@ internal sealed class OperationalRoutesTransformer : IOpenApiDocumentTransformer
         document.Tags.Add(new OpenApiTag { Name = MonitoringTag, Description = "Meters for Prometheus" });
 
         var health = new OpenApiSchemaReference(HealthSchema, document);
-        document.Paths[HealthExtensions.LivePath] = Get(HealthTag, "The process answers; no key needed", new()
+        document.Paths[HealthExtensions.LivePath] = Get("checkLive", HealthTag, "The process answers; no key needed", new()
         {
             ["200"] = Json("healthy: the process answers", health),
             ["500"] = ServerFailure(document),
         });
-        document.Paths[HealthExtensions.ReadyPath] = Get(HealthTag, "The process answers and can reach its database, whose schema is up to date; no key needed", new()
+        document.Paths[HealthExtensions.ReadyPath] = Get("checkReady", HealthTag, "The process answers and can reach its database, whose schema is up to date; no key needed", new()
         {
             ["200"] = Json("healthy", health),
             ["503"] = Json("unhealthy: the database cannot be reached or its schema is not up to date, or the node is stopping", health),
             ["500"] = ServerFailure(document),
         });
-        var metrics = Get(MonitoringTag, "OpenTelemetry meters in Prometheus text format, for an admin key or the scrape token (Monitoring:ScrapeToken)", new()
+        var metrics = Get("getMetrics", MonitoringTag, "OpenTelemetry meters in Prometheus text format, for an admin key or the scrape token (Monitoring:ScrapeToken)", new()
         {
             ["200"] = new OpenApiResponse
             {
@@ -60,12 +60,13 @@ internal sealed class OperationalRoutesTransformer : IOpenApiDocumentTransformer
         return Task.CompletedTask;
     }
 
-    private static OpenApiPathItem Get(string tag, string summary, OpenApiResponses responses) => new()
+    private static OpenApiPathItem Get(string operationId, string tag, string summary, OpenApiResponses responses) => new()
     {
         Operations = new Dictionary<HttpMethod, OpenApiOperation>
         {
             [HttpMethod.Get] = new()
             {
+                OperationId = operationId,
                 Summary = summary,
                 Tags = new HashSet<OpenApiTagReference> { new(tag) },
                 Responses = responses,

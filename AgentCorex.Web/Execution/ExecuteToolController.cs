@@ -24,7 +24,8 @@ public sealed class ExecuteToolController(
     IOptions<ExecutionOptions> options) : ControllerBase
 {
     /// <summary>Runs the tool now; with mode "async", submits it as a job instead, as POST /jobs/submit does.</summary>
-    [HttpPost]
+    [HttpPost(Name = "executeTool")]
+    [EndpointSummary("Run a tool now, or as a background job with mode \"async\"")]
     [ExecutionRateLimit]
     [ProducesResponseType<ExecuteToolResponse>(StatusCodes.Status200OK, "application/json")]
     [ProducesResponseType<SubmittedJobResponse>(StatusCodes.Status202Accepted, "application/json", Description = "mode \"async\": the job was submitted, as POST /jobs/submit does")]

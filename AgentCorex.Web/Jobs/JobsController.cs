@@ -23,7 +23,8 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
 
     private ApiKeyIdentity Caller => ApiKeyIdentity.From(User);
 
-    [HttpPost(SubmitRoute)]
+    [HttpPost(SubmitRoute, Name = "submitJob")]
+    [EndpointSummary("Submit a tool run as a background job")]
     [RateLimits.ExecutionRateLimit]
     [ProducesResponseType<SubmittedJobResponse>(StatusCodes.Status202Accepted, "application/json")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status404NotFound, "application/json", Description = "TOOL_NOT_FOUND")]
@@ -58,11 +59,13 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         return new EmptyResult();
     }
 
-    [HttpGet("{job_id}")]
+    [HttpGet("{job_id}", Name = "getJob")]
+    [EndpointSummary("Read a job: its status, progress, and result or error")]
     public async Task<JobResponse> Get([FromRoute(Name = "job_id")] string jobId, [FromServices] JobView view, CancellationToken cancellationToken) =>
         await view.ReadAsync(await FindOwnAsync(jobId, cancellationToken), cancellationToken);
 
-    [HttpDelete("{job_id}")]
+    [HttpDelete("{job_id}", Name = "cancelJob")]
+    [EndpointSummary("Cancel a job; a running one needs force=true")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status400BadRequest, "application/json",
         Description = "CANNOT_CANCEL_RUNNING (a running job needs force=true), JOB_ALREADY_FINISHED, or INVALID_ARGUMENTS (force)")]
     public async Task<CanceledJobResponse> Cancel(
@@ -116,7 +119,8 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         throw JobStatus.IsFinal(job.Status) ? JobErrors.AlreadyFinished(jobId, job.Status) : JobErrors.CannotCancelRunning();
     }
 
-    [HttpGet]
+    [HttpGet(Name = "listJobs")]
+    [EndpointSummary("List the caller's jobs, newest first")]
     public async Task<JobListResponse> List(
         [FromQuery] JobListQuery query, [FromServices] IValidator<JobListQuery> validator, [FromServices] JobTotals totals, CancellationToken cancellationToken)
     {

@@ -36,7 +36,8 @@ public sealed class JobStreamController(
     /// its body would be dropped, so streaming it would only hold the connection. A stream ends once its key is revoked
     /// (as this node knows it, within Auth:KeyCacheTtl): it sends nothing more, and EventSource's reconnect gets 401.
     /// </summary>
-    [HttpGet("{job_id}/stream")]
+    [HttpGet("{job_id}/stream", Name = "streamJob")]
+    [EndpointSummary("Follow a job's changes as server-sent events until it ends")]
     [AccessTokenQuery]
     [ProducesResponseType<string>(StatusCodes.Status200OK, "text/event-stream",
         Description = "Server-sent events, each an id: line and a data: line with the job as GET /jobs/{job_id} shows it (JobResponse), " +

@@ -20,7 +20,8 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
 {
     private string CallerKeyId => ApiKeyIdentity.From(User).KeyId;
 
-    [HttpPost]
+    [HttpPost(Name = "createWebhook")]
+    [EndpointSummary("Register a webhook for the caller's job events")]
     [ProducesResponseType<CreatedWebhookResponse>(StatusCodes.Status201Created, "application/json")]
     [CreatedLocation("/webhooks/{webhook_id}")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status409Conflict, "application/json", Description = "WEBHOOK_LIMIT_REACHED: the key has Webhooks:MaxPerKey webhooks already (error.details.limit)")]
@@ -65,7 +66,8 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
         return Created($"/webhooks/{webhook.Id}", webhook.ToCreatedResponse(secret));
     }
 
-    [HttpGet]
+    [HttpGet(Name = "listWebhooks")]
+    [EndpointSummary("List the caller's webhooks")]
     public async Task<WebhookListResponse> List(CancellationToken cancellationToken)
     {
         var owner = CallerKeyId;
@@ -77,11 +79,13 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
     }
 
     /// <summary>One of the caller's webhooks, as GET /webhooks lists it.</summary>
-    [HttpGet("{webhook_id}")]
+    [HttpGet("{webhook_id}", Name = "getWebhook")]
+    [EndpointSummary("Read one of the caller's webhooks")]
     public async Task<WebhookResponse> Get([FromRoute(Name = "webhook_id")] string webhookId, CancellationToken cancellationToken) =>
         (await FindOwnAsync(webhookId, cancellationToken)).ToResponse();
 
-    [HttpDelete("{webhook_id}")]
+    [HttpDelete("{webhook_id}", Name = "deleteWebhook")]
+    [EndpointSummary("Delete a webhook; it gets no more deliveries")]
     public async Task<WebhookResponse> Delete([FromRoute(Name = "webhook_id")] string webhookId, [FromServices] ReceiverGate gate, CancellationToken cancellationToken)
     {
         var webhook = await FindOwnAsync(webhookId, cancellationToken);
@@ -92,7 +96,8 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
     }
 
     /// <summary>The newest deliveries first, each with its attempts.</summary>
-    [HttpGet("{webhook_id}/deliveries")]
+    [HttpGet("{webhook_id}/deliveries", Name = "listWebhookDeliveries")]
+    [EndpointSummary("List a webhook's deliveries, newest first, each with its attempts")]
     public async Task<DeliveryListResponse> Deliveries(
         [FromRoute(Name = "webhook_id")] string webhookId, [FromQuery] PageQuery query, [FromServices] IValidator<PageQuery> validator, CancellationToken cancellationToken)
     {
