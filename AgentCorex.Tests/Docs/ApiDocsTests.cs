@@ -237,6 +237,36 @@ public sealed class ApiDocsTests : ServerTest
         });
     }
 
+    /// <summary>A field the server fills from a fixed set is an enum of it, so that a client can narrow by it (a 200 from a 202).</summary>
+    [TestCase("ExecuteToolResponse.properties.status", new[] { "success" })]
+    [TestCase("SubmittedJobResponse.properties.status", new[] { "queued" })]
+    [TestCase("ErrorEnvelope.properties.status", new[] { "error", "timeout" })]
+    [TestCase("ApiKeyResponse.properties.plan", new[] { "free", "pro", "enterprise" })]
+    [TestCase("CreatedApiKeyResponse.properties.plan", new[] { "free", "pro", "enterprise" })]
+    [TestCase("WebhookResponse.properties.events.items", new[] { "job.queued", "job.started", "job.completed", "job.failed", "job.canceled", "job.timeout" })]
+    [TestCase("CreatedWebhookResponse.properties.events.items", new[] { "job.queued", "job.started", "job.completed", "job.failed", "job.canceled", "job.timeout" })]
+    [TestCase("DeliveryResponse.properties.event", new[] { "job.queued", "job.started", "job.completed", "job.failed", "job.canceled", "job.timeout" })]
+    [TestCase("DeliveryResponse.properties.status", new[] { "pending", "delivered", "failed" })]
+    public void AnAnswersFieldWithFixedValues_IsAnEnumOfThem(string field, string[] values)
+    {
+        var declared = document.At($"components.schemas.{field}");
+
+        Assert.That(declared?["enum"]?.AsArray().Select(v => v?.GetValue<string>()), Is.EqualTo(values), declared?.ToJsonString());
+    }
+
+    [Test]
+    public void AnErrorsCode_IsAnEnumOfEveryCodeTheServerAnswers()
+    {
+        var codes = document.At("components.schemas.ApiError.properties.code")?["enum"]?.AsArray().Select(v => v!.GetValue<string>()).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(codes, Is.EqualTo(AgentCorex.Web.Errors.ErrorCodes.All));
+            Assert.That(codes, Is.SupersetOf(new[] { "TOOL_NOT_FOUND", "INVALID_ARGUMENTS", "EXECUTION_ERROR", "EXECUTION_TIMEOUT", "RATE_LIMIT_EXCEEDED" }), "the contract's");
+            Assert.That(codes, Is.SupersetOf(new[] { "UNAUTHORIZED", "NOT_FOUND", "METHOD_NOT_ALLOWED", "DATABASE_UNAVAILABLE", "SERVER_SHUTTING_DOWN", "JOB_NOT_FOUND", "WEBHOOK_LIMIT_REACHED" }));
+        });
+    }
+
     [Test]
     public void Responses_AreJson_ButTheStreamsEvents_AndTheMetrics()
     {

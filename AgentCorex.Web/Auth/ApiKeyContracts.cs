@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using AgentCorex.Tools;
 using AgentCorex.Web.Api;
+using AgentCorex.Web.Docs;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.RateLimits;
 using FluentValidation;
@@ -132,9 +133,23 @@ public sealed record KeyRateLimitsResponse(
     [property: Description("Execution requests per minute in force for the key (its own, else its plan's); left out when it has no limit")] int? RequestsPerMinute,
     [property: Description("Tool executions at once in force for the key (its own, else its plan's); left out when it has no limit")] int? MaxConcurrent);
 
-public sealed record ApiKeyResponse(string KeyId, string Name, string Plan, bool Admin, long CreatedAt, long? RevokedAt, KeyRateLimitsResponse RateLimits);
+public sealed record ApiKeyResponse(
+    string KeyId,
+    string Name,
+    [property: PublishedValues(typeof(ApiKeyRules), nameof(ApiKeyRules.Plans))] string Plan,
+    bool Admin,
+    long CreatedAt,
+    long? RevokedAt,
+    KeyRateLimitsResponse RateLimits);
 
-public sealed record CreatedApiKeyResponse(string KeyId, string ApiKey, string Name, string Plan, bool Admin, long CreatedAt, KeyRateLimitsResponse RateLimits);
+public sealed record CreatedApiKeyResponse(
+    string KeyId,
+    string ApiKey,
+    string Name,
+    [property: PublishedValues(typeof(ApiKeyRules), nameof(ApiKeyRules.Plans))] string Plan,
+    bool Admin,
+    long CreatedAt,
+    KeyRateLimitsResponse RateLimits);
 
 public sealed record ApiKeyListResponse(IReadOnlyList<ApiKeyResponse> ApiKeys, Pagination Pagination);
 

@@ -6,16 +6,24 @@ using Microsoft.OpenApi;
 namespace AgentCorex.Web.Docs;
 
 /// <summary>
-/// A property marked <see cref="AllowedValuesAttribute"/> (a job's status) is an <c>enum</c> of those values in the
-/// document, so that a client generated from it gets a type, not any string.
+/// A property marked <see cref="AllowedValuesAttribute"/> (a job's status) or <see cref="PublishedValuesAttribute"/> (an
+/// error's code, a webhook's events) is an <c>enum</c> of those values in the document, a list's items are, so that a
+/// client generated from it gets a type it can narrow by, not any string.
 /// </summary>
 internal sealed class AllowedValuesSchemaTransformer : IOpenApiSchemaTransformer
 {
     public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
-        if (context.JsonPropertyInfo?.AttributeProvider?.GetCustomAttributes(typeof(AllowedValuesAttribute), inherit: false) is [AllowedValuesAttribute allowed, ..])
+        var values = context.JsonPropertyInfo?.AttributeProvider?.GetCustomAttributes(inherit: false) switch
         {
-            schema.Enum = [.. allowed.Values.Select(value => JsonValue.Create(value?.ToString())!).Cast<JsonNode>()];
+            { } attributes when attributes.OfType<AllowedValuesAttribute>().FirstOrDefault() is { } allowed => allowed.Values.Select(value => value?.ToString()),
+            { } attributes when attributes.OfType<PublishedValuesAttribute>().FirstOrDefault() is { } published => published.Values,
+            _ => null,
+        };
+        if (values is not null)
+        {
+            var target = schema.Items as OpenApiSchema ?? schema;
+            target.Enum = [.. values.Select(value => JsonValue.Create(value)!).Cast<JsonNode>()];
         }
         return Task.CompletedTask;
     }

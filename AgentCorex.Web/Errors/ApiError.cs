@@ -1,9 +1,11 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
+using AgentCorex.Web.Docs;
 
 namespace AgentCorex.Web.Errors;
 
 /// <summary>The contract's error object: <c>{"code", "message", "argument"?, "details"?}</c>.</summary>
-public sealed record ApiError(string Code, string Message, string? Argument = null, IReadOnlyDictionary<string, object?>? Details = null);
+public sealed record ApiError([property: PublishedValues(typeof(ErrorCodes))] string Code, string Message, string? Argument = null, IReadOnlyDictionary<string, object?>? Details = null);
 
 /// <summary>
 /// The body of every error response. Execution endpoints add the tool and the execution status
@@ -12,4 +14,10 @@ public sealed record ApiError(string Code, string Message, string? Argument = nu
 public sealed record ErrorEnvelope(
     ApiError Error,
     [property: JsonPropertyOrder(-2)] string? Tool = null,
-    [property: JsonPropertyOrder(-1)] string? Status = null);
+    [property: JsonPropertyOrder(-1), AllowedValues(ErrorEnvelope.Failed, ErrorEnvelope.TimedOut)] string? Status = null)
+{
+    /// <summary>An execution's status beside its error: it ran out of time, or anything else went wrong.</summary>
+    public const string Failed = "error";
+
+    public const string TimedOut = "timeout";
+}

@@ -56,8 +56,8 @@ public sealed class ExecuteToolController(
             var outcome = await runner.RunAsync(tool, arguments, context, TimeSpan.FromMilliseconds(timeoutMs), cancellationToken, shutdown.Deadline);
             return outcome.Kind switch
             {
-                ToolOutcomeKind.Succeeded => Ok(new ExecuteToolResponse(tool.Name, "success", outcome.Result, outcome.ExecutionTimeMs, context.Tokens)),
-                ToolOutcomeKind.TimedOut => throw ApiErrors.ExecutionTimeout(timeoutMs).ForTool(tool.Name, "timeout"),
+                ToolOutcomeKind.Succeeded => Ok(new ExecuteToolResponse(tool.Name, ExecuteToolResponse.Succeeded, outcome.Result, outcome.ExecutionTimeMs, context.Tokens)),
+                ToolOutcomeKind.TimedOut => throw ApiErrors.ExecutionTimeout(timeoutMs).ForTool(tool.Name, ErrorEnvelope.TimedOut),
                 _ => throw ApiErrors.ExecutionError(outcome.ErrorMessage!, outcome.ErrorDetailsWithToolCode()).ForTool(tool.Name),
             };
         }

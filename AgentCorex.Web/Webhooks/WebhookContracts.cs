@@ -1,8 +1,10 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Serialization;
 using AgentCorex.Tools;
 using AgentCorex.Web.Api;
+using AgentCorex.Web.Docs;
 using AgentCorex.Web.Errors;
 using FluentValidation;
 
@@ -55,17 +57,21 @@ public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebh
 }
 
 /// <param name="DisabledAt">Set when the receiver answered 410 Gone: the webhook gets no more deliveries.</param>
-public sealed record WebhookResponse(string WebhookId, string Url, IReadOnlyList<string> Events, long CreatedAt, long? DisabledAt);
+public sealed record WebhookResponse(string WebhookId, string Url, [property: PublishedValues(typeof(JobEventNames))] IReadOnlyList<string> Events, long CreatedAt, long? DisabledAt);
 
 /// <summary>The answer to a registration: the only time the secret is shown.</summary>
-public sealed record CreatedWebhookResponse(string WebhookId, string Url, IReadOnlyList<string> Events, string Secret, long CreatedAt);
+public sealed record CreatedWebhookResponse(string WebhookId, string Url, [property: PublishedValues(typeof(JobEventNames))] IReadOnlyList<string> Events, string Secret, long CreatedAt);
 
 public sealed record WebhookListResponse(IReadOnlyList<WebhookResponse> Webhooks);
 
 public sealed record AttemptResponse(int Attempt, int? StatusCode, long DurationMs, string? Error, long AttemptedAt);
 
 public sealed record DeliveryResponse(
-    string DeliveryId, string Event, string JobId, string Status, long CreatedAt, long? NextAttemptAt, IReadOnlyList<AttemptResponse> Attempts);
+    string DeliveryId,
+    [property: PublishedValues(typeof(JobEventNames))] string Event,
+    string JobId,
+    [property: AllowedValues(DeliveryStatus.Pending, DeliveryStatus.Delivered, DeliveryStatus.Failed)] string Status,
+    long CreatedAt, long? NextAttemptAt, IReadOnlyList<AttemptResponse> Attempts);
 
 public sealed record DeliveryListResponse(IReadOnlyList<DeliveryResponse> Deliveries, Pagination Pagination);
 
