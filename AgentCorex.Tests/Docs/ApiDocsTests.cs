@@ -237,6 +237,38 @@ public sealed class ApiDocsTests : ServerTest
         });
     }
 
+    /// <summary>
+    /// A bare {"type":"object"} is read by generators as an object with no fields (openapi-typescript's
+    /// Record&lt;string, never&gt;), to which no typed client can pass an argument: an object whose fields the document
+    /// does not name says it takes any.
+    /// </summary>
+    [TestCase("ExecuteToolRequest.properties.arguments")]
+    [TestCase("SubmitJobRequest.properties.arguments")]
+    [TestCase("ApiError.properties.details")]
+    [TestCase("JsonObject")]
+    public void AnObjectWhoseFieldsAreNotNamed_TakesAnyField(string schema)
+    {
+        var declared = document.At($"components.schemas.{schema}");
+
+        Assert.That(declared?["additionalProperties"]?.GetValueKind(), Is.EqualTo(System.Text.Json.JsonValueKind.Object), declared?.ToJsonString());
+    }
+
+    [Test]
+    public void NoObject_IsLeftWithoutFieldsOrAdditionalProperties()
+    {
+        static IEnumerable<(string Where, JsonObject Schema)> Within(string where, JsonNode? node) => node switch
+        {
+            JsonObject schema => schema.SelectMany(p => Within($"{where}.{p.Key}", p.Value)).Prepend((where, schema)),
+            JsonArray items => items.SelectMany((item, i) => Within($"{where}[{i}]", item)),
+            _ => [],
+        };
+        var closed = Within("components.schemas", document.At("components.schemas"))
+            .Where(s => s.Schema["type"]?.ToJsonString().Contains("object") == true && s.Schema["properties"] is null && s.Schema["additionalProperties"] is null)
+            .Select(s => s.Where);
+
+        Assert.That(closed, Is.Empty);
+    }
+
     /// <summary>A field the server fills from a fixed set is an enum of it, so that a client can narrow by it (a 200 from a 202).</summary>
     [TestCase("ExecuteToolResponse.properties.status", new[] { "success" })]
     [TestCase("SubmittedJobResponse.properties.status", new[] { "queued" })]

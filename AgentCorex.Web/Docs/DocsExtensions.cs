@@ -26,6 +26,7 @@ public static class DocsExtensions
             openApi.AddDocumentTransformer<OperationalRoutesTransformer>();
             openApi.AddDocumentTransformer<RequiredReferencesTransformer>();
             openApi.AddDocumentTransformer<ArgumentsSchemaTransformer>();
+            openApi.AddDocumentTransformer<OpenObjectsTransformer>();
             openApi.AddOperationTransformer<BearerOperationTransformer>();
             openApi.AddOperationTransformer<ResponseHeadersTransformer>();
             openApi.AddOperationTransformer<QueryParameterRulesTransformer>();
