@@ -188,7 +188,8 @@ public sealed class ApiDocsTests : ServerTest
     {
         Assert.Multiple(() =>
         {
-            Assert.That(Operation("/health/live", "get")["security"], Is.Null, "no key needed");
+            Assert.That(Operation("/health/live", "get")["security"]?.AsArray(), Is.Not.Null.And.Empty, "no key needed, said so");
+            Assert.That(Operation("/health/ready", "get")["security"]?.AsArray(), Is.Not.Null.And.Empty, "no key needed, said so");
             Assert.That(Operation("/health/ready", "get").At("responses.503.content")?["application/json"]?["schema"]?["$ref"]?.GetValue<string>(), Does.EndWith("/HealthResponse"));
             Assert.That(Operation("/metrics", "get").At("responses.200.content")!.AsObject().Select(c => c.Key), Is.EqualTo(new[] { "text/plain" }));
             Assert.That(Operation("/metrics", "get")["security"]!.AsArray().Select(s => s!.AsObject().Single().Key), Is.EqualTo(new[] { "bearer" }));
@@ -297,6 +298,31 @@ public sealed class ApiDocsTests : ServerTest
             Assert.That(codes, Is.SupersetOf(new[] { "TOOL_NOT_FOUND", "INVALID_ARGUMENTS", "EXECUTION_ERROR", "EXECUTION_TIMEOUT", "RATE_LIMIT_EXCEEDED" }), "the contract's");
             Assert.That(codes, Is.SupersetOf(new[] { "UNAUTHORIZED", "NOT_FOUND", "METHOD_NOT_ALLOWED", "DATABASE_UNAVAILABLE", "SERVER_SHUTTING_DOWN", "JOB_NOT_FOUND", "WEBHOOK_LIMIT_REACHED" }));
         });
+    }
+
+    /// <summary>
+    /// The generator's default named the address the request came to, its Host header included (a Host of
+    /// evil.example:8443 became the API's server), with a trailing slash, and http:// behind a TLS proxy.
+    /// </summary>
+    [Test]
+    public async Task TheServer_IsRelative_WhateverHostTheDocumentWasAskedOf()
+    {
+        using var anonymous = App.CreateClient(apiKey: null);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/openapi/v1.json");
+        request.Headers.Host = "evil.example:8443";
+
+        var asked = JsonNode.Parse(await (await anonymous.SendAsync(request)).Content.ReadAsStringAsync());
+
+        Assert.That(asked?["servers"]?.AsArray().Select(s => s.Str("url")), Is.EqualTo(new[] { "/" }), asked?["servers"]?.ToJsonString());
+    }
+
+    [Test]
+    public void TheStreamsAccessToken_IsAQueryParameter_ThatTypedClientsCanPass()
+    {
+        var parameter = Operation("/jobs/{job_id}/stream", "get")["parameters"]!.AsArray()
+            .SingleOrDefault(p => p.Str("in") == "query" && p.Str("name") == "access_token");
+
+        Assert.That((parameter.Str("schema.type"), parameter?["required"]?.GetValue<bool>() ?? false), Is.EqualTo(("string", false)), parameter?.ToJsonString());
     }
 
     [Test]

@@ -6,8 +6,8 @@ using Microsoft.OpenApi;
 namespace AgentCorex.Web.Docs;
 
 /// <summary>
-/// The document's title, the Bearer API-key scheme every controller route requires, and the ?access_token= scheme
-/// the routes marked <see cref="AccessTokenQueryAttribute"/> also take.
+/// The document's title, its server (relative: the one it was read from), the Bearer API-key scheme every controller
+/// route requires, and the ?access_token= scheme the routes marked <see cref="AccessTokenQueryAttribute"/> also take.
 /// </summary>
 internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
 {
@@ -27,6 +27,9 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
                 $"On any route, a request line over {RequestHeadLimits.MaxRequestLineBytes} bytes is 414 URI_TOO_LONG, and headers over " +
                 $"{RequestHeadLimits.MaxHeaderBytes} bytes or {RequestHeadLimits.MaxHeaderCount} fields are 431 HEADERS_TOO_LARGE.",
         };
+        // The generator's default is the address the request came to, Host header and all: a Host of evil.example named
+        // that server, and behind a TLS proxy the address was http://. Relative, it is wherever the document was read.
+        document.Servers = [new OpenApiServer { Url = "/" }];
         document.Components ??= new OpenApiComponents();
         document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
         document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme

@@ -60,6 +60,10 @@ internal sealed class OperationalRoutesTransformer : IOpenApiDocumentTransformer
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// A GET that needs no key (the health checks: an empty <c>security</c>, which says so, where none would leave a
+    /// client or linter to guess); /metrics sets its own.
+    /// </summary>
     private static OpenApiPathItem Get(string operationId, string tag, string summary, OpenApiResponses responses) => new()
     {
         Operations = new Dictionary<HttpMethod, OpenApiOperation>
@@ -68,6 +72,7 @@ internal sealed class OperationalRoutesTransformer : IOpenApiDocumentTransformer
             {
                 OperationId = operationId,
                 Summary = summary,
+                Security = [],
                 Tags = new HashSet<OpenApiTagReference> { new(tag) },
                 Responses = responses,
             },
