@@ -9,25 +9,31 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AgentCorex.Tests.RateLimits;
 
 /// <summary>
-/// Each key's slots held by its jobs, as the database's triggers keep them (key_slots; on PostgreSQL also the changes
-/// in key_slot_changes not yet moved into it), against the rows counted.
+/// Each key's slots held by its jobs and its queued jobs, as the database's triggers keep them (key_slots; on PostgreSQL
+/// also the changes in key_slot_changes not yet moved into it), against the rows counted.
 /// </summary>
 [TestFixture(TestStorage.Embedded)]
 [TestFixture(TestStorage.PostgreSql)]
 public sealed class KeptSlotCountsTests(TestStorage storage) : ServerTest(storage)
 {
-    /// <summary>The key's kept count and its rows counted, read in one statement (one snapshot).</summary>
-    private async Task<(long Kept, long Counted)> SlotCountsAsync(string keyId)
+    /// <summary>The key's kept count of slots held and its rows counted, read in one statement (one snapshot).</summary>
+    private Task<(long Kept, long Counted)> SlotCountsAsync(string keyId) =>
+        CountsAsync(keyId, "held", "change", $"NOT parked AND status IN ('{JobStatus.Queued}', '{JobStatus.Running}')");
+
+    /// <summary>The same of the key's queued jobs, parked or not (migration KeyQueuedCounts).</summary>
+    private Task<(long Kept, long Counted)> QueuedCountsAsync(string keyId) =>
+        CountsAsync(keyId, "queued", "queued", $"status = '{JobStatus.Queued}'");
+
+    private async Task<(long Kept, long Counted)> CountsAsync(string keyId, string column, string changeColumn, string counted)
     {
         var kept = Storage == TestStorage.PostgreSql
-            ? "SELECT COALESCE(SUM(held), 0) FROM (SELECT held FROM key_slots WHERE owner_key_id = $1 UNION ALL SELECT change FROM key_slot_changes WHERE owner_key_id = $1) slots"
-            : "SELECT COALESCE((SELECT held FROM key_slots WHERE owner_key_id = $1), 0)";
+            ? $"SELECT COALESCE(SUM({column}), 0) FROM (SELECT {column} FROM key_slots WHERE owner_key_id = $1 UNION ALL SELECT {changeColumn} FROM key_slot_changes WHERE owner_key_id = $1) slots"
+            : $"SELECT COALESCE((SELECT {column} FROM key_slots WHERE owner_key_id = $1), 0)";
         using var scope = App.Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
         await db.Database.OpenConnectionAsync();
         await using var command = db.Database.GetDbConnection().CreateCommand();
-        command.CommandText =
-            $"SELECT ({kept}), (SELECT COUNT(*) FROM jobs WHERE owner_key_id = $1 AND NOT parked AND status IN ('{JobStatus.Queued}', '{JobStatus.Running}'))";
+        command.CommandText = $"SELECT ({kept}), (SELECT COUNT(*) FROM jobs WHERE owner_key_id = $1 AND {counted})";
         var key = command.CreateParameter();
         key.ParameterName = "$1";
         key.Value = keyId;
@@ -65,8 +71,10 @@ public sealed class KeptSlotCountsTests(TestStorage storage) : ServerTest(storag
         }
         var failing = await client.SubmitAsync("fail", new { message = "on purpose" });
         var whileRunning = await SlotCountsAsync(key.KeyId);
+        var queuedWhileRunning = await QueuedCountsAsync(key.KeyId);
         await MoveChangesAsync();
         var moved = await SlotCountsAsync(key.KeyId);
+        var queuedMoved = await QueuedCountsAsync(key.KeyId);
         await client.DeleteAsync($"/jobs/{waits[4]}");
         await client.WaitForStatusAsync(waits[0], "running");
         await client.DeleteAsync($"/jobs/{waits[0]}?force=true");
@@ -78,6 +86,7 @@ public sealed class KeptSlotCountsTests(TestStorage storage) : ServerTest(storag
         var seeded = Ledger.Job(key.KeyId, "echo", JobStatus.Queued);
         await App.AddJobsAsync([seeded]);
         var withSeeded = await SlotCountsAsync(key.KeyId);
+        var queuedWithSeeded = await QueuedCountsAsync(key.KeyId);
         using (var scope = App.Services.CreateScope())
         {
             await scope.ServiceProvider.GetRequiredService<JobLedger>().RemoveAsync(seeded.Id, CancellationToken.None);
@@ -85,6 +94,7 @@ public sealed class KeptSlotCountsTests(TestStorage storage) : ServerTest(storag
         var atTheEnd = await SlotCountsAsync(key.KeyId);
         await MoveChangesAsync();
         var atTheEndMoved = await SlotCountsAsync(key.KeyId);
+        var queuedAtTheEnd = await QueuedCountsAsync(key.KeyId);
 
         Assert.Multiple(() =>
         {
@@ -93,6 +103,11 @@ public sealed class KeptSlotCountsTests(TestStorage storage) : ServerTest(storag
             Assert.That(withSeeded, Is.EqualTo((1L, 1L)));
             Assert.That(atTheEnd, Is.EqualTo((0L, 0L)), "every slot given back");
             Assert.That(atTheEndMoved, Is.EqualTo((0L, 0L)));
+            Assert.That(queuedWhileRunning.Kept, Is.EqualTo(queuedWhileRunning.Counted), "the queued jobs kept counted, parked or not");
+            Assert.That(queuedWhileRunning.Counted, Is.InRange(4L, 6L), "the four parked, and any of the two not started yet");
+            Assert.That(queuedMoved.Kept, Is.EqualTo(queuedMoved.Counted));
+            Assert.That(queuedWithSeeded, Is.EqualTo((1L, 1L)));
+            Assert.That(queuedAtTheEnd, Is.EqualTo((0L, 0L)));
         });
     }
 
@@ -125,6 +140,10 @@ public sealed class KeptSlotCountsTests(TestStorage storage) : ServerTest(storag
             {
                 mismatches.Add($"kept {kept}, counted {counted}");
             }
+            if (await QueuedCountsAsync(key.KeyId) is var (keptQueued, countedQueued) && keptQueued != countedQueued)
+            {
+                mismatches.Add($"queued: kept {keptQueued}, counted {countedQueued}");
+            }
             if (counted == 0 && await AllFinalAsync(client, jobs))
             {
                 break;
@@ -133,12 +152,14 @@ public sealed class KeptSlotCountsTests(TestStorage storage) : ServerTest(storag
         await stop.CancelAsync();
         await moving;
         var atTheEnd = await SlotCountsAsync(key.KeyId);
+        var queuedAtTheEnd = await QueuedCountsAsync(key.KeyId);
 
         Assert.Multiple(() =>
         {
             Assert.That(mostHeld, Is.LessThanOrEqualTo(4), "never more jobs holding slots than the limit");
             Assert.That(mismatches, Is.Empty, "the kept count agreed with the rows at every look");
             Assert.That(atTheEnd, Is.EqualTo((0L, 0L)), "every slot given back");
+            Assert.That(queuedAtTheEnd, Is.EqualTo((0L, 0L)), "none queued");
         });
     }
 

@@ -24,7 +24,8 @@ public sealed class PostgreSqlKeySlotsMigrationTests
         await old.Db.Jobs.Where(j => j.Id == running.Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.Status, JobStatus.Completed));
         await old.Db.Jobs.Where(j => j.Id == parked.Id).ExecuteUpdateAsync(s => s.SetProperty(j => j.Parked, false));
         await old.Db.Jobs.Where(j => j.OwnerKeyId == "key_other").ExecuteDeleteAsync();
-        var changes = await old.Db.TextAsync("SELECT owner_key_id || ' ' || change FROM key_slot_changes ORDER BY 1");
+        // The slots' changes: the migrations after (KeyQueuedCounts) also add rows that change only a key's queued jobs.
+        var changes = await old.Db.TextAsync("SELECT owner_key_id || ' ' || change FROM key_slot_changes WHERE change <> 0 ORDER BY 1");
 
         Assert.That(filled, Is.EqualTo(new[] { "key_old 2", "key_other 1" }), "queued and running, not the parked or the completed");
         Assert.That(changes, Is.EqualTo(new[] { "key_old -1", "key_old 1", "key_other -1" }));

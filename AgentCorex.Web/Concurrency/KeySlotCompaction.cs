@@ -5,7 +5,8 @@ using Microsoft.EntityFrameworkCore;
 namespace AgentCorex.Web.Concurrency;
 
 /// <summary>
-/// On PostgreSQL, a job that takes or gives up a slot adds a row to key_slot_changes (migration KeySlotCounts).
+/// On PostgreSQL, a job that takes or gives up a slot, or enters or leaves the queue, adds a row to key_slot_changes
+/// (migrations KeySlotCounts, KeyQueuedCounts).
 /// A key with a limit has its changes moved into key_slots by its own admissions; every <see cref="Interval"/>
 /// each node moves the rest (keys with no limit, keys not admitted lately), so that the table stays small. A key
 /// is moved only under its lock, taken without waiting: a key being admitted is left to its admission, and two
@@ -25,10 +26,10 @@ public sealed partial class KeySlotCompaction(IServiceScopeFactory scopes, TimeP
         $"""
         WITH keys AS MATERIALIZED (SELECT DISTINCT owner_key_id FROM key_slot_changes LIMIT {KeysAtOnce}),
         locked AS MATERIALIZED (SELECT owner_key_id FROM keys WHERE pg_try_advisory_xact_lock({DatabaseLocks.SlotClass}, hashtext(owner_key_id))),
-        moved AS (DELETE FROM key_slot_changes c USING locked WHERE c.owner_key_id = locked.owner_key_id RETURNING c.owner_key_id, c.change)
-        INSERT INTO key_slots (owner_key_id, held)
-        SELECT owner_key_id, SUM(change) FROM moved GROUP BY owner_key_id ORDER BY owner_key_id
-        ON CONFLICT (owner_key_id) DO UPDATE SET held = key_slots.held + excluded.held
+        moved AS (DELETE FROM key_slot_changes c USING locked WHERE c.owner_key_id = locked.owner_key_id RETURNING c.owner_key_id, c.change, c.queued)
+        INSERT INTO key_slots (owner_key_id, held, queued)
+        SELECT owner_key_id, SUM(change), SUM(queued) FROM moved GROUP BY owner_key_id ORDER BY owner_key_id
+        ON CONFLICT (owner_key_id) DO UPDATE SET held = key_slots.held + excluded.held, queued = key_slots.queued + excluded.queued
         """;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>

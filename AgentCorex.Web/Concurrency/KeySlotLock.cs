@@ -67,17 +67,18 @@ public sealed class KeySlotLock(StorageConnection storage)
         $"((SELECT held FROM kept_slots) + {PostgreSqlDirectsHeld(keyParameter, nowParameter, limitParameter)})";
 
     /// <summary>
-    /// The WITH clause that moves a key's slot changes into key_slots and answers the count as kept_slots. Only under
-    /// the key's lock: KeySlotCompaction moves only the changes of keys whose lock it takes, and a move elsewhere
-    /// while this one deletes the same rows could wait on it in the opposite order.
+    /// The WITH clause that moves a key's slot changes into key_slots and answers the counts as kept_slots (held, and
+    /// queued: the key's queued jobs, parked or not, migration KeyQueuedCounts). Only under the key's lock:
+    /// KeySlotCompaction moves only the changes of keys whose lock it takes, and a move elsewhere while this one
+    /// deletes the same rows could wait on it in the opposite order.
     /// </summary>
     public static string PostgreSqlMoveSlotChanges(string keyParameter) =>
         $"""
-        WITH moved_slots AS (DELETE FROM key_slot_changes WHERE owner_key_id = {keyParameter} RETURNING change),
+        WITH moved_slots AS (DELETE FROM key_slot_changes WHERE owner_key_id = {keyParameter} RETURNING change, queued),
         kept_slots AS (
-            INSERT INTO key_slots (owner_key_id, held) SELECT {keyParameter}, COALESCE(SUM(change), 0) FROM moved_slots
-            ON CONFLICT (owner_key_id) DO UPDATE SET held = key_slots.held + excluded.held
-            RETURNING held)
+            INSERT INTO key_slots (owner_key_id, held, queued) SELECT {keyParameter}, COALESCE(SUM(change), 0), COALESCE(SUM(queued), 0) FROM moved_slots
+            ON CONFLICT (owner_key_id) DO UPDATE SET held = key_slots.held + excluded.held, queued = key_slots.queued + excluded.queued
+            RETURNING held, queued)
         """;
 
     private static string PostgreSqlDirectsHeld(string keyParameter, string nowParameter, string limitParameter) =>
