@@ -44,6 +44,14 @@ public sealed partial class StartupErrorTests
         Assert.That(output, Does.Contain("AgentCorex cannot start: " + message));
     }
 
+    [Test]
+    public async Task ANegativeBoundOfQueuedJobsPerKey_IsRefused()
+    {
+        var output = await RefusedStartAsync(new() { ["Jobs:MaxQueuedPerKey"] = "-1" });
+
+        Assert.That(output, Does.Contain("AgentCorex cannot start: Jobs:MaxQueuedPerKey must be 0 (no bound) or more."));
+    }
+
     [TestCase("-1.00:00:00")]
     [TestCase("01:00:00")]
     [TestCase("3651.00:00:00")]

@@ -1,4 +1,5 @@
 using AgentCorex.Web.Auth;
+using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Monitoring;
@@ -31,11 +32,15 @@ public sealed partial class ExecutionSlots(
     FailedHandOvers failedHandOvers,
     AgentCorexMetrics metrics,
     IOptions<RateLimitOptions> options,
+    IOptions<JobsOptions> jobs,
     TimeProvider time,
     ILogger<ExecutionSlots> logger)
 {
     /// <summary>The limit a refused direct execution ran into, as /metrics names it beside the per-minute ones.</summary>
     public const string ConcurrentLimit = "concurrent";
+
+    /// <summary>The bound a refused submit ran into (Jobs:MaxQueuedPerKey), as /metrics names it.</summary>
+    public const string QueuedLimit = "queued";
 
     /// <summary>How long past its deadline a direct execution's slot is counted should its node die without releasing it.</summary>
     private static readonly TimeSpan DirectGrace = TimeSpan.FromMinutes(1);
@@ -59,13 +64,17 @@ public sealed partial class ExecutionSlots(
     /// <summary>
     /// Stores a new job, holding a slot of its key when one is free and none of its key's jobs is parked (those were
     /// there first: a slot freed as it comes goes to the oldest of them). True: the caller hands it to Hangfire.
-    /// False: it was parked, and is handed over when a slot frees.
+    /// False: it was parked, and is handed over when a slot frees. Refused 429, with nothing stored, when its key has
+    /// Jobs:MaxQueuedPerKey jobs queued already, whatever its limits (the ledger's insert checks it, <see cref="JobLedger.AddAsync"/>).
     /// </summary>
     public async Task<bool> AdmitAsync(JobEntry job, ApiKeyIdentity owner, CancellationToken cancellationToken)
     {
         if (!options.Value.Enabled || limits.MaxConcurrent(owner) is not { } limit)
         {
-            await Ledger.AddAsync(job, cancellationToken);
+            if (!await Ledger.AddAsync(job, cancellationToken))
+            {
+                throw QueueFull(owner);
+            }
             // Where a key's count is remembered as a bound (SqliteSlotQueries), a job stored without a limit is not in
             // it: the bound is forgotten, so that a limit set again (PATCH) counts the key's jobs afresh. Not under the
             // key's lock, which every submit of an unlimited key would then queue on: a limited admission that read the
@@ -76,11 +85,11 @@ public sealed partial class ExecutionSlots(
         bool parked;
         if (locks.OneStatementAdmission)
         {
-            parked = job.Parked = await Ledger.AddWithinLimitAsync(job, limit, cancellationToken);
+            parked = job.Parked = await Ledger.AddWithinLimitAsync(job, limit, cancellationToken) ?? throw QueueFull(owner);
         }
         else
         {
-            Task? storing = null;
+            Task<bool>? storing = null;
             parked = await locks.RunAsync(Context, job.OwnerKeyId, async token =>
             {
                 job.Parked = await ParksAsync(job.OwnerKeyId, limit, token);
@@ -94,7 +103,11 @@ public sealed partial class ExecutionSlots(
                 // asked of the writer after it (SqliteSlotQueries): the lock is let go without waiting for the commit.
                 return job.Parked;
             }, cancellationToken);
-            await storing!;
+            if (!await storing!)
+            {
+                // What was told of it (Stored) only overstates the key's bound, which is then asked again.
+                throw QueueFull(owner);
+            }
         }
         if (parked)
         {
@@ -106,6 +119,13 @@ public sealed partial class ExecutionSlots(
             await HandOverOrLeaveAsync(job.OwnerKeyId, () => HandOverAsync(job.OwnerKeyId, limit, CancellationToken.None));
         }
         return !parked;
+    }
+
+    /// <summary>The refusal of a submit at Jobs:MaxQueuedPerKey, counted as the key's plan's <see cref="QueuedLimit"/> refusal.</summary>
+    private ApiException QueueFull(ApiKeyIdentity owner)
+    {
+        metrics.RateLimitRefused(QueuedLimit, owner.IsAdmin ? "admin" : owner.Plan);
+        return RateLimitErrors.QueuedJobsExceeded(jobs.Value.MaxQueuedPerKey);
     }
 
     /// <summary>A slot for a direct execution, or 429 RATE_LIMIT_EXCEEDED; null when the key has no limit.</summary>

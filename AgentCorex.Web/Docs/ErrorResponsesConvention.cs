@@ -52,7 +52,7 @@ internal sealed class ErrorResponsesConvention : IActionModelConvention
         // per-key limit on the rest (admin keys are exempt from it), new executions refused while stopping.
         if (action.Attributes.OfType<ExecutionRateLimitAttribute>().Any())
         {
-            Add(action, StatusCodes.Status429TooManyRequests, "RATE_LIMIT_EXCEEDED: over the key's requests per minute (error.details.limit, retry_after) or its executions at once (error.details.max_concurrent)");
+            Add(action, StatusCodes.Status429TooManyRequests, "RATE_LIMIT_EXCEEDED: over the key's requests per minute (error.details.limit, retry_after), its executions at once (error.details.max_concurrent) or, submitting a job, its jobs queued (error.details.max_queued, Jobs:MaxQueuedPerKey)");
             Add(action, StatusCodes.Status503ServiceUnavailable, "SERVER_SHUTTING_DOWN: this node is stopping and starts no new executions; retry on another node. " + DatabaseUnavailable);
         }
         else if (!adminOnly)

@@ -5,42 +5,85 @@ namespace AgentCorex.Web.Jobs;
 // The queue's changes: a job's admission (parked or not) and its taking back, a repair's new Hangfire job, a parked job's unparking.
 public sealed partial class JobLedger
 {
-    public async Task AddAsync(JobEntry job, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores a new job, unless its key already has <see cref="JobsOptions.MaxQueuedPerKey"/> jobs queued (parked or not):
+    /// then stores nothing and returns false. The bound is a condition of the insert itself, on the key's queued jobs as
+    /// triggers keep them counted in key_slots (migration KeyQueuedCounts): a point read of the key's row, however deep
+    /// its queue. On the embedded database the writer applies inserts one at a time, so the bound holds exactly; on
+    /// PostgreSQL the count is key_slots plus the changes not yet moved into it, so the insert moves them under the key's
+    /// lock, as an admission within a limit does (<see cref="AddWithinLimitAsync"/>).
+    /// </summary>
+    public async Task<bool> AddAsync(JobEntry job, CancellationToken cancellationToken)
     {
-        await WriteAsync(InsertSql, cancellationToken,
-            job.Id, job.OwnerKeyId, job.Tool, job.Arguments, job.Status, job.Parked, job.TimeoutMs, job.Attempt, Timestamp(job.CreatedAt), job.EventsPending);
+        var bound = MaxQueuedPerKey;
+        if (bound == 0)
+        {
+            return await WriteAsync(InsertSql, cancellationToken, InsertValues(job)) == 1;
+        }
+        if (sqlite is null && !IsSqlServer)
+        {
+            return await AdmitOnPostgreSqlAsync(AddWithinQueueBoundSql, job, limit: 0, cancellationToken) is not null;
+        }
+        return await WriteAsync(IsSqlServer ? SqlServerInsertWithinQueueBoundSql : InsertWithinQueueBoundSql, cancellationToken, [.. InsertValues(job), bound]) == 1;
     }
 
+    private object?[] InsertValues(JobEntry job) =>
+        [job.Id, job.OwnerKeyId, job.Tool, job.Arguments, job.Status, job.Parked, job.TimeoutMs, job.Attempt, Timestamp(job.CreatedAt), job.EventsPending];
+
+    /// <summary>Jobs:MaxQueuedPerKey, 0 for no bound.</summary>
+    private int MaxQueuedPerKey => options.Value.MaxQueuedPerKey;
+
+    private const string InsertColumns =
+        "INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output, events_pending)";
+
     private const string InsertSql =
-        """
-        INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output, events_pending)
+        $$"""
+        {{InsertColumns}}
         VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, 0, 0, {9})
+        """;
+
+    /// <summary>The embedded database's: the key's kept count of queued jobs, read by the insert.</summary>
+    private static readonly string InsertWithinQueueBoundSql = InsertWithinQueueBound("SELECT queued FROM key_slots WHERE owner_key_id = {1}");
+
+    /// <summary>SQL Server's: the key's row of the indexed view that counts queued jobs (its migration KeyQueuedCounts).</summary>
+    private static readonly string SqlServerInsertWithinQueueBoundSql =
+        InsertWithinQueueBound("SELECT queued FROM key_queued_jobs WITH (NOEXPAND) WHERE owner_key_id = {1}");
+
+    /// <summary>The insert of a new job if the key's queued jobs, as <paramref name="queued"/> reads them, are fewer than the bound.</summary>
+    private static string InsertWithinQueueBound(string queued) =>
+        $$"""
+        {{InsertColumns}}
+        SELECT {0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, 0, 0, {9}
+        WHERE COALESCE(({{queued}}), 0) < {10}
         """;
 
     /// <summary>
     /// PostgreSQL: stores a new job parked when its key already holds <paramref name="limit"/> slots or has parked
     /// jobs (the oldest of which a free slot goes to), in one round trip under the key's lock (<see cref="Concurrency.KeySlotLock.AdmitOnPostgreSqlAsync"/>). Returns
-    /// whether the job was parked.
+    /// whether the job was parked; null when it was not stored, its key having <see cref="JobsOptions.MaxQueuedPerKey"/> jobs queued.
     /// </summary>
-    public async Task<bool> AddWithinLimitAsync(JobEntry job, int limit, CancellationToken cancellationToken)
+    public Task<bool?> AddWithinLimitAsync(JobEntry job, int limit, CancellationToken cancellationToken) =>
+        AdmitOnPostgreSqlAsync(AddWithinLimitSql, job, limit, cancellationToken);
+
+    /// <summary>Runs an admitting statement of <see cref="AdmitSql"/>: whether the job was parked, null when it was not stored.</summary>
+    private async Task<bool?> AdmitOnPostgreSqlAsync(string sql, JobEntry job, int limit, CancellationToken cancellationToken)
     {
         var connection = (Npgsql.NpgsqlConnection)db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
             await using var batch = new Npgsql.NpgsqlBatch(connection);
-            var insert = new Npgsql.NpgsqlBatchCommand(AddWithinLimitSql)
+            var insert = new Npgsql.NpgsqlBatchCommand(sql)
             {
                 Parameters =
                 {
                     new() { Value = job.Id }, new() { Value = job.OwnerKeyId }, new() { Value = job.Tool }, new() { Value = job.Arguments },
                     new() { Value = job.TimeoutMs }, new() { Value = job.CreatedAt }, new() { Value = Now }, new() { Value = limit },
-                    new() { Value = job.EventsPending },
+                    new() { Value = job.EventsPending }, new() { Value = MaxQueuedPerKey is > 0 and var bound ? bound : int.MaxValue },
                 },
             };
             await using var reader = await Concurrency.KeySlotLock.AdmitOnPostgreSqlAsync(batch, job.OwnerKeyId, insert, cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            return reader.GetBoolean(0);
+            return await reader.ReadAsync(cancellationToken) ? reader.GetBoolean(0) : null;
         }
         finally
         {
@@ -48,11 +91,22 @@ public sealed partial class JobLedger
         }
     }
 
-    private static readonly string AddWithinLimitSql =
+    private static readonly string AddWithinLimitSql = AdmitSql(
+        $"({Concurrency.KeySlotLock.PostgreSqlSlotsHeldAsMoved("$2", "$7", "$8")} >= $8 OR {Concurrency.KeySlotLock.PostgreSqlHasParked("$2")})");
+
+    /// <summary>A key without a limit: never parked ($7 and $8, the time and the limit, go unread).</summary>
+    private static readonly string AddWithinQueueBoundSql = AdmitSql("FALSE");
+
+    /// <summary>
+    /// PostgreSQL's admitting statement: the key's slot changes moved into key_slots, then the job stored, <paramref name="parked"/>
+    /// or not, if the key's queued jobs, as moved, are fewer than $10.
+    /// </summary>
+    private static string AdmitSql(string parked) =>
         $"""
         {Concurrency.KeySlotLock.PostgreSqlMoveSlotChanges("$2")}
-        INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output, events_pending)
-        SELECT $1, $2, $3, $4, '{JobStatus.Queued}', ({Concurrency.KeySlotLock.PostgreSqlSlotsHeldAsMoved("$2", "$7", "$8")} >= $8 OR {Concurrency.KeySlotLock.PostgreSqlHasParked("$2")}), $5, 0, $6, 0, 0, $9
+        {InsertColumns}
+        SELECT $1, $2, $3, $4, '{JobStatus.Queued}', {parked}, $5, 0, $6, 0, 0, $9
+        WHERE (SELECT queued FROM kept_slots) < $10
         RETURNING parked
         """;
 

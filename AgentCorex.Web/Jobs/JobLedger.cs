@@ -1,5 +1,6 @@
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Web.Jobs;
 
@@ -12,7 +13,8 @@ namespace AgentCorex.Web.Jobs;
 /// Here its reads; a run's transitions in JobLedger.Transitions.cs, the queue's in JobLedger.Queue.cs, and how
 /// plain SQL runs on each database in JobLedger.PlainSql.cs.
 /// </remarks>
-public sealed partial class JobLedger(AgentCorexDb db, WriteGate writes, TimeProvider time, SqliteWriter? sqlite = null, SqliteReadPool? reads = null)
+public sealed partial class JobLedger(
+    AgentCorexDb db, WriteGate writes, TimeProvider time, IOptions<JobsOptions> options, SqliteWriter? sqlite = null, SqliteReadPool? reads = null)
 {
     /// <summary>
     /// Every transition finds its row by its key and only then checks its status, in a form no index can serve

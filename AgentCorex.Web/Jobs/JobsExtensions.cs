@@ -32,6 +32,7 @@ public static class JobsExtensions
             .Validate(o => o.ServerCheckInterval >= TimeSpan.FromSeconds(1) && o.ServerCheckInterval <= o.ServerTimeout, "Jobs:ServerCheckInterval must be between 00:00:01 and Jobs:ServerTimeout.")
             .Validate(o => o.QueuePollInterval >= TimeSpan.FromMilliseconds(50), "Jobs:QueuePollInterval must be at least 00:00:00.05.")
             .Validate(o => o.InMemoryJobExpiration >= TimeSpan.FromMinutes(1) && o.InMemoryJobExpiration <= TimeSpan.FromDays(1), "Jobs:InMemoryJobExpiration must be between 00:01:00 and 1.00:00:00.")
+            .Validate(o => o.MaxQueuedPerKey >= 0, "Jobs:MaxQueuedPerKey must be 0 (no bound) or more.")
             .Validate(o => o.InMemoryMaxFinishedJobs is >= 10 and <= 10_000_000, "Jobs:InMemoryMaxFinishedJobs must be between 10 and 10000000.")
             .Validate(o => o.Retention is not { } retention || (retention >= JobRetention.Least && retention <= TimeSpan.FromDays(3650)),
                 "Jobs:Retention must be between 1.00:00:00 and 3650.00:00:00, or unset to keep every job: Hangfire keeps a finished job for a day, " +

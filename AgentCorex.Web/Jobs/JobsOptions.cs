@@ -29,6 +29,13 @@ public sealed class JobsOptions
     [Range(1, int.MaxValue)]
     public int MaxTimeoutMs { get; set; } = 86_400_000;
 
+    /// <summary>
+    /// The most jobs one key may have queued (parked or handed to Hangfire, not yet running); a submit past it is refused
+    /// 429, storing nothing. Every key is bounded, admin keys and keys with no limits too: a client looping on submits
+    /// while the workers are busy would otherwise fill the database. 0: no bound.
+    /// </summary>
+    public int MaxQueuedPerKey { get; set; } = 100_000;
+
     /// <summary>How often a node checks whether a job it runs was canceled elsewhere (a forced cancel sent to another node).</summary>
     public TimeSpan CancellationCheckInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 

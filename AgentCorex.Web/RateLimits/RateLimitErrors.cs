@@ -22,4 +22,17 @@ public static class RateLimitErrors
         {
             RetryAfter = TimeSpan.FromSeconds(1),
         };
+
+    /// <summary>
+    /// A submit of a key with Jobs:MaxQueuedPerKey jobs queued already: a job leaves the queue as a worker starts it, so
+    /// a second is worth a retry, as for a slot.
+    /// </summary>
+    public static ApiException QueuedJobsExceeded(int maxQueued) =>
+        new(StatusCodes.Status429TooManyRequests, new ApiError(
+            "RATE_LIMIT_EXCEEDED",
+            $"This key already has {maxQueued} jobs queued (at most Jobs:MaxQueuedPerKey); retry when one of them starts or is canceled",
+            Details: new Dictionary<string, object?> { ["max_queued"] = maxQueued }))
+        {
+            RetryAfter = TimeSpan.FromSeconds(1),
+        };
 }
