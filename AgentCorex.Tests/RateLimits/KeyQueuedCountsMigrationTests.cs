@@ -11,7 +11,7 @@ namespace AgentCorex.Tests.RateLimits;
 public sealed class KeyQueuedCountsMigrationTests
 {
     /// <summary>key_old: one queued, one running, one parked, one completed; key_other: one queued.</summary>
-    private static async Task<(JobEntry Queued, JobEntry Running, JobEntry Parked)> SeedAsync(OldDatabase old)
+    internal static async Task<(JobEntry Queued, JobEntry Running, JobEntry Parked)> SeedAsync(OldDatabase old)
     {
         var queued = Ledger.Job("key_old", "echo", JobStatus.Queued);
         var running = Ledger.Job("key_old", "echo", JobStatus.Running);

@@ -11,12 +11,7 @@ public sealed class PostgreSqlKeySlotsMigrationTests
     public async Task TheMigration_CountsTheJobsAlreadyHoldingSlots_AndItsTriggersEachChangeAfter()
     {
         await using var old = await OldDatabase.MigratedToAsync(await PostgresCluster.RequireAsync(), "20261130063755_EndedJobsIndex");
-        var queued = Ledger.Job("key_old", "echo", JobStatus.Queued);
-        var running = Ledger.Job("key_old", "echo", JobStatus.Running);
-        var parked = Ledger.Job("key_old", "echo", JobStatus.Queued);
-        parked.Parked = true;
-        old.Db.Jobs.AddRange(queued, running, parked, Ledger.Job("key_old", "echo", JobStatus.Completed), Ledger.Job("key_other", "echo", JobStatus.Queued));
-        await old.Db.SaveChangesAsync();
+        var (queued, running, parked) = await KeyQueuedCountsMigrationTests.SeedAsync(old);
 
         await old.MigrateTheRestAsync();
         var filled = await old.Db.TextAsync("SELECT owner_key_id || ' ' || held FROM key_slots ORDER BY 1");

@@ -14,13 +14,19 @@ namespace AgentCorex.Web.Storage.Migrations
     public partial class KeySlotCounts : Migration
     {
         /// <summary>Whether the row <paramref name="row"/> (jobs, NEW or OLD) holds a slot of its key.</summary>
-        private static string Holds(string row) => $"{row}.parked = 0 AND {row}.status IN ('{JobStatus.Queued}', '{JobStatus.Running}')";
+        internal static string Holds(string row) => $"{row}.parked = 0 AND {row}.status IN ('{JobStatus.Queued}', '{JobStatus.Running}')";
 
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.Sql("CREATE TABLE key_slots (owner_key_id TEXT NOT NULL PRIMARY KEY, held INTEGER NOT NULL) WITHOUT ROWID;");
             migrationBuilder.Sql($"INSERT INTO key_slots (owner_key_id, held) SELECT owner_key_id, COUNT(*) FROM jobs WHERE {Holds("jobs")} GROUP BY owner_key_id;");
+            CreateTriggers(migrationBuilder);
+        }
+
+        /// <summary>The triggers that keep key_slots; made again by KeyQueuedCounts' Down.</summary>
+        internal static void CreateTriggers(MigrationBuilder migrationBuilder)
+        {
             migrationBuilder.Sql(
                 $"""
                 CREATE TRIGGER key_slots_insert AFTER INSERT ON jobs WHEN {Holds("NEW")}

@@ -14,7 +14,7 @@ namespace AgentCorex.Web.Storage.Migrations
     public partial class KeyQueuedCounts : Migration
     {
         /// <summary>As migration KeySlotCounts: whether the row <paramref name="row"/> (jobs, NEW or OLD) holds a slot of its key.</summary>
-        private static string Holds(string row) => $"({row}.parked = 0 AND {row}.status IN ('{JobStatus.Queued}', '{JobStatus.Running}'))";
+        private static string Holds(string row) => $"({KeySlotCounts.Holds(row)})";
 
         /// <summary>Whether the row <paramref name="row"/> is a queued job of its key.</summary>
         private static string Queued(string row) => $"({row}.status = '{JobStatus.Queued}')";
@@ -66,31 +66,7 @@ namespace AgentCorex.Web.Storage.Migrations
             migrationBuilder.Sql("DROP TRIGGER key_slots_update;");
             migrationBuilder.Sql("DROP TRIGGER key_slots_insert;");
             migrationBuilder.Sql("ALTER TABLE key_slots DROP COLUMN queued;");
-            migrationBuilder.Sql(
-                $"""
-                CREATE TRIGGER key_slots_insert AFTER INSERT ON jobs WHEN {Holds("NEW")}
-                BEGIN
-                    INSERT INTO key_slots (owner_key_id, held) VALUES (NEW.owner_key_id, 1)
-                        ON CONFLICT (owner_key_id) DO UPDATE SET held = held + 1;
-                END;
-                """);
-            migrationBuilder.Sql(
-                $"""
-                CREATE TRIGGER key_slots_update AFTER UPDATE OF status, parked ON jobs
-                    WHEN {Holds("OLD")} IS NOT {Holds("NEW")}
-                BEGIN
-                    INSERT INTO key_slots (owner_key_id, held)
-                        VALUES (NEW.owner_key_id, CASE WHEN {Holds("NEW")} THEN 1 ELSE -1 END)
-                        ON CONFLICT (owner_key_id) DO UPDATE SET held = held + excluded.held;
-                END;
-                """);
-            migrationBuilder.Sql(
-                $"""
-                CREATE TRIGGER key_slots_delete AFTER DELETE ON jobs WHEN {Holds("OLD")}
-                BEGIN
-                    UPDATE key_slots SET held = held - 1 WHERE owner_key_id = OLD.owner_key_id;
-                END;
-                """);
+            KeySlotCounts.CreateTriggers(migrationBuilder);
         }
     }
 }

@@ -18,7 +18,7 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
     public partial class KeySlotCounts : Migration
     {
         /// <summary>Whether the row <paramref name="row"/> (jobs, NEW or OLD) holds a slot of its key.</summary>
-        private static string Holds(string row) => $"(NOT {row}.parked AND {row}.status IN ('{JobStatus.Queued}', '{JobStatus.Running}'))";
+        internal static string Holds(string row) => $"(NOT {row}.parked AND {row}.status IN ('{JobStatus.Queued}', '{JobStatus.Running}'))";
 
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -36,6 +36,13 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
                     WITH (autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_scale_factor = 0);
                 CREATE INDEX ix_key_slot_changes_owner ON key_slot_changes (owner_key_id);
                 """);
+            CreateFunctionAndTriggers(migrationBuilder);
+            migrationBuilder.Sql($"INSERT INTO key_slots (owner_key_id, held) SELECT owner_key_id, COUNT(*) FROM jobs WHERE {Holds("jobs")} GROUP BY owner_key_id;");
+        }
+
+        /// <summary>The function and triggers that add key_slot_changes; made again by KeyQueuedCounts' Down.</summary>
+        internal static void CreateFunctionAndTriggers(MigrationBuilder migrationBuilder)
+        {
             migrationBuilder.Sql(
                 $$"""
                 CREATE FUNCTION key_slots_change() RETURNS trigger LANGUAGE plpgsql AS $body$
@@ -62,7 +69,6 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
                 CREATE TRIGGER key_slots_delete AFTER DELETE ON jobs FOR EACH ROW
                     WHEN {Holds("OLD")} EXECUTE FUNCTION key_slots_change();
                 """);
-            migrationBuilder.Sql($"INSERT INTO key_slots (owner_key_id, held) SELECT owner_key_id, COUNT(*) FROM jobs WHERE {Holds("jobs")} GROUP BY owner_key_id;");
         }
 
         /// <inheritdoc />

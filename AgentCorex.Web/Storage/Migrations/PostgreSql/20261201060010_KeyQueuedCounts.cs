@@ -15,7 +15,7 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
     public partial class KeyQueuedCounts : Migration
     {
         /// <summary>As migration KeySlotCounts: whether the row <paramref name="row"/> (jobs, NEW or OLD) holds a slot of its key.</summary>
-        private static string Holds(string row) => $"(NOT {row}.parked AND {row}.status IN ('{JobStatus.Queued}', '{JobStatus.Running}'))";
+        private static string Holds(string row) => KeySlotCounts.Holds(row);
 
         /// <summary>Whether the row <paramref name="row"/> is a queued job of its key.</summary>
         private static string Queued(string row) => $"({row}.status = '{JobStatus.Queued}')";
@@ -76,31 +76,16 @@ namespace AgentCorex.Web.Storage.Migrations.PostgreSql
         protected override void Down(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.Sql(
-                $$"""
+                """
                 DROP TRIGGER key_slots_delete ON jobs;
                 DROP TRIGGER key_slots_update ON jobs;
                 DROP TRIGGER key_slots_insert ON jobs;
-                CREATE OR REPLACE FUNCTION key_slots_change() RETURNS trigger LANGUAGE plpgsql AS $body$
-                BEGIN
-                    IF TG_OP <> 'DELETE' AND {{Holds("NEW")}} THEN
-                        INSERT INTO key_slot_changes VALUES (NEW.owner_key_id, 1);
-                    END IF;
-                    IF TG_OP <> 'INSERT' AND {{Holds("OLD")}} THEN
-                        INSERT INTO key_slot_changes VALUES (OLD.owner_key_id, -1);
-                    END IF;
-                    RETURN NULL;
-                END
-                $body$;
+                DROP FUNCTION key_slots_change();
                 DELETE FROM key_slot_changes WHERE change = 0;
                 ALTER TABLE key_slot_changes DROP COLUMN queued;
                 ALTER TABLE key_slots DROP COLUMN queued;
-                CREATE TRIGGER key_slots_insert AFTER INSERT ON jobs FOR EACH ROW
-                    WHEN {{Holds("NEW")}} EXECUTE FUNCTION key_slots_change();
-                CREATE TRIGGER key_slots_update AFTER UPDATE OF status, parked ON jobs FOR EACH ROW
-                    WHEN ({{Holds("OLD")}} IS DISTINCT FROM {{Holds("NEW")}}) EXECUTE FUNCTION key_slots_change();
-                CREATE TRIGGER key_slots_delete AFTER DELETE ON jobs FOR EACH ROW
-                    WHEN {{Holds("OLD")}} EXECUTE FUNCTION key_slots_change();
                 """);
+            KeySlotCounts.CreateFunctionAndTriggers(migrationBuilder);
         }
     }
 }
