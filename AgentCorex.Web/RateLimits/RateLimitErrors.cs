@@ -29,7 +29,7 @@ public static class RateLimitErrors
     /// </summary>
     public static ApiException QueuedJobsExceeded(int maxQueued) =>
         new(StatusCodes.Status429TooManyRequests, new ApiError(
-            "RATE_LIMIT_EXCEEDED",
+            ErrorCodes.RateLimitExceeded,
             $"This key already has {maxQueued} jobs queued (at most Jobs:MaxQueuedPerKey); retry when one of them starts or is canceled",
             Details: new Dictionary<string, object?> { ["max_queued"] = maxQueued }))
         {
