@@ -82,6 +82,18 @@ public sealed partial class StartupErrorTests
         Assert.That(output, Does.Contain("AgentCorex cannot start: Jobs:ServerTimeout must be at least three times Jobs:ServerHeartbeatInterval and at most 01:00:00."));
     }
 
+    [TestCase("agentcorex")]
+    [TestCase("/agentcorex/")]
+    [TestCase("/agentcorex?x=1")]
+    public async Task APathBaseThatIsNotAPrefixOfPaths_IsRefused(string pathBase)
+    {
+        // Without the leading '/', PathString would throw from inside the start, with a stack trace; the others are
+        // refused rather than guessed at (a query is no part of a path).
+        var output = await RefusedStartAsync(new() { ["Server:PathBase"] = pathBase });
+
+        Assert.That(output, Does.Contain("AgentCorex cannot start: Server:PathBase must be a path that starts with '/' and does not end with one"));
+    }
+
     [TestCase("letmein")]
     [TestCase("only-23-characters-long")]
     public async Task AnAdminKeyShortEnoughToGuess_IsRefused_WithoutShowingIt(string adminKey)

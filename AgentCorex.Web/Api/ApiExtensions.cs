@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Mvc.Formatters;
 using Microsoft.AspNetCore.Mvc.Infrastructure;
 using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Web.Api;
 
@@ -46,6 +47,10 @@ public static class ApiExtensions
             RequestHeadLimits.RaiseKestrelLimits(kestrel.Limits);
             kestrel.AddServerHeader = false; // "Server: Kestrel" tells a scanner which exploits to try, and a client nothing
         });
+        builder.Services.AddOptions<ServerOptions>().BindConfiguration(ServerOptions.Section)
+            .Validate(o => ServerOptions.IsValidPathBase(o.PathBase),
+                "Server:PathBase must be a path that starts with '/' and does not end with one (/agentcorex, say), without a query, '//' or white space; unset for the site's root.")
+            .ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services
             .AddControllers(mvc =>
@@ -101,9 +106,20 @@ public static class ApiExtensions
         }
     }
 
-    /// <summary>The error shape for exceptions and for bare status codes (unknown routes, wrong methods or media types).</summary>
+    /// <summary>
+    /// Server:PathBase, then the error shape for exceptions and for bare status codes (unknown routes, wrong methods or
+    /// media types).
+    /// </summary>
     public static WebApplication UseApi(this WebApplication app)
     {
+        // First, so that everything after it (routing, the dashboard's branch, error pages) sees the path without the
+        // prefix and writes its URLs with it. Requests outside the prefix are served as before, at the root.
+        if (app.Services.GetRequiredService<IOptions<ServerOptions>>().Value.PathBase is { Length: > 0 } pathBase)
+        {
+            app.UsePathBase(pathBase);
+        }
+        // Routing after the path base: WebApplication would otherwise route first, on the path with its prefix.
+        app.UseRouting();
         app.UseExceptionHandler(new ExceptionHandlerOptions { SuppressDiagnosticsCallback = _ => true /* ApiExceptionHandler logs what was unexpected */ });
         app.UseStatusCodePages(context =>
         {

@@ -43,7 +43,7 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
         };
         db.ApiKeys.Add(key);
         await db.SaveChangesAsync(cancellationToken);
-        return Created($"/api_keys/{key.Id}", key.ToCreatedResponse(apiKey, limits));
+        return Created(Url.Content($"~/api_keys/{key.Id}"), key.ToCreatedResponse(apiKey, limits));
     }
 
     /// <summary>Every key, revoked ones too (with their revoked_at), newest first.</summary>

@@ -9,7 +9,7 @@ namespace AgentCorex.Web.Dashboard;
 /// A login form for browsers, besides HTTP basic auth. The dashboard's 401 is a page with the form, which a browser
 /// shows once its own prompt is dismissed; <c>POST /hangfire/login</c> checks the key, opens a session in the database
 /// (<see cref="DashboardSessions"/>) and answers with its cookie for <see cref="Lifetime"/>: HttpOnly, SameSite=Strict,
-/// on /hangfire only. The cookie holds the session's id and which key opened it (<see cref="ApiKeyAuthenticator.SessionOf"/>),
+/// on /hangfire only (under Server:PathBase, when set). The cookie holds the session's id and which key opened it (<see cref="ApiKeyAuthenticator.SessionOf"/>),
 /// never the key itself, protected by Data Protection (whose key ring every node reads from the shared database). The
 /// gate looks both up on every request, so a revoked key's sessions end at once, and <c>/hangfire/logout</c>, which
 /// deletes the session's row, ends it on every node, whoever still holds the cookie.
@@ -60,7 +60,7 @@ internal sealed class DashboardLogin(
         {
             if (!AskedByThisSite(context.Request))
             {
-                context.Response.Redirect(DashboardExtensions.Path); // a link or an image on another page logs no one out
+                context.Response.Redirect(Dashboard(context.Request)); // a link or an image on another page logs no one out
                 return true;
             }
             if (ReadCookie(context.Request) is { } cookie)
@@ -68,7 +68,7 @@ internal sealed class DashboardLogin(
                 await sessions.EndAsync(cookie.SessionId, context.RequestAborted);
             }
             context.Response.Cookies.Delete(CookieName, CookieOptions(context.Request));
-            context.Response.Redirect(DashboardExtensions.Path + LoginPath);
+            context.Response.Redirect(Dashboard(context.Request) + LoginPath);
             return true;
         }
         if (!route.Equals(LoginPath, StringComparison.OrdinalIgnoreCase))
@@ -77,7 +77,7 @@ internal sealed class DashboardLogin(
         }
         if (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
         {
-            await WriteFormAsync(context, StatusCodes.Status200OK, ReturnPath(context.Request.Query[ReturnField]), problem: null);
+            await WriteFormAsync(context, StatusCodes.Status200OK, ReturnPath(context.Request, context.Request.Query[ReturnField]), problem: null);
             return true;
         }
         if (!HttpMethods.IsPost(context.Request.Method))
@@ -86,7 +86,7 @@ internal sealed class DashboardLogin(
             return true;
         }
         var form = await DashboardRequestCheck.TryReadFormAsync(context.Request);
-        var returnPath = ReturnPath(form?[ReturnField]);
+        var returnPath = ReturnPath(context.Request, form?[ReturnField]);
         var key = form?[KeyField].ToString().Trim();
         ApiKeyCheck? check = string.IsNullOrEmpty(key) || key.Length > MaxKeyLength ? null : await authenticator.AuthenticateAsync(key, context.RequestAborted);
         if (check?.Identity is not { IsAdmin: true } identity)
@@ -116,7 +116,8 @@ internal sealed class DashboardLogin(
 
     /// <summary>The dashboard's 401 for a browser: the form, with the page it asked for to return to.</summary>
     public static Task WriteChallengeAsync(HttpContext context) =>
-        WriteFormAsync(context, StatusCodes.Status401Unauthorized, ReturnPath(context.Request.PathBase + context.Request.Path + context.Request.QueryString), problem: null);
+        WriteFormAsync(
+            context, StatusCodes.Status401Unauthorized, ReturnPath(context.Request, context.Request.PathBase + context.Request.Path + context.Request.QueryString), problem: null);
 
     /// <summary>Whether the client reads HTML (a browser's navigation), so that its 401 is better a page than JSON.</summary>
     public static bool WantsHtml(HttpRequest request) =>
@@ -150,7 +151,7 @@ internal sealed class DashboardLogin(
         HttpOnly = true,
         SameSite = SameSiteMode.Strict,
         Secure = request.IsHttps,
-        Path = DashboardExtensions.Path,
+        Path = Dashboard(request),
         IsEssential = true,
     };
 
@@ -163,16 +164,25 @@ internal sealed class DashboardLogin(
     private static bool AskedByThisSite(HttpRequest request) =>
         request.Headers["Sec-Fetch-Site"].ToString() is "" or "same-origin" or "none";
 
+    /// <summary>
+    /// The dashboard's path as the client reaches it: under Server:PathBase when one is set (the request's path base,
+    /// which this middleware sees before Hangfire's own branch adds /hangfire to it).
+    /// </summary>
+    private static string Dashboard(HttpRequest request) => (request.PathBase + DashboardExtensions.Path).ToString();
+
     /// <summary>Where to go once logged in: a page of the dashboard (not the login or logout), never another site (an open redirect).</summary>
-    private static string ReturnPath(string? asked) =>
-        asked is { Length: <= 2000 }
-        && (asked == DashboardExtensions.Path || asked.StartsWith(DashboardExtensions.Path + "/", StringComparison.Ordinal))
-        && !asked.StartsWith(DashboardExtensions.Path + LoginPath, StringComparison.OrdinalIgnoreCase)
-        && !asked.StartsWith(DashboardExtensions.Path + LogoutPath, StringComparison.OrdinalIgnoreCase)
-        && !asked.Contains('\\') && !asked.Contains("//", StringComparison.Ordinal)
-        && asked.All(c => c is > ' ' and < (char)127) // as a request's own path and query are written: nothing a Location header cannot carry
-            ? asked
-            : DashboardExtensions.Path;
+    private static string ReturnPath(HttpRequest request, string? asked)
+    {
+        var dashboard = Dashboard(request);
+        return asked is { Length: <= 2000 }
+            && (asked == dashboard || asked.StartsWith(dashboard + "/", StringComparison.Ordinal))
+            && !asked.StartsWith(dashboard + LoginPath, StringComparison.OrdinalIgnoreCase)
+            && !asked.StartsWith(dashboard + LogoutPath, StringComparison.OrdinalIgnoreCase)
+            && !asked.Contains('\\') && !asked.Contains("//", StringComparison.Ordinal)
+            && asked.All(c => c is > ' ' and < (char)127) // as a request's own path and query are written: nothing a Location header cannot carry
+                ? asked
+                : dashboard;
+    }
 
     private static async Task WriteFormAsync(HttpContext context, int status, string returnPath, string? problem)
     {
@@ -205,7 +215,7 @@ internal sealed class DashboardLogin(
             <h1>AgentCorex jobs</h1>
             <p>The dashboard is for admin keys.</p>
             {{problemLine}}
-            <form method="post" action="{{html.Encode(DashboardExtensions.Path + LoginPath)}}">
+            <form method="post" action="{{html.Encode(Dashboard(context.Request) + LoginPath)}}">
             <label for="key">Admin API key</label>
             <input type="password" id="key" name="{{KeyField}}" autocomplete="current-password" required autofocus>
             <input type="hidden" name="{{ReturnField}}" value="{{html.Encode(returnPath)}}">

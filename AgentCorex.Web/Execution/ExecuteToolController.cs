@@ -44,7 +44,7 @@ public sealed class ExecuteToolController(
                 var jobOptions = HttpContext.RequestServices.GetRequiredService<IOptions<JobsOptions>>();
                 var submitted = await jobs.SubmitAsync(
                     ApiKeyIdentity.From(User), request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? jobOptions.Value.DefaultTimeoutMs, cancellationToken);
-                return Accepted($"/jobs/{submitted.JobId}", submitted);
+                return Accepted(Url.Content($"~/jobs/{submitted.JobId}"), submitted);
             }
             var tool = catalog.Find(request.Tool!) ?? throw ApiErrors.ToolNotFound(request.Tool!);
             var arguments = await ArgumentBinder.BindAsync(tool, request.Arguments!.Value, cancellationToken);

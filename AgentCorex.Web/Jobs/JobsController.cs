@@ -39,7 +39,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
             validator.ValidateOrThrow(request);
             var submitted = await submitter.SubmitAsync(
                 Caller, request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? options.Value.DefaultTimeoutMs, cancellationToken);
-            return Accepted($"/jobs/{submitted.JobId}", submitted);
+            return Accepted(Url.Content($"~/jobs/{submitted.JobId}"), submitted);
         }
         catch (Exception e) when (e.AnswerFor(request.Tool) is { } answer)
         {

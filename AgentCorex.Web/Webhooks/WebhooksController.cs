@@ -63,7 +63,7 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
             return await db.SaveChangesAsync(token);
         }, cancellationToken);
         subscriptions.Forget(owner);
-        return Created($"/webhooks/{webhook.Id}", webhook.ToCreatedResponse(secret));
+        return Created(Url.Content($"~/webhooks/{webhook.Id}"), webhook.ToCreatedResponse(secret));
     }
 
     [HttpGet(Name = "listWebhooks")]
