@@ -415,6 +415,9 @@ public sealed class GateTool : Tool<GateArguments, GateResult>
     /// <summary>Lets the runs waiting at <paramref name="gate"/> end, and any that come to it later pass.</summary>
     public static void Open(string gate) => GateNamed(gate).TrySetResult();
 
+    /// <summary>Whether a run has come to <paramref name="gate"/> (or it was opened): the tool is running, past its arguments.</summary>
+    public static bool Reached(string gate) => Gates.ContainsKey(gate);
+
     public override async Task<GateResult> ExecuteAsync(GateArguments arguments, IToolContext context, CancellationToken cancellationToken)
     {
         context.ReportProgress("waiting", 1);

@@ -15,13 +15,15 @@ namespace AgentCorex.Web.Execution;
 [ApiController]
 [Route("execute_tool")]
 [Authorize(Policy = ApiKeyPolicies.Admin)]
-public sealed class ExecuteToolController(
+public sealed partial class ExecuteToolController(
     ToolCatalog catalog,
     ToolRunner runner,
     IValidator<ExecuteToolRequest> validator,
     KeyLimits limits,
     ShutdownDeadline shutdown,
-    IOptions<ExecutionOptions> options) : ControllerBase
+    IOptions<ExecutionOptions> options,
+    TimeProvider time,
+    ILogger<ExecuteToolController> logger) : ControllerBase
 {
     /// <summary>Runs the tool now; with mode "async", submits it as a job instead, as POST /jobs/submit does.</summary>
     [HttpPost(Name = "executeTool")]
@@ -52,8 +54,7 @@ public sealed class ExecuteToolController(
 
             var context = new ToolExecutionContext(ExecutionIds.New(), tool.Logger);
             await using var slot = await TakeSlotAsync(context.ExecutionId, timeoutMs, cancellationToken);
-            // A stopping server lets the tool run until its shutdown deadline, then answers 503.
-            var outcome = await runner.RunAsync(tool, arguments, context, TimeSpan.FromMilliseconds(timeoutMs), cancellationToken, shutdown.Deadline);
+            var outcome = await RunForClientAsync(tool, arguments, context, timeoutMs, cancellationToken);
             return outcome.Kind switch
             {
                 ToolOutcomeKind.Succeeded => Ok(new ExecuteToolResponse(tool.Name, ExecuteToolResponse.Succeeded, outcome.Result, outcome.ExecutionTimeMs, context.Tokens)),
@@ -71,6 +72,26 @@ public sealed class ExecuteToolController(
         }
     }
 
+    /// <summary>
+    /// The run, canceled if the client goes away (a closed connection, or a proxy's read timeout ending it): the one line
+    /// that says so, as no answer is written for the log of a proxy or a client to show. A stopping server lets the tool
+    /// run until its shutdown deadline, then answers 503.
+    /// </summary>
+    private async Task<ToolOutcome> RunForClientAsync(
+        ToolDescriptor tool, object arguments, ToolExecutionContext context, int timeoutMs, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        try
+        {
+            return await runner.RunAsync(tool, arguments, context, TimeSpan.FromMilliseconds(timeoutMs), cancellationToken, shutdown.Deadline);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            LogClientGone(logger, context.ExecutionId, tool.Name, ApiKeyIdentity.From(HttpContext).KeyId, (long)time.GetElapsedTime(started).TotalMilliseconds);
+            throw;
+        }
+    }
+
     /// <summary>One of the caller's slots of executions at once, or 429; nothing to take (nor a database to ask) for a key without that limit.</summary>
     private async Task<DirectSlot?> TakeSlotAsync(string executionId, int timeoutMs, CancellationToken cancellationToken)
     {
@@ -82,4 +103,7 @@ public sealed class ExecuteToolController(
         var slots = HttpContext.RequestServices.GetRequiredService<ExecutionSlots>();
         return await slots.TakeDirectAsync(caller, executionId, TimeSpan.FromMilliseconds(timeoutMs), cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Execution {ExecutionId} of {Tool} for {KeyId} canceled: its client went away after {ExecutionTimeMs} ms")]
+    private static partial void LogClientGone(ILogger logger, string executionId, string tool, string keyId, long executionTimeMs);
 }
