@@ -22,6 +22,9 @@ public abstract class BrowserTest
 
     protected IBrowser Browser { get; private set; } = null!;
 
+    /// <summary>Configuration the fixture's server runs with, beside the test defaults.</summary>
+    protected virtual IDictionary<string, string>? Settings => null;
+
     [OneTimeSetUp]
     public async Task StartServerAndBrowser()
     {
@@ -30,7 +33,7 @@ public abstract class BrowserTest
             Assert.Ignore($"{Chromium} is absent: install Debian's chromium package to run the browser tests");
         }
         dataDirectory = Directory.CreateTempSubdirectory("agentcorex-browser-").FullName;
-        Server = await ServerProcess.StartAsync(dataDirectory);
+        Server = await ServerProcess.StartAsync(dataDirectory, Settings);
         playwright = await Playwright.CreateAsync();
         Browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
