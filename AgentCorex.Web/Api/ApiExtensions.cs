@@ -40,6 +40,15 @@ public static class ApiExtensions
         SpeakInvariantCulture();
         ListenAddresses.Check(builder.Configuration);
         ListenByDefault(builder);
+        // Said with the settings' checks, before the host starts (StartupErrors): a start that a setting's check refuses
+        // still names the misspelt setting that may be why. Nothing reads these options, and they pass: a Warning, not a refusal.
+        builder.Services.AddOptions<UnknownSettings>()
+            .Validate<IConfiguration, ILogger<UnknownSettings>>((_, configuration, logger) =>
+            {
+                UnknownSettings.Warn(configuration, logger);
+                return true;
+            })
+            .ValidateOnStart();
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             kestrel.Limits.MaxConcurrentConnections = MaxConcurrentConnections(context.Configuration);
