@@ -236,6 +236,21 @@ public sealed partial class StartupErrorTests
     }
 
     [Test]
+    public async Task APluginNamedAloneBesideAnotherVersionOfAFoldersDependency_IsRefused_NamingBoth()
+    {
+        // The library beside a plugin named by its .dll is loaded as a folder's is, into the server's one load context.
+        var first = await BuildCommonAsync("a", build: 1, "1.0.0");
+        var second = await PluginBuild.BuildAsync(Directory.CreateDirectory(Path.Combine(data, "b")).FullName, "Lone",
+            "namespace Lone; public static class Uses { public static int Build() => Common.Build.Number; }", version: "2.0.0",
+            libraries: new Dictionary<string, string> { ["Common"] = CommonSource(build: 2) });
+
+        var output = await RefusedStartAsync(new() { ["Tools:PluginPaths:1"] = first, ["Tools:PluginPaths:2"] = Path.Combine(second, "Lone.dll") });
+
+        Assert.That(output, Does.Contain($"AgentCorex cannot start: Tools:PluginPaths holds Common 1.0.0.0 ({Path.Combine(first, "Common.dll")}) "
+            + $"and 2.0.0.0 ({Path.Combine(second, "Common.dll")}): the server loads one copy of an assembly for every plugin; build them against one version of Common."));
+    }
+
+    [Test]
     public async Task APluginFolderHoldingANativeLibrary_Starts_WithItsTools()
     {
         // A RID-specific publish puts native libraries (e_sqlite3.dll, Microsoft.Data.SqlClient.SNI.dll) beside the
@@ -261,8 +276,9 @@ public sealed partial class StartupErrorTests
 
     /// <summary>A library two plugins' folders may both carry, built in <paramref name="folder"/>; each build is another file.</summary>
     private async Task<string> BuildCommonAsync(string folder, int build, string version) =>
-        await PluginBuild.BuildAsync(Directory.CreateDirectory(Path.Combine(data, folder)).FullName, "Common",
-            $"namespace Common; public static class Build {{ public const int Number = {build}; }}", version: version);
+        await PluginBuild.BuildAsync(Directory.CreateDirectory(Path.Combine(data, folder)).FullName, "Common", CommonSource(build), version: version);
+
+    private static string CommonSource(int build) => $"namespace Common; public static class Build {{ public const int Number = {build}; }}";
 
     private static string ShoutPlugin(bool withValidator) => $$"""
         using AgentCorex.Tools;

@@ -11,7 +11,8 @@ namespace AgentCorex.Web.Tools;
 /// <summary>
 /// The plugin assemblies of <c>Tools:PluginPaths</c> and their public types. A plugin is loaded into the server's own
 /// load context, so what the server has (AgentCorex.Tools, FluentValidation) resolves to the server's copy when the
-/// plugin asks for that version or an older one; a copy beside the plugin is not used.
+/// plugin asks for that version or an older one; a copy beside the plugin is not used. What the server has not is found
+/// by name among the assemblies loaded from the plugins' folders, a file named alone's folder included.
 /// </summary>
 internal static class PluginAssemblies
 {
@@ -24,25 +25,50 @@ internal static class PluginAssemblies
     /// are found by name only once loaded. A folder's copy of an assembly the server has is no plugin but its dependency,
     /// and is not scanned. A folder's .dll that is no .NET assembly (a native library of a RID-specific publish:
     /// e_sqlite3.dll, Microsoft.Data.SqlClient.SNI.dll) is passed over, told in <paramref name="notAssemblies"/>; a file
-    /// named alone must be one.
+    /// named alone must be one. The .dll files beside a file named alone are loaded as a folder's are, after every
+    /// configured one, and not scanned: they are its dependencies (its project references, a published plugin's
+    /// packages), not plugins.
     /// </summary>
     public static List<Assembly> Load(IEnumerable<string> pluginPaths, string contentRoot, List<string> notAssemblies)
     {
         var loaded = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var assemblies = new List<Assembly>();
+        var folders = new List<string>();
+        var besideFilesNamedAlone = new List<string>();
         foreach (var configured in pluginPaths)
         {
-            var path = Path.GetFullPath(configured, contentRoot);
+            var path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(configured, contentRoot));
             var inFolder = Directory.Exists(path);
             var files = inFolder ? Directory.GetFiles(path, "*.dll")
                 : File.Exists(path) ? [path]
                 : throw new StartupRefusedException($"Tools:PluginPaths names '{configured}', which is neither a .dll file nor a folder.");
-            foreach (var file in files.Order(StringComparer.Ordinal))
+            if (inFolder)
             {
-                if (NameOf(file, inFolder, notAssemblies) is { } name && LoadOnce(file, name, inFolder, loaded) is { } assembly)
-                {
-                    assemblies.Add(assembly);
-                }
+                folders.Add(path);
+            }
+            else
+            {
+                besideFilesNamedAlone.Add(Path.GetDirectoryName(path)!);
+            }
+            assemblies.AddRange(LoadAll(files, inFolder, loaded, notAssemblies));
+        }
+        // Last, so that a copy a configured folder or file holds is the one loaded, and scanned.
+        foreach (var folder in besideFilesNamedAlone.Distinct(StringComparer.Ordinal).Except(folders, StringComparer.Ordinal))
+        {
+            LoadAll(Directory.GetFiles(folder, "*.dll"), inFolder: true, loaded, notAssemblies);
+        }
+        return assemblies;
+    }
+
+    /// <summary>The files' assemblies, each loaded once (<see cref="LoadOnce"/>); those to scan are returned.</summary>
+    private static List<Assembly> LoadAll(string[] files, bool inFolder, Dictionary<string, string> loaded, List<string> notAssemblies)
+    {
+        var assemblies = new List<Assembly>();
+        foreach (var file in files.Order(StringComparer.Ordinal))
+        {
+            if (NameOf(file, inFolder, notAssemblies) is { } name && LoadOnce(file, name, inFolder, loaded) is { } assembly)
+            {
+                assemblies.Add(assembly);
             }
         }
         return assemblies;
@@ -99,7 +125,8 @@ internal static class PluginAssemblies
     /// The assembly's public types. A type that needs another version of an assembly the server has (a validator built
     /// against FluentValidation 12, where the server ships 11) stops the start naming the types and both versions: it
     /// would be dropped, and its tool refused for want of a validator. A type that needs an assembly the server does not
-    /// have at all is passed over, told in <paramref name="passedOver"/>: a test assembly holds such types.
+    /// have at all is passed over, told in <paramref name="passedOver"/>: a plugin copied without the libraries it was built
+    /// with holds such types.
     /// </summary>
     public static Type[] ExportedTypes(Assembly assembly, List<string> passedOver)
     {

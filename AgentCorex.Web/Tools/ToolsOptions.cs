@@ -4,7 +4,10 @@ public sealed class ToolsOptions
 {
     public const string Section = "Tools";
 
-    /// <summary>Plugin assemblies to scan for tools besides the built-in ones: .dll files, or folders whose .dll files are all scanned.</summary>
+    /// <summary>
+    /// Plugin assemblies to scan for tools besides the built-in ones: .dll files, whose neighbours are loaded as their
+    /// dependencies but not scanned, or folders whose .dll files are all scanned.
+    /// </summary>
     public List<string> PluginPaths { get; set; } = [];
 
     /// <summary>
