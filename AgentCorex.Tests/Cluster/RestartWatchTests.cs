@@ -1,4 +1,5 @@
 using AgentCorex.Tests.Infrastructure;
+using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -8,7 +9,8 @@ namespace AgentCorex.Tests.Cluster;
 /// <summary>
 /// <see cref="PostgreSqlRestartWatch"/> against a database that ends idle sessions (<c>idle_session_timeout</c>, set
 /// by an operator for every session of the database): the watch sends nothing, so such a database ends it again and
-/// again, and that is no restart of the database.
+/// again, and that is no restart of the database. And the time it waits for a second pass of the locks an outage left
+/// held, which Npgsql's timed wait must be able to take.
 /// </summary>
 [NonParallelizable] // the watch may clear every pool of the process, which is what it looks for
 public sealed class RestartWatchTests
@@ -43,6 +45,25 @@ public sealed class RestartWatchTests
             Assert.That(watchBackends, Has.Count.EqualTo(1), "the watch's one session, never ended by the database");
             Assert.That(pooledBackendAfter, Is.EqualTo(pooledBackend), "the pooled connection, not closed by a clear of the pools");
         });
+    }
+
+    /// <summary>
+    /// The watch waits for the second pass with Npgsql's timed wait, which takes whole milliseconds (the rest cut off) and
+    /// waits without end for zero: less than a millisecond left, as when the outage began 30 s less a moment before the
+    /// clock read, put the pass off for good.
+    /// </summary>
+    [TestCase(5_000, 1)]
+    [TestCase(TimeSpan.TicksPerMillisecond, 1)]
+    [TestCase(TimeSpan.TicksPerMillisecond + 1, 2)]
+    [TestCase(0, 0)]
+    [TestCase(-5_000, 0)]
+    public void TheTimeUntilTheSecondPass_IsWholeMillisecondsRoundedUp_SoThatAWaitForItEnds(long ticksLeft, int milliseconds)
+    {
+        var now = DateTimeOffset.UtcNow;
+
+        var untilTheRest = InterruptedStateChanges.UntilOldEnough(now - InterruptedStateChanges.MinimumAge + TimeSpan.FromTicks(ticksLeft), now);
+
+        Assert.That(untilTheRest, Is.EqualTo(TimeSpan.FromMilliseconds(milliseconds)));
     }
 
     private static async Task<int> BackendOfAsync(string connectionString)

@@ -48,7 +48,7 @@ internal static partial class InterruptedStateChanges
             {
                 LogReleased(logger, released);
             }
-            return outageBegan > oldEnough ? outageBegan - oldEnough : TimeSpan.Zero;
+            return UntilOldEnough(outageBegan, now);
         }
         catch (PostgresException e) when (!LostConnections.IsLost(e))
         {
@@ -57,6 +57,20 @@ internal static partial class InterruptedStateChanges
             LogNotReleased(logger, e.MessageText);
             return TimeSpan.Zero;
         }
+    }
+
+    /// <summary>
+    /// How long until a lock taken as <paramref name="outageBegan"/> is <see cref="MinimumAge"/> old, rounded up to whole
+    /// milliseconds: the watch waits for it with Npgsql's timed wait, which cuts it to whole milliseconds and waits without
+    /// end for zero, so a 0.3 ms left (the clock is read before the delete) put the second pass off for good, the lock's
+    /// worker held until Jobs:InvisibilityTimeout.
+    /// </summary>
+    internal static TimeSpan UntilOldEnough(DateTimeOffset outageBegan, DateTimeOffset now)
+    {
+        var left = outageBegan - (now - MinimumAge);
+        return left > TimeSpan.Zero
+            ? TimeSpan.FromTicks((left.Ticks + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond * TimeSpan.TicksPerMillisecond)
+            : TimeSpan.Zero;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Released {Count} job state locks that the database outage left held (their state changes were cut off)")]
