@@ -301,6 +301,26 @@ public sealed class ApiDocsTests : ServerTest
     }
 
     /// <summary>
+    /// A status that no error of the server's own carries (a route, a library, setting it bare) is answered in the error
+    /// shape too, with a code the document lists (it was "HTTP_" and the status), its status kept.
+    /// </summary>
+    [Test]
+    public void EveryBareErrorStatus_IsAnsweredWithACodeTheDocumentLists_AndKeepsItsStatus()
+    {
+        var codes = document.At("components.schemas.ApiError.properties.code")?["enum"]?.AsArray().Select(v => v!.GetValue<string>()).ToList();
+
+        Assert.Multiple(() =>
+        {
+            foreach (var status in Enumerable.Range(400, 200))
+            {
+                var answered = AgentCorex.Web.Errors.ApiErrors.ForStatusCode(status);
+                Assert.That(codes, Does.Contain(answered.Error.Code), $"{status}'s code");
+                Assert.That(answered.StatusCode, Is.EqualTo(status), $"{status}'s status");
+            }
+        });
+    }
+
+    /// <summary>
     /// The generator's default named the address the request came to, its Host header included (a Host of
     /// evil.example:8443 became the API's server), with a trailing slash, and http:// behind a TLS proxy.
     /// </summary>

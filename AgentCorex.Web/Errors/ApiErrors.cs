@@ -102,6 +102,9 @@ public static class ApiErrors
         StatusCodes.Status415UnsupportedMediaType => new(statusCode, new ApiError(ErrorCodes.UnsupportedMediaType, "The request body must be application/json")),
         StatusCodes.Status401Unauthorized => Unauthorized("A valid API key is required"),
         StatusCodes.Status403Forbidden => Forbidden(),
-        _ => new(statusCode, new ApiError("HTTP_" + statusCode, "The request could not be served")),
+        // Any other keeps its status under its class's listed code: a code made of the status ("HTTP_409") was one the
+        // document's enum of codes does not list, which a client generated from it cannot take.
+        >= StatusCodes.Status500InternalServerError => new(statusCode, new ApiError(ErrorCodes.InternalError, InternalMessage)),
+        _ => new(statusCode, new ApiError(ErrorCodes.InvalidRequest, "The request could not be served")),
     };
 }
