@@ -406,7 +406,7 @@ public sealed class DatabaseOutageTests
     public async Task WhenTheWatchsConnectionAloneIsEnded_OnlyAStateLockOlderThanAnyLiveStateChange_IsReleased()
     {
         using var admin = app.CreateAdminClient();
-        const string watching = "state = 'idle' AND query = 'SET idle_session_timeout = 0'"; // the watch's last statement
+        const string watching = "application_name = 'AgentCorex restart watch'";
         const string cutOff = "hangfire:job:cut-off-a-minute-ago:state-lock";
         const string live = "hangfire:job:taking-its-state-now:state-lock";
         var connected = Stopwatch.StartNew();

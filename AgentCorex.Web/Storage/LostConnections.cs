@@ -101,12 +101,20 @@ internal sealed class PostgreSqlRestartWatch(
     public static readonly TimeSpan ReconnectPause = TimeSpan.FromMilliseconds(250);
     public const int KeepAliveSeconds = 10;
 
+    /// <summary>Its name in pg_stat_activity, so that an operator can tell it from the pools' connections (and leave it).</summary>
+    public const string ApplicationName = "AgentCorex restart watch";
+
     /// <summary>When the watch last lost the server, until it connects again and releases the locks that outage left held.</summary>
     private DateTimeOffset? outageBegan;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var watching = new NpgsqlConnectionStringBuilder(storage.ConnectionString) { Pooling = false, KeepAlive = KeepAliveSeconds }.ConnectionString;
+        var watching = new NpgsqlConnectionStringBuilder(storage.ConnectionString)
+        {
+            Pooling = false,
+            KeepAlive = KeepAliveSeconds,
+            ApplicationName = ApplicationName,
+        }.ConnectionString;
         while (true) // until a stop cancels its wait: a quiet end (BackgroundLoop)
         {
             await WatchAsync(watching, stoppingToken);
