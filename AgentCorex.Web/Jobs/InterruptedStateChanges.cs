@@ -29,8 +29,10 @@ internal static partial class InterruptedStateChanges
 
     /// <summary>
     /// Deletes the job state locks taken before <paramref name="outageBegan"/> and at least <see cref="MinimumAge"/> old
-    /// at <paramref name="now"/>, logging how many if any. Returns how long until the rest taken before the outage are as
-    /// old (a second pass is due then), or zero once none is left to wait for.
+    /// at <paramref name="now"/>, logging how many if any. Returns, while the outage began less than
+    /// <see cref="MinimumAge"/> before <paramref name="now"/>, how long until it began that long ago: a second pass is due
+    /// then, whether or not any lock was kept (the delete does not count those it left). Zero once it began longer ago
+    /// (every lock taken before it is old enough, and went), or when the delete was refused.
     /// </summary>
     public static async Task<TimeSpan> ReleaseAsync(
         NpgsqlConnection connection, DateTimeOffset outageBegan, DateTimeOffset now, ILogger logger, CancellationToken cancellationToken)
