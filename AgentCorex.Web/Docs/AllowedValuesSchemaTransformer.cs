@@ -22,7 +22,16 @@ internal sealed class AllowedValuesSchemaTransformer : IOpenApiSchemaTransformer
         };
         if (values is not null)
         {
-            var target = schema.Items as OpenApiSchema ?? schema;
+            // A list whose items are a $ref has none of its own here to take the enum, which landed on the list itself: a
+            // wrong schema, published without a word. None is such a list; one made so fails the document (and
+            // ApiDocsTests) instead.
+            var target = schema.Items switch
+            {
+                null => schema,
+                OpenApiSchema items => items,
+                _ => throw new InvalidOperationException(
+                    $"{context.JsonPropertyInfo!.DeclaringType.Name}.{context.JsonPropertyInfo.Name} is a list whose items are a $ref: its values cannot be published as an enum of its items"),
+            };
             target.Enum = [.. values.Select(value => JsonValue.Create(value)!).Cast<JsonNode>()];
         }
         return Task.CompletedTask;
