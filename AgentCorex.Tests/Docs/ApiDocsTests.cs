@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Reflection;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -302,6 +303,17 @@ public sealed class ApiDocsTests : ServerTest
             Assert.That(codes, Is.SupersetOf(new[] { "TOOL_NOT_FOUND", "INVALID_ARGUMENTS", "EXECUTION_ERROR", "EXECUTION_TIMEOUT", "RATE_LIMIT_EXCEEDED" }), "the contract's");
             Assert.That(codes, Is.SupersetOf(new[] { "UNAUTHORIZED", "NOT_FOUND", "METHOD_NOT_ALLOWED", "DATABASE_UNAVAILABLE", "SERVER_SHUTTING_DOWN", "JOB_NOT_FOUND", "WEBHOOK_LIMIT_REACHED" }));
         });
+    }
+
+    /// <summary>ErrorCodes.All is written out, in the order of its constants: one added there and not to it would go unpublished.</summary>
+    [Test]
+    public void ErrorCodesAll_ListsEachOfItsCodesOnce()
+    {
+        var declared = typeof(AgentCorex.Web.Errors.ErrorCodes).GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Where(field => field.IsLiteral)
+            .Select(field => (string)field.GetRawConstantValue()!);
+
+        Assert.That(AgentCorex.Web.Errors.ErrorCodes.All, Is.EquivalentTo(declared), "each constant once");
     }
 
     /// <summary>
