@@ -14,10 +14,10 @@ public sealed record ApiError([property: PublishedValues(typeof(ErrorCodes))] st
 public sealed record ErrorEnvelope(
     ApiError Error,
     [property: JsonPropertyOrder(-2)] string? Tool = null,
-    [property: JsonPropertyOrder(-1), AllowedValues(ErrorEnvelope.Failed, ErrorEnvelope.TimedOut)] string? Status = null)
+    [property: JsonPropertyOrder(-1), AllowedValues(ErrorEnvelope.Errored, ErrorEnvelope.TimedOut)] string? Status = null)
 {
     /// <summary>An execution's status beside its error: it ran out of time, or anything else went wrong.</summary>
-    public const string Failed = "error";
+    public const string Errored = "error";
 
     public const string TimedOut = "timeout";
 }

@@ -20,7 +20,7 @@ public sealed class ApiException(int statusCode, ApiError error, Exception? inne
     /// The same error, answered for an execution of <paramref name="tool"/> (null: a request that names no tool, whose
     /// error still says <c>"status":"error"</c>, as every error of an execution endpoint does).
     /// </summary>
-    public ApiException ForTool(string? tool, string executionStatus = ErrorEnvelope.Failed) =>
+    public ApiException ForTool(string? tool, string executionStatus = ErrorEnvelope.Errored) =>
         new(StatusCode, Error, InnerException) { Tool = tool, ExecutionStatus = executionStatus, RetryAfter = RetryAfter };
 
     public ErrorEnvelope ToEnvelope() => new(Error, Tool, ExecutionStatus);
