@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Bench.Jobs;
 
@@ -45,7 +46,8 @@ internal sealed class LedgerAblation(IServiceProvider services, string databaseP
     public LedgerSource Ungated => () =>
     {
         var scope = services.CreateAsyncScope();
-        return (new JobLedger(scope.ServiceProvider.GetRequiredService<AgentCorexDb>(), new WriteGate(serialize: false), TimeProvider.System), scope);
+        return (new JobLedger(scope.ServiceProvider.GetRequiredService<AgentCorexDb>(), new WriteGate(serialize: false), TimeProvider.System,
+            scope.ServiceProvider.GetRequiredService<IOptions<JobsOptions>>()), scope);
     };
 
     /// <summary>
@@ -63,7 +65,7 @@ internal sealed class LedgerAblation(IServiceProvider services, string databaseP
         return () =>
         {
             var db = pool.CreateDbContext();
-            return (new JobLedger(db, gate, TimeProvider.System), db);
+            return (new JobLedger(db, gate, TimeProvider.System, Options.Create(new JobsOptions())), db);
         };
     }
 
