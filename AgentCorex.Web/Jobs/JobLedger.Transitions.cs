@@ -111,13 +111,23 @@ public sealed partial class JobLedger
     /// <summary>
     /// A run that was cut off (its server stopped or died): a tool safe to retry goes back to the queue,
     /// any other ends failed with SERVER_RESTARTED (raising <paramref name="raisesWhenFailed"/>). Only a job still
-    /// running in that attempt is touched.
+    /// running in that attempt is touched. Here the run's tokens are not known (the run itself did not write the
+    /// cut-off: its node died), and the failed row keeps none.
     /// </summary>
-    public async Task<bool> TryInterruptAsync(string jobId, int attempt, bool requeue, int raisesWhenFailed, CancellationToken cancellationToken) =>
+    public Task<bool> TryInterruptAsync(string jobId, int attempt, bool requeue, int raisesWhenFailed, CancellationToken cancellationToken) =>
+        TryInterruptAsync(jobId, attempt, requeue, raisesWhenFailed, new TokensUsed(0, 0), cancellationToken);
+
+    /// <summary>
+    /// The cut-off written by the run itself, which knows the tokens its tool had reported: a failed row keeps them, as a
+    /// canceled run's does. A requeued row does not: it shows the tokens of the run that ends it, as every ended job
+    /// shows its own run's (the cut-off run's are then not counted).
+    /// </summary>
+    public async Task<bool> TryInterruptAsync(string jobId, int attempt, bool requeue, int raisesWhenFailed, TokensUsed tokens, CancellationToken cancellationToken) =>
         await (requeue
             ? WriteAsync(RequeueInterruptedSql, cancellationToken, jobId, attempt)
             : WriteAsync(FailInterruptedSql, cancellationToken, Timestamp(Now), JobErrors.ServerRestarted,
-                "The server running this job stopped before it finished, and its tool is not safe to run twice", raisesWhenFailed, jobId, attempt)) == 1;
+                "The server running this job stopped before it finished, and its tool is not safe to run twice", raisesWhenFailed,
+                tokens.Input, tokens.Output, jobId, attempt)) == 1;
 
     private const string RequeueInterruptedSql =
         $$"""
@@ -127,7 +137,8 @@ public sealed partial class JobLedger
 
     private const string FailInterruptedSql =
         $$"""
-        UPDATE jobs SET status = '{{JobStatus.Failed}}', completed_at = {0}, error_code = {1}, error_message = {2}, events_pending = events_pending | {3}
-        WHERE job_id = {4} AND {{StatusOfTheRowIs}}'{{JobStatus.Running}}' AND attempt = {5}
+        UPDATE jobs SET status = '{{JobStatus.Failed}}', completed_at = {0}, error_code = {1}, error_message = {2}, events_pending = events_pending | {3},
+            tokens_input = {4}, tokens_output = {5}
+        WHERE job_id = {6} AND {{StatusOfTheRowIs}}'{{JobStatus.Running}}' AND attempt = {7}
         """;
 }

@@ -1,3 +1,4 @@
+using AgentCorex.Web.Execution;
 using AgentCorex.Web.Webhooks;
 using Hangfire.Server;
 
@@ -22,13 +23,14 @@ public sealed partial class ToolJob
 
     /// <summary>
     /// A cut-off run of Hangfire job <paramref name="hangfireId"/>: back to the queue when its tool is safe to retry, else
-    /// failed (and that is an event). False when the job was no longer running in that attempt.
+    /// failed with the <paramref name="tokens"/> its tool had reported (and that is an event). False when the job was no
+    /// longer running in that attempt.
     /// </summary>
-    private async Task<bool> InterruptAsync(JobEntry job, int attempt, string hangfireId, CancellationToken cancellationToken)
+    private async Task<bool> InterruptAsync(JobEntry job, int attempt, string hangfireId, TokensUsed tokens, CancellationToken cancellationToken)
     {
         var requeue = catalog.IsSafeToRetry(job.Tool);
         var failed = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Failed, cancellationToken);
-        var interrupted = await ledger.TryInterruptAsync(job.Id, attempt, requeue, failed, cancellationToken);
+        var interrupted = await ledger.TryInterruptAsync(job.Id, attempt, requeue, failed, tokens, cancellationToken);
         if (interrupted && requeue)
         {
             // Its next run is this Hangfire job's again (Hangfire requeues it), and finds the cut-off run's progress stored

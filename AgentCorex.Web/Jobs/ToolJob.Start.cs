@@ -1,3 +1,4 @@
+using AgentCorex.Web.Execution;
 using AgentCorex.Web.Monitoring;
 using AgentCorex.Web.Webhooks;
 
@@ -40,8 +41,8 @@ public sealed partial class ToolJob
         }
         if (job.Status == JobStatus.Running)
         {
-            // Hangfire runs it again after its node died: the run before this one was cut off.
-            await InterruptAsync(job, job.Attempt, hangfireId, cancellationToken);
+            // Hangfire runs it again after its node died: the run before this one was cut off, its tokens lost with it.
+            await InterruptAsync(job, job.Attempt, hangfireId, new TokensUsed(0, 0), cancellationToken);
             job = await ledger.FindAsync(jobId, cancellationToken) ?? job;
         }
         if (job.Status != JobStatus.Queued)

@@ -123,7 +123,7 @@ public sealed partial class ToolJob(
                 bool refused;
                 try
                 {
-                    refused = !await InterruptAsync(job, attempt, perform.BackgroundJob.Id, CancellationToken.None);
+                    refused = !await InterruptAsync(job, attempt, perform.BackgroundJob.Id, TokensReported, CancellationToken.None);
                 }
                 catch (Exception e)
                 {
