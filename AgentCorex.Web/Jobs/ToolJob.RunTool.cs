@@ -25,7 +25,8 @@ public sealed partial class ToolJob
         catch (Exception fault) when (fault is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogRunFault(logger, fault, job.Id, job.Tool);
-            return new JobEnding(JobStatus.Failed, 0, ErrorCode: "EXECUTION_ERROR", ErrorMessage: ApiErrors.InternalMessage);
+            // Details "{}", as a tool's failure that says none has: every EXECUTION_ERROR row holds an object (README's jobs table).
+            return new JobEnding(JobStatus.Failed, 0, ErrorCode: "EXECUTION_ERROR", ErrorMessage: ApiErrors.InternalMessage, ErrorDetails: "{}");
         }
     }
 
