@@ -207,6 +207,25 @@ public sealed class ApiKeysTests(TestStorage storage) : ServerTest(storage)
         Assert.That(firstBody["revoked_at"]!.GetValue<long>(), Is.EqualTo(secondBody["revoked_at"]!.GetValue<long>()));
     }
 
+    /// <summary>The configured Auth:AdminKey stays whatever is revoked (LastAdminKeyTests: without it, the last admin key is kept).</summary>
+    [Test]
+    public async Task Revoke_OfTheLastStoredAdminKey_ByItself_IsAllowed_WhenAuthAdminKeyIsConfigured()
+    {
+        var created = await App.CreateKeyAsync(admin: true);
+        await using (var scope = App.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().ApiKeys
+                .Where(k => k.IsAdmin && k.RevokedAt == null && k.Id != created.KeyId)
+                .ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, DateTime.UtcNow));
+        }
+        using var itself = App.CreateClient(created.ApiKey);
+
+        var response = await itself.DeleteAsync($"/api_keys/{created.KeyId}");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), (await response.ReadObjectAsync()).ToJsonString());
+        Assert.That((await Admin.GetAsync("/api_keys")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "the configured key administers the server");
+    }
+
     [Test]
     public async Task Patch_RefusesARevokedKey_AndLeavesItAsItWas()
     {

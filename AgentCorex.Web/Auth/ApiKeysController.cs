@@ -68,18 +68,41 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
 
     [HttpDelete("{key_id}", Name = "revokeApiKey")]
     [EndpointSummary("Revoke an API key, canceling its queued jobs (admin)")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status409Conflict, "application/json", Description = "LAST_ADMIN_KEY: the key is the last admin key and no Auth:AdminKey is configured; it is not revoked")]
     public async Task<ApiKeyResponse> Revoke([FromRoute(Name = "key_id")] string keyId, [FromServices] RevokedKeyJobs jobs, CancellationToken cancellationToken)
     {
-        var key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken) ?? throw ApiErrors.ApiKeyNotFound(keyId);
-        if (key.RevokedAt is null)
-        {
-            key.RevokedAt = time.GetUtcNow().UtcDateTime;
-            await db.SaveChangesAsync(cancellationToken);
-        }
+        var key = await db.ApiKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Id == keyId, cancellationToken) ?? throw ApiErrors.ApiKeyNotFound(keyId);
+        key.RevokedAt ??= await RevokeAsync(key, cancellationToken);
         authenticator.Forget(keyId);
         // The revocation is stored: a client gone now must not stop its cancel part way (as a stored job cancel, JobsController).
         await jobs.CancelQueuedAsync(keyId, CancellationToken.None);
         return key.ToResponse(limits);
+    }
+
+    /// <summary>
+    /// Revokes a key in one conditional UPDATE, and says when it was revoked (by this or a revocation that came first).
+    /// An admin key is revoked only while another admin key stays active or Auth:AdminKey is configured: else nothing
+    /// could administer the server again. Such revocations take a lock of their own on a server database, as the
+    /// statement's check alone would not do there: read committed, two revocations at once of the last two admin keys
+    /// would each find the other still active, and leave none. The embedded database applies writes one at a time.
+    /// </summary>
+    private async Task<DateTime> RevokeAsync(ApiKey key, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var leavesAnAdmin = !key.IsAdmin || authenticator.HasConfiguredAdminKey;
+        await using var alone = leavesAnAdmin
+            ? null
+            : await ClusterLock.TakeAsync(db, DatabaseLocks.AdminKeyRevocation, DatabaseLocks.SqlServerAdminKeyRevocation, cancellationToken);
+        var revoked = await db.ApiKeys
+            .Where(k => k.Id == key.Id && k.RevokedAt == null
+                && (leavesAnAdmin || db.ApiKeys.Any(other => other.IsAdmin && other.RevokedAt == null && other.Id != key.Id)))
+            .ExecuteUpdateAsync(set => set.SetProperty(k => k.RevokedAt, now), cancellationToken);
+        if (revoked == 1)
+        {
+            return now;
+        }
+        var stored = await db.ApiKeys.AsNoTracking().SingleAsync(k => k.Id == key.Id, cancellationToken);
+        return stored.RevokedAt ?? throw ApiErrors.LastAdminKey(key.Id);
     }
 
     /// <summary>Changes a key's name, plan or its own limits; other nodes see it within Auth:KeyCacheTtl.</summary>

@@ -59,6 +59,15 @@ public static class ApiErrors
     public static ApiException ApiKeyRevoked(string keyId) =>
         new(StatusCodes.Status409Conflict, new ApiError(ErrorCodes.ApiKeyRevoked, $"API key {keyId} has been revoked and cannot be changed"));
 
+    /// <summary>
+    /// The one admin key left, with no Auth:AdminKey configured: revoked, nothing could administer the server again (the
+    /// bootstrap key is printed once, at the first start only).
+    /// </summary>
+    public static ApiException LastAdminKey(string keyId) =>
+        new(StatusCodes.Status409Conflict, new ApiError(ErrorCodes.LastAdminKey,
+            $"API key {keyId} is the last admin key, and no Auth:AdminKey is configured: revoking it would leave the server with no admin key. " +
+            "Create another admin key first (POST /api_keys with admin: true), or configure Auth:AdminKey"));
+
     /// <summary>A body sent compressed (Content-Encoding): RFC 9110's answer to a coding the server does not take is 415.</summary>
     public static ApiException ContentEncodingUnsupported() =>
         new(StatusCodes.Status415UnsupportedMediaType, new ApiError(ErrorCodes.UnsupportedMediaType, "The request body must be sent uncompressed: Content-Encoding is not supported"));

@@ -31,6 +31,7 @@ public static class ErrorCodes
     public const string TooManyStreams = "TOO_MANY_STREAMS";
     public const string ApiKeyNotFound = "API_KEY_NOT_FOUND";
     public const string ApiKeyRevoked = "API_KEY_REVOKED";
+    public const string LastAdminKey = "LAST_ADMIN_KEY";
     public const string WebhookNotFound = "WEBHOOK_NOT_FOUND";
     public const string WebhookLimitReached = "WEBHOOK_LIMIT_REACHED";
 
@@ -43,7 +44,7 @@ public static class ErrorCodes
         InvalidArguments, InvalidRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, RequestTimeout,
         PayloadTooLarge, UriTooLong, UnsupportedMediaType, HeadersTooLarge, RateLimitExceeded, InternalError,
         DatabaseUnavailable, ServerShuttingDown, ToolNotFound, ExecutionError, ExecutionTimeout, JobNotFound,
-        CannotCancelRunning, JobAlreadyFinished, TooManyStreams, ApiKeyNotFound, ApiKeyRevoked, WebhookNotFound,
-        WebhookLimitReached
+        CannotCancelRunning, JobAlreadyFinished, TooManyStreams, ApiKeyNotFound, ApiKeyRevoked, LastAdminKey,
+        WebhookNotFound, WebhookLimitReached
     ];
 }

@@ -8,7 +8,10 @@ namespace AgentCorex.Web.Storage;
 /// </summary>
 public static class DatabaseLocks
 {
-    /// <summary>"ACXH": what nodes do at start one at a time (schema installs, migrations, the bootstrap admin key); the second part says which.</summary>
+    /// <summary>
+    /// "ACXH": what nodes do one at a time (schema installs, migrations, the bootstrap admin key at start; revocations
+    /// of admin keys); the second part says which.
+    /// </summary>
     public const int SchemaClass = 0x41435848;
 
     /// <summary>With <see cref="SchemaClass"/>: Hangfire.PostgreSql's schema.</summary>
@@ -20,6 +23,9 @@ public static class DatabaseLocks
     /// <summary>With <see cref="SchemaClass"/>: the bootstrap admin key, made by the first node to start.</summary>
     public const int BootstrapAdminKey = 3;
 
+    /// <summary>With <see cref="SchemaClass"/>: a revocation of an admin key, which must not take the last one.</summary>
+    public const int AdminKeyRevocation = 4;
+
     /// <summary>"ACXS": one API key's execution slots; the second part is <c>hashtext(key_id)</c>.</summary>
     public const int SlotClass = 0x41435853;
 
@@ -28,6 +34,9 @@ public static class DatabaseLocks
 
     /// <summary>SQL Server: the bootstrap admin key.</summary>
     public const string SqlServerBootstrapAdminKey = "agentcorex_bootstrap_admin_key";
+
+    /// <summary>SQL Server: a revocation of an admin key.</summary>
+    public const string SqlServerAdminKeyRevocation = "agentcorex_admin_key_revocation";
 
     /// <summary>SQL Server: one API key's execution slots, followed by its key id.</summary>
     public const string SqlServerSlotsPrefix = "agentcorex_slots_";
