@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using AgentCorex.Tests.Infrastructure;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,7 +22,25 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
     {
         var response = await request;
         await contract.AssertDescribesAsync(response, path, method);
+        await AssertDetailsNamedAsync(response, $"{method.ToUpperInvariant()} {path}");
         return response;
+    }
+
+    /// <summary>
+    /// Each field of an error's details is one the document names, so that a generated client reads it typed; the body's
+    /// validation checks its type. Stricter than the schema, which takes any other field (a tool's own): the tools these
+    /// tests fail give none.
+    /// </summary>
+    private async Task AssertDetailsNamedAsync(HttpResponseMessage response, string route)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        if (response.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType != "application/json"
+            || JsonNode.Parse(body)?.At("error.details") is not JsonObject details)
+        {
+            return;
+        }
+        var named = contract.Document.At("components.schemas.ApiError.properties.details.properties")?.AsObject().Select(p => p.Key) ?? [];
+        Assert.That(details.Select(d => d.Key), Is.SubsetOf(named), $"{route} {(int)response.StatusCode} answered details its document does not name: {body}");
     }
 
     [Test]
@@ -180,6 +199,48 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
 
         Assert.That(refused, Is.Not.Null, "a free key is limited to 10 executions a minute");
         Assert.That(refused!.Headers.Select(h => h.Key), Is.SupersetOf(new[] { "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After" }));
+    }
+
+    [Test]
+    public async Task RefusalsOverAKeysOtherLimits_AreDescribed_WithTheirDetails()
+    {
+        // A server of this test's own, with one queued job and one stream a key: each limit is reached in a request.
+        using var app = new AgentCorexApp(new Dictionary<string, string?>
+        {
+            ["Jobs:MaxQueuedPerKey"] = "1",
+            ["Streaming:MaxStreamsPerKey"] = "1",
+        });
+        using var user = app.CreateClient((await app.CreateKeyAsync(plan: "free")).ApiKey);
+        // Only an admin key runs a tool directly; this one is given one execution at once of its own, which its job holds.
+        var directKey = await app.CreateKeyAsync(admin: true);
+        using var admin = app.CreateClient(directKey.ApiKey);
+        (await admin.PatchAsJsonAsync($"/api_keys/{directKey.KeyId}", new { rate_limits = new { max_concurrent = 1 } })).EnsureSuccessStatusCode();
+        var running = await user.SubmitAsync("wait", new { duration_ms = 60_000 });
+        var holding = await admin.SubmitAsync("wait", new { duration_ms = 60_000 });
+        await user.WaitForStatusAsync(running, "running");
+        await admin.WaitForStatusAsync(holding, "running");
+        var (stream, events) = await ServerSentEventReader.OpenAsync(user, $"/jobs/{running}/stream");
+        using var _ = stream;
+        using var __ = events;
+        await events.NextAsync(CancellationToken.None);
+
+        var refusals = new[]
+        {
+            await Described(user.GetAsync($"/jobs/{running}/stream"), "/jobs/{job_id}/stream", "get"),
+            await Described(admin.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "now" } }), "/execute_tool", "post"),
+            await Described(user.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "parked" } }), "/jobs/submit", "post"),
+            await Described(user.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "one too many" } }), "/jobs/submit", "post"),
+        };
+        await user.DeleteAsync($"/jobs/{running}?force=true");
+        await admin.DeleteAsync($"/jobs/{holding}?force=true");
+
+        var details = new List<string?>();
+        foreach (var refusal in refusals.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests))
+        {
+            details.Add((await refusal.ReadObjectAsync()).At("error.details")?.AsObject().Single().Key);
+        }
+        Assert.That(details, Is.EqualTo(new[] { "max_streams_per_key", "max_concurrent", "max_queued" }),
+            string.Join("; ", await Task.WhenAll(refusals.Select(async r => $"{(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}"))));
     }
 
     private static readonly string[] RateLimitHeaders = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"];

@@ -598,6 +598,30 @@ public sealed class ApiDocsTests : ServerTest
             .And.Contain("\"async\""));
     }
 
+    /// <summary>
+    /// The fields the server puts in an error's details, each typed, so that a generated client reads
+    /// error.details.max_concurrent as a number; each optional (a code gives its own), and any other still taken (a tool's).
+    /// </summary>
+    [TestCase("limit", "integer", "WEBHOOK_LIMIT_REACHED")]
+    [TestCase("retry_after", "integer", "RATE_LIMIT_EXCEEDED of the requests per minute")]
+    [TestCase("max_concurrent", "integer", "RATE_LIMIT_EXCEEDED of a direct execution")]
+    [TestCase("max_queued", "integer", "Jobs:MaxQueuedPerKey")]
+    [TestCase("max_streams_per_key", "integer", "Streaming:MaxStreamsPerKey")]
+    [TestCase("tool_code", "string", "EXECUTION_ERROR")]
+    public void AnErrorsDetails_NameEachFieldTheServerPutsThere_Typed_WithTheCodeThatGivesIt(string field, string type, string said)
+    {
+        var details = document.At("components.schemas.ApiError.properties.details");
+        var declared = details?["properties"]?[field];
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(declared?["type"]?.GetValue<string>(), Is.EqualTo(type), details?.ToJsonString());
+            Assert.That(declared?["description"]?.GetValue<string>(), Does.Contain(said));
+            Assert.That(details?["required"], Is.Null, "each optional: a code gives only its own");
+            Assert.That(details?["additionalProperties"]?.GetValueKind(), Is.EqualTo(System.Text.Json.JsonValueKind.Object), "any other field still taken");
+        });
+    }
+
     [Test]
     public async Task AWebhooksEvents_AreAnEnumOfExactlyTheEventsTheServerAccepts_AtLeastOne()
     {

@@ -14,6 +14,8 @@ namespace AgentCorex.Tests.Docs;
 /// </summary>
 public sealed class OpenApiContract(JsonObject document)
 {
+    public JsonObject Document => document;
+
     /// <summary>The headers clients act on; any of them a response carries must be documented for its status.</summary>
     private static readonly string[] ClientHeaders = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After", "Location", "WWW-Authenticate"];
 

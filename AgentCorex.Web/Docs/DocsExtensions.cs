@@ -34,6 +34,7 @@ public static class DocsExtensions
             openApi.AddSchemaTransformer<AllowedValuesSchemaTransformer>();
             openApi.AddSchemaTransformer<ValidatorBoundsSchemaTransformer>();
             openApi.AddSchemaTransformer<ExecutionTimeoutSchemaTransformer>();
+            openApi.AddSchemaTransformer<ErrorDetailsSchemaTransformer>();
         });
         return builder;
     }
