@@ -623,6 +623,33 @@ public sealed class ApiDocsTests : ServerTest
     }
 
     [Test]
+    public async Task AKeysChange_WithNoField_IsRefusedByTheSchema_AndWhatTheSchemaCannotRefuse_IsSaid()
+    {
+        var key = await App.CreateKeyAsync();
+        Task<HttpResponseMessage> Patch(string body) =>
+            Admin.PatchAsync($"/api_keys/{key.KeyId}", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        var empty = await Patch("{}");
+        var nullAlone = await Patch("""{"name":null}""");
+        var emptyLimits = await Patch("""{"rate_limits":{}}""");
+        // A null name beside a change is taken: the schema may refuse an empty body, never a null name.
+        var nullBeside = await Patch("""{"name":null,"plan":"pro"}""");
+
+        await Assert.MultipleAsync(async () =>
+        {
+            Assert.That(document.At("components.schemas.UpdateApiKeyRequest.minProperties")?.GetValue<int>(), Is.EqualTo(1));
+            Assert.That(Operation("/api_keys/{key_id}", "patch")["description"]?.GetValue<string>(),
+                Does.Contain("Nothing to change").And.Contain("rate_limits {}").And.Contain("fields that are all null"));
+            foreach (var refused in new[] { empty, nullAlone, emptyLimits })
+            {
+                Assert.That((refused.StatusCode, await refused.Content.ReadAsStringAsync()), Is.EqualTo(
+                    (HttpStatusCode.BadRequest, """{"error":{"code":"INVALID_ARGUMENTS","message":"Nothing to change: give name, plan, rate_limits or reset_rate_limits"}}""")));
+            }
+            Assert.That(nullBeside.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        });
+    }
+
+    [Test]
     public async Task AWebhooksEvents_AreAnEnumOfExactlyTheEventsTheServerAccepts_AtLeastOne()
     {
         var events = document.At("components.schemas.CreateWebhookRequest.properties.events");

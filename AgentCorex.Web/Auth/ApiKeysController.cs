@@ -108,6 +108,10 @@ public sealed class ApiKeysController(AgentCorexDb db, ApiKeyAuthenticator authe
     /// <summary>Changes a key's name, plan or its own limits; other nodes see it within Auth:KeyCacheTtl.</summary>
     [HttpPatch("{key_id}", Name = "updateApiKey")]
     [EndpointSummary("Change an API key's name, plan or own limits (admin)")]
+    [EndpointDescription("Give at least one change: a name or a plan (not null), rate_limits with at least one of its fields (a "
+        + "number, or null for no limit), or reset_rate_limits true (the plan's limits again). A body that gives none is refused "
+        + "with 400 INVALID_ARGUMENTS \"Nothing to change\": {} (the schema's minProperties), and also fields that are all null, "
+        + "rate_limits {} or reset_rate_limits false alone, which the schema cannot forbid since each is taken beside a change.")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status409Conflict, "application/json", Description = "API_KEY_REVOKED: the key has been revoked; a revoked key is not changed")]
     public async Task<ApiKeyResponse> Update(
         [FromRoute(Name = "key_id")] string keyId,

@@ -35,6 +35,7 @@ public static class DocsExtensions
             openApi.AddSchemaTransformer<ValidatorBoundsSchemaTransformer>();
             openApi.AddSchemaTransformer<ExecutionTimeoutSchemaTransformer>();
             openApi.AddSchemaTransformer<ErrorDetailsSchemaTransformer>();
+            openApi.AddSchemaTransformer<NothingToChangeSchemaTransformer>();
         });
         return builder;
     }
