@@ -595,7 +595,7 @@ public sealed class ApiDocsTests : ServerTest
 
         // A client that checks against the maximum alone would send a direct run 300001 and be refused: the bound depends on mode.
         Assert.That(description, Does.Contain("1 to 300000 (Execution:MaxTimeoutMs)").And.Contain("1 to 86400000 (Jobs:MaxTimeoutMs)")
-            .And.Contain("\"async\""));
+            .And.Contain("\"async\"").And.Contain("a direct run given more than 300000 is refused: 400 INVALID_ARGUMENTS"));
     }
 
     /// <summary>
