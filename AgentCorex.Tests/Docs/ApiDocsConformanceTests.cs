@@ -22,16 +22,16 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
     {
         var response = await request;
         await contract.AssertDescribesAsync(response, path, method);
-        await AssertDetailsNamedAsync(response, $"{method.ToUpperInvariant()} {path}");
+        await AssertDetailsNamedAsync(response, path, method);
         return response;
     }
 
     /// <summary>
-    /// Each field of an error's details is one the document names, so that a generated client reads it typed; the body's
-    /// validation checks its type. Stricter than the schema, which takes any other field (a tool's own): the tools these
-    /// tests fail give none.
+    /// Each field of an error's details is one the document names in the schema of that answer's status, so that a
+    /// generated client reads it typed; the body's validation checks its type. Stricter than the schema, which takes any
+    /// other field (a tool's own): the tools these tests fail give none.
     /// </summary>
-    private async Task AssertDetailsNamedAsync(HttpResponseMessage response, string route)
+    private async Task AssertDetailsNamedAsync(HttpResponseMessage response, string path, string method)
     {
         var body = await response.Content.ReadAsStringAsync();
         if (response.IsSuccessStatusCode || response.Content.Headers.ContentType?.MediaType != "application/json"
@@ -39,8 +39,9 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
         {
             return;
         }
-        var named = contract.Document.At("components.schemas.ApiError.properties.details.properties")?.AsObject().Select(p => p.Key) ?? [];
-        Assert.That(details.Select(d => d.Key), Is.SubsetOf(named), $"{route} {(int)response.StatusCode} answered details its document does not name: {body}");
+        var status = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var named = contract.ErrorDetails(path, method, status)?["properties"]?.AsObject().Select(p => p.Key) ?? [];
+        Assert.That(details.Select(d => d.Key), Is.SubsetOf(named), $"{method.ToUpperInvariant()} {path} {status} answered details its document does not name: {body}");
     }
 
     [Test]
@@ -199,6 +200,19 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
 
         Assert.That(refused, Is.Not.Null, "a free key is limited to 10 executions a minute");
         Assert.That(refused!.Headers.Select(h => h.Key), Is.SupersetOf(new[] { "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After" }));
+    }
+
+    /// <summary>
+    /// A failed tool's details are its own, of any name and type: its 500 is described even where a name is one the
+    /// server types elsewhere (a limit's, as text), and its tool_code, the one field typed there, is the server's.
+    /// </summary>
+    [Test]
+    public async Task AFailedToolsDetails_NamedAsTheServersAre_AreDescribed_ItsToolCodeTheServers()
+    {
+        var response = await Admin.PostJsonAsync("/execute_tool", new { tool = "test_servers_names_failure", arguments = new { } });
+
+        await contract.AssertDescribesAsync(response, "/execute_tool", "post");
+        Assert.That((await response.ReadObjectAsync()).At("error.details")?.ToJsonString(), Is.EqualTo("""{"limit":"x","tool_code":"QUOTA_SPENT"}"""));
     }
 
     [Test]

@@ -275,6 +275,8 @@ public sealed class ApiDocsTests : ServerTest
     [TestCase("ExecuteToolResponse.properties.status", new[] { "success" })]
     [TestCase("SubmittedJobResponse.properties.status", new[] { "queued" })]
     [TestCase("ErrorEnvelope.properties.status", new[] { "error", "timeout" })]
+    [TestCase("LimitErrorEnvelope.properties.status", new[] { "error" })]
+    [TestCase("LimitError.properties.code", new[] { "RATE_LIMIT_EXCEEDED", "WEBHOOK_LIMIT_REACHED" })]
     [TestCase("ApiKeyResponse.properties.plan", new[] { "free", "pro", "enterprise" })]
     [TestCase("CreatedApiKeyResponse.properties.plan", new[] { "free", "pro", "enterprise" })]
     [TestCase("WebhookResponse.properties.events.items", new[] { "job.queued", "job.started", "job.completed", "job.failed", "job.canceled", "job.timeout" })]
@@ -408,6 +410,8 @@ public sealed class ApiDocsTests : ServerTest
     [TestCase("JobSummaryResponse", new[] { "job_id", "tool", "status", "created_at" })]
     [TestCase("JobError", new[] { "code", "message", "details" })]
     [TestCase("ErrorEnvelope", new[] { "error" })]
+    [TestCase("LimitErrorEnvelope", new[] { "error" })]
+    [TestCase("LimitError", new[] { "code", "message", "details" })]
     [TestCase("ToolMetricsResponse", new[] { "tool", "total_jobs", "completed", "failed", "timeout", "canceled", "success_rate", "failure_rate", "avg_execution_time_ms", "p95_execution_time_ms" })]
     public void Responses_RequireOnlyTheFieldsAlwaysSent_ForNullsAreLeftOut(string schema, string[] required)
     {
@@ -599,18 +603,19 @@ public sealed class ApiDocsTests : ServerTest
     }
 
     /// <summary>
-    /// The fields the server puts in an error's details, each typed, so that a generated client reads
-    /// error.details.max_concurrent as a number; each optional (a code gives its own), and any other still taken (a tool's).
+    /// The fields the server alone puts in an error's details, each typed, so that a generated client reads
+    /// error.details.max_concurrent as a number: a limit's, on the schema of the refusals over a limit (LimitError), and
+    /// tool_code on every error's, each optional (a code gives its own), and any other still taken.
     /// </summary>
-    [TestCase("limit", "integer", "WEBHOOK_LIMIT_REACHED")]
-    [TestCase("retry_after", "integer", "RATE_LIMIT_EXCEEDED of the requests per minute")]
-    [TestCase("max_concurrent", "integer", "RATE_LIMIT_EXCEEDED of a direct execution")]
-    [TestCase("max_queued", "integer", "Jobs:MaxQueuedPerKey")]
-    [TestCase("max_streams_per_key", "integer", "Streaming:MaxStreamsPerKey")]
-    [TestCase("tool_code", "string", "EXECUTION_ERROR")]
-    public void AnErrorsDetails_NameEachFieldTheServerPutsThere_Typed_WithTheCodeThatGivesIt(string field, string type, string said)
+    [TestCase("LimitError", "limit", "integer", "WEBHOOK_LIMIT_REACHED")]
+    [TestCase("LimitError", "retry_after", "integer", "RATE_LIMIT_EXCEEDED of the requests per minute")]
+    [TestCase("LimitError", "max_concurrent", "integer", "RATE_LIMIT_EXCEEDED of a direct execution")]
+    [TestCase("LimitError", "max_queued", "integer", "Jobs:MaxQueuedPerKey")]
+    [TestCase("LimitError", "max_streams_per_key", "integer", "Streaming:MaxStreamsPerKey")]
+    [TestCase("ApiError", "tool_code", "string", "EXECUTION_ERROR")]
+    public void AnErrorsDetails_NameEachFieldTheServerAlonePutsThere_Typed_WithTheCodeThatGivesIt(string error, string field, string type, string said)
     {
-        var details = document.At("components.schemas.ApiError.properties.details");
+        var details = document.At($"components.schemas.{error}.properties.details");
         var declared = details?["properties"]?[field];
 
         Assert.Multiple(() =>
@@ -619,6 +624,34 @@ public sealed class ApiDocsTests : ServerTest
             Assert.That(declared?["description"]?.GetValue<string>(), Does.Contain(said));
             Assert.That(details?["required"], Is.Null, "each optional: a code gives only its own");
             Assert.That(details?["additionalProperties"]?.GetValueKind(), Is.EqualTo(System.Text.Json.JsonValueKind.Object), "any other field still taken");
+        });
+    }
+
+    /// <summary>
+    /// A failed tool's details are its own beside tool_code: one may answer <c>{"limit":"x"}</c>, so the schema of the
+    /// 500 that carries them types no field of a limit's (tool_code, which the server puts in last, it may). The refusals
+    /// over a limit, whose details the server alone builds, are each answered with the schema that types them.
+    /// </summary>
+    [Test]
+    public void AFailedToolsDetails_TypeNoFieldOfALimits_WhichEachRefusalOverALimitTypes()
+    {
+        var contract = new OpenApiContract(document);
+        var failed = contract.ErrorDetails("/execute_tool", "post", "500");
+        // Every 429 the document lists (a key's requests per minute, executions at once, jobs queued, streams open), and the webhooks' 409.
+        var refusals = document["paths"]!.AsObject()
+            .SelectMany(path => path.Value!.AsObject().Where(op => op.Value!["responses"]?["429"] is not null).Select(op => (path.Key, op.Key, "429")))
+            .Append(("/webhooks", "post", "409")).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refusals, Has.Count.GreaterThan(5), "the 429s of the execution endpoints and of the other routes");
+            Assert.That(failed?["properties"]?["limit"], Is.Null, failed?.ToJsonString());
+            Assert.That(failed?.At("properties.tool_code.type")?.GetValue<string>(), Is.EqualTo("string"));
+            foreach (var (path, method, status) in refusals)
+            {
+                var refused = contract.ErrorDetails(path, method, status);
+                Assert.That(refused?.At("properties.limit.type")?.GetValue<string>(), Is.EqualTo("integer"), $"{method} {path} {status}: {refused?.ToJsonString()}");
+            }
         });
     }
 

@@ -14,8 +14,6 @@ namespace AgentCorex.Tests.Docs;
 /// </summary>
 public sealed class OpenApiContract(JsonObject document)
 {
-    public JsonObject Document => document;
-
     /// <summary>The headers clients act on; any of them a response carries must be documented for its status.</summary>
     private static readonly string[] ClientHeaders = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After", "Location", "WWW-Authenticate"];
 
@@ -56,6 +54,21 @@ public sealed class OpenApiContract(JsonObject document)
             Assert.That(violations, Is.Empty, $"{route} {status} answered a body its schema refuses: {body}");
         }
     }
+
+    /// <summary>
+    /// The schema of the details of the error <paramref name="method"/> <paramref name="path"/> answers with
+    /// <paramref name="status"/>, through the references of its envelope and its error; null if there is none.
+    /// </summary>
+    public JsonNode? ErrorDetails(string path, string method, string status)
+    {
+        var envelope = Referenced(document["paths"]?[path]?[method]?["responses"]?[status]?["content"]?["application/json"]?["schema"]);
+        return Referenced(envelope?["properties"]?["error"])?["properties"]?["details"];
+    }
+
+    private JsonNode? Referenced(JsonNode? schema) =>
+        schema?["$ref"]?.GetValue<string>() is { } reference
+            ? document["components"]?["schemas"]?[reference[(reference.LastIndexOf('/') + 1)..]]
+            : schema;
 
     /// <summary>Where the instance breaks the schema, as "instance location: error".</summary>
     public IReadOnlyList<string> Violations(JsonElement instance, JsonNode schema)

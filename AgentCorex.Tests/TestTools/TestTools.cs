@@ -296,6 +296,26 @@ public sealed class ToolFailureTool : Tool<ToolFailureArguments, ToolFailureResu
         throw new ToolFailedException(arguments.Code, arguments.Message, new Dictionary<string, object?> { ["disk"] = "sda" });
 }
 
+public sealed record ServersNamesFailureArguments;
+
+public sealed record ServersNamesFailureResult;
+
+public sealed class ServersNamesFailureArgumentsValidator : AbstractValidator<ServersNamesFailureArguments>;
+
+/// <summary>
+/// Fails with details named as the server's own are, typed as the tool chose: a limit that is text, as a plugin's may
+/// be, and a tool_code that is a number (the server puts the tool's code there in its place).
+/// </summary>
+public sealed class ServersNamesFailureTool : Tool<ServersNamesFailureArguments, ServersNamesFailureResult>
+{
+    public override string Name => "test_servers_names_failure";
+
+    public override string Description => "Throws ToolFailedException QUOTA_SPENT with details {\"limit\": \"x\", \"tool_code\": 5}.";
+
+    public override Task<ServersNamesFailureResult> ExecuteAsync(ServersNamesFailureArguments arguments, IToolContext context, CancellationToken cancellationToken) =>
+        throw new ToolFailedException("QUOTA_SPENT", "the quota is spent", new Dictionary<string, object?> { ["limit"] = "x", ["tool_code"] = 5 });
+}
+
 public sealed record ThrowingCallbackArguments(int DurationMs);
 
 public sealed record ThrowingCallbackResult(int DurationMs);

@@ -52,12 +52,12 @@ internal sealed class ErrorResponsesConvention : IActionModelConvention
         // per-key limit on the rest (admin keys are exempt from it), new executions refused while stopping.
         if (action.Attributes.OfType<ExecutionRateLimitAttribute>().Any())
         {
-            Add(action, StatusCodes.Status429TooManyRequests, "RATE_LIMIT_EXCEEDED: over the key's requests per minute (error.details.limit, retry_after), its executions at once (error.details.max_concurrent) or, submitting a job, its jobs queued (error.details.max_queued, Jobs:MaxQueuedPerKey)");
+            Add(action, StatusCodes.Status429TooManyRequests, "RATE_LIMIT_EXCEEDED: over the key's requests per minute (error.details.limit, retry_after), its executions at once (error.details.max_concurrent) or, submitting a job, its jobs queued (error.details.max_queued, Jobs:MaxQueuedPerKey)", typeof(LimitErrorEnvelope));
             Add(action, StatusCodes.Status503ServiceUnavailable, "SERVER_SHUTTING_DOWN: this node is stopping and starts no new executions; retry on another node. " + DatabaseUnavailable);
         }
         else if (!adminOnly)
         {
-            Add(action, StatusCodes.Status429TooManyRequests, "RATE_LIMIT_EXCEEDED: over the per-key limit of requests per minute on the API's other routes (RateLimits:ApiRequestsPerMinute)");
+            Add(action, StatusCodes.Status429TooManyRequests, "RATE_LIMIT_EXCEEDED: over the per-key limit of requests per minute on the API's other routes (RateLimits:ApiRequestsPerMinute; error.details.limit, retry_after)", typeof(LimitErrorEnvelope));
         }
         Add(action, StatusCodes.Status500InternalServerError, "INTERNAL_ERROR: the server failed to handle the request (logged by the server)");
         Add(action, StatusCodes.Status503ServiceUnavailable, DatabaseUnavailable);
@@ -77,12 +77,13 @@ internal sealed class ErrorResponsesConvention : IActionModelConvention
         return type == typeof(Task) || type == typeof(void) || typeof(IActionResult).IsAssignableFrom(type) ? null : type;
     }
 
-    private static void Add(ActionModel action, int status, string description)
+    /// <param name="body">ErrorEnvelope, or LimitErrorEnvelope for a refusal over a limit, whose details the document types.</param>
+    private static void Add(ActionModel action, int status, string description, Type? body = null)
     {
         if (!action.Filters.OfType<ProducesResponseTypeAttribute>().Any(p => p.StatusCode == status)
             && !action.Attributes.OfType<ProducesResponseTypeAttribute>().Any(p => p.StatusCode == status))
         {
-            action.Filters.Add(new ProducesResponseTypeAttribute(typeof(ErrorEnvelope), status, "application/json") { Description = description });
+            action.Filters.Add(new ProducesResponseTypeAttribute(body ?? typeof(ErrorEnvelope), status, "application/json") { Description = description });
         }
     }
 }

@@ -44,7 +44,7 @@ public sealed class JobStreamController(
             "with a comment line between them while nothing changes; the stream ends after the job's final state")]
     [ProducesResponseType(StatusCodes.Status204NoContent, Description = "A reconnect whose Last-Event-ID is the finished job's final event: nothing more will come")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable, "application/json", Description = "TOO_MANY_STREAMS, SERVER_SHUTTING_DOWN (this node is stopping and opens no new streams; connect to another node), or DATABASE_UNAVAILABLE")]
-    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status429TooManyRequests, "application/json",
+    [ProducesResponseType<LimitErrorEnvelope>(StatusCodes.Status429TooManyRequests, "application/json",
         Description = "RATE_LIMIT_EXCEEDED: the key has Streaming:MaxStreamsPerKey streams open on this node (error.details.max_streams_per_key), or its API request limit")]
     public async Task Stream([FromRoute(Name = "job_id")] string jobId, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, CancellationToken requestAborted)
     {

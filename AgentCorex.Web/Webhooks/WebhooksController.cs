@@ -24,7 +24,7 @@ public sealed class WebhooksController(AgentCorexDb db, WebhookSubscriptions sub
     [EndpointSummary("Register a webhook for the caller's job events")]
     [ProducesResponseType<CreatedWebhookResponse>(StatusCodes.Status201Created, "application/json")]
     [CreatedLocation("/webhooks/{webhook_id}")]
-    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status409Conflict, "application/json", Description = "WEBHOOK_LIMIT_REACHED: the key has Webhooks:MaxPerKey webhooks already (error.details.limit)")]
+    [ProducesResponseType<LimitErrorEnvelope>(StatusCodes.Status409Conflict, "application/json", Description = "WEBHOOK_LIMIT_REACHED: the key has Webhooks:MaxPerKey webhooks already (error.details.limit)")]
     public async Task<ActionResult<CreatedWebhookResponse>> Create(
         CreateWebhookRequest request,
         [FromServices] IValidator<CreateWebhookRequest> validator,
