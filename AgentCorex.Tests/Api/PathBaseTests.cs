@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using AgentCorex.Tests.Dashboard;
 using AgentCorex.Tests.Infrastructure;
@@ -86,6 +87,45 @@ public sealed partial class PathBaseTests : ServerTest
         }));
 
         Assert.That(login.Headers.Location?.ToString(), Is.EqualTo("/agentcorex/hangfire"));
+    }
+
+    [Test]
+    public async Task ALoginUnderTheRequestsOwnCasing_IsWrittenUnderTheSettings()
+    {
+        // UsePathBase takes /AgentCorex for /agentcorex; a browser does not, for a cookie's path: a session set on
+        // /AgentCorex/hangfire was never sent to the dashboard's own links, all written under /agentcorex.
+        using var client = Browserless();
+
+        using var asked = new HttpRequestMessage(HttpMethod.Get, "/AgentCorex/hangfire/jobs/succeeded");
+        asked.Headers.Accept.ParseAdd("text/html");
+        var form = await (await client.SendAsync(asked)).Content.ReadAsStringAsync();
+        var login = await client.PostAsync("/AgentCorex/hangfire/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["key"] = AgentCorexApp.AdminKey,
+            ["return"] = Prefix + "/hangfire/jobs/succeeded",
+        }));
+        var loggedOut = await client.GetAsync("/AgentCorex/hangfire/logout");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(form, Does.Contain("""<form method="post" action="/agentcorex/hangfire/login">"""));
+            Assert.That(form, Does.Contain("""name="return" value="/agentcorex/hangfire/jobs/succeeded"""));
+            Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.SeeOther));
+            Assert.That(login.Headers.GetValues("Set-Cookie").Single(), Does.Contain("path=/agentcorex/hangfire;"));
+            Assert.That(login.Headers.Location?.ToString(), Is.EqualTo("/agentcorex/hangfire/jobs/succeeded"));
+            Assert.That(loggedOut.Headers.Location?.ToString(), Is.EqualTo("/agentcorex/hangfire/login"));
+        });
+    }
+
+    [Test]
+    public async Task TheOpenApiDocumentsServer_IsThePrefix()
+    {
+        // "/" is the host's root: generated clients, and the docs page's "try it", called outside the proxy's prefix.
+        using var anonymous = App.CreateClient(apiKey: null);
+
+        var document = JsonNode.Parse(await (await anonymous.GetAsync(Prefix + "/openapi/v1.json")).Content.ReadAsStringAsync());
+
+        Assert.That(document?["servers"]?.AsArray().Select(s => s.Str("url")), Is.EqualTo(new[] { "/agentcorex/" }), document?["servers"]?.ToJsonString());
     }
 
     [Test]

@@ -58,7 +58,7 @@ public static class ApiExtensions
         });
         builder.Services.AddOptions<ServerOptions>().BindConfiguration(ServerOptions.Section)
             .Validate(o => ServerOptions.IsValidPathBase(o.PathBase),
-                "Server:PathBase must be a path that starts with '/' and does not end with one (/agentcorex, say), without a query, '//' or white space; unset for the site's root.")
+                "Server:PathBase must be a path that starts with '/' and does not end with one (/agentcorex, say), without a query, '//', '%' or white space; unset for the site's root.")
             .ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services

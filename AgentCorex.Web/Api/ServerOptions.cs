@@ -13,9 +13,12 @@ public sealed class ServerOptions
     /// </summary>
     public string PathBase { get; set; } = "";
 
-    /// <summary>A path, no query or fragment, no empty segment, no white space; not "/" itself (unset is the root).</summary>
+    /// <summary>
+    /// A path, no query or fragment, no empty segment, no white space; not "/" itself (unset is the root). No '%' either:
+    /// Kestrel decodes a request's path before UsePathBase compares it, so /agent%20corex would match no request at all.
+    /// </summary>
     internal static bool IsValidPathBase(string? pathBase) =>
         string.IsNullOrEmpty(pathBase)
         || (pathBase.StartsWith('/') && !pathBase.EndsWith('/') && !pathBase.Contains("//", StringComparison.Ordinal)
-            && !pathBase.Any(c => c is '?' or '#' or '\\' || char.IsWhiteSpace(c) || char.IsControl(c)));
+            && !pathBase.Any(c => c is '?' or '#' or '\\' or '%' || char.IsWhiteSpace(c) || char.IsControl(c)));
 }

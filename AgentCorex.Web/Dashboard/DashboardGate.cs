@@ -45,7 +45,7 @@ internal sealed class DashboardGate(
         Challenge(context.Response);
         if (DashboardLogin.WantsHtml(context.Request))
         {
-            await DashboardLogin.WriteChallengeAsync(context);
+            await login.WriteChallengeAsync(context);
             return;
         }
         await ApiExceptionHandler.WriteAsync(

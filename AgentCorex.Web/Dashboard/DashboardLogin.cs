@@ -1,7 +1,9 @@
 using System.Text.Encodings.Web;
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Web.Dashboard;
 
@@ -15,7 +17,11 @@ namespace AgentCorex.Web.Dashboard;
 /// deletes the session's row, ends it on every node, whoever still holds the cookie.
 /// </summary>
 internal sealed class DashboardLogin(
-    IDataProtectionProvider dataProtection, ApiKeyAuthenticator authenticator, FailedAuthentications failures, TimeProvider time)
+    IDataProtectionProvider dataProtection,
+    ApiKeyAuthenticator authenticator,
+    FailedAuthentications failures,
+    TimeProvider time,
+    IOptions<ServerOptions> server)
 {
     public const string CookieName = "agentcorex_dashboard";
     public const string LoginPath = "/login";
@@ -34,6 +40,13 @@ internal sealed class DashboardLogin(
 
     private readonly ITimeLimitedDataProtector protector =
         dataProtection.CreateProtector(SessionPurpose).ToTimeLimitedDataProtector();
+
+    /// <summary>
+    /// The dashboard's path as the client reaches it: under Server:PathBase when one is set. The setting, not the
+    /// request's path base: UsePathBase matches /AgentCorex as /agentcorex, and a browser, which matches a cookie's path
+    /// case-sensitively, would then keep a session for a casing that no link of the dashboard uses.
+    /// </summary>
+    private readonly string dashboard = server.Value.PathBase + DashboardExtensions.Path;
 
     /// <summary>
     /// The admin key of the request's session, or null: no cookie, one that is expired, altered or from another key
@@ -60,7 +73,7 @@ internal sealed class DashboardLogin(
         {
             if (!AskedByThisSite(context.Request))
             {
-                context.Response.Redirect(Dashboard(context.Request)); // a link or an image on another page logs no one out
+                context.Response.Redirect(dashboard); // a link or an image on another page logs no one out
                 return true;
             }
             if (ReadCookie(context.Request) is { } cookie)
@@ -68,7 +81,7 @@ internal sealed class DashboardLogin(
                 await sessions.EndAsync(cookie.SessionId, context.RequestAborted);
             }
             context.Response.Cookies.Delete(CookieName, CookieOptions(context.Request));
-            context.Response.Redirect(Dashboard(context.Request) + LoginPath);
+            context.Response.Redirect(dashboard + LoginPath);
             return true;
         }
         if (!route.Equals(LoginPath, StringComparison.OrdinalIgnoreCase))
@@ -77,7 +90,7 @@ internal sealed class DashboardLogin(
         }
         if (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
         {
-            await WriteFormAsync(context, StatusCodes.Status200OK, ReturnPath(context.Request, context.Request.Query[ReturnField]), problem: null);
+            await WriteFormAsync(context, StatusCodes.Status200OK, ReturnPath(context.Request.Query[ReturnField]), problem: null);
             return true;
         }
         if (!HttpMethods.IsPost(context.Request.Method))
@@ -86,7 +99,7 @@ internal sealed class DashboardLogin(
             return true;
         }
         var form = await DashboardRequestCheck.TryReadFormAsync(context.Request);
-        var returnPath = ReturnPath(context.Request, form?[ReturnField]);
+        var returnPath = ReturnPath(form?[ReturnField]);
         var key = form?[KeyField].ToString().Trim();
         ApiKeyCheck? check = string.IsNullOrEmpty(key) || key.Length > MaxKeyLength ? null : await authenticator.AuthenticateAsync(key, context.RequestAborted);
         if (check?.Identity is not { IsAdmin: true } identity)
@@ -115,9 +128,12 @@ internal sealed class DashboardLogin(
     }
 
     /// <summary>The dashboard's 401 for a browser: the form, with the page it asked for to return to.</summary>
-    public static Task WriteChallengeAsync(HttpContext context) =>
+    public Task WriteChallengeAsync(HttpContext context) =>
         WriteFormAsync(
-            context, StatusCodes.Status401Unauthorized, ReturnPath(context.Request, context.Request.PathBase + context.Request.Path + context.Request.QueryString), problem: null);
+            context,
+            StatusCodes.Status401Unauthorized,
+            ReturnPath(server.Value.PathBase + context.Request.Path + context.Request.QueryString),
+            problem: null);
 
     /// <summary>Whether the client reads HTML (a browser's navigation), so that its 401 is better a page than JSON.</summary>
     public static bool WantsHtml(HttpRequest request) =>
@@ -146,12 +162,12 @@ internal sealed class DashboardLogin(
 
     private sealed record SessionCookie(string SessionId, string KeySession);
 
-    private static CookieOptions CookieOptions(HttpRequest request) => new()
+    private CookieOptions CookieOptions(HttpRequest request) => new()
     {
         HttpOnly = true,
         SameSite = SameSiteMode.Strict,
         Secure = request.IsHttps,
-        Path = Dashboard(request),
+        Path = dashboard,
         IsEssential = true,
     };
 
@@ -164,17 +180,9 @@ internal sealed class DashboardLogin(
     private static bool AskedByThisSite(HttpRequest request) =>
         request.Headers["Sec-Fetch-Site"].ToString() is "" or "same-origin" or "none";
 
-    /// <summary>
-    /// The dashboard's path as the client reaches it: under Server:PathBase when one is set (the request's path base,
-    /// which this middleware sees before Hangfire's own branch adds /hangfire to it).
-    /// </summary>
-    private static string Dashboard(HttpRequest request) => (request.PathBase + DashboardExtensions.Path).ToString();
-
     /// <summary>Where to go once logged in: a page of the dashboard (not the login or logout), never another site (an open redirect).</summary>
-    private static string ReturnPath(HttpRequest request, string? asked)
-    {
-        var dashboard = Dashboard(request);
-        return asked is { Length: <= 2000 }
+    private string ReturnPath(string? asked) =>
+        asked is { Length: <= 2000 }
             && (asked == dashboard || asked.StartsWith(dashboard + "/", StringComparison.Ordinal))
             && !asked.StartsWith(dashboard + LoginPath, StringComparison.OrdinalIgnoreCase)
             && !asked.StartsWith(dashboard + LogoutPath, StringComparison.OrdinalIgnoreCase)
@@ -182,9 +190,8 @@ internal sealed class DashboardLogin(
             && asked.All(c => c is > ' ' and < (char)127) // as a request's own path and query are written: nothing a Location header cannot carry
                 ? asked
                 : dashboard;
-    }
 
-    private static async Task WriteFormAsync(HttpContext context, int status, string returnPath, string? problem)
+    private async Task WriteFormAsync(HttpContext context, int status, string returnPath, string? problem)
     {
         var html = HtmlEncoder.Default;
         context.Response.StatusCode = status;
@@ -215,7 +222,7 @@ internal sealed class DashboardLogin(
             <h1>AgentCorex jobs</h1>
             <p>The dashboard is for admin keys.</p>
             {{problemLine}}
-            <form method="post" action="{{html.Encode(Dashboard(context.Request) + LoginPath)}}">
+            <form method="post" action="{{html.Encode(dashboard + LoginPath)}}">
             <label for="key">Admin API key</label>
             <input type="password" id="key" name="{{KeyField}}" autocomplete="current-password" required autofocus>
             <input type="hidden" name="{{ReturnField}}" value="{{html.Encode(returnPath)}}">

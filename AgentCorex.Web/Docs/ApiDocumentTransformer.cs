@@ -1,15 +1,17 @@
+using AgentCorex.Web.Api;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Errors;
 using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
 namespace AgentCorex.Web.Docs;
 
 /// <summary>
-/// The document's title, its server (relative: the one it was read from), the Bearer API-key scheme every controller
+/// The document's title, its server (relative: the one it was read from, under Server:PathBase), the Bearer API-key scheme every controller
 /// route requires, and the ?access_token= scheme the routes marked <see cref="AccessTokenQueryAttribute"/> also take.
 /// </summary>
-internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
+internal sealed class ApiDocumentTransformer(IOptions<ServerOptions> server) : IOpenApiDocumentTransformer
 {
     public const string BearerScheme = "bearer";
     public const string AccessTokenScheme = AccessTokenQueryAttribute.Parameter;
@@ -28,8 +30,10 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
                 $"{RequestHeadLimits.MaxHeaderBytes} bytes or {RequestHeadLimits.MaxHeaderCount} fields are 431 HEADERS_TOO_LARGE.",
         };
         // The generator's default is the address the request came to, Host header and all: a Host of evil.example named
-        // that server, and behind a TLS proxy the address was http://. Relative, it is wherever the document was read.
-        document.Servers = [new OpenApiServer { Url = "/" }];
+        // that server, and behind a TLS proxy the address was http://. Relative, it is wherever the document was read; under
+        // the configured path base, not the bare "/" (the host's root, outside a proxy's prefix), nor the request's own path
+        // base, whose casing is the client's.
+        document.Servers = [new OpenApiServer { Url = server.Value.PathBase + "/" }];
         document.Components ??= new OpenApiComponents();
         document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
         document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
