@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using AgentCorex.Tests.Infrastructure;
 
 namespace AgentCorex.Tests.Tools;
@@ -23,6 +24,30 @@ public sealed class PluginNamedAloneTests
         {
             Assert.That(run.Str("result.greeting"), Is.EqualTo("Hello, Ada!"), run.ToJsonString());
             Assert.That(tools, Does.Contain("greet").And.Not.Contain("farewell"));
+        });
+    }
+
+    [Test]
+    public async Task AReferenceAssemblyBesideAPluginNamedByItsDll_IsPassedOverWithAWarning_AndThePluginRuns()
+    {
+        // bin/ holds what the plugin was built with, not only what it needs: a file the loader refuses (a reference
+        // assembly here; a C++/CLI or other-architecture library) stopped the start with its exception once the plugin's
+        // neighbours were loaded, where the plugin had worked without them.
+        using var data = TempFolder.Create("agentcorex-plugin-alone-ref-");
+        var plugin = await PluginBuild.BuildAsync(data.Path, "Greet", GreetPlugin, new Dictionary<string, string> { ["FluentValidation"] = "11.11.0" },
+            libraries: new Dictionary<string, string> { ["Greetings"] = GreetingsLibrary, ["Shelf"] = "namespace Shelf; public static class Books { }" });
+        var referenceAssembly = Path.Combine(plugin, "Shelf.dll");
+        File.Copy(Directory.GetFiles(Path.Combine(data.Path, "Shelf", "obj"), "Shelf.dll", SearchOption.AllDirectories)
+            .Single(f => Path.GetFileName(Path.GetDirectoryName(f)) == "ref"), referenceAssembly, overwrite: true);
+
+        await using var server = await ServerProcess.StartAsync(data.Path, new Dictionary<string, string> { ["Tools:PluginPaths:1"] = Path.Combine(plugin, "Greet.dll") });
+
+        using var admin = server.CreateClient();
+        var run = await (await admin.PostJsonAsync("/execute_tool", new { tool = "greet", arguments = new { name = "Ada" } })).ReadObjectAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.Str("result.greeting"), Is.EqualTo("Hello, Ada!"), run.ToJsonString());
+            Assert.That(server.Output, Does.Match($@"warn: AgentCorex\.Web\.Tools\.ToolCatalog\[\d+\]\s+Tools:PluginPaths: {Regex.Escape(referenceAssembly)}, beside a plugin named alone, cannot be loaded, passed over: "));
         });
     }
 

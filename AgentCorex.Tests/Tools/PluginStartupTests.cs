@@ -68,7 +68,7 @@ public sealed class PluginStartupTests
         {
             File.Copy(typeof(FluentValidation.AbstractValidator<>).Assembly.Location, Path.Combine(folder.FullName, "FluentValidation.dll"));
 
-            Assert.That(PluginAssemblies.Load([folder.FullName], folder.FullName, []), Is.Empty);
+            Assert.That(PluginAssemblies.Load([folder.FullName], folder.FullName, [], []), Is.Empty);
         }
         finally
         {

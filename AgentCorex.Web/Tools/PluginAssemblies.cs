@@ -27,9 +27,10 @@ internal static class PluginAssemblies
     /// e_sqlite3.dll, Microsoft.Data.SqlClient.SNI.dll) is passed over, told in <paramref name="notAssemblies"/>; a file
     /// named alone must be one. The .dll files beside a file named alone are loaded as a folder's are, after every
     /// configured one, and not scanned: they are its dependencies (its project references, a published plugin's
-    /// packages), not plugins.
+    /// packages), not plugins. One of them that cannot be loaded is passed over, told in <paramref name="passedOver"/>
+    /// (<see cref="LoadNeighbour"/>).
     /// </summary>
-    public static List<Assembly> Load(IEnumerable<string> pluginPaths, string contentRoot, List<string> notAssemblies)
+    public static List<Assembly> Load(IEnumerable<string> pluginPaths, string contentRoot, List<string> notAssemblies, List<string> passedOver)
     {
         var loaded = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var assemblies = new List<Assembly>();
@@ -55,9 +56,36 @@ internal static class PluginAssemblies
         // Last, so that a copy a configured folder or file holds is the one loaded, and scanned.
         foreach (var folder in besideFilesNamedAlone.Distinct(StringComparer.Ordinal).Except(folders, StringComparer.Ordinal))
         {
-            LoadAll(Directory.GetFiles(folder, "*.dll"), inFolder: true, loaded, notAssemblies);
+            foreach (var file in Directory.GetFiles(folder, "*.dll").Order(StringComparer.Ordinal))
+            {
+                if (NameOf(file, inFolder: true, notAssemblies) is { } name)
+                {
+                    LoadNeighbour(file, name, loaded, passedOver);
+                }
+            }
         }
         return assemblies;
+    }
+
+    /// <summary>
+    /// A file beside a plugin named alone, loaded as a folder's is, except that one the loader refuses is passed over
+    /// with a Warning: bin/Release/net10.0 holds what the plugin was built with, not only what it needs (a reference
+    /// assembly, a C++/CLI or other-architecture library, one whose name a startup hook loaded already), and the plugin
+    /// worked without them before its neighbours were loaded. A version conflict is still refused (<see cref="LoadOnce"/>):
+    /// that is two plugins' dependencies at odds, not a file to do without.
+    /// </summary>
+    private static void LoadNeighbour(string file, AssemblyName name, Dictionary<string, string> loaded, List<string> passedOver)
+    {
+        try
+        {
+            LoadOnce(file, name, inFolder: true, loaded);
+        }
+        catch (Exception e) when (e is BadImageFormatException or FileLoadException)
+        {
+            loaded.Remove(name.Name!); // another folder's copy may still load
+            passedOver.Add($"Tools:PluginPaths: {file}, beside a plugin named alone, cannot be loaded, passed over: "
+                + ApiErrors.Echo(e.Message.ReplaceLineEndings(" ").Trim(), MaxReason));
+        }
     }
 
     /// <summary>The files' assemblies, each loaded once (<see cref="LoadOnce"/>); those to scan are returned.</summary>

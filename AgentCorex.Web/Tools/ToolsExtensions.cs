@@ -21,7 +21,7 @@ public static class ToolsExtensions
         var options = ToolsOptions.Read(builder.Configuration);
         var passedOver = new List<string>();
         var notAssemblies = new List<string>();
-        foreach (var assembly in PluginAssemblies.Load(options.PluginPaths, builder.Environment.ContentRootPath, notAssemblies).Prepend(typeof(ITool).Assembly).Distinct())
+        foreach (var assembly in PluginAssemblies.Load(options.PluginPaths, builder.Environment.ContentRootPath, notAssemblies, passedOver).Prepend(typeof(ITool).Assembly).Distinct())
         {
             var types = PluginAssemblies.ExportedTypes(assembly, passedOver);
             new AssemblyScanner(types).ForEach(validator =>
