@@ -67,6 +67,31 @@ public sealed partial class UnknownSettingsTests
         Assert.That(documented.Select(key => key.Split(':')[0]).Except(others).Distinct(), Is.EquivalentTo(UnknownSettings.Sections.Keys));
     }
 
+    [Test]
+    public void TwoClassesOfOneSection_AreCheckedAsOne_TheirSettingsTogether()
+    {
+        // By section name alone, the second class threw at start (TypeInitializationException), for a check that only warns.
+        var sections = UnknownSettings.SectionsOf([typeof(TwinSettings), typeof(OtherTwinSettings)]);
+
+        var unknown = UnknownSettings.In(Configuration(["Twin:First", "Twin:Third:Inner", "Twin:Thrid"]), sections);
+
+        Assert.That(unknown, Is.EqualTo(new[] { new UnknownSetting("Twin:Thrid", "Twin:Third") }));
+    }
+
+    private sealed class TwinSettings
+    {
+        public const string Section = "Twin";
+
+        public string First { get; set; } = "";
+    }
+
+    private sealed class OtherTwinSettings
+    {
+        public const string Section = "twin";
+
+        public Dictionary<string, string> Third { get; set; } = [];
+    }
+
     private static List<string> Warnings(CapturedLogs logs) =>
         [.. logs.At(LogLevel.Warning).Where(l => l.StartsWith($"{typeof(UnknownSettings).FullName}: ", StringComparison.Ordinal))];
 

@@ -20,16 +20,27 @@ internal sealed partial class UnknownSettings
     private const int MaxEdits = 2;
 
     /// <summary>
-    /// The server's sections and the options class each is bound to: every class of this assembly with a
+    /// The server's sections and the options classes each is bound to: every class of this assembly with a
     /// <c>const string Section</c>, as every options class has, so a section added later is checked too.
     /// </summary>
-    public static IReadOnlyDictionary<string, Type> Sections { get; } = typeof(UnknownSettings).Assembly.GetTypes()
+    public static IReadOnlyDictionary<string, Type[]> Sections { get; } = SectionsOf(typeof(UnknownSettings).Assembly.GetTypes());
+
+    /// <summary>
+    /// The types' sections, each with every type that names it: two classes may bind one section (a feature's own
+    /// settings beside another's), and a start that this check, a Warning only, stopped on their meeting
+    /// (TypeInitializationException) would be worse than any misspelt key.
+    /// </summary>
+    internal static IReadOnlyDictionary<string, Type[]> SectionsOf(IEnumerable<Type> types) => types
         .Select(type => (Type: type, Field: type.GetField("Section", BindingFlags.Public | BindingFlags.Static)))
         .Where(s => s.Field is { IsLiteral: true } && s.Field.FieldType == typeof(string))
-        .ToDictionary(s => (string)s.Field!.GetRawConstantValue()!, s => s.Type, StringComparer.OrdinalIgnoreCase);
+        .GroupBy(s => (string)s.Field!.GetRawConstantValue()!, s => s.Type, StringComparer.OrdinalIgnoreCase)
+        .ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.OrdinalIgnoreCase);
 
-    public static List<UnknownSetting> In(IConfiguration configuration) =>
-        [.. Sections.SelectMany(section => Unknown(configuration.GetSection(section.Key), section.Value))];
+    public static List<UnknownSetting> In(IConfiguration configuration) => In(configuration, Sections);
+
+    /// <summary>The keys of <paramref name="sections"/> no setting of any of their types takes.</summary>
+    internal static List<UnknownSetting> In(IConfiguration configuration, IReadOnlyDictionary<string, Type[]> sections) =>
+        [.. sections.SelectMany(section => UnknownProperties(configuration.GetSection(section.Key), section.Value))];
 
     /// <summary>Logs each unknown key of <paramref name="configuration"/>, one Warning each.</summary>
     public static void Warn(IConfiguration configuration, ILogger logger)
@@ -63,7 +74,13 @@ internal sealed partial class UnknownSettings
         {
             return section.GetChildren().SelectMany(child => Unknown(child, entry));
         }
-        var settings = Settings(type);
+        return UnknownProperties(section, [type]);
+    }
+
+    /// <summary>The keys under <paramref name="section"/> that name no property of any of <paramref name="types"/>.</summary>
+    private static IEnumerable<UnknownSetting> UnknownProperties(IConfigurationSection section, Type[] types)
+    {
+        var settings = Settings(types);
         return section.GetChildren().SelectMany(child => settings.TryGetValue(child.Key, out var setting)
             ? Unknown(child, setting)
             : [new UnknownSetting(child.Path, Closest(child.Key, settings.Keys) is { } closest ? $"{section.Path}:{closest}" : null)]);
@@ -85,11 +102,16 @@ internal sealed partial class UnknownSettings
             ?? generics.FirstOrDefault(i => i.GetGenericTypeDefinition() == typeof(IEnumerable<>))?.GetGenericArguments()[0];
     }
 
-    /// <summary>The properties the binder fills, by the key it reads each from (case aside, as it reads them).</summary>
-    private static Dictionary<string, Type> Settings(Type type) => type
-        .GetProperties(BindingFlags.Public | BindingFlags.Instance)
+    /// <summary>
+    /// The properties the binder fills, by the key it reads each from (case aside, as it reads them): of every type, the
+    /// first type's where two take one key.
+    /// </summary>
+    private static Dictionary<string, Type> Settings(Type[] types) => types
+        .SelectMany(type => type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         .Where(p => p.GetIndexParameters().Length == 0 && p.GetMethod is not null)
-        .ToDictionary(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? p.Name, p => p.PropertyType, StringComparer.OrdinalIgnoreCase);
+        .Select(p => (Key: p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name ?? p.Name, p.PropertyType))
+        .DistinctBy(p => p.Key, StringComparer.OrdinalIgnoreCase)
+        .ToDictionary(p => p.Key, p => p.PropertyType, StringComparer.OrdinalIgnoreCase);
 
     private static string? Closest(string key, IEnumerable<string> settings) => settings
         .Select(setting => (Setting: setting, Edits: Edits(key, setting)))
