@@ -1,8 +1,11 @@
 using System.Net.Http.Json;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Tests.TestTools;
+using AgentCorex.Web.Execution;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace AgentCorex.Tests.Execution;
@@ -47,6 +50,29 @@ public sealed class ExecutionClientGoneTests
 
         Assert.That(Gone(), Has.Count.EqualTo(1).And.One.Match(
             "^AgentCorex.Web.Execution.ExecuteToolController: Execution exec_[a-z0-9]{12} of test_gate for key_configured_admin canceled: its client went away after [0-9]+ ms"));
+    }
+
+    [Test]
+    public async Task AConnectionThatEndsWhileTheServerStops_IsNotLoggedAsItsClientGoingAway()
+    {
+        // Kestrel drops the connections still open as the host stops: the client did not go away. A server of its own,
+        // as it is stopped.
+        var stoppingLogs = new CapturedLogs();
+        using var stoppingApp = new AgentCorexApp(new Dictionary<string, string?> { ["Jobs:ShutdownTimeout"] = "00:00:30" });
+        using var stopping = stoppingApp.WithWebHostBuilder(host => host.ConfigureLogging(logging => logging.AddProvider(stoppingLogs)));
+        var gate = Guid.NewGuid().ToString("N");
+        using var client = stopping.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        using var dropped = new CancellationTokenSource();
+
+        var execution = client.PostAsJsonAsync("/execute_tool", new { tool = "test_gate", arguments = new { gate }, timeout_ms = 60_000 }, dropped.Token);
+        await Until(() => GateTool.Reached(gate), "the tool runs");
+        stopping.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+        await dropped.CancelAsync();
+        Assert.That(async () => await execution, Throws.InstanceOf<OperationCanceledException>());
+        await Until(() => stopping.Services.GetRequiredService<RunningExecutions>().Count == 0, "the execution ends");
+
+        Assert.That(stoppingLogs.At(LogLevel.Information).Where(line => line.Contains("its client went away", StringComparison.Ordinal)), Is.Empty);
     }
 
     private List<string> Gone() => [.. logs.At(LogLevel.Information).Where(line => line.Contains("its client went away", StringComparison.Ordinal))];

@@ -75,7 +75,8 @@ public sealed partial class ExecuteToolController(
     /// <summary>
     /// The run, canceled if the client goes away (a closed connection, or a proxy's read timeout ending it): the one line
     /// that says so, as no answer is written for the log of a proxy or a client to show. A stopping server lets the tool
-    /// run until its shutdown deadline, then answers 503.
+    /// run until its shutdown deadline, then answers 503; a connection that ends while it stops is as likely Kestrel's
+    /// doing (it drops those still open as the host stops) as the client's, and is not said to be the client's.
     /// </summary>
     private async Task<ToolOutcome> RunForClientAsync(
         ToolDescriptor tool, object arguments, ToolExecutionContext context, int timeoutMs, CancellationToken cancellationToken)
@@ -85,7 +86,7 @@ public sealed partial class ExecuteToolController(
         {
             return await runner.RunAsync(tool, arguments, context, TimeSpan.FromMilliseconds(timeoutMs), cancellationToken, shutdown.Deadline);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !shutdown.IsStopping)
         {
             LogClientGone(logger, context.ExecutionId, tool.Name, ApiKeyIdentity.From(HttpContext).KeyId, (long)time.GetElapsedTime(started).TotalMilliseconds);
             throw;
