@@ -37,13 +37,10 @@ public sealed class ExecutionClientGoneTests
     [Test]
     public async Task ADirectExecution_WhoseClientGoesAway_IsLoggedOnce_WithItsToolKeyAndTime()
     {
-        var gate = Guid.NewGuid().ToString("N");
-        using var client = logged.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        using var client = AdminClient(logged);
         using var goAway = new CancellationTokenSource();
 
-        var execution = client.PostAsJsonAsync("/execute_tool", new { tool = "test_gate", arguments = new { gate }, timeout_ms = 60_000 }, goAway.Token);
-        await Until(() => GateTool.Reached(gate), "the tool runs");
+        var execution = await RunUntilTheToolWaitsAsync(client, goAway.Token);
         await goAway.CancelAsync();
         Assert.That(async () => await execution, Throws.InstanceOf<OperationCanceledException>());
         await Until(() => Gone().Count > 0, "the line is logged");
@@ -60,19 +57,32 @@ public sealed class ExecutionClientGoneTests
         var stoppingLogs = new CapturedLogs();
         using var stoppingApp = new AgentCorexApp(new Dictionary<string, string?> { ["Jobs:ShutdownTimeout"] = "00:00:30" });
         using var stopping = stoppingApp.WithWebHostBuilder(host => host.ConfigureLogging(logging => logging.AddProvider(stoppingLogs)));
-        var gate = Guid.NewGuid().ToString("N");
-        using var client = stopping.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        using var client = AdminClient(stopping);
         using var dropped = new CancellationTokenSource();
 
-        var execution = client.PostAsJsonAsync("/execute_tool", new { tool = "test_gate", arguments = new { gate }, timeout_ms = 60_000 }, dropped.Token);
-        await Until(() => GateTool.Reached(gate), "the tool runs");
+        var execution = await RunUntilTheToolWaitsAsync(client, dropped.Token);
         stopping.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
         await dropped.CancelAsync();
         Assert.That(async () => await execution, Throws.InstanceOf<OperationCanceledException>());
         await Until(() => stopping.Services.GetRequiredService<RunningExecutions>().Count == 0, "the execution ends");
 
         Assert.That(stoppingLogs.At(LogLevel.Information).Where(line => line.Contains("its client went away", StringComparison.Ordinal)), Is.Empty);
+    }
+
+    private static HttpClient AdminClient(WebApplicationFactory<Program> server)
+    {
+        var client = server.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        return client;
+    }
+
+    /// <summary>A direct execution whose tool is running, waiting at a gate never opened, until <paramref name="requestEnds"/> ends its request.</summary>
+    private static async Task<Task<HttpResponseMessage>> RunUntilTheToolWaitsAsync(HttpClient client, CancellationToken requestEnds)
+    {
+        var gate = Guid.NewGuid().ToString("N");
+        var execution = client.PostAsJsonAsync("/execute_tool", new { tool = "test_gate", arguments = new { gate }, timeout_ms = 60_000 }, requestEnds);
+        await Until(() => GateTool.Reached(gate), "the tool runs");
+        return execution;
     }
 
     private List<string> Gone() => [.. logs.At(LogLevel.Information).Where(line => line.Contains("its client went away", StringComparison.Ordinal))];
