@@ -1,3 +1,6 @@
+using AgentCorex.Web.Concurrency;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace AgentCorex.Tests.Infrastructure;
 
 /// <summary>The database a fixture's server runs on: the embedded default, or the throwaway PostgreSQL cluster.</summary>
@@ -48,6 +51,18 @@ public abstract class ServerTest(TestStorage storage = TestStorage.Embedded)
             ["Storage:Provider"] = "PostgreSql",
             ["ConnectionStrings:AgentCorex"] = await cluster.CreateDatabaseAsync(),
         };
+    }
+
+    /// <summary>
+    /// On PostgreSQL, what KeySlotCompaction does at its next pass: each key's slot changes moved into key_slots (a key
+    /// without a limit is bounded from that count, Jobs/JobLedger.Queue.cs); nothing on the embedded database.
+    /// </summary>
+    protected async Task MoveKeySlotChangesAsync()
+    {
+        if (storage == TestStorage.PostgreSql)
+        {
+            await App.Services.GetRequiredService<KeySlotCompaction>().CompactAsync(CancellationToken.None);
+        }
     }
 
     [OneTimeTearDown]

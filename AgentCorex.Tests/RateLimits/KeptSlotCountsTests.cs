@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using AgentCorex.Tests.Infrastructure;
-using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -47,15 +46,6 @@ public sealed class KeptSlotCountsTests(TestStorage storage) : ServerTest(storag
         return (Convert.ToInt64(reader.GetValue(0)), Convert.ToInt64(reader.GetValue(1)));
     }
 
-    /// <summary>On PostgreSQL, what KeySlotCompaction would do at its next pass; nothing on the embedded database.</summary>
-    private async Task MoveChangesAsync()
-    {
-        if (Storage == TestStorage.PostgreSql)
-        {
-            await App.Services.GetRequiredService<KeySlotCompaction>().CompactAsync(CancellationToken.None);
-        }
-    }
-
     [Test]
     public async Task TheKeptCount_FollowsEveryWayAJobTakesOrGivesUpASlot()
     {
@@ -72,7 +62,7 @@ public sealed class KeptSlotCountsTests(TestStorage storage) : ServerTest(storag
         var failing = await client.SubmitAsync("fail", new { message = "on purpose" });
         var whileRunning = await SlotCountsAsync(key.KeyId);
         var queuedWhileRunning = await QueuedCountsAsync(key.KeyId);
-        await MoveChangesAsync();
+        await MoveKeySlotChangesAsync();
         var moved = await SlotCountsAsync(key.KeyId);
         var queuedMoved = await QueuedCountsAsync(key.KeyId);
         await client.DeleteAsync($"/jobs/{waits[4]}");
@@ -92,7 +82,7 @@ public sealed class KeptSlotCountsTests(TestStorage storage) : ServerTest(storag
             await scope.ServiceProvider.GetRequiredService<JobLedger>().RemoveAsync(seeded.Id, CancellationToken.None);
         }
         var atTheEnd = await SlotCountsAsync(key.KeyId);
-        await MoveChangesAsync();
+        await MoveKeySlotChangesAsync();
         var atTheEndMoved = await SlotCountsAsync(key.KeyId);
         var queuedAtTheEnd = await QueuedCountsAsync(key.KeyId);
 
@@ -122,7 +112,7 @@ public sealed class KeptSlotCountsTests(TestStorage storage) : ServerTest(storag
         {
             while (!stop.IsCancellationRequested)
             {
-                await MoveChangesAsync();
+                await MoveKeySlotChangesAsync();
                 await Task.Delay(1);
             }
         });

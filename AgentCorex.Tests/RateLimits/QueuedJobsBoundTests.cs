@@ -4,15 +4,16 @@ using System.Text.Json.Nodes;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Tests.Monitoring;
 using AgentCorex.Tests.TestTools;
+using AgentCorex.Web.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCorex.Tests.RateLimits;
 
-/// <summary>Jobs:MaxQueuedPerKey: the most jobs one key may have queued, parked or waiting for a worker, whatever its limits.</summary>
-[TestFixture(TestStorage.Embedded)]
-[TestFixture(TestStorage.PostgreSql)]
-public sealed class QueuedJobsBoundTests(TestStorage storage) : ServerTest(storage)
+/// <summary>A server with Jobs:MaxQueuedPerKey at <see cref="Bound"/> and one worker, and what its tests ask of it.</summary>
+public abstract class QueuedJobsBoundTest(TestStorage storage) : ServerTest(storage)
 {
-    private const int Bound = 3;
+    protected const int Bound = 3;
 
     // One worker: a job held at a gate keeps every other job queued until the gate opens.
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
@@ -21,7 +22,7 @@ public sealed class QueuedJobsBoundTests(TestStorage storage) : ServerTest(stora
         ["Jobs:MaxQueuedPerKey"] = Bound.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private async Task<(string KeyId, HttpClient Client)> KeyAsync(bool admin = false, int? maxConcurrent = null)
+    protected async Task<(string KeyId, HttpClient Client)> KeyAsync(bool admin = false, int? maxConcurrent = null)
     {
         var key = await App.CreateKeyAsync("pro", admin);
         var limits = maxConcurrent is null
@@ -31,16 +32,16 @@ public sealed class QueuedJobsBoundTests(TestStorage storage) : ServerTest(stora
         return (key.KeyId, App.CreateClient(key.ApiKey));
     }
 
-    private static Task<HttpResponseMessage> SubmitAsync(HttpClient client) =>
+    protected static Task<HttpResponseMessage> SubmitAsync(HttpClient client) =>
         client.PostJsonAsync("/jobs/submit", new { tool = "echo", arguments = new { message = "one more" } });
 
-    private static Task<HttpResponseMessage> ExecuteAsyncAsync(HttpClient client) =>
+    protected static Task<HttpResponseMessage> ExecuteAsyncAsync(HttpClient client) =>
         client.PostJsonAsync("/execute_tool", new { tool = "echo", arguments = new { message = "one more" }, mode = "async" });
 
-    private static async Task<int> ListedAsync(HttpClient client, string status) =>
+    protected static async Task<int> ListedAsync(HttpClient client, string status) =>
         (await (await client.GetAsync($"/jobs?status={status}")).ReadObjectAsync()).At("pagination.total")!.GetValue<int>();
 
-    private static void AssertRefused(HttpResponseMessage response, JsonObject body)
+    protected static void AssertRefused(HttpResponseMessage response, JsonObject body)
     {
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests), body.ToJsonString());
         Assert.That(body.ToJsonString(), Is.EqualTo(
@@ -49,9 +50,30 @@ public sealed class QueuedJobsBoundTests(TestStorage storage) : ServerTest(stora
         Assert.That(response.Headers.GetValues("X-RateLimit-Limit"), Is.EqualTo(new[] { "1000000" }), "the key's per-minute window, as on every answer it counts");
     }
 
-    private static double Refusals(PrometheusText metrics) =>
-        metrics.Value("agentcorex_rate_limit_refusals_total", ("limit", "queued"), ("plan", "admin"));
+    /// <summary>Runs <paramref name="test"/> while a job of the client's key holds the one worker at a gate, then lets it end.</summary>
+    protected static async Task WhileAtGateAsync(HttpClient client, Func<Task> test)
+    {
+        var (running, gate) = await client.SubmitAtGateAsync();
+        try
+        {
+            await test();
+        }
+        finally
+        {
+            GateTool.Open(gate);
+            await client.WaitForFinalAsync(running);
+        }
+    }
 
+    protected static double Refusals(PrometheusText metrics) =>
+        metrics.Value("agentcorex_rate_limit_refusals_total", ("limit", "queued"), ("plan", "admin"));
+}
+
+/// <summary>Jobs:MaxQueuedPerKey: the most jobs one key may have queued, parked or waiting for a worker, whatever its limits.</summary>
+[TestFixture(TestStorage.Embedded)]
+[TestFixture(TestStorage.PostgreSql)]
+public sealed class QueuedJobsBoundTests(TestStorage storage) : QueuedJobsBoundTest(storage)
+{
     [Test]
     public async Task AKeyWithItsBoundOfJobsQueued_IsRefusedOnBothRoutes_StoringNothing_AndAdmittedAgainOnceOneIsCanceled()
     {
@@ -107,6 +129,9 @@ public sealed class QueuedJobsBoundTests(TestStorage storage) : ServerTest(stora
             {
                 queued.Add(await admin.SubmitAsync("echo", new { message = "waits for the worker" }));
             }
+            // On PostgreSQL a key without a limit is refused from its kept count once it is past half the bound, its
+            // changes moved (by KeySlotCompaction, every 5 s): until then it may queue more (Jobs/JobLedger.Queue.cs).
+            await MoveKeySlotChangesAsync();
             var before = await PrometheusText.ScrapeAsync(Admin);
             using var refused = await SubmitAsync(admin);
             var refusal = await refused.ReadObjectAsync();
@@ -133,6 +158,96 @@ public sealed class QueuedJobsBoundTests(TestStorage storage) : ServerTest(stora
             GateTool.Open(gate);
             await blocker.WaitForFinalAsync(running);
         }
+    }
+
+    [Test]
+    public async Task AKeyWithSlotsFree_IsRefusedAtItsBound_ItsJobsHandedOverNotParked()
+    {
+        // Its limit far from reached: its jobs are handed to Hangfire, where they wait for the one worker its first holds.
+        // On the embedded database its admission lets the key's lock go before the insert commits, and refuses after.
+        var (_, client) = await KeyAsync(maxConcurrent: Bound + 2);
+        await WhileAtGateAsync(client, async () =>
+        {
+            for (var i = 0; i < Bound; i++)
+            {
+                await client.SubmitAsync("echo", new { message = "waits for the worker" });
+            }
+
+            using var refused = await SubmitAsync(client);
+            var refusal = await refused.ReadObjectAsync();
+            var listedQueued = await ListedAsync(client, "queued");
+
+            Assert.Multiple(() =>
+            {
+                AssertRefused(refused, refusal);
+                Assert.That(listedQueued, Is.EqualTo(Bound), "the refused submit stored no job");
+            });
+        });
+    }
+}
+
+/// <summary>
+/// PostgreSQL: a key without a limit is bounded without its lock, by an insert that reads its kept count (and the changes
+/// not yet moved into it, from half the bound), so submits of the key at the same moment may let a few more in.
+/// </summary>
+[TestFixture]
+public sealed class PostgreSqlQueuedJobsBoundTests() : QueuedJobsBoundTest(TestStorage.PostgreSql)
+{
+    [Test]
+    public async Task ManySubmitsAtOnce_OfAKeyWithoutALimit_LetInNoFewerThanItsRoom_AndNotAllOfThem_AndItIsRefusedAfter()
+    {
+        // An admin key: no limit of executions at once (a plan has one).
+        var (_, client) = await KeyAsync(admin: true);
+        await WhileAtGateAsync(client, async () =>
+        {
+            // Half the bound queued and moved into key_slots: past the kept count's half, every insert reads the changes too.
+            const int queued = (Bound + 1) / 2;
+            for (var i = 0; i < queued; i++)
+            {
+                await client.SubmitAsync("echo", new { message = "waits for the worker" });
+            }
+            await MoveKeySlotChangesAsync();
+
+            const int atOnce = 40;
+            var answers = await Task.WhenAll(Enumerable.Range(0, atOnce).Select(async _ =>
+            {
+                using var response = await SubmitAsync(client);
+                return response.StatusCode;
+            }));
+            var admitted = answers.Count(a => a == HttpStatusCode.Accepted);
+            using var after = await SubmitAsync(client);
+            var listedQueued = await ListedAsync(client, "queued");
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(answers.Where(a => a != HttpStatusCode.Accepted), Is.All.EqualTo(HttpStatusCode.TooManyRequests), "the others were refused");
+                Assert.That(admitted, Is.GreaterThanOrEqualTo(Bound - queued), "a key under its bound is not refused");
+                Assert.That(admitted, Is.LessThan(atOnce), "over the bound by those that raced, not by all of them");
+                Assert.That(listedQueued, Is.EqualTo(queued + admitted), "a refused submit stored nothing");
+                Assert.That(after.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests), "once they are in, the key is refused");
+            });
+        });
+    }
+
+    [Test]
+    public async Task ASubmitOfAKeyWithoutALimit_DoesNotWaitForItsLock()
+    {
+        var (keyId, client) = await KeyAsync(admin: true);
+        using var scope = App.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+        // The lock an admission within a limit takes (KeySlotLock), held by another session while the key submits.
+        await using var holding = await db.Database.BeginTransactionAsync();
+        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({DatabaseLocks.SlotClass}, hashtext({keyId}))");
+        var submitting = SubmitAsync(client);
+        var first = await Task.WhenAny(submitting, Task.Delay(TimeSpan.FromSeconds(10)));
+        await holding.RollbackAsync(); // lets a submit that waits for the lock go on
+        using var submitted = await submitting;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first, Is.SameAs(submitting), "the submit was answered while another session held the key's lock");
+            Assert.That(submitted.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        });
     }
 }
 

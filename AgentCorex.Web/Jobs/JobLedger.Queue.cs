@@ -9,9 +9,9 @@ public sealed partial class JobLedger
     /// Stores a new job, unless its key already has <see cref="JobsOptions.MaxQueuedPerKey"/> jobs queued (parked or not):
     /// then stores nothing and returns false. The bound is a condition of the insert itself, on the key's queued jobs as
     /// triggers keep them counted in key_slots (migration KeyQueuedCounts): a point read of the key's row, however deep
-    /// its queue. On the embedded database the writer applies inserts one at a time, so the bound holds exactly; on
-    /// PostgreSQL the count is key_slots plus the changes not yet moved into it, so the insert moves them under the key's
-    /// lock, as an admission within a limit does (<see cref="AddWithinLimitAsync"/>).
+    /// its queue. On the embedded database the writer applies inserts one at a time, so the bound holds exactly. On
+    /// PostgreSQL this is the path of a key without a limit, which takes no lock (see <see cref="PostgreSqlInsertWithinQueueBoundSql"/>);
+    /// a key with one is admitted under its lock, exactly (<see cref="AddWithinLimitAsync"/>).
     /// </summary>
     public async Task<bool> AddAsync(JobEntry job, CancellationToken cancellationToken)
     {
@@ -20,11 +20,8 @@ public sealed partial class JobLedger
         {
             return await WriteAsync(InsertSql, cancellationToken, InsertValues(job)) == 1;
         }
-        if (sqlite is null && !IsSqlServer)
-        {
-            return await AdmitOnPostgreSqlAsync(AddWithinQueueBoundSql, job, limit: 0, cancellationToken) is not null;
-        }
-        return await WriteAsync(IsSqlServer ? SqlServerInsertWithinQueueBoundSql : InsertWithinQueueBoundSql, cancellationToken, [.. InsertValues(job), bound]) == 1;
+        var insert = sqlite is not null ? InsertWithinQueueBoundSql : IsSqlServer ? SqlServerInsertWithinQueueBoundSql : PostgreSqlInsertWithinQueueBoundSql;
+        return await WriteAsync(insert, cancellationToken, [.. InsertValues(job), bound]) == 1;
     }
 
     private object?[] InsertValues(JobEntry job) =>
@@ -49,12 +46,35 @@ public sealed partial class JobLedger
     private static readonly string SqlServerInsertWithinQueueBoundSql =
         InsertWithinQueueBound("SELECT queued FROM key_queued_jobs WITH (NOEXPAND) WHERE owner_key_id = {1}");
 
+    /// <summary>
+    /// PostgreSQL's, for a key without a limit, whose submits took no lock before the bound and take none now: the key's
+    /// queued jobs are key_slots' count plus the changes not yet moved into it, and moving them needs the key's lock,
+    /// which would queue the key's submits for about a commit each, across the cluster. So the insert reads the kept
+    /// count alone while it is under half the bound: nothing but KeySlotCompaction moves such a key's changes, every
+    /// 5 s, so the changes not moved add more than half the bound only if the key submitted that many more jobs than
+    /// started since its last pass (or longer: a pass moves 2,000 keys at most, and none while the database is away).
+    /// Past half, it adds the changes (ix_key_slot_changes_owner; one snapshot, so a move committed
+    /// meanwhile is seen whole or not at all): the count is then exact as committed, and a key under the bound is not
+    /// refused; submits on other connections at the same moment do not see each other, and may let as many more in.
+    /// CASE evaluates its branches in order, so the changes are not read while the kept count decides.
+    /// </summary>
+    private static readonly string PostgreSqlInsertWithinQueueBoundSql = InsertWhere(
+        $$"""
+        CASE WHEN {{PostgreSqlKeptQueued}} < {10} / 2 THEN TRUE
+            ELSE {{PostgreSqlKeptQueued}} + COALESCE((SELECT SUM(queued) FROM key_slot_changes WHERE owner_key_id = {1}), 0) < {10} END
+        """);
+
+    private const string PostgreSqlKeptQueued = "COALESCE((SELECT queued FROM key_slots WHERE owner_key_id = {1}), 0)";
+
     /// <summary>The insert of a new job if the key's queued jobs, as <paramref name="queued"/> reads them, are fewer than the bound.</summary>
-    private static string InsertWithinQueueBound(string queued) =>
+    private static string InsertWithinQueueBound(string queued) => InsertWhere($"COALESCE(({queued}), 0) < {{10}}");
+
+    /// <summary>The insert of a new job if <paramref name="condition"/> holds, the bound being {10}.</summary>
+    private static string InsertWhere(string condition) =>
         $$"""
         {{InsertColumns}}
         SELECT {0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, 0, 0, {9}
-        WHERE COALESCE(({{queued}}), 0) < {10}
+        WHERE {{condition}}
         """;
 
     /// <summary>
@@ -62,18 +82,14 @@ public sealed partial class JobLedger
     /// jobs (the oldest of which a free slot goes to), in one round trip under the key's lock (<see cref="Concurrency.KeySlotLock.AdmitOnPostgreSqlAsync"/>). Returns
     /// whether the job was parked; null when it was not stored, its key having <see cref="JobsOptions.MaxQueuedPerKey"/> jobs queued.
     /// </summary>
-    public Task<bool?> AddWithinLimitAsync(JobEntry job, int limit, CancellationToken cancellationToken) =>
-        AdmitOnPostgreSqlAsync(AddWithinLimitSql, job, limit, cancellationToken);
-
-    /// <summary>Runs an admitting statement of <see cref="AdmitSql"/>: whether the job was parked, null when it was not stored.</summary>
-    private async Task<bool?> AdmitOnPostgreSqlAsync(string sql, JobEntry job, int limit, CancellationToken cancellationToken)
+    public async Task<bool?> AddWithinLimitAsync(JobEntry job, int limit, CancellationToken cancellationToken)
     {
         var connection = (Npgsql.NpgsqlConnection)db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
             await using var batch = new Npgsql.NpgsqlBatch(connection);
-            var insert = new Npgsql.NpgsqlBatchCommand(sql)
+            var insert = new Npgsql.NpgsqlBatchCommand(AddWithinLimitSql)
             {
                 Parameters =
                 {
@@ -91,21 +107,15 @@ public sealed partial class JobLedger
         }
     }
 
-    private static readonly string AddWithinLimitSql = AdmitSql(
-        $"({Concurrency.KeySlotLock.PostgreSqlSlotsHeldAsMoved("$2", "$7", "$8")} >= $8 OR {Concurrency.KeySlotLock.PostgreSqlHasParked("$2")})");
-
-    /// <summary>A key without a limit: never parked ($7 and $8, the time and the limit, go unread).</summary>
-    private static readonly string AddWithinQueueBoundSql = AdmitSql("FALSE");
-
     /// <summary>
-    /// PostgreSQL's admitting statement: the key's slot changes moved into key_slots, then the job stored, <paramref name="parked"/>
-    /// or not, if the key's queued jobs, as moved, are fewer than $10.
+    /// PostgreSQL's admitting statement: the key's slot changes moved into key_slots, then the job stored, parked when
+    /// its key holds $8 slots or has parked jobs, if the key's queued jobs, as moved, are fewer than $10.
     /// </summary>
-    private static string AdmitSql(string parked) =>
+    private static readonly string AddWithinLimitSql =
         $"""
         {Concurrency.KeySlotLock.PostgreSqlMoveSlotChanges("$2")}
         {InsertColumns}
-        SELECT $1, $2, $3, $4, '{JobStatus.Queued}', {parked}, $5, 0, $6, 0, 0, $9
+        SELECT $1, $2, $3, $4, '{JobStatus.Queued}', ({Concurrency.KeySlotLock.PostgreSqlSlotsHeldAsMoved("$2", "$7", "$8")} >= $8 OR {Concurrency.KeySlotLock.PostgreSqlHasParked("$2")}), $5, 0, $6, 0, 0, $9
         WHERE (SELECT queued FROM kept_slots) < $10
         RETURNING parked
         """;
