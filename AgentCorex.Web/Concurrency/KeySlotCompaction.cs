@@ -10,7 +10,7 @@ namespace AgentCorex.Web.Concurrency;
 /// A key with a limit has its changes moved into key_slots by its own admissions; every <see cref="Interval"/>
 /// each node moves the rest (keys with no limit, keys not admitted lately), so that the table stays small; a key
 /// with no limit has its changes moved by these passes only, which its submits' bound counts on (the insert reads
-/// key_slots alone while its count is under half of Jobs:MaxQueuedPerKey, Jobs/JobLedger.Queue.cs). A key
+/// key_slots alone while its count is more than 10,000 under Jobs:MaxQueuedPerKey, Jobs/JobLedger.Queue.cs). A key
 /// is moved only under its lock, taken without waiting: a key being admitted is left to its admission, and two
 /// nodes never move the same key's rows, which could make them wait on each other's in opposite orders.
 /// </summary>

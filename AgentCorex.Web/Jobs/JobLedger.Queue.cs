@@ -50,19 +50,26 @@ public sealed partial class JobLedger
     /// PostgreSQL's, for a key without a limit, whose submits took no lock before the bound and take none now: the key's
     /// queued jobs are key_slots' count plus the changes not yet moved into it, and moving them needs the key's lock,
     /// which would queue the key's submits for about a commit each, across the cluster. So the insert reads the kept
-    /// count alone while it is under half the bound: nothing but KeySlotCompaction moves such a key's changes, every
-    /// 5 s, so the changes not moved add more than half the bound only if the key submitted that many more jobs than
-    /// started since its last pass (or longer: a pass moves 2,000 keys at most, and none while the database is away).
-    /// Past half, it adds the changes (ix_key_slot_changes_owner; one snapshot, so a move committed
-    /// meanwhile is seen whole or not at all): the count is then exact as committed, and a key under the bound is not
-    /// refused; submits on other connections at the same moment do not see each other, and may let as many more in.
-    /// CASE evaluates its branches in order, so the changes are not read while the kept count decides.
+    /// count alone while it is more than <see cref="UnmovedQueuedJobsAllowance"/> under the bound: nothing but
+    /// KeySlotCompaction moves such a key's changes, every 5 s, so the changes not moved add that many only if the key
+    /// submitted that many more jobs than started since its last pass (or longer: a pass moves 2,000 keys at most, and
+    /// none while the database is away). Closer to the bound (always, for a bound that small), it adds the changes
+    /// (ix_key_slot_changes_owner; one snapshot, so a move committed meanwhile is seen whole or not at all): the count is
+    /// then exact as committed, and a key under the bound is not refused; submits on other connections at the same
+    /// moment do not see each other, and may let as many more in. CASE evaluates its branches in order, so the changes
+    /// are not read while the kept count decides.
     /// </summary>
     private static readonly string PostgreSqlInsertWithinQueueBoundSql = InsertWhere(
         $$"""
-        CASE WHEN {{PostgreSqlKeptQueued}} < {10} / 2 THEN TRUE
+        CASE WHEN {{PostgreSqlKeptQueued}} + {{UnmovedQueuedJobsAllowance}} < {10} THEN TRUE
             ELSE {{PostgreSqlKeptQueued}} + COALESCE((SELECT SUM(queued) FROM key_slot_changes WHERE owner_key_id = {1}), 0) < {10} END
         """);
+
+    /// <summary>
+    /// How many queued jobs of a key without a limit the changes not yet moved are taken to hold at most: 10,000 in the
+    /// 5 s between two moves is 2,000 submits a second from one key, about ten times what a PostgreSQL node here takes.
+    /// </summary>
+    private const int UnmovedQueuedJobsAllowance = 10_000;
 
     private const string PostgreSqlKeptQueued = "COALESCE((SELECT queued FROM key_slots WHERE owner_key_id = {1}), 0)";
 
