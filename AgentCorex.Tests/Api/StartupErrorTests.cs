@@ -196,6 +196,26 @@ public sealed partial class StartupErrorTests
     }
 
     [Test]
+    public async Task AReferenceAssemblyInAPluginFolder_IsRefused_NamingIt()
+    {
+        // Loaded as a plugin's dependency, a file the loader refuses crashed the start with its BadImageFormatException
+        // and a stack trace (exit 134).
+        var plugin = await PluginBuild.BuildAsync(data, "Shout", ShoutPlugin(withValidator: true), new Dictionary<string, string> { ["FluentValidation"] = "11.11.0" },
+            libraries: new Dictionary<string, string> { ["Shelf"] = "namespace Shelf; public static class Books { }" });
+        var referenceAssembly = Path.Combine(plugin, "Shelf.dll");
+        File.Copy(Directory.GetFiles(Path.Combine(data, "Shelf", "obj"), "Shelf.dll", SearchOption.AllDirectories)
+            .Single(f => Path.GetFileName(Path.GetDirectoryName(f)) == "ref"), referenceAssembly, overwrite: true);
+
+        var output = await RefusedStartAsync(new() { ["Tools:PluginPaths:1"] = plugin });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain($"AgentCorex cannot start: Tools:PluginPaths holds {referenceAssembly}, which cannot be loaded: "));
+            Assert.That(output, Does.Not.Contain(" at System."));
+        });
+    }
+
+    [Test]
     public async Task AToolWithoutAValidator_IsRefusedInOneLine_WithoutTheHostsStackTrace()
     {
         // The catalog was built by the host's start, which logged "Hosting failed to start" and a stack trace first.

@@ -88,15 +88,28 @@ internal static class PluginAssemblies
         }
     }
 
-    /// <summary>The files' assemblies, each loaded once (<see cref="LoadOnce"/>); those to scan are returned.</summary>
+    /// <summary>
+    /// The files' assemblies, each loaded once (<see cref="LoadOnce"/>); those to scan are returned. A configured file or a
+    /// folder's that the loader refuses (a reference assembly, a C++/CLI or other-architecture library) stops the start
+    /// naming it, where its exception and stack trace did: unlike a neighbour's (<see cref="LoadNeighbour"/>), it was
+    /// put there as a plugin or a plugin's dependency.
+    /// </summary>
     private static List<Assembly> LoadAll(string[] files, bool inFolder, Dictionary<string, string> loaded, List<string> notAssemblies)
     {
         var assemblies = new List<Assembly>();
         foreach (var file in files.Order(StringComparer.Ordinal))
         {
-            if (NameOf(file, inFolder, notAssemblies) is { } name && LoadOnce(file, name, inFolder, loaded) is { } assembly)
+            try
             {
-                assemblies.Add(assembly);
+                if (NameOf(file, inFolder, notAssemblies) is { } name && LoadOnce(file, name, inFolder, loaded) is { } assembly)
+                {
+                    assemblies.Add(assembly);
+                }
+            }
+            catch (Exception e) when (e is BadImageFormatException or FileLoadException)
+            {
+                throw new StartupRefusedException(
+                    $"Tools:PluginPaths holds {file}, which cannot be loaded: {ApiErrors.Echo(e.Message.ReplaceLineEndings(" ").Trim(), MaxReason)}", e);
             }
         }
         return assemblies;
