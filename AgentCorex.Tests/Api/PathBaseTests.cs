@@ -45,6 +45,17 @@ public sealed partial class PathBaseTests : ServerTest
     }
 
     [Test]
+    public async Task ARequestUnderThePrefixInAnotherCasing_IsLocatedUnderTheSettingsCasing()
+    {
+        // UsePathBase matches without regard to case and kept the request's casing: Location: /AgentCorex/jobs/...
+        using var admin = App.CreateAdminClient();
+
+        var submitted = await admin.PostJsonAsync("/AgentCorex/jobs/submit", new { tool = "echo", arguments = new { message = "hi" } });
+
+        Assert.That(submitted.Headers.Location?.ToString(), Does.Match("^/agentcorex/jobs/job_[a-z0-9]+$"));
+    }
+
+    [Test]
     public async Task TheLoginForm_PostsAndReturnsUnderThePrefix_AndItsSessionCookieIsForThePrefixedDashboard()
     {
         using var client = Browserless();

@@ -58,7 +58,7 @@ public static class ApiExtensions
         });
         builder.Services.AddOptions<ServerOptions>().BindConfiguration(ServerOptions.Section)
             .Validate(o => ServerOptions.IsValidPathBase(o.PathBase),
-                "Server:PathBase must be a path that starts with '/' and does not end with one (/agentcorex, say), without a query, '//', '%' or white space; unset for the site's root.")
+                "Server:PathBase must be a path that starts with '/' and does not end with one (/agentcorex, say), without a query, '#', '\\', '//', '%' or white space; unset for the site's root.")
             .ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services
@@ -126,6 +126,16 @@ public static class ApiExtensions
         if (app.Services.GetRequiredService<IOptions<ServerOptions>>().Value.PathBase is { Length: > 0 } pathBase)
         {
             app.UsePathBase(pathBase);
+            // UsePathBase matches the prefix case-insensitively and keeps the request's casing: every URL written from
+            // PathBase (Location headers, the dashboard's links) takes the setting's own instead, as a cookie's path must.
+            app.Use((context, next) =>
+            {
+                if (context.Request.PathBase.HasValue)
+                {
+                    context.Request.PathBase = pathBase;
+                }
+                return next(context);
+            });
         }
         // Routing after the path base: WebApplication would otherwise route first, on the path with its prefix.
         app.UseRouting();

@@ -38,7 +38,7 @@ public sealed class AgentCorexMetrics
         webhookDeliveries = meter.CreateCounter<long>("agentcorex.webhooks.deliveries", "{attempt}",
             "Webhook delivery attempts by outcome: delivered, retrying (another attempt is scheduled) or failed (given up)");
         rateLimitRefusals = meter.CreateCounter<long>("agentcorex.rate_limit.refusals", "{request}",
-            "Requests refused with 429, by limit (execution or api per minute, concurrent executions) and the key's plan (admin for admin keys)");
+            "Requests refused with 429, by limit (execution or api per minute, concurrent executions, queued jobs) and the key's plan (admin for admin keys)");
         authenticationFailures = meter.CreateCounter<long>("agentcorex.auth.failures", "{request}",
             "Presented credentials refused with 401, by scheme (bearer, basic, form, access_token) and reason (malformed, no_such_key, " +
             "wrong_secret, revoked, not_admin); a request without credentials is not counted");
