@@ -84,7 +84,7 @@ internal static class PluginAssemblies
         {
             loaded.Remove(name.Name!); // another folder's copy may still load
             passedOver.Add($"Tools:PluginPaths: {file}, beside a plugin named alone, cannot be loaded, passed over: "
-                + ApiErrors.Echo(e.Message.ReplaceLineEndings(" ").Trim(), MaxReason));
+                + Reason(e.Message));
         }
     }
 
@@ -109,7 +109,7 @@ internal static class PluginAssemblies
             catch (Exception e) when (e is BadImageFormatException or FileLoadException)
             {
                 throw new StartupRefusedException(
-                    $"Tools:PluginPaths holds {file}, which cannot be loaded: {ApiErrors.Echo(e.Message.ReplaceLineEndings(" ").Trim(), MaxReason)}", e);
+                    $"Tools:PluginPaths holds {file}, which cannot be loaded: {Reason(e.Message)}", e);
             }
         }
         return assemblies;
@@ -200,7 +200,7 @@ internal static class PluginAssemblies
                 {
                     throw new StartupRefusedException($"{plugin}: {types} cannot be loaded: {mismatch}", reason);
                 }
-                passedOver.Add($"{plugin}: {types} cannot be loaded, passed over: {ApiErrors.Echo(failure.Key.ReplaceLineEndings(" ").Trim(), MaxReason)}");
+                passedOver.Add($"{plugin}: {types} cannot be loaded, passed over: {Reason(failure.Key)}");
             }
             return [.. loaded];
         }
@@ -281,4 +281,7 @@ internal static class PluginAssemblies
         { Count: <= MaxNamedTypes } => $"types {string.Join(", ", types)}",
         _ => $"types {string.Join(", ", types.Take(MaxNamedTypes))} and {types.Count - MaxNamedTypes} more",
     };
+
+    /// <summary>A loader's message on one line, bounded, as every refusal and passed-over file here names it.</summary>
+    private static string Reason(string message) => ApiErrors.Echo(message.ReplaceLineEndings(" ").Trim(), MaxReason);
 }
