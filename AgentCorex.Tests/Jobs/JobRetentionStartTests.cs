@@ -32,12 +32,16 @@ public sealed class JobRetentionStartTests
         var logs = new CapturedLogs();
         using var app = new AgentCorexApp(new Dictionary<string, string?> { ["Jobs:Retention"] = "7.00:00:00" }, folder.Path);
         using var logged = app.WithWebHostBuilder(host => host.ConfigureLogging(logging => logging.AddProvider(logs)));
+        // The factory starts the server at its first use: started here, or the poll below would wait for a sweep
+        // that cannot run, and the read after it race the sweep at the start.
+        _ = logged.Services;
         // Polled until the sweep has logged, after its last delete.
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (SweepLines(logs).Count == 0 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);
         }
+        Assert.That(SweepLines(logs), Is.Not.Empty, "the sweep at the start logged within 10 s");
 
         await using var scope = logged.Services.CreateAsyncScope();
         var left = await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Where(j => j.OwnerKeyId == "key_retained").Select(j => j.Id).ToListAsync();
