@@ -61,10 +61,12 @@ public sealed class ExecutionClientGoneTests
         using var dropped = new CancellationTokenSource();
 
         var execution = await RunUntilTheToolWaitsAsync(client, dropped.Token);
+        // Resolved before the stop: a host that has stopped disposes its services.
+        var running = stopping.Services.GetRequiredService<RunningExecutions>();
         stopping.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
         await dropped.CancelAsync();
         Assert.That(async () => await execution, Throws.InstanceOf<OperationCanceledException>());
-        await Until(() => stopping.Services.GetRequiredService<RunningExecutions>().Count == 0, "the execution ends");
+        await Until(() => running.Count == 0, "the execution ends");
 
         Assert.That(stoppingLogs.At(LogLevel.Information).Where(line => line.Contains("its client went away", StringComparison.Ordinal)), Is.Empty);
     }
