@@ -721,6 +721,52 @@ public sealed class DatabaseOutageTests
     }
 
     /// <summary>
+    /// The same refusal with an Idempotency-Key, retried at once (the repair pass that would take the job back is an
+    /// hour away): the retry is no replay of a job about to be removed, but a new job, and the one the client is told of.
+    /// </summary>
+    [Test]
+    public async Task ARetryWithTheIdempotencyKeyOfASubmitRefusedAfterItsJobWasStored_MakesTheJob()
+    {
+        var hangfire = new FailingHangfireClient();
+        using var node = app.WithWebHostBuilder(web => web
+            .UseSetting("Jobs:ReconcileInterval", "01:00:00")
+            .ConfigureTestServices(services => services.Decorate(hangfire)));
+        using var client = await ClientOfANewKeyAsync(node, new { name = "retried", plan = "pro" });
+        var key = Guid.NewGuid().ToString();
+
+        hangfire.FailNextCreate(alongside: proxy.Stop);
+        using var refused = await SubmitWithKeyAsync(client, key);
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), await refused.Content.ReadAsStringAsync());
+        proxy.Resume();
+        var abandoned = (await (await client.GetAsync("/jobs")).ReadObjectAsync())["jobs"]!.AsArray();
+
+        using var retried = await SubmitWithKeyAsync(client, key);
+        var body = await retried.ReadObjectAsync();
+        var ended = await client.WaitForFinalAsync(body.Str("job_id")!);
+        var listed = (await (await client.GetAsync("/jobs")).ReadObjectAsync())["jobs"]!.AsArray();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(abandoned, Has.Count.EqualTo(1), "the refused submit's job was left in the ledger, to be taken back");
+            Assert.That(retried.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body.ToJsonString());
+            Assert.That(retried.Headers.Contains("Idempotent-Replayed"), Is.False, "not the job its client was told had failed");
+            Assert.That(body.Str("job_id"), Is.Not.EqualTo(abandoned[0]!.Str("job_id")));
+            Assert.That(ended.Str("status"), Is.EqualTo("completed"));
+            Assert.That(listed.Select(j => j!.Str("job_id")), Is.EqualTo(new[] { body.Str("job_id") }), "the refused one is gone");
+        });
+    }
+
+    private static async Task<HttpResponseMessage> SubmitWithKeyAsync(HttpClient client, string idempotencyKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/jobs/submit")
+        {
+            Content = JsonContent.Create(new { tool = "echo", arguments = new { message = "sent again" } }),
+        };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>
     /// The tool ran and succeeded; only giving its slot back (DirectSlot's dispose, a step after
     /// it) met the outage. The answer must be the tool's, not a 503 that invites the client to run it again.
     /// </summary>

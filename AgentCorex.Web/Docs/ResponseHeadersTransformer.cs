@@ -8,7 +8,7 @@ namespace AgentCorex.Web.Docs;
 /// The response headers clients act on, which ApiExplorer cannot declare: the rate-limit window on every answer
 /// of an execution endpoint that counted the request (all but 401 and 403, refused before; none for a key without a
 /// limit), Retry-After on 429 and on 503 (DATABASE_UNAVAILABLE, the stream's TOO_MANY_STREAMS; not a stopping node's
-/// SERVER_SHUTTING_DOWN, on an execution endpoint or the stream), Location on 202 and
+/// SERVER_SHUTTING_DOWN, on an execution endpoint or the stream), Location and Idempotent-Replayed on 202 and
 /// on a 201 (the route its action's <see cref="CreatedLocationAttribute"/> names), WWW-Authenticate on 401. A header
 /// is <c>required</c> only where every answer of that status carries it, and a header some answers of a status leave
 /// out says which: the document promises no header an answer may lack.
@@ -71,6 +71,8 @@ internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
                     break;
                 case "202":
                     Add(declared, "Location", "The job: /jobs/{job_id}", JsonSchemaType.String, required: true);
+                    Add(declared, Jobs.IdempotencyKeys.ReplayedHeader, "true when the job is the one an earlier submit with the same " +
+                        "Idempotency-Key made, answered again; absent on a new job", JsonSchemaType.String, required: false);
                     break;
                 case "201" when created is not null:
                     Add(declared, "Location", $"What was created, to read with GET: {created.Route}", JsonSchemaType.String, required: true);

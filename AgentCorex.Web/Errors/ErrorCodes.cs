@@ -34,6 +34,7 @@ public static class ErrorCodes
     public const string LastAdminKey = "LAST_ADMIN_KEY";
     public const string WebhookNotFound = "WEBHOOK_NOT_FOUND";
     public const string WebhookLimitReached = "WEBHOOK_LIMIT_REACHED";
+    public const string IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED";
 
     /// <summary>
     /// The codes above, in their order (the document's), written out: reflection does not promise the order of a type's
@@ -45,6 +46,6 @@ public static class ErrorCodes
         PayloadTooLarge, UriTooLong, UnsupportedMediaType, HeadersTooLarge, RateLimitExceeded, InternalError,
         DatabaseUnavailable, ServerShuttingDown, ToolNotFound, ExecutionError, ExecutionTimeout, JobNotFound,
         CannotCancelRunning, JobAlreadyFinished, TooManyStreams, ApiKeyNotFound, ApiKeyRevoked, LastAdminKey,
-        WebhookNotFound, WebhookLimitReached
+        WebhookNotFound, WebhookLimitReached, IdempotencyKeyReused
     ];
 }

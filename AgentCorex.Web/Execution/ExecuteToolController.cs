@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using AgentCorex.Web.Auth;
 using AgentCorex.Web.Concurrency;
 using AgentCorex.Web.Errors;
@@ -34,19 +35,29 @@ public sealed partial class ExecuteToolController(
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status404NotFound, "application/json", Description = "TOOL_NOT_FOUND")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status500InternalServerError, "application/json", Description = "EXECUTION_ERROR: the tool failed (error.details.tool_code, a tool's own code), or INTERNAL_ERROR: the server did")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status504GatewayTimeout, "application/json", Description = "EXECUTION_TIMEOUT")]
-    public async Task<IActionResult> Execute(ExecuteToolRequest request, CancellationToken cancellationToken)
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status422UnprocessableEntity, "application/json", Description = IdempotencyKeys.ReusedDescription)]
+    public async Task<IActionResult> Execute(
+        ExecuteToolRequest request,
+        // Bound for the OpenAPI document; IdempotencyKeys.Read reads the header's every value.
+        [FromHeader(Name = IdempotencyKeys.Header), Description(IdempotencyKeys.HeaderDescription + " Mode \"async\" only: a direct execution with one is refused 400.")] string? idempotencyKey,
+        CancellationToken cancellationToken)
     {
         try
         {
             validator.ValidateOrThrow(request);
+            var key = IdempotencyKeys.Read(Request);
             if (request.Mode == ExecuteToolRequestValidator.Async)
             {
                 // Resolved here, not injected: a direct execution must not pay for the job machinery (a pooled DbContext).
                 var jobs = HttpContext.RequestServices.GetRequiredService<JobSubmitter>();
                 var jobOptions = HttpContext.RequestServices.GetRequiredService<IOptions<JobsOptions>>();
                 var submitted = await jobs.SubmitAsync(
-                    ApiKeyIdentity.From(User), request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? jobOptions.Value.DefaultTimeoutMs, cancellationToken);
-                return Accepted(Url.Content($"~/jobs/{submitted.JobId}"), submitted);
+                    ApiKeyIdentity.From(User), request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? jobOptions.Value.DefaultTimeoutMs, key, cancellationToken);
+                return this.AcceptedJob(submitted);
+            }
+            if (key is not null)
+            {
+                throw IdempotencyKeys.NotForDirectExecutions();
             }
             var tool = catalog.Find(request.Tool!) ?? throw ApiErrors.ToolNotFound(request.Tool!);
             var arguments = await ArgumentBinder.BindAsync(tool, request.Arguments!.Value, cancellationToken);

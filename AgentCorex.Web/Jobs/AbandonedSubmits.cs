@@ -15,6 +15,34 @@ public sealed class AbandonedSubmits
 
     public void Add(JobEntry job) => jobs[job.Id] = job;
 
+    /// <summary>
+    /// Takes the job back now if it is one of these: a retry of its submit with the same Idempotency-Key is then a new
+    /// submit, not answered a job about to be removed. True when it was one and is gone from the ledger; false when it
+    /// was not one, or started after all. Left for the next pass, and rethrown, when the database fails again.
+    /// </summary>
+    public async Task<bool> TryTakeBackAsync(string jobId, JobLedger ledger, ExecutionSlots slots, CancellationToken cancellationToken)
+    {
+        if (!jobs.TryRemove(jobId, out var job))
+        {
+            return false;
+        }
+        bool removed;
+        try
+        {
+            removed = await ledger.RemoveAsync(jobId, cancellationToken);
+        }
+        catch
+        {
+            Add(job);
+            throw;
+        }
+        if (removed)
+        {
+            await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
+        }
+        return removed;
+    }
+
     /// <summary>Removes each still queued from the ledger and frees its slot; one that fails again stays for the next call.</summary>
     public async Task TakeBackAllAsync(JobLedger ledger, ExecutionSlots slots, CancellationToken cancellationToken)
     {

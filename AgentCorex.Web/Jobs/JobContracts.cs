@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using AgentCorex.Web.Api;
 using AgentCorex.Web.Errors;
 using AgentCorex.Web.Execution;
@@ -24,7 +25,12 @@ public sealed class SubmitJobRequestValidator : AbstractValidator<SubmitJobReque
 }
 
 public sealed record SubmittedJobResponse(
-    string JobId, [property: AllowedValues(JobStatus.Queued)] string Status, string Tool, long CreatedAt, long EstimatedDurationMs);
+    string JobId, [property: AllowedValues(JobStatus.Queued)] string Status, string Tool, long CreatedAt, long EstimatedDurationMs)
+{
+    /// <summary>The job an earlier submit with the same Idempotency-Key made, answered again (the header Idempotent-Replayed says so).</summary>
+    [JsonIgnore]
+    public bool Replayed { get; init; }
+}
 
 public sealed record JobError(string Code, string Message, JsonElement Details);
 

@@ -62,6 +62,12 @@ public sealed class JobEntry
     /// between the two) is raised again by the webhook sweep, so no event is lost and none is stored twice.
     /// </summary>
     public int EventsPending { get; set; }
+
+    /// <summary>
+    /// The <c>Idempotency-Key</c> header its submit came with, if any: unique per owner, so that a client's retry of
+    /// the same submit finds this job instead of making another (<see cref="IdempotencyKeys"/>).
+    /// </summary>
+    public string? IdempotencyKey { get; init; }
 }
 
 internal sealed class JobEntryConfiguration : IEntityTypeConfiguration<JobEntry>
@@ -104,6 +110,7 @@ internal sealed class JobEntryConfiguration : IEntityTypeConfiguration<JobEntry>
         job.Property(j => j.TokensInput).HasColumnName("tokens_input");
         job.Property(j => j.TokensOutput).HasColumnName("tokens_output");
         job.Property(j => j.EventsPending).HasColumnName("events_pending");
+        job.Property(j => j.IdempotencyKey).HasColumnName("idempotency_key").HasMaxLength(IdempotencyKeys.MaxLength);
 
         // GET /jobs reads a page newest first (created_at, then job_id) straight from an index for each of its
         // filters: the caller's jobs (an admin key's: every job), by status, by tool. Pages deep in a ledger of a
@@ -125,5 +132,8 @@ internal sealed class JobEntryConfiguration : IEntityTypeConfiguration<JobEntry>
         job.HasIndex(j => new { j.Status, j.CompletedAt, j.Id, j.ErrorCode }, EndedIndex).HasFilter(EndedFilter(inList: false));
         // The few jobs whose events' deliveries are not stored yet, for the sweep that stores them after a crash.
         job.HasIndex(j => j.CreatedAt).HasDatabaseName("ix_jobs_events_pending").HasFilter("events_pending <> 0");
+        // A key's submits by their Idempotency-Key, one job each; the jobs submitted without one are not in it.
+        job.HasIndex(j => new { j.OwnerKeyId, j.IdempotencyKey }).HasDatabaseName(IdempotencyKeys.IndexName).IsUnique()
+            .HasFilter("idempotency_key IS NOT NULL");
     }
 }

@@ -25,18 +25,18 @@ public sealed partial class JobLedger
     }
 
     private object?[] InsertValues(JobEntry job) =>
-        [job.Id, job.OwnerKeyId, job.Tool, job.Arguments, job.Status, job.Parked, job.TimeoutMs, job.Attempt, Timestamp(job.CreatedAt), job.EventsPending];
+        [job.Id, job.OwnerKeyId, job.Tool, job.Arguments, job.Status, job.Parked, job.TimeoutMs, job.Attempt, Timestamp(job.CreatedAt), job.EventsPending, job.IdempotencyKey];
 
     /// <summary>Jobs:MaxQueuedPerKey, 0 for no bound.</summary>
     private int MaxQueuedPerKey => options.Value.MaxQueuedPerKey;
 
     private const string InsertColumns =
-        "INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output, events_pending)";
+        "INSERT INTO jobs (job_id, owner_key_id, tool, arguments, status, parked, timeout_ms, attempt, created_at, tokens_input, tokens_output, events_pending, idempotency_key)";
 
     private const string InsertSql =
         $$"""
         {{InsertColumns}}
-        VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, 0, 0, {9})
+        VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, 0, 0, {9}, {10})
         """;
 
     /// <summary>The embedded database's: the key's kept count of queued jobs, read by the insert.</summary>
@@ -61,8 +61,8 @@ public sealed partial class JobLedger
     /// </summary>
     private static readonly string PostgreSqlInsertWithinQueueBoundSql = InsertWhere(
         $$"""
-        CASE WHEN {{PostgreSqlKeptQueued}} + {{UnmovedQueuedJobsAllowance}} < {10} THEN TRUE
-            ELSE {{PostgreSqlKeptQueued}} + COALESCE((SELECT SUM(queued) FROM key_slot_changes WHERE owner_key_id = {1}), 0) < {10} END
+        CASE WHEN {{PostgreSqlKeptQueued}} + {{UnmovedQueuedJobsAllowance}} < {11} THEN TRUE
+            ELSE {{PostgreSqlKeptQueued}} + COALESCE((SELECT SUM(queued) FROM key_slot_changes WHERE owner_key_id = {1}), 0) < {11} END
         """);
 
     /// <summary>
@@ -74,13 +74,13 @@ public sealed partial class JobLedger
     private const string PostgreSqlKeptQueued = "COALESCE((SELECT queued FROM key_slots WHERE owner_key_id = {1}), 0)";
 
     /// <summary>The insert of a new job if the key's queued jobs, as <paramref name="queued"/> reads them, are fewer than the bound.</summary>
-    private static string InsertWithinQueueBound(string queued) => InsertWhere($"COALESCE(({queued}), 0) < {{10}}");
+    private static string InsertWithinQueueBound(string queued) => InsertWhere($"COALESCE(({queued}), 0) < {{11}}");
 
-    /// <summary>The insert of a new job if <paramref name="condition"/> holds, the bound being {10}.</summary>
+    /// <summary>The insert of a new job if <paramref name="condition"/> holds, the bound being {11}.</summary>
     private static string InsertWhere(string condition) =>
         $$"""
         {{InsertColumns}}
-        SELECT {0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, 0, 0, {9}
+        SELECT {0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, 0, 0, {9}, {10}
         WHERE {{condition}}
         """;
 
@@ -103,6 +103,7 @@ public sealed partial class JobLedger
                     new() { Value = job.Id }, new() { Value = job.OwnerKeyId }, new() { Value = job.Tool }, new() { Value = job.Arguments },
                     new() { Value = job.TimeoutMs }, new() { Value = job.CreatedAt }, new() { Value = Now }, new() { Value = limit },
                     new() { Value = job.EventsPending }, new() { Value = MaxQueuedPerKey is > 0 and var bound ? bound : int.MaxValue },
+                    new() { Value = (object?)job.IdempotencyKey ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Varchar },
                 },
             };
             await using var reader = await Concurrency.KeySlotLock.AdmitOnPostgreSqlAsync(batch, job.OwnerKeyId, insert, cancellationToken);
@@ -122,7 +123,7 @@ public sealed partial class JobLedger
         $"""
         {Concurrency.KeySlotLock.PostgreSqlMoveSlotChanges("$2")}
         {InsertColumns}
-        SELECT $1, $2, $3, $4, '{JobStatus.Queued}', ({Concurrency.KeySlotLock.PostgreSqlSlotsHeldAsMoved("$2", "$7", "$8")} >= $8 OR {Concurrency.KeySlotLock.PostgreSqlHasParked("$2")}), $5, 0, $6, 0, 0, $9
+        SELECT $1, $2, $3, $4, '{JobStatus.Queued}', ({Concurrency.KeySlotLock.PostgreSqlSlotsHeldAsMoved("$2", "$7", "$8")} >= $8 OR {Concurrency.KeySlotLock.PostgreSqlHasParked("$2")}), $5, 0, $6, 0, 0, $9, $11
         WHERE (SELECT queued FROM kept_slots) < $10
         RETURNING parked
         """;

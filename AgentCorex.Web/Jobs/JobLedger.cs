@@ -46,6 +46,14 @@ public sealed partial class JobLedger(
 
     private const string FindSql = $"SELECT {JobRow.Columns} FROM jobs WHERE job_id = {{0}}";
 
+    /// <summary>The key's job submitted with this Idempotency-Key, if it is still in the ledger (its unique index).</summary>
+    public async Task<JobEntry?> FindByIdempotencyKeyAsync(string ownerKeyId, string idempotencyKey, CancellationToken cancellationToken) =>
+        reads is not null
+            ? reads.QueryFirst(FindByIdempotencyKeySql, JobRow.Read, ownerKeyId, idempotencyKey)
+            : await QueryFirstAsync(FindByIdempotencyKeySql, JobRow.Read, [ownerKeyId, idempotencyKey], cancellationToken);
+
+    private const string FindByIdempotencyKeySql = $"SELECT {JobRow.Columns} FROM jobs WHERE owner_key_id = {{0}} AND idempotency_key = {{1}}";
+
     /// <summary>
     /// 1-based: the queued jobs that will run before this one, plus one. Other keys' parked jobs do not run
     /// before it: they wait for their own keys' slots.

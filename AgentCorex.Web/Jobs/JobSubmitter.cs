@@ -33,9 +33,18 @@ public sealed partial class JobSubmitter(
     TimeProvider time,
     ILogger<JobSubmitter> logger)
 {
+    /// <param name="idempotencyKey">
+    /// The submit's Idempotency-Key, or null: with one, a job of the owner submitted with it before is answered again
+    /// (<see cref="SubmittedJobResponse.Replayed"/>) instead of a new one made (<see cref="IdempotencyKeys"/>).
+    /// </param>
     public async Task<SubmittedJobResponse> SubmitAsync(
-        ApiKeyIdentity owner, string toolName, JsonElement arguments, int timeoutMs, CancellationToken cancellationToken)
+        ApiKeyIdentity owner, string toolName, JsonElement arguments, int timeoutMs, string? idempotencyKey, CancellationToken cancellationToken)
     {
+        // Before the tool is looked up: a retry is answered its job even if the tool was removed since.
+        if (idempotencyKey is not null && await FindEarlierAsync(owner, idempotencyKey, cancellationToken) is { } earlier)
+        {
+            return await ReplayAsync(earlier, idempotencyKey, toolName, arguments, timeoutMs, cancellationToken);
+        }
         var tool = catalog.Find(toolName) ?? throw ApiErrors.ToolNotFound(toolName);
         await ArgumentBinder.BindAsync(tool, arguments, cancellationToken);
 
@@ -48,10 +57,26 @@ public sealed partial class JobSubmitter(
             Status = JobStatus.Queued,
             TimeoutMs = timeoutMs,
             CreatedAt = time.GetUtcNow().UtcDateTime,
+            IdempotencyKey = idempotencyKey,
         };
         using var scope = JobLogScope.Begin(logger, job);
         job.EventsPending = await webhooks.PendingAsync(owner.KeyId, JobEventNames.Queued, cancellationToken);
-        if (await slots.AdmitAsync(job, owner, cancellationToken))
+        bool admitted;
+        try
+        {
+            admitted = await slots.AdmitAsync(job, owner, cancellationToken);
+        }
+        catch (Exception e) when (idempotencyKey is not null && IdempotencyKeys.IsDuplicate(e))
+        {
+            // A submit with the same key committed its job first: this one stored nothing, and answers that job.
+            var first = await ledger.FindByIdempotencyKeyAsync(owner.KeyId, idempotencyKey, cancellationToken);
+            if (first is null)
+            {
+                throw;
+            }
+            return await ReplayAsync(first, idempotencyKey, tool.Name, arguments, timeoutMs, cancellationToken);
+        }
+        if (admitted)
         {
             try
             {
@@ -68,6 +93,32 @@ public sealed partial class JobSubmitter(
         // The job is stored: a client gone now does not leave its event to the webhook sweep (Webhooks:RepairGrace).
         await webhooks.RaiseAsync(job, JobEventNames.Queued, job.EventsPending, CancellationToken.None);
         return new SubmittedJobResponse(job.Id, job.Status, job.Tool, job.CreatedAt.ToUnixSeconds(), await estimates.EstimateMsAsync(tool, cancellationToken));
+    }
+
+    /// <summary>
+    /// The job an earlier submit with the key made, unless that submit was answered an error with its job left to be taken
+    /// back (<see cref="AbandonedSubmits"/>): taken back now, it is no job to answer, and this submit makes one.
+    /// </summary>
+    private async Task<JobEntry?> FindEarlierAsync(ApiKeyIdentity owner, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        var earlier = await ledger.FindByIdempotencyKeyAsync(owner.KeyId, idempotencyKey, cancellationToken);
+        return earlier is not null && await abandoned.TryTakeBackAsync(earlier.Id, ledger, slots, cancellationToken) ? null : earlier;
+    }
+
+    /// <summary>
+    /// A retried submit: the job its key made first, answered as that submit was (queued, its time of creation; the
+    /// estimate as it is now), if this one asks for the same run; 422 if not.
+    /// </summary>
+    private async Task<SubmittedJobResponse> ReplayAsync(JobEntry earlier, string idempotencyKey, string toolName, JsonElement arguments, int timeoutMs, CancellationToken cancellationToken)
+    {
+        var tool = catalog.Find(toolName);
+        if (!IdempotencyKeys.SameSubmit(earlier, tool?.Name ?? toolName, arguments, timeoutMs))
+        {
+            throw IdempotencyKeys.Reused(idempotencyKey, earlier.Id);
+        }
+        LogReplayed(logger, earlier.Id, earlier.OwnerKeyId);
+        var estimate = tool is null ? 0L : await estimates.EstimateMsAsync(tool, cancellationToken);
+        return new SubmittedJobResponse(earlier.Id, JobStatus.Queued, earlier.Tool, earlier.CreatedAt.ToUnixSeconds(), estimate) { Replayed = true };
     }
 
     /// <summary>The client is told it failed: the job must not linger in the ledger as queued, to be run by a repair later.</summary>
@@ -108,6 +159,9 @@ public sealed partial class JobSubmitter(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was refused but could not be taken out of the ledger; the next repair pass removes it")]
     private static partial void LogTakeBackDeferred(ILogger logger, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} answered again to a submit of {KeyId} with its Idempotency-Key")]
+    private static partial void LogReplayed(ILogger logger, string jobId, string keyId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} submitted, timeout {TimeoutMs} ms")]
     private static partial void LogSubmitted(ILogger logger, string jobId, int timeoutMs);

@@ -28,8 +28,11 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
     [RateLimits.ExecutionRateLimit]
     [ProducesResponseType<SubmittedJobResponse>(StatusCodes.Status202Accepted, "application/json")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status404NotFound, "application/json", Description = "TOOL_NOT_FOUND")]
+    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status422UnprocessableEntity, "application/json", Description = IdempotencyKeys.ReusedDescription)]
     public async Task<IActionResult> Submit(
         SubmitJobRequest request,
+        // Bound for the OpenAPI document; IdempotencyKeys.Read reads the header's every value.
+        [FromHeader(Name = IdempotencyKeys.Header), Description(IdempotencyKeys.HeaderDescription)] string? idempotencyKey,
         [FromServices] IValidator<SubmitJobRequest> validator,
         [FromServices] JobSubmitter submitter,
         CancellationToken cancellationToken)
@@ -38,8 +41,9 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         {
             validator.ValidateOrThrow(request);
             var submitted = await submitter.SubmitAsync(
-                Caller, request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? options.Value.DefaultTimeoutMs, cancellationToken);
-            return Accepted(Url.Content($"~/jobs/{submitted.JobId}"), submitted);
+                Caller, request.Tool!, request.Arguments!.Value, request.TimeoutMs ?? options.Value.DefaultTimeoutMs,
+                IdempotencyKeys.Read(Request), cancellationToken);
+            return this.AcceptedJob(submitted);
         }
         catch (Exception e) when (e.AnswerFor(request.Tool) is { } answer)
         {

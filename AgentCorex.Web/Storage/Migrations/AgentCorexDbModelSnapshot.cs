@@ -179,6 +179,11 @@ namespace AgentCorex.Web.Storage.Migrations
                         .HasColumnType("TEXT")
                         .HasColumnName("hangfire_id");
 
+                    b.Property<string>("IdempotencyKey")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("idempotency_key");
+
                     b.Property<string>("OwnerKeyId")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -229,6 +234,11 @@ namespace AgentCorex.Web.Storage.Migrations
 
                     b.HasIndex("CreatedAt", "Id")
                         .HasDatabaseName("ix_jobs_created");
+
+                    b.HasIndex("OwnerKeyId", "IdempotencyKey")
+                        .IsUnique()
+                        .HasDatabaseName("ux_jobs_owner_idempotency_key")
+                        .HasFilter("idempotency_key IS NOT NULL");
 
                     b.HasIndex("OwnerKeyId", "CreatedAt", "Id")
                         .HasDatabaseName("ix_jobs_owner_created");

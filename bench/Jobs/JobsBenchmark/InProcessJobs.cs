@@ -36,7 +36,7 @@ internal sealed class InProcessJobs(IServiceProvider services, CompletionCounter
                 await using var scope = services.CreateAsyncScope();
                 var submitter = scope.ServiceProvider.GetRequiredService<JobSubmitter>();
                 var t0 = Stopwatch.GetTimestamp();
-                await submitter.SubmitAsync(owner, "echo", arguments.RootElement, 30_000, cancellationToken);
+                await submitter.SubmitAsync(owner, "echo", arguments.RootElement, 30_000, idempotencyKey: null, cancellationToken);
                 latencies.Add(Stopwatch.GetTimestamp() - t0);
             }
         }, cancellationToken)));

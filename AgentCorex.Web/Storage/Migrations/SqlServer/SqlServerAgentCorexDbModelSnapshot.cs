@@ -184,6 +184,11 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                         .HasColumnType("nvarchar(64)")
                         .HasColumnName("hangfire_id");
 
+                    b.Property<string>("IdempotencyKey")
+                        .HasMaxLength(255)
+                        .HasColumnType("nvarchar(255)")
+                        .HasColumnName("idempotency_key");
+
                     b.Property<string>("OwnerKeyId")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -234,6 +239,11 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
 
                     b.HasIndex("CreatedAt", "Id")
                         .HasDatabaseName("ix_jobs_created");
+
+                    b.HasIndex("OwnerKeyId", "IdempotencyKey")
+                        .IsUnique()
+                        .HasDatabaseName("ux_jobs_owner_idempotency_key")
+                        .HasFilter("idempotency_key IS NOT NULL");
 
                     b.HasIndex("OwnerKeyId", "CreatedAt", "Id")
                         .HasDatabaseName("ix_jobs_owner_created");

@@ -1,0 +1,40 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace AgentCorex.Web.Storage.Migrations
+{
+    /// <inheritdoc />
+    public partial class IdempotencyKeys : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<string>(
+                name: "idempotency_key",
+                table: "jobs",
+                type: "TEXT",
+                maxLength: 255,
+                nullable: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ux_jobs_owner_idempotency_key",
+                table: "jobs",
+                columns: new[] { "owner_key_id", "idempotency_key" },
+                unique: true,
+                filter: "idempotency_key IS NOT NULL");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropIndex(
+                name: "ux_jobs_owner_idempotency_key",
+                table: "jobs");
+
+            migrationBuilder.DropColumn(
+                name: "idempotency_key",
+                table: "jobs");
+        }
+    }
+}
