@@ -55,5 +55,8 @@ public sealed class SqlServerAgentCorexDb(DbContextOptions<SqlServerAgentCorexDb
         base.OnModelCreating(modelBuilder);
         modelBuilder.Entity<JobEntry>().HasIndex(j => new { j.Status, j.CompletedAt, j.Id, j.ErrorCode }, JobEntryConfiguration.EndedIndex)
             .HasFilter(JobEntryConfiguration.EndedFilter(inList: true));
+        // Compared byte for byte, as on SQLite and PostgreSQL: a database's default collation is often case-insensitive,
+        // and would answer the key "ABC" the job of "abc".
+        modelBuilder.Entity<JobEntry>().Property(j => j.IdempotencyKey).UseCollation("Latin1_General_100_BIN2");
     }
 }

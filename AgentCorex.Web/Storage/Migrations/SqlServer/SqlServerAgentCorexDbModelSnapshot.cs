@@ -187,7 +187,8 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                     b.Property<string>("IdempotencyKey")
                         .HasMaxLength(255)
                         .HasColumnType("nvarchar(255)")
-                        .HasColumnName("idempotency_key");
+                        .HasColumnName("idempotency_key")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<string>("OwnerKeyId")
                         .IsRequired()

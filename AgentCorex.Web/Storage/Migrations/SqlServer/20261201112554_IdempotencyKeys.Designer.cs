@@ -12,7 +12,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace AgentCorex.Web.Storage.Migrations.SqlServer
 {
     [DbContext(typeof(SqlServerAgentCorexDb))]
-    [Migration("20261201110248_IdempotencyKeys")]
+    [Migration("20261201112554_IdempotencyKeys")]
     partial class IdempotencyKeys
     {
         /// <inheritdoc />
@@ -190,7 +190,8 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                     b.Property<string>("IdempotencyKey")
                         .HasMaxLength(255)
                         .HasColumnType("nvarchar(255)")
-                        .HasColumnName("idempotency_key");
+                        .HasColumnName("idempotency_key")
+                        .UseCollation("Latin1_General_100_BIN2");
 
                     b.Property<string>("OwnerKeyId")
                         .IsRequired()

@@ -15,7 +15,8 @@ namespace AgentCorex.Web.Storage.Migrations.SqlServer
                 table: "jobs",
                 type: "nvarchar(255)",
                 maxLength: 255,
-                nullable: true);
+                nullable: true,
+                collation: "Latin1_General_100_BIN2");
 
             migrationBuilder.CreateIndex(
                 name: "ux_jobs_owner_idempotency_key",
