@@ -140,6 +140,7 @@ public sealed class IdempotencyKeyTests(TestStorage storage) : ServerTest(storag
     }
 
     [TestCase("tab\there", TestName = "{m}(a tab)")]
+    [TestCase("a,b", TestName = "{m}(a comma)")]
     [TestCase("has space", TestName = "{m}(a space)")]
     [TestCase("caf\u00e9", TestName = "{m}(not ASCII)")]
     [TestCase(null, TestName = "{m}(256 characters)")]
@@ -225,7 +226,49 @@ public sealed class IdempotencyKeyTests(TestStorage storage) : ServerTest(storag
         }
     }
 
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Jobs:MaxQueuedPerKey"] = "2" };
+    /// <summary>
+    /// The same at the key's bound of queued jobs: the submit that stores the job takes the last place, and the others'
+    /// inserts, under the bound no more, store nothing without meeting the unique index; they answer that job, not 429.
+    /// Another key's job holds the one worker, so that the key's jobs stay queued.
+    /// </summary>
+    [TestCase(null)]
+    [TestCase(1)]
+    public async Task ManySubmitsWithOneKeyAtOnce_TakingTheKeysLastPlace_MakeOneJob(int? maxConcurrent)
+    {
+        using var blocker = await ClientAsync();
+        var (running, gate) = await blocker.SubmitAtGateAsync();
+        try
+        {
+            using var client = await ClientAsync(maxConcurrent: maxConcurrent);
+            await client.SubmitAsync("echo", new { message = "one of the two places" });
+            var key = NewKey();
+
+            var answers = await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+            {
+                using var response = await SubmitAsync(client, "/jobs/submit", Echo, key);
+                return (response.StatusCode, Body: await response.ReadObjectAsync());
+            }));
+
+            Assert.Multiple(async () =>
+            {
+                Assert.That(answers.Select(a => a.StatusCode), Is.All.EqualTo(HttpStatusCode.Accepted), string.Join("\n", answers.Select(a => a.Body.ToJsonString())));
+                Assert.That(answers.Select(a => a.Body.Str("job_id")).Distinct().Count(), Is.EqualTo(1));
+                Assert.That(await JobsWithKeyAsync(key), Is.EqualTo(1));
+            });
+        }
+        finally
+        {
+            GateTool.Open(gate);
+            await blocker.WaitForFinalAsync(running);
+        }
+    }
+
+    // One worker: a job at a gate keeps the others queued.
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Jobs:MaxQueuedPerKey"] = "2",
+        ["Jobs:WorkerCount"] = "1",
+    };
 
     private async Task<HttpClient> ClientAsync(bool admin = false, int? maxConcurrent = null)
     {

@@ -55,6 +55,10 @@ public static class ApiExtensions
             kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
             RequestHeadLimits.RaiseKestrelLimits(kestrel.Limits);
             kestrel.AddServerHeader = false; // "Server: Kestrel" tells a scanner which exploits to try, and a client nothing
+            // Read as Latin-1, any byte a character: a key with a byte that is no UTF-8 reaches IdempotencyKeys.Read, which
+            // refuses it in the contract's JSON, where Kestrel's UTF-8 decoding answered an empty 400 before the app.
+            kestrel.RequestHeaderEncodingSelector = name =>
+                string.Equals(name, Jobs.IdempotencyKeys.Header, StringComparison.OrdinalIgnoreCase) ? System.Text.Encoding.Latin1 : null;
         });
         builder.Services.AddOptions<ServerOptions>().BindConfiguration(ServerOptions.Section)
             .Validate(o => ServerOptions.IsValidPathBase(o.PathBase),

@@ -64,16 +64,17 @@ public sealed partial class ExecutionSlots(
     /// <summary>
     /// Stores a new job, holding a slot of its key when one is free and none of its key's jobs is parked (those were
     /// there first: a slot freed as it comes goes to the oldest of them). True: the caller hands it to Hangfire.
-    /// False: it was parked, and is handed over when a slot frees. Refused 429, with nothing stored, when its key has
-    /// Jobs:MaxQueuedPerKey jobs queued already, whatever its limits (the ledger's insert checks it, <see cref="JobLedger.AddAsync"/>).
+    /// False: it was parked, and is handed over when a slot frees. Null, with nothing stored, when its key has
+    /// Jobs:MaxQueuedPerKey jobs queued already, whatever its limits (the ledger's insert checks it, <see cref="JobLedger.AddAsync"/>):
+    /// the caller refuses it with <see cref="QueueFull"/>, unless it finds the job a submit with its Idempotency-Key made.
     /// </summary>
-    public async Task<bool> AdmitAsync(JobEntry job, ApiKeyIdentity owner, CancellationToken cancellationToken)
+    public async Task<bool?> AdmitAsync(JobEntry job, ApiKeyIdentity owner, CancellationToken cancellationToken)
     {
         if (!options.Value.Enabled || limits.MaxConcurrent(owner) is not { } limit)
         {
             if (!await Ledger.AddAsync(job, cancellationToken))
             {
-                throw QueueFull(owner);
+                return null;
             }
             // Where a key's count is remembered as a bound (SqliteSlotQueries), a job stored without a limit is not in
             // it: the bound is forgotten, so that a limit set again (PATCH) counts the key's jobs afresh. Not under the
@@ -85,7 +86,11 @@ public sealed partial class ExecutionSlots(
         bool parked;
         if (locks.OneStatementAdmission)
         {
-            parked = job.Parked = await Ledger.AddWithinLimitAsync(job, limit, cancellationToken) ?? throw QueueFull(owner);
+            if (await Ledger.AddWithinLimitAsync(job, limit, cancellationToken) is not { } parkedAtAdmission)
+            {
+                return null;
+            }
+            parked = job.Parked = parkedAtAdmission;
         }
         else
         {
@@ -106,7 +111,7 @@ public sealed partial class ExecutionSlots(
             if (!await storing!)
             {
                 // What was told of it (Stored) only overstates the key's bound, which is then asked again.
-                throw QueueFull(owner);
+                return null;
             }
         }
         if (parked)
@@ -122,7 +127,7 @@ public sealed partial class ExecutionSlots(
     }
 
     /// <summary>The refusal of a submit at Jobs:MaxQueuedPerKey, counted as the key's plan's <see cref="QueuedLimit"/> refusal.</summary>
-    private ApiException QueueFull(ApiKeyIdentity owner)
+    public ApiException QueueFull(ApiKeyIdentity owner)
     {
         metrics.RateLimitRefused(QueuedLimit, owner.IsAdmin ? "admin" : owner.Plan);
         return RateLimitErrors.QueuedJobsExceeded(jobs.Value.MaxQueuedPerKey);

@@ -30,6 +30,7 @@ public static class DocsExtensions
             openApi.AddOperationTransformer<BearerOperationTransformer>();
             openApi.AddOperationTransformer<ResponseHeadersTransformer>();
             openApi.AddOperationTransformer<QueryParameterRulesTransformer>();
+            openApi.AddOperationTransformer<IdempotencyKeyHeaderTransformer>();
             openApi.AddSchemaTransformer<RequiredFieldsSchemaTransformer>();
             openApi.AddSchemaTransformer<AllowedValuesSchemaTransformer>();
             openApi.AddSchemaTransformer<ValidatorBoundsSchemaTransformer>();

@@ -23,20 +23,24 @@ public static class IdempotencyKeys
 
     public const int MaxLength = 255;
 
+    /// <summary>What a key is, as the OpenAPI document publishes it.</summary>
+    public const string Pattern = "^[!-+\\--~]{1,255}$";
+
     public const string IndexName = "ux_jobs_owner_idempotency_key";
 
     public const string HeaderDescription =
         "Makes the submit safe to retry: a second submit of the key's with the same Idempotency-Key answers the job the first " +
         "made (202, the same job_id, Idempotent-Replayed: true) instead of making another, as long as that job is in the " +
         "ledger; with another tool, other arguments or another timeout_ms it is refused 422 IDEMPOTENCY_KEY_REUSED. " +
-        "1 to 255 visible ASCII characters, such as a UUID.";
+        "1 to 255 visible ASCII characters, no comma, such as a UUID.";
 
     public const string ReusedDescription =
         "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was sent before with another tool, other arguments or another timeout_ms";
 
     /// <summary>
-    /// The request's key, or null when it sent none. 1 to 255 visible ASCII characters (a UUID, a hash, a client's own
-    /// id), one header: anything else is refused 400 INVALID_REQUEST, not taken for another key.
+    /// The request's key, or null when it sent none. 1 to 255 visible ASCII characters but the comma (a UUID, a hash, a
+    /// client's own id), one header: anything else is refused 400 INVALID_REQUEST, not taken for another key. No comma,
+    /// as a proxy may join two header lines into one with one (RFC 9110, 5.3), which would pass for one key.
     /// </summary>
     public static string? Read(HttpRequest request)
     {
@@ -49,9 +53,9 @@ public static class IdempotencyKeys
             throw ApiErrors.InvalidRequest($"{Header} must be sent once");
         }
         var key = values[0] ?? "";
-        if (key.Length is 0 or > MaxLength || key.Any(c => c is < '!' or > '~'))
+        if (key.Length is 0 or > MaxLength || key.Any(c => c is < '!' or > '~' or ','))
         {
-            throw ApiErrors.InvalidRequest($"{Header} must be 1 to {MaxLength} visible ASCII characters (no spaces)");
+            throw ApiErrors.InvalidRequest($"{Header} must be 1 to {MaxLength} visible ASCII characters, no space or comma");
         }
         return key;
     }

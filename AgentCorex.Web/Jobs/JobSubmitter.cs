@@ -61,7 +61,7 @@ public sealed partial class JobSubmitter(
         };
         using var scope = JobLogScope.Begin(logger, job);
         job.EventsPending = await webhooks.PendingAsync(owner.KeyId, JobEventNames.Queued, cancellationToken);
-        bool admitted;
+        bool? admitted;
         try
         {
             admitted = await slots.AdmitAsync(job, owner, cancellationToken);
@@ -76,7 +76,17 @@ public sealed partial class JobSubmitter(
             }
             return await ReplayAsync(first, idempotencyKey, tool.Name, arguments, timeoutMs, cancellationToken);
         }
-        if (admitted)
+        if (admitted is null)
+        {
+            // At Jobs:MaxQueuedPerKey. A submit with the same key may have made its job since the look above: that job
+            // took the last place, and is this submit's answer too.
+            if (idempotencyKey is not null && await ledger.FindByIdempotencyKeyAsync(owner.KeyId, idempotencyKey, cancellationToken) is { } first)
+            {
+                return await ReplayAsync(first, idempotencyKey, tool.Name, arguments, timeoutMs, cancellationToken);
+            }
+            throw slots.QueueFull(owner);
+        }
+        if (admitted.Value)
         {
             try
             {
