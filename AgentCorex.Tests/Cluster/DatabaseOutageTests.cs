@@ -721,11 +721,11 @@ public sealed class DatabaseOutageTests
     }
 
     /// <summary>
-    /// The same refusal with an Idempotency-Key, retried at once (the repair pass that would take the job back is an
-    /// hour away): the retry is no replay of a job about to be removed, but a new job, and the one the client is told of.
+    /// The same refusal with an Idempotency-Key: its job is kept, not taken back, and the retry with the key (at once: the
+    /// next pass is an hour away) is answered it, and hands it to Hangfire, the database back. No second job.
     /// </summary>
     [Test]
-    public async Task ARetryWithTheIdempotencyKeyOfASubmitRefusedAfterItsJobWasStored_MakesTheJob()
+    public async Task ARetryWithTheIdempotencyKeyOfASubmitRefusedAfterItsJobWasStored_IsAnsweredThatJob_WhichRuns()
     {
         var hangfire = new FailingHangfireClient();
         using var node = app.WithWebHostBuilder(web => web
@@ -738,7 +738,7 @@ public sealed class DatabaseOutageTests
         using var refused = await SubmitWithKeyAsync(client, key);
         Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), await refused.Content.ReadAsStringAsync());
         proxy.Resume();
-        var abandoned = (await (await client.GetAsync("/jobs")).ReadObjectAsync())["jobs"]!.AsArray();
+        var stored = (await (await client.GetAsync("/jobs")).ReadObjectAsync())["jobs"]!.AsArray();
 
         using var retried = await SubmitWithKeyAsync(client, key);
         var body = await retried.ReadObjectAsync();
@@ -747,12 +747,43 @@ public sealed class DatabaseOutageTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(abandoned, Has.Count.EqualTo(1), "the refused submit's job was left in the ledger, to be taken back");
+            Assert.That(stored, Has.Count.EqualTo(1), "the refused submit's job stays in the ledger");
             Assert.That(retried.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body.ToJsonString());
-            Assert.That(retried.Headers.Contains("Idempotent-Replayed"), Is.False, "not the job its client was told had failed");
-            Assert.That(body.Str("job_id"), Is.Not.EqualTo(abandoned[0]!.Str("job_id")));
-            Assert.That(ended.Str("status"), Is.EqualTo("completed"));
-            Assert.That(listed.Select(j => j!.Str("job_id")), Is.EqualTo(new[] { body.Str("job_id") }), "the refused one is gone");
+            Assert.That(retried.Headers.Contains("Idempotent-Replayed"), Is.True);
+            Assert.That(body.Str("job_id"), Is.EqualTo(stored[0]!.Str("job_id")));
+            Assert.That(ended.Str("status"), Is.EqualTo("completed"), "handed to Hangfire at the retry");
+            Assert.That(listed, Has.Count.EqualTo(1), "one job");
+        });
+    }
+
+    /// <summary>
+    /// A retry that comes while the first submit is still handing its job to Hangfire (a client's timeout shorter than a
+    /// slow database) is answered that job; the hand-over then fails, and the first is answered 503, but the job is kept
+    /// and handed over at the next pass: the 202 given to the retry holds.
+    /// </summary>
+    [Test]
+    public async Task ARetryWhileTheFirstSubmitIsHandingItsJobOver_IsAnsweredTheJob_WhichRunsThough_TheHandOverFailed()
+    {
+        var hangfire = new FailingHangfireClient();
+        using var node = app.WithWebHostBuilder(web => web
+            .UseSetting("Jobs:ReconcileInterval", "00:00:01")
+            .ConfigureTestServices(services => services.Decorate(hangfire)));
+        using var client = await ClientOfANewKeyAsync(node, new { name = "in flight", plan = "pro" });
+        var key = Guid.NewGuid().ToString();
+
+        HttpResponseMessage? retried = null;
+        hangfire.FailNextCreate(alongside: () => retried = SubmitWithKeyAsync(client, key).GetAwaiter().GetResult());
+        using var first = await SubmitWithKeyAsync(client, key);
+        using var answered = retried!;
+        var body = await answered.ReadObjectAsync();
+        var ended = await client.WaitForFinalAsync(body.Str("job_id")!, TimeSpan.FromSeconds(15));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+            Assert.That(answered.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body.ToJsonString());
+            Assert.That(answered.Headers.Contains("Idempotent-Replayed"), Is.True);
+            Assert.That(ended.Str("status"), Is.EqualTo("completed"), "not taken back after the retry was answered it");
         });
     }
 

@@ -91,6 +91,7 @@ public sealed class IdempotencyKeyTests(TestStorage storage) : ServerTest(storag
             Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.UnprocessableEntity), body.ToJsonString());
             Assert.That(body.Str("error.code"), Is.EqualTo("IDEMPOTENCY_KEY_REUSED"));
             Assert.That(body.Str("error.message"), Does.Contain(key).And.Contain(jobId));
+            Assert.That(body.Str("error.details.job_id"), Is.EqualTo(jobId));
             Assert.That(await JobsWithKeyAsync(key), Is.EqualTo(1));
         });
     }

@@ -64,7 +64,7 @@ internal sealed class ErrorResponsesConvention : IActionModelConvention
     }
 
     /// <summary>What any route that reads or writes the database may answer while it cannot be reached (see ApiExceptionHandler).</summary>
-    private const string DatabaseUnavailable = "DATABASE_UNAVAILABLE: the database cannot be reached; the request took no effect (a job it stored is taken back, never run), though it may count toward the key's requests per minute; retry after Retry-After";
+    private const string DatabaseUnavailable = "DATABASE_UNAVAILABLE: the database cannot be reached; the request took no effect (a job it stored is taken back, never run, unless it was submitted with an Idempotency-Key: then it is kept, and a retry with the key is answered it), though it may count toward the key's requests per minute; retry after Retry-After";
 
     /// <summary>T of T, Task&lt;T&gt; or ActionResult&lt;T&gt;; null for IActionResult or a bare Task.</summary>
     private static Type? SuccessType(Type returnType)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using AgentCorex.Web.Concurrency;
+using Hangfire;
 
 namespace AgentCorex.Web.Jobs;
 
@@ -13,39 +14,57 @@ public sealed class AbandonedSubmits
 {
     private readonly ConcurrentDictionary<string, JobEntry> jobs = new(StringComparer.Ordinal);
 
+    private readonly ConcurrentDictionary<string, JobEntry> unsent = new(StringComparer.Ordinal);
+
     public void Add(JobEntry job) => jobs[job.Id] = job;
 
     /// <summary>
-    /// Takes the job back now if it is one of these: a retry of its submit with the same Idempotency-Key is then a new
-    /// submit, not answered a job about to be removed. True when it was one and is gone from the ledger; false when it
-    /// was not one, or started after all. Left for the next pass, and rethrown, when the database fails again.
+    /// A job submitted with an Idempotency-Key whose hand-over to Hangfire failed: kept, not taken back, as its client's
+    /// retry with the key is answered this job (it may already have been, by a retry racing the submit). Handed over
+    /// again at the next pass (<see cref="TakeBackAllAsync"/>), or at such a retry on this node (<see cref="HandOverNow"/>);
+    /// a node gone meanwhile leaves it to the repair of queued jobs (Jobs:QueuedRepairGrace).
     /// </summary>
-    public async Task<bool> TryTakeBackAsync(string jobId, JobLedger ledger, ExecutionSlots slots, CancellationToken cancellationToken)
+    public void KeepToHandOver(JobEntry job) => unsent[job.Id] = job;
+
+    /// <summary>Hands the job over now if it is one kept to hand over; when that fails again it stays kept, and the failure is thrown.</summary>
+    public void HandOverNow(string jobId, IBackgroundJobClient hangfire)
     {
-        if (!jobs.TryRemove(jobId, out var job))
+        if (unsent.TryRemove(jobId, out var job))
         {
-            return false;
+            HandOver(job, hangfire);
         }
-        bool removed;
+    }
+
+    private void HandOver(JobEntry job, IBackgroundJobClient hangfire)
+    {
         try
         {
-            removed = await ledger.RemoveAsync(jobId, cancellationToken);
+            JobSubmitter.Enqueue(hangfire, job);
         }
         catch
         {
-            Add(job);
+            KeepToHandOver(job);
             throw;
         }
-        if (removed)
-        {
-            await slots.OnSlotFreedAsync(job.OwnerKeyId, CancellationToken.None);
-        }
-        return removed;
     }
 
-    /// <summary>Removes each still queued from the ledger and frees its slot; one that fails again stays for the next call.</summary>
-    public async Task TakeBackAllAsync(JobLedger ledger, ExecutionSlots slots, CancellationToken cancellationToken)
+    /// <summary>
+    /// Removes each still queued from the ledger and frees its slot, and hands over each kept one (a canceled one's
+    /// Hangfire job finds it canceled and ends); one that fails again stays for the next call.
+    /// </summary>
+    public async Task TakeBackAllAsync(JobLedger ledger, ExecutionSlots slots, IBackgroundJobClient hangfire, CancellationToken cancellationToken)
     {
+        foreach (var id in unsent.Keys)
+        {
+            try
+            {
+                HandOverNow(id, hangfire);
+            }
+            catch (Exception e) when (Storage.DatabaseFailures.IsUnavailable(e))
+            {
+                break; // kept, for the next pass
+            }
+        }
         foreach (var (id, job) in jobs)
         {
             var removed = await ledger.RemoveAsync(id, cancellationToken);

@@ -78,7 +78,8 @@ public static class IdempotencyKeys
     public static ApiException Reused(string key, string jobId) =>
         new(StatusCodes.Status422UnprocessableEntity, new ApiError(
             ErrorCodes.IdempotencyKeyReused,
-            $"{Header} {ApiErrors.Echo(key, ApiErrors.MaxEchoedId)} was sent with another submit (job {jobId}): another tool, other arguments or another timeout_ms"));
+            $"{Header} {ApiErrors.Echo(key, ApiErrors.MaxEchoedId)} was sent with another submit (job {jobId}): another tool, other arguments or another timeout_ms",
+            Details: new Dictionary<string, object?> { ["job_id"] = jobId }));
 
     /// <summary>
     /// Whether an insert failed on a unique index: a submit with the same key committed first (the job id, random, does

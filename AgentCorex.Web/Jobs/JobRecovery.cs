@@ -128,7 +128,7 @@ internal sealed partial class JobRecovery(
         var webhooks = scope.ServiceProvider.GetRequiredService<WebhookEvents>();
         var slots = scope.ServiceProvider.GetRequiredService<ExecutionSlots>();
 
-        await abandoned.TakeBackAllAsync(ledger, slots, cancellationToken);
+        await abandoned.TakeBackAllAsync(ledger, slots, hangfire, cancellationToken);
         var startedBefore = time.GetUtcNow().UtcDateTime - options.Value.ReconcileGrace;
         var fromStart = runningAfter?.StartedAt;
         var fromId = runningAfter?.Id;

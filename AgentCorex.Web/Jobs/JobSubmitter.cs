@@ -41,7 +41,7 @@ public sealed partial class JobSubmitter(
         ApiKeyIdentity owner, string toolName, JsonElement arguments, int timeoutMs, string? idempotencyKey, CancellationToken cancellationToken)
     {
         // Before the tool is looked up: a retry is answered its job even if the tool was removed since.
-        if (idempotencyKey is not null && await FindEarlierAsync(owner, idempotencyKey, cancellationToken) is { } earlier)
+        if (idempotencyKey is not null && await ledger.FindByIdempotencyKeyAsync(owner.KeyId, idempotencyKey, cancellationToken) is { } earlier)
         {
             return await ReplayAsync(earlier, idempotencyKey, toolName, arguments, timeoutMs, cancellationToken);
         }
@@ -92,6 +92,12 @@ public sealed partial class JobSubmitter(
             {
                 Enqueue(hangfire, job);
             }
+            catch when (idempotencyKey is not null)
+            {
+                // Not taken back: a retry with the key is answered this job, maybe already (a retry racing this submit).
+                abandoned.KeepToHandOver(job);
+                throw;
+            }
             catch
             {
                 await TakeBackAsync(job);
@@ -106,16 +112,6 @@ public sealed partial class JobSubmitter(
     }
 
     /// <summary>
-    /// The job an earlier submit with the key made, unless that submit was answered an error with its job left to be taken
-    /// back (<see cref="AbandonedSubmits"/>): taken back now, it is no job to answer, and this submit makes one.
-    /// </summary>
-    private async Task<JobEntry?> FindEarlierAsync(ApiKeyIdentity owner, string idempotencyKey, CancellationToken cancellationToken)
-    {
-        var earlier = await ledger.FindByIdempotencyKeyAsync(owner.KeyId, idempotencyKey, cancellationToken);
-        return earlier is not null && await abandoned.TryTakeBackAsync(earlier.Id, ledger, slots, cancellationToken) ? null : earlier;
-    }
-
-    /// <summary>
     /// A retried submit: the job its key made first, answered as that submit was (queued, its time of creation; the
     /// estimate as it is now), if this one asks for the same run; 422 if not.
     /// </summary>
@@ -126,6 +122,8 @@ public sealed partial class JobSubmitter(
         {
             throw IdempotencyKeys.Reused(idempotencyKey, earlier.Id);
         }
+        // Its submit failed to hand it to Hangfire (and was answered so): handed over now, or 503 again.
+        abandoned.HandOverNow(earlier.Id, hangfire);
         LogReplayed(logger, earlier.Id, earlier.OwnerKeyId);
         var estimate = tool is null ? 0L : await estimates.EstimateMsAsync(tool, cancellationToken);
         return new SubmittedJobResponse(earlier.Id, JobStatus.Queued, earlier.Tool, earlier.CreatedAt.ToUnixSeconds(), estimate) { Replayed = true };
