@@ -8,7 +8,7 @@ namespace AgentCorex.Tests.Infrastructure;
 /// <summary>Jobs put straight into the ledger, for figures that real runs cannot be made to give (chosen times, past days).</summary>
 public static class Ledger
 {
-    public static JobEntry Job(string owner, string tool, string status, long? executionTimeMs = null, DateTime? at = null, string? errorMessage = null, string? arguments = null)
+    public static JobEntry Job(string owner, string tool, string status, long? executionTimeMs = null, DateTime? at = null, string? errorMessage = null, string? arguments = null, string? idempotencyKey = null)
     {
         var when = at ?? DateTime.UtcNow;
         return new JobEntry
@@ -25,6 +25,7 @@ public static class Ledger
             CompletedAt = status is JobStatus.Running or JobStatus.Queued ? null : when,
             ExecutionTimeMs = executionTimeMs,
             ErrorMessage = errorMessage,
+            IdempotencyKey = idempotencyKey,
         };
     }
 

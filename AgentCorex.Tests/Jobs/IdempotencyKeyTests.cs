@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Tests.TestTools;
+using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -262,6 +263,36 @@ public sealed class IdempotencyKeyTests(TestStorage storage) : ServerTest(storag
             GateTool.Open(gate);
             await blocker.WaitForFinalAsync(running);
         }
+    }
+
+    /// <summary>
+    /// A retry is answered its job though the tool was removed since (a plugin taken out, the server restarted): the job
+    /// was made, and a new submit of that tool is 404. The estimate of a tool no longer there is 0.
+    /// </summary>
+    [Test]
+    public async Task ARetryOfAJobWhoseToolWasRemovedSince_IsAnsweredItsJob()
+    {
+        var created = await App.CreateKeyAsync("pro");
+        using var client = App.CreateClient(created.ApiKey);
+        var key = NewKey();
+        var job = Ledger.Job(created.KeyId, "removed_since", JobStatus.Completed, idempotencyKey: key);
+        await App.AddJobsAsync([job]);
+        var submit = new { tool = "removed_since", arguments = new { message = "seeded" } };
+
+        using var retried = await SubmitAsync(client, "/jobs/submit", submit, key);
+        var body = await retried.ReadObjectAsync();
+        using var unkeyed = await client.PostJsonAsync("/jobs/submit", submit);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(retried.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body.ToJsonString());
+            Assert.That(body.Str("job_id"), Is.EqualTo(job.Id));
+            Assert.That(body.Str("tool"), Is.EqualTo("removed_since"));
+            Assert.That(body["estimated_duration_ms"]!.GetValue<long>(), Is.EqualTo(0));
+            Assert.That(retried.Headers.Contains("Idempotent-Replayed"), Is.True);
+            Assert.That(unkeyed.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "the tool is gone for a new submit");
+            Assert.That((await unkeyed.ReadObjectAsync()).Str("error.code"), Is.EqualTo("TOOL_NOT_FOUND"));
+        });
     }
 
     // One worker: a job at a gate keeps the others queued.

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Web.Jobs;
 using AgentCorex.Web.Storage;
@@ -106,6 +107,53 @@ public sealed class JobRetentionTests(TestStorage storage) : JobRetentionFixture
         Assert.That((await deleted.ReadObjectAsync()).Str("error.code"), Is.EqualTo("JOB_NOT_FOUND"));
         Assert.That((await client.GetJobAsync(endedLate.Id)).Str("status"), Is.EqualTo(JobStatus.Completed));
         await AssertTotalsAsync(client, all: 5, completed: 2, failed: 1, canceled: 0, timeout: 0);
+    }
+
+    /// <summary>
+    /// An Idempotency-Key holds as long as its job is in the ledger: a retry before the sweep is answered the job; once
+    /// the sweep has deleted it, the same submit with the key makes a new job.
+    /// </summary>
+    [Test]
+    public async Task AnIdempotencyKey_IsFreedWhenTheSweepDeletesItsJob()
+    {
+        var key = await App.CreateKeyAsync("pro");
+        using var client = App.CreateClient(key.ApiKey);
+        var idempotencyKey = Guid.NewGuid().ToString();
+        // Ended within the retention while the key is tried (the node sweeps at its start and every minute, too), then
+        // made to have ended before it.
+        var expired = Ledger.Job(key.KeyId, "echo", JobStatus.Completed, idempotencyKey: idempotencyKey);
+        await App.AddJobsAsync([expired]);
+
+        using var beforeSweep = await SubmitWithKeyAsync(client, idempotencyKey);
+        var before = await beforeSweep.ReadObjectAsync();
+        var old = DateTime.UtcNow - Retention - TimeSpan.FromDays(1);
+        await using (var scope = App.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Where(j => j.Id == expired.Id).ExecuteUpdateAsync(job => job
+                .SetProperty(j => j.CreatedAt, old).SetProperty(j => j.StartedAt, old).SetProperty(j => j.CompletedAt, old));
+        }
+        await Sweep.SweepAsync(CancellationToken.None);
+        using var afterSweep = await SubmitWithKeyAsync(client, idempotencyKey);
+        var after = await afterSweep.ReadObjectAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(beforeSweep.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), before.ToJsonString());
+            Assert.That(before.Str("job_id"), Is.EqualTo(expired.Id), "the key still holds");
+            Assert.That(afterSweep.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), after.ToJsonString());
+            Assert.That(afterSweep.Headers.Contains("Idempotent-Replayed"), Is.False, "a new job");
+            Assert.That(after.Str("job_id"), Is.Not.EqualTo(expired.Id));
+        });
+    }
+
+    private static async Task<HttpResponseMessage> SubmitWithKeyAsync(HttpClient client, string idempotencyKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/jobs/submit")
+        {
+            Content = JsonContent.Create(new { tool = "echo", arguments = new { message = "seeded" } }),
+        };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return await client.SendAsync(request);
     }
 
     [Test]
