@@ -67,6 +67,17 @@ public abstract class JobRetentionFixture(TestStorage storage) : ServerTest(stor
     protected static async Task<int> TotalAsync(HttpClient client, string? status = null) =>
         (await (await client.GetAsync(status is null ? "/jobs" : $"/jobs?status={status}")).ReadObjectAsync()).At("pagination.total")!.GetValue<int>();
 
+    /// <summary>Moves the seeded final jobs' times to <paramref name="when"/>, as if they had been made and ended then.</summary>
+    protected async Task EndedAtAsync(IEnumerable<string> ids, DateTime when)
+    {
+        var list = ids.ToList();
+        await using var scope = App.Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Where(j => list.Contains(j.Id)).ExecuteUpdateAsync(job => job
+            .SetProperty(j => j.CreatedAt, when)
+            .SetProperty(j => j.StartedAt, j => j.StartedAt == null ? null : when)
+            .SetProperty(j => j.CompletedAt, when));
+    }
+
     protected async Task<List<string>> JobIdsAsync(string keyId)
     {
         await using var scope = App.Services.CreateAsyncScope();
@@ -86,7 +97,9 @@ public sealed class JobRetentionTests(TestStorage storage) : JobRetentionFixture
         using var client = App.CreateClient(key.ApiKey);
         var old = DateTime.UtcNow - Retention - TimeSpan.FromDays(1);
         var young = DateTime.UtcNow - Retention + TimeSpan.FromHours(1);
-        var expired = Final.Select(status => Ledger.Job(key.KeyId, "echo", status, at: old)).ToList();
+        // Ended within the retention while they are counted (the node sweeps at its start and every minute, too), then
+        // made to have ended before it.
+        var expired = Final.Select(status => Ledger.Job(key.KeyId, "echo", status)).ToList();
         var endedLate = Ledger.Job(key.KeyId, "echo", JobStatus.Completed, at: old);
         endedLate.CompletedAt = young; // created before the cut-off, ended after it
         var eventsPending = Ledger.Job(key.KeyId, "echo", JobStatus.Completed, at: old);
@@ -98,6 +111,7 @@ public sealed class JobRetentionTests(TestStorage storage) : JobRetentionFixture
         };
         await App.AddJobsAsync([.. expired, .. kept]);
         Assert.That(await TotalAsync(client), Is.EqualTo(9));
+        await EndedAtAsync(expired.Select(j => j.Id), old);
 
         await Sweep.SweepAsync(CancellationToken.None);
 
@@ -126,12 +140,7 @@ public sealed class JobRetentionTests(TestStorage storage) : JobRetentionFixture
 
         using var beforeSweep = await SubmitWithKeyAsync(client, idempotencyKey);
         var before = await beforeSweep.ReadObjectAsync();
-        var old = DateTime.UtcNow - Retention - TimeSpan.FromDays(1);
-        await using (var scope = App.Services.CreateAsyncScope())
-        {
-            await scope.ServiceProvider.GetRequiredService<AgentCorexDb>().Jobs.Where(j => j.Id == expired.Id).ExecuteUpdateAsync(job => job
-                .SetProperty(j => j.CreatedAt, old).SetProperty(j => j.StartedAt, old).SetProperty(j => j.CompletedAt, old));
-        }
+        await EndedAtAsync([expired.Id], DateTime.UtcNow - Retention - TimeSpan.FromDays(1));
         await Sweep.SweepAsync(CancellationToken.None);
         using var afterSweep = await SubmitWithKeyAsync(client, idempotencyKey);
         var after = await afterSweep.ReadObjectAsync();
