@@ -4,9 +4,10 @@
 Starts a Release server of its own (or takes one already running: --url, --admin-key, --log, --pid), reads the OpenAPI
 document it serves, and sends every route every method, then odd paths, query strings, Authorization headers, bodies
 (malformed JSON, wrong types for every field, odd numbers and strings, deep nesting, duplicate keys, extra fields),
-Content-Types and chunked bodies, then random interleavings of submit / GET / DELETE / DELETE?force=true / stream /
-list / key revoke from several threads. Every answer is checked (contract.check); every job's states too (jobs.py);
-so is the server's log (Error or Critical lines) and its process. How to run it and what it checks: README.md here.
+Content-Types and chunked bodies, Idempotency-Key headers and replays, then random interleavings of submit (with and
+without an Idempotency-Key) / GET / DELETE / DELETE?force=true / stream / list / key revoke from several threads.
+Every answer is checked (contract.check); every job's states too (jobs.py); so is the server's log (Error or Critical
+lines) and its process. How to run it and what it checks: README.md here.
 """
 import argparse, collections, http.server, json, os, random, re, shutil, signal, socket, subprocess, sys, threading, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -426,6 +427,93 @@ recent = collections.deque(maxlen=300)
 recent_lock = threading.Lock()
 
 
+def keyed(route, body, values, key="admin", cls="idempotency"):
+    """A submit (or async execution: admin keys only) with the Idempotency-Key header once per value."""
+    if route == "/execute_tool" and "mode" not in body: body = {**body, "mode": "async"}
+    hdrs = [("Content-Type", "application/json")] + [("Idempotency-Key", v) for v in values]
+    return fire(cls, "POST", route, hdrs, json.dumps(body).encode(), key=key)
+
+
+def error_code(r):
+    err = r.json.get("error") if isinstance(r.json, dict) else None
+    return err.get("code") if isinstance(err, dict) else None
+
+
+def check_replay(cls, first, r, what):
+    """r must answer first's job again, marked as a replay."""
+    if r is None or first is None: return
+    same = r.status == 202 and isinstance(r.json, dict) and all(
+        r.json.get(f) == first.json.get(f) for f in ("job_id", "tool", "created_at")) and r.json.get("status") == "queued"
+    if not same or r.header("location") != first.header("location") or r.header("idempotent-replayed") != "true":
+        report.fault("idempotency", f"{cls}: {what} answered {r.status} {r.body[:160]!r} "
+                                    f"(Idempotent-Replayed {r.header('idempotent-replayed')!r}), not the job "
+                                    f"{first.json.get('job_id')} replayed")
+
+
+def idempotency(ids):
+    """Idempotency-Key on both submit routes: refused when it is no key, a replay answers the first job, another
+    request under the key is 422, another API key's same value is its own job, a burst under one key makes one job."""
+    end = phase("Idempotency-Key", 0.05)
+    bad, good = inputs.idempotency_keys()
+    for route in ("/jobs/submit", "/execute_tool"):
+        for cls, values in bad:
+            if time.monotonic() > end or stop.is_set(): return
+            r = keyed(route, {"tool": "echo", "arguments": {"message": "bad key"}}, values, cls=cls)
+            if r is not None and r.error is None and (r.status != 400 or error_code(r) != "INVALID_REQUEST"):
+                report.fault("idempotency", f"{cls} on {route}: {r.status} {r.body[:160]!r}, not 400 INVALID_REQUEST")
+            if r is not None and r.status == 202: ledger.accepted(r.json["job_id"], "echo", {}, "admin")
+    for i, (cls, value) in enumerate(good):
+        if time.monotonic() > end or stop.is_set(): return
+        route, other = ("/jobs/submit", "/execute_tool") if i % 2 == 0 else ("/execute_tool", "/jobs/submit")
+        body = {"tool": "echo", "arguments": {"message": "keyed %s" % cls}}
+        first = keyed(route, body, [value], cls=cls)
+        if first is None or first.status != 202 or not isinstance(first.json, dict) or first.header("idempotent-replayed"):
+            report.fault("idempotency", f"{cls}: the first submit answered {first and first.status} "
+                                        f"{first and first.body[:160]!r}, not 202 without Idempotent-Replayed"); continue
+        ledger.accepted(first.json["job_id"], "echo", body, "admin")
+        check_replay(cls, first, keyed(route, body, [value], cls=cls), "the same submit again")
+        check_replay(cls, first, keyed(other, body, [value], cls=cls), f"the same submit on {other}")
+        check_replay(cls, first, keyed(route, body, [" %s\t" % value], cls=cls), "the key with outer white space")
+        reordered = json.dumps({"arguments": body["arguments"], "tool": "echo"}).encode()
+        check_replay(cls, first, fire(cls, "POST", "/jobs/submit", [("Content-Type", "application/json"),
+                                                                     ("Idempotency-Key", value)], reordered, key="admin"),
+                     "the same body with its fields in another order")
+        for changed in ({**body, "arguments": {"message": "another"}}, {**body, "timeout_ms": 1234},
+                        {"tool": "wait", "arguments": {"duration_ms": 50}}):
+            r = keyed(route, changed, [value], cls=cls)
+            details = (r.json or {}).get("error", {}).get("details") if r is not None and isinstance(r.json, dict) else None
+            if r is not None and (r.status != 422 or error_code(r) != "IDEMPOTENCY_KEY_REUSED"
+                                  or not isinstance(details, dict) or details.get("job_id") != first.json["job_id"]):
+                report.fault("idempotency", f"{cls}: another submit under the key answered {r.status} {r.body[:160]!r}, "
+                                            f"not 422 IDEMPOTENCY_KEY_REUSED naming {first.json['job_id']}")
+        r = keyed("/jobs/submit", body, [value], key="ent", cls=cls)
+        if r is None or r.status != 202 or r.json.get("job_id") == first.json["job_id"] or r.header("idempotent-replayed"):
+            report.fault("idempotency", f"{cls}: another API key's same Idempotency-Key answered {r and r.status} "
+                                        f"{r and r.body[:160]!r}, not a job of its own")
+        elif r.json: ledger.accepted(r.json["job_id"], "echo", body, "ent")
+        r = fire(cls, "POST", "/execute_tool", [("Content-Type", "application/json"), ("Idempotency-Key", value)],
+                 json.dumps(body).encode(), key="admin")
+        if r is not None and (r.status != 400 or error_code(r) != "INVALID_REQUEST"):
+            report.fault("idempotency", f"{cls}: a direct execution with the header answered {r.status}, not 400 INVALID_REQUEST")
+    # A burst: eight submits under one new key at once make one job, answered to all, seven of them as replays.
+    for round_ in range(3):
+        if time.monotonic() > end or stop.is_set(): return
+        value, body = "burst-%d-%d" % (round_, random.randint(0, 10**9)), {"tool": "echo", "arguments": {"message": "burst"}}
+        answers = [None] * 8
+        def one(i):
+            answers[i] = keyed(("/jobs/submit", "/execute_tool")[i % 2], body, [value], cls="idem-burst")
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        got = [r for r in answers if r is not None and r.status == 202 and isinstance(r.json, dict)]
+        jids = {r.json["job_id"] for r in got}
+        fresh = [r for r in got if r.header("idempotent-replayed") != "true"]
+        if len(got) != 8 or len(jids) != 1 or len(fresh) != 1:
+            report.fault("idempotency", f"a burst of 8 under one key: {len(got)} answered 202, {len(jids)} jobs, "
+                                        f"{len(fresh)} not replays ({[r and r.status for r in answers]})")
+        for jid in jids: ledger.accepted(jid, "echo", body, "admin")
+
+
 def pick_job():
     with recent_lock:
         return random.choice(recent) if recent else None
@@ -437,6 +525,32 @@ def act_submit():
     jid = submit(kind, body, key)
     if jid:
         with recent_lock: recent.append((jid, key))
+
+
+keyed_sent, keyed_lock = [], threading.Lock()
+routes_of = lambda key: ["/jobs/submit", "/execute_tool"] if key == "admin" else ["/jobs/submit"]
+
+
+def act_keyed():
+    """A submit under an Idempotency-Key, or the retry of one sent before: the retry must answer the same job (a 429
+    of the key's plan aside: rate limits count a retry as any request)."""
+    with keyed_lock:
+        retry = random.choice(keyed_sent) if keyed_sent and random.random() < 0.5 else None
+    if retry is None:
+        key = random.choice(["admin", "ent", "ent2", "pro", "free"])
+        kind, body = inputs.job_body()
+        value, route = "fz-%d" % random.randint(0, 10**12), random.choice(routes_of(key))
+        r = keyed(route, body, [value], key=key, cls="interleave-keyed")
+        if r is not None and r.status == 202 and isinstance(r.json, dict):
+            ledger.accepted(r.json["job_id"], kind, body, key)
+            ledger.seen(r.json["job_id"], r.json["status"], time.monotonic(), time.monotonic(), "submit")
+            with recent_lock: recent.append((r.json["job_id"], key))
+            with keyed_lock: keyed_sent.append((route, body, value, key, r))
+        return
+    route, body, value, key, first = retry
+    r = keyed(random.choice(routes_of(key)), body, [value], key=key, cls="interleave-keyed")
+    if r is not None and r.status != 429 and key not in ledger.revoked_keys:
+        check_replay("interleave-keyed", first, r, "a retry")
 
 
 def act_get():
@@ -544,7 +658,7 @@ def act_patch_limits():
 
 
 ACTIONS = [(act_submit, 30), (act_get, 30), (act_delete, 12), (act_stream, 5), (act_list, 10), (act_revoke, 2),
-           (act_execute, 6), (act_patch_limits, 1)]
+           (act_execute, 6), (act_patch_limits, 1), (act_keyed, 6)]
 
 
 def interleave():
@@ -593,7 +707,7 @@ def main():
     ids = setup()
     KEY_IDS = {"pro": ids["pro"]}
     print(f"server on port {PORT}, seed {seed}, out {OUT}", flush=True)
-    for step in (sweep, paths, queries, auth, bodies):
+    for step in (sweep, paths, queries, auth, bodies, idempotency):
         if not stop.is_set(): step(ids)
     if not stop.is_set(): interleave()
     fire("setup", "DELETE", f"/jobs/{ids['job_id'][1]}?force=true")

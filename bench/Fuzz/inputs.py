@@ -184,3 +184,20 @@ def job_body(rng=random):
     if r < 0.70: return "long", {"tool": "wait", "arguments": {"duration_ms": rng.randint(3000, 6000), "steps": 3}}
     if r < 0.82: return "fail", {"tool": "fail", "arguments": {"message": "fuzz failure", "code": "FUZZ_FAIL"}}
     return "timeout", {"tool": "wait", "arguments": {"duration_ms": 4000}, "timeout_ms": rng.randint(1, 300)}
+
+
+def idempotency_keys():
+    """(class, [Idempotency-Key header values]) a submit must refuse 400 INVALID_REQUEST (the server reads this header's
+    bytes as Latin-1, so any byte reaches it), and (class, value) of keys it must take. Kestrel trims a value's outer
+    white space, so " k " is the key "k" (checked apart)."""
+    bad = [("idem-empty", [""]), ("idem-space", ["a b"]), ("idem-comma", ["a,b"]), ("idem-comma", [","]),
+           ("idem-long", ["k" * 256]), ("idem-long", ["k" * 5000]), ("idem-tab", ["a\tb"]), ("idem-control", ["a\x01b"]),
+           ("idem-control", ["a\x7fb"]), ("idem-non-ascii", ["cl\u00e9"]), ("idem-non-ascii", ["\U0001F600"]),
+           ("idem-non-ascii", ["a\u00a0b"]), ("idem-bytes", [b"a\xffb"]), ("idem-bytes", [b"\xc3\x28"]),
+           ("idem-bytes", [b"\xed\xa0\x80"]), ("idem-two", ["same", "same"]), ("idem-two", ["one", "two"])]
+    good = [("idem-uuid", "6f1c0e2a-4bd1-4c6e-9b1f-%012d" % random.randint(0, 10**12)),
+            ("idem-max", "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(255))),
+            ("idem-visible", "".join(chr(c) for c in range(0x21, 0x7f) if c != 0x2c) + str(random.randint(0, 10**9))),
+            ("idem-one", random.choice("abcdefghijklmnopqrstuvwxyz")), ("idem-quoted", '"q%d"' % random.randint(0, 10**9)),
+            ("idem-job-id", "job_%012d" % random.randint(0, 10**12))]
+    return bad, good
