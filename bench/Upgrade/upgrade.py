@@ -350,8 +350,13 @@ def check_new(new, keys, jobs, before, left, hook, old_deliveries, until, status
         listed = {k["key_id"] for k in js["api_keys"]}
         check(all(k["key_id"] in listed for n, k in keys.items() if n != "boot") and js["pagination"]["total"] == len(keys) - (0 if keys["boot"]["stored"] else 1),
               f"GET /api_keys lists {len(listed)} keys, total {js['pagination']['total']}; {len(keys)} made")
-    s, after, h = new.call("POST", "/jobs/submit", keys["plain"]["api_key"], {"tool": "echo", "arguments": {"message": "after"}})
+    # Sent with an Idempotency-Key, which the jobs table takes since 0f1d023, then again: one job.
+    idem = {"Idempotency-Key": "upgrade-%d" % time.time_ns()}
+    s, after, h = new.call("POST", "/jobs/submit", keys["plain"]["api_key"], {"tool": "echo", "arguments": {"message": "after"}}, headers=idem)
     check(s == 202 and "x-ratelimit-limit" in h, f"a pro key's submit after the upgrade: {s}, rate-limit headers {'x-ratelimit-limit' in h}")
+    s2, again, h2 = new.call("POST", "/jobs/submit", keys["plain"]["api_key"], {"tool": "echo", "arguments": {"message": "after"}}, headers=idem)
+    check(s2 == 202 and after and again and again.get("job_id") == after.get("job_id") and h2.get("idempotent-replayed") == "true",
+          f"that submit again with its Idempotency-Key: {s2} {again}, Idempotent-Replayed {h2.get('idempotent-replayed')!r}, not {after and after.get('job_id')}")
 
     # Every job ends as the rules say, in the contract's shape.
     final = {}
