@@ -18,6 +18,13 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
     [OneTimeSetUp]
     public async Task ReadTheDocument() => contract = await OpenApiContract.ReadAsync(App);
 
+    private static HttpRequestMessage Keyed(string idempotencyKey, object body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/jobs/submit") { Content = JsonContent.Create(body) };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
+        return request;
+    }
+
     private async Task<HttpResponseMessage> Described(Task<HttpResponseMessage> request, string path, string method)
     {
         var response = await request;
@@ -146,6 +153,14 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
         await Described(user.GetAsync("/jobs?limit=0x10"), "/jobs", "get");
         var oversized = await Described(user.PostRawAsync("/jobs/submit", $"{{\"tool\":\"echo\",\"arguments\":{{\"message\":\"{new string('x', 1024 * 1024)}\"}}}}"), "/jobs/submit", "post");
         Assert.That(oversized.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        var idempotencyKey = $"conformance-{Guid.NewGuid():N}";
+        var keyed = await Described(user.SendAsync(Keyed(idempotencyKey, new { tool = "echo", arguments = new { message = "once" } })), "/jobs/submit", "post");
+        var replayed = await Described(user.SendAsync(Keyed(idempotencyKey, new { tool = "echo", arguments = new { message = "once" } })), "/jobs/submit", "post");
+        var reused = await Described(user.SendAsync(Keyed(idempotencyKey, new { tool = "echo", arguments = new { message = "twice" } })), "/jobs/submit", "post");
+        var notAKey = await Described(user.SendAsync(Keyed("not a key", new { tool = "echo", arguments = new { message = "once" } })), "/jobs/submit", "post");
+        Assert.That((keyed.StatusCode, replayed.StatusCode, reused.StatusCode, notAKey.StatusCode),
+            Is.EqualTo((HttpStatusCode.Accepted, HttpStatusCode.Accepted, HttpStatusCode.UnprocessableEntity, HttpStatusCode.BadRequest)));
+        Assert.That(replayed.Headers.Contains("Idempotent-Replayed"), Is.True, "the replay the document's header describes");
         await Described(user.DeleteAsync($"/jobs/{jobId}?force=yes"), "/jobs/{job_id}", "delete");
         await Described(user.DeleteAsync($"/jobs/{jobId}"), "/jobs/{job_id}", "delete");
         await Described(user.GetAsync("/jobs/job_doesnotexist1"), "/jobs/{job_id}", "get");

@@ -109,6 +109,9 @@ public sealed class ApiDocsTests : ServerTest
             }
             Assert.That(Headers(responses["429"]), Does.Contain("Retry-After"));
             Assert.That(Headers(responses["202"]), Does.Contain("Location"));
+            var replayed = responses["202"]!["headers"]!["Idempotent-Replayed"]!;
+            Assert.That((replayed["required"]?.GetValue<bool>() ?? false, replayed.At("schema.enum")!.ToJsonString()), Is.EqualTo((false, "[\"true\"]")),
+                "a replay's header, never on a new job, with its one value");
             Assert.That(responses["429"]!["description"]!.GetValue<string>(), Does.Contain("RATE_LIMIT_EXCEEDED"));
             Assert.That(responses["503"]!["description"]!.GetValue<string>(), Does.Contain("SERVER_SHUTTING_DOWN"));
         });

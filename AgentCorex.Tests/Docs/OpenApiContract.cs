@@ -15,7 +15,8 @@ namespace AgentCorex.Tests.Docs;
 public sealed class OpenApiContract(JsonObject document)
 {
     /// <summary>The headers clients act on; any of them a response carries must be documented for its status.</summary>
-    private static readonly string[] ClientHeaders = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After", "Location", "WWW-Authenticate"];
+    private static readonly string[] ClientHeaders =
+        ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After", "Location", "WWW-Authenticate", "Idempotent-Replayed"];
 
     public static async Task<OpenApiContract> ReadAsync(AgentCorexApp app)
     {
@@ -39,6 +40,13 @@ public sealed class OpenApiContract(JsonObject document)
         Assert.That(sent.Where(h => !headers.Contains(h)), Is.Empty, $"{route} {status} sent headers its document does not list");
         var promised = documented["headers"]?.AsObject().Where(h => h.Value?["required"]?.GetValue<bool>() == true).Select(h => h.Key) ?? [];
         Assert.That(promised.Where(h => !answered.Contains(h)), Is.Empty, $"{route} {status} lacks headers its document marks required");
+        foreach (var (name, declared) in documented["headers"]?.AsObject() ?? [])
+        {
+            if (declared?["schema"]?["enum"] is JsonArray allowed && response.Headers.TryGetValues(name, out var values))
+            {
+                Assert.That(values, Is.SubsetOf(allowed.Select(v => v!.GetValue<string>())), $"{route} {status}: {name} has a value its document does not list");
+            }
+        }
 
         var body = await response.Content.ReadAsStringAsync();
         if (body.Length == 0)
@@ -62,7 +70,7 @@ public sealed class OpenApiContract(JsonObject document)
     public JsonNode? ErrorDetails(string path, string method, string status)
     {
         var envelope = Referenced(document["paths"]?[path]?[method]?["responses"]?[status]?["content"]?["application/json"]?["schema"]);
-        return Referenced(envelope?["properties"]?["error"])?["properties"]?["details"];
+        return Referenced(Referenced(envelope?["properties"]?["error"])?["properties"]?["details"]);
     }
 
     private JsonNode? Referenced(JsonNode? schema) =>

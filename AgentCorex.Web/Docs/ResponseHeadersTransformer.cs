@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using AgentCorex.Web.RateLimits;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
@@ -72,7 +73,7 @@ internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
                 case "202":
                     Add(declared, "Location", "The job: /jobs/{job_id}", JsonSchemaType.String, required: true);
                     Add(declared, Jobs.IdempotencyKeys.ReplayedHeader, "true when the job is the one an earlier submit with the same " +
-                        "Idempotency-Key made, answered again; absent on a new job", JsonSchemaType.String, required: false);
+                        "Idempotency-Key made, answered again; absent on a new job", JsonSchemaType.String, required: false, only: "true");
                     break;
                 case "201" when created is not null:
                     Add(declared, "Location", $"What was created, to read with GET: {created.Route}", JsonSchemaType.String, required: true);
@@ -85,9 +86,14 @@ internal sealed class ResponseHeadersTransformer : IOpenApiOperationTransformer
         return Task.CompletedTask;
     }
 
-    private static void Add(OpenApiResponse response, string name, string description, JsonSchemaType type, bool required)
+    private static void Add(OpenApiResponse response, string name, string description, JsonSchemaType type, bool required, string? only = null)
     {
         response.Headers ??= new Dictionary<string, IOpenApiHeader>();
-        response.Headers[name] = new OpenApiHeader { Description = description, Required = required, Schema = new OpenApiSchema { Type = type } };
+        var schema = new OpenApiSchema { Type = type };
+        if (only is not null)
+        {
+            schema.Enum = [JsonValue.Create(only)];
+        }
+        response.Headers[name] = new OpenApiHeader { Description = description, Required = required, Schema = schema };
     }
 }

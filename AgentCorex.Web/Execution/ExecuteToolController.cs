@@ -35,7 +35,7 @@ public sealed partial class ExecuteToolController(
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status404NotFound, "application/json", Description = "TOOL_NOT_FOUND")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status500InternalServerError, "application/json", Description = "EXECUTION_ERROR: the tool failed (error.details.tool_code, a tool's own code), or INTERNAL_ERROR: the server did")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status504GatewayTimeout, "application/json", Description = "EXECUTION_TIMEOUT")]
-    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status422UnprocessableEntity, "application/json", Description = IdempotencyKeys.ReusedDescription)]
+    [ProducesResponseType<IdempotencyKeyReusedEnvelope>(StatusCodes.Status422UnprocessableEntity, "application/json", Description = IdempotencyKeys.ReusedDescription)]
     public async Task<IActionResult> Execute(
         ExecuteToolRequest request,
         // Bound for the OpenAPI document; IdempotencyKeys.Read reads the header's every value.

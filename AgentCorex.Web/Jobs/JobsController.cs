@@ -28,7 +28,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
     [RateLimits.ExecutionRateLimit]
     [ProducesResponseType<SubmittedJobResponse>(StatusCodes.Status202Accepted, "application/json")]
     [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status404NotFound, "application/json", Description = "TOOL_NOT_FOUND")]
-    [ProducesResponseType<ErrorEnvelope>(StatusCodes.Status422UnprocessableEntity, "application/json", Description = IdempotencyKeys.ReusedDescription)]
+    [ProducesResponseType<IdempotencyKeyReusedEnvelope>(StatusCodes.Status422UnprocessableEntity, "application/json", Description = IdempotencyKeys.ReusedDescription)]
     public async Task<IActionResult> Submit(
         SubmitJobRequest request,
         // Bound for the OpenAPI document; IdempotencyKeys.Read reads the header's every value.
