@@ -3,10 +3,11 @@
 
 Builds a Release server (or takes --app), starts it on a free port with its own data folder, and drives a mixed load
 from several threads (echo, `wait` with progress, `fail`, timeouts, a tool that is not safe to retry, forced and
-unforced cancels, webhooks to a local receiver, SSE streams, key creation). Every 5-20 s (at random) it kills the
-server with kill -9 (sometimes SIGTERM) and starts it again on the same data, --kills times at least. Then it lets the
-server drain and checks the invariants of issue 3 (see check()). --mode postgres runs two nodes on a throwaway
-PostgreSQL cluster of its own and kills them in turn, the other one running. How to run it: bench/Chaos/README.md.
+unforced cancels, webhooks to a local receiver, SSE streams, key creation, submits retried with an Idempotency-Key).
+Every 5-20 s (at random) it kills the server with kill -9 (sometimes SIGTERM) and starts it again on the same data,
+--kills times at least. Then it lets the server drain and checks the invariants of issue 3 (see check()). --mode
+postgres runs two nodes on a throwaway PostgreSQL cluster of its own and kills them in turn, the other one running.
+How to run it: bench/Chaos/README.md.
 """
 import argparse, base64, collections, http.client, http.server, json, os, random, shutil, signal, socket
 import sqlite3, subprocess, sys, threading, time, urllib.parse
@@ -101,9 +102,11 @@ class Node:
 figures = collections.defaultdict(list)
 statuses = collections.Counter()   # (method, route, status) of every answer, and exceptions
 
-def call(port, method, path, key=None, body=None, timeout=30):
-    """One request on a new connection: (status, json) or (None, None) when the node could not be reached."""
-    headers = {"Content-Type": "application/json"} if body is not None else {}
+def call(port, method, path, key=None, body=None, timeout=30, headers=None, answered=None):
+    """One request on a new connection: (status, json) or (None, None) when the node could not be reached; the answer's
+    headers go into `answered` when given."""
+    headers = dict(headers or {})
+    if body is not None: headers["Content-Type"] = "application/json"
     if key: headers["Authorization"] = "Bearer " + key
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -112,6 +115,7 @@ def call(port, method, path, key=None, body=None, timeout=30):
     except (OSError, http.client.HTTPException):
         return None, None
     finally: conn.close()
+    if answered is not None: answered.update((k.lower(), v) for k, v in r.getheaders())
     try: return r.status, (json.loads(raw) if raw else None)
     except ValueError: return r.status, None
 
@@ -119,11 +123,11 @@ def live_port():
     ports = [n.port for n in NODES if n.up]
     return random.choice(ports) if ports else None
 
-def request(method, path, key=ADMIN, body=None, timeout=30):
+def request(method, path, key=ADMIN, body=None, timeout=30, headers=None, answered=None):
     port = live_port()
     if port is None:
         time.sleep(0.2); return None, None
-    s, js = call(port, method, path, key, body, timeout)
+    s, js = call(port, method, path, key, body, timeout, headers, answered)
     route = "/".join("{id}" if part.startswith(("job_", "key_", "wh_")) else part for part in path.split("?")[0].split("/"))
     with lock: statuses[(method, route, s if s is not None else "unreachable")] += 1
     return s, js
@@ -150,6 +154,34 @@ def submit(key_name, kind, body):
             accepted[js["job_id"]] = {"kind": kind, "key": key_name, "body": body}
             recent.append(js["job_id"])
         return js["job_id"]
+    return None
+
+keyed = {}             # Idempotency-Key -> {"job_id", "tries", "replayed"}: submits retried with their key, as a client does
+keyed_outcomes = collections.Counter()
+
+def keyed_submit(key_name, kind, body):
+    """A submit with an Idempotency-Key, sent again with it while no answer came back (the node killed under it, or not
+    reachable) or the answer was 503, for up to 60 s: the first 202 names the one job of the key, a replay if an
+    attempt whose answer was lost had made it."""
+    idem, tries, deadline = "chaos-%016x" % random.getrandbits(64), 0, time.time() + 60
+    while time.time() < deadline:
+        tries += 1
+        answered = {}
+        s, js = request("POST", "/jobs/submit", KEYS[key_name], body, headers={"Idempotency-Key": idem}, answered=answered)
+        if s == 202:
+            replayed = answered.get("idempotent-replayed") == "true"
+            with lock:
+                accepted[js["job_id"]] = {"kind": kind, "key": key_name, "body": body}
+                recent.append(js["job_id"])
+                keyed[idem] = {"job_id": js["job_id"], "tries": tries, "replayed": replayed}
+                keyed_outcomes["202 at once" if tries == 1 else "202 replayed after a lost answer" if replayed else "202 after retries, a new job"] += 1
+            if tries == 1 and replayed: violation(f"{idem}: its first submit was answered as a replay")
+            return js["job_id"]
+        if s is not None and s != 503:
+            with lock: keyed_outcomes[f"{s} {((js or {}).get('error') or {}).get('code')}"] += 1
+            return None
+        time.sleep(0.2 + random.random())
+    with lock: keyed_outcomes["no answer within 60 s"] += 1
     return None
 
 def cancel(jid, key_name, force):
@@ -220,11 +252,14 @@ def load_threads():
         if s == 201:
             with lock: KEYS["churn-" + js["key_id"]] = js["api_key"]
             submit("churn-" + js["key_id"], "echo", {"tool": "echo", "arguments": {"message": "new key"}})
+    def keyed_main():
+        kind, body = job_body()
+        keyed_submit(random.choice(["ent-a", "ent-b"]), kind, body)
     def limited():   # keys at their limit of jobs at once (pro 5, free 1): their jobs park and are handed over as slots free
         key_name = "pro" if random.random() < 0.85 else "free"
         submit(key_name, "wait", {"tool": "wait", "arguments": {"duration_ms": random.randint(500, 5000), "steps": 2}})
     plan = [(main_submit, a.rate / 2), (main_submit, a.rate / 2), (cancels, 0.6), (reads, 4), (stream, 0.3), (stream, 0.3),
-            (keys, 0.1), (limited, 0.7)]
+            (keys, 0.1), (limited, 0.7), (keyed_main, 1)]
     return [threading.Thread(target=paced, args=(rate, fn), daemon=True) for fn, rate in plan]
 
 # ---------- webhook receiver ----------
@@ -368,6 +403,15 @@ def check():
         attempts[f"{row[1]} attempt {row[3]}"] += 1
         if row[1] == "test_side_effect" and int(row[3]) > 1: violation(f"{jid}: test_side_effect, not safe to retry, ran {row[3]} times")
     report["final_by_kind"] = dict(sorted(by_kind.items()))
+
+    # Each Idempotency-Key answered 202 names the one job the ledger holds under it; no key holds two (the unique index).
+    under = collections.defaultdict(list)
+    for idem, jid in ledger("SELECT idempotency_key, job_id FROM jobs WHERE idempotency_key IS NOT NULL"):
+        under[idem].append(jid)
+    for idem, k in keyed.items():
+        if under.get(idem) != [k["job_id"]]:
+            violation(f"Idempotency-Key {idem}: answered {k['job_id']} after {k['tries']} tries, the ledger holds {under.get(idem)}")
+    report["keyed_submits"] = dict(keyed_outcomes)
     report["attempts_by_tool"] = dict(sorted(attempts.items()))
 
     # An event whose deliveries a kill kept from being stored is marked on its job (events_pending), and raised again by
