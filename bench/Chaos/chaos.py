@@ -147,16 +147,20 @@ def seen(jid, js):
         if before != st:
             violation(f"{jid}: seen {before}, later {st}: a final state changed")
 
+def accept(jid, key_name, kind, body):
+    """Records a job answered 202, to be checked at the end."""
+    with lock:
+        accepted[jid] = {"kind": kind, "key": key_name, "body": body}
+        recent.append(jid)
+
 def submit(key_name, kind, body):
     s, js = request("POST", "/jobs/submit", KEYS[key_name], body)
     if s == 202:
-        with lock:
-            accepted[js["job_id"]] = {"kind": kind, "key": key_name, "body": body}
-            recent.append(js["job_id"])
+        accept(js["job_id"], key_name, kind, body)
         return js["job_id"]
     return None
 
-keyed = {}             # Idempotency-Key -> {"job_id", "tries", "replayed"}: submits retried with their key, as a client does
+keyed = {}             # Idempotency-Key -> {"job_id", "tries"}: submits retried with their key, as a client does
 keyed_outcomes = collections.Counter()
 
 def keyed_submit(key_name, kind, body):
@@ -170,10 +174,9 @@ def keyed_submit(key_name, kind, body):
         s, js = request("POST", "/jobs/submit", KEYS[key_name], body, headers={"Idempotency-Key": idem}, answered=answered)
         if s == 202:
             replayed = answered.get("idempotent-replayed") == "true"
+            accept(js["job_id"], key_name, kind, body)
             with lock:
-                accepted[js["job_id"]] = {"kind": kind, "key": key_name, "body": body}
-                recent.append(js["job_id"])
-                keyed[idem] = {"job_id": js["job_id"], "tries": tries, "replayed": replayed}
+                keyed[idem] = {"job_id": js["job_id"], "tries": tries}
                 keyed_outcomes["202 at once" if tries == 1 else "202 replayed after a lost answer" if replayed else "202 after retries, a new job"] += 1
             if tries == 1 and replayed: violation(f"{idem}: its first submit was answered as a replay")
             return js["job_id"]

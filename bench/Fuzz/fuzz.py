@@ -153,6 +153,12 @@ doc = contract.Doc(json.loads(rawhttp.send(PORT, "GET", "/openapi/v1.json").body
 KEYS = {"admin": ADMIN}
 
 
+def error_code(r):
+    """The answer's error.code, or None when it is no error in the contract's shape."""
+    err = r.json.get("error") if isinstance(r.json, dict) else None
+    return err.get("code") if isinstance(err, dict) else None
+
+
 def fire(cls, method, target, headers=(), body=None, key="admin", timeout=10.0, raw_ok=False, expect_timeout=False,
          stream_seconds=None, reuse=False, slow_ok=False):
     """Sends one request, checks its answer, counts it; returns the response with .json set (or None)."""
@@ -194,7 +200,7 @@ def fire(cls, method, target, headers=(), body=None, key="admin", timeout=10.0, 
     if r.body and (r.header("content-type") or "").startswith("application/json"):
         try: r.json = json.loads(r.body)
         except ValueError: pass
-    code = (r.json or {}).get("error", {}).get("code") if isinstance(r.json, dict) and isinstance(r.json.get("error"), dict) else ""
+    code = error_code(r)
     with report.lock:
         report.statuses[f"{method} {template} {r.status if r.error is None else r.error} {code or ''}".strip()] += 1
     return r
@@ -432,11 +438,6 @@ def keyed(route, body, values, key="admin", cls="idempotency"):
     if route == "/execute_tool" and "mode" not in body: body = {**body, "mode": "async"}
     hdrs = [("Content-Type", "application/json")] + [("Idempotency-Key", v) for v in values]
     return fire(cls, "POST", route, hdrs, json.dumps(body).encode(), key=key)
-
-
-def error_code(r):
-    err = r.json.get("error") if isinstance(r.json, dict) else None
-    return err.get("code") if isinstance(err, dict) else None
 
 
 def check_replay(cls, first, r, what):
