@@ -35,6 +35,16 @@ public sealed partial class StartupErrorTests
         Assert.That(output, Does.Contain("AgentCorex cannot start: ").And.Contain("'WorkerCount' with the error: 'The field WorkerCount must be between 0 and 1000.'"));
     }
 
+    [TestCase("0")]
+    [TestCase("1001")]
+    public async Task ARunCountOutsideItsRange_IsRefused(string attempts)
+    {
+        // A job has at least its one run; past 1000 a crash at every run would go on for days.
+        var output = await RefusedStartAsync(new() { ["Jobs:MaxAttempts"] = attempts });
+
+        Assert.That(output, Does.Contain("AgentCorex cannot start: ").And.Contain("'MaxAttempts' with the error: 'The field MaxAttempts must be between 1 and 1000.'"));
+    }
+
     [TestCase("Jobs:InMemoryJobExpiration", "00:00:10", "Jobs:InMemoryJobExpiration must be between 00:01:00 and 1.00:00:00.")]
     [TestCase("Jobs:InMemoryMaxFinishedJobs", "5", "Jobs:InMemoryMaxFinishedJobs must be between 10 and 10000000.")]
     public async Task AnEmbeddedHangfireBoundOutsideItsRange_IsRefused(string key, string value, string message)

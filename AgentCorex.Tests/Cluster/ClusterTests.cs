@@ -167,6 +167,32 @@ public sealed class ClusterTests
     }
 
     /// <summary>
+    /// The run another node takes over is the job's next: a job of a tool safe to retry cut off in its last run
+    /// (Jobs:MaxAttempts, 1 here) ends failed SERVER_RESTARTED when Hangfire hands it to the survivor, and is not run again.
+    /// </summary>
+    [Test]
+    public async Task NodeKilledMidJob_InItsLastRun_TheJobEndsFailed_WhenAnotherNodeTakesItOver()
+    {
+        var once = new Dictionary<string, string> { ["Jobs:MaxAttempts"] = "1" };
+        await using var doomed = await StartNodeAsync(workers: 1, "doomed", once);
+        using var toDoomed = doomed.CreateClient();
+        var job = await toDoomed.SubmitAsync("wait", new { duration_ms = 600_000 }, timeoutMs: 600_000);
+        await toDoomed.WaitForStatusAsync(job, "running");
+
+        await using var survivor = await StartNodeAsync(workers: 1, "survivor", once);
+        await doomed.KillAsync();
+        using var client = survivor.CreateClient();
+
+        var end = await client.WaitForFinalAsync(job, TimeSpan.FromSeconds(30));
+        Assert.Multiple(() =>
+        {
+            Assert.That(end.Str("status"), Is.EqualTo("failed"), survivor.Output);
+            Assert.That(end.Str("error.code"), Is.EqualTo("SERVER_RESTARTED"));
+            Assert.That(end.Str("error.message"), Does.Contain("in run 1 of at most 1 (Jobs:MaxAttempts)"));
+        });
+    }
+
+    /// <summary>
     /// A killed node's Hangfire servers (its tools' and its webhooks') leave the dashboard's Servers within
     /// Jobs:ServerTimeout plus Jobs:ServerCheckInterval of its last heartbeat: 75 s with the 1 minute timeout these
     /// nodes set and the default 15 s check (5¼ minutes at the default 5 minute timeout). Hangfire's own check

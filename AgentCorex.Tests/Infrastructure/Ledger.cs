@@ -56,7 +56,7 @@ public static class Ledger
         await using var scope = app.Services.CreateAsyncScope();
         var ledger = scope.ServiceProvider.GetRequiredService<JobLedger>();
         var row = (await ledger.FindAsync(jobId, CancellationToken.None))!;
-        Assert.That(await ledger.TryInterruptAsync(jobId, row.Attempt, requeue: true, raisesWhenFailed: 0, CancellationToken.None), Is.True);
+        Assert.That(await ledger.TryInterruptAsync(jobId, row.Attempt, CutOffEnd.RunAgain, raisesWhenFailed: 0, CancellationToken.None), Is.True);
         Assert.That(await ledger.TryStartAsync(jobId, row.HangfireId!, row.Attempt + 1, DateTime.UtcNow.AddSeconds(row.Attempt), raises: 0, CancellationToken.None), Is.True);
     }
 

@@ -30,7 +30,7 @@ public sealed class ErrorDetailsColumnTests : ServerTest
         await using (var scope = App.Services.CreateAsyncScope())
         {
             var ledger = scope.ServiceProvider.GetRequiredService<JobLedger>();
-            Assert.That(await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue: false, raisesWhenFailed: 0, CancellationToken.None), Is.True);
+            Assert.That(await ledger.TryInterruptAsync(job.Id, job.Attempt, CutOffEnd.NotSafeToRetry, raisesWhenFailed: 0, CancellationToken.None), Is.True);
         }
 
         Assert.That(await ErrorDetailsAsync(job.Id), Is.EqualTo(("SERVER_RESTARTED", "NULL")));

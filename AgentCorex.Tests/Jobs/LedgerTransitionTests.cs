@@ -107,9 +107,9 @@ public sealed class LedgerTransitionTests(TestStorage storage) : ServerTest(stor
         var retried = await SeedAsync(JobStatus.Running);
         var failed = await SeedAsync(JobStatus.Running);
 
-        Assert.That(await Ledger(l => l.TryInterruptAsync(retried.Id, attempt: 2, requeue: true, 0, default)), Is.False, "another attempt");
-        Assert.That(await Ledger(l => l.TryInterruptAsync(retried.Id, attempt: 1, requeue: true, 0, default)), Is.True);
-        Assert.That(await Ledger(l => l.TryInterruptAsync(failed.Id, attempt: 1, requeue: false, 0, default)), Is.True);
+        Assert.That(await Ledger(l => l.TryInterruptAsync(retried.Id, attempt: 2, CutOffEnd.RunAgain, 0, default)), Is.False, "another attempt");
+        Assert.That(await Ledger(l => l.TryInterruptAsync(retried.Id, attempt: 1, CutOffEnd.RunAgain, 0, default)), Is.True);
+        Assert.That(await Ledger(l => l.TryInterruptAsync(failed.Id, attempt: 1, CutOffEnd.NotSafeToRetry, 0, default)), Is.True);
 
         var back = await ReadAsync(retried.Id);
         Assert.That((back.Status, back.StartedAt), Is.EqualTo((JobStatus.Queued, (DateTime?)null)));
@@ -117,7 +117,7 @@ public sealed class LedgerTransitionTests(TestStorage storage) : ServerTest(stor
         Assert.That((ended.Status, ended.ErrorCode), Is.EqualTo((JobStatus.Failed, JobErrors.ServerRestarted)));
         Assert.That(ended.ErrorMessage, Does.Contain("not safe to run twice"));
         Assert.That(ended.CompletedAt, Is.Not.Null);
-        Assert.That(await Ledger(l => l.TryInterruptAsync(failed.Id, attempt: 1, requeue: false, 0, default)), Is.False, "already ended");
+        Assert.That(await Ledger(l => l.TryInterruptAsync(failed.Id, attempt: 1, CutOffEnd.NotSafeToRetry, 0, default)), Is.False, "already ended");
     }
 
     [Test]

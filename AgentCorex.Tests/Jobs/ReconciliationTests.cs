@@ -21,6 +21,7 @@ public sealed class ReconciliationTests
         {
             ["Jobs:ReconcileInterval"] = "00:00:00.200",
             ["Jobs:ReconcileGrace"] = "00:00:00",
+            ["Jobs:MaxAttempts"] = "3",
         });
         var key = await app.CreateKeyAsync();
         using var client = app.CreateClient(key.ApiKey);
@@ -29,16 +30,24 @@ public sealed class ReconciliationTests
             // As a crash between a run's end and its ledger update would leave them.
             var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
             db.Jobs.AddRange(Orphan("job_orphanunsafe", "test_side_effect", """{"duration_ms":1}""", key.KeyId),
-                Orphan("job_orphansafe01", "wait", """{"duration_ms":1}""", key.KeyId));
+                Orphan("job_orphansafe01", "wait", """{"duration_ms":1}""", key.KeyId, attempt: 2),
+                Orphan("job_orphanlast01", "wait", """{"duration_ms":1}""", key.KeyId, attempt: 3));
             await db.SaveChangesAsync();
         }
 
         var unsafeEnd = await client.WaitForFinalAsync("job_orphanunsafe");
         var safeEnd = await client.WaitForFinalAsync("job_orphansafe01");
+        var lastEnd = await client.WaitForFinalAsync("job_orphanlast01");
 
-        Assert.That(unsafeEnd.Str("status"), Is.EqualTo("failed"));
-        Assert.That(unsafeEnd.Str("error.code"), Is.EqualTo("SERVER_RESTARTED"));
-        Assert.That(safeEnd.Str("status"), Is.EqualTo("completed"), "a tool safe to retry is run again");
+        Assert.Multiple(() =>
+        {
+            Assert.That(unsafeEnd.Str("status"), Is.EqualTo("failed"));
+            Assert.That(unsafeEnd.Str("error.code"), Is.EqualTo("SERVER_RESTARTED"));
+            Assert.That(safeEnd.Str("status"), Is.EqualTo("completed"), "a tool safe to retry is run again, in its second run of three");
+            Assert.That(lastEnd.Str("status"), Is.EqualTo("failed"), "cut off in its third run of three (Jobs:MaxAttempts)");
+            Assert.That(lastEnd.Str("error.code"), Is.EqualTo("SERVER_RESTARTED"));
+            Assert.That(lastEnd.Str("error.message"), Does.Contain("in run 3 of at most 3"));
+        });
     }
 
     /// <summary>
@@ -78,7 +87,7 @@ public sealed class ReconciliationTests
         Assert.That(logs.Lines.Where(l => l.Contains("job_endsmeanwhile") && l.Contains("repaired")), Is.Empty);
     }
 
-    private static JobEntry Orphan(string id, string tool, string arguments, string owner) => new()
+    private static JobEntry Orphan(string id, string tool, string arguments, string owner, int attempt = 1) => new()
     {
         Id = id,
         HangfireId = "987654321",
@@ -86,7 +95,7 @@ public sealed class ReconciliationTests
         Tool = tool,
         Arguments = arguments,
         Status = JobStatus.Running,
-        Attempt = 1,
+        Attempt = attempt,
         TimeoutMs = 30_000,
         CreatedAt = DateTime.UtcNow.AddMinutes(-5),
         StartedAt = DateTime.UtcNow.AddMinutes(-5),

@@ -65,6 +65,49 @@ public sealed class RestartTests
     }
 
     /// <summary>
+    /// A job of a tool safe to retry that is cut off in every run (a tool that never ends between restarts, or that takes
+    /// its server down with it) runs at most Jobs:MaxAttempts times, then ends failed SERVER_RESTARTED: here cut off by a
+    /// kill in its first run (run again at the next start), then in its second and last by a kill (failed by the next
+    /// start's recovery) or by SIGTERM past the shutdown timeout (failed by the run's own cut-off).
+    /// </summary>
+    [TestCase(true, TestName = "Restart_JobCutOffInItsLastRunByKill9_EndsFailed")]
+    [TestCase(false, TestName = "Restart_JobCutOffInItsLastRunBySigterm_EndsFailed")]
+    public async Task Restart_JobCutOffInEachOfItsRuns_EndsFailedAtJobsMaxAttempts(bool kill)
+    {
+        var settings = new Dictionary<string, string> { ["Jobs:MaxAttempts"] = "2", ["Jobs:ShutdownTimeout"] = "00:00:00.500" };
+        string job;
+        await using (var first = await ServerProcess.StartAsync(data, settings))
+        {
+            using var client = first.CreateClient();
+            job = await client.SubmitAsync("wait", new { duration_ms = 600_000 }, timeoutMs: 600_000);
+            await client.WaitForStatusAsync(job, "running");
+            await first.KillAsync();
+        }
+        await using (var second = await ServerProcess.StartAsync(data, settings))
+        {
+            using var client = second.CreateClient();
+            await client.WaitForStatusAsync(job, "running"); // its second run: the first start's was cut off with one left
+            if (kill)
+            {
+                await second.KillAsync();
+            }
+            else
+            {
+                await second.StopAsync();
+            }
+        }
+        await using var third = await ServerProcess.StartAsync(data, settings);
+        using var again = third.CreateClient();
+        var end = await again.WaitForFinalAsync(job, within: TimeSpan.FromSeconds(20));
+        Assert.Multiple(() =>
+        {
+            Assert.That(end.Str("status"), Is.EqualTo("failed"), third.Output);
+            Assert.That(end.Str("error.code"), Is.EqualTo("SERVER_RESTARTED"));
+            Assert.That(end.Str("error.message"), Does.Contain("in run 2 of at most 2 (Jobs:MaxAttempts)"));
+        });
+    }
+
+    /// <summary>
     /// Were a start to listen before its recovery ended, a client would see a job the last run left running as still
     /// running, on a server that runs nothing, and could cancel it, while /health/ready said ready. It does not: the
     /// host starts the web server after every other hosted service's StartAsync, the recovery's among them.

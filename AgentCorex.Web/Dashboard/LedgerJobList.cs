@@ -11,8 +11,9 @@ namespace AgentCorex.Web.Dashboard;
 internal sealed record LedgerJobList(string Title, string Path, string Status, string? ErrorCode, MetricStyle MetricStyle)
 {
     /// <summary>
-    /// Jobs a restart cut off whose tools were not safe to run again: failed SERVER_RESTARTED. On the embedded executor
-    /// Hangfire's Failed list forgets them at that very restart; this is where an operator finds them after a crash.
+    /// Jobs a restart cut off whose tools were not safe to run again, or in their last run (Jobs:MaxAttempts): failed
+    /// SERVER_RESTARTED. On the embedded executor Hangfire's Failed list forgets them at that very restart; this is
+    /// where an operator finds them after a crash.
     /// </summary>
     public static readonly LedgerJobList Interrupted =
         new("Interrupted", "/jobs/interrupted", JobStatus.Failed, JobErrors.ServerRestarted, MetricStyle.Danger);

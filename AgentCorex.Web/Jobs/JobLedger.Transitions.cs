@@ -109,24 +109,23 @@ public sealed partial class JobLedger
         """;
 
     /// <summary>
-    /// A run that was cut off (its server stopped or died): a tool safe to retry goes back to the queue,
-    /// any other ends failed with SERVER_RESTARTED (raising <paramref name="raisesWhenFailed"/>). Only a job still
-    /// running in that attempt is touched. Here the run's tokens are not known (the run itself did not write the
-    /// cut-off: its node died), and the failed row keeps none.
+    /// A run that was cut off (its server stopped or died), ended as <paramref name="end"/> says: back to the queue, or
+    /// failed SERVER_RESTARTED (raising <paramref name="raisesWhenFailed"/>). Only a job still running in that attempt is
+    /// touched. Here the run's tokens are not known (the run itself did not write the cut-off: its node died), and the
+    /// failed row keeps none.
     /// </summary>
-    public Task<bool> TryInterruptAsync(string jobId, int attempt, bool requeue, int raisesWhenFailed, CancellationToken cancellationToken) =>
-        TryInterruptAsync(jobId, attempt, requeue, raisesWhenFailed, new TokensUsed(0, 0), cancellationToken);
+    public Task<bool> TryInterruptAsync(string jobId, int attempt, CutOffEnd end, int raisesWhenFailed, CancellationToken cancellationToken) =>
+        TryInterruptAsync(jobId, attempt, end, raisesWhenFailed, new TokensUsed(0, 0), cancellationToken);
 
     /// <summary>
     /// The cut-off written by the run itself, which knows the tokens its tool had reported: a failed row keeps them, as a
     /// canceled run's does. A requeued row does not: it shows the tokens of the run that ends it, as every ended job
     /// shows its own run's (the cut-off run's are then not counted).
     /// </summary>
-    public async Task<bool> TryInterruptAsync(string jobId, int attempt, bool requeue, int raisesWhenFailed, TokensUsed tokens, CancellationToken cancellationToken) =>
-        await (requeue
+    public async Task<bool> TryInterruptAsync(string jobId, int attempt, CutOffEnd end, int raisesWhenFailed, TokensUsed tokens, CancellationToken cancellationToken) =>
+        await (end.FailureMessage is not { } message
             ? WriteAsync(RequeueInterruptedSql, cancellationToken, jobId, attempt)
-            : WriteAsync(FailInterruptedSql, cancellationToken, Timestamp(Now), JobErrors.ServerRestarted,
-                "The server running this job stopped before it finished, and its tool is not safe to run twice", raisesWhenFailed,
+            : WriteAsync(FailInterruptedSql, cancellationToken, Timestamp(Now), JobErrors.ServerRestarted, message, raisesWhenFailed,
                 tokens.Input, tokens.Output, jobId, attempt)) == 1;
 
     private const string RequeueInterruptedSql =

@@ -16,7 +16,7 @@ namespace AgentCorex.Web.Jobs;
 /// <summary>
 /// Keeps the ledger and Hangfire in agreement. At start, when Hangfire's storage forgets on restart (the
 /// embedded executor), jobs the ledger holds as queued are enqueued again and jobs cut off while running
-/// are re-run (safe to retry) or failed SERVER_RESTARTED. Then, every Jobs:ReconcileInterval, a running
+/// are re-run (safe to retry, and runs left: <see cref="CutOffEnd"/>) or failed SERVER_RESTARTED. Then, every Jobs:ReconcileInterval, a running
 /// job whose Hangfire job has ended or vanished without the ledger hearing of it is treated the same way,
 /// and a job queued for longer than Jobs:QueuedRepairGrace with no live Hangfire job known to carry it (its
 /// node died between storing it and enqueueing it) is enqueued again. Before all that, each pass takes back the
@@ -83,9 +83,9 @@ internal sealed partial class JobRecovery(
         foreach (var job in interrupted)
         {
             using var _ = JobLogScope.Begin(logger, job);
-            var requeue = catalog.IsSafeToRetry(job.Tool);
+            var end = CutOffEnd.For(catalog, options.Value, job.Tool, job.Attempt);
             var failed = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Failed, cancellationToken);
-            if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, failed, cancellationToken) && !requeue)
+            if (await ledger.TryInterruptAsync(job.Id, job.Attempt, end, failed, cancellationToken) && !end.RunsAgain)
             {
                 metrics.JobFinished(job.Tool, JobStatus.Failed);
                 await webhooks.RaiseAsync(job, JobEventNames.Failed, failed, CancellationToken.None); // the failure is stored
@@ -155,11 +155,11 @@ internal sealed partial class JobRecovery(
                 continue;
             }
             using var _ = JobLogScope.Begin(logger, job);
-            var requeue = catalog.IsSafeToRetry(job.Tool);
+            var end = CutOffEnd.For(catalog, options.Value, job.Tool, job.Attempt);
             var failed = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Failed, cancellationToken);
-            if (await ledger.TryInterruptAsync(job.Id, job.Attempt, requeue, failed, cancellationToken))
+            if (await ledger.TryInterruptAsync(job.Id, job.Attempt, end, failed, cancellationToken))
             {
-                if (requeue)
+                if (end.RunsAgain)
                 {
                     JobSubmitter.Enqueue(hangfire, job);
                 }

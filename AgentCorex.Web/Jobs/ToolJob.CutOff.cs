@@ -22,22 +22,22 @@ public sealed partial class ToolJob
         hangfireToken.IsCancellationRequested && HangfireJobToken.StateOf(perform) == HangfireJobToken.State.Stopped;
 
     /// <summary>
-    /// A cut-off run of Hangfire job <paramref name="hangfireId"/>: back to the queue when its tool is safe to retry, else
-    /// failed with the <paramref name="tokens"/> its tool had reported (and that is an event). False when the job was no
-    /// longer running in that attempt.
+    /// A cut-off run of Hangfire job <paramref name="hangfireId"/>: back to the queue when its tool is safe to retry and
+    /// it has runs left (<see cref="CutOffEnd"/>), else failed with the <paramref name="tokens"/> its tool had reported
+    /// (and that is an event). False when the job was no longer running in that attempt.
     /// </summary>
     private async Task<bool> InterruptAsync(JobEntry job, int attempt, string hangfireId, TokensUsed tokens, CancellationToken cancellationToken)
     {
-        var requeue = catalog.IsSafeToRetry(job.Tool);
+        var end = CutOffEnd.For(catalog, options.Value, job.Tool, attempt);
         var failed = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Failed, cancellationToken);
-        var interrupted = await ledger.TryInterruptAsync(job.Id, attempt, requeue, failed, tokens, cancellationToken);
-        if (interrupted && requeue)
+        var interrupted = await ledger.TryInterruptAsync(job.Id, attempt, end, failed, tokens, cancellationToken);
+        if (interrupted && end.RunsAgain)
         {
             // Its next run is this Hangfire job's again (Hangfire requeues it), and finds the cut-off run's progress stored
             // on it. Cleared here, while the ledger shows the job queued, at no cost to a run that was never cut off.
             JobProgressPublisher.Clear(storage, hangfireId, logger);
         }
-        if (interrupted && !requeue)
+        if (interrupted && !end.RunsAgain)
         {
             metrics.JobFinished(job.Tool, JobStatus.Failed);
             await webhooks.RaiseAsync(job, JobEventNames.Failed, failed, CancellationToken.None); // stored: as a run's end (ToolJob.End)

@@ -363,9 +363,13 @@ def diagnose(pending):
             with open(os.path.join(OUT, f"stacks-{n.name}.txt"), "w") as f:
                 subprocess.run([stack, "report", "-p", str(n.proc.pid)], stdout=f, stderr=subprocess.STDOUT, timeout=120)
 
-def expected(kind, body, end):
+MAX_ATTEMPTS = 10  # the server's Jobs:MaxAttempts (its default): a job cut off in its tenth run ends failed SERVER_RESTARTED
+
+def expected(kind, body, end, attempt):
     """What a job of this kind must end as, whatever the restarts (None: any final state)."""
     st, code = end["status"], (end.get("error") or {}).get("code")
+    if code == "SERVER_RESTARTED" and attempt >= MAX_ATTEMPTS:
+        return f"in run {attempt} of at most {MAX_ATTEMPTS}" in end["error"]["message"] or kind == "side"
     if kind in ("echo", "wait", "stream"): return st == "completed"
     if kind == "fail": return st == "failed" and code != "SERVER_RESTARTED"
     if kind == "timeout": return st == "timeout"
@@ -393,7 +397,8 @@ def check():
         seen(jid, end)
         by_kind[f"{info['kind']}/{end['status']}" + (f"/{end['error']['code']}" if end.get("error") else "")] += 1
         if jid in canceled_ok and end["status"] != "canceled": violation(f"{jid}: DELETE answered 200 canceled, now {end['status']}")
-        if jid not in canceled_ok and not expected(info["kind"], info["body"], end):
+        row = rows.get(jid)
+        if jid not in canceled_ok and not expected(info["kind"], info["body"], end, int(row[3]) if row else 0):
             violation(f"{jid} ({info['kind']}) ended {end['status']} {end.get('error')}")
         if end["status"] == "completed":
             arguments, result = info["body"]["arguments"], end.get("result")
@@ -401,10 +406,10 @@ def check():
                     "test_side_effect": {"duration_ms": arguments.get("duration_ms")}}[info["body"]["tool"]]
             if not result or any(result.get(k) != v for k, v in want.items()):
                 violation(f"{jid} completed with result {result}, expected {want}")
-        row = rows.get(jid)
         if row is None: violation(f"{jid}: not in the ledger"); continue
         attempts[f"{row[1]} attempt {row[3]}"] += 1
         if row[1] == "test_side_effect" and int(row[3]) > 1: violation(f"{jid}: test_side_effect, not safe to retry, ran {row[3]} times")
+        if int(row[3]) > MAX_ATTEMPTS: violation(f"{jid}: {row[1]} ran {row[3]} times, more than Jobs:MaxAttempts ({MAX_ATTEMPTS})")
     report["final_by_kind"] = dict(sorted(by_kind.items()))
 
     # Each Idempotency-Key answered 202 names the one job the ledger holds under it; no key holds two (the unique index).
