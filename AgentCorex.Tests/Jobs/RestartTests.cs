@@ -94,6 +94,7 @@ public sealed class RestartTests
             else
             {
                 await second.StopAsync();
+                Assert.That(second.Output, Does.Contain($"Job {job} was still running when the server's shutdown timeout ran out: cut off"));
             }
         }
         await using var third = await ServerProcess.StartAsync(data, settings);
