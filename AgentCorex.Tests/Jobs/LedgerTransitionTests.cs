@@ -120,6 +120,23 @@ public sealed class LedgerTransitionTests(TestStorage storage) : ServerTest(stor
         Assert.That(await Ledger(l => l.TryInterruptAsync(failed.Id, attempt: 1, CutOffEnd.NotSafeToRetry, 0, default)), Is.False, "already ended");
     }
 
+    /// <summary>
+    /// A start as the attempt after the one its worker read: a job another worker started, that was cut off and queued
+    /// again since (attempt 1 now, read as 0), is not started as attempt 1 a second time, which would count its two runs
+    /// as one against Jobs:MaxAttempts.
+    /// </summary>
+    [Test]
+    public async Task Start_OnlyAsTheAttemptAfterTheOneRead()
+    {
+        var requeued = await SeedAsync(JobStatus.Queued, attempt: 1);
+
+        Assert.That(await Ledger(l => l.TryStartAsync(requeued.Id, "31", attempt: 1, DateTime.UtcNow, 0, default)), Is.False, "read before its first run");
+        Assert.That(await Ledger(l => l.TryStartAsync(requeued.Id, "31", attempt: 2, DateTime.UtcNow, 0, default)), Is.True);
+        var started = await ReadAsync(requeued.Id);
+        Assert.That((started.Status, started.Attempt, started.HangfireId), Is.EqualTo((JobStatus.Running, 2, "31")));
+        Assert.That(await Ledger(l => l.TryStartAsync(requeued.Id, "32", attempt: 3, DateTime.UtcNow, 0, default)), Is.False, "no longer queued");
+    }
+
     [Test]
     public async Task TakeBack_RemovesOnlyAQueuedJob_NotOneAHangfireJobWhoseCreateSeemedToFailStarted()
     {

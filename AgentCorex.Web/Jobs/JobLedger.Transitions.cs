@@ -6,8 +6,10 @@ namespace AgentCorex.Web.Jobs;
 public sealed partial class JobLedger
 {
     /// <summary>
-    /// queued → running, for the given attempt; false when the job was no longer queued, or its key has been
-    /// revoked (a revoked key's queued jobs never start).
+    /// queued → running as <paramref name="attempt"/>, the one after the attempt its caller read; false when the job was
+    /// no longer queued, was started meanwhile by another worker (then cut off and queued again: a start as the attempt
+    /// read would count two runs as one against Jobs:MaxAttempts), or its key has been revoked (a revoked key's queued
+    /// jobs never start).
     /// </summary>
     /// <param name="raises">
     /// Here and below: the bits of the events to mark pending with the change (see <see cref="JobEntry.EventsPending"/>),
@@ -15,13 +17,13 @@ public sealed partial class JobLedger
     /// </param>
     public async Task<bool> TryStartAsync(string jobId, string hangfireId, int attempt, DateTime startedAt, int raises, CancellationToken cancellationToken)
     {
-        return await WriteAsync(StartSql, cancellationToken, hangfireId, attempt, Timestamp(startedAt), raises, jobId) == 1;
+        return await WriteAsync(StartSql, cancellationToken, hangfireId, attempt, Timestamp(startedAt), raises, jobId, attempt - 1) == 1;
     }
 
     private const string StartSql =
         $$"""
         UPDATE jobs SET status = '{{JobStatus.Running}}', hangfire_id = {0}, attempt = {1}, started_at = {2}, events_pending = events_pending | {3}
-        WHERE job_id = {4} AND {{StatusOfTheRowIs}}'{{JobStatus.Queued}}'
+        WHERE job_id = {4} AND {{StatusOfTheRowIs}}'{{JobStatus.Queued}}' AND attempt = {5}
             AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.key_id = jobs.owner_key_id AND k.revoked_at IS NOT NULL)
         """;
 

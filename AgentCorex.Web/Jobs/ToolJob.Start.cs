@@ -61,6 +61,12 @@ public sealed partial class ToolJob
             return JobStart.Started(job, startedRaises);
         }
         var now = await ledger.FindAsync(jobId, cancellationToken);
+        if (now is { Status: JobStatus.Queued } && now.Attempt != job.Attempt)
+        {
+            // Started, cut off and queued again by another worker since it was read (a second Hangfire job for it): taken
+            // up afresh, as the attempt after that one.
+            return await StartAsync(jobId, ownerKeyId, hangfireId, cancellationToken);
+        }
         var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, cancellationToken);
         if (now?.Status == JobStatus.Queued && await ledger.TryCancelAsync(jobId, JobStatus.Queued, JobCanceler.Revocation, canceled, cancellationToken))
         {
