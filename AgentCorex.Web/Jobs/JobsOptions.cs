@@ -118,14 +118,15 @@ public sealed class JobsOptions
     /// The most runs a job gets. A run cut off by its server's stop or death is run again when its tool is safe to retry,
     /// but not past this many: cut off in its last, the job ends failed SERVER_RESTARTED. Bounds a job that never gets
     /// to its end between restarts, or that takes its server down with it (each start of the server would run it, and
-    /// crash, again). Hangfire's own retry count.
+    /// crash, again). 10, as Hangfire's AutomaticRetry counts by default (which is off for tool jobs: a tool's failure
+    /// is its job's end).
     /// </summary>
     [Range(1, 1000)]
     public int MaxAttempts { get; set; } = 10;
 
     /// <summary>
     /// On SIGTERM: how long running tools may go on to finish. A job still running then is cut off and left as the
-    /// restart rules say (queued again if its tool is safe to retry, else failed SERVER_RESTARTED).
+    /// restart rules say (queued again if its tool is safe to retry and it has runs left, else failed SERVER_RESTARTED).
     /// </summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

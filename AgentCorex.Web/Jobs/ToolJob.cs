@@ -72,7 +72,8 @@ public sealed partial class ToolJob(
         // rather than failing a job that was accepted. Past that patience the job's Hangfire job fails and the ledger
         // keeps it queued, for the repair pass to enqueue again (Jobs:QueuedRepairGrace). Should a start have been
         // stored while its answer was lost, the next try finds the job running under this Hangfire job and takes it
-        // for a run that was cut off: run again if its tool is safe to retry, else failed SERVER_RESTARTED.
+        // for a run that was cut off: run again if its tool is safe to retry and it has runs left (CutOffEnd), else
+        // failed SERVER_RESTARTED.
         var start = await DatabaseFailures.RetryWhileUnavailableAsync(
             () => StartAsync(jobId, ownerKeyId, perform.BackgroundJob.Id, cancellationToken),
             StartPatience, time, e => LogStartWaits(logger, jobId, e.GetBaseException().Message), cancellationToken);

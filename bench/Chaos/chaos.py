@@ -24,6 +24,8 @@ p.add_argument("--start-kill-share", type=float, default=0.2,
                help="share of the restarts killed (kill -9) 0.3-2.5 s into their start, before they are ready, and started again")
 p.add_argument("--rate", type=float, default=6,
                help="jobs submitted per second by the main submitters (12 outran the 10 workers of 2 cores under the restarts)")
+p.add_argument("--max-attempts", type=int, default=10,
+               help="the nodes' Jobs:MaxAttempts (the server's default 10): lower, more jobs are cut off in their last run")
 p.add_argument("--out", default="/tmp/agentcorex-chaos")
 p.add_argument("--app", help="a published AgentCorex.Web folder; default: dotnet publish -c Release into OUT/app")
 p.add_argument("--plugin", default=os.path.join(REPO, "AgentCorex.Tests/bin/Debug/net10.0/AgentCorex.Tests.dll"),
@@ -363,7 +365,7 @@ def diagnose(pending):
             with open(os.path.join(OUT, f"stacks-{n.name}.txt"), "w") as f:
                 subprocess.run([stack, "report", "-p", str(n.proc.pid)], stdout=f, stderr=subprocess.STDOUT, timeout=120)
 
-MAX_ATTEMPTS = 10  # the server's Jobs:MaxAttempts (its default): a job cut off in its tenth run ends failed SERVER_RESTARTED
+MAX_ATTEMPTS = a.max_attempts  # the nodes' Jobs:MaxAttempts: a job cut off in its last run ends failed SERVER_RESTARTED
 
 def expected(kind, body, end, attempt):
     """What a job of this kind must end as, whatever the restarts (None: any final state)."""
@@ -475,7 +477,7 @@ if not os.path.exists(a.plugin):
 receiver = QuietServer(("127.0.0.1", 0), Receiver)
 threading.Thread(target=receiver.serve_forever, daemon=True).start()
 env = {"Auth__AdminKey": ADMIN, "Network__AllowPrivateTargets": "true", "Tools__PluginPaths__0": a.plugin,
-       "Logging__LogLevel__Default": "Warning", "Jobs__ShutdownTimeout": "00:00:05"}
+       "Logging__LogLevel__Default": "Warning", "Jobs__ShutdownTimeout": "00:00:05", "Jobs__MaxAttempts": str(a.max_attempts)}
 PG, DB = None, None
 if a.mode == "embedded":
     DB = os.path.join(OUT, "data", "agentcorex.db")
