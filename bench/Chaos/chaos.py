@@ -485,7 +485,11 @@ if a.mode == "embedded":
 else:
     PG = Postgres()
     # A dead node's running jobs are taken over after the invisibility timeout: 30 s instead of 5 min for a short run.
-    env.update(Storage__Provider="PostgreSql", ConnectionStrings__AgentCorex=PG.connection, Jobs__InvisibilityTimeout="00:00:30")
+    # A submit cut off between its row and its Hangfire job is enqueued by the repair of lost enqueues once it has
+    # waited Jobs:QueuedRepairGrace: 1 min instead of 10, within the check's wait (on the embedded database the next
+    # start enqueues it).
+    env.update(Storage__Provider="PostgreSql", ConnectionStrings__AgentCorex=PG.connection, Jobs__InvisibilityTimeout="00:00:30",
+               Jobs__QueuedRepairGrace="00:01:00")
     NODES = [Node(n, env, os.path.join(OUT, n)) for n in ("node-a", "node-b")]
 try:
     for n in NODES:
