@@ -787,15 +787,8 @@ public sealed class DatabaseOutageTests
         });
     }
 
-    private static async Task<HttpResponseMessage> SubmitWithKeyAsync(HttpClient client, string idempotencyKey)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/jobs/submit")
-        {
-            Content = JsonContent.Create(new { tool = "echo", arguments = new { message = "sent again" } }),
-        };
-        request.Headers.Add("Idempotency-Key", idempotencyKey);
-        return await client.SendAsync(request);
-    }
+    private static Task<HttpResponseMessage> SubmitWithKeyAsync(HttpClient client, string idempotencyKey) =>
+        client.SubmitWithKeyAsync(idempotencyKey, new { tool = "echo", arguments = new { message = "sent again" } });
 
     /// <summary>
     /// The tool ran and succeeded; only giving its slot back (DirectSlot's dispose, a step after

@@ -18,13 +18,6 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
     [OneTimeSetUp]
     public async Task ReadTheDocument() => contract = await OpenApiContract.ReadAsync(App);
 
-    private static HttpRequestMessage Keyed(string idempotencyKey, object body)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/jobs/submit") { Content = JsonContent.Create(body) };
-        request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
-        return request;
-    }
-
     private async Task<HttpResponseMessage> Described(Task<HttpResponseMessage> request, string path, string method)
     {
         var response = await request;
@@ -154,10 +147,10 @@ public sealed class ApiDocsConformanceTests() : WebhookServerTest(TestStorage.Em
         var oversized = await Described(user.PostRawAsync("/jobs/submit", $"{{\"tool\":\"echo\",\"arguments\":{{\"message\":\"{new string('x', 1024 * 1024)}\"}}}}"), "/jobs/submit", "post");
         Assert.That(oversized.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
         var idempotencyKey = $"conformance-{Guid.NewGuid():N}";
-        var keyed = await Described(user.SendAsync(Keyed(idempotencyKey, new { tool = "echo", arguments = new { message = "once" } })), "/jobs/submit", "post");
-        var replayed = await Described(user.SendAsync(Keyed(idempotencyKey, new { tool = "echo", arguments = new { message = "once" } })), "/jobs/submit", "post");
-        var reused = await Described(user.SendAsync(Keyed(idempotencyKey, new { tool = "echo", arguments = new { message = "twice" } })), "/jobs/submit", "post");
-        var notAKey = await Described(user.SendAsync(Keyed("not a key", new { tool = "echo", arguments = new { message = "once" } })), "/jobs/submit", "post");
+        var keyed = await Described(user.SubmitWithKeyAsync(idempotencyKey, new { tool = "echo", arguments = new { message = "once" } }), "/jobs/submit", "post");
+        var replayed = await Described(user.SubmitWithKeyAsync(idempotencyKey, new { tool = "echo", arguments = new { message = "once" } }), "/jobs/submit", "post");
+        var reused = await Described(user.SubmitWithKeyAsync(idempotencyKey, new { tool = "echo", arguments = new { message = "twice" } }), "/jobs/submit", "post");
+        var notAKey = await Described(user.SubmitWithKeyAsync("not a key", new { tool = "echo", arguments = new { message = "once" } }), "/jobs/submit", "post");
         Assert.That((keyed.StatusCode, replayed.StatusCode, reused.StatusCode, notAKey.StatusCode),
             Is.EqualTo((HttpStatusCode.Accepted, HttpStatusCode.Accepted, HttpStatusCode.UnprocessableEntity, HttpStatusCode.BadRequest)));
         Assert.That(replayed.Headers.Contains("Idempotent-Replayed"), Is.True, "the replay the document's header describes");

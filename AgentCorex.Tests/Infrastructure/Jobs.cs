@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 
 namespace AgentCorex.Tests.Infrastructure;
@@ -13,6 +14,14 @@ public static class Jobs
         var body = await response.ReadObjectAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), body.ToJsonString());
         return body.Str("job_id")!;
+    }
+
+    /// <summary>POST /jobs/submit of <paramref name="body"/> with the Idempotency-Key header, sent as given (a value that is no key too).</summary>
+    public static async Task<HttpResponseMessage> SubmitWithKeyAsync(this HttpClient client, string idempotencyKey, object body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/jobs/submit") { Content = JsonContent.Create(body) };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", idempotencyKey);
+        return await client.SendAsync(request);
     }
 
     public static async Task<JsonObject> GetJobAsync(this HttpClient client, string jobId)

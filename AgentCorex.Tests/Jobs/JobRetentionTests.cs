@@ -155,15 +155,8 @@ public sealed class JobRetentionTests(TestStorage storage) : JobRetentionFixture
         });
     }
 
-    private static async Task<HttpResponseMessage> SubmitWithKeyAsync(HttpClient client, string idempotencyKey)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/jobs/submit")
-        {
-            Content = JsonContent.Create(new { tool = "echo", arguments = new { message = "seeded" } }),
-        };
-        request.Headers.Add("Idempotency-Key", idempotencyKey);
-        return await client.SendAsync(request);
-    }
+    private static Task<HttpResponseMessage> SubmitWithKeyAsync(HttpClient client, string idempotencyKey) =>
+        client.SubmitWithKeyAsync(idempotencyKey, new { tool = "echo", arguments = new { message = "seeded" } });
 
     [Test]
     public async Task ASweep_DeletesMoreThanOneBatch()
