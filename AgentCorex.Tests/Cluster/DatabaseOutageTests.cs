@@ -122,6 +122,71 @@ public sealed class DatabaseOutageTests
         });
     }
 
+    /// <summary>
+    /// A job's start reached the database and committed, and its answer was lost with its connection. The start is
+    /// tried again (the tool has not run), and that try found the job running under its own Hangfire job, which it took
+    /// for a run cut off by a dead node: a tool not safe to retry ended failed SERVER_RESTARTED though it never ran (one
+    /// safe to retry ran as its second attempt). The run knows the start it sent, by the time it wrote: it runs the job.
+    /// </summary>
+    [TestCase("test_side_effect")]
+    [TestCase("echo")]
+    public async Task AStartWhoseAnswerIsLost_IsTheRunsOwn_NotACutOffRun(string tool)
+    {
+        using var admin = app.CreateAdminClient();
+        await admin.WaitForFinalAsync(await admin.SubmitAsync("echo", new { message = "warm" }));
+
+        var lost = proxy.LoseTheAnswerTo("UPDATE jobs SET status = 'running'");
+        var job = await admin.SubmitAsync(tool, tool == "echo" ? new { message = "lost" } : new { duration_ms = 10 });
+        await lost.WaitAsync(TimeSpan.FromSeconds(10));
+        var deadline = Stopwatch.StartNew();
+        while ((string?)await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", job) != "running" && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+        Assert.That(await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", job), Is.EqualTo("running"), "the start committed, its answer held");
+        proxy.CutHeld();
+
+        var final = await admin.WaitForFinalAsync(job);
+        Assert.Multiple(async () =>
+        {
+            Assert.That(final.Str("status"), Is.EqualTo("completed"), final.ToJsonString());
+            Assert.That(await QueryDirectAsync("SELECT attempt FROM jobs WHERE job_id = $1", job), Is.EqualTo(1), "run once, as its first attempt");
+        });
+    }
+
+    /// <summary>
+    /// A run's end reached the database and committed, and its answer was lost with its connection. The end is tried
+    /// again, and that try found the job no longer running, which the run took for an end stored by another (a forced
+    /// cancel): what follows an end was skipped, so the key's parked job waited for the next sweep of parked jobs
+    /// (Jobs:ReconcileInterval, long here) and its event for the webhook repair. The run knows its end by its time.
+    /// </summary>
+    [Test]
+    public async Task AnEndWhoseAnswerIsLost_IsTheRunsOwn_SoTheKeysParkedJobIsHandedOver()
+    {
+        using var node = app.WithWebHostBuilder(host => host.UseSetting("Jobs:ReconcileInterval", "00:10:00"));
+        using var admin = node.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+        var key = await AgentCorexApp.CreateKeyAsync(admin, plan: "free"); // one execution at once
+        using var client = node.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", key.ApiKey);
+        await client.WaitForFinalAsync(await client.SubmitAsync("echo", new { message = "warm" }));
+
+        var lost = proxy.LoseTheAnswerTo("execution_time_ms = ");
+        var first = await client.SubmitAsync("wait", new { duration_ms = 300 });
+        var parked = await client.SubmitAsync("echo", new { message = "parked" });
+        await lost.WaitAsync(TimeSpan.FromSeconds(10));
+        var deadline = Stopwatch.StartNew();
+        while ((string?)await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", first) != "completed" && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+        Assert.That(await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", first), Is.EqualTo("completed"), "the end committed, its answer held");
+        proxy.CutHeld();
+
+        var handedOver = await admin.WaitForFinalAsync(parked, TimeSpan.FromSeconds(15));
+        Assert.That(handedOver.Str("status"), Is.EqualTo("completed"), "the parked job ran once the first's end was known: " + handedOver.ToJsonString());
+    }
+
     /// <summary>The key's requests counted against its plan, read past the proxy.</summary>
     private Task<long> CountedAsync(string keyId) =>
         CountPastTheProxyAsync("SELECT COALESCE(SUM(requests), 0) FROM rate_limit_windows WHERE key_id = $1 AND bucket = 'execution'", keyId);

@@ -13,9 +13,11 @@ public sealed class DatabaseProxy : IAsyncDisposable
     private readonly IPEndPoint target;
     private readonly CancellationTokenSource disposed = new();
     private readonly List<TcpClient> open = [];
+    private readonly List<TcpClient> held = [];
     private TcpListener? listener;
     private TaskCompletionSource flowing = NewGate(open: true);
     private TaskCompletionSource answering = NewGate(open: true);
+    private (byte[] Text, TaskCompletionSource Sent)? losing;
 
     private DatabaseProxy(IPEndPoint target, int port)
     {
@@ -76,6 +78,32 @@ public sealed class DatabaseProxy : IAsyncDisposable
             {
                 answering = NewGate(open: false);
             }
+        }
+    }
+
+    /// <summary>
+    /// As a network that loses one statement's answer: the first statement sent from now on whose text contains
+    /// <paramref name="text"/> reaches the database, which runs and commits it, but nothing more passes back on its
+    /// connection until <see cref="CutHeld"/> cuts it; other connections pass. The task completes as that statement is
+    /// passed on. Only a statement sent with its text matches: not a prepared one's later runs, which Npgsql sends by name.
+    /// </summary>
+    public Task LoseTheAnswerTo(string text)
+    {
+        var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (open)
+        {
+            losing = (System.Text.Encoding.UTF8.GetBytes(text), sent);
+        }
+        return sent.Task;
+    }
+
+    /// <summary>Cuts the connection whose answer <see cref="LoseTheAnswerTo"/> held: the answer is lost with it.</summary>
+    public void CutHeld()
+    {
+        lock (open)
+        {
+            held.ForEach(c => c.Client.Close(0));
+            held.Clear();
         }
     }
 
@@ -155,7 +183,8 @@ public sealed class DatabaseProxy : IAsyncDisposable
         try
         {
             await server.ConnectAsync(target, disposed.Token);
-            await Task.WhenAny(PumpAsync(client.GetStream(), server.GetStream(), answers: false), PumpAsync(server.GetStream(), client.GetStream(), answers: true));
+            var link = new Link(client, server);
+            await Task.WhenAny(PumpAsync(client.GetStream(), server.GetStream(), link, answers: false), PumpAsync(server.GetStream(), client.GetStream(), link, answers: true));
         }
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
@@ -167,11 +196,13 @@ public sealed class DatabaseProxy : IAsyncDisposable
             {
                 open.Remove(client);
                 open.Remove(server);
+                held.Remove(client);
+                held.Remove(server);
             }
         }
     }
 
-    private async Task PumpAsync(NetworkStream from, NetworkStream to, bool answers)
+    private async Task PumpAsync(NetworkStream from, NetworkStream to, Link link, bool answers)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -180,18 +211,38 @@ public sealed class DatabaseProxy : IAsyncDisposable
             while ((read = await from.ReadAsync(buffer, disposed.Token)) > 0)
             {
                 Task gate;
+                TaskCompletionSource? lost = null;
                 lock (open)
                 {
-                    gate = answers ? Task.WhenAll(flowing.Task, answering.Task) : flowing.Task;
+                    if (!answers && losing is var (text, sent) && buffer.AsSpan(0, read).IndexOf(text) >= 0)
+                    {
+                        // Shut before the statement is passed on, so its answer meets it shut.
+                        link.Answers = NewGate(open: false);
+                        held.AddRange([link.Client, link.Server]);
+                        (losing, lost) = (null, sent);
+                    }
+                    gate = answers ? Task.WhenAll(flowing.Task, answering.Task, link.Answers.Task) : flowing.Task;
                 }
                 await gate.WaitAsync(disposed.Token);
                 await to.WriteAsync(buffer.AsMemory(0, read), disposed.Token);
+                lost?.TrySetResult();
             }
         }
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
             // cut by Stop or by either end
         }
+    }
+
+    /// <summary>One connection through the proxy: the server's end, the database's, and the gate of its own answers.</summary>
+    private sealed class Link(TcpClient client, TcpClient server)
+    {
+        public TcpClient Client { get; } = client;
+
+        public TcpClient Server { get; } = server;
+
+        /// <summary>Shut for good once its answer is to be lost (<see cref="LoseTheAnswerTo"/>); guarded by the proxy's lock.</summary>
+        public TaskCompletionSource Answers { get; set; } = NewGate(open: true);
     }
 
     private static TaskCompletionSource NewGate(bool open)

@@ -131,7 +131,7 @@ public sealed class JobStartTests(TestStorage storage) : ServerTest(storage)
     private async Task<JobEntry?> StartAsync(string jobId, string hangfireId, int raises)
     {
         await using var scope = App.Services.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<JobLedger>().TryStartQueuedAsync(jobId, hangfireId, raises, CancellationToken.None);
+        return await scope.ServiceProvider.GetRequiredService<JobLedger>().TryStartQueuedAsync(jobId, hangfireId, DateTime.UtcNow, raises, CancellationToken.None);
     }
 
     private async Task<JobEntry?> FindAsync(string jobId)

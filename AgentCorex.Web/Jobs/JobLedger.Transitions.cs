@@ -32,13 +32,13 @@ public sealed partial class JobLedger
     /// it); null when the job was not queued or its key has been revoked. SQL Server always answers null: its
     /// callers then read the job and start it with <see cref="TryStartAsync"/>.
     /// </summary>
-    public async Task<JobEntry?> TryStartQueuedAsync(string jobId, string hangfireId, int raises, CancellationToken cancellationToken)
+    public async Task<JobEntry?> TryStartQueuedAsync(string jobId, string hangfireId, DateTime startedAt, int raises, CancellationToken cancellationToken)
     {
         if (IsSqlServer)
         {
             return null;
         }
-        object?[] values = [hangfireId, Timestamp(Now), raises, jobId];
+        object?[] values = [hangfireId, Timestamp(startedAt), raises, jobId];
         return sqlite is not null
             ? await sqlite.QueryFirstAsync(StartQueuedSql, JobRow.Read, values, cancellationToken)
             : await QueryFirstAsync(StartQueuedSql, JobRow.Read, values, cancellationToken);

@@ -72,14 +72,14 @@ public sealed partial class ToolJob
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            if (await stored)
+            var jobs = scope.ServiceProvider.GetRequiredService<JobLedger>();
+            if (await stored || await IsThisRunsEndAsync(jobs, job.Id, job.Attempt, ending.Status, endedAt))
             {
                 await AfterEndAsync(
                     scope.ServiceProvider.GetRequiredService<WebhookEvents>(), scope.ServiceProvider.GetRequiredService<ExecutionSlots>(),
                     job, ending, endedAt, raises);
                 return;
             }
-            var jobs = scope.ServiceProvider.GetRequiredService<JobLedger>();
             if (await IsTakenOverAsync(jobs, job.Id, job.Attempt, perform: null))
             {
                 LogTakenOver(logger, job.Id, job.Attempt);
@@ -106,6 +106,31 @@ public sealed partial class ToolJob
             running.EndSettled(job.Id, job.Attempt);
         }
     }
+
+    /// <summary>
+    /// Whether the end the ledger did not take from this run is this run's own all the same: stored by a try whose answer
+    /// was lost (the connection cut between commit and answer), which the next try then found ended. Told by the end's
+    /// time, which no other write has to the microsecond (as a start's, <see cref="SentByThisRun"/>). A database that
+    /// cannot be read says no: the run is taken for ended by another, as before it was asked.
+    /// </summary>
+    private static async Task<bool> IsThisRunsEndAsync(JobLedger jobs, string jobId, int attempt, string status, DateTime endedAt)
+    {
+        try
+        {
+            return await jobs.FindAsync(jobId, CancellationToken.None) is { } job
+                && job.Attempt == attempt && job.Status == status && job.CompletedAt is { } completedAt && IsSameTime(completedAt, endedAt);
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether a time read back from the ledger is <paramref name="written"/>: the databases keep it to the microsecond
+    /// at least, and no two of a run's writes are that close (a retry pauses 100 ms at least, DatabaseFailures).
+    /// </summary>
+    private static bool IsSameTime(DateTime read, DateTime written) => Math.Abs((read - written).Ticks) < TimeSpan.TicksPerMicrosecond;
 
     /// <summary>
     /// The tokens of a run that a cancel ended first (the cancel could not know them), tried again through an outage for

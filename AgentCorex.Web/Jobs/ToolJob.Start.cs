@@ -11,17 +11,25 @@ public sealed partial class ToolJob
     private static readonly TimeSpan StartPatience = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// The starts this run sent, each by the time it wrote and the events it marked pending. A start can be stored while
+    /// its answer is lost (the connection cut between commit and answer): the next try finds the job running under this
+    /// Hangfire job, as a run cut off by a dead node leaves it, and tells its own start by its time.
+    /// </summary>
+    private readonly List<(DateTime StartedAt, int Raises)> startsSent = [];
+
+    /// <summary>
     /// Moves the job from queued to running under this Hangfire job. The common case is one statement: the job is
-    /// queued and starts. Anything else reads the job first: a run cut off by a dead node (interrupted, then
-    /// started again if its tool is safe to retry), a second Hangfire job for it, a job already ended or canceled,
-    /// a revoked key's job (canceled here).
+    /// queued and starts. Anything else reads the job first: this run's own start, stored while its answer was lost
+    /// (started), a run cut off by a dead node (interrupted, then started again if its tool is safe to retry), a
+    /// second Hangfire job for it, a job already ended or canceled, a revoked key's job (canceled here).
     /// </summary>
     private async Task<JobStart> StartAsync(string jobId, string? ownerKeyId, string hangfireId, CancellationToken cancellationToken)
     {
         if (ownerKeyId is not null)
         {
             var raises = await webhooks.PendingAsync(ownerKeyId, JobEventNames.Started, cancellationToken);
-            if (await ledger.TryStartQueuedAsync(jobId, hangfireId, raises, cancellationToken) is { } started)
+            var at = Sending(raises);
+            if (await ledger.TryStartQueuedAsync(jobId, hangfireId, at, raises, cancellationToken) is { } started)
             {
                 return JobStart.Started(started, raises);
             }
@@ -39,6 +47,11 @@ public sealed partial class ToolJob
             // A second Hangfire job for it (the repair of a lost enqueue) found the first one running it.
             return JobStart.NotStarted(JobRunSummary.Duplicate(job, Now));
         }
+        if (job.Status == JobStatus.Running && SentByThisRun(job) is { } sent)
+        {
+            // This run's own start, stored while its answer was lost: the tool has not run.
+            return JobStart.Started(job, sent.Raises);
+        }
         if (job.Status == JobStatus.Running)
         {
             // Hangfire runs it again after its node died: the run before this one was cut off, its tokens lost with it.
@@ -52,7 +65,7 @@ public sealed partial class ToolJob
 
         var attempt = job.Attempt + 1;
         var startedRaises = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Started, cancellationToken);
-        var startedAt = Now;
+        var startedAt = Sending(startedRaises);
         if (await ledger.TryStartAsync(jobId, hangfireId, attempt, startedAt, startedRaises, cancellationToken))
         {
             job.Status = JobStatus.Running;
@@ -78,6 +91,31 @@ public sealed partial class ToolJob
             return JobStart.NotStarted(new JobRunSummary(JobStatus.Canceled, JobCanceler.Revocation.Reason(JobStatus.Queued), Now));
         }
         return JobStart.NotStarted(now is null ? new JobRunSummary(JobStatus.Canceled, null, Now) : Ended(now, hangfireId));
+    }
+
+    /// <summary>The time a start about to be sent writes, kept with the events it marks pending (<see cref="startsSent"/>).</summary>
+    private DateTime Sending(int raises)
+    {
+        var at = Now;
+        startsSent.Add((at, raises));
+        return at;
+    }
+
+    /// <summary>
+    /// The start of this run that <paramref name="job"/>, found running under this Hangfire job, was started by, if any:
+    /// the one whose time it has (<see cref="IsSameTime"/>). No other start has that time: not this Hangfire job's run
+    /// on a node that died, nor another try of this run.
+    /// </summary>
+    private (DateTime StartedAt, int Raises)? SentByThisRun(JobEntry job)
+    {
+        foreach (var sent in startsSent)
+        {
+            if (job.StartedAt is { } startedAt && IsSameTime(startedAt, sent.StartedAt))
+            {
+                return sent;
+            }
+        }
+        return null;
     }
 
     /// <summary>

@@ -71,9 +71,8 @@ public sealed partial class ToolJob(
         // The tool has not run yet, so a start the database could not take is tried again, here and for a while,
         // rather than failing a job that was accepted. Past that patience the job's Hangfire job fails and the ledger
         // keeps it queued, for the repair pass to enqueue again (Jobs:QueuedRepairGrace). Should a start have been
-        // stored while its answer was lost, the next try finds the job running under this Hangfire job and takes it
-        // for a run that was cut off: run again if its tool is safe to retry and it has runs left (CutOffEnd), else
-        // failed SERVER_RESTARTED.
+        // stored while its answer was lost, the next try finds the job running under this Hangfire job, started at the
+        // time that start wrote: it is this run's (startsSent), not a run cut off.
         var start = await DatabaseFailures.RetryWhileUnavailableAsync(
             () => StartAsync(jobId, ownerKeyId, perform.BackgroundJob.Id, cancellationToken),
             StartPatience, time, e => LogStartWaits(logger, jobId, e.GetBaseException().Message), cancellationToken);
@@ -106,7 +105,7 @@ public sealed partial class ToolJob(
                 _ = AfterEndStoredAsync(job, ending, endedAt, raises, stored, perform.BackgroundJob.Id);
                 return summary;
             }
-            if (!await stored)
+            if (!await stored && !await IsThisRunsEndAsync(ledger, jobId, attempt, ending.Status, endedAt))
             {
                 return await EndedByAnotherAsync(jobId, attempt, ending.Tokens, perform);
             }
