@@ -8,6 +8,7 @@ using AgentCorex.Tests.Infrastructure;
 using AgentCorex.Tests.TestTools;
 using AgentCorex.Web.Health;
 using AgentCorex.Web.Jobs;
+using Hangfire;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.AspNetCore.Hosting;
@@ -158,10 +159,12 @@ public sealed class DatabaseOutageTests
     /// A run's end reached the database and committed, and its answer was lost with its connection. The end is tried
     /// again, and that try found the job no longer running, which the run took for an end stored by another (a forced
     /// cancel): what follows an end was skipped, so the key's parked job waited for the next sweep of parked jobs
-    /// (Jobs:ReconcileInterval, long here) and its event for the webhook repair. The run knows its end by its time.
+    /// (Jobs:ReconcileInterval, long here) and its event for the webhook repair. The run knows its end by its time: the
+    /// end of its tool, and the cancel it stores itself when its Hangfire job is deleted (on the dashboard, say).
     /// </summary>
-    [Test]
-    public async Task AnEndWhoseAnswerIsLost_IsTheRunsOwn_SoTheKeysParkedJobIsHandedOver()
+    [TestCase("execution_time_ms = ", "completed")]
+    [TestCase("SET status = 'canceled'", "canceled")]
+    public async Task AnEndWhoseAnswerIsLost_IsTheRunsOwn_SoTheKeysParkedJobIsHandedOver(string statement, string status)
     {
         using var node = app.WithWebHostBuilder(host => host.UseSetting("Jobs:ReconcileInterval", "00:10:00"));
         using var admin = node.CreateClient();
@@ -171,16 +174,21 @@ public sealed class DatabaseOutageTests
         client.DefaultRequestHeaders.Authorization = new("Bearer", key.ApiKey);
         await client.WaitForFinalAsync(await client.SubmitAsync("echo", new { message = "warm" }));
 
-        var lost = proxy.LoseTheAnswerTo("execution_time_ms = ");
-        var first = await client.SubmitAsync("wait", new { duration_ms = 300 });
+        var first = await client.SubmitAsync("wait", new { duration_ms = status == "completed" ? 1_000 : 60_000 });
         var parked = await client.SubmitAsync("echo", new { message = "parked" });
+        await client.WaitForStatusAsync(first, "running");
+        var lost = proxy.LoseTheAnswerTo(statement);
+        if (status == "canceled")
+        {
+            node.Services.GetRequiredService<IBackgroundJobClient>().Delete(await node.HangfireIdAsync(first));
+        }
         await lost.WaitAsync(TimeSpan.FromSeconds(10));
         var deadline = Stopwatch.StartNew();
-        while ((string?)await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", first) != "completed" && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        while ((string?)await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", first) != status && deadline.Elapsed < TimeSpan.FromSeconds(10))
         {
             await Task.Delay(20);
         }
-        Assert.That(await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", first), Is.EqualTo("completed"), "the end committed, its answer held");
+        Assert.That(await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", first), Is.EqualTo(status), "the end committed, its answer held");
         proxy.CutHeld();
 
         var handedOver = await admin.WaitForFinalAsync(parked, TimeSpan.FromSeconds(15));

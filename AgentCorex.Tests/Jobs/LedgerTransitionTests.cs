@@ -74,15 +74,15 @@ public sealed class LedgerTransitionTests(TestStorage storage) : ServerTest(stor
     {
         var running = await SeedAsync(JobStatus.Running, attempt: 2);
 
-        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 1, JobCanceler.HangfireState, 0, NoTokens, default)), Is.False, "attempt 2 took it over");
+        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 1, JobCanceler.HangfireState, 0, NoTokens, DateTime.UtcNow, default)), Is.False, "attempt 2 took it over");
         var untouched = await ReadAsync(running.Id);
         Assert.That((untouched.Status, untouched.Attempt, untouched.CompletedAt, untouched.ErrorMessage), Is.EqualTo((JobStatus.Running, 2, (DateTime?)null, (string?)null)));
 
-        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 2, JobCanceler.HangfireState, 0, new TokensUsed(12, 3), default)), Is.True);
+        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 2, JobCanceler.HangfireState, 0, new TokensUsed(12, 3), DateTime.UtcNow, default)), Is.True);
         var canceled = await ReadAsync(running.Id);
         Assert.That((canceled.Status, canceled.ErrorMessage), Is.EqualTo((JobStatus.Canceled, "Canceled by a change of its Hangfire job's state while running")));
         Assert.That((canceled.TokensInput, canceled.TokensOutput), Is.EqualTo((12L, 3L)), "the tokens its tool had reported");
-        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 2, JobCanceler.HangfireState, 0, NoTokens, default)), Is.False, "already canceled");
+        Assert.That(await Ledger(l => l.TryCancelAsync(running.Id, attempt: 2, JobCanceler.HangfireState, 0, NoTokens, DateTime.UtcNow, default)), Is.False, "already canceled");
     }
 
     [Test]

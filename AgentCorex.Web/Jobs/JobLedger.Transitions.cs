@@ -80,12 +80,14 @@ public sealed partial class JobLedger
         await WriteAsync(CancelSql, cancellationToken, Timestamp(Now), canceler.Reason(from), raises, jobId, from) == 1;
 
     /// <summary>
-    /// running (this attempt) → canceled: a run's own cancel, with the tokens its tool had reported. A newer attempt
-    /// (another worker's, which took the job over while this run's node stalled) is not this run's to cancel; false then too.
+    /// running (this attempt) → canceled at <paramref name="canceledAt"/>: a run's own cancel, with the tokens its tool
+    /// had reported. A newer attempt (another worker's, which took the job over while this run's node stalled) is not
+    /// this run's to cancel; false then too.
     /// </summary>
-    public async Task<bool> TryCancelAsync(string jobId, int attempt, JobCanceler canceler, int raises, TokensUsed tokens, CancellationToken cancellationToken) =>
+    public async Task<bool> TryCancelAsync(
+        string jobId, int attempt, JobCanceler canceler, int raises, TokensUsed tokens, DateTime canceledAt, CancellationToken cancellationToken) =>
         await WriteAsync(CancelAttemptSql, cancellationToken,
-            Timestamp(Now), canceler.Reason(JobStatus.Running), raises, tokens.Input, tokens.Output, jobId, attempt) == 1;
+            Timestamp(canceledAt), canceler.Reason(JobStatus.Running), raises, tokens.Input, tokens.Output, jobId, attempt) == 1;
 
     /// <summary>
     /// The tokens a run's tool had reported, on its job that a cancel stored first ended in this attempt (a forced

@@ -152,7 +152,9 @@ public sealed partial class ToolJob(
                 throw TakenOver(jobId, attempt);
             }
             var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, CancellationToken.None);
-            if (await UntilStoredAsync(jobId, () => ledger.TryCancelAsync(jobId, attempt, JobCanceler.HangfireState, canceled, TokensReported, CancellationToken.None)))
+            var canceledAt = Now;
+            if (await UntilStoredAsync(jobId, () => ledger.TryCancelAsync(jobId, attempt, JobCanceler.HangfireState, canceled, TokensReported, canceledAt, CancellationToken.None))
+                || await IsThisRunsEndAsync(ledger, jobId, attempt, JobStatus.Canceled, canceledAt))
             {
                 metrics.JobFinished(job.Tool, JobStatus.Canceled);
                 await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
