@@ -128,7 +128,8 @@ public sealed partial class ToolJob
 
     /// <summary>
     /// Whether a time read back from the ledger is <paramref name="written"/>: the databases keep it to the microsecond
-    /// at least, and no two of a run's writes are that close (a retry pauses 100 ms at least, DatabaseFailures).
+    /// at least (SQLite and SQL Server to the tick), and no other write has the same time to the microsecond: another
+    /// node's, another try of a start (tries are 100 ms apart at least, DatabaseFailures), a cancel's.
     /// </summary>
     private static bool IsSameTime(DateTime read, DateTime written) => Math.Abs((read - written).Ticks) < TimeSpan.TicksPerMicrosecond;
 
