@@ -21,7 +21,9 @@ public sealed class RestartWatchTests
         var cluster = await PostgresCluster.RequireAsync();
         var watched = await cluster.CreateDatabaseAsync();
         var database = new NpgsqlConnectionStringBuilder(watched).Database!;
-        await ExecuteAsync(cluster.ConnectionString("postgres"), $"ALTER DATABASE {database} SET idle_session_timeout = '300ms'");
+        // Long enough that a loaded machine's pause between the watch's connect and its statement does not reach it (a
+        // CI run's 300 ms did once, and the database ended the watch before it could say otherwise).
+        await ExecuteAsync(cluster.ConnectionString("postgres"), $"ALTER DATABASE {database} SET idle_session_timeout = '1s'");
         var pooled = await cluster.CreateDatabaseAsync(); // no timeout: its pooled connection lives unless a clear closes it
         var pooledBackend = await BackendOfAsync(pooled);
         await using var asyncCommits = new AsyncCommitDataSource(pooled);
@@ -31,7 +33,7 @@ public sealed class RestartWatchTests
 
         await watch.StartAsync(CancellationToken.None);
         var watchBackends = new HashSet<int>();
-        var deadline = DateTime.UtcNow.AddSeconds(3); // ten of the database's idle timeouts
+        var deadline = DateTime.UtcNow.AddSeconds(4); // four of the database's idle timeouts
         while (DateTime.UtcNow < deadline)
         {
             watchBackends.UnionWith(await SessionsOfAsync(cluster, database));
