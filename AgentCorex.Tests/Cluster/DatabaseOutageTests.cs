@@ -195,6 +195,49 @@ public sealed class DatabaseOutageTests
         Assert.That(handedOver.Str("status"), Is.EqualTo("completed"), "the parked job ran once the first's end was known: " + handedOver.ToJsonString());
     }
 
+    /// <summary>
+    /// A DELETE's cancel reached the database and committed, and its answer was lost with its connection: the DELETE
+    /// answered 503 (a retry then got 400 JOB_ALREADY_FINISHED) and, the job running, never told Hangfire, so its tool
+    /// ran on. The DELETE knows its cancel by its time: 200, and a running job's Hangfire job is moved to Canceled.
+    /// </summary>
+    [TestCase("queued")]
+    [TestCase("running")]
+    public async Task ACancelWhoseAnswerIsLost_IsTheDeletesOwn_Answered200(string status)
+    {
+        using var admin = app.CreateAdminClient();
+        var key = await app.CreateKeyAsync(plan: "free"); // one execution at once: a second job waits queued
+        using var client = app.CreateClient(key.ApiKey);
+        var (running, gate) = await client.SubmitAtGateAsync();
+        var queued = await client.SubmitAsync("echo", new { message = "behind" });
+        var job = status == "running" ? running : queued;
+
+        var lost = proxy.LoseTheAnswerTo("SET status = 'canceled'");
+        var deleting = client.DeleteAsync($"/jobs/{job}?force=true");
+        await lost.WaitAsync(TimeSpan.FromSeconds(10));
+        var deadline = Stopwatch.StartNew();
+        while ((string?)await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", job) != "canceled" && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+        Assert.That(await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", job), Is.EqualTo("canceled"), "the cancel committed, its answer held");
+        proxy.CutHeld();
+        var response = await deleting;
+        var body = await response.Content.ReadAsStringAsync();
+        GateTool.Open(gate);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
+            Assert.That(System.Text.Json.Nodes.JsonNode.Parse(body).Str("status"), Is.EqualTo("canceled"), body);
+            Assert.That((await admin.WaitForFinalAsync(job)).Str("status"), Is.EqualTo("canceled"));
+            if (status == "running")
+            {
+                using var connection = app.Services.GetRequiredService<JobStorage>().GetConnection();
+                Assert.That(connection.GetStateData(await app.HangfireIdAsync(job))?.Name, Is.EqualTo(CanceledState.StateName), "Hangfire told: the tool stops");
+            }
+        });
+    }
+
     /// <summary>The key's requests counted against its plan, read past the proxy.</summary>
     private Task<long> CountedAsync(string keyId) =>
         CountPastTheProxyAsync("SELECT COALESCE(SUM(requests), 0) FROM rate_limit_windows WHERE key_id = $1 AND bucket = 'execution'", keyId);

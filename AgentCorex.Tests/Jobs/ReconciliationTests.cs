@@ -87,6 +87,44 @@ public sealed class ReconciliationTests
         Assert.That(logs.Lines.Where(l => l.Contains("job_endsmeanwhile") && l.Contains("repaired")), Is.Empty);
     }
 
+    /// <summary>
+    /// A job canceled in the ledger whose Hangfire job was not told, as a forced DELETE leaves it when the database goes
+    /// away between its cancel and its change of the Hangfire job: the tool ran on until it ended (for ever, here), on
+    /// another node, holding its worker. The pass moves the Hangfire job to Canceled, which stops the tool and frees the
+    /// worker for the job behind it.
+    /// </summary>
+    [Test]
+    public async Task CanceledJob_WhoseRunHangfireWasNotToldOf_IsStoppedByThePass()
+    {
+        using var app = new AgentCorexApp(new Dictionary<string, string?>
+        {
+            ["Jobs:ReconcileInterval"] = "00:00:00.200",
+            ["Jobs:ReconcileGrace"] = "00:00:00",
+            ["Jobs:WorkerCount"] = "1",
+        });
+        using var client = app.CreateClient((await app.CreateKeyAsync("pro")).ApiKey);
+        var (running, _) = await client.SubmitAtGateAsync(); // never opened: only a cancel ends it
+        var behind = await client.SubmitAsync("echo", new { message = "behind" });
+        using (var scope = app.Services.CreateScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<AgentCorexDb>();
+            var job = await db.Jobs.SingleAsync(j => j.Id == running);
+            job.Status = JobStatus.Canceled;
+            job.CompletedAt = DateTime.UtcNow;
+            job.ErrorMessage = "Canceled by its owner while running";
+            await db.SaveChangesAsync();
+        }
+
+        var ran = await client.WaitForFinalAsync(behind);
+        using var connection = app.Services.GetRequiredService<JobStorage>().GetConnection();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(ran.Str("status"), Is.EqualTo("completed"), "the one worker was freed: " + ran.ToJsonString());
+            Assert.That(connection.GetStateData(await app.HangfireIdAsync(running))?.Name, Is.EqualTo(CanceledState.StateName));
+            Assert.That((await client.GetJobAsync(running)).Str("status"), Is.EqualTo("canceled"));
+        });
+    }
+
     private static JobEntry Orphan(string id, string tool, string arguments, string owner, int attempt = 1) => new()
     {
         Id = id,

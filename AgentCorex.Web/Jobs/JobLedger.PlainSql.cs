@@ -22,6 +22,14 @@ public sealed partial class JobLedger
         IsSqlServer ? new SqlParameter { SqlDbType = SqlDbType.DateTime2, Value = utc } : utc;
 
     /// <summary>
+    /// Whether a time read back from the ledger is <paramref name="written"/>, so that a write stored while its answer was
+    /// lost (the connection cut between commit and answer) is known for the writer's own when it reads the row again:
+    /// the databases keep a time to the microsecond at least (SQLite and SQL Server to the tick), and no other write has
+    /// the same time to the microsecond (another node's, another try of a job's start, 100 ms apart at least, a cancel's).
+    /// </summary>
+    public static bool IsTimeWritten(DateTime read, DateTime written) => Math.Abs((read - written).Ticks) < TimeSpan.TicksPerMicrosecond;
+
+    /// <summary>
     /// Plain SQL on the hot path: EF's change tracking and SaveChanges transaction cost more than the statement.
     /// The embedded database's writer takes its turn at the <see cref="WriteGate"/> itself.
     /// </summary>

@@ -76,8 +76,12 @@ public sealed partial class JobLedger
     /// Ends a job that is in <paramref name="from"/> as canceled by <paramref name="canceler"/>, which its message
     /// keeps (<see cref="JobCanceler.Reason"/>; the API does not show a canceled job's message); false when it was not.
     /// </summary>
-    public async Task<bool> TryCancelAsync(string jobId, string from, JobCanceler canceler, int raises, CancellationToken cancellationToken) =>
-        await WriteAsync(CancelSql, cancellationToken, Timestamp(Now), canceler.Reason(from), raises, jobId, from) == 1;
+    public Task<bool> TryCancelAsync(string jobId, string from, JobCanceler canceler, int raises, CancellationToken cancellationToken) =>
+        TryCancelAsync(jobId, from, canceler, raises, Now, cancellationToken);
+
+    /// <summary>As above, canceled at <paramref name="canceledAt"/>, by which a write whose answer was lost is known (<see cref="IsTimeWritten"/>).</summary>
+    public async Task<bool> TryCancelAsync(string jobId, string from, JobCanceler canceler, int raises, DateTime canceledAt, CancellationToken cancellationToken) =>
+        await WriteAsync(CancelSql, cancellationToken, Timestamp(canceledAt), canceler.Reason(from), raises, jobId, from) == 1;
 
     /// <summary>
     /// running (this attempt) → canceled at <paramref name="canceledAt"/>: a run's own cancel, with the tokens its tool

@@ -19,7 +19,8 @@ namespace AgentCorex.Web.Jobs;
 /// are re-run (safe to retry, and runs left: <see cref="CutOffEnd"/>) or failed SERVER_RESTARTED. Then, every Jobs:ReconcileInterval, a running
 /// job whose Hangfire job has ended or vanished without the ledger hearing of it is treated the same way,
 /// and a job queued for longer than Jobs:QueuedRepairGrace with no live Hangfire job known to carry it (its
-/// node died between storing it and enqueueing it) is enqueued again. Before all that, each pass takes back the
+/// node died between storing it and enqueueing it) is enqueued again, and a canceled job's run that Hangfire was not
+/// told of is stopped (<see cref="StopCanceledRunsAsync"/>). Before all that, each pass takes back the
 /// jobs whose submits were refused but which could not be removed then (<see cref="AbandonedSubmits"/>).
 /// </summary>
 internal sealed partial class JobRecovery(
@@ -174,7 +175,42 @@ internal sealed partial class JobRecovery(
                 LogOrphan(logger, job.Id, state ?? "missing"); // not when the job ended between the two reads: nothing was repaired
             }
         }
+        await StopCanceledRunsAsync(db, hangfire, cancellationToken);
         await RepairLostEnqueuesAsync(db, ledger, hangfire, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs of jobs the ledger holds as canceled whose Hangfire jobs are still Processing: a forced DELETE that stored
+    /// its cancel but could not tell Hangfire (the database gone between the two writes), whose tool ran on, on another
+    /// node, until it ended. Each such Hangfire job is moved to Canceled, as the DELETE would have moved it, which fires
+    /// the tool's token on whatever node runs it. Read from Hangfire's running jobs, as many as the cluster's workers at
+    /// most; a cancel younger than Jobs:ReconcileGrace is left to its DELETE, which tells Hangfire right after it.
+    /// </summary>
+    private async Task StopCanceledRunsAsync(AgentCorexDb db, IBackgroundJobClient hangfire, CancellationToken cancellationToken)
+    {
+        var monitoring = storage.GetMonitoringApi();
+        var processing = monitoring.ProcessingCount();
+        if (processing == 0)
+        {
+            return;
+        }
+        var runs = monitoring.ProcessingJobs(0, (int)Math.Min(processing, int.MaxValue))
+            .Where(entry => entry.Value?.Job is { } job && job.Type == typeof(ToolJob) && job.Args.Count > 0 && job.Args[0] is string)
+            .Select(entry => (HangfireId: entry.Key, JobId: (string)entry.Value.Job.Args[0]))
+            .ToList();
+        var ids = runs.Select(run => run.JobId).ToList();
+        var canceledBefore = time.GetUtcNow().UtcDateTime - options.Value.ReconcileGrace;
+        var canceled = ids.Count == 0 ? [] : await db.Jobs.AsNoTracking()
+            .Where(j => ids.Contains(j.Id) && j.Status == JobStatus.Canceled && j.CompletedAt < canceledBefore)
+            .ToDictionaryAsync(j => j.Id, j => j.ErrorMessage, cancellationToken);
+        foreach (var (hangfireId, jobId) in runs)
+        {
+            if (canceled.TryGetValue(jobId, out var reason)
+                && hangfire.ChangeState(hangfireId, new CanceledState(time.GetUtcNow().UtcDateTime, reason), ProcessingState.StateName))
+            {
+                LogCanceledRunStopped(logger, jobId, hangfireId);
+            }
+        }
     }
 
     /// <summary>
@@ -262,6 +298,9 @@ internal sealed partial class JobRecovery(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was running in the ledger, but its Hangfire job is {State}: repaired")]
     private static partial void LogOrphan(ILogger logger, string jobId, string state);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was canceled, but its Hangfire job {HangfireId} was still Processing (its cancel could not tell Hangfire): moved to Canceled, which stops its tool")]
+    private static partial void LogCanceledRunStopped(ILogger logger, string jobId, string hangfireId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The ledger repair pass failed; it will run again")]
     private static partial void LogRepairFailed(ILogger logger, Exception exception);

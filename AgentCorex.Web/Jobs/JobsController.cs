@@ -96,7 +96,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
             // slot handed over, and its event unraised.
             switch (job.Status)
             {
-                case JobStatus.Queued when await ledger.TryCancelAsync(jobId, JobStatus.Queued, canceler, canceled, CancellationToken.None):
+                case JobStatus.Queued when await TryCancelAsync(jobId, JobStatus.Queued, canceler, canceled, time):
                     metrics.JobFinished(job.Tool, JobStatus.Canceled);
                     LogCanceled(logger, jobId, canceler.Who, JobCanceler.When(JobStatus.Queued));
                     await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
@@ -104,7 +104,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
                     return Canceled(jobId);
                 case JobStatus.Running when !force:
                     throw JobErrors.CannotCancelRunning();
-                case JobStatus.Running when await ledger.TryCancelAsync(jobId, JobStatus.Running, canceler, canceled, CancellationToken.None):
+                case JobStatus.Running when await TryCancelAsync(jobId, JobStatus.Running, canceler, canceled, time):
                     running.Cancel(jobId);
                     if (job.HangfireId is not null)
                     {
@@ -139,7 +139,7 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
     /// Reaches the node running the job, wherever that is: its worker's token fires when the state changes. The
     /// cancel is stored by then and stands (the run's outcome can no longer replace it), so a database that cannot
     /// be reached for this second step is logged, not answered 503: the tool has stopped if it ran on this node;
-    /// on another node it runs on until it ends.
+    /// on another node it runs on until the repair pass stops it (<see cref="JobRecovery"/>).
     /// </summary>
     private static void CancelInHangfire(IBackgroundJobClient hangfire, string hangfireId, CanceledState canceled, ILogger logger, string jobId)
     {
@@ -153,12 +153,49 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         }
     }
 
+    /// <summary>
+    /// The cancel's write. One the database stored while its answer was lost (the connection cut between commit and
+    /// answer) is known by its time, read back once: the request then goes on as for any cancel stored, telling Hangfire
+    /// (which stops the tool), where it answered 503 and left a running tool to run on. A read that fails too is the
+    /// write's failure, answered 503 (the repair pass stops such a tool, <see cref="JobRecovery"/>).
+    /// </summary>
+    private async Task<bool> TryCancelAsync(string jobId, string from, JobCanceler canceler, int raises, TimeProvider time)
+    {
+        var canceledAt = time.GetUtcNow().UtcDateTime;
+        try
+        {
+            return await ledger.TryCancelAsync(jobId, from, canceler, raises, canceledAt, CancellationToken.None);
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            if (await IsCanceledAtAsync(jobId, canceledAt))
+            {
+                return true;
+            }
+            throw;
+        }
+    }
+
+    /// <summary>Whether the job is canceled at <paramref name="canceledAt"/>: a database that cannot be read says no.</summary>
+    private async Task<bool> IsCanceledAtAsync(string jobId, DateTime canceledAt)
+    {
+        try
+        {
+            return await ledger.FindAsync(jobId, CancellationToken.None) is { Status: JobStatus.Canceled, CompletedAt: { } completedAt }
+                && JobLedger.IsTimeWritten(completedAt, canceledAt);
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            return false;
+        }
+    }
+
     private Task<JobEntry> FindOwnAsync(string jobId, CancellationToken cancellationToken) =>
         ledger.FindOwnAsync(jobId, Caller, cancellationToken);
 
     private static CanceledJobResponse Canceled(string jobId) => new(jobId, JobStatus.Canceled, "Job canceled successfully");
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was canceled, but its Hangfire job could not be moved to Canceled ({Reason}): a tool running on another node runs on until it ends")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} was canceled, but its Hangfire job could not be moved to Canceled ({Reason}): a tool running on another node runs on until the repair pass stops it (Jobs:ReconcileInterval, once Jobs:ReconcileGrace has passed)")]
     private static partial void LogHangfireNotTold(ILogger logger, string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} canceled by {Canceler} {When}")]

@@ -110,28 +110,21 @@ public sealed partial class ToolJob
     /// <summary>
     /// Whether the end the ledger did not take from this run is this run's own all the same: stored by a try whose answer
     /// was lost (the connection cut between commit and answer), which the next try then found ended. Told by the end's
-    /// time, which no other write has to the microsecond (as a start's, <see cref="SentByThisRun"/>). A database that
-    /// cannot be read says no: the run is taken for ended by another, as before it was asked.
+    /// time (<see cref="JobLedger.IsTimeWritten"/>). A database that cannot be read says no: the run is taken for ended
+    /// by another, as before it was asked.
     /// </summary>
     private static async Task<bool> IsThisRunsEndAsync(JobLedger jobs, string jobId, int attempt, string status, DateTime endedAt)
     {
         try
         {
             return await jobs.FindAsync(jobId, CancellationToken.None) is { } job
-                && job.Attempt == attempt && job.Status == status && job.CompletedAt is { } completedAt && IsSameTime(completedAt, endedAt);
+                && job.Attempt == attempt && job.Status == status && job.CompletedAt is { } completedAt && JobLedger.IsTimeWritten(completedAt, endedAt);
         }
         catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
         {
             return false;
         }
     }
-
-    /// <summary>
-    /// Whether a time read back from the ledger is <paramref name="written"/>: the databases keep it to the microsecond
-    /// at least (SQLite and SQL Server to the tick), and no other write has the same time to the microsecond: another
-    /// node's, another try of a start (tries are 100 ms apart at least, DatabaseFailures), a cancel's.
-    /// </summary>
-    private static bool IsSameTime(DateTime read, DateTime written) => Math.Abs((read - written).Ticks) < TimeSpan.TicksPerMicrosecond;
 
     /// <summary>
     /// The tokens of a run that a cancel ended first (the cancel could not know them), tried again through an outage for

@@ -103,14 +103,14 @@ public sealed partial class ToolJob
 
     /// <summary>
     /// The start of this run that <paramref name="job"/>, found running under this Hangfire job, was started by, if any:
-    /// the one whose time it has (<see cref="IsSameTime"/>). No other start has that time: not this Hangfire job's run
-    /// on a node that died, nor another try of this run.
+    /// the one whose time it has (<see cref="JobLedger.IsTimeWritten"/>): not this Hangfire job's run on a node that
+    /// died, nor another try of this run.
     /// </summary>
     private (DateTime StartedAt, int Raises)? SentByThisRun(JobEntry job)
     {
         foreach (var sent in startsSent)
         {
-            if (job.StartedAt is { } startedAt && IsSameTime(startedAt, sent.StartedAt))
+            if (job.StartedAt is { } startedAt && JobLedger.IsTimeWritten(startedAt, sent.StartedAt))
             {
                 return sent;
             }
