@@ -80,6 +80,7 @@ public sealed class ReconciliationTests
         });
         var storage = new Mock<JobStorage>();
         storage.Setup(s => s.GetConnection()).Returns(connection.Object);
+        storage.Setup(s => s.GetMonitoringApi()).Returns(Mock.Of<IMonitoringApi>()); // nothing Processing
 
         await ActivatorUtilities.CreateInstance<JobRecovery>(logged.Services, storage.Object).RepairOrphansAsync(CancellationToken.None);
 
