@@ -138,14 +138,7 @@ public sealed class DatabaseOutageTests
 
         var lost = proxy.LoseTheAnswerTo("UPDATE jobs SET status = 'running'");
         var job = await admin.SubmitAsync(tool, tool == "echo" ? new { message = "lost" } : new { duration_ms = 10 });
-        await lost.WaitAsync(TimeSpan.FromSeconds(10));
-        var deadline = Stopwatch.StartNew();
-        while ((string?)await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", job) != "running" && deadline.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(20);
-        }
-        Assert.That(await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", job), Is.EqualTo("running"), "the start committed, its answer held");
-        proxy.CutHeld();
+        await LoseTheAnswerAsync(lost, job, "running");
 
         var final = await admin.WaitForFinalAsync(job);
         Assert.Multiple(async () =>
@@ -182,14 +175,7 @@ public sealed class DatabaseOutageTests
         {
             node.Services.GetRequiredService<IBackgroundJobClient>().Delete(await node.HangfireIdAsync(first));
         }
-        await lost.WaitAsync(TimeSpan.FromSeconds(10));
-        var deadline = Stopwatch.StartNew();
-        while ((string?)await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", first) != status && deadline.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(20);
-        }
-        Assert.That(await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", first), Is.EqualTo(status), "the end committed, its answer held");
-        proxy.CutHeld();
+        await LoseTheAnswerAsync(lost, first, status);
 
         var handedOver = await admin.WaitForFinalAsync(parked, TimeSpan.FromSeconds(15));
         Assert.That(handedOver.Str("status"), Is.EqualTo("completed"), "the parked job ran once the first's end was known: " + handedOver.ToJsonString());
@@ -213,14 +199,7 @@ public sealed class DatabaseOutageTests
 
         var lost = proxy.LoseTheAnswerTo("SET status = 'canceled'");
         var deleting = client.DeleteAsync($"/jobs/{job}?force=true");
-        await lost.WaitAsync(TimeSpan.FromSeconds(10));
-        var deadline = Stopwatch.StartNew();
-        while ((string?)await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", job) != "canceled" && deadline.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            await Task.Delay(20);
-        }
-        Assert.That(await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", job), Is.EqualTo("canceled"), "the cancel committed, its answer held");
-        proxy.CutHeld();
+        await LoseTheAnswerAsync(lost, job, "canceled");
         var response = await deleting;
         var body = await response.Content.ReadAsStringAsync();
         GateTool.Open(gate);
@@ -236,6 +215,23 @@ public sealed class DatabaseOutageTests
                 Assert.That(connection.GetStateData(await app.HangfireIdAsync(job))?.Name, Is.EqualTo(CanceledState.StateName), "Hangfire told: the tool stops");
             }
         });
+    }
+
+    /// <summary>
+    /// Once the statement whose answer <paramref name="lost"/> holds was sent, waits until the database shows
+    /// <paramref name="jobId"/> in <paramref name="status"/> (the statement committed), then cuts its connection: the
+    /// answer is lost.
+    /// </summary>
+    private async Task LoseTheAnswerAsync(Task lost, string jobId, string status)
+    {
+        await lost.WaitAsync(TimeSpan.FromSeconds(10));
+        var deadline = Stopwatch.StartNew();
+        while ((string?)await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", jobId) != status && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+        Assert.That(await QueryDirectAsync("SELECT status FROM jobs WHERE job_id = $1", jobId), Is.EqualTo(status), "the statement committed, its answer held");
+        proxy.CutHeld();
     }
 
     /// <summary>The key's requests counted against its plan, read past the proxy.</summary>
