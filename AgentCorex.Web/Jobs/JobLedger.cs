@@ -37,6 +37,25 @@ public sealed partial class JobLedger(
             ? Task.FromResult(reads.QueryFirst(FindSql, JobRow.Read, jobId))
             : db.Jobs.AsNoTracking().SingleOrDefaultAsync(j => j.Id == jobId, cancellationToken);
 
+    /// <summary>
+    /// Whether the job ended in <paramref name="status"/> at <paramref name="endedAt"/> (in <paramref name="attempt"/>,
+    /// when given): a write whose answer was lost, known for its writer's own (<see cref="IsTimeWritten"/>). A database
+    /// that cannot be read says no, as if the write had not been stored.
+    /// </summary>
+    public async Task<bool> IsEndedAtAsync(string jobId, string status, DateTime endedAt, int? attempt = null)
+    {
+        try
+        {
+            return await FindAsync(jobId, CancellationToken.None) is { } job
+                && job.Status == status && (attempt is null || job.Attempt == attempt)
+                && job.CompletedAt is { } completedAt && IsTimeWritten(completedAt, endedAt);
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            return false;
+        }
+    }
+
     /// <summary>A job of another key is reported as not existing: its existence is not the caller's to know.</summary>
     public async Task<JobEntry> FindOwnAsync(string jobId, Auth.ApiKeyIdentity caller, CancellationToken cancellationToken)
     {

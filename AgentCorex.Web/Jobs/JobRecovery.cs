@@ -188,16 +188,7 @@ internal sealed partial class JobRecovery(
     /// </summary>
     private async Task StopCanceledRunsAsync(AgentCorexDb db, IBackgroundJobClient hangfire, CancellationToken cancellationToken)
     {
-        var monitoring = storage.GetMonitoringApi();
-        var processing = monitoring.ProcessingCount();
-        if (processing == 0)
-        {
-            return;
-        }
-        var runs = monitoring.ProcessingJobs(0, (int)Math.Min(processing, int.MaxValue))
-            .Where(entry => entry.Value?.Job is { } job && job.Type == typeof(ToolJob) && job.Args.Count > 0 && job.Args[0] is string)
-            .Select(entry => (HangfireId: entry.Key, JobId: (string)entry.Value.Job.Args[0]))
-            .ToList();
+        var runs = ToolJobsProcessing(storage.GetMonitoringApi());
         var ids = runs.Select(run => run.JobId).ToList();
         var canceledBefore = time.GetUtcNow().UtcDateTime - options.Value.ReconcileGrace;
         var canceled = ids.Count == 0 ? [] : await db.Jobs.AsNoTracking()
@@ -275,15 +266,18 @@ internal sealed partial class JobRecovery(
     /// </summary>
     private static async Task<long> StartingAsync(AgentCorexDb db, IMonitoringApi monitoring, DateTime countedAt, CancellationToken cancellationToken)
     {
-        var processing = monitoring.ProcessingCount();
-        var ids = processing == 0 ? [] : monitoring.ProcessingJobs(0, (int)processing)
-            .Select(entry => entry.Value?.Job)
-            .Where(job => job?.Type == typeof(ToolJob) && job.Args.Count > 0)
-            .Select(job => job!.Args[0] as string)
-            .OfType<string>()
-            .ToList();
+        var ids = ToolJobsProcessing(monitoring).Select(run => run.JobId).ToList();
         return ids.Count == 0 ? 0 : await db.Jobs.CountAsync(
             j => ids.Contains(j.Id) && ((j.Status == JobStatus.Queued && !j.Parked) || j.StartedAt >= countedAt), cancellationToken);
+    }
+
+    /// <summary>The tool jobs Hangfire is processing, each with the ledger job it carries (as many as the cluster's workers at most).</summary>
+    private static List<(string HangfireId, string JobId)> ToolJobsProcessing(IMonitoringApi monitoring)
+    {
+        var processing = monitoring.ProcessingCount();
+        return processing == 0 ? [] : [.. monitoring.ProcessingJobs(0, (int)processing)
+            .Where(entry => entry.Value?.Job is { } job && job.Type == typeof(ToolJob) && job.Args.Count > 0 && job.Args[0] is string)
+            .Select(entry => (entry.Key, (string)entry.Value.Job.Args[0]))];
     }
 
     /// <summary>A Hangfire job in this state is running, or will run.</summary>

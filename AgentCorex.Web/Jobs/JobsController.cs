@@ -168,25 +168,11 @@ public sealed partial class JobsController(JobLedger ledger, AgentCorexDb db, IO
         }
         catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
         {
-            if (await IsCanceledAtAsync(jobId, canceledAt))
+            if (await ledger.IsEndedAtAsync(jobId, JobStatus.Canceled, canceledAt))
             {
                 return true;
             }
             throw;
-        }
-    }
-
-    /// <summary>Whether the job is canceled at <paramref name="canceledAt"/>: a database that cannot be read says no.</summary>
-    private async Task<bool> IsCanceledAtAsync(string jobId, DateTime canceledAt)
-    {
-        try
-        {
-            return await ledger.FindAsync(jobId, CancellationToken.None) is { Status: JobStatus.Canceled, CompletedAt: { } completedAt }
-                && JobLedger.IsTimeWritten(completedAt, canceledAt);
-        }
-        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
-        {
-            return false;
         }
     }
 

@@ -73,7 +73,7 @@ public sealed partial class ToolJob
         {
             await using var scope = scopes.CreateAsyncScope();
             var jobs = scope.ServiceProvider.GetRequiredService<JobLedger>();
-            if (await stored || await IsThisRunsEndAsync(jobs, job.Id, job.Attempt, ending.Status, endedAt))
+            if (await stored || await jobs.IsEndedAtAsync(job.Id, ending.Status, endedAt, job.Attempt))
             {
                 await AfterEndAsync(
                     scope.ServiceProvider.GetRequiredService<WebhookEvents>(), scope.ServiceProvider.GetRequiredService<ExecutionSlots>(),
@@ -104,25 +104,6 @@ public sealed partial class ToolJob
         finally
         {
             running.EndSettled(job.Id, job.Attempt);
-        }
-    }
-
-    /// <summary>
-    /// Whether the end the ledger did not take from this run is this run's own all the same: stored by a try whose answer
-    /// was lost (the connection cut between commit and answer), which the next try then found ended. Told by the end's
-    /// time (<see cref="JobLedger.IsTimeWritten"/>). A database that cannot be read says no: the run is taken for ended
-    /// by another, as before it was asked.
-    /// </summary>
-    private static async Task<bool> IsThisRunsEndAsync(JobLedger jobs, string jobId, int attempt, string status, DateTime endedAt)
-    {
-        try
-        {
-            return await jobs.FindAsync(jobId, CancellationToken.None) is { } job
-                && job.Attempt == attempt && job.Status == status && job.CompletedAt is { } completedAt && JobLedger.IsTimeWritten(completedAt, endedAt);
-        }
-        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
-        {
-            return false;
         }
     }
 

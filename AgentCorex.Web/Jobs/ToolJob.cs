@@ -105,7 +105,8 @@ public sealed partial class ToolJob(
                 _ = AfterEndStoredAsync(job, ending, endedAt, raises, stored, perform.BackgroundJob.Id);
                 return summary;
             }
-            if (!await stored && !await IsThisRunsEndAsync(ledger, jobId, attempt, ending.Status, endedAt))
+            // Not stored, or stored while its answer was lost (then known by its time, and this run's end all the same).
+            if (!await stored && !await ledger.IsEndedAtAsync(jobId, ending.Status, endedAt, attempt))
             {
                 return await EndedByAnotherAsync(jobId, attempt, ending.Tokens, perform);
             }
@@ -154,7 +155,7 @@ public sealed partial class ToolJob(
             var canceled = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Canceled, CancellationToken.None);
             var canceledAt = Now;
             if (await UntilStoredAsync(jobId, () => ledger.TryCancelAsync(jobId, attempt, JobCanceler.HangfireState, canceled, TokensReported, canceledAt, CancellationToken.None))
-                || await IsThisRunsEndAsync(ledger, jobId, attempt, JobStatus.Canceled, canceledAt))
+                || await ledger.IsEndedAtAsync(jobId, JobStatus.Canceled, canceledAt, attempt))
             {
                 metrics.JobFinished(job.Tool, JobStatus.Canceled);
                 await webhooks.RaiseAsync(job, JobEventNames.Canceled, canceled, CancellationToken.None);
