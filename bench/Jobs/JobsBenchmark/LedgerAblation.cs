@@ -1,11 +1,7 @@
 using System.Diagnostics;
 using AgentCorex.Web.Jobs;
-using AgentCorex.Web.Storage;
 using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace AgentCorex.Bench.Jobs;
 
@@ -20,8 +16,9 @@ internal sealed record AblationRun(string Name, int Jobs, TimeSpan Took, Latenci
 /// <summary>
 /// The ledger traffic of one API job, without HTTP or Hangfire: the submit's INSERT (its own scope, as a
 /// request has), then, as ToolJob does in one scope, the read, the queued → running and the running →
-/// completed updates. Run through the server's own JobLedger and pooled DbContext (its write gate and
-/// pragmas), or variants of it, to tell SQLite's cost, EF Core's, and what concurrent writers cost on top.
+/// completed updates. Run through the server's own JobLedger (its writer thread, which applies the writes of
+/// concurrent callers in group commits, and its read pool), one caller or many, against the same statements on one
+/// prepared connection: SQLite's own cost, and what the server's ledger adds.
 /// </summary>
 internal sealed class LedgerAblation(IServiceProvider services, string databasePath)
 {
@@ -41,33 +38,6 @@ internal sealed class LedgerAblation(IServiceProvider services, string databaseP
         var scope = services.CreateAsyncScope();
         return (scope.ServiceProvider.GetRequiredService<JobLedger>(), scope);
     };
-
-    /// <summary>The server's pooled DbContext (its pragmas, busy_timeout included) without its write gate: writers collide in SQLite.</summary>
-    public LedgerSource Ungated => () =>
-    {
-        var scope = services.CreateAsyncScope();
-        return (new JobLedger(scope.ServiceProvider.GetRequiredService<AgentCorexDb>(), new WriteGate(serialize: false), TimeProvider.System,
-            scope.ServiceProvider.GetRequiredService<IOptions<JobsOptions>>()), scope);
-    };
-
-    /// <summary>
-    /// No write gate and the given busy_timeout (0: as before the gate): with none, a write that meets the
-    /// lock gets SQLITE_BUSY, and Microsoft.Data.Sqlite sleeps 150 ms on the calling thread before retrying.
-    /// </summary>
-    public LedgerSource UngatedWithBusyTimeout(int milliseconds)
-    {
-        var options = new DbContextOptionsBuilder<AgentCorexDb>()
-            .UseSqlite($"Data Source={databasePath}")
-            .AddInterceptors(new BenchSqlitePragmas($"PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={milliseconds}; PRAGMA foreign_keys=ON;"))
-            .Options;
-        var pool = new PooledDbContextFactory<AgentCorexDb>(options);
-        var gate = new WriteGate(serialize: false);
-        return () =>
-        {
-            var db = pool.CreateDbContext();
-            return (new JobLedger(db, gate, TimeProvider.System, Options.Create(new JobsOptions())), db);
-        };
-    }
 
     public async Task<AblationRun> RunAsync(string name, int jobs, int concurrency, LedgerSource source, CancellationToken cancellationToken)
     {

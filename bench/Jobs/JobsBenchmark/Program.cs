@@ -231,11 +231,8 @@ internal static class Entry
         };
 
         await Add(n => ledger.RawSqliteAsync(n, cancellationToken));
-        await Add(n => ledger.RunAsync("ledger via JobLedger (EF Core, the server's pooled DbContext), 1 job at a time", n, 1, ledger.Server, cancellationToken));
-        await Add(n => ledger.RunAsync($"{BenchReport.LedgerAblation} (write gate, busy_timeout 5000), {c} jobs at a time", n, c, ledger.Server, cancellationToken));
-        await Add(n => ledger.RunAsync($"ledger via JobLedger without the write gate (busy_timeout 5000), {c} at a time", n, c, ledger.Ungated, cancellationToken));
-        var asBefore = ledger.UngatedWithBusyTimeout(0);
-        await Add(n => ledger.RunAsync($"ledger via JobLedger without the gate and busy_timeout 0 (as before 3e8ced2), {c} at a time", n, c, asBefore, cancellationToken));
+        await Add(n => ledger.RunAsync("ledger via JobLedger, 1 job at a time (its writer thread, no commit shared)", n, 1, ledger.Server, cancellationToken));
+        await Add(n => ledger.RunAsync($"{BenchReport.LedgerAblation} (its writer thread, group commits), {c} jobs at a time", n, c, ledger.Server, cancellationToken));
         var inProcess = new InProcessJobs(server.Services, counter);
         await Add(n => inProcess.RunAsync($"{BenchReport.SubmitterAblation}, no HTTP ({c} callers): ledger + Hangfire + ToolJob, to completed", n, c, cancellationToken));
         await Add(Http($"{BenchReport.HttpFloorAblation}, {c} connections", apiKey, async (client, ct) => (await client.GetAsync("/health/live", ct)).Dispose()));
