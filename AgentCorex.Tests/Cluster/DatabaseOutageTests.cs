@@ -218,6 +218,103 @@ public sealed class DatabaseOutageTests
     }
 
     /// <summary>
+    /// A run's own cut-off (its Hangfire server restarting in place, as a node does that another node removed) reached the
+    /// database and committed, and its answer was lost with its connection. The run took its cut-off for not stored: it
+    /// logged that the ledger could not record it, and left what follows to the repairs: here, a tool not safe to retry
+    /// failed SERVER_RESTARTED with its key's parked job waiting for the next sweep of parked jobs (Jobs:ReconcileInterval,
+    /// long here). The run knows its cut-off by its time.
+    /// </summary>
+    [Test]
+    public async Task ACutOffWhoseAnswerIsLost_IsTheRunsOwn_SoTheKeysParkedJobIsHandedOver()
+    {
+        var logs = new CapturedLogs();
+        using var node = CutOffNode(logs);
+        using var client = await ClientOfANewKeyAsync(node, new { name = "cut off", plan = "free" }); // one execution at once
+        await client.WaitForFinalAsync(await client.SubmitAsync("echo", new { message = "warm" }));
+
+        var first = await client.SubmitAsync("test_side_effect", new { duration_ms = 60_000 });
+        var parked = await client.SubmitAsync("echo", new { message = "parked" });
+        await client.WaitForStatusAsync(first, "running");
+        var lost = proxy.LoseTheAnswerTo("SET status = 'failed', completed_at");
+        await RemoveHangfireServersAsync();
+        await LoseTheAnswerAsync(lost, first, "failed");
+
+        var handedOver = await client.WaitForFinalAsync(parked, TimeSpan.FromSeconds(15));
+        Assert.Multiple(async () =>
+        {
+            Assert.That(handedOver.Str("status"), Is.EqualTo("completed"), "the parked job ran once the cut-off was known: " + handedOver.ToJsonString());
+            Assert.That((await client.WaitForFinalAsync(first)).Str("error.code"), Is.EqualTo("SERVER_RESTARTED"));
+            Assert.That(logs.Lines, Has.None.Contain($"Job {first} was cut off, but the ledger could not record it"));
+        });
+    }
+
+    /// <summary>
+    /// As above, for a tool safe to retry, whose cut-off puts the job back in the queue: the run took it for not stored,
+    /// and left the cut-off run's progress on the Hangfire job, which its next run then showed as its own until it
+    /// reported any. A requeue writes no time; the job queued after this run's attempt is this run's cut-off.
+    /// </summary>
+    [Test]
+    public async Task ACutOffRequeueWhoseAnswerIsLost_IsTheRunsOwn_SoItsProgressIsCleared()
+    {
+        var logs = new CapturedLogs();
+        using var node = CutOffNode(logs);
+        using var admin = node.CreateClient();
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", AgentCorexApp.AdminKey);
+
+        var job = await admin.SubmitAsync("wait", new { duration_ms = 60_000, steps = 60 }); // a step a second
+        await admin.WaitForStatusAsync(job, "running");
+        var hangfireId = await node.HangfireIdAsync(job);
+        var deadline = Stopwatch.StartNew();
+        while (await ProgressPastTheProxyAsync(hangfireId) is null && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+        Assert.That(await ProgressPastTheProxyAsync(hangfireId), Is.Not.Null, "the run reported its first step");
+        var lost = proxy.LoseTheAnswerTo("SET status = 'queued', started_at = NULL");
+        await RemoveHangfireServersAsync();
+        await LoseTheAnswerAsync(lost, job, "queued");
+
+        // The next run reports its first step a second after it starts: until then, progress is the cut-off run's or none.
+        deadline.Restart();
+        while (await ProgressPastTheProxyAsync(hangfireId) is not null && deadline.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(20);
+        }
+        Assert.Multiple(async () =>
+        {
+            Assert.That(deadline.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "the cut-off run's progress was cleared");
+            Assert.That(logs.Lines, Has.None.Contain($"Job {job} was cut off, but the ledger could not record it"));
+            Assert.That(await QueryDirectAsync("SELECT attempt FROM jobs WHERE job_id = $1", job), Is.EqualTo(1), "back in the queue after its first run");
+        });
+    }
+
+    /// <summary>A node whose Hangfire servers write their heartbeat every second: one removed finds it out within a second and restarts in place.</summary>
+    private WebApplicationFactory<Program> CutOffNode(CapturedLogs logs) =>
+        app.WithWebHostBuilder(host => host
+            .UseSetting("Jobs:ReconcileInterval", "00:10:00")
+            .UseSetting("Jobs:ServerHeartbeatInterval", "00:00:01")
+            .ConfigureLogging(logging => logging.AddProvider(logs)));
+
+    /// <summary>Removes the node's Hangfire servers past the proxy, as another node's check does with servers it takes for dead.</summary>
+    private async Task RemoveHangfireServersAsync()
+    {
+        await using var connection = new NpgsqlConnection(direct);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("DELETE FROM hangfire.server", connection);
+        Assert.That(await command.ExecuteNonQueryAsync(), Is.GreaterThanOrEqualTo(2), "its tools' and its webhooks' servers at least");
+    }
+
+    /// <summary>The progress a run wrote on its Hangfire job, read past the proxy; null when there is none.</summary>
+    private async Task<string?> ProgressPastTheProxyAsync(string hangfireId)
+    {
+        await using var connection = new NpgsqlConnection(direct);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"SELECT value FROM hangfire.jobparameter WHERE jobid = $1 AND name = '{JobProgressPublisher.ParameterName}'", connection);
+        command.Parameters.AddWithValue(long.Parse(hangfireId, System.Globalization.CultureInfo.InvariantCulture));
+        return await command.ExecuteScalarAsync() as string;
+    }
+
+    /// <summary>
     /// Once the statement whose answer <paramref name="lost"/> holds was sent, waits until the database shows
     /// <paramref name="jobId"/> in <paramref name="status"/> (the statement committed), then cuts its connection: the
     /// answer is lost.

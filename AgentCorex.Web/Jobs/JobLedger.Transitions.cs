@@ -123,17 +123,19 @@ public sealed partial class JobLedger
     /// failed row keeps none.
     /// </summary>
     public Task<bool> TryInterruptAsync(string jobId, int attempt, CutOffEnd end, int raisesWhenFailed, CancellationToken cancellationToken) =>
-        TryInterruptAsync(jobId, attempt, end, raisesWhenFailed, new TokensUsed(0, 0), cancellationToken);
+        TryInterruptAsync(jobId, attempt, end, raisesWhenFailed, new TokensUsed(0, 0), Now, cancellationToken);
 
     /// <summary>
     /// The cut-off written by the run itself, which knows the tokens its tool had reported: a failed row keeps them, as a
     /// canceled run's does. A requeued row does not: it shows the tokens of the run that ends it, as every ended job
-    /// shows its own run's (the cut-off run's are then not counted).
+    /// shows its own run's (the cut-off run's are then not counted). A failed row ends at <paramref name="endedAt"/>, by which
+    /// a write whose answer was lost is known (<see cref="IsInterruptedAsync"/>).
     /// </summary>
-    public async Task<bool> TryInterruptAsync(string jobId, int attempt, CutOffEnd end, int raisesWhenFailed, TokensUsed tokens, CancellationToken cancellationToken) =>
+    public async Task<bool> TryInterruptAsync(
+        string jobId, int attempt, CutOffEnd end, int raisesWhenFailed, TokensUsed tokens, DateTime endedAt, CancellationToken cancellationToken) =>
         await (end.FailureMessage is not { } message
             ? WriteAsync(RequeueInterruptedSql, cancellationToken, jobId, attempt)
-            : WriteAsync(FailInterruptedSql, cancellationToken, Timestamp(Now), JobErrors.ServerRestarted, message, raisesWhenFailed,
+            : WriteAsync(FailInterruptedSql, cancellationToken, Timestamp(endedAt), JobErrors.ServerRestarted, message, raisesWhenFailed,
                 tokens.Input, tokens.Output, jobId, attempt)) == 1;
 
     private const string RequeueInterruptedSql =

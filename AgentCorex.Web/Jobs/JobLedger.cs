@@ -56,6 +56,28 @@ public sealed partial class JobLedger(
         }
     }
 
+    /// <summary>
+    /// Whether the ledger holds the cut-off of run <paramref name="attempt"/> that <see cref="TryInterruptAsync(string, int, CutOffEnd, int, TokensUsed, DateTime, CancellationToken)"/>
+    /// sent, its answer lost: failed at <paramref name="endedAt"/>, or back in the queue after that run (a requeue writes
+    /// no time, and a job queued after its run N was cut off in it, whoever wrote that: nothing else puts it there). A
+    /// database that cannot be read says no.
+    /// </summary>
+    public async Task<bool> IsInterruptedAsync(string jobId, int attempt, CutOffEnd end, DateTime endedAt)
+    {
+        if (!end.RunsAgain)
+        {
+            return await IsEndedAtAsync(jobId, JobStatus.Failed, endedAt, attempt);
+        }
+        try
+        {
+            return await FindAsync(jobId, CancellationToken.None) is { Status: JobStatus.Queued } job && job.Attempt == attempt;
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            return false;
+        }
+    }
+
     /// <summary>A job of another key is reported as not existing: its existence is not the caller's to know.</summary>
     public async Task<JobEntry> FindOwnAsync(string jobId, Auth.ApiKeyIdentity caller, CancellationToken cancellationToken)
     {

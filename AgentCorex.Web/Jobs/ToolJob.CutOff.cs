@@ -1,4 +1,5 @@
 using AgentCorex.Web.Execution;
+using AgentCorex.Web.Storage;
 using AgentCorex.Web.Webhooks;
 using Hangfire.Server;
 
@@ -30,7 +31,21 @@ public sealed partial class ToolJob
     {
         var end = CutOffEnd.For(catalog, options.Value, job.Tool, attempt);
         var failed = await webhooks.PendingAsync(job.OwnerKeyId, JobEventNames.Failed, cancellationToken);
-        var interrupted = await ledger.TryInterruptAsync(job.Id, attempt, end, failed, tokens, cancellationToken);
+        var endedAt = Now;
+        bool interrupted;
+        try
+        {
+            interrupted = await ledger.TryInterruptAsync(job.Id, attempt, end, failed, tokens, endedAt, cancellationToken);
+        }
+        catch (Exception e) when (DatabaseFailures.IsUnavailable(e))
+        {
+            // Stored while its answer was lost (the connection cut between commit and answer), it is this run's all the same.
+            if (!await ledger.IsInterruptedAsync(job.Id, attempt, end, endedAt))
+            {
+                throw;
+            }
+            interrupted = true;
+        }
         if (interrupted && end.RunsAgain)
         {
             // Its next run is this Hangfire job's again (Hangfire requeues it), and finds the cut-off run's progress stored
